@@ -1,0 +1,94 @@
+"""Engine and unit-of-work setup for SQLite (embedded default) and PostgreSQL.
+
+SQLite: WAL so readers never block the writer, a busy timeout so concurrent writers queue instead
+of failing, foreign keys on, and `BEGIN IMMEDIATE` for write units so the read-check-write of a
+spend happens under the database's single write lock. PostgreSQL: write units lock the budget row
+(`SELECT ... FOR UPDATE`) in the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from empowerment import settings
+
+_WRITE_OPTION = "empowerment_write_unit"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so our BEGIN statements are the real ones.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    url = url or settings.database_url()
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # prepare_threshold=None keeps psycopg 3 usable behind PgBouncer in transaction mode.
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, connect_args={"prepare_threshold": None}, **kwargs)
+
+
+class Database:
+    """One per process (cached by Streamlit with `st.cache_resource`): owns the engine and hands
+    out units of work. Services take a `Database` and open exactly one unit per call."""
+
+    def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
+        self.engine = make_engine(url, **engine_kwargs)
+        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(
+            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit: never commits."""
+        with self._read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write unit: commits once at the end, rolls back on any exception."""
+        with self._write_sessions() as session:
+            with session.begin():
+                yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

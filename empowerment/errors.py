@@ -1,0 +1,78 @@
+"""Domain exceptions: nouns the pages turn into friendly messages.
+
+Every message is written for the person at the tablet: what is wrong and what is left.
+"""
+
+from __future__ import annotations
+
+
+class EmpowermentError(Exception):
+    """Base class; `str(exc)` is a complete, user-facing sentence."""
+
+
+class InvalidInput(EmpowermentError):
+    pass
+
+
+class InvalidAmount(InvalidInput):
+    pass
+
+
+class NotFound(EmpowermentError):
+    pass
+
+
+class UnknownEmployee(NotFound):
+    pass
+
+
+class UnknownCustomer(NotFound):
+    pass
+
+
+class UnknownIncident(NotFound):
+    pass
+
+
+class UnknownGesture(NotFound):
+    pass
+
+
+class SpendRefused(EmpowermentError):
+    """A gesture that would break a budget rule; nothing was written."""
+
+
+class BudgetExceeded(SpendRefused):
+    pass
+
+
+class CustomerDailyCapExceeded(SpendRefused):
+    pass
+
+
+class NoBudgetPolicy(SpendRefused):
+    pass
+
+
+class PermissionDenied(EmpowermentError):
+    pass
+
+
+class AuthenticationFailed(EmpowermentError):
+    pass
+
+
+class PinLocked(AuthenticationFailed):
+    pass
+
+
+class InvalidState(EmpowermentError):
+    """The thing exists but is not in a state that allows this (e.g. voiding twice)."""
+
+
+class ImportFailed(EmpowermentError):
+    """A CSV import was refused whole; `problems` lists every bad row/column."""
+
+    def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []

@@ -1,0 +1,316 @@
+"""SQLAlchemy 2 typed models: the schema. Alembic migrations in `migrations/` are generated from this.
+
+Conventions: integer surrogate keys; `code` columns hold the organisation's own ids (the CSV ids);
+money is integer cents; times are naive datetimes in the business's local time; enums are stored by
+value as short strings; constraints are named so Alembic batch mode can alter SQLite tables.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Annotated
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Reusable column types.
+IntPK = Annotated[int, mapped_column(Integer, primary_key=True, autoincrement=True)]
+Cents = Annotated[int, mapped_column(BigInteger, nullable=False)]
+Code = Annotated[str, mapped_column(String(64), nullable=False, unique=True)]
+Timestamp = Annotated[datetime, mapped_column(DateTime, nullable=False)]
+CreatedAt = Annotated[datetime, mapped_column(DateTime, nullable=False, server_default=func.now())]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    # Stored by value, as VARCHAR + CHECK, so SQLite and PostgreSQL hold the same strings.
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        length=32,
+        create_constraint=True,
+    )
+
+
+class Role(str, enum.Enum):
+    STAFF = "staff"
+    MANAGER = "manager"
+    HR = "hr"
+    CX_LEAD = "cx_lead"
+    ADMIN = "admin"
+
+
+class Period(str, enum.Enum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class Rollover(str, enum.Enum):
+    NONE = "none"
+    FULL = "full"
+
+
+class GestureType(str, enum.Enum):
+    REFUND = "refund"
+    COMP = "comp"
+    UPGRADE = "upgrade"
+    GIFT = "gift"
+    VOUCHER = "voucher"
+    PERSONAL_NOTE = "personal_note"
+    TIME = "time"
+    OTHER = "other"
+
+
+class GestureStatus(str, enum.Enum):
+    LOGGED = "logged"  # money spent (or zero-cost), counts as a recovery
+    PENDING_APPROVAL = "pending_approval"  # above "approval above": money held, waiting for a manager
+    REJECTED = "rejected"  # a manager said no: hold released
+    VOIDED = "voided"  # undone by a reversing ledger entry
+
+
+class LedgerEntryType(str, enum.Enum):
+    ALLOCATION = "allocation"  # the period's allowance (+)
+    ROLLOVER = "rollover"  # carried from the previous period (+)
+    SPEND = "spend"  # a gesture's cost (-)
+    HOLD = "hold"  # money reserved for a gesture waiting for approval (-)
+    RELEASE = "release"  # a hold given back: rejected or converted to spend (+)
+    REVERSAL = "reversal"  # voids an earlier entry: the exact opposite amount
+    ADJUSTMENT = "adjustment"  # an admin's correction with a reason (+/-)
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    name: Mapped[str] = mapped_column(String(200))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    location: Mapped[Location | None] = relationship()
+
+
+class TeamManager(Base):
+    """A manager manages one or more teams."""
+
+    __tablename__ = "team_managers"
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True)
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    username: Mapped[str | None] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    pin_failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[CreatedAt]
+    team: Mapped[Team | None] = relationship()
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    name: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50), index=True)
+    room: Mapped[str | None] = mapped_column(String(50), index=True)
+    first_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[CreatedAt]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    __table_args__ = (Index("ix_customers_name", "name"),)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    occurred_at: Mapped[Timestamp]
+    category: Mapped[str] = mapped_column(String(100))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    created_at: Mapped[CreatedAt]
+    __table_args__ = (
+        Index("ix_incidents_customer_time", "customer_id", "occurred_at"),
+        Index("ix_incidents_time", "occurred_at"),
+    )
+
+
+class Gesture(Base):
+    __tablename__ = "gestures"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    budget_id: Mapped[int | None] = mapped_column(ForeignKey("budgets.id"))
+    occurred_at: Mapped[Timestamp]
+    type: Mapped[GestureType] = mapped_column(_enum(GestureType, "gesture_type"))
+    cost_cents: Mapped[Cents]
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[GestureStatus] = mapped_column(
+        _enum(GestureStatus, "gesture_status"), default=GestureStatus.LOGGED
+    )
+    source: Mapped[str] = mapped_column(String(16), default="app")  # app | cli | import
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)  # approval or rejection
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[CreatedAt]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    __table_args__ = (
+        CheckConstraint("cost_cents >= 0", name="cost_not_negative"),
+        Index("ix_gestures_incident", "incident_id"),
+        Index("ix_gestures_customer_time", "customer_id", "occurred_at"),
+        Index("ix_gestures_employee_time", "employee_id", "occurred_at"),
+        Index("ix_gestures_status", "status"),
+    )
+
+
+class BudgetPolicy(Base):
+    """An allowance rule. Rows are versions: a change inserts a new row with a later
+    `effective_from`; the newest version in force on a date wins for its scope.
+
+    Scope precedence: employee > team > role > organisation default (all scope columns null).
+    """
+
+    __tablename__ = "budget_policies"
+    id: Mapped[IntPK]
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    role: Mapped[Role | None] = mapped_column(_enum(Role, "policy_role"))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    allowance_cents: Mapped[Cents]
+    period: Mapped[Period] = mapped_column(_enum(Period, "period"))
+    rollover: Mapped[Rollover] = mapped_column(_enum(Rollover, "rollover"), default=Rollover.NONE)
+    customer_daily_cap_cents: Mapped[int] = mapped_column(BigInteger, default=200_000)
+    review_above_cents: Mapped[int | None] = mapped_column(BigInteger)
+    approval_above_cents: Mapped[int | None] = mapped_column(BigInteger)
+    effective_from: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[CreatedAt]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    __table_args__ = (
+        CheckConstraint("allowance_cents >= 0", name="allowance_not_negative"),
+        CheckConstraint("customer_daily_cap_cents >= 0", name="cap_not_negative"),
+    )
+
+
+class Budget(Base):
+    """One employee's budget for one period. `remaining_cents` is a running total of the ledger,
+    kept in the same transaction as every entry so a conditional update can refuse an overdraw
+    atomically; `tests/` check it always equals the ledger sum."""
+
+    __tablename__ = "budgets"
+    id: Mapped[IntPK]
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("budget_policies.id"))
+    period: Mapped[Period] = mapped_column(_enum(Period, "budget_period"))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # exclusive
+    remaining_cents: Mapped[Cents]
+    created_at: Mapped[CreatedAt]
+    __table_args__ = (
+        UniqueConstraint("employee_id", "period_start", name="uq_budgets_employee_period"),
+        CheckConstraint("remaining_cents >= 0", name="never_overdrawn"),
+    )
+
+
+class LedgerEntry(Base):
+    """Append-only. Database triggers (see migrations) refuse UPDATE and DELETE."""
+
+    __tablename__ = "ledger_entries"
+    id: Mapped[IntPK]
+    budget_id: Mapped[int] = mapped_column(ForeignKey("budgets.id"), index=True)
+    entry_type: Mapped[LedgerEntryType] = mapped_column(_enum(LedgerEntryType, "ledger_entry_type"))
+    amount_cents: Mapped[Cents]  # signed: + adds to the budget, - takes from it
+    gesture_id: Mapped[int | None] = mapped_column(ForeignKey("gestures.id"), index=True)
+    reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+
+
+class Transaction(Base):
+    __tablename__ = "transactions"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    occurred_at: Mapped[Timestamp]
+    amount_cents: Mapped[Cents]
+    __table_args__ = (Index("ix_transactions_customer_time", "customer_id", "occurred_at"),)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[IntPK]
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    actor_label: Mapped[str] = mapped_column(String(200))  # name at the time, or "cli"/"system"
+    action: Mapped[str] = mapped_column(String(64), index=True)  # e.g. gesture.logged
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON; never a password, PIN or hash
+
+
+class AppSetting(Base):
+    """Organisation-wide editable settings: the empowerment guideline, column mappings, ..."""
+
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))

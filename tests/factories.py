@@ -1,0 +1,45 @@
+"""Test factories: plain functions that create rows in one write unit and return codes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from empowerment.actor import Actor
+from empowerment.budgets import set_policy
+from empowerment.db import Database
+from empowerment.models import Customer, Employee, Location, Period, Role, Team
+
+_counter = itertools.count(1)
+
+
+def make_team(db: Database, code: str = "FD", location: str = "Harbour") -> int:
+    with db.write() as session:
+        loc = Location(code=f"{location}-{next(_counter)}", name=location)
+        session.add(loc)
+        session.flush()
+        team = Team(code=code, name=code, location_id=loc.id)
+        session.add(team)
+        session.flush()
+        return team.id
+
+
+def make_employee(db: Database, code: str | None = None, *, role: Role = Role.STAFF,
+                  team_id: int | None = None, name: str = "Ana Staff") -> str:
+    code = code or f"E{next(_counter):04d}"
+    with db.write() as session:
+        session.add(Employee(code=code, name=name, role=role, team_id=team_id))
+    return code
+
+
+def make_customer(db: Database, code: str | None = None, name: str = "Guest") -> str:
+    code = code or f"C{next(_counter):05d}"
+    with db.write() as session:
+        session.add(Customer(code=code, name=name))
+    return code
+
+
+def make_policy(db: Database, allowance_cents: int = 50_000, **kwargs: object) -> None:
+    set_policy(db, Actor.system("test"), kwargs.pop("name", "Default"),  # type: ignore[arg-type]
+               allowance_cents=allowance_cents, period=kwargs.pop("period", Period.MONTH),  # type: ignore[arg-type]
+               today=kwargs.pop("today", date.today()), **kwargs)  # type: ignore[arg-type]
