@@ -1,0 +1,238 @@
+"""Turn incidents, gestures and purchases into one analysis row per incident.
+
+Everything is vectorised: transactions are sorted once by (customer, time) and
+every window question ("first purchase after t", "revenue in (t, t + H]") is a
+binary search inside the customer's block plus a prefix-sum difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+NS_PER_DAY = 86_400 * 10**9
+PRIOR_WINDOW_DAYS = 365
+UNKNOWN_LABEL = "(unknown)"
+
+
+def to_ns(values: Any) -> np.ndarray:
+    """Datetimes as int64 nanoseconds; tz-aware values become naive UTC, NaT -> int64 min."""
+    stamps = pd.to_datetime(pd.Series(values))
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert(None)
+    return np.asarray(stamps.astype("datetime64[ns]").to_numpy().view("int64"))
+
+
+def timestamp_to_ns(value: Any) -> int:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(None)
+    return int(stamp.as_unit("ns").value)
+
+
+def label_or_unknown(values: pd.Series) -> pd.Series:
+    """Group labels for charts and models: NA and blank strings become one explicit level."""
+    labels = values.astype("string").str.strip()
+    return labels.mask(labels.isna() | (labels == ""), UNKNOWN_LABEL).astype(str)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Transactions sorted by (customer, time), with prefix sums for O(log n) window sums."""
+
+    customer: np.ndarray  # int64, sorted
+    time: np.ndarray  # int64 ns, sorted within each customer
+    amount_prefix: np.ndarray  # len n + 1; amount_prefix[j] = sum of amounts[:j]
+    purchase_prefix: np.ndarray  # len n + 1; number of amount > 0 rows in [:j]
+    next_purchase: np.ndarray  # len n + 1; first index >= j with amount > 0 (n if none)
+
+    @classmethod
+    def build(cls, transactions: pd.DataFrame, as_of_ns: int | None = None) -> Ledger:
+        customer = transactions["customer_id"].to_numpy(dtype="int64")
+        time = to_ns(transactions["occurred_at"])
+        amount = transactions["amount_cents"].to_numpy(dtype="int64")
+        keep = time != np.iinfo(np.int64).min
+        if as_of_ns is not None:
+            keep &= time <= as_of_ns  # later data is "not yet seen" at as-of
+        customer, time, amount = customer[keep], time[keep], amount[keep]
+        if not _is_sorted_by_customer_time(customer, time):
+            order = np.lexsort((time, customer))
+            customer, time, amount = customer[order], time[order], amount[order]
+        is_purchase = amount > 0
+        n = amount.size
+        purchase_index = np.where(is_purchase, np.arange(n), n)
+        # reverse running minimum = index of the next purchase at or after j
+        next_purchase = np.minimum.accumulate(np.append(purchase_index, n)[::-1])[::-1]
+        return cls(
+            customer=customer,
+            time=time,
+            amount_prefix=np.concatenate(([0], np.cumsum(amount))),
+            purchase_prefix=np.concatenate(([0], np.cumsum(is_purchase, dtype=np.int64))),
+            next_purchase=next_purchase,
+        )
+
+    def blocks(self, customer_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[start, end) of each customer's rows."""
+        return (
+            np.searchsorted(self.customer, customer_ids, side="left"),
+            np.searchsorted(self.customer, customer_ids, side="right"),
+        )
+
+    def count_through(self, start: np.ndarray, end: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Index of the first row in [start, end) with time > target (a per-block searchsorted).
+
+        One vectorised binary search for all rows at once; a strict bound
+        ("time < t") is the same question asked for t - 1 ns.
+        """
+        low, high = start.copy(), end.copy()
+        while self.time.size:
+            open_rows = low < high
+            if not open_rows.any():
+                break
+            middle = (low + high) >> 1
+            go_right = self.time[np.where(open_rows, middle, 0)] <= targets
+            low = np.where(open_rows & go_right, middle + 1, low)
+            high = np.where(open_rows & ~go_right, middle, high)
+        return low
+
+    def time_at(self, index: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        if self.time.size == 0:
+            return np.zeros(index.size, dtype=np.int64)
+        return np.where(valid, self.time[np.minimum(index, self.time.size - 1)], 0)
+
+
+def _is_sorted_by_customer_time(customer: np.ndarray, time: np.ndarray) -> bool:
+    if customer.size < 2:
+        return True
+    customer_step = np.diff(customer)
+    same_customer = customer_step == 0
+    return bool((customer_step >= 0).all() and (np.diff(time)[same_customer] >= 0).all())
+
+
+def summarise_gestures(gestures: pd.DataFrame) -> pd.DataFrame:
+    """Per incident: spend, count and first type of the non-voided gestures."""
+    columns = ["spend_cents", "gesture_count", "first_gesture_type"]
+    if gestures is None or gestures.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="incident_id"))
+    voided = gestures["voided"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    live = gestures.loc[~voided, ["incident_id", "occurred_at", "type", "cost_cents"]]
+    sort_keys = ["incident_id", "occurred_at"]
+    if "gesture_id" in gestures.columns:
+        live = live.assign(gesture_id=gestures.loc[~voided, "gesture_id"])
+        sort_keys.append("gesture_id")
+    live = live.sort_values(sort_keys, kind="stable")
+    grouped = live.groupby("incident_id", sort=False)
+    return pd.DataFrame(
+        {
+            "spend_cents": grouped["cost_cents"].sum().astype("int64"),
+            "gesture_count": grouped.size().astype("int64"),
+            "first_gesture_type": grouped["type"].first(),
+        }
+    )
+
+
+def _first_seen_ns(
+    customer_ids: np.ndarray,
+    customers: pd.DataFrame | None,
+    ledger: Ledger,
+    start: np.ndarray,
+    end: np.ndarray,
+    incident_ns: np.ndarray,
+) -> np.ndarray:
+    """first_seen_at, else the first transaction, else the incident itself."""
+    missing = np.iinfo(np.int64).min
+    first_seen = np.full(customer_ids.size, missing, dtype=np.int64)
+    if customers is not None and not customers.empty:
+        known = customers.drop_duplicates("customer_id").set_index("customer_id")
+        stamps = known["first_seen_at"].reindex(customer_ids)
+        first_seen = to_ns(stamps.reset_index(drop=True))
+    has_rows = start < end
+    first_txn = np.where(has_rows, ledger.time_at(start, has_rows), missing)
+    first_seen = np.where(first_seen == missing, first_txn, first_seen)
+    first_seen = np.where(first_seen == missing, incident_ns, first_seen)
+    return first_seen
+
+
+def default_as_of_ns(incidents: pd.DataFrame, transactions: pd.DataFrame) -> int:
+    """Latest transaction time; falls back to the latest incident when there are none."""
+    for frame in (transactions, incidents):
+        if frame is not None and len(frame):
+            latest = pd.to_datetime(frame["occurred_at"]).max()
+            if pd.notna(latest):
+                return timestamp_to_ns(latest)
+    return timestamp_to_ns(pd.Timestamp.now())
+
+
+def link_incidents(
+    incidents: pd.DataFrame,
+    gestures: pd.DataFrame,
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    as_of: Any = None,
+    horizon_days: int = 90,
+) -> pd.DataFrame:
+    """One row per incident with recovery, return, revenue-window and covariate columns.
+
+    Transactions after ``as_of`` are ignored (not yet observed). Incidents after
+    ``as_of`` stay in the output with duration 0, censored and not eligible.
+    """
+    as_of_ns = timestamp_to_ns(as_of) if as_of is not None else None
+    ledger = Ledger.build(transactions, as_of_ns)
+    if as_of_ns is None:
+        as_of_ns = default_as_of_ns(incidents, transactions)
+    linked = incidents.reset_index(drop=True).copy()
+    customer_ids = linked["customer_id"].to_numpy(dtype="int64")
+    incident_ns = to_ns(linked["occurred_at"])
+    start, end = ledger.blocks(customer_ids)
+    horizon_ns = int(round(horizon_days * NS_PER_DAY))
+    prior_ns = PRIOR_WINDOW_DAYS * NS_PER_DAY
+
+    # All window edges in one batched search; "before t" is "at or before t - 1 ns".
+    targets = np.concatenate(
+        [incident_ns, incident_ns + horizon_ns, incident_ns - 1,
+         incident_ns - horizon_ns - 1, incident_ns - prior_ns - 1]
+    )
+    edges = ledger.count_through(np.tile(start, 5), np.tile(end, 5), targets)
+    after_start, after_end, before_end, before_start, prior_start = edges.reshape(5, -1)
+
+    # Return = first purchase strictly after the incident, seen by as-of.
+    candidate = ledger.next_purchase[after_start]
+    has_return = candidate < end
+    return_ns = ledger.time_at(candidate, has_return)
+    return_days = np.where(has_return, (return_ns - incident_ns) / NS_PER_DAY, np.nan)
+
+    eligible = incident_ns + horizon_ns <= as_of_ns
+    returned_within = np.where(eligible, (return_days <= horizon_days).astype(float), np.nan)
+    duration_days = np.where(
+        has_return, return_days, np.maximum(as_of_ns - incident_ns, 0) / NS_PER_DAY
+    )
+    amounts = ledger.amount_prefix
+    revenue_after = (amounts[after_end] - amounts[after_start]).astype(float)
+
+    gesture_summary = summarise_gestures(gestures).reindex(linked["incident_id"])
+    linked["recovered"] = gesture_summary["gesture_count"].notna().to_numpy()
+    linked["spend_cents"] = gesture_summary["spend_cents"].fillna(0).to_numpy(dtype="int64")
+    linked["gesture_count"] = gesture_summary["gesture_count"].fillna(0).to_numpy(dtype="int64")
+    linked["first_gesture_type"] = gesture_summary["first_gesture_type"].to_numpy()
+    linked["return_days"] = return_days
+    linked["duration_days"] = duration_days
+    linked["event"] = has_return
+    linked["eligible"] = eligible
+    linked["returned_within"] = returned_within
+    linked["revenue_after_cents"] = np.where(eligible, revenue_after, np.nan)
+    linked["revenue_before_cents"] = amounts[before_end] - amounts[before_start]
+    linked["prior_txn_count_365"] = (
+        ledger.purchase_prefix[before_end] - ledger.purchase_prefix[prior_start]
+    )
+    linked["prior_revenue_cents_365"] = amounts[before_end] - amounts[prior_start]
+    first_seen = _first_seen_ns(customer_ids, customers, ledger, start, end, incident_ns)
+    linked["tenure_days"] = np.maximum(incident_ns - first_seen, 0) / NS_PER_DAY
+    for column in ("category", "location", "team"):
+        if column not in linked.columns:
+            linked[column] = pd.NA
+    linked.attrs["as_of"] = pd.Timestamp(as_of_ns)
+    linked.attrs["horizon_days"] = horizon_days
+    return linked
