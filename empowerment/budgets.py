@@ -235,7 +235,7 @@ class BudgetStatus:
 
 def status_in_session(session: Session, employee: Employee, on: date) -> BudgetStatus:
     budget = ensure_budget(session, employee, on)
-    policy = session.get(BudgetPolicy, budget.policy_id)
+    policy = resolve_policy(session, employee, on) or session.get(BudgetPolicy, budget.policy_id)
     assert policy is not None
     sums = dict(
         session.execute(
@@ -333,6 +333,8 @@ def set_policy(
         )
         session.add(policy)
         session.flush()
+        if immediate and exists:
+            _apply_allowance_change_now(session, actor, policy, today)
         audit.record(
             session,
             actor,
@@ -352,6 +354,26 @@ def set_policy(
             ),
         )
         return policy
+
+
+def _apply_allowance_change_now(session: Session, actor: Actor, policy: BudgetPolicy, today: date) -> None:
+    """An immediate change also moves this period's allowance: one adjustment entry per budget
+    now governed by the new version, for the difference (never below zero remaining)."""
+    budgets = session.scalars(
+        select(Budget).where(Budget.period_start <= today, Budget.period_end > today).with_for_update()
+    ).all()
+    for budget in budgets:
+        employee = session.get(Employee, budget.employee_id)
+        if employee is None or resolve_policy(session, employee, today) is not policy:
+            continue
+        old_policy = session.get(BudgetPolicy, budget.policy_id)
+        delta = policy.allowance_cents - (old_policy.allowance_cents if old_policy else 0)
+        delta = max(delta, -budget.remaining_cents)
+        if delta:
+            take_from_budget(
+                session, budget, -delta, LedgerEntryType.ADJUSTMENT, actor=actor,
+                reason=f"Policy '{policy.name}' changed with immediate effect",
+            )
 
 
 def adjust_budget(

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from empowerment import audit
 from empowerment.actor import Actor
-from empowerment.budgets import ensure_budget, find_employee, status_in_session, take_from_budget
+from empowerment.budgets import (
+    ensure_budget,
+    find_employee,
+    resolve_policy,
+    status_in_session,
+    take_from_budget,
+)
 from empowerment.db import Database
 from empowerment.errors import (
     BudgetExceeded,
@@ -221,7 +227,8 @@ def _log_in_session(
     actor.require(actor.may_act_for(employee.id, employee.team_id), "log a gesture for someone else")
     customer = _find_customer(session, request.customer_code)
     budget = ensure_budget(session, employee, at.date(), lock=True)
-    policy = session.get(BudgetPolicy, budget.policy_id)
+    # Limits follow the policy in force today (an immediate change bites at once).
+    policy = resolve_policy(session, employee, at.date()) or session.get(BudgetPolicy, budget.policy_id)
     assert policy is not None
     cap_left = policy.customer_daily_cap_cents - _spent_today_cents(
         session, employee.id, customer.id, at.date()

@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`. Both set themselves up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test lint typecheck unit bench clean-db
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/python -m empowerment init
+	$(BIN)/python -m empowerment demo --if-empty
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check empowerment pages app.py tests benchmarks scripts migrations
+	$(BIN)/mypy empowerment
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run_all.py
+
+clean-db:
+	rm -f data/empowerment.db data/empowerment.db-wal data/empowerment.db-shm

@@ -1,0 +1,5 @@
+"""`python -m empowerment ...`: see `empowerment.cli`."""
+
+from empowerment.cli import main
+
+raise SystemExit(main())

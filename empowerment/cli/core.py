@@ -1,0 +1,360 @@
+"""Core commands: init, demo, import, export, policy set, log, balance."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from empowerment import schema
+from empowerment.actor import Actor
+from empowerment.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    add_command,
+    fail,
+    open_db,
+    print_json,
+    print_table,
+)
+from empowerment.csvschema import EXPORT_KINDS, IMPORT_KINDS
+from empowerment.errors import ImportFailed, InvalidInput
+from empowerment.models import GestureStatus, Period, Role, Rollover
+from empowerment.money import format_cents, parse_cents
+
+MAX_PROBLEM_LINES = 50
+NOT_EMPTY_MESSAGE = "The database already has data; demo fills only an empty one."
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    add_command(
+        subparsers, "init", cmd_init,
+        help="Create or upgrade the database schema (Alembic upgrade head).",
+    )
+
+    demo = add_command(
+        subparsers, "demo", cmd_demo,
+        help="Fill an empty database with a realistic demo organisation.",
+        description="Create the schema if needed and fill an EMPTY database with demo data: "
+        "3 hotels, ~60 employees, ~5,000 customers, two years of visits, incidents and "
+        "recovery gestures with a known true effect. Prints the demo sign-ins at the end.",
+    )
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument(
+        "--force", action="store_true",
+        help="ERASE every table of a non-empty database first, then fill it",
+    )
+
+    kinds = ", ".join(IMPORT_KINDS)
+    imp = add_command(
+        subparsers, "import", cmd_import,
+        help="Import a CSV file (all rows or none).",
+        description=f"Import a CSV file of KIND ({kinds}). The file is checked whole first; "
+        "one bad row refuses the import and every problem is listed.",
+    )
+    imp.add_argument("kind", choices=IMPORT_KINDS, metavar="KIND", help=kinds)
+    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    imp.add_argument(
+        "--map", action="append", default=[], metavar="CANONICAL=HEADER",
+        help="read column CANONICAL from the file's column HEADER (repeatable)",
+    )
+
+    exp = add_command(
+        subparsers, "export", cmd_export,
+        help="Export a CSV file.",
+        description=f"Export KIND ({', '.join(EXPORT_KINDS)}) as CSV, to stdout or --out.",
+    )
+    exp.add_argument("kind", choices=EXPORT_KINDS, metavar="KIND", help=", ".join(EXPORT_KINDS))
+    exp.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
+
+    policy = subparsers.add_parser(
+        "policy", help="Budget policies.", description="Budget policies."
+    )
+    policy.set_defaults(handler=lambda _args: _print_help(policy))
+    policy_sub = policy.add_subparsers(dest="policy_command", metavar="ACTION", title="actions")
+    pset = add_command(
+        policy_sub, "set", cmd_policy_set,
+        help="Create a budget policy or a new version of one.",
+        description="Create a budget policy, or a new version of an existing one (it applies "
+        "from the next period unless --immediate). Without --team/--role/--employee the "
+        "policy is the organisation's default.",
+    )
+    pset.add_argument("name", metavar="NAME")
+    pset.add_argument("--allowance", required=True, metavar="AMOUNT", help="e.g. 500 or 500.00")
+    pset.add_argument("--period", required=True, choices=[p.value for p in Period])
+    scope = pset.add_mutually_exclusive_group()
+    scope.add_argument("--team", metavar="TEAM_ID")
+    scope.add_argument("--role", choices=[r.value for r in Role])
+    scope.add_argument("--employee", metavar="EMPLOYEE_ID")
+    pset.add_argument(
+        "--customer-daily-cap", metavar="AMOUNT", default="2000",
+        help="most one person may spend on one customer per day (default 2000)",
+    )
+    pset.add_argument("--review-above", metavar="AMOUNT", help="gestures above this get a review")
+    pset.add_argument(
+        "--approval-above", metavar="AMOUNT", help="gestures above this wait for approval"
+    )
+    pset.add_argument("--rollover", choices=[r.value for r in Rollover], default="none")
+    pset.add_argument(
+        "--immediate", action="store_true", help="apply a changed policy from today"
+    )
+
+    log = add_command(
+        subparsers, "log", cmd_log,
+        help="Log a recovery gesture.",
+        description="Log a recovery gesture against the employee's budget. A repeated --key "
+        "logs once.",
+    )
+    log.add_argument("--employee", required=True, metavar="EMPLOYEE_ID")
+    log.add_argument("--customer", required=True, metavar="CUSTOMER_ID")
+    log.add_argument("--type", required=True, metavar="TYPE", dest="gesture_type",
+                     help="refund, comp, upgrade, gift, voucher, personal_note, time or other")
+    log.add_argument("--amount", required=True, metavar="AMOUNT", help="e.g. 25 or 25.50")
+    what = log.add_mutually_exclusive_group()
+    what.add_argument("--incident", metavar="INCIDENT_ID", help="an existing incident")
+    what.add_argument("--category", metavar="CATEGORY", help="what went wrong (new incident)")
+    log.add_argument("--note", metavar="TEXT")
+    log.add_argument("--key", metavar="KEY", help="idempotency key: a retry logs once")
+
+    balance = add_command(
+        subparsers, "balance", cmd_balance, help="Show an employee's budget for this period."
+    )
+    balance.add_argument("--employee", required=True, metavar="EMPLOYEE_ID")
+    balance.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_REFUSED
+
+
+# --- init / demo -------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    db = open_db(args, require_schema=False)
+    try:
+        schema.upgrade(db)
+        print(f"Schema is up to date ({db.engine.url.render_as_string(hide_password=True)}).")
+    finally:
+        db.dispose()
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from empowerment import demo
+
+    db = open_db(args, require_schema=False)
+    try:
+        if not demo.database_is_empty(db):
+            if not args.force:
+                return fail(NOT_EMPTY_MESSAGE + " Use --force to erase it first.")
+            print("Erasing every table first (--force).", flush=True)
+            demo.erase_database(db)
+        schema.upgrade(db)
+        started = time.perf_counter()
+
+        def progress(message: str) -> None:
+            print(f"[{time.perf_counter() - started:5.1f}s] {message}", flush=True)
+
+        summary = demo.generate_demo(db, seed=args.seed, progress=progress)
+        print(summary.as_text())
+    finally:
+        db.dispose()
+    return EXIT_OK
+
+
+# --- import / export ---------------------------------------------------------------------
+
+
+def _parse_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        canonical, sep, header = pair.partition("=")
+        if not sep or not canonical.strip() or not header.strip():
+            raise InvalidInput(f"--map '{pair}' should look like canonical=Header In File.")
+        mapping[canonical.strip()] = header.strip()
+    return mapping
+
+
+def _optional_module(*names: str) -> Any:
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return None
+
+
+def print_problems(problems: list[dict[str, object]], limit: int = MAX_PROBLEM_LINES) -> None:
+    """The refused rows as a table on stderr, at most `limit` lines, then '... and N more'."""
+    rows = [
+        {key: problem.get(key) for key in ("line", "column", "value", "reason")}
+        for problem in problems[:limit]
+    ]
+    print_table(rows, ("line", "column", "value", "reason"), file=sys.stderr)
+    if len(problems) > limit:
+        print(f"... and {len(problems) - limit:,} more", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    importing = _optional_module("empowerment.importing")
+    if importing is None:
+        return fail("CSV import is not available in this version.")
+    if not args.file.is_file():
+        return fail(f"No file at {args.file}.")
+    mapping = _parse_mapping(args.map)
+    db = open_db(args)
+
+    def progress(*parts: object) -> None:
+        print(" ".join(str(p) for p in parts), file=sys.stderr, flush=True)
+
+    try:
+        summary = importing.import_csv(
+            db, args.kind, args.file, dry_run=args.dry_run, actor_label="cli",
+            actor_id=None, column_mapping=mapping or None, progress=progress,
+        )
+    except ImportFailed as exc:
+        fail(str(exc))
+        print_problems(exc.problems)
+        return EXIT_REFUSED
+    finally:
+        db.dispose()
+    print(summary.as_text())
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    module = _optional_module("empowerment.exporting", "empowerment.importing")
+    export_csv = getattr(module, "export_csv", None)
+    if export_csv is None:
+        return fail("CSV export is not available in this version.")
+    db = open_db(args)
+    try:
+        if args.out is None:
+            rows = export_csv(db, args.kind, sys.stdout)
+            sys.stdout.flush()
+            print(f"Exported {rows:,} {args.kind} rows.", file=sys.stderr)
+        else:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            with args.out.open("w", encoding="utf-8", newline="") as out:
+                rows = export_csv(db, args.kind, out)
+            print(f"Exported {rows:,} {args.kind} rows to {args.out}.")
+    finally:
+        db.dispose()
+    return EXIT_OK
+
+
+# --- policy / log / balance --------------------------------------------------------------
+
+
+def _optional_cents(text: str | None) -> int | None:
+    return None if text is None or not str(text).strip() else parse_cents(text)
+
+
+def cmd_policy_set(args: argparse.Namespace) -> int:
+    from empowerment.budgets import set_policy
+
+    allowance = parse_cents(args.allowance)
+    cap = parse_cents(args.customer_daily_cap)
+    review = _optional_cents(args.review_above)
+    approval = _optional_cents(args.approval_above)
+    db = open_db(args)
+    try:
+        policy = set_policy(
+            db, Actor.system("cli"), args.name,
+            allowance_cents=allowance,
+            period=Period(args.period),
+            team_code=args.team,
+            role=Role(args.role) if args.role else None,
+            employee_code=args.employee,
+            customer_daily_cap_cents=cap,
+            review_above_cents=review,
+            approval_above_cents=approval,
+            rollover=Rollover(args.rollover),
+            immediate=args.immediate,
+        )
+    finally:
+        db.dispose()
+    scope = (
+        f"team {args.team}" if args.team else f"role {args.role}" if args.role
+        else f"employee {args.employee}" if args.employee else "everyone (default)"
+    )
+    extras = [f"customer daily cap {format_cents(cap)}"]
+    if review is not None:
+        extras.append(f"review above {format_cents(review)}")
+    if approval is not None:
+        extras.append(f"approval above {format_cents(approval)}")
+    print(
+        f"Policy '{policy.name}' saved: {format_cents(allowance)} per {args.period} for {scope}, "
+        f"{', '.join(extras)}, rollover {args.rollover}; effective from "
+        f"{policy.effective_from:%d %b %Y}."
+    )
+    return EXIT_OK
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from empowerment.gestures import LogRequest, log_gesture
+
+    parse_cents(args.amount)  # refuse a bad amount before touching the database
+    request = LogRequest(
+        employee_code=args.employee,
+        customer_code=args.customer,
+        gesture_type=args.gesture_type,
+        amount=args.amount,
+        incident_code=args.incident,
+        category=args.category,
+        note=args.note,
+        idempotency_key=args.key,
+        source="cli",
+    )
+    db = open_db(args)
+    try:
+        result = log_gesture(db, Actor.system("cli"), request)
+    finally:
+        db.dispose()
+    if result.already_logged:
+        print(f"{result.gesture_code}: already logged with this key; nothing was added.")
+        return EXIT_OK
+    print(f"{result.gesture_code} (incident {result.incident_code}): {result.message}")
+    if result.status == GestureStatus.PENDING_APPROVAL:
+        print("It appears in the manager's approval queue.")
+    return EXIT_OK
+
+
+def cmd_balance(args: argparse.Namespace) -> int:
+    from empowerment.budgets import budget_status
+
+    db = open_db(args)
+    try:
+        status = budget_status(db, Actor.system("cli"), args.employee)
+    finally:
+        db.dispose()
+    if args.format == "json":
+        print_json(status.as_dict())
+        return EXIT_OK
+
+    def money(cents: int | None) -> str:
+        return format_cents(cents) if cents is not None else "none"
+
+    rows = [
+        ("Employee", f"{status.employee_name} ({status.employee_code})"),
+        ("Policy", status.policy_name),
+        ("Period", f"{status.period_label} (until {status.period_end:%d %b %Y}, exclusive)"),
+        ("Allocated", money(status.allocated_cents)),
+        ("Spent", f"{money(status.spent_cents)} ({status.used_share:.0%})"),
+        ("Held for approval", money(status.held_cents)),
+        ("Remaining", money(status.remaining_cents)),
+        ("Per customer per day", money(status.customer_daily_cap_cents)),
+        ("Review above", money(status.review_above_cents)),
+        ("Approval above", money(status.approval_above_cents)),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+    return EXIT_OK

@@ -1,0 +1,165 @@
+"""The CSV formats the app imports and exports: every column of every kind, declared once.
+
+`importing.py` validates against these declarations, `exporting.py` writes them, and pages can show
+`template(kind)` as the header line a file must start with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from empowerment.models import GestureType, LedgerEntryType, Role
+
+CODE_MAX = 64  # models.Code: String(64)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column.
+
+    type: "id" (this row's own id), "ref" (the id of another record), "text", "money" (>= 0),
+    "signed_money", "time" (ISO 8601 date or datetime), "date", "choice" (one of `choices`),
+    "int" (export only).
+    required: the header must be present. nonempty: when present, every cell must be filled.
+    strip: surrounding spaces are removed on import (ids, names, amounts, times); free text (notes,
+    descriptions) is kept exactly as written so app-entered text round-trips unchanged.
+    """
+
+    name: str
+    type: str
+    required: bool = True
+    nonempty: bool = True
+    max_len: int | None = None
+    choices: tuple[str, ...] = ()
+    strip: bool = True
+
+
+@dataclass(frozen=True)
+class CsvKind:
+    name: str
+    noun: str  # one row, for messages: "transaction"
+    columns: tuple[Column, ...]
+    importable: bool = True
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def optional(self) -> list[str]:
+        return [c.name for c in self.columns if not c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _id(name: str) -> Column:
+    return Column(name, "id", max_len=CODE_MAX)
+
+
+def _ref(name: str, *, optional: bool = False, required_header: bool = True) -> Column:
+    return Column(
+        name, "ref", required=required_header, nonempty=not optional, max_len=CODE_MAX
+    )
+
+
+def _text(name: str, max_len: int, *, optional: bool = False, free: bool = False) -> Column:
+    return Column(
+        name, "text", required=not optional, nonempty=not optional, max_len=max_len, strip=not free
+    )
+
+
+ROLES = tuple(r.value for r in Role)
+GESTURE_TYPES = tuple(t.value for t in GestureType)
+
+KINDS: dict[str, CsvKind] = {
+    "employees": CsvKind(
+        "employees",
+        "employee",
+        (
+            _id("employee_id"),
+            _text("name", 200),
+            Column("role", "choice", choices=ROLES),
+            # Headers required (the canonical format lists them), cells may be empty:
+            # admins and HR often belong to no team.
+            _ref("team", optional=True),
+            _ref("location", optional=True),
+        ),
+    ),
+    "customers": CsvKind(
+        "customers",
+        "customer",
+        (
+            _id("customer_id"),
+            _text("name", 200),
+            _text("segment", 100, optional=True),
+            _text("email", 200, optional=True),
+            _text("phone", 50, optional=True),
+        ),
+    ),
+    "transactions": CsvKind(
+        "transactions",
+        "transaction",
+        (
+            _id("transaction_id"),
+            _ref("customer_id"),
+            Column("occurred_at", "time"),
+            Column("amount", "signed_money"),
+        ),
+    ),
+    "incidents": CsvKind(
+        "incidents",
+        "incident",
+        (
+            _id("incident_id"),
+            _ref("customer_id"),
+            Column("occurred_at", "time"),
+            _text("category", 100),
+            _ref("location", optional=True, required_header=False),
+            _text("description", 10_000, optional=True, free=True),
+            _ref("employee_id", optional=True, required_header=False),
+        ),
+    ),
+    "gestures": CsvKind(
+        "gestures",
+        "gesture",
+        (
+            _id("gesture_id"),
+            _ref("incident_id"),
+            _ref("employee_id"),
+            Column("occurred_at", "time"),
+            Column("type", "choice", choices=GESTURE_TYPES),
+            Column("cost", "money"),
+            _text("note", 2000, optional=True, free=True),
+        ),
+    ),
+    "ledger": CsvKind(
+        "ledger",
+        "ledger entry",
+        (
+            Column("entry_id", "int"),
+            Column("employee_id", "ref"),
+            Column("period_start", "date"),
+            Column("entry_type", "choice", choices=tuple(t.value for t in LedgerEntryType)),
+            Column("amount", "signed_money"),
+            Column("gesture_id", "ref", nonempty=False),
+            Column("reason", "text", nonempty=False, strip=False),
+            Column("created_at", "time"),
+            Column("created_by", "ref", nonempty=False),
+        ),
+        importable=False,
+    ),
+}
+
+IMPORT_KINDS = tuple(k for k, spec in KINDS.items() if spec.importable)
+EXPORT_KINDS = tuple(KINDS)
+
+
+def template(kind: str) -> str:
+    """The header line of a `kind` file, required columns first."""
+    spec = KINDS[kind]
+    return ",".join(spec.required + spec.optional)

@@ -1,0 +1,212 @@
+"""Read-side SQL for the joint report's empowerment figures: who acted, how much of their budget
+they used, how fast managers reviewed and decided, and the stories worth telling.
+
+Every function takes an open read session and a `Scope` and returns a small DataFrame; the
+arithmetic that turns those into report tables lives in `assemble.py`. Times are compared as
+naive local datetimes, like the rest of the schema.
+
+Definitions (stated once, shown in the report's captions):
+- front-line staff: active employees with the staff or manager role, plus anyone who logged a
+  gesture in the period (so people who left since still count);
+- a person "used their budget" when they logged at least one gesture (logged or waiting for
+  approval) that happened in the period; voided and rejected gestures do not count;
+- budget use: money spent (spends net of reversals) over money allocated (allowance, rollover and
+  adjustments) in the budget periods that overlap the report period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from empowerment.models import (
+    Budget,
+    Customer,
+    Employee,
+    Gesture,
+    GestureStatus,
+    LedgerEntry,
+    LedgerEntryType,
+    Location,
+    Role,
+    Team,
+)
+
+COUNTED_STATUSES = (GestureStatus.LOGGED, GestureStatus.PENDING_APPROVAL)
+FRONT_LINE_ROLES = (Role.STAFF, Role.MANAGER)
+ALLOCATION_TYPES = (LedgerEntryType.ALLOCATION, LedgerEntryType.ROLLOVER, LedgerEntryType.ADJUSTMENT)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The report's window [start, end) as dates, and an optional location (code or name)."""
+
+    start: date
+    end: date  # exclusive
+    location: str | None = None
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time.min)
+
+    @property
+    def end_at(self) -> datetime:
+        return datetime.combine(self.end, time.min)
+
+
+def _location_match(scope: Scope) -> ColumnElement[bool]:
+    if scope.location is None:
+        return true()
+    return or_(Location.code == scope.location, Location.name == scope.location)
+
+
+def _gestures_in(scope: Scope) -> ColumnElement[bool]:
+    return and_(Gesture.occurred_at >= scope.start_at, Gesture.occurred_at < scope.end_at)
+
+
+def _frame(session: Session, query: Select[tuple[object, ...]], columns: list[str]) -> pd.DataFrame:
+    rows = session.execute(query).all()
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
+def _with_team_and_location(query: Select[tuple[object, ...]]) -> Select[tuple[object, ...]]:
+    return query.outerjoin(Team, Team.id == Employee.team_id).outerjoin(
+        Location, Location.id == Team.location_id
+    )
+
+
+def staff_activity(session: Session, scope: Scope) -> pd.DataFrame:
+    """One row per front-line person in scope: employee_id, code, name, team, location, gestures,
+    gesture_spend_cents, allocated_cents, budget_spent_cents."""
+    counted = and_(_gestures_in(scope), Gesture.status.in_(COUNTED_STATUSES))
+    gestures = (
+        select(
+            Gesture.employee_id.label("employee_id"),
+            func.count().label("gestures"),
+            func.coalesce(
+                func.sum(case((Gesture.status == GestureStatus.LOGGED, Gesture.cost_cents), else_=0)), 0
+            ).label("spend"),
+        )
+        .where(counted)
+        .group_by(Gesture.employee_id)
+        .subquery()
+    )
+    query = _with_team_and_location(
+        select(
+            Employee.id, Employee.code, Employee.name, Team.name, Location.name,
+            func.coalesce(gestures.c.gestures, 0), func.coalesce(gestures.c.spend, 0),
+        )
+        .select_from(Employee)
+        .outerjoin(gestures, gestures.c.employee_id == Employee.id)
+    ).where(
+        _location_match(scope),
+        or_(
+            and_(Employee.active.is_(True), Employee.role.in_(FRONT_LINE_ROLES)),
+            gestures.c.gestures > 0,
+        ),
+    )
+    staff = _frame(session, query, ["employee_id", "code", "name", "team", "location",
+                                    "gestures", "gesture_spend_cents"])
+    ledger = budget_ledger(session, scope)
+    staff = staff.merge(ledger, on="employee_id", how="left")
+    for column in ("gestures", "gesture_spend_cents", "allocated_cents", "budget_spent_cents"):
+        staff[column] = staff[column].fillna(0).astype("int64")
+    return staff.sort_values(["team", "name"], na_position="last", ignore_index=True)
+
+
+def budget_ledger(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per employee, over budget periods overlapping the window: allocated_cents and
+    budget_spent_cents (spends net of their reversals; holds are not spent yet)."""
+    is_allocation = or_(
+        LedgerEntry.entry_type.in_(ALLOCATION_TYPES),
+        and_(LedgerEntry.entry_type == LedgerEntryType.REVERSAL, LedgerEntry.gesture_id.is_(None)),
+    )
+    is_spend = or_(
+        LedgerEntry.entry_type == LedgerEntryType.SPEND,
+        and_(LedgerEntry.entry_type == LedgerEntryType.REVERSAL, LedgerEntry.gesture_id.is_not(None)),
+    )
+    query = (
+        select(
+            Budget.employee_id,
+            func.coalesce(func.sum(case((is_allocation, LedgerEntry.amount_cents), else_=0)), 0),
+            func.coalesce(func.sum(case((is_spend, -LedgerEntry.amount_cents), else_=0)), 0),
+        )
+        .select_from(Budget)
+        .join(LedgerEntry, LedgerEntry.budget_id == Budget.id)
+        .where(Budget.period_start < scope.end, Budget.period_end > scope.start)
+        .group_by(Budget.employee_id)
+    )
+    return _frame(session, query, ["employee_id", "allocated_cents", "budget_spent_cents"])
+
+
+def turnaround_rows(session: Session, scope: Scope) -> pd.DataFrame:
+    """Gestures in the window that needed a review after the fact or an approval first:
+    occurred_at, needs_review, reviewed_at, needs_approval, decided_at, status."""
+    needs_approval = or_(Gesture.decided_at.is_not(None), Gesture.status == GestureStatus.PENDING_APPROVAL)
+    query = _with_team_and_location(
+        select(
+            Gesture.occurred_at, Gesture.needs_review, Gesture.reviewed_at,
+            case((needs_approval, true()), else_=false()), Gesture.decided_at, Gesture.status,
+        )
+        .select_from(Gesture)
+        .join(Employee, Employee.id == Gesture.employee_id)
+    ).where(_gestures_in(scope), _location_match(scope), or_(Gesture.needs_review.is_(True), needs_approval))
+    frame = _frame(session, query, ["occurred_at", "needs_review", "reviewed_at", "needs_approval",
+                                    "decided_at", "status"])
+    frame["needs_review"] = frame["needs_review"].astype(bool)
+    frame["needs_approval"] = frame["needs_approval"].astype(bool)
+    return frame
+
+
+def story_rows(session: Session, scope: Scope, limit: int = 10) -> pd.DataFrame:
+    """Recovery stories: featured gestures first (chosen by managers), then notable ones (with a
+    note; the larger gestures first). Logged gestures only. Customer code and name are both
+    returned; the caller decides which one may be shown."""
+    columns = [
+        Gesture.occurred_at, Gesture.type, Gesture.cost_cents, Gesture.note, Gesture.featured,
+        Employee.name, Team.name, Customer.code, Customer.name,
+    ]
+    base = _with_team_and_location(
+        select(*columns)
+        .select_from(Gesture)
+        .join(Employee, Employee.id == Gesture.employee_id)
+        .join(Customer, Customer.id == Gesture.customer_id)
+    ).where(_gestures_in(scope), _location_match(scope), Gesture.status == GestureStatus.LOGGED)
+    featured = base.where(Gesture.featured.is_(True)).order_by(
+        Gesture.occurred_at.desc(), Gesture.id.desc()
+    ).limit(limit)
+    notable = base.where(
+        Gesture.featured.is_(False), Gesture.note.is_not(None), func.length(Gesture.note) > 0
+    ).order_by(Gesture.cost_cents.desc(), Gesture.occurred_at.desc(), Gesture.id.desc()).limit(limit)
+    names = ["occurred_at", "type", "cost_cents", "note", "featured", "employee", "team",
+             "customer_code", "customer_name"]
+    frame = pd.concat(
+        [_frame(session, featured, names), _frame(session, notable, names)], ignore_index=True
+    ).head(limit)
+    frame["featured"] = frame["featured"].astype(bool)
+    frame["type"] = [getattr(value, "value", value) for value in frame["type"]]
+    return frame
+
+
+def customer_codes(session: Session, customer_ids: list[int]) -> pd.DataFrame:
+    """customer_id, code, name for the given surrogate ids (chunked to stay under bind limits)."""
+    columns = ["customer_id", "code", "name"]
+    if len(customer_ids) > 20_000:  # one scan beats many IN lists
+        everyone = _frame(session, select(Customer.id, Customer.code, Customer.name), columns)
+        return everyone[everyone["customer_id"].isin(customer_ids)].reset_index(drop=True)
+    frames = []
+    for start in range(0, len(customer_ids), 5000):
+        chunk = customer_ids[start : start + 5000]
+        query = select(Customer.id, Customer.code, Customer.name).where(Customer.id.in_(chunk))
+        frames.append(_frame(session, query, columns))
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)
+
+
+def location_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Location.name).distinct().order_by(Location.name)))

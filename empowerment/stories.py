@@ -1,0 +1,93 @@
+"""Read side for one person's own gestures: the "My budget" history, chart and recovery stories.
+
+Query functions only: they open a read unit, never write, and return DataFrames.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from empowerment.actor import Actor
+from empowerment.db import Database
+from empowerment.errors import UnknownEmployee
+from empowerment.models import Customer, Employee, Gesture, GestureStatus, Incident
+
+HISTORY_COLUMNS = [
+    "code", "occurred_at", "customer", "category", "gesture", "cost_cents", "status", "needs_review", "note",
+]
+COUNTED_STATUSES = (GestureStatus.LOGGED, GestureStatus.PENDING_APPROVAL)
+
+
+def _employee(session: Session, actor: Actor, employee_code: str) -> Employee:
+    employee = session.scalar(select(Employee).where(Employee.code == str(employee_code).strip()))
+    if employee is None:
+        raise UnknownEmployee(f"No employee with id '{employee_code}'.")
+    actor.require(actor.may_act_for(employee.id, employee.team_id), "read another person's gestures")
+    return employee
+
+
+def employee_code_for(db: Database, actor: Actor) -> str:
+    """The organisation's id of the signed-in person (services take codes, the actor holds the row id)."""
+    with db.read() as session:
+        code = session.scalar(select(Employee.code).where(Employee.id == actor.employee_id))
+    if code is None:
+        raise UnknownEmployee("Your sign-in is not linked to an employee record; ask an admin to fix it.")
+    return code
+
+
+def my_gestures(db: Database, actor: Actor, employee_code: str, limit: int = 200) -> pd.DataFrame:
+    """The person's gestures, newest first, with the customer and what went wrong."""
+    with db.read() as session:
+        employee = _employee(session, actor, employee_code)
+        rows = session.execute(
+            select(
+                Gesture.code, Gesture.occurred_at, Customer.name, Incident.category, Gesture.type,
+                Gesture.cost_cents, Gesture.status, Gesture.needs_review, Gesture.note,
+            )
+            .join(Customer, Customer.id == Gesture.customer_id)
+            .join(Incident, Incident.id == Gesture.incident_id)
+            .where(Gesture.employee_id == employee.id)
+            .order_by(Gesture.occurred_at.desc(), Gesture.id.desc())
+            .limit(max(int(limit), 0))
+        ).all()
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    for column in ("gesture", "status"):
+        frame[column] = frame[column].map(lambda v: getattr(v, "value", v))
+    return frame
+
+
+def my_stories(history: pd.DataFrame) -> pd.DataFrame:
+    """The gestures that carry a note and still count: the person's own recovery stories."""
+    if history.empty:
+        return history
+    has_note = history["note"].fillna("").str.strip().ne("")
+    counts = history["status"].isin([s.value for s in COUNTED_STATUSES])
+    return history[has_note & counts]
+
+
+def daily_spend(db: Database, actor: Actor, employee_code: str, start: date, end: date) -> pd.DataFrame:
+    """Money spent (or held) per day in [start, end), every day present, voided gestures excluded."""
+    start_at = datetime.combine(start, datetime.min.time())
+    end_at = datetime.combine(end, datetime.min.time())
+    day = func.date(Gesture.occurred_at)
+    with db.read() as session:
+        employee = _employee(session, actor, employee_code)
+        rows = session.execute(
+            select(day, func.sum(Gesture.cost_cents))
+            .where(
+                Gesture.employee_id == employee.id,
+                Gesture.occurred_at >= start_at,
+                Gesture.occurred_at < end_at,
+                Gesture.status.in_(COUNTED_STATUSES),
+            )
+            .group_by(day)
+        ).all()
+    spent = {str(d): int(c or 0) for d, c in rows}
+    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    frame = pd.DataFrame({"day": pd.to_datetime(days), "spent_cents": [spent.get(str(d), 0) for d in days]})
+    frame["cumulative_cents"] = frame["spent_cents"].cumsum()
+    return frame

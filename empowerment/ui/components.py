@@ -1,0 +1,165 @@
+"""Shared widgets for the pages: money for display, Markdown-safe text, a budget meter, the customer
+history card, empty states, a spend chart and the tablet style sheet.
+
+Rule: anything a person typed (names, notes) and any money string is passed through `md()` before
+it reaches an element that renders Markdown (alerts, labels, metrics, captions), and is never
+rendered as HTML. `$…$` would otherwise turn into LaTeX and `[x](y)` into a link.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from empowerment import settings
+from empowerment.budgets import BudgetStatus
+from empowerment.customers import CustomerHistory
+from empowerment.money import format_cents
+
+TABLET_CSS = Path(__file__).with_name("tablet.css")
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$~|#:])")
+_MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]<>$~|#:])")
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF "}
+
+GESTURE_LABELS = {
+    "refund": "💵 Refund",
+    "comp": "🍽️ On the house",
+    "upgrade": "⬆️ Upgrade",
+    "gift": "🎁 Gift",
+    "voucher": "🎟️ Voucher",
+    "personal_note": "✍️ Personal note",
+    "time": "⏱️ Time & care",
+    "other": "✨ Something else",
+}
+STATUS_LABELS = {
+    "logged": "Logged",
+    "pending_approval": "Waiting for approval",
+    "rejected": "Rejected",
+    "voided": "Undone",
+}
+
+
+# --- text and money -------------------------------------------------------------------------------
+
+def md(text: object) -> str:
+    """Escape Markdown (and LaTeX `$`) so user text and money display literally."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def unmd(text: str) -> str:
+    """Inverse of `md`, for tests that compare what a person sees with a service message."""
+    return _MD_UNESCAPE.sub(r"\1", text)
+
+
+def money(cents: int | None) -> str:
+    """Cents for display in the installation's currency: 12345 -> '$123.45'."""
+    code = settings.currency().upper()
+    return format_cents(cents, _SYMBOLS.get(code, f"{code} "))
+
+
+def gesture_label(value: str | None) -> str:
+    return GESTURE_LABELS.get(str(value), str(value).replace("_", " ").capitalize())
+
+
+def status_label(value: str | None) -> str:
+    return STATUS_LABELS.get(str(value), str(value))
+
+
+def when(value: datetime | pd.Timestamp | None) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{pd.Timestamp(value):%d %b %Y, %H:%M}"
+
+
+def apply_tablet_style() -> None:
+    """Larger touch targets inside containers keyed `tablet_*` (a static file, never user data)."""
+    st.html(TABLET_CSS)
+
+
+# --- blocks ---------------------------------------------------------------------------------------
+
+def empty_state(title: str, body: str, icon: str = "🌱") -> None:
+    with st.container(border=True):
+        st.markdown(f"### {icon} {md(title)}")
+        st.caption(md(body))
+
+
+def budget_meter(status: BudgetStatus) -> None:
+    """Remaining balance, big, with a bar of what is used out of what was allocated."""
+    allocated = max(status.allocated_cents, 0)
+    used = status.spent_cents + status.held_cents
+    share = min(max(used / allocated, 0.0), 1.0) if allocated else 0.0
+    text = f"{money(used)} used of {money(allocated)}"
+    if status.held_cents:
+        text += f" ({money(status.held_cents)} held for approval)"
+    st.progress(share, text=md(text))
+
+
+def customer_history_card(history: CustomerHistory) -> None:
+    """Everything the desk already knows, so the customer never has to repeat themselves."""
+    customer = history.customer
+    facts = " · ".join(
+        x for x in (customer.code, customer.room and f"room {customer.room}", customer.phone,
+                    customer.segment) if x
+    )
+    st.caption(md(facts))
+    visit_col, last_col, open_col = st.columns(3)
+    visit_col.metric("Visits", f"{history.visits:,}")
+    last_col.metric("Last visit", f"{history.last_visit_at:%d %b %Y}" if history.last_visit_at else "—")
+    open_col.metric("Open issues", history.open_incidents)
+    if history.events.empty:
+        st.info(f"First time we hear from {md(customer.name)}: nothing to repeat.", icon="🌱")
+        return
+    st.dataframe(history_table(history.events), hide_index=True, width="stretch",
+                 height=min(38 + 35 * len(history.events), 250))
+
+
+def history_table(events: pd.DataFrame) -> pd.DataFrame:
+    """The customer's incidents and gestures, in words a colleague reads at a glance."""
+    gesture_at = events["gesture_at"].where(events["gesture_at"].notna(), events["incident_at"])
+    return pd.DataFrame({
+        "When": gesture_at.map(when),
+        "What went wrong": events["category"].fillna(""),
+        "What we did": [gesture_label(g) if isinstance(g, str) else "Not yet resolved"
+                        for g in events["gesture"]],
+        "Cost": [money(int(c)) if pd.notna(c) else "" for c in events["cost_cents"]],
+        "Who helped": events["by"].fillna(""),
+        "Status": [status_label(s) if isinstance(s, str) else "Open" for s in events["status"]],
+        "Note": events["note"].fillna(""),
+    })
+
+
+def gestures_table(history: pd.DataFrame) -> pd.DataFrame:
+    """One person's own gestures for the My budget page."""
+    return pd.DataFrame({
+        "When": history["occurred_at"].map(when),
+        "Customer": history["customer"],
+        "What went wrong": history["category"],
+        "What you did": history["gesture"].map(gesture_label),
+        "Cost": history["cost_cents"].map(money),
+        "Status": history["status"].map(status_label),
+    })
+
+
+def spend_chart(daily: pd.DataFrame, allocated_cents: int) -> alt.Chart:
+    """Cumulative spend over the budget period (line) against the allocation (dashed rule)."""
+    data = daily.assign(
+        spent=daily["cumulative_cents"] / 100,
+        today=daily["spent_cents"] / 100,
+    )
+    base = alt.Chart(data).encode(x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b")))
+    line = base.mark_area(line=True, opacity=0.25).encode(
+        y=alt.Y("spent:Q", title="Spent so far", axis=alt.Axis(format=",.0f")),
+        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("today:Q", title="That day", format=",.2f"),
+                 alt.Tooltip("spent:Q", title="So far", format=",.2f")],
+    )
+    rule = alt.Chart(pd.DataFrame({"allocated": [allocated_cents / 100]})).mark_rule(
+        strokeDash=[6, 4], color="#888"
+    ).encode(y="allocated:Q")
+    return (line + rule).properties(height=220)
