@@ -7,8 +7,10 @@ mandatory and a missing server fails the run instead.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -72,28 +74,72 @@ def drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One migrated SQLite file; each test gets a copy (much faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def _pg_session_database() -> Iterator[str]:
+    url, name = make_pg_database()
+    database = Database(url)
+    upgrade(database)
+    database.dispose()
+    yield url
+    drop_pg_database(name)
+
+
+def _truncate_all(database: Database) -> None:
+    from empowerment.models import Base
+
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        # TRUNCATE does not fire the ledger's row-level append-only triggers.
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+def fresh_sqlite(template: str, tmp_path: Path) -> Database:
+    target = tmp_path / "test.db"
+    shutil.copyfile(template, target)
+    return Database(f"sqlite:///{target}")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+def db(request: pytest.FixtureRequest, tmp_path: Path, _sqlite_template: str) -> Iterator[Database]:
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path}/test.db")
-        upgrade(database)
+        database = fresh_sqlite(_sqlite_template, tmp_path)
         yield database
         database.dispose()
         return
     if not PG_AVAILABLE:
         pytest.skip("PostgreSQL not reachable at " + PG_ADMIN_URL)
-    url, name = make_pg_database()
+    url = request.getfixturevalue("_pg_session_database")
     database = Database(url)
-    upgrade(database)
+    _truncate_all(database)
     yield database
     database.dispose()
-    drop_pg_database(name)
 
 
 @pytest.fixture
-def sqlite_db(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    database = Database(f"sqlite:///{tmp_path}/test.db")
-    upgrade(database)
+def sqlite_db(tmp_path: Path, _sqlite_template: str) -> Iterator[Database]:
+    database = fresh_sqlite(_sqlite_template, tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def pg_db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL not reachable at " + PG_ADMIN_URL)
+    database = Database(request.getfixturevalue("_pg_session_database"))
+    _truncate_all(database)
     yield database
     database.dispose()

@@ -70,3 +70,16 @@ def teams_scatter(teams: pd.DataFrame) -> alt.LayerChart:
     )
     labels = base.mark_text(align="left", dx=9, dy=-7, fontSize=11, font="DejaVu Sans").encode(text="team:N")
     return _configured(alt.layer(dots, labels))
+
+
+def to_png(chart: alt.TopLevelMixin, scale: float = 2) -> bytes:
+    """PNG bytes, offline: inline data only, no external URL may be fetched."""
+    import vl_convert as vlc
+
+    return bytes(vlc.vegalite_to_png(chart.to_json(), scale=scale, allowed_base_urls=[]))
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    import vl_convert as vlc
+
+    return str(vlc.vegalite_to_svg(chart.to_json(), allowed_base_urls=[]))
