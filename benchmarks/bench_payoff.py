@@ -45,7 +45,7 @@ INSERT_CHUNK = 500_000
 
 def _stamps(ns: np.ndarray) -> np.ndarray:
     """int64 ns -> 'YYYY-MM-DD HH:MM:SS.ffffff', the text SQLAlchemy stores in SQLite."""
-    text = np.datetime_as_string(ns.astype("datetime64[us]"), unit="us")
+    text = np.datetime_as_string(ns.view("datetime64[ns]").astype("datetime64[us]"), unit="us")
     return np.char.replace(text, "T", " ")
 
 
@@ -78,7 +78,9 @@ def synthesise(n_incidents: int, n_transactions: int, seed: int = 7) -> dict[str
             "amount_cents": _amounts(rng, missing),
         })
         txns = pd.concat([txns, extra], ignore_index=True)
-    txns = txns.iloc[rng.permutation(len(txns))[:n_transactions]].reset_index(drop=True)
+    # rows arrive in time order, as a till or a nightly import writes them
+    txns = txns.iloc[rng.permutation(len(txns))[:n_transactions]]
+    txns = txns.sort_values("occurred_at", kind="stable", ignore_index=True)
     return {"incidents": incidents, "gestures": gestures, "transactions": txns,
             "customers": customers}
 

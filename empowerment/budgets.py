@@ -102,9 +102,12 @@ def _rollover_cents(session: Session, employee: Employee, policy: BudgetPolicy, 
     return previous.remaining_cents if previous is not None else 0
 
 
-def ensure_budget(session: Session, employee: Employee, on: date, *, lock: bool = False) -> Budget:
+def ensure_budget(
+    session: Session, employee: Employee, on: date, *, lock: bool = False,
+    policy: BudgetPolicy | None = None,
+) -> Budget:
     """The employee's budget for the period containing `on`, created with its allocation if new."""
-    policy = resolve_policy(session, employee, on)
+    policy = policy or resolve_policy(session, employee, on)
     if policy is None:
         raise NoBudgetPolicy(
             f"{employee.name} has no budget policy yet; an admin can set one on the Policies page."

@@ -226,9 +226,9 @@ def _log_in_session(
     employee = find_employee(session, request.employee_code)
     actor.require(actor.may_act_for(employee.id, employee.team_id), "log a gesture for someone else")
     customer = _find_customer(session, request.customer_code)
-    budget = ensure_budget(session, employee, at.date(), lock=True)
     # Limits follow the policy in force today (an immediate change bites at once).
-    policy = resolve_policy(session, employee, at.date()) or session.get(BudgetPolicy, budget.policy_id)
+    policy = resolve_policy(session, employee, at.date())
+    budget = ensure_budget(session, employee, at.date(), lock=True, policy=policy)
     assert policy is not None
     cap_left = policy.customer_daily_cap_cents - _spent_today_cents(
         session, employee.id, customer.id, at.date()
@@ -269,8 +269,9 @@ def _log_in_session(
     )
     session.add(gesture)
     session.flush()
+    remaining = budget.remaining_cents
     if valid.cost_cents:
-        take_from_budget(
+        remaining = take_from_budget(
             session, budget, valid.cost_cents,
             LedgerEntryType.HOLD if needs_approval else LedgerEntryType.SPEND,
             actor=actor, gesture_id=gesture.id, reason=valid.gesture_type.value,
@@ -281,9 +282,11 @@ def _log_in_session(
              type=valid.gesture_type.value, status=gesture.status.value),
         at=at,
     )
-    session.flush()
-    session.refresh(budget)
-    return _result_for(session, gesture, already=False)
+    return LogResult(
+        gesture_id=gesture.id, gesture_code=gesture.code, incident_code=incident.code,
+        cost_cents=gesture.cost_cents, status=gesture.status, needs_review=gesture.needs_review,
+        remaining_cents=remaining, already_logged=False,
+    )
 
 
 def _gesture_for_update(session: Session, gesture_code: str) -> Gesture:

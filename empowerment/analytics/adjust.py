@@ -12,21 +12,21 @@ trimmed. CIs: percentile bootstrap over incidents, seeded, refitting all models.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from empowerment.analytics.design import covariate_matrix
-from empowerment.analytics.models import Fit, fit_linear, fit_logistic, refit_linear, refit_logistic
+from empowerment.analytics.aipw import AipwData, aipw_draws, case_weights
+from empowerment.analytics.models import fit_logistic
 
 SUPPORT = (0.01, 0.99)
 MAX_OUTSIDE_SUPPORT_SHARE = 0.10  # of the target group (treated for ATT)
 MIN_EFFECTIVE_SAMPLE = 30.0  # reweighted group's effective sample size
 MIN_GROUP_FOR_RELIABLE = 30
 MIN_GROUP_FOR_ESTIMATE = 5
-DRAW_CELLS_PER_CHUNK = 2_000_000  # draws x incidents per chunk: bounds memory at ~16 MB/array
 MAX_FAILED_DRAW_SHARE = 0.05
 
 Request = tuple[str, str]  # (outcome column, "att" | "atc")
@@ -49,78 +49,23 @@ class EffectEstimate:
     outside_support_share: float | None = None  # of the target group, trimmed
 
 
-@dataclass(frozen=True)
-class _Problem:
-    X: np.ndarray  # eligible incidents x covariates
-    treated: np.ndarray  # float 0/1
-    outcomes: dict[str, np.ndarray]
-    propensity: Fit
-    in_support: np.ndarray  # bool, from the full-sample propensity
-    outcome_fits: dict[Request, Fit]
-
-
-def _arm(problem: _Problem, estimand: str) -> np.ndarray:
-    """Rows the outcome model is fitted on: comparison for ATT, recovered for ATC."""
-    wanted = 0.0 if estimand == "att" else 1.0
-    return problem.in_support & (problem.treated == wanted)
-
-
-def _build_problem(eligible: pd.DataFrame, requests: Sequence[Request]) -> _Problem:
+def _build_data(eligible: pd.DataFrame, outcomes: Sequence[str]) -> AipwData:
     X, _names = covariate_matrix(eligible)
-    treated = eligible["recovered"].to_numpy(dtype=float)
-    outcomes = {out: eligible[out].to_numpy(dtype=float) for out, _ in requests}
-    propensity = fit_logistic(X, treated)
+    treated = eligible["recovered"].to_numpy(dtype=bool)
+    propensity = fit_logistic(X, treated.astype(float))
     score = X @ propensity.coef
-    low, high = np.log(SUPPORT[0] / (1 - SUPPORT[0])), np.log(SUPPORT[1] / (1 - SUPPORT[1]))
+    low, high = (float(np.log(bound / (1 - bound))) for bound in SUPPORT)
     in_support = (score >= low) & (score <= high)
-    partial = _Problem(X, treated, outcomes, propensity, in_support, {})
-    fits = {}
-    for outcome, estimand in requests:
-        rows = _arm(partial, estimand)
-        fits[(outcome, estimand)] = fit_linear(X[rows], outcomes[outcome][rows])
-    return _Problem(X, treated, outcomes, propensity, in_support, fits)
+    values = np.column_stack([eligible[o].to_numpy(dtype=float) for o in outcomes])
+    return AipwData(X, treated, values, in_support, propensity)
 
 
-def _draw_effects(problem: _Problem, weights: np.ndarray) -> dict[Request, np.ndarray]:
-    """AIPW effect for every row of case weights (draws x incidents), all models refitted."""
-    coef = refit_logistic(problem.X, problem.treated, weights, problem.propensity)
-    support = problem.in_support
-    X = problem.X[support]
-    odds = np.exp(np.clip(coef @ X.T, -30.0, 30.0))
-    case = weights[:, support]
-    treated = problem.treated[support]
-    results = {}
-    for (outcome, estimand), fit in problem.outcome_fits.items():
-        arm = _arm(problem, estimand)
-        model = refit_linear(problem.X[arm], problem.outcomes[outcome][arm], weights[:, arm], fit)
-        residual = problem.outcomes[outcome][support] - model @ X.T
-        if estimand == "att":
-            treated_w, control_w = case * treated, case * (1 - treated) * odds
-        else:
-            treated_w, control_w = case * treated / odds, case * (1 - treated)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            results[(outcome, estimand)] = (treated_w * residual).sum(1) / treated_w.sum(1) - (
-                control_w * residual
-            ).sum(1) / control_w.sum(1)
-    return results
-
-
-def _bootstrap_weights(n: int, draws: int, seed: int) -> Iterator[np.ndarray]:
-    """Multinomial case weights (classic bootstrap over incidents), in bounded chunks."""
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(draws, DRAW_CELLS_PER_CHUNK // max(n, 1)))
-    for first in range(0, draws, chunk):
-        size = min(chunk, draws - first)
-        picks = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
-        yield np.bincount(picks.ravel(), minlength=size * n).reshape(size, n).astype(float)
-
-
-def _diagnostics(problem: _Problem, estimand: str) -> tuple[float, float]:
+def _diagnostics(data: AipwData, estimand: str) -> tuple[float, float]:
     """(share of the target group outside support, effective size of the reweighted group)."""
-    odds = np.exp(np.clip(problem.X @ problem.propensity.coef, -30.0, 30.0))
-    is_target = problem.treated == (1.0 if estimand == "att" else 0.0)
-    outside = float(np.mean(~problem.in_support[is_target])) if is_target.any() else 1.0
-    reweighted = problem.in_support & ~is_target
+    odds = np.exp(np.clip(data.X @ data.propensity.coef, -30.0, 30.0))
+    is_target = data.treated == (estimand == "att")
+    outside = float(np.mean(~data.in_support[is_target])) if is_target.any() else 1.0
+    reweighted = data.in_support & ~is_target
     weights = odds[reweighted] if estimand == "att" else 1.0 / odds[reweighted]
     ess = float(weights.sum() ** 2 / np.sum(weights**2)) if weights.size else 0.0
     return outside, ess
@@ -146,10 +91,10 @@ def _naive(eligible: pd.DataFrame, outcome: str) -> float | None:
 
 
 def _reliability_warnings(
-    problem: _Problem, estimand: str, outside: float, ess: float, failed_share: float
+    data: AipwData, estimand: str, outside: float, ess: float, failed_share: float
 ) -> list[str]:
-    n_treated = int(problem.treated.sum())
-    n_control = problem.treated.size - n_treated
+    n_treated = int(data.treated.sum())
+    n_control = data.treated.size - n_treated
     target = "recovered" if estimand == "att" else "comparison"
     notes = []
     if min(n_treated, n_control) < MIN_GROUP_FOR_RELIABLE:
@@ -167,7 +112,7 @@ def _reliability_warnings(
             f"Poor overlap: after reweighting, the other group counts as only {ess:.0f} "
             "incidents (effective sample size)."
         )
-    if not problem.propensity.converged:
+    if not data.propensity.converged:
         notes.append("The propensity model did not converge.")
     if failed_share > MAX_FAILED_DRAW_SHARE:
         notes.append(f"{failed_share:.0%} of bootstrap draws failed; no interval reported.")
@@ -199,29 +144,34 @@ def adjusted_effects(
     if min(n_treated, n_control) < MIN_GROUP_FOR_ESTIMATE:
         return {req: _insufficient(*req, methods[req], naives[req], n_treated, n_control)
                 for req in requests}
-    problem = _build_problem(eligible, requests)
-    point = _draw_effects(problem, np.ones((1, len(eligible))))
-    draws: dict[Request, list[np.ndarray]] = {req: [] for req in requests}
-    for weights in _bootstrap_weights(len(eligible), bootstrap, seed):
-        for req, values in _draw_effects(problem, weights).items():
-            draws[req].append(values)
+    outcomes = list(dict.fromkeys(outcome for outcome, _ in requests))
+    data = _build_data(eligible, outcomes)
+    draws = aipw_draws(data, case_weights(len(eligible), bootstrap, seed), [e for _, e in requests])
     results = {}
-    for req in requests:
-        values = np.concatenate(draws[req]) if bootstrap else np.array([])
-        finite = values[np.isfinite(values)]
-        failed = 1.0 - finite.size / values.size if values.size else 1.0
-        outside, ess = _diagnostics(problem, req[1])
-        notes = _reliability_warnings(problem, req[1], outside, ess, failed if bootstrap else 0.0)
-        low, high = (np.percentile(finite, [2.5, 97.5]) if finite.size and failed <= MAX_FAILED_DRAW_SHARE
-                     else (np.nan, np.nan))
-        estimate = float(point[req][0])
-        reliable = not notes and bool(np.isfinite([estimate, low, high]).all())
-        results[req] = EffectEstimate(
-            _finite_or_none(estimate), _finite_or_none(low), _finite_or_none(high),
-            methods[req], reliable, notes, naives[req], req[0], req[1],
-            n_treated, n_control, ess, outside,
+    for outcome, estimand in requests:
+        column = draws[estimand][:, outcomes.index(outcome)]
+        results[(outcome, estimand)] = _summarise(
+            column[0], column[1:], data, estimand, methods[(outcome, estimand)],
+            naives[(outcome, estimand)], outcome,
         )
     return results
+
+
+def _summarise(point: float, draws: np.ndarray, data: AipwData, estimand: str, method: str,
+               naive: float | None, outcome: str) -> EffectEstimate:
+    finite = draws[np.isfinite(draws)]
+    failed = 1.0 - finite.size / draws.size if draws.size else 0.0
+    outside, ess = _diagnostics(data, estimand)
+    notes = _reliability_warnings(data, estimand, outside, ess, failed)
+    low, high = np.nan, np.nan
+    if finite.size and failed <= MAX_FAILED_DRAW_SHARE:
+        low, high = (float(v) for v in np.percentile(finite, [2.5, 97.5]))
+    reliable = not notes and bool(np.isfinite([point, low, high]).all())
+    n_treated = int(data.treated.sum())
+    return EffectEstimate(
+        _finite_or_none(point), _finite_or_none(low), _finite_or_none(high), method, reliable,
+        notes, naive, outcome, estimand, n_treated, data.treated.size - n_treated, ess, outside,
+    )
 
 
 def adjusted_effect(

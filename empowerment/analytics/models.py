@@ -1,9 +1,11 @@
 """Small ridge-penalised regressions (numpy only) and their bootstrap refits.
 
-Bootstrap refits use the chord method: Newton steps that reuse the full-sample
-Hessian. Resampled Hessians differ from it by O(1/sqrt(n)), so a few steps
-reach the per-draw optimum while every draw in a chunk is updated with two
-matrix products instead of one (n x p x p) Hessian per draw.
+Bootstrap refits of the logistic model use the chord method: Newton steps that
+reuse the full-sample Hessian. Resampled Hessians differ from it by
+O(1/sqrt(n)), so a few steps reach the per-draw optimum while every draw in a
+chunk is updated with two matrix products instead of one (n x p x p) Hessian
+per draw; draws that have not settled after a few steps are solved exactly.
+Linear fits are exact for every draw, from weighted sufficient statistics.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import numpy as np
 
 RIDGE = 1.0  # a little L2 on non-intercept coefficients: keeps separated fits finite
 MAX_NEWTON_STEPS = 50
-LOGISTIC_CHORD_STEPS = 4
-LINEAR_CHORD_STEPS = 3
+MAX_CHORD_STEPS = 6
 CONVERGED_STEP = 1e-9
 CHORD_TOLERANCE = 1e-3  # last chord step's RMS shift in predictions (log-odds / sd(y))
 
@@ -92,37 +93,63 @@ def fit_linear(
     return Fit(inverse @ (X.T @ (weights * y)), inverse, penalty, True)
 
 
-def _prediction_shift(X: np.ndarray, step: np.ndarray) -> np.ndarray:
+def _prediction_shift(gram: np.ndarray, step: np.ndarray) -> np.ndarray:
     """RMS change of the fitted linear predictor per draw: the scale that matters.
 
     (Coefficient steps can stay large along collinear directions that barely
     move any prediction.)
     """
-    gram = X.T @ X / max(X.shape[0], 1)
     return np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", step, gram, step), 0.0))
+
+
+def _weighted_residual_in_place(linear: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """weights * (y - sigmoid(linear)), overwriting ``linear`` (saves big temporaries)."""
+    np.negative(linear, out=linear)
+    np.clip(linear, -700.0, 700.0, out=linear)
+    np.exp(linear, out=linear)
+    linear += 1.0
+    np.reciprocal(linear, out=linear)  # now the fitted probability
+    np.subtract(y, linear, out=linear)
+    linear *= weights
+    return linear
 
 
 def refit_logistic(X: np.ndarray, y: np.ndarray, weights: np.ndarray, fit: Fit) -> np.ndarray:
     """Coefficients (draws x p) for each row of case weights (draws x n)."""
     coef = np.tile(fit.coef, (weights.shape[0], 1))
-    for _ in range(LOGISTIC_CHORD_STEPS):
-        residual = weights * (y - sigmoid(coef @ X.T))
-        step = (residual @ X - coef * fit.penalty) @ fit.inverse_hessian
-        coef = coef + step
-    for draw in np.flatnonzero(_prediction_shift(X, step) > CHORD_TOLERANCE):
+    gram = X.T @ X / max(X.shape[0], 1)
+    unsettled = np.ones(weights.shape[0], dtype=bool)
+    for _ in range(MAX_CHORD_STEPS):
+        rows = np.flatnonzero(unsettled)
+        residual = _weighted_residual_in_place(coef[rows] @ X.T, y, weights[rows])
+        step = (residual @ X - coef[rows] * fit.penalty) @ fit.inverse_hessian
+        coef[rows] += step
+        unsettled[rows] = _prediction_shift(gram, step) > CHORD_TOLERANCE
+        if not unsettled.any():
+            return coef
+    for draw in np.flatnonzero(unsettled):
         # rare: this draw's Hessian is too far from the full-sample one; solve it exactly
         coef[draw] = fit_logistic(X, y, weights[draw], start=fit.coef).coef
     return coef
 
 
-def refit_linear(X: np.ndarray, y: np.ndarray, weights: np.ndarray, fit: Fit) -> np.ndarray:
-    """Weighted ridge least squares for each row of case weights (draws x n)."""
-    coef = np.tile(fit.coef, (weights.shape[0], 1))
-    for _ in range(LINEAR_CHORD_STEPS):
-        residual = weights * (y - coef @ X.T)
-        step = (residual @ X - coef * fit.penalty) @ fit.inverse_hessian
-        coef = coef + step
-    scale = 1.0 + float(np.std(y))
-    for draw in np.flatnonzero(_prediction_shift(X, step) > CHORD_TOLERANCE * scale):
-        coef[draw] = fit_linear(X, y, weights[draw]).coef
-    return coef
+def upper_triangle(p: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.triu_indices(p)
+    return rows.astype(np.intp), cols.astype(np.intp)
+
+
+def solve_linear_from_sums(
+    cross_products: np.ndarray, moments: np.ndarray, p: int, ridge: float = RIDGE
+) -> np.ndarray:
+    """Weighted ridge least squares for many draws from their sufficient statistics.
+
+    cross_products: (draws, p(p+1)/2) weighted sums of x_i x_j (upper triangle);
+    moments: (draws, k, p) weighted sums of x * y for k outcomes. Returns (draws, k, p).
+    """
+    rows, cols = upper_triangle(p)
+    gram = np.zeros((cross_products.shape[0], p, p))
+    gram[:, rows, cols] = cross_products
+    gram[:, cols, rows] = cross_products
+    gram += np.diag(penalty_vector(p, ridge) + 1e-9)  # jitter: a draw may miss an arm level
+    solution = np.linalg.solve(gram, np.swapaxes(moments, 1, 2))
+    return np.swapaxes(solution, 1, 2)

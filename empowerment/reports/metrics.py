@@ -10,8 +10,10 @@ Definitions (stated once, shown in the report's captions):
   gesture in the period (so people who left since still count);
 - a person "used their budget" when they logged at least one gesture (logged or waiting for
   approval) that happened in the period; voided and rejected gestures do not count;
-- budget use: money spent (spends net of reversals) over money allocated (allowance, rollover and
-  adjustments) in the budget periods that overlap the report period.
+- money spent: the cost of those gestures (money held for a gesture waiting for approval counts:
+  it is committed), the same figure the payoff calls spend;
+- budget use: money spent over money allocated (allowance, rollover and adjustments) in the budget
+  periods that overlap the report period.
 """
 
 from __future__ import annotations
@@ -87,9 +89,7 @@ def staff_activity(session: Session, scope: Scope) -> pd.DataFrame:
         select(
             Gesture.employee_id.label("employee_id"),
             func.count().label("gestures"),
-            func.coalesce(
-                func.sum(case((Gesture.status == GestureStatus.LOGGED, Gesture.cost_cents), else_=0)), 0
-            ).label("spend"),
+            func.coalesce(func.sum(Gesture.cost_cents), 0).label("spend"),
         )
         .where(counted)
         .group_by(Gesture.employee_id)

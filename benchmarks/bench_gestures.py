@@ -1,0 +1,103 @@
+"""Gesture commit latency with 16 concurrent writers (separate processes, as 16 tablets).
+
+Each writer logs gestures for its own employee; we time each `log_gesture` call (the whole
+server-side unit of work: validation, lock, checks, ledger, audit, commit).
+
+    python benchmarks/bench_gestures.py [--backend sqlite|postgresql] [--per-writer 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from empowerment.actor import Actor  # noqa: E402
+from empowerment.budgets import set_policy  # noqa: E402
+from empowerment.db import Database  # noqa: E402
+from empowerment.gestures import LogRequest, log_gesture  # noqa: E402
+from empowerment.models import Customer, Employee, Period, Role  # noqa: E402
+from empowerment.schema import upgrade  # noqa: E402
+
+WRITERS = 16
+
+
+def _writer(url: str, index: int, per_writer: int, barrier: Any, out: Any) -> None:
+    db = Database(url)
+    actor = Actor.system("bench")
+    log_gesture(db, actor, LogRequest(f"E{index}", "C0", "comp", "1", category="Noise"))  # warm-up
+    barrier.wait()
+    latencies = []
+    for i in range(per_writer):
+        request = LogRequest(f"E{index}", f"C{(index * per_writer + i) % 500}", "comp", "1.00",
+                             category="Noise", idempotency_key=f"b-{index}-{i}")
+        started = time.perf_counter()
+        log_gesture(db, actor, request)
+        latencies.append((time.perf_counter() - started) * 1000)
+    out.put(latencies)
+
+
+def prepare(url: str) -> Database:
+    db = Database(url)
+    upgrade(db)
+    with db.write() as session:
+        session.add_all(Employee(code=f"E{i}", name=f"Writer {i}", role=Role.STAFF) for i in range(WRITERS))
+        session.add_all(Customer(code=f"C{i}", name=f"Guest {i}") for i in range(500))
+    set_policy(db, Actor.system("bench"), "Bench", allowance_cents=100_000_000, period=Period.YEAR)
+    db.dispose()
+    return db
+
+
+def run(url: str, per_writer: int) -> dict[str, float]:
+    prepare(url)
+    ctx = mp.get_context("fork")
+    barrier, out = ctx.Barrier(WRITERS + 1), ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(url, i, per_writer, barrier, out)) for i in range(WRITERS)]
+    for proc in procs:
+        proc.start()
+    barrier.wait()
+    started = time.perf_counter()
+    latencies = [x for _ in procs for x in out.get(timeout=600)]
+    elapsed = time.perf_counter() - started
+    for proc in procs:
+        proc.join()
+    latencies.sort()
+    return {
+        "commits": len(latencies),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[int(0.95 * len(latencies)) - 1],
+        "max_ms": latencies[-1],
+        "throughput_per_s": len(latencies) / elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--per-writer", type=int, default=150)
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    if args.backend == "sqlite":
+        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    else:
+        import psycopg
+
+        name = f"bench_{int(time.time())}"
+        with psycopg.connect(args.pg_url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = args.pg_url.rsplit("/", 1)[0] + "/" + name
+    figures = run(url, args.per_writer)
+    print(f"gesture commit, {WRITERS} concurrent writers, {args.backend}: "
+          f"p50 {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms, max {figures['max_ms']:.1f} ms, "
+          f"{figures['throughput_per_s']:.0f} commits/s ({figures['commits']} commits)")
+
+
+if __name__ == "__main__":
+    main()

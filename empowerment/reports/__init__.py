@@ -1,0 +1,17 @@
+"""The joint report for HR and CX leads: one `JointReport` object (`assemble`), drawn as a page,
+PDF, XLSX, CSV or HTML by the `render_*` modules. Pseudonyms in `privacy`, formula neutralising
+in `safety`, the empowerment SQL in `metrics`."""
+
+from empowerment.reports.assemble import build_joint_report, check_access, record_identity_access
+from empowerment.reports.model import SECTIONS, JointReport, ReportChart, ReportTable, parse_period
+
+__all__ = [
+    "SECTIONS",
+    "JointReport",
+    "ReportChart",
+    "ReportTable",
+    "build_joint_report",
+    "check_access",
+    "parse_period",
+    "record_identity_access",
+]

@@ -1,0 +1,86 @@
+"""My budget: what I have left this period, how I used it, and my own recovery stories."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from empowerment import budgets, stories
+from empowerment.actor import Actor
+from empowerment.budgets import BudgetStatus
+from empowerment.errors import EmpowermentError, NoBudgetPolicy
+from empowerment.ui import components as ui
+from empowerment.ui.session import get_db, require_page
+
+HISTORY_LIMIT = 200
+STORIES_SHOWN = 10
+
+
+def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
+    try:
+        status = budgets.budget_status(get_db(), actor, employee_code)
+    except NoBudgetPolicy as exc:
+        st.info(f"{ui.md(exc)} Until then there is no budget to show here.", icon="🙂")
+        return None
+    except EmpowermentError as exc:
+        st.error(ui.md(exc))
+        return None
+    with st.container(border=True, key="tablet_balance"):
+        st.caption(ui.md(f"{status.period_label} · {status.policy_name} · until "
+                         f"{status.period_end:%d %b %Y} (exclusive)"))
+        remaining, allocated, spent, held = st.columns([2, 1, 1, 1])
+        remaining.metric("Remaining", ui.md(ui.money(status.remaining_cents)))
+        allocated.metric("Allocated", ui.md(ui.money(status.allocated_cents)))
+        spent.metric("Spent", ui.md(ui.money(status.spent_cents)))
+        held.metric("Held for approval", ui.md(ui.money(status.held_cents)))
+        ui.budget_meter(status)
+        st.caption(ui.md(f"Up to {ui.money(status.customer_daily_cap_cents)} per customer per day."))
+    return status
+
+
+def spend_over_period(actor: Actor, employee_code: str, status: BudgetStatus) -> None:
+    daily = stories.daily_spend(get_db(), actor, employee_code, status.period_start, status.period_end)
+    st.subheader("Spend this period")
+    st.altair_chart(ui.spend_chart(daily, status.allocated_cents), width="stretch")
+    st.caption("Cumulative spend per day in this period (including money held for approval; undone "
+               "gestures excluded). The dashed line is your allocation.")
+
+
+def my_stories(history: pd.DataFrame) -> None:
+    told = stories.my_stories(history).head(STORIES_SHOWN)
+    st.subheader("My recovery stories")
+    if told.empty:
+        st.caption("Add a note when you log a gesture and it becomes a story here.")
+        return
+    for row in told.itertuples():
+        with st.container(border=True):
+            st.caption(ui.md(f"{ui.when(row.occurred_at)} · {row.customer} · {row.category} · "
+                             f"{ui.gesture_label(row.gesture)} · {ui.money(row.cost_cents)}"))
+            st.text(row.note)  # plain text: never Markdown or HTML
+
+
+def main() -> None:
+    actor = require_page("my_budget")
+    st.title("💳 My budget")
+    try:
+        employee_code = stories.employee_code_for(get_db(), actor)
+    except EmpowermentError as exc:
+        st.error(ui.md(exc))
+        return
+    status = balance(actor, employee_code)
+    history = stories.my_gestures(get_db(), actor, employee_code, limit=HISTORY_LIMIT)
+    if history.empty:
+        ui.empty_state(
+            "An unused budget is a missed chance to put something right",
+            "The next time a guest is let down, fix it on the spot and log it on Log a recovery. "
+            "A personal note or ten minutes of your time counts too.",
+        )
+        return
+    if status is not None:
+        spend_over_period(actor, employee_code, status)
+    st.subheader("My gestures")
+    st.dataframe(ui.gestures_table(history), hide_index=True, width="stretch")
+    my_stories(history)
+
+
+main()

@@ -1,0 +1,279 @@
+"""AppTests for the tablet page "Log a recovery" on a migrated SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from empowerment import customers, gestures, guideline
+from empowerment.actor import Actor
+from empowerment.budgets import budget_status
+from empowerment.db import Database
+from empowerment.errors import PermissionDenied
+from empowerment.gestures import LogRequest
+from empowerment.models import Employee, Gesture, GestureStatus, LedgerEntry, LedgerEntryType, Role
+from empowerment.schema import upgrade
+from empowerment.ui import components as ui
+from empowerment.ui.session import get_db
+from tests.factories import make_customer, make_employee, make_policy, make_team
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "log_recovery.py")
+
+
+@dataclass
+class Org:
+    db: Database
+    staff: Actor
+    staff_code: str
+    colleague: Actor
+    colleague_code: str
+    admin: Actor
+    customer_code: str
+
+
+def actor_for(db: Database, code: str) -> Actor:
+    with db.read() as session:
+        employee = session.scalar(select(Employee).where(Employee.code == code))
+        assert employee is not None
+        return Actor(employee.id, employee.name, employee.role, employee.team_id)
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    url = f"sqlite:///{tmp_path}/app.db"
+    monkeypatch.setenv("EMPOWERMENT_DATABASE_URL", url)
+    get_db.clear()
+    db = Database(url)
+    upgrade(db)
+    team = make_team(db, "FD")
+    staff_code = make_employee(db, "E-ANA", team_id=team, name="Ana Staff")
+    colleague_code = make_employee(db, "E-BEN", team_id=team, name="Ben Colleague")
+    admin_code = make_employee(db, "E-ADM", role=Role.ADMIN, name="Ada Admin")
+    make_policy(db, allowance_cents=50_000, role=Role.STAFF, customer_daily_cap_cents=20_000)
+    customer_code = make_customer(db, "C-100", name="Grace Hopper")
+    yield Org(db, actor_for(db, staff_code), staff_code, actor_for(db, colleague_code), colleague_code,
+              actor_for(db, admin_code), customer_code)
+    get_db.clear()
+    db.dispose()
+
+
+def page(actor: Actor | None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    if actor is not None:
+        at.session_state["actor"] = actor
+    return at.run()
+
+
+def pick(at: AppTest, query: str, code: str) -> AppTest:
+    at.text_input(key="lr_query").set_value(query).run()
+    return at.button(key=f"lr_pick_{code}").click().run()
+
+
+def fill(at: AppTest, *, category: str = "Noise", kind: str = "comp", quick: int | None = 25,
+         typed: str | None = None, note: str | None = None) -> AppTest:
+    at.pills(key="lr_category").set_value(category).run()
+    at.pills(key="lr_type").set_value(kind).run()
+    if quick is not None:
+        at.pills(key="lr_quick").set_value(quick).run()
+    if typed is not None:
+        at.text_input(key="lr_custom").set_value(typed).run()
+    if note is not None:
+        at.text_area(key="lr_note").set_value(note).run()
+    return at
+
+
+def submit(at: AppTest) -> AppTest:
+    return at.button(key="lr_submit").click().run()
+
+
+def shown(elements) -> list[str]:  # type: ignore[no-untyped-def]
+    return [ui.unmd(str(e.value)) for e in elements]
+
+
+def gesture_count(db: Database) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Gesture)) or 0)
+
+
+def remaining(o: Org) -> int:
+    return budget_status(o.db, o.staff, o.staff_code).remaining_cents
+
+
+def test_a_visitor_who_is_not_signed_in_sees_the_sign_in_screen(org: Org) -> None:
+    at = page(None)
+    assert not at.exception
+    assert "Sign in" in [t.value for t in at.title]
+    assert not [w for w in at.text_input if w.key == "lr_query"]
+
+
+def test_search_then_pick_shows_who_helped_before(org: Org) -> None:
+    gestures.log_gesture(org.db, org.colleague, LogRequest(
+        org.colleague_code, org.customer_code, "gift", 1500, category="Long wait", note="Flowers sent"))
+    at = pick(page(org.staff), "grace", org.customer_code)
+    assert not at.exception
+    assert "1 · Grace Hopper" in shown(at.subheader)
+    table = at.dataframe[0].value
+    assert table.loc[0, "Who helped"] == "Ben Colleague"
+    assert table.loc[0, "What went wrong"] == "Long wait"
+    assert table.loc[0, "Note"] == "Flowers sent"
+    assert "$15.00" in table.loc[0, "Cost"]
+
+
+def test_a_first_time_customer_gets_the_nothing_to_repeat_empty_state(org: Org) -> None:
+    at = pick(page(org.staff), "C-100", org.customer_code)
+    assert "First time we hear from Grace Hopper: nothing to repeat." in shown(at.info)
+
+
+def test_logging_a_gesture_confirms_and_drops_the_balance(org: Org) -> None:
+    at = pick(page(org.staff), "Grace", org.customer_code)
+    before = remaining(org)
+    at = submit(fill(at, category="Noise", kind="comp", quick=25, note="Sent up dessert"))
+    assert not at.exception
+    assert "Logged $25.00. $475.00 left." in shown(at.success)
+    assert shown(at.metric)[0] == "$475.00"
+    assert remaining(org) == before - 2500
+    with org.db.read() as session:
+        gesture = session.scalars(select(Gesture)).one()
+    assert (gesture.cost_cents, gesture.type.value, gesture.note) == (2500, "comp", "Sent up dessert")
+
+
+def test_a_late_second_tap_on_submit_logs_once(org: Org) -> None:
+    at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=50)
+    first_tap = at.button(key="lr_submit")
+    first_tap.click().run()
+    assert gesture_count(org.db) == 1
+    # The tablet sends the same, now stale, button press again (the page has moved on).
+    again = first_tap.click().run()
+    assert not again.exception
+    assert gesture_count(org.db) == 1
+    assert remaining(org) == 50_000 - 5_000
+
+
+def test_a_submit_repeated_with_the_same_key_logs_once(org: Org) -> None:
+    at = page(org.staff)
+    at.session_state["lr_draft_key"] = "same-key"
+    at = submit(fill(pick(at, "Grace", org.customer_code), quick=10))
+    at.button(key="lr_again").click().run()
+    at.session_state["lr_draft_key"] = "same-key"
+    at = submit(fill(at.run(), quick=10))
+    assert "This gesture was already logged; nothing was added." in shown(at.info)
+    assert gesture_count(org.db) == 1
+    assert remaining(org) == 50_000 - 1_000
+
+
+def test_over_budget_is_warned_then_refused_with_the_exact_message(org: Org) -> None:
+    gestures.log_gesture(org.db, org.staff, LogRequest(
+        org.staff_code, make_customer(org.db, name="Earlier"), "refund", 48_000, category="Billing error"))
+    at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=25)
+    assert "$25.00 is more than your remaining budget of $20.00." in shown(at.warning)
+    at = submit(at)
+    expected = f"$25.00 is more than your remaining budget; $20.00 is left until {_period_end(org)}."
+    assert shown(at.error) == [expected]
+    assert gesture_count(org.db) == 1
+    assert remaining(org) == 2_000
+
+
+def _period_end(o: Org) -> str:
+    from datetime import timedelta
+
+    status = budget_status(o.db, o.staff, o.staff_code)
+    return f"{status.period_end - timedelta(days=1):%d %b %Y}"
+
+
+def test_over_the_daily_customer_cap_is_refused(org: Org) -> None:
+    at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=None, typed="200.01")
+    assert any("over what is left for Grace Hopper today: $200.00" in w for w in shown(at.warning))
+    at = submit(at)
+    assert shown(at.error) == [
+        "$200.01 is over the limit of $200.00 per customer per day; $200.00 is left for Grace Hopper today."
+    ]
+    assert gesture_count(org.db) == 0
+
+
+def test_a_10000_character_note_is_refused_and_nothing_logged(org: Org) -> None:
+    at = submit(fill(pick(page(org.staff), "Grace", org.customer_code), note="x" * 10_000))
+    assert any("keep it under 2,000" in e for e in shown(at.error))
+    assert gesture_count(org.db) == 0
+    assert remaining(org) == 50_000
+
+
+def test_a_typed_amount_that_is_not_money_is_explained_at_once(org: Org) -> None:
+    at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=None, typed="12,5.3.")
+    assert any("is not a number" in e for e in shown(at.error))
+    at = submit(at)
+    assert gesture_count(org.db) == 0
+
+
+def test_a_missing_choice_is_explained_and_nothing_logged(org: Org) -> None:
+    at = pick(page(org.staff), "Grace", org.customer_code)
+    at.pills(key="lr_category").set_value("Noise").run()
+    at = submit(at)
+    assert shown(at.error) == ["Pick what you did for them."]
+    assert gesture_count(org.db) == 0
+
+
+@pytest.mark.parametrize("name", ["Zoë 🌟 Łukasz", "محمد بن سلمان", "[click](http://x.test) $5 *bold*"])
+def test_unusual_names_are_found_shown_literally_and_logged(org: Org, name: str) -> None:
+    code = make_customer(org.db, name=name)
+    at = page(org.staff)
+    at = pick(at, name[:4], code)
+    assert f"1 · {name}" in shown(at.subheader)
+    assert f"First time we hear from {name}: nothing to repeat." in shown(at.info)
+    at = submit(fill(at, quick=10))
+    assert not at.exception
+    assert gesture_count(org.db) == 1
+    assert f"Another for {name}" in [ui.unmd(b.label) for b in at.button]
+
+
+def test_undo_restores_the_balance_with_a_reversal(org: Org) -> None:
+    at = submit(fill(pick(page(org.staff), "Grace", org.customer_code), quick=100))
+    assert remaining(org) == 40_000
+    at = at.button(key="lr_undo").click().run()
+    assert not at.exception
+    assert shown(at.metric)[0] == "$500.00"
+    assert "Undone. $100.00 is back in your budget." in shown(at.success)
+    assert remaining(org) == 50_000
+    with org.db.read() as session:
+        gesture = session.scalars(select(Gesture)).one()
+        kinds = session.scalars(select(LedgerEntry.entry_type).where(LedgerEntry.gesture_id == gesture.id)).all()
+    assert gesture.status == GestureStatus.VOIDED
+    assert sorted(k.value for k in kinds) == [LedgerEntryType.REVERSAL.value, LedgerEntryType.SPEND.value]
+
+
+def test_a_new_customer_is_created_on_the_spot_and_chosen(org: Org) -> None:
+    at = page(org.staff)
+    at.text_input(key="lr_new_name").set_value("Walk-in Wanda")
+    at.text_input(key="lr_new_room").set_value("512")
+    at = at.button[[b.label for b in at.button].index("Add and continue")].click().run()
+    assert not at.exception
+    assert "1 · Walk-in Wanda" in shown(at.subheader)
+    assert [c.name for c in customers.search_customers(org.db, org.staff, "512")] == ["Walk-in Wanda"]
+
+
+def test_an_admin_without_a_budget_policy_is_told_kindly(org: Org) -> None:
+    at = pick(page(org.admin), "Grace", org.customer_code)
+    assert not at.exception
+    assert any("Ada Admin has no budget policy yet" in i for i in shown(at.info))
+    assert not at.error
+
+
+def test_a_manager_logs_for_themselves(org: Org) -> None:
+    code = make_employee(org.db, "E-MGR", role=Role.MANAGER, name="Mo Manager")
+    make_policy(org.db, name="Managers", allowance_cents=100_000, role=Role.MANAGER)
+    manager = actor_for(org.db, code)
+    at = submit(fill(pick(page(manager), "Grace", org.customer_code), quick=250))
+    assert "Logged $250.00. $750.00 left." in shown(at.success)
+
+
+def test_the_guideline_written_by_an_admin_is_shown_and_only_admins_may_change_it(org: Org) -> None:
+    assert "You own the guest's problem" in guideline.get_guideline(org.db)
+    guideline.set_guideline(org.db, org.admin, "Up to $2,000 per guest per day. Just do it.")
+    at = page(org.staff)
+    assert "Up to \\$2,000 per guest per day. Just do it." in [m.value for m in at.markdown]
+    with pytest.raises(PermissionDenied):
+        guideline.set_guideline(org.db, org.staff, "Anything goes")
