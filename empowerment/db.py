@@ -80,12 +80,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit: never commits."""
+        """A read-only unit: never commits. Closing ends the transaction without expiring what was
+        loaded, so results stay readable after the unit."""
         with self._read_sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:

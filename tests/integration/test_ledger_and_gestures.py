@@ -288,3 +288,11 @@ def test_an_employee_without_any_policy_gets_a_kind_refusal(tmp_path: object) ->
     customer = make_customer(database, "C9")
     with pytest.raises(NoBudgetPolicy, match="no budget policy yet"):
         log_gesture(database, SYSTEM, LogRequest(employee, customer, "comp", "5", category="Noise"))
+
+
+def test_search_results_stay_readable_after_the_unit_closes(db: Database, org: dict[str, str]) -> None:
+    from empowerment.customers import search_customers
+
+    make_customer(db, "C77", name="Zoë Exact")
+    assert [card.code for card in search_customers(db, SYSTEM, "C77")] == ["C77"]
+    assert [card.name for card in search_customers(db, SYSTEM, "zoë")] == ["Zoë Exact"]
