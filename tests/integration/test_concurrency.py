@@ -57,10 +57,10 @@ def _run_workers(db: Database, employee: str, customers: list[str], key: str | N
     return outcomes
 
 
-def _setup(db: Database) -> tuple[str, list[str]]:
+def _setup(db: Database, **policy: int) -> tuple[str, list[str]]:
     employee = make_employee(db, "E1", team_id=make_team(db))
     customers = [make_customer(db, f"C{i}") for i in range(WORKERS)]
-    make_policy(db, ALLOWANCE_CENTS)
+    make_policy(db, ALLOWANCE_CENTS, **policy)
     return employee, customers
 
 
@@ -83,3 +83,14 @@ def test_the_same_key_from_sixteen_tablets_logs_one_gesture(db: Database) -> Non
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Gesture)) == 1
     assert_ledger_matches_balances(db)
+
+
+def test_sixteen_tablets_serving_one_guest_at_once_never_pass_the_daily_cap(db: Database) -> None:
+    # The cap is a read-then-write check (sum today's gestures, then insert): only the budget-row
+    # lock (PostgreSQL) or the single writer (SQLite) keeps it true under concurrency.
+    employee, customers = _setup(db, customer_daily_cap_cents=5_000)
+    outcomes = _run_workers(db, employee, customers[:1], key=None)
+    assert sum(o[0] for o in outcomes) == 5_000 // 700
+    with db.read() as session:
+        total = session.scalar(select(func.sum(Gesture.cost_cents)))
+        assert total is not None and total <= 5_000
