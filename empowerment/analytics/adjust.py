@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from empowerment.analytics.design import covariate_matrix
 from empowerment.analytics.aipw import AipwData, aipw_draws, case_weights
+from empowerment.analytics.design import covariate_matrix
 from empowerment.analytics.models import fit_logistic
 
 SUPPORT = (0.01, 0.99)
@@ -72,13 +72,17 @@ def _diagnostics(data: AipwData, estimand: str) -> tuple[float, float]:
 
 
 def describe_method(estimand: str, bootstrap: int, seed: int) -> str:
-    target = "recovered (ATT)" if estimand == "att" else "comparison (ATC)"
+    if estimand == "att":
+        target, weighting = "recovered incidents (ATT)", "comparison incidents weighted p/(1-p)"
+        model_arm = "comparison"
+    else:
+        target, weighting = "comparison incidents (ATC)", "recovered incidents weighted (1-p)/p"
+        model_arm = "recovered"
     return (
-        f"Doubly-robust AIPW effect on {target} incidents: ridge-logistic propensity on "
-        "prior-365-day purchases and revenue, tenure, category and location; "
-        "comparison weighted p/(1-p) (ATT) or recovered (1-p)/p (ATC), plus a linear "
-        f"outcome model; propensities outside [{SUPPORT[0]}, {SUPPORT[1]}] trimmed; "
-        f"95% percentile bootstrap over incidents (B={bootstrap}, seed={seed})"
+        f"Doubly-robust AIPW effect on {target}: ridge-logistic propensity p on prior-365-day "
+        f"purchases and revenue, tenure, category and location; {weighting}; linear outcome "
+        f"model fitted on {model_arm} incidents; propensities outside [{SUPPORT[0]}, {SUPPORT[1]}] "
+        f"trimmed; 95% percentile bootstrap over incidents, all models refitted (B={bootstrap}, seed={seed})"
     )
 
 
@@ -119,14 +123,16 @@ def _reliability_warnings(
     return notes
 
 
-def _insufficient(outcome: str, estimand: str, method: str, naive: float | None,
-                  n_treated: int, n_control: int) -> EffectEstimate:
+def _insufficient(
+    outcome: str, estimand: str, method: str, naive: float | None, n_treated: int, n_control: int
+) -> EffectEstimate:
     message = (
         f"Not enough eligible incidents to adjust ({n_treated} recovered, "
         f"{n_control} comparison; need {MIN_GROUP_FOR_ESTIMATE} of each)."
     )
-    return EffectEstimate(None, None, None, method, False, [message], naive, outcome, estimand,
-                          n_treated, n_control)
+    return EffectEstimate(
+        None, None, None, method, False, [message], naive, outcome, estimand, n_treated, n_control
+    )
 
 
 def adjusted_effects(
@@ -142,8 +148,7 @@ def adjusted_effects(
     methods = {req: describe_method(req[1], bootstrap, seed) for req in requests}
     naives = {req: _naive(eligible, req[0]) for req in requests}
     if min(n_treated, n_control) < MIN_GROUP_FOR_ESTIMATE:
-        return {req: _insufficient(*req, methods[req], naives[req], n_treated, n_control)
-                for req in requests}
+        return {req: _insufficient(*req, methods[req], naives[req], n_treated, n_control) for req in requests}
     outcomes = list(dict.fromkeys(outcome for outcome, _ in requests))
     data = _build_data(eligible, outcomes)
     draws = aipw_draws(data, case_weights(len(eligible), bootstrap, seed), [e for _, e in requests])
@@ -151,14 +156,26 @@ def adjusted_effects(
     for outcome, estimand in requests:
         column = draws[estimand][:, outcomes.index(outcome)]
         results[(outcome, estimand)] = _summarise(
-            column[0], column[1:], data, estimand, methods[(outcome, estimand)],
-            naives[(outcome, estimand)], outcome,
+            column[0],
+            column[1:],
+            data,
+            estimand,
+            methods[(outcome, estimand)],
+            naives[(outcome, estimand)],
+            outcome,
         )
     return results
 
 
-def _summarise(point: float, draws: np.ndarray, data: AipwData, estimand: str, method: str,
-               naive: float | None, outcome: str) -> EffectEstimate:
+def _summarise(
+    point: float,
+    draws: np.ndarray,
+    data: AipwData,
+    estimand: str,
+    method: str,
+    naive: float | None,
+    outcome: str,
+) -> EffectEstimate:
     finite = draws[np.isfinite(draws)]
     failed = 1.0 - finite.size / draws.size if draws.size else 0.0
     outside, ess = _diagnostics(data, estimand)
@@ -169,8 +186,19 @@ def _summarise(point: float, draws: np.ndarray, data: AipwData, estimand: str, m
     reliable = not notes and bool(np.isfinite([point, low, high]).all())
     n_treated = int(data.treated.sum())
     return EffectEstimate(
-        _finite_or_none(point), _finite_or_none(low), _finite_or_none(high), method, reliable,
-        notes, naive, outcome, estimand, n_treated, data.treated.size - n_treated, ess, outside,
+        _finite_or_none(point),
+        _finite_or_none(low),
+        _finite_or_none(high),
+        method,
+        reliable,
+        notes,
+        naive,
+        outcome,
+        estimand,
+        n_treated,
+        data.treated.size - n_treated,
+        ess,
+        outside,
     )
 
 

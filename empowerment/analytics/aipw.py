@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from empowerment.analytics.models import Fit, refit_logistic, solve_linear_from_sums, upper_triangle
+from empowerment.analytics.models import (
+    Fit,
+    refit_logistic,
+    solve_linear_from_sums,
+    unpack_gram,
+    upper_triangle,
+)
 
 CELLS_PER_BLOCK = 2_000_000  # bounds each temporary at ~16 MB
 MAX_LOG_ODDS = 30.0
@@ -40,10 +46,9 @@ def case_weights(n: int, draws: int, seed: int) -> np.ndarray:
     weights = np.ones((draws + 1, n), dtype=np.uint16)
     chunk = max(1, CELLS_PER_BLOCK // max(n, 1))
     for first in range(0, draws, chunk):
-        size = min(chunk, draws - first)
-        picks = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
-        counts = np.bincount(picks.ravel(), minlength=size * n).reshape(size, n)
-        weights[1 + first : 1 + first + size] = counts
+        picks = rng.integers(0, n, size=(min(chunk, draws - first), n), dtype=np.int64)
+        for offset, row in enumerate(picks, start=1 + first):
+            weights[offset] = np.bincount(row, minlength=n)
     return weights
 
 
@@ -74,33 +79,69 @@ def _weighted_sums(weights: np.ndarray, data: AipwData, arm: np.ndarray) -> np.n
     return total
 
 
+def _newton_step_from_sums(weights: np.ndarray, data: AipwData) -> np.ndarray:
+    """One exact Newton step of the propensity fit per draw, from the full-sample fit.
+
+    At the full-sample coefficients the score (y - p) x and curvature p(1-p) x x^T
+    are fixed per incident, so each draw's gradient and Hessian are weighted sums
+    of them: one matrix product for all draws, error O(1/n) after the step.
+    """
+    X, fit = data.X, data.propensity
+    n, p = X.shape
+    rows, cols = upper_triangle(p)
+    totals = np.zeros((weights.shape[0], p + rows.size))
+    block = max(1, CELLS_PER_BLOCK // max(p + rows.size, weights.shape[0]))
+    for start in range(0, n, block):
+        part = slice(start, start + block)
+        x = X[part]
+        prob = 1.0 / (1.0 + np.exp(-np.clip(x @ fit.coef, -700.0, 700.0)))
+        score = x * (data.treated[part] - prob)[:, None]
+        curvature = (x[:, rows] * x[:, cols]) * (prob * (1.0 - prob))[:, None]
+        totals += weights[:, part].astype(float) @ np.hstack([score, curvature])
+    gradient = totals[:, :p] - fit.penalty * fit.coef
+    hessian = unpack_gram(totals[:, p:], p)
+    return fit.coef + np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+
+
 def _odds_weighted_sums(
     weights: np.ndarray, data: AipwData, estimands: Iterable[str]
 ) -> dict[str, np.ndarray]:
-    """Per draw: refit the propensity, then odds-weighted sums of (1, y, x) of the reweighted arm."""
-    wanted = set(estimands)
-    arms = {"att": _arm(data, False), "atc": _arm(data, True)}
-    firsts = {e: _first_moments(data.X[arms[e]], data.outcomes[arms[e]]) for e in wanted}
+    """Per draw: refit the propensity, then odds-weighted sums of (1, y, x) of the reweighted arm.
+
+    Comparison incidents get p/(1-p) (ATT), recovered ones (1-p)/p (ATC); rows
+    outside the arm get weight 0, which avoids copying column subsets per draw.
+    """
+    wanted = list(dict.fromkeys(estimands))
+    firsts = _first_moments(data.X, data.outcomes)
+    arm_masks = {"att": _mask(data, _arm(data, False)), "atc": _mask(data, _arm(data, True))}
     pieces: dict[str, list[np.ndarray]] = {e: [] for e in wanted}
     chunk = max(1, CELLS_PER_BLOCK // max(data.X.shape[0], 1))
     treated = data.treated.astype(float)
+    first_guess = _newton_step_from_sums(weights, data)
     for start in range(0, weights.shape[0], chunk):
         case = weights[start : start + chunk].astype(float)
-        coef = refit_logistic(data.X, treated, case, data.propensity)
+        coef = refit_logistic(data.X, treated, case, data.propensity, first_guess[start : start + chunk])
+        odds = coef @ data.X.T
+        np.clip(odds, -MAX_LOG_ODDS, MAX_LOG_ODDS, out=odds)
+        np.exp(odds, out=odds)
         for estimand in wanted:
-            rows = arms[estimand]
-            sign = 1.0 if estimand == "att" else -1.0  # p/(1-p) for ATT, (1-p)/p for ATC
-            odds = np.exp(np.clip(sign * (coef @ data.X[rows].T), -MAX_LOG_ODDS, MAX_LOG_ODDS))
-            odds *= case[:, rows]
-            pieces[estimand].append(odds @ firsts[estimand])
+            arm_case = case * arm_masks[estimand]
+            arm_case = arm_case * odds if estimand == "att" else arm_case / odds
+            pieces[estimand].append(arm_case @ firsts)
     return {e: np.vstack(parts) for e, parts in pieces.items()}
+
+
+def _mask(data: AipwData, rows: np.ndarray) -> np.ndarray:
+    mask = np.zeros(data.X.shape[0])
+    mask[rows] = 1.0
+    return mask
 
 
 def _mean_residual(sums: np.ndarray, coef: np.ndarray, k: int) -> np.ndarray:
     """From weighted sums (1, y, x): weighted mean of y - x @ coef, per draw and outcome."""
     one, ys, xs = sums[:, 0], sums[:, 1 : 1 + k], sums[:, 1 + k :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (ys - np.einsum("bp,bkp->bk", xs, coef)) / one[:, None]
+        return np.asarray((ys - np.einsum("bp,bkp->bk", xs, coef)) / one[:, None])
 
 
 def aipw_draws(data: AipwData, weights: np.ndarray, estimands: Iterable[str]) -> dict[str, np.ndarray]:
@@ -108,8 +149,10 @@ def aipw_draws(data: AipwData, weights: np.ndarray, estimands: Iterable[str]) ->
     wanted = list(dict.fromkeys(estimands))
     p, k = data.X.shape[1], data.outcomes.shape[1]
     first_width = 1 + k + p
-    plain = {False: _weighted_sums(weights, data, _arm(data, False)),
-             True: _weighted_sums(weights, data, _arm(data, True))}
+    plain = {
+        False: _weighted_sums(weights, data, _arm(data, False)),
+        True: _weighted_sums(weights, data, _arm(data, True)),
+    }
     reweighted = _odds_weighted_sums(weights, data, wanted)
     effects = {}
     for estimand in wanted:

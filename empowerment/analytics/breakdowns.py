@@ -84,13 +84,16 @@ def return_rate_by_cost_band(
     labels = _band_labels(bands)
     order = [NO_GESTURE_LABEL, *labels]
     spend = eligible["spend_cents"].to_numpy(dtype=float)
-    band_index = np.clip(np.searchsorted(np.asarray(bands, float), spend, side="right") - 1,
-                         0, len(labels) - 1)
+    band_index = np.clip(
+        np.searchsorted(np.asarray(bands, float), spend, side="right") - 1, 0, len(labels) - 1
+    )
     band = np.where(recovered, np.asarray(labels, dtype=object)[band_index], NO_GESTURE_LABEL)
-    summary = _rates(eligible, pd.Series(pd.Categorical(band, categories=order),
-                                         index=eligible.index), "band")
+    summary = _rates(
+        eligible, pd.Series(pd.Categorical(band, categories=order), index=eligible.index), "band"
+    )
     spend_by_band = eligible.groupby(pd.Categorical(band, categories=order), observed=False)[
-        "spend_cents"].mean()
+        "spend_cents"
+    ].mean()
     summary["mean_spend_cents"] = summary["band"].map(spend_by_band).astype(float)
     summary["band"] = summary["band"].astype(str)
     return summary
@@ -133,9 +136,7 @@ def km_curves_frame(linked: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) ->
     pieces = []
     recovered = linked["recovered"].to_numpy(dtype=bool)
     for group, rows in (("recovered", recovered), ("comparison", ~recovered)):
-        curve = kaplan_meier(
-            linked["duration_days"].to_numpy()[rows], linked["event"].to_numpy()[rows]
-        )
+        curve = kaplan_meier(linked["duration_days"].to_numpy()[rows], linked["event"].to_numpy()[rows])
         keep = _downsample(curve.timeline.size, max_points)
         pieces.append(
             pd.DataFrame(

@@ -8,13 +8,13 @@ import pandas as pd
 from empowerment.analytics.linking import label_or_unknown
 
 CATEGORICAL_COVARIATES = ("category", "location")
-MAX_LEVELS_PER_COLUMN = 30
+MAX_LEVELS_PER_COLUMN = 20  # bounds the design width: bootstrap cost grows with p^2
 OTHER_LABEL = "(other)"
 
 
 def _signed_log1p(values: np.ndarray) -> np.ndarray:
     # Revenue can be negative (returns); keep the sign, compress the scale.
-    return np.sign(values) * np.log1p(np.abs(values))
+    return np.asarray(np.sign(values) * np.log1p(np.abs(values)))
 
 
 def _continuous_columns(linked: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ RIDGE = 1.0  # a little L2 on non-intercept coefficients: keeps separated fits f
 MAX_NEWTON_STEPS = 50
 MAX_CHORD_STEPS = 6
 CONVERGED_STEP = 1e-9
-CHORD_TOLERANCE = 1e-3  # last chord step's RMS shift in predictions (log-odds / sd(y))
+CHORD_TOLERANCE = 1e-3  # last chord step's RMS shift in the fitted log-odds
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _logistic_hessian(
     X: np.ndarray, weights: np.ndarray, coef: np.ndarray, penalty: np.ndarray
 ) -> np.ndarray:
     prob = sigmoid(X @ coef)
-    return (X * (weights * prob * (1.0 - prob))[:, None]).T @ X + np.diag(penalty)
+    return np.asarray((X * (weights * prob * (1.0 - prob))[:, None]).T @ X + np.diag(penalty))
 
 
 def fit_logistic(
@@ -83,23 +83,13 @@ def fit_logistic(
     return Fit(coef, inverse, penalty, converged)
 
 
-def fit_linear(
-    X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, ridge: float = RIDGE
-) -> Fit:
-    """Weighted ridge least squares (closed form)."""
-    weights = np.ones(X.shape[0]) if weights is None else weights
-    penalty = penalty_vector(X.shape[1], ridge)
-    inverse = np.linalg.inv((X * weights[:, None]).T @ X + np.diag(penalty))
-    return Fit(inverse @ (X.T @ (weights * y)), inverse, penalty, True)
-
-
 def _prediction_shift(gram: np.ndarray, step: np.ndarray) -> np.ndarray:
     """RMS change of the fitted linear predictor per draw: the scale that matters.
 
     (Coefficient steps can stay large along collinear directions that barely
     move any prediction.)
     """
-    return np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", step, gram, step), 0.0))
+    return np.asarray(np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", step, gram, step), 0.0)))
 
 
 def _weighted_residual_in_place(linear: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -114,9 +104,15 @@ def _weighted_residual_in_place(linear: np.ndarray, y: np.ndarray, weights: np.n
     return linear
 
 
-def refit_logistic(X: np.ndarray, y: np.ndarray, weights: np.ndarray, fit: Fit) -> np.ndarray:
-    """Coefficients (draws x p) for each row of case weights (draws x n)."""
-    coef = np.tile(fit.coef, (weights.shape[0], 1))
+def refit_logistic(
+    X: np.ndarray, y: np.ndarray, weights: np.ndarray, fit: Fit, start: np.ndarray | None = None
+) -> np.ndarray:
+    """Coefficients (draws x p) for each row of case weights (draws x n).
+
+    ``start`` (draws x p) is a better first guess than the full-sample fit, e.g.
+    one exact Newton step; the chord steps then mostly just confirm it.
+    """
+    coef = np.tile(fit.coef, (weights.shape[0], 1)) if start is None else start.copy()
     gram = X.T @ X / max(X.shape[0], 1)
     unsettled = np.ones(weights.shape[0], dtype=bool)
     for _ in range(MAX_CHORD_STEPS):
@@ -138,6 +134,16 @@ def upper_triangle(p: int) -> tuple[np.ndarray, np.ndarray]:
     return rows.astype(np.intp), cols.astype(np.intp)
 
 
+def unpack_gram(cross_products: np.ndarray, p: int, ridge: float = RIDGE) -> np.ndarray:
+    """(draws, p(p+1)/2) upper-triangle sums -> (draws, p, p) ridge-penalised Gram matrices."""
+    rows, cols = upper_triangle(p)
+    gram = np.zeros((cross_products.shape[0], p, p))
+    gram[:, rows, cols] = cross_products
+    gram[:, cols, rows] = cross_products
+    gram += np.diag(penalty_vector(p, ridge) + 1e-9)  # jitter: a draw may miss an arm level
+    return gram
+
+
 def solve_linear_from_sums(
     cross_products: np.ndarray, moments: np.ndarray, p: int, ridge: float = RIDGE
 ) -> np.ndarray:
@@ -146,10 +152,5 @@ def solve_linear_from_sums(
     cross_products: (draws, p(p+1)/2) weighted sums of x_i x_j (upper triangle);
     moments: (draws, k, p) weighted sums of x * y for k outcomes. Returns (draws, k, p).
     """
-    rows, cols = upper_triangle(p)
-    gram = np.zeros((cross_products.shape[0], p, p))
-    gram[:, rows, cols] = cross_products
-    gram[:, cols, rows] = cross_products
-    gram += np.diag(penalty_vector(p, ridge) + 1e-9)  # jitter: a draw may miss an arm level
-    solution = np.linalg.solve(gram, np.swapaxes(moments, 1, 2))
+    solution = np.linalg.solve(unpack_gram(cross_products, p, ridge), np.swapaxes(moments, 1, 2))
     return np.swapaxes(solution, 1, 2)

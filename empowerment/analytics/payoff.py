@@ -100,8 +100,9 @@ def _money_block(name: str, values: tuple[float | None, ...]) -> dict[str, int |
     return {name: estimate, f"{name}_ci_low": low, f"{name}_ci_high": high}
 
 
-def _warnings(effects: dict[tuple[str, str], EffectEstimate], linked: pd.DataFrame,
-              horizon_days: int) -> list[str]:
+def _warnings(
+    effects: dict[tuple[str, str], EffectEstimate], linked: pd.DataFrame, horizon_days: int
+) -> list[str]:
     notes: list[str] = []
     too_recent = int((~linked["eligible"].to_numpy(dtype=bool)).sum())
     if too_recent:
@@ -109,8 +110,7 @@ def _warnings(effects: dict[tuple[str, str], EffectEstimate], linked: pd.DataFra
             f"{too_recent} incidents are too recent for a full {horizon_days}-day follow-up; "
             "they are left out of return rates and effects (not counted as lost)."
         )
-    labels = {RETURN_ATT: "Return uplift", REVENUE_ATT: "Revenue effect",
-              REVENUE_ATC: "Cost of inaction"}
+    labels = {RETURN_ATT: "Return uplift", REVENUE_ATT: "Revenue effect", REVENUE_ATC: "Cost of inaction"}
     for key, effect in effects.items():
         notes.extend(f"{labels[key]}: {note}" for note in effect.warnings)
     return notes
@@ -131,8 +131,9 @@ def compute_payoff(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Did recovery keep customers, and did it pay? One JSON-ready dict (see module doc)."""
-    as_of_stamp = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(
-        default_as_of_ns(incidents, transactions))
+    as_of_stamp = (
+        pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(default_as_of_ns(incidents, transactions))
+    )
     scoped = filter_incidents(incidents, date_from, date_to, location, team)
     linked = link_incidents(scoped, gestures, transactions, customers, as_of_stamp, horizon_days)
     recovered = linked["recovered"].to_numpy(dtype=bool)

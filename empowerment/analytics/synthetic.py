@@ -56,7 +56,7 @@ class Timeline:
 def _uniform_minutes(rng: np.random.Generator, low_ns: np.ndarray, high_ns: np.ndarray) -> np.ndarray:
     """Minute-resolution times uniformly in [low, high] (ns)."""
     span = np.maximum((high_ns - low_ns) // MINUTE_NS, 0)
-    return low_ns + (rng.random(low_ns.size) * (span + 1)).astype(np.int64) * MINUTE_NS
+    return np.asarray(low_ns + (rng.random(low_ns.size) * (span + 1)).astype(np.int64) * MINUTE_NS)
 
 
 def _as_times(ns: np.ndarray) -> pd.Series:
@@ -83,9 +83,7 @@ def simulate_customers(rng: np.random.Generator, n: int, timeline: Timeline) -> 
     )
 
 
-def simulate_incidents(
-    rng: np.random.Generator, customers: pd.DataFrame, timeline: Timeline
-) -> pd.DataFrame:
+def simulate_incidents(rng: np.random.Generator, customers: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
     """One incident per customer, uniformly over the incident window."""
     n = len(customers)
     low = np.full(n, timeline.incident_start.value)
@@ -126,7 +124,7 @@ def simulate_purchases_between(
 
 
 def category_codes(incidents: pd.DataFrame) -> np.ndarray:
-    return pd.Categorical(incidents["category"], categories=CATEGORIES).codes.astype(np.int64)
+    return np.asarray(pd.Categorical(incidents["category"], categories=CATEGORIES).codes, dtype=np.int64)
 
 
 def gesture_probability(
@@ -136,14 +134,15 @@ def gesture_probability(
     if not selection_bias:
         return np.full(prior_count.size, 0.35)
     loyalty_signal = np.log1p(prior_count) - TYPICAL_LOG_PRIOR_COUNT
-    return 1.0 / (1.0 + np.exp(-(-0.6 + 1.6 * loyalty_signal + CATEGORY_GESTURE_SHIFT[category_code])))
+    logit = -0.6 + 1.6 * loyalty_signal + CATEGORY_GESTURE_SHIFT[category_code]
+    return np.asarray(1.0 / (1.0 + np.exp(-logit)))
 
 
 def baseline_return_probability(prior_count: np.ndarray, category_code: np.ndarray) -> np.ndarray:
     """P(return within the horizon | no gesture); capped at 0.85 so +effect stays a probability."""
     loyalty_signal = np.log1p(prior_count) - TYPICAL_LOG_PRIOR_COUNT
     logit = -0.9 + 1.4 * loyalty_signal + CATEGORY_RETURN_SHIFT[category_code]
-    return 0.85 / (1.0 + np.exp(-logit))
+    return np.asarray(0.85 / (1.0 + np.exp(-logit)))
 
 
 def simulate_returns(
@@ -159,8 +158,11 @@ def simulate_returns(
     horizon_ns = timeline.horizon_days * DAY_NS
     within = rng.random(n) < return_probability
     later = ~within & (rng.random(n) < 0.5)
-    delay = np.where(within, rng.uniform(1 / 24, timeline.horizon_days, n),
-                     timeline.horizon_days + rng.exponential(45.0, n) + 1 / 24)
+    delay = np.where(
+        within,
+        rng.uniform(1 / 24, timeline.horizon_days, n),
+        timeline.horizon_days + rng.exponential(45.0, n) + 1 / 24,
+    )
     return_ns = incident_ns + (delay * DAY_NS).astype(np.int64)
     returns = (within | later) & (return_ns <= timeline.as_of.value)
     customer_ids = incidents["customer_id"].to_numpy()
@@ -172,8 +174,11 @@ def simulate_returns(
         }
     )
     following = simulate_purchases_between(
-        rng, customer_ids[returns], return_ns[returns] + MINUTE_NS,
-        np.full(int(returns.sum()), timeline.as_of.value), loyalty[returns],
+        rng,
+        customer_ids[returns],
+        return_ns[returns] + MINUTE_NS,
+        np.full(int(returns.sum()), timeline.as_of.value),
+        loyalty[returns],
     )
     # Refunds / zero receipts between incident and return: never count as a return.
     noise = rng.random(n) < 0.08
@@ -181,8 +186,11 @@ def simulate_returns(
     noise_times = _uniform_minutes(rng, incident_ns[noise] + MINUTE_NS, gap_end)
     amounts = np.where(rng.random(int(noise.sum())) < 0.7, -rng.integers(500, 5000, int(noise.sum())), 0)
     non_purchases = pd.DataFrame(
-        {"customer_id": customer_ids[noise], "occurred_at": _as_times(noise_times),
-         "amount_cents": amounts.astype(np.int64)}
+        {
+            "customer_id": customer_ids[noise],
+            "occurred_at": _as_times(noise_times),
+            "amount_cents": amounts.astype(np.int64),
+        }
     )
     keep = non_purchases["occurred_at"] <= timeline.as_of
     return pd.concat([first, following, non_purchases[keep]], ignore_index=True)
@@ -241,7 +249,10 @@ def make_synthetic(
     incident_ns = incidents["occurred_at"].to_numpy(dtype="datetime64[ns]").view("int64")
     loyalty = customers["loyalty"].to_numpy()
     prior = simulate_purchases_between(
-        rng, incidents["customer_id"].to_numpy(), incident_ns - 365 * DAY_NS, incident_ns - MINUTE_NS,
+        rng,
+        incidents["customer_id"].to_numpy(),
+        incident_ns - 365 * DAY_NS,
+        incident_ns - MINUTE_NS,
         loyalty,
     )
     prior_count = np.bincount(prior["customer_id"].to_numpy() - 1, minlength=n_customers)
