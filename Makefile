@@ -21,7 +21,7 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/python -m empowerment init
 	$(BIN)/python -m empowerment demo --if-empty
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check empowerment pages app.py tests benchmarks scripts migrations
