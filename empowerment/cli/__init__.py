@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from empowerment.cli.common import EXIT_REFUSED, EXIT_UNEXPECTED, fail
 from empowerment.errors import EmpowermentError
@@ -17,8 +18,8 @@ from empowerment.errors import EmpowermentError
 COMMAND_MODULES = ("core", "users", "payoff", "report")
 
 
-def _load_command_modules() -> list[object]:
-    modules = []
+def _load_command_modules() -> list[ModuleType]:
+    modules: list[ModuleType] = []
     for name in COMMAND_MODULES:
         full_name = f"{__name__}.{name}"
         try:
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for module in _load_command_modules():
-        module.register(subparsers)  # type: ignore[attr-defined]
+        module.register(subparsers)
     return parser
 
 

@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from empowerment import schema
+from empowerment import schema, settings
 from empowerment.actor import Actor
 from empowerment.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
     add_command,
+    database_parent,
     fail,
     open_db,
     print_json,
@@ -26,7 +27,6 @@ from empowerment.models import GestureStatus, Period, Role, Rollover
 from empowerment.money import format_cents, parse_cents
 
 MAX_PROBLEM_LINES = 50
-NOT_EMPTY_MESSAGE = "The database already has data; demo fills only an empty one."
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,18 +44,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.add_argument(
+        "--scale", type=float, default=1.0,
+        help="size relative to the standard demo (default 1.0: about 5,000 customers)",
+    )
+    when = demo.add_mutually_exclusive_group()
+    when.add_argument(
         "--force", action="store_true",
         help="ERASE every table of a non-empty database first, then fill it",
     )
+    when.add_argument(
+        "--if-empty", action="store_true",
+        help="fill only an empty database and only when EMPOWERMENT_DEMO_ON_EMPTY=1 (the "
+        "default); otherwise say so and exit 0 (used by `make run`)",
+    )
 
-    kinds = ", ".join(IMPORT_KINDS)
+    kinds = ", ".join(IMPORT_KINDS)  # the ledger is export-only: import_csv explains why
     imp = add_command(
         subparsers, "import", cmd_import,
         help="Import a CSV file (all rows or none).",
         description=f"Import a CSV file of KIND ({kinds}). The file is checked whole first; "
         "one bad row refuses the import and every problem is listed.",
     )
-    imp.add_argument("kind", choices=IMPORT_KINDS, metavar="KIND", help=kinds)
+    imp.add_argument("kind", choices=EXPORT_KINDS, metavar="KIND", help=kinds)
     imp.add_argument("file", type=Path, metavar="FILE.csv")
     imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
     imp.add_argument(
@@ -72,7 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     exp.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
 
     policy = subparsers.add_parser(
-        "policy", help="Budget policies.", description="Budget policies."
+        "policy", help="Budget policies.", description="Budget policies.",
+        parents=[database_parent()],
     )
     policy.set_defaults(handler=lambda _args: _print_help(policy))
     policy_sub = policy.add_subparsers(dest="policy_command", metavar="ACTION", title="actions")
@@ -148,11 +159,19 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from empowerment import demo
 
+    if not 0.01 <= args.scale <= 20:
+        return fail("--scale must be between 0.01 and 20.")
+    if args.if_empty and not settings.demo_on_empty():
+        print("EMPOWERMENT_DEMO_ON_EMPTY is not 1; no demo data added.")
+        return EXIT_OK
     db = open_db(args, require_schema=False)
     try:
         if not demo.database_is_empty(db):
+            if args.if_empty:
+                print("The database already has data; no demo data added.")
+                return EXIT_OK
             if not args.force:
-                return fail(NOT_EMPTY_MESSAGE + " Use --force to erase it first.")
+                return fail(demo.NOT_EMPTY_MESSAGE + " Use --force to erase it first.")
             print("Erasing every table first (--force).", flush=True)
             demo.erase_database(db)
         schema.upgrade(db)
@@ -161,7 +180,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         def progress(message: str) -> None:
             print(f"[{time.perf_counter() - started:5.1f}s] {message}", flush=True)
 
-        summary = demo.generate_demo(db, seed=args.seed, progress=progress)
+        summary = demo.generate_demo(db, seed=args.seed, progress=progress, scale=args.scale)
         print(summary.as_text())
     finally:
         db.dispose()
@@ -211,8 +230,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     mapping = _parse_mapping(args.map)
     db = open_db(args)
 
-    def progress(*parts: object) -> None:
-        print(" ".join(str(p) for p in parts), file=sys.stderr, flush=True)
+    def progress(fraction: float, message: str) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
     try:
         summary = importing.import_csv(
@@ -239,12 +258,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.out is None:
             rows = export_csv(db, args.kind, sys.stdout)
             sys.stdout.flush()
-            print(f"Exported {rows:,} {args.kind} rows.", file=sys.stderr)
+            print(f"Exported {rows:,} rows of {args.kind}.", file=sys.stderr)
         else:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            with args.out.open("w", encoding="utf-8", newline="") as out:
-                rows = export_csv(db, args.kind, out)
-            print(f"Exported {rows:,} {args.kind} rows to {args.out}.")
+            rows = export_csv(db, args.kind, args.out)
+            print(f"Exported {rows:,} rows of {args.kind} to {args.out}.")
     finally:
         db.dispose()
     return EXIT_OK

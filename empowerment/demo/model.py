@@ -8,6 +8,7 @@ See the package docstring for the story in words.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,10 +20,10 @@ DAY = 86_400
 
 SEGMENTS = ("Leisure", "Business", "Loyalty member", "Event guest")
 SEGMENT_SHARE = (0.45, 0.25, 0.15, 0.15)
-SEGMENT_MEDIAN_VISITS_PER_YEAR = (2.0, 7.0, 11.0, 1.0)
+SEGMENT_MEDIAN_VISITS_PER_YEAR = (4.0, 14.0, 18.0, 1.5)
 SEGMENT_MEDIAN_SPEND_CENTS = (42_000, 26_000, 38_000, 30_000)
 HOME_HOTEL_SHARE = 0.85  # visits at the customer's usual hotel
-CHURN_AFTER_VISIT = 0.03  # chance a visit without an incident is the customer's last
+CHURN_AFTER_VISIT = 0.02  # chance a visit without an incident is the customer's last
 NEVER_BACK_AFTER_INCIDENT = 0.35  # of those not back within 90 days: never back at all
 
 # Incident categories: shares and which team type (FD, HK, RES, CON) usually receives them.
@@ -99,22 +100,30 @@ class Simulation:
     end_s: int
 
 
+def _arrival_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Check-in time of day: mostly afternoons and evenings (11:00 to 23:30)."""
+    return (rng.normal(16.5, 2.5, n).clip(11.0, 23.5) * 3600).astype(np.int64)
+
+
 def simulate(
     rng: np.random.Generator,
     n_customers: int,
+    end_s: int,
     staffing: Staffing,
     incident_rate_by_hotel: np.ndarray,
     price_factor_by_hotel: np.ndarray,
     home_share_by_hotel: np.ndarray,
 ) -> Simulation:
+    """Simulate visits from midnight at the window start (t = 0) to `end_s` (now)."""
     n_hotels = incident_rate_by_hotel.size
-    end_s = WINDOW_DAYS * DAY
+    last_day = end_s // DAY
     segment = rng.choice(len(SEGMENTS), size=n_customers, p=SEGMENT_SHARE)
     home = rng.choice(n_hotels, size=n_customers, p=home_share_by_hotel)
     rate = np.exp(np.log(np.take(SEGMENT_MEDIAN_VISITS_PER_YEAR, segment))
                   + rng.normal(0.0, 0.55, n_customers)).clip(0.3, 40.0)
-    mean_gap_s = 365.0 * DAY / rate
-    first_visit = (rng.random(n_customers) ** 1.5 * (WINDOW_DAYS - 7) * DAY).astype(np.int64)
+    mean_gap_days = 365.0 / rate
+    first_day = (rng.random(n_customers) ** 2 * max(last_day - 7, 1)).astype(np.int64)
+    first_visit = first_day * DAY + _arrival_seconds(rng, n_customers)
     spend_median = np.take(SEGMENT_MEDIAN_SPEND_CENTS, segment).astype(float)
     members, bounds = staffing.flat()
     category_cum = np.cumsum(CATEGORY_TEAM, axis=1)
@@ -141,13 +150,16 @@ def simulate(
         ).clip(1_500, None).astype(np.int64)
         visits.append((idx, t[idx], hotel, amount))
 
-        # An incident during this visit, 30 minutes to 40 hours after arrival.
+        # An incident during this visit, 30 minutes to 40 hours after arrival (not at night).
         incident_at = t[idx] + rng.integers(30 * 60, 40 * 3600, n)
+        incident_at += np.where(incident_at % DAY < 7 * 3600, 7 * 3600, 0)
         has_incident = (rng.random(n) < incident_rate_by_hotel[hotel]) & (incident_at <= end_s)
         u_category, u_team, u_employee, u_recover, u_return = rng.random((5, n))
-        gap = (DAY + rng.exponential(1.0, n) * mean_gap_s[idx]).astype(np.int64)
-        gap = np.where(rng.random(n) < CHURN_AFTER_VISIT, never, gap)
-        next_t = t[idx] + gap
+        # Visits are whole days apart, at an arrival time of day.
+        days = 1 + np.floor(rng.exponential(1.0, n) * mean_gap_days[idx]).astype(np.int64)
+        days = np.where(rng.random(n) < CHURN_AFTER_VISIT, never // DAY, days)
+        arrival = _arrival_seconds(rng, n)
+        next_t = (t[idx] // DAY + days) * DAY + arrival
 
         rows = np.flatnonzero(has_incident)
         if rows.size:
@@ -164,22 +176,23 @@ def simulate(
             recovered = u_recover[rows] < recovery_probability(prior, staffing.engagement[employee])
             p_return = baseline_return_probability(prior) + DEMO_TRUE_UPLIFT * recovered
             returns = u_return[rows] < p_return
-            # The next visit, measured from the incident: inside (12 h, 90 d] if the draw says
-            # "back", else after 90 days (or never). Nothing else can fall in between.
-            scale = mean_gap_s[cust]
-            low, high = DAY / 2, HORIZON_DAYS * DAY
+            # The next visit, counted in days from the incident's day: day 1..89 if the draw says
+            # "back" (so strictly after the incident and within 90 days), else day 91 or later
+            # (or never). Nothing else can fall in between.
+            scale = mean_gap_days[cust]
+            high = HORIZON_DAYS - 1
             u = rng.random(rows.size)
-            back_gap = low - scale * np.log1p(-u * (1 - np.exp(-(high - low) / scale)))
-            later_gap = high + 1 + rng.exponential(1.0, rows.size) * scale
-            later_gap = np.where(rng.random(rows.size) < NEVER_BACK_AFTER_INCIDENT, never, later_gap)
-            gap_after = np.where(returns, np.floor(back_gap).clip(low, high), later_gap)
-            next_t[rows] = at + gap_after.astype(np.int64)
+            back = np.ceil(-scale * np.log1p(-u * (1 - np.exp(-high / scale)))).clip(1, high)
+            later = HORIZON_DAYS + 1 + np.floor(rng.exponential(1.0, rows.size) * scale)
+            later = np.where(rng.random(rows.size) < NEVER_BACK_AFTER_INCIDENT, never // DAY, later)
+            days_after = np.where(returns, back, later).astype(np.int64)
+            next_t[rows] = (at // DAY + days_after) * DAY + arrival[rows]
             incidents.append((cust, at, hotel[rows], category, employee, prior, recovered, returns))
 
         t[idx] = next_t
         alive = t <= end_s
 
-    def cat(parts: list[tuple[np.ndarray, ...]], i: int, dtype: object) -> np.ndarray:
+    def cat(parts: list[tuple[np.ndarray, ...]], i: int, dtype: Any) -> np.ndarray:
         return np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=dtype)
 
     v_order = np.lexsort((cat(visits, 1, np.int64), cat(visits, 0, np.int64)))

@@ -6,9 +6,15 @@ the sign-ins and the end-to-end tests can find the documented people.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import numpy as np
+import pandas as pd
+
+from empowerment.demo.model import DAY, SEGMENTS, Simulation, Staffing
+from empowerment.demo.spending import PolicyTable
 
 # --- Sign-ins (documented in the package docstring and returned in DemoSummary) ---------------
 
@@ -53,9 +59,9 @@ class Property:
 
 
 PROPERTIES: tuple[Property, ...] = (
-    Property("HAR", "Harbour Hotel", "harbour", 0.45, 1.00, 0.20, (6, 5, 5, 3)),
-    Property("OLD", "Old Town Inn", "oldtown", 0.35, 0.80, 0.21, (5, 5, 4, 2)),
-    Property("AIR", "Airport Lodge", "airport", 0.20, 0.60, 0.27, (5, 4, 3, 2)),
+    Property("HAR", "Harbour Hotel", "harbour", 0.45, 1.00, 0.22, (6, 5, 5, 3)),
+    Property("OLD", "Old Town Inn", "oldtown", 0.35, 0.80, 0.23, (5, 5, 4, 2)),
+    Property("AIR", "Airport Lodge", "airport", 0.20, 0.60, 0.30, (5, 4, 3, 2)),
 )
 
 # (code suffix, name); managers: the first manager of a hotel runs FD + CON, the second HK + RES.
@@ -151,19 +157,174 @@ def draw_names(rng: np.random.Generator, n: int, pools: tuple[int, ...] | None =
         names[rows] = first + joiner + second
     return names.tolist()
 
+GAP_SHARE = 0.15  # staff who never use their budget
 
-GUIDELINE = """\
-Every one of us may put a guest's bad experience right, on the spot, without asking first.
 
-• You may spend up to $2,000 per guest per day, from your own recovery budget, to turn a bad \
-moment into a good one. You do not need a manager's permission to do the right thing.
-• Listen to the whole story without interrupting. Apologise sincerely; it is never the guest's \
-job to find the right person.
-• Act now. Fix the problem first, then choose a gesture that fits the guest and the harm. A \
-handwritten note, an upgrade or your own time often mean more than money.
-• Own it until it is done. If you must hand over, hand over in person, not by passing a message.
-• Write down what happened and what you did, so the next shift knows and the guest never has \
-to repeat themselves.
+# --- Building the organisation -----------------------------------------------------------
 
-Large gestures are reviewed afterwards so we learn from them, never to blame. When a gesture needs \
-approval the money is held for you and your manager decides the same day."""
+
+@dataclass(frozen=True)
+class Org:
+    locations: pd.DataFrame  # id, code, name
+    teams: pd.DataFrame  # id, code, name, location_id, hotel, type, manager (employee index)
+    employees: pd.DataFrame  # id, code, name, role, team (index or -1), username, secret, ...
+    staffing: Staffing
+    reviewer: np.ndarray  # employee index -> who reviews their gestures
+    live: list[tuple[int, str, str, int, str]]  # (employee index, type, category, cents, note)
+
+
+def build_org(rng: np.random.Generator) -> Org:
+    locations = pd.DataFrame({
+        "id": np.arange(1, len(PROPERTIES) + 1),
+        "code": [p.code for p in PROPERTIES],
+        "name": [p.name for p in PROPERTIES],
+    })
+    team_rows = []
+    for h, prop in enumerate(PROPERTIES):
+        for ty, (suffix, type_name) in enumerate(TEAM_TYPES):
+            team_rows.append(dict(id=h * 4 + ty + 1, code=f"{prop.code}-{suffix}",
+                                  name=f"{type_name} ({prop.name})", location_id=h + 1,
+                                  hotel=h, type=ty, manager=-1))
+    teams = pd.DataFrame(team_rows)
+
+    people: list[dict[str, object]] = []
+    for code, name, role, username, password in OFFICE:
+        people.append(dict(code=code, name=name, role=role, team=-1, username=username,
+                           secret=password, pin=False, managed=()))
+    number = FIRST_MANAGER_NUMBER
+    for h, prop in enumerate(PROPERTIES):
+        for k, (suffix, managed) in enumerate(MANAGER_TEAMS):
+            managed_idx = tuple(h * 4 + ty for ty in managed)
+            people.append(dict(code=f"E{number:03d}", name=MANAGER_NAMES[prop.code][k],
+                               role="manager", team=managed_idx[0],
+                               username=f"manager.{prop.slug}{suffix}",
+                               secret=MANAGER_PASSWORD, pin=True, managed=managed_idx))
+            for team in managed_idx:
+                teams.loc[team, "manager"] = len(people) - 1
+            number += 1
+    n_staff = sum(sum(p.staff_per_team) for p in PROPERTIES)
+    taken = {str(p["name"]) for p in people} | {TABLET_STAFF_NAME}
+    pool = [n for n in dict.fromkeys(draw_names(rng, n_staff * 4, STAFF_POOLS))
+            if n not in taken]
+    names = iter([TABLET_STAFF_NAME, *pool])
+    number = FIRST_STAFF_NUMBER
+    for h, prop in enumerate(PROPERTIES):
+        for ty, count in enumerate(prop.staff_per_team):
+            for _ in range(count):
+                people.append(dict(code=f"E{number:03d}", name=next(names), role="staff",
+                                   team=h * 4 + ty, username=None, secret=STAFF_PIN,
+                                   pin=True, managed=()))
+                number += 1
+    employees = pd.DataFrame(people)
+    employees.insert(0, "id", np.arange(1, len(employees) + 1))
+    is_staff = (employees["role"] == "staff").to_numpy()
+
+    def first_staff(team_code: str, nth: int = 0) -> int:
+        team = int(teams.index[teams["code"] == team_code][0])
+        return int(np.flatnonzero(is_staff & (employees["team"] == team).to_numpy())[nth])
+
+    live = [
+        (first_staff("HAR-FD"), "comp", "Long wait", 3_500,
+         "Twenty-minute check-in queue; drinks at the bar on us while the room was finished."),
+        (first_staff("HAR-FD", 1), "refund", "Billing error", 45_000,
+         "Charged twice for the suite; refunding one night while accounts investigates."),
+        (first_staff("HAR-HK"), "voucher", "Cleanliness", 22_000,
+         "Room not serviced on day two of three; spa voucher for two."),
+        (first_staff("OLD-RES"), "comp", "Food & drink", 18_000,
+         "Anniversary dinner 50 minutes late and cold; dinner for two comped."),
+    ]
+    protected = {index for index, *_ in live}
+    candidates = np.array([i for i in np.flatnonzero(is_staff) if i not in protected])
+    gap = rng.choice(candidates, size=int(round(GAP_SHARE * is_staff.sum())), replace=False)
+    engagement = np.where(is_staff, rng.beta(5.0, 2.5, len(employees)), 0.0)
+    engagement[(employees["role"] == "manager").to_numpy()] = 0.55
+    engagement[gap] = 0.0
+    weight = np.exp(rng.normal(0.0, 0.35, len(employees)))
+    employees["engagement"] = engagement
+    employees["gap"] = False
+    employees.loc[gap, "gap"] = True
+
+    members, weights = [], []
+    for team in range(len(teams)):
+        staff = np.flatnonzero(is_staff & (employees["team"] == team).to_numpy())
+        manager = int(teams.loc[team, "manager"])
+        members.append(np.append(staff, manager))
+        weights.append(np.append(weight[staff], 0.2))
+    admin = 0
+    reviewer = np.array([
+        int(teams.loc[int(t), "manager"]) if role == "staff" else admin
+        for role, t in zip(employees["role"], employees["team"], strict=True)
+    ])
+    return Org(locations, teams, employees, Staffing(members, weights, engagement), reviewer, live)
+
+
+def build_policies(org_: Org, months: list[date]) -> PolicyTable:
+    first = months[0]
+    raised = months[-13] if len(months) > 13 else months[len(months) // 2]
+    rows = [
+        dict(name="Standard", team_id=None, role=None, allowance_cents=40_000,
+             review_above_cents=15_000, approval_above_cents=40_000, effective_from=first),
+        dict(name="Standard", team_id=None, role=None, allowance_cents=50_000,
+             review_above_cents=15_000, approval_above_cents=40_000, effective_from=raised),
+        dict(name="Managers", team_id=None, role="manager", allowance_cents=150_000,
+             review_above_cents=50_000, approval_above_cents=120_000, effective_from=first),
+    ]
+    concierge = org_.teams.loc[org_.teams["type"] == CON]
+    for team_id, location_id in zip(concierge["id"], concierge["location_id"], strict=True):
+        rows.append(dict(name=f"Concierge ({org_.locations.loc[location_id - 1, 'name']})",
+                         team_id=int(team_id), role=None, allowance_cents=100_000,
+                         review_above_cents=25_000, approval_above_cents=75_000,
+                         effective_from=first))
+    table = pd.DataFrame(rows)
+    table.insert(0, "id", np.arange(1, len(table) + 1))
+    emp = org_.employees
+    team_id = np.where(emp["team"] >= 0, emp["team"] + 1, -1)
+    by = np.full((len(emp), len(months)), -1, dtype=np.int64)
+    for m, month_start in enumerate(months):
+        default = int(table.index[(table["name"] == "Standard")
+                                  & (table["effective_from"] <= month_start)][-1])
+        by[:, m] = default
+        by[(emp["role"] == "manager").to_numpy(), m] = 2
+        for pos in table.index[table["team_id"].notna()]:
+            by[team_id == table.loc[pos, "team_id"], m] = pos
+    return PolicyTable(table, by)
+
+
+# --- Customers ------------------------------------------------------------------------------
+
+
+def months_between(start: datetime, now: datetime) -> list[date]:
+    first = np.datetime64(start.date(), "M")
+    last = np.datetime64(now.date(), "M")
+    return [m.astype("datetime64[D]").item() for m in np.arange(first, last + 1)]
+
+
+def ascii_name(name: str) -> str:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return ".".join(part.lower() for part in "".join(
+        c if c.isalnum() or c == " " else " " for c in plain).split())
+
+
+def build_customers(rng: np.random.Generator, sim: Simulation, start: np.datetime64) -> pd.DataFrame:
+    n = sim.segment.size
+    names = draw_names(rng, n)
+    codes = [f"C{i:05d}" for i in range(1, n + 1)]
+    has_email = rng.random(n) < 0.65
+    emails = [
+        f"{ascii_name(name) or 'guest'}{i % 97}@example.com" if ok else None
+        for i, (name, ok) in enumerate(zip(names, has_email, strict=True), start=1)
+    ]
+    area = rng.choice([202, 212, 312, 415, 617, 713], n)
+    local = rng.integers(0, 10_000, n)
+    phones = [f"+1 {a} 555 {b:04d}" if ok else None
+              for a, b, ok in zip(area.tolist(), local.tolist(), rng.random(n) < 0.8, strict=True)]
+    last_visit = pd.Series(sim.visit_time_s).groupby(sim.visit_customer).max()
+    in_house = last_visit.reindex(range(n)).fillna(-1).to_numpy() >= sim.end_s - 3 * DAY
+    rooms = np.where(in_house, rng.integers(1, 7, n) * 100 + rng.integers(1, 41, n), 0)
+    return pd.DataFrame({
+        "id": np.arange(1, n + 1), "code": codes, "name": names,
+        "segment": np.take(np.array(SEGMENTS, dtype=object), sim.segment),
+        "email": emails, "phone": phones,
+        "room": [str(r) if r else None for r in rooms.tolist()],
+        "first_seen_at": start + sim.first_visit_s.astype("timedelta64[s]"),
+    })

@@ -70,7 +70,8 @@ def _costs(rng: np.random.Generator, types: np.ndarray) -> np.ndarray:
          lognormal(25).clip(5, 100)],
         default=0.0,
     )
-    return np.round(dollars).astype(np.int64) * 100 if False else np.round(dollars * 100).astype(np.int64)
+    dollars = np.where(types == COMP, dollars, np.round(dollars))  # comps may end in .50
+    return np.round(dollars * 100).astype(np.int64)
 
 
 def plan_gestures(
