@@ -8,10 +8,10 @@ naive local datetimes, like the rest of the schema.
 Definitions (stated once, shown in the report's captions):
 - front-line staff: active employees with the staff or manager role, plus anyone who logged a
   gesture in the period (so people who left since still count);
-- a person "used their budget" when they logged at least one gesture (logged or waiting for
-  approval) that happened in the period; voided and rejected gestures do not count;
-- money spent: the cost of those gestures (money held for a gesture waiting for approval counts:
-  it is committed), the same figure the payoff calls spend;
+- a person "used their budget" when they logged at least one gesture that happened in the period
+  and counts (status logged: what the payoff counts as a recovery); gestures waiting for approval,
+  rejected or voided do not count yet;
+- money spent: the cost of those gestures, the same figure the payoff calls spend;
 - budget use: money spent over money allocated (allowance, rollover and adjustments) in the budget
   periods that overlap the report period.
 """
@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from empowerment.errors import InvalidInput
 from empowerment.models import (
     Budget,
     Customer,
@@ -38,7 +40,8 @@ from empowerment.models import (
     Team,
 )
 
-COUNTED_STATUSES = (GestureStatus.LOGGED, GestureStatus.PENDING_APPROVAL)
+Stmt = Select[*tuple[Any, ...]]
+COUNTED_STATUSES = (GestureStatus.LOGGED,)  # as `queries`: anything else is not a recovery (yet)
 FRONT_LINE_ROLES = (Role.STAFF, Role.MANAGER)
 ALLOCATION_TYPES = (LedgerEntryType.ALLOCATION, LedgerEntryType.ROLLOVER, LedgerEntryType.ADJUSTMENT)
 
@@ -70,12 +73,12 @@ def _gestures_in(scope: Scope) -> ColumnElement[bool]:
     return and_(Gesture.occurred_at >= scope.start_at, Gesture.occurred_at < scope.end_at)
 
 
-def _frame(session: Session, query: Select[tuple[object, ...]], columns: list[str]) -> pd.DataFrame:
+def _frame(session: Session, query: Stmt, columns: list[str]) -> pd.DataFrame:
     rows = session.execute(query).all()
     return pd.DataFrame([tuple(row) for row in rows], columns=columns)
 
 
-def _with_team_and_location(query: Select[tuple[object, ...]]) -> Select[tuple[object, ...]]:
+def _with_team_and_location(query: Stmt) -> Stmt:
     return query.outerjoin(Team, Team.id == Employee.team_id).outerjoin(
         Location, Location.id == Team.location_id
     )
@@ -192,21 +195,52 @@ def story_rows(session: Session, scope: Scope, limit: int = 10) -> pd.DataFrame:
     return frame
 
 
-def customer_codes(session: Session, customer_ids: list[int]) -> pd.DataFrame:
-    """customer_id, code, name for the given surrogate ids (chunked to stay under bind limits)."""
-    columns = ["customer_id", "code", "name"]
+def customer_labels(session: Session, customer_ids: list[int], with_names: bool = False) -> pd.DataFrame:
+    """customer_id, code (and name when asked) for the given surrogate ids, indexed by id.
+    Built column by column: a year of a large hotel group is ~100k customers."""
+    columns = [Customer.id, Customer.code, *([Customer.name] if with_names else [])]
+    labels = ["customer_id", "code", *(["name"] if with_names else [])]
+    wanted = pd.Index(customer_ids)
     if len(customer_ids) > 20_000:  # one scan beats many IN lists
-        everyone = _frame(session, select(Customer.id, Customer.code, Customer.name), columns)
-        return everyone[everyone["customer_id"].isin(customer_ids)].reset_index(drop=True)
-    frames = []
-    for start in range(0, len(customer_ids), 5000):
-        chunk = customer_ids[start : start + 5000]
-        query = select(Customer.id, Customer.code, Customer.name).where(Customer.id.in_(chunk))
-        frames.append(_frame(session, query, columns))
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)
+        rows = session.execute(select(*columns)).all()
+    else:
+        rows = [row for start in range(0, len(customer_ids), 5000) for row in session.execute(
+            select(*columns).where(Customer.id.in_(customer_ids[start : start + 5000])))]
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(labels)
+    frame = pd.DataFrame({label: list(column) for label, column in zip(labels, values, strict=True)},
+                         columns=labels)
+    frame["customer_id"] = frame["customer_id"].astype("int64")
+    frame = frame.set_index("customer_id", drop=False)
+    return frame[frame.index.isin(wanted)]
 
 
 def location_names(session: Session) -> list[str]:
     return list(session.scalars(select(Location.name).distinct().order_by(Location.name)))
+
+
+def location_name(session: Session, location: str | None) -> str | None:
+    """A location given by code or name -> its name (what the analysis frames carry)."""
+    if location is None or not str(location).strip():
+        return None
+    text = str(location).strip()
+    name = session.scalar(select(Location.name).where(or_(Location.code == text, Location.name == text)).limit(1))
+    if name is None:
+        known = ", ".join(location_names(session)) or "none yet"
+        raise InvalidInput(f"No location '{text}'; the locations are: {known}.")
+    return str(name)
+
+
+def incident_span(session: Session) -> tuple[date, date] | None:
+    """First and last incident day in the database (None when there are none): the period picker's
+    range."""
+    from empowerment.models import Incident
+
+    first, last = session.execute(select(func.min(Incident.occurred_at), func.max(Incident.occurred_at))).one()
+    if first is None or last is None:
+        return None
+    return _day(first), _day(last)
+
+
+def _day(value: object) -> date:
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return stamp.date()

@@ -22,6 +22,7 @@ from empowerment import settings
 from empowerment.errors import InvalidInput
 
 SECTIONS = ("Empowerment", "Customer outcomes", "Teams side by side", "Stories")
+TABLE_KEYS = ("staff", "budget_bands", "turnaround", "outcome_groups", "payoff", "teams", "stories")
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
 UNIT_FORMATS = {"points": "points", "customers": "number", "money": "money", "ratio": "percent"}
 MISSING = "—"
@@ -46,9 +47,9 @@ def format_value(value: Any, fmt: str, symbol: str = "$") -> str:
         sign = "-" if value < 0 else ""
         return f"{sign}{symbol}{abs(value):,.2f}"
     if fmt == "percent":
-        return f"{value * 100:.1f} %"
+        return f"{value * 100:.1f}\u00a0%"  # a no-break space: "42.0 %" never splits in a cell
     if fmt == "points":
-        return f"{value * 100:+.1f} pts"
+        return f"{value * 100:+.1f}\u00a0pts"
     if fmt == "int":
         return f"{int(value):,}"
     if fmt in ("number", "hours", "days"):
@@ -194,3 +195,29 @@ def resolve_window(
             raise InvalidInput(f"The report ends ({last:%d %b %Y}) before it starts ({start:%d %b %Y}).")
         return ReportWindow(start, last + timedelta(days=1), f"{start:%d %b %Y} – {last:%d %b %Y}")
     return parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+
+
+def period_choices(first: date, last: date, kind: str) -> list[str]:
+    """Period names from the newest to the oldest that touch [first, last]: kind is "Quarter",
+    "Month" or "Year"."""
+    names: list[str] = []
+    year, month = last.year, last.month
+    while (year, month) >= (first.year, first.month):
+        if kind == "Month":
+            name = f"{year}-{month:02d}"
+        elif kind == "Quarter":
+            name = f"{year}-Q{(month - 1) // 3 + 1}"
+        else:
+            name = str(year)
+        if name not in names:
+            names.append(name)
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return names
+
+
+def default_period(choices: list[str], today: date | None = None) -> str | None:
+    """The newest period that has already ended (reports are read after the fact), else the newest."""
+    today = today or date.today()
+    finished = [name for name in choices if parse_period(name).end <= today]
+    candidates = finished or choices
+    return candidates[0] if candidates else None

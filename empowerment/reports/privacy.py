@@ -40,8 +40,7 @@ class Pseudonymiser:
         code = str(customer_code)
         label = self._cache.get(code)
         if label is None:
-            digest = hmac.new(self._key, code.encode("utf-8"), hashlib.sha256).hexdigest()
-            chunk = digest[:_HEX_CHARS].upper()
+            chunk = hmac.digest(self._key, code.encode("utf-8"), "sha256").hex()[:_HEX_CHARS].upper()
             label = f"{LABEL_PREFIX} " + "-".join(chunk[i : i + 4] for i in range(0, _HEX_CHARS, 4))
             self._cache[code] = label
         return label

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import pandas as pd
 import reportlab
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
@@ -34,7 +35,14 @@ from reportlab.platypus import (
 )
 
 from empowerment.reports.charts import to_png
-from empowerment.reports.model import SECTIONS, JointReport, ReportChart, ReportTable, currency_symbol, format_value
+from empowerment.reports.model import (
+    SECTIONS,
+    JointReport,
+    ReportChart,
+    ReportTable,
+    currency_symbol,
+    format_value,
+)
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path(reportlab.__file__).parent / "fonts")
 FONT_FILES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("Vera.ttf", "VeraBd.ttf"))
@@ -44,7 +52,7 @@ GREY = colors.HexColor("#5b6462")
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 1.8 * cm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
-CHART_WIDTH = 15 * cm
+CHART_WIDTH = 14 * cm
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +79,7 @@ def styles() -> dict[str, ParagraphStyle]:
                                 textColor=GREEN, spaceAfter=6),
         "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=11, leading=15, textColor=GREY),
         "h1": ParagraphStyle("h1", parent=body, fontName=bold, fontSize=16, leading=20, textColor=GREEN,
-                             spaceBefore=4, spaceAfter=8),
+                             spaceBefore=4, spaceAfter=8, keepWithNext=1),
         "h2": ParagraphStyle("h2", parent=body, fontName=bold, fontSize=11.5, leading=15, spaceBefore=10,
                              spaceAfter=3),
         "body": body,
@@ -113,11 +121,16 @@ def key_figures(report: JointReport) -> Table:
     staff = report.tables["staff"].frame.iloc[-1]
     overall = payoff["overall"]["incidents"]
     recovered_share = payoff["recovered"]["incidents"] / overall if overall else None
+    uplift = payoff["adjusted_uplift"]
+    interval = ""
+    if uplift["ci_low"] is not None and uplift["ci_high"] is not None:
+        interval = (f" (95 % interval {format_value(uplift['ci_low'], 'points')} to "
+                    f"{format_value(uplift['ci_high'], 'points')})")
     figures = [
         (format_value(staff["Share who used it"], "percent"), "of front-line staff used their budget"),
         (format_value(recovered_share, "percent"), "of incidents were recovered"),
-        (format_value(payoff["adjusted_uplift"]["estimate"], "points"),
-         f"more customers back within {report.horizon_days} days, due to recovery"),
+        (format_value(uplift["estimate"], "points"),
+         f"customers back within {report.horizon_days} days due to recovery{interval}"),
         (format_value((payoff["incremental_revenue_cents"] or 0) / 100 if payoff["incremental_revenue_cents"]
                       is not None else None, "money", symbol), "extra revenue from recovered customers"),
         (format_value(payoff["spend_cents"] / 100, "money", symbol), "spent on recovery gestures"),
@@ -160,22 +173,42 @@ def title_page(report: JointReport) -> list[object]:
     return flow
 
 
-def _column_widths(table: ReportTable) -> list[float]:
-    count = len(table.frame.columns)
-    first = 0.34 * CONTENT_WIDTH if table.key == "payoff" else 0.2 * CONTENT_WIDTH
-    rest = (CONTENT_WIDTH - first) / max(count - 1, 1)
-    return [first] + [rest] * (count - 1)
+def _column_widths(table: ReportTable, shown: pd.DataFrame) -> list[float]:
+    """Widths from the content: no column narrower than its longest header word or number, the
+    rest of the page shared out in proportion to each column's longest text."""
+    regular, bold = fonts()
+    padding = 14.0
+    least, wanted = [], []
+    for column in shown.columns:
+        words = [pdfmetrics.stringWidth(word, bold, 8)
+                 for word in str(column).replace(" %", "\u00a0%").split(" ")] or [0.0]
+        values = [pdfmetrics.stringWidth(str(value), bold, 8) for value in shown[column]]
+        if table.formats.get(column, "text") == "text":  # wrap between words, never inside one
+            values_least = [pdfmetrics.stringWidth(word, bold, 8)
+                            for value in shown[column] for word in str(value).split()]
+            values_least = [min(max(values_least, default=0.0), 0.3 * CONTENT_WIDTH)]
+        else:
+            values_least = values
+        least.append(max(words + values_least) + padding)
+        wanted.append(max([pdfmetrics.stringWidth(str(column), bold, 8)] + values) + padding)
+    if sum(wanted) <= CONTENT_WIDTH:
+        spare = (CONTENT_WIDTH - sum(wanted)) / len(wanted)
+        return [w + spare for w in wanted]
+    room = max(CONTENT_WIDTH - sum(least), 0.0)
+    extra = [max(w - m, 0.0) for w, m in zip(wanted, least, strict=True)]
+    share = room / sum(extra) if sum(extra) else 0.0
+    return [m + e * share for m, e in zip(least, extra, strict=True)]
 
 
 def data_table(table: ReportTable) -> Table:
     shown = table.formatted()
-    header = [para(column, "cell_bold") for column in shown.columns]
+    header = [para(str(column).replace(" %", "\u00a0%"), "cell_bold") for column in shown.columns]
     last = len(shown) - 1
     body = [
         [para(value, "cell_bold" if table.total_row and row == last else "cell") for value in shown.iloc[row]]
         for row in range(len(shown))
     ]
-    grid = Table([header, *body], colWidths=_column_widths(table), repeatRows=1)
+    grid = Table([header, *body], colWidths=_column_widths(table, shown), repeatRows=1)
     style = [
         ("BACKGROUND", (0, 0), (-1, 0), PALE),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, GREEN),
@@ -211,14 +244,20 @@ def story_blocks(table: ReportTable) -> list[object]:
 
 
 def section(report: JointReport, name: str, images: dict[str, bytes]) -> list[object]:
+    """A section: charts without a table of their own first, then each table after its chart."""
+    tables = report.tables_in(name)
+    table_keys = {table.key for table in tables}
     flow: list[object] = [CondPageBreak(8 * cm), para(name, "h1")]
-    for chart in report.charts_in(name):
-        flow.append(chart_block(chart, images[chart.key]))
-    for table in report.tables_in(name):
+    flow += [chart_block(c, images[c.key]) for c in report.charts_in(name) if c.key not in table_keys]
+    for table in tables:
+        if table.key in report.charts:
+            flow.append(chart_block(report.charts[table.key], images[table.key]))
         if table.key == "stories":
             flow += story_blocks(table)
             continue
-        flow.append(KeepTogether([para(table.title, "h2"), para(table.caption, "caption"), data_table(table)]))
+        # A long table may split across pages (its header repeats); its title never sits alone.
+        flow += [CondPageBreak(4.5 * cm), para(table.title, "h2"), para(table.caption, "caption"),
+                 data_table(table)]
     return flow
 
 

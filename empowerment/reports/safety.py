@@ -34,7 +34,7 @@ def _is_textual(series: pd.Series) -> bool:
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy with every text cell and every column name neutralised; numeric columns untouched."""
     safe = frame.copy()
-    for position, column in enumerate(safe.columns):
+    for position in range(safe.shape[1]):
         series = safe.iloc[:, position]
         if _is_textual(series):
             safe.isetitem(position, series.map(neutralise, na_action="ignore"))
