@@ -9,6 +9,7 @@ tap must log once). Widgets and layout only: the services decide and refuse.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -124,8 +125,11 @@ def _submit(actor: Actor, employee_code: str, customer_name: str) -> None:
         S[FEEDBACK] = str(exc)
         return
     S.pop(FEEDBACK, None)
+    # `already_logged` with this draft's own key means a repeated tap (or a retried request) of the
+    # gesture this person just logged: confirm that gesture, with its Undo, rather than puzzle them.
     S[CONFIRMATION] = dict(
-        code=result.gesture_code, message=result.message, cost=result.cost_cents,
+        code=result.gesture_code, message=replace(result, already_logged=False).message,
+        cost=result.cost_cents,
         remaining=result.remaining_cents, already=result.already_logged, customer=customer_name,
         undone=False, undo_error=None,
     )
@@ -166,15 +170,20 @@ def find_customer(actor: Actor) -> None:
             icon="🔎", live=True,
         )
         results = customers.search_customers(get_db(), actor, query or "")
-        if (query or "").strip() and not results:
+        if len((query or "").strip()) >= 2 and not results:
             st.caption(f"No customer matches “{ui.md(query)}”. Add them below.")
         left, right = st.columns(2)
         for i, card in enumerate(results):
             (left if i % 2 == 0 else right).button(
-                ui.md(card.label), key=f"lr_pick_{card.code}", width="stretch",
+                result_label(card), key=f"lr_pick_{card.code}", width="stretch",
                 on_click=_pick_customer, args=(card.code,),
             )
         new_customer_form(actor)
+
+
+def result_label(card: CustomerCard) -> str:
+    details = " · ".join(x for x in (card.room and f"room {card.room}", card.phone, card.code) if x)
+    return f"**{ui.name(card.name)}** · {ui.md(details)}"
 
 
 def new_customer_form(actor: Actor) -> None:
@@ -199,8 +208,8 @@ def show_customer(actor: Actor) -> CustomerHistory | None:
         S.pop(CUSTOMER, None)
         return None
     with st.container(border=True, key="tablet_customer"):
-        name_col, change_col = st.columns([3, 1], vertical_alignment="center")
-        name_col.subheader(f"1 · {ui.md(history.customer.name)}")
+        name_col, change_col = st.columns([2, 1], vertical_alignment="center")
+        name_col.subheader(f"1 · {ui.name(history.customer.name)}")
         change_col.button("Change customer", key="lr_change", on_click=_change_customer, width="stretch")
         ui.customer_history_card(history)
     return history
@@ -232,10 +241,10 @@ def what_you_did() -> None:
 
 def cost() -> int | None:
     st.subheader("4 · What did it cost?")
-    quick_col, typed_col = st.columns([3, 1], vertical_alignment="bottom")
-    quick_col.pills("Quick amount", QUICK_AMOUNTS, key=QUICK,
-                    format_func=lambda v: ui.md(ui.money(v * 100).removesuffix(".00")),
-                    on_change=_only, args=(QUICK, CUSTOM, ""))
+    st.pills("Quick amount", QUICK_AMOUNTS, key=QUICK,
+             format_func=lambda v: ui.md(ui.money(v * 100).removesuffix(".00")),
+             on_change=_only, args=(QUICK, CUSTOM, ""), label_visibility="collapsed")
+    typed_col, _ = st.columns([1, 2])
     typed_col.text_input("Other amount", key=CUSTOM, placeholder="e.g. 37.50", live=True,
                          on_change=_only, args=(CUSTOM, QUICK, None))
     try:
@@ -245,18 +254,23 @@ def cost() -> int | None:
         return None
 
 
-def limits(actor: Actor, employee_code: str, customer: CustomerCard, amount: int | None) -> None:
+def budget_left(actor: Actor, employee_code: str, customer: CustomerCard) -> dict[str, int] | None:
+    """Remaining budget and what is left of the per-customer daily cap, or None (message shown)."""
     try:
-        left = gestures.limits_for(get_db(), actor, employee_code, customer.code)
+        return gestures.limits_for(get_db(), actor, employee_code, customer.code)
     except NoBudgetPolicy as exc:
-        st.info(f"{ui.md(exc)} You can still look customers up; logging needs a budget.", icon="🙂")
-        return
+        st.info(f"{ui.md(exc)} You can still look customers up and read their history; logging a "
+                "gesture needs a budget.", icon="🙂")
     except EmpowermentError as exc:
         st.error(ui.md(exc))
-        return
+    return None
+
+
+def limits(left: dict[str, int], customer: CustomerCard, amount: int | None) -> None:
+    """Both limits before submitting, and exactly which one the amount would break."""
     budget_col, cap_col = st.columns(2)
     budget_col.metric("Your budget left", ui.md(ui.money(left["remaining_cents"])))
-    cap_col.metric(f"Left for {ui.md(customer.name)} today", ui.md(ui.money(left["customer_cap_left_cents"])),
+    cap_col.metric(f"Left for {ui.name(customer.name)} today", ui.md(ui.money(left["customer_cap_left_cents"])),
                    help=f"Daily limit per customer: {ui.md(ui.money(left['customer_cap_cents']))}")
     if amount is None:
         return
@@ -264,17 +278,24 @@ def limits(actor: Actor, employee_code: str, customer: CustomerCard, amount: int
         st.warning(ui.md(f"{ui.money(amount)} is more than your remaining budget of "
                          f"{ui.money(left['remaining_cents'])}."), icon="✋")
     if amount > left["customer_cap_left_cents"]:
-        st.warning(ui.md(f"{ui.money(amount)} is over what is left for {customer.name} today: "
-                         f"{ui.money(left['customer_cap_left_cents'])} of the "
-                         f"{ui.money(left['customer_cap_cents'])} daily limit."), icon="✋")
+        st.warning(ui.md(f"{ui.money(amount)} is over what is left for ") + ui.name(customer.name)
+                   + ui.md(f" today: {ui.money(left['customer_cap_left_cents'])} of the "
+                           f"{ui.money(left['customer_cap_cents'])} daily limit."), icon="✋")
 
 
 def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, amount: int | None) -> None:
-    st.text_area("Note (optional): what happened, what you did, anything the next colleague should know",
-                 key=NOTE, max_chars=MAX_NOTE_CHARS, height=100)
-    parts = [ui.gesture_label(S[TYPE]) if S.get(TYPE) else None,
-             ui.money(amount) if amount is not None else None, f"for {customer.name}"]
-    st.caption(ui.md(" · ".join(p for p in parts if p)))
+    # No `max_chars`: Streamlit would silently cut a pasted note; the service refuses it instead.
+    note = st.text_area("Note (optional): what happened, what you did, anything the next colleague "
+                        "should know", key=NOTE, height=100)
+    count = len((note or "").strip())
+    if count > MAX_NOTE_CHARS:
+        st.warning(f"{count:,} / {MAX_NOTE_CHARS:,} characters: shorten the note by "
+                   f"{count - MAX_NOTE_CHARS:,}.", icon="✂️")
+    else:
+        st.caption(f"{count:,} / {MAX_NOTE_CHARS:,} characters")
+    parts = [ui.md(ui.gesture_label(S[TYPE])) if S.get(TYPE) else None,
+             ui.md(ui.money(amount)) if amount is not None else None, f"for {ui.name(customer.name)}"]
+    st.markdown("**Ready to log:** " + " · ".join(p for p in parts if p))
     if S.get(FEEDBACK):
         st.error(ui.md(S[FEEDBACK]))
     with st.container(key="tablet_submit"):
@@ -285,22 +306,25 @@ def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, am
 def confirmation(actor: Actor) -> None:
     conf = S[CONFIRMATION]
     with st.container(border=True, key="tablet_confirmation"):
+        st.markdown(f"#### Recovery for {ui.name(conf['customer'])}")
         if conf["undone"]:
             st.success(ui.md(f"Undone. {ui.money(conf['cost'])} is back in your budget."), icon="↩️")
             st.metric("Your balance", ui.md(ui.money(conf["remaining"])),
                       delta=ui.md(f"+{ui.money(conf['cost'])}"))
         else:
-            (st.info if conf["already"] else st.success)(ui.md(conf["message"]), icon="✅")
+            st.success(ui.md(conf["message"]), icon="✅")
             st.metric("Your balance", ui.md(ui.money(conf["remaining"])),
-                      delta=ui.md(f"-{ui.money(conf['cost'])}") if conf["cost"] and not conf["already"] else None)
+                      delta=ui.md(f"-{ui.money(conf['cost'])}") if conf["cost"] else None)
+            if conf["already"]:
+                st.caption("The same gesture reached us twice (a double tap?): it is logged once.")
         if conf["undo_error"]:
             st.error(ui.md(conf["undo_error"]))
-        again, undo, done = st.columns(3)
-        again.button(ui.md(f"Another for {conf['customer']}"), key="lr_again", type="primary",
-                     width="stretch", on_click=_log_another)
-        if not conf["undone"] and not conf["already"]:
-            undo.button("↩️ Undo", key="lr_undo", width="stretch", on_click=_undo, args=(actor,))
-        done.button("Next customer", key="lr_next", width="stretch", on_click=_change_customer)
+        if not conf["undone"]:
+            st.button("↩️ Undo", key="lr_undo", width="stretch", on_click=_undo, args=(actor,))
+        again, done = st.columns(2)
+        again.button("➕ Another gesture", key="lr_again", type="primary", width="stretch",
+                     on_click=_log_another)
+        done.button("➡️ Next customer", key="lr_next", width="stretch", on_click=_change_customer)
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -315,7 +339,7 @@ def main() -> None:
     except EmpowermentError as exc:
         st.error(ui.md(exc))
         return
-    st.caption(ui.md(f"Signed in as {actor.name}. Put it right on the spot, then log it here."))
+    st.caption(f"Signed in as {ui.name(actor.name)}. Put it right on the spot, then log it here.")
     show_guideline()
     if S.get(CONFIRMATION):
         confirmation(actor)
@@ -324,13 +348,14 @@ def main() -> None:
         find_customer(actor)
         return
     history = show_customer(actor)
-    if history is None:
+    left = budget_left(actor, employee_code, history.customer) if history else None
+    if history is None or left is None:
         return
     with st.container(key="tablet_form"):
         what_went_wrong(history)
         what_you_did()
         amount = cost()
-        limits(actor, employee_code, history.customer, amount)
+        limits(left, history.customer, amount)
         note_and_submit(actor, employee_code, history.customer, amount)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -26,24 +28,27 @@ def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
         st.error(ui.md(exc))
         return None
     with st.container(border=True, key="tablet_balance"):
-        st.caption(ui.md(f"{status.period_label} · {status.policy_name} · until "
-                         f"{status.period_end:%d %b %Y} (exclusive)"))
-        remaining, allocated, spent, held = st.columns([2, 1, 1, 1])
+        last_day = status.period_end - timedelta(days=1)
+        st.caption(ui.md(f"{status.period_label} · {status.policy_name} · last day {last_day:%d %b %Y}"))
+        remaining, allocated, spent, held = st.columns(4)
         remaining.metric("Remaining", ui.md(ui.money(status.remaining_cents)))
         allocated.metric("Allocated", ui.md(ui.money(status.allocated_cents)))
         spent.metric("Spent", ui.md(ui.money(status.spent_cents)))
-        held.metric("Held for approval", ui.md(ui.money(status.held_cents)))
+        held.metric("On hold", ui.md(ui.money(status.held_cents)),
+                    help="Gestures waiting for a manager's approval hold their money until decided.")
         ui.budget_meter(status)
         st.caption(ui.md(f"Up to {ui.money(status.customer_daily_cap_cents)} per customer per day."))
     return status
 
 
 def spend_over_period(actor: Actor, employee_code: str, status: BudgetStatus) -> None:
-    daily = stories.daily_spend(get_db(), actor, employee_code, status.period_start, status.period_end)
+    through = min(status.period_end, date.today() + timedelta(days=1))  # no line into the future
+    daily = stories.daily_spend(get_db(), actor, employee_code, status.period_start, through)
     st.subheader("Spend this period")
-    st.altair_chart(ui.spend_chart(daily, status.allocated_cents), width="stretch")
-    st.caption("Cumulative spend per day in this period (including money held for approval; undone "
-               "gestures excluded). The dashed line is your allocation.")
+    chart = ui.spend_chart(daily, status.allocated_cents, (status.period_start, status.period_end))
+    st.altair_chart(chart, width="stretch")
+    st.caption("Your spend so far this period, day by day (money on hold included, undone gestures "
+               "left out). The dashed line is your allocation.")
 
 
 def my_stories(history: pd.DataFrame) -> None:
@@ -61,6 +66,7 @@ def my_stories(history: pd.DataFrame) -> None:
 
 def main() -> None:
     actor = require_page("my_budget")
+    ui.apply_tablet_style()
     st.title("💳 My budget")
     try:
         employee_code = stories.employee_code_for(get_db(), actor)

@@ -9,7 +9,8 @@ rendered as HTML. `$…$` would otherwise turn into LaTeX and `[x](y)` into a li
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 
 import altair as alt
@@ -25,11 +26,12 @@ TABLET_CSS = Path(__file__).with_name("tablet.css")
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$~|#:])")
 _MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]<>$~|#:])")
+_ISOLATE, _END_ISOLATE = "\u2068", "\u2069"  # Unicode first-strong isolate / pop isolate
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF "}
 
 GESTURE_LABELS = {
     "refund": "💵 Refund",
-    "comp": "🍽️ On the house",
+    "comp": "🍰 On the house",
     "upgrade": "⬆️ Upgrade",
     "gift": "🎁 Gift",
     "voucher": "🎟️ Voucher",
@@ -52,9 +54,15 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
+def name(text: object) -> str:
+    """A person's name inside a sentence: Markdown-escaped and direction-isolated, so an Arabic or
+    Hebrew name does not flip the words around it ("1 · <name>", "<name>: nothing to repeat")."""
+    return f"{_ISOLATE}{md(text)}{_END_ISOLATE}"
+
+
 def unmd(text: str) -> str:
-    """Inverse of `md`, for tests that compare what a person sees with a service message."""
-    return _MD_UNESCAPE.sub(r"\1", text)
+    """What a person reads: inverse of `md` and `name`, for tests that compare with a message."""
+    return _MD_UNESCAPE.sub(r"\1", text).replace(_ISOLATE, "").replace(_END_ISOLATE, "")
 
 
 def money(cents: int | None) -> str:
@@ -77,9 +85,15 @@ def when(value: datetime | pd.Timestamp | None) -> str:
     return f"{pd.Timestamp(value):%d %b %Y, %H:%M}"
 
 
+@cache
+def _tablet_css() -> str:
+    # Comments stripped: Streamlit 1.67 drops a style-only `st.html` whose CSS holds a comment.
+    return re.sub(r"/\*.*?\*/", "", TABLET_CSS.read_text(encoding="utf-8"), flags=re.S).strip()
+
+
 def apply_tablet_style() -> None:
     """Larger touch targets inside containers keyed `tablet_*` (a static file, never user data)."""
-    st.html(TABLET_CSS)
+    st.html(f"<style>{_tablet_css()}</style>")
 
 
 # --- blocks ---------------------------------------------------------------------------------------
@@ -101,23 +115,37 @@ def budget_meter(status: BudgetStatus) -> None:
     st.progress(share, text=md(text))
 
 
-def customer_history_card(history: CustomerHistory) -> None:
-    """Everything the desk already knows, so the customer never has to repeat themselves."""
+def customer_history_card(history: CustomerHistory, shown: int = 3) -> None:
+    """Everything the desk already knows, so the customer never has to repeat themselves: the
+    latest few events as lines a colleague reads at a glance, the rest one tap away."""
     customer = history.customer
-    facts = " · ".join(
-        x for x in (customer.code, customer.room and f"room {customer.room}", customer.phone,
-                    customer.segment) if x
-    )
-    st.caption(md(facts))
-    visit_col, last_col, open_col = st.columns(3)
-    visit_col.metric("Visits", f"{history.visits:,}")
-    last_col.metric("Last visit", f"{history.last_visit_at:%d %b %Y}" if history.last_visit_at else "—")
-    open_col.metric("Open issues", history.open_incidents)
+    facts = [customer.code, customer.room and f"room {customer.room}", customer.phone, customer.segment]
+    last = f"{history.last_visit_at:%d %b %Y}" if history.last_visit_at else "—"
+    st.caption(md(" · ".join(x for x in facts if x)) + f" · **{history.visits:,}** visits · last visit "
+               f"**{last}** · **{history.open_incidents}** open issue{'s' * (history.open_incidents != 1)}")
     if history.events.empty:
-        st.info(f"First time we hear from {md(customer.name)}: nothing to repeat.", icon="🌱")
+        st.info(f"First time we hear from {name(customer.name)}: nothing to repeat.", icon="🌱")
         return
-    st.dataframe(history_table(history.events), hide_index=True, width="stretch",
-                 height=min(38 + 35 * len(history.events), 250))
+    for row in history.events.head(shown).itertuples():
+        st.markdown(history_line(row))
+        if isinstance(row.note, str) and row.note.strip():
+            st.caption(f"“{md(row.note.strip())}”")
+    if len(history.events) > shown:
+        with st.expander(f"All {len(history.events)} earlier events"):
+            st.dataframe(history_table(history.events), hide_index=True, width="stretch")
+
+
+def history_line(row: object) -> str:
+    """'**22 Nov 2026** · Long wait → 🎁 Gift $15.00 · Ben Colleague · Logged' (Markdown-safe)."""
+    at = getattr(row, "gesture_at", None)
+    at = at if at is not None and not pd.isna(at) else getattr(row, "incident_at", None)
+    gesture = getattr(row, "gesture", None)
+    if not isinstance(gesture, str):
+        return f"**{when(at)}** · {md(getattr(row, 'category', ''))} → *not resolved yet*"
+    done = f"{gesture_label(gesture)} {money(int(getattr(row, 'cost_cents', 0) or 0))}"
+    who = getattr(row, "by", None)
+    return (f"**{when(at)}** · {md(getattr(row, 'category', ''))} → {md(done)}"
+            f"{f' · {name(who)}' if isinstance(who, str) else ''} · {status_label(getattr(row, 'status', ''))}")
 
 
 def history_table(events: pd.DataFrame) -> pd.DataFrame:
@@ -147,19 +175,23 @@ def gestures_table(history: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def spend_chart(daily: pd.DataFrame, allocated_cents: int) -> alt.Chart:
-    """Cumulative spend over the budget period (line) against the allocation (dashed rule)."""
-    data = daily.assign(
-        spent=daily["cumulative_cents"] / 100,
-        today=daily["spent_cents"] / 100,
-    )
-    base = alt.Chart(data).encode(x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b")))
-    line = base.mark_area(line=True, opacity=0.25).encode(
+def spend_chart(daily: pd.DataFrame, allocated_cents: int, period: tuple[date, date] | None = None) -> alt.Chart:
+    """Cumulative spend per day (area) against the allocation (dashed rule). With `period`
+    (start, exclusive end) the time axis spans the whole period, so the days still ahead show."""
+    data = daily.assign(spent=daily["cumulative_cents"] / 100, that_day=daily["spent_cents"] / 100)
+    scale: alt.Scale | alt.utils.schemapi.UndefinedType = alt.Undefined
+    if period is not None:
+        scale = alt.Scale(domain=[pd.Timestamp(period[0]).isoformat(),
+                                  (pd.Timestamp(period[1]) - pd.Timedelta(days=1)).isoformat()])
+    x = alt.X("day:T", title=None, scale=scale, axis=alt.Axis(format="%d %b"))
+    area = alt.Chart(data).mark_area(line=True, opacity=0.3).encode(
+        x=x,
         y=alt.Y("spent:Q", title="Spent so far", axis=alt.Axis(format=",.0f")),
-        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("today:Q", title="That day", format=",.2f"),
+        tooltip=[alt.Tooltip("day:T", title="Day", format="%d %b %Y"),
+                 alt.Tooltip("that_day:Q", title="That day", format=",.2f"),
                  alt.Tooltip("spent:Q", title="So far", format=",.2f")],
     )
     rule = alt.Chart(pd.DataFrame({"allocated": [allocated_cents / 100]})).mark_rule(
         strokeDash=[6, 4], color="#888"
     ).encode(y="allocated:Q")
-    return (line + rule).properties(height=220)
+    return (area + rule).properties(height=220)

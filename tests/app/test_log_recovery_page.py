@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from empowerment import customers, gestures, guideline
@@ -16,10 +18,19 @@ from empowerment.budgets import budget_status
 from empowerment.db import Database
 from empowerment.errors import PermissionDenied
 from empowerment.gestures import LogRequest
-from empowerment.models import Employee, Gesture, GestureStatus, LedgerEntry, LedgerEntryType, Role
-from empowerment.schema import upgrade
+from empowerment.models import (
+    Customer,
+    Employee,
+    Gesture,
+    GestureStatus,
+    Incident,
+    LedgerEntry,
+    LedgerEntryType,
+    Role,
+)
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
+from tests.conftest import fresh_sqlite
 from tests.factories import make_customer, make_employee, make_policy, make_team
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "log_recovery.py")
@@ -44,12 +55,10 @@ def actor_for(db: Database, code: str) -> Actor:
 
 
 @pytest.fixture
-def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
-    url = f"sqlite:///{tmp_path}/app.db"
-    monkeypatch.setenv("EMPOWERMENT_DATABASE_URL", url)
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: str) -> Iterator[Org]:
+    db = fresh_sqlite(_sqlite_template, tmp_path)  # a copy of the migrated template
+    monkeypatch.setenv("EMPOWERMENT_DATABASE_URL", db.url)
     get_db.clear()
-    db = Database(url)
-    upgrade(db)
     team = make_team(db, "FD")
     staff_code = make_employee(db, "E-ANA", team_id=team, name="Ana Staff")
     colleague_code = make_employee(db, "E-BEN", team_id=team, name="Ben Colleague")
@@ -117,11 +126,9 @@ def test_search_then_pick_shows_who_helped_before(org: Org) -> None:
     at = pick(page(org.staff), "grace", org.customer_code)
     assert not at.exception
     assert "1 · Grace Hopper" in shown(at.subheader)
-    table = at.dataframe[0].value
-    assert table.loc[0, "Who helped"] == "Ben Colleague"
-    assert table.loc[0, "What went wrong"] == "Long wait"
-    assert table.loc[0, "Note"] == "Flowers sent"
-    assert "$15.00" in table.loc[0, "Cost"]
+    lines = shown(at.markdown)
+    assert any("Long wait → 🎁 Gift $15.00 · Ben Colleague · Logged" in line for line in lines)
+    assert "“Flowers sent”" in shown(at.caption)
 
 
 def test_a_first_time_customer_gets_the_nothing_to_repeat_empty_state(org: Org) -> None:
@@ -144,37 +151,42 @@ def test_logging_a_gesture_confirms_and_drops_the_balance(org: Org) -> None:
 
 def test_a_late_second_tap_on_submit_logs_once(org: Org) -> None:
     at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=50)
-    first_tap = at.button(key="lr_submit")
-    first_tap.click().run()
+    button_id = at.button(key="lr_submit").id
+    at = submit(at)
     assert gesture_count(org.db) == 1
-    # The tablet sends the same, now stale, button press again (the page has moved on).
-    again = first_tap.click().run()
+    # The tablet delivers the same press again after the page has moved on to the confirmation:
+    # a message that carries only the (now stale) submit trigger, as the browser would send it.
+    stale = WidgetStates()
+    stale.widgets.add(id=button_id, trigger_value=True)
+    again = at._run(stale)
     assert not again.exception
     assert gesture_count(org.db) == 1
     assert remaining(org) == 50_000 - 5_000
 
 
 def test_a_submit_repeated_with_the_same_key_logs_once(org: Org) -> None:
-    at = page(org.staff)
+    at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=10)
     at.session_state["lr_draft_key"] = "same-key"
-    at = submit(fill(pick(at, "Grace", org.customer_code), quick=10))
-    at.button(key="lr_again").click().run()
-    at.session_state["lr_draft_key"] = "same-key"
-    at = submit(fill(at.run(), quick=10))
-    assert "This gesture was already logged; nothing was added." in shown(at.info)
+    at = submit(at)
+    at = fill(at.button(key="lr_again").click().run(), quick=10)
+    at.session_state["lr_draft_key"] = "same-key"  # e.g. a retried request after a dropped connection
+    at = submit(at)
+    assert "Logged $10.00. $490.00 left." in shown(at.success)
+    assert "The same gesture reached us twice (a double tap?): it is logged once." in shown(at.caption)
     assert gesture_count(org.db) == 1
     assert remaining(org) == 50_000 - 1_000
 
 
 def test_over_budget_is_warned_then_refused_with_the_exact_message(org: Org) -> None:
-    gestures.log_gesture(org.db, org.staff, LogRequest(
-        org.staff_code, make_customer(org.db, name="Earlier"), "refund", 48_000, category="Billing error"))
+    for cents in (20_000, 20_000, 8_000):  # 480.00 spent on three other guests (cap: 200.00 each)
+        gestures.log_gesture(org.db, org.staff, LogRequest(
+            org.staff_code, make_customer(org.db, name="Earlier"), "refund", cents, category="Billing error"))
     at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=25)
     assert "$25.00 is more than your remaining budget of $20.00." in shown(at.warning)
     at = submit(at)
     expected = f"$25.00 is more than your remaining budget; $20.00 is left until {_period_end(org)}."
     assert shown(at.error) == [expected]
-    assert gesture_count(org.db) == 1
+    assert gesture_count(org.db) == 3
     assert remaining(org) == 2_000
 
 
@@ -227,7 +239,7 @@ def test_unusual_names_are_found_shown_literally_and_logged(org: Org, name: str)
     at = submit(fill(at, quick=10))
     assert not at.exception
     assert gesture_count(org.db) == 1
-    assert f"Another for {name}" in [ui.unmd(b.label) for b in at.button]
+    assert f"#### Recovery for {name}" in shown(at.markdown)
 
 
 def test_undo_restores_the_balance_with_a_reversal(org: Org) -> None:
@@ -260,6 +272,34 @@ def test_an_admin_without_a_budget_policy_is_told_kindly(org: Org) -> None:
     assert not at.exception
     assert any("Ada Admin has no budget policy yet" in i for i in shown(at.info))
     assert not at.error
+    assert "1 · Grace Hopper" in shown(at.subheader)  # the customer's card is still there...
+    assert not [b for b in at.button if b.key == "lr_submit"]  # ...but no form to fail on submit
+
+
+def test_an_open_issue_can_be_continued_and_the_gesture_joins_it(org: Org) -> None:
+    with org.db.write() as session:
+        customer_id = session.scalar(select(Customer.id).where(Customer.code == org.customer_code))
+        session.add(Incident(code="I-OPEN", customer_id=customer_id, category="Cleanliness",
+                             occurred_at=datetime(2026, 1, 5, 9, 30)))
+    at = pick(page(org.staff), "Grace", org.customer_code)
+    assert any("Cleanliness → *not resolved yet*" in line for line in shown(at.markdown))
+    at.pills(key="lr_incident").set_value("I-OPEN").run()
+    at.pills(key="lr_type").set_value("personal_note").run()
+    at = submit(at.pills(key="lr_quick").set_value(0).run())
+    assert "Logged $0.00. $500.00 left." in shown(at.success)
+    with org.db.read() as session:
+        incident_id = session.scalar(select(Gesture.incident_id))
+        assert session.scalar(select(Incident.code).where(Incident.id == incident_id)) == "I-OPEN"
+
+
+def test_a_long_history_shows_the_latest_and_folds_the_rest(org: Org) -> None:
+    for i in range(5):
+        gestures.log_gesture(org.db, org.colleague, LogRequest(
+            org.colleague_code, org.customer_code, "time", 0, category="Noise", note=f"Visit {i}"))
+    at = pick(page(org.staff), "Grace", org.customer_code)
+    assert len([line for line in shown(at.markdown) if "Noise → ⏱️ Time & care" in line]) == 3
+    assert [e.label for e in at.expander if "earlier events" in e.label] == ["All 5 earlier events"]
+    assert len(at.dataframe[0].value) == 5
 
 
 def test_a_manager_logs_for_themselves(org: Org) -> None:

@@ -1,0 +1,206 @@
+"""Browser harness: the real app (`streamlit run app.py`) on a free port, driven by headless Debian
+Chromium through Playwright at tablet size.
+
+- The server gets its own migrated SQLite file, filled with a small organisation through the
+  factories and services (`Org` below), via `EMPOWERMENT_DATABASE_URL`.
+- No Chromium at /usr/bin/chromium (or no Playwright): the tests skip with the reason, except on CI
+  (`CI=true`), where that fails the run.
+- `sign_in()` is the one place that knows how a person signs in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from empowerment import auth, gestures
+from empowerment.actor import Actor
+from empowerment.db import Database
+from empowerment.gestures import LogRequest
+from empowerment.models import Customer, Role
+from tests.factories import make_customer, make_policy, make_team
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LANDSCAPE = {"width": 1024, "height": 768}
+PORTRAIT = {"width": 820, "height": 1180}
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+STARTUP_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Person:
+    code: str
+    username: str
+    password: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Org:
+    db: Database
+    ana: Person
+    ben: Person
+    grace: str  # customer with history
+    arabic: str  # customer with a right-to-left name, never seen before
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    org: Org
+
+
+def _need_browser() -> None:
+    problem = None
+    if not Path(CHROMIUM).exists():
+        problem = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed"
+    if problem is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI requires the browser tests to run, but {problem}.")
+    pytest.skip(f"Browser tests skipped: {problem}.")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _fill(db: Database) -> Org:
+    """A small organisation: one team, two staff with passwords, a policy and two customers."""
+    system = Actor.system("e2e")
+    make_team(db, "FD", location="Harbour")
+    make_policy(db, allowance_cents=50_000, role=Role.STAFF)
+    people = []
+    for username, name in (("ana", "Ana Staff"), ("ben", "Ben Colleague")):
+        password = f"{username}-tablet-pass-1"
+        code = auth.create_user(db, system, username=username, name=name, role=Role.STAFF,
+                                team_code="FD", password=password, pin="2468")
+        people.append(Person(code, username, password, name))
+    ana, ben = people
+    grace = make_customer(db, "C-412", name="Grace Hopper")
+    with db.write() as session:  # room and phone, so the desk can find her by either
+        customer = session.scalars(select(Customer).where(Customer.code == grace)).one()
+        customer.room, customer.phone = "412", "+1 555 0142"
+    ben_actor = auth.authenticate(db, ben.username, ben.password)
+    gestures.log_gesture(db, ben_actor, LogRequest(
+        ben.code, grace, "gift", 1500, category="Long wait", note="Flowers and an apology card."))
+    arabic = make_customer(db, "C-977", name="ليلى الحسن")
+    return Org(db, ana, ben, grace, arabic)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: str) -> Iterator[Server]:
+    _need_browser()
+    folder = tmp_path_factory.mktemp("e2e")
+    shutil.copyfile(_sqlite_template, folder / "app.db")
+    db = Database(f"sqlite:///{folder / 'app.db'}")
+    org = _fill(db)
+    port = _free_port()
+    env = {**os.environ, "EMPOWERMENT_DATABASE_URL": db.url, "EMPOWERMENT_SECRET_KEY": "e2e-" + "x" * 40,
+           "EMPOWERMENT_DEMO_ON_EMPTY": "0", "PYTHONPATH": str(ROOT)}
+    log = (folder / "streamlit.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.runOnSave", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, folder / "streamlit.log")
+        yield Server(url, org)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()
+        db.dispose()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"streamlit not healthy after {STARTUP_SECONDS} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def new_page(browser: Any, viewport: dict[str, int]) -> Any:
+    """A fresh touch-screen tab (own cookies) at the given size."""
+    context = browser.new_context(viewport=viewport, has_touch=True, device_scale_factor=1)
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def sign_in(page: Any, base_url: str, person: Person) -> None:
+    """Sign in through the sign-in screen (user name and password) and wait for the landing page.
+
+    The only function that knows how signing in works: adapt it, not the tests, when that changes."""
+    from playwright.sync_api import expect
+
+    page.goto(base_url)
+    page.get_by_role("textbox", name="Username").fill(person.username)
+    page.get_by_role("textbox", name="Password").fill(person.password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Log a recovery")).to_be_visible()
+
+
+def screenshot(page: Any, name: str, *, whole_page: bool = False) -> Path:
+    """Save docs/screenshots/<name>. `whole_page` grows the viewport to the content's height (the
+    app scrolls inside its own container, so a normal full-page shot would stop at the fold)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    viewport = page.viewport_size
+    if whole_page:
+        height = page.evaluate(
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+            " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }")
+        page.set_viewport_size({"width": viewport["width"], "height": max(int(height), viewport["height"])})
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    if whole_page:
+        page.set_viewport_size(viewport)
+    return path
