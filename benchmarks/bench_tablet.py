@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from empowerment.actor import Actor  # noqa: E402
 from empowerment.budgets import set_policy  # noqa: E402
 from empowerment.db import Database  # noqa: E402
-from empowerment.models import Customer, Employee, Location, Period, Role, Team  # noqa: E402
+from empowerment.models import Employee, Location, Period, Role, Team  # noqa: E402
 from empowerment.schema import upgrade  # noqa: E402
 
 TYPES = ["refund", "comp", "upgrade", "gift", "voucher", "personal_note", "time"]

@@ -55,7 +55,7 @@ def resolve_policy(session: Session, employee: Employee, on: date) -> BudgetPoli
         .where(
             or_(
                 BudgetPolicy.employee_id == employee.id,
-                BudgetPolicy.team_id == employee.team_id if employee.team_id else False,
+                BudgetPolicy.team_id == (employee.team_id if employee.team_id is not None else -1),
                 BudgetPolicy.role == employee.role,
                 (BudgetPolicy.employee_id.is_(None))
                 & (BudgetPolicy.team_id.is_(None))
@@ -236,8 +236,17 @@ class BudgetStatus:
         }
 
 
+def current_budget(session: Session, employee: Employee, on: date) -> Budget | None:
+    """The budget covering `on` if it exists; read-only."""
+    return session.scalar(
+        select(Budget).where(
+            Budget.employee_id == employee.id, Budget.period_start <= on, Budget.period_end > on
+        )
+    )
+
+
 def status_in_session(session: Session, employee: Employee, on: date) -> BudgetStatus:
-    budget = ensure_budget(session, employee, on)
+    budget = current_budget(session, employee, on) or ensure_budget(session, employee, on)
     policy = resolve_policy(session, employee, on) or session.get(BudgetPolicy, budget.policy_id)
     assert policy is not None
     sums = dict(
@@ -273,11 +282,17 @@ def status_in_session(session: Session, employee: Employee, on: date) -> BudgetS
 
 
 def budget_status(db: Database, actor: Actor, employee_code: str, on: date | None = None) -> BudgetStatus:
-    """The employee's balance for the current period (creating the period's budget if new)."""
-    with db.write() as session:
+    """The employee's balance for the current period (creating the period's budget if new).
+
+    Read-only when the period's budget exists, so page reruns never queue for the write lock."""
+    on = on or date.today()
+    with db.read() as session:
         employee = find_employee(session, employee_code)
         actor.require(actor.may_act_for(employee.id, employee.team_id), "see another person's budget")
-        return status_in_session(session, employee, on or date.today())
+        if current_budget(session, employee, on) is not None:
+            return status_in_session(session, employee, on)
+    with db.write() as session:
+        return status_in_session(session, find_employee(session, employee_code), on)
 
 
 def set_policy(
@@ -305,9 +320,9 @@ def set_policy(
         raise InvalidInput("A policy needs a name.")
     if sum(x is not None for x in (team_code, role, employee_code)) > 1:
         raise InvalidInput("A policy applies to one team, one role or one employee, not several.")
-    if approval_above_cents is not None and review_above_cents is not None:
-        if approval_above_cents < review_above_cents:
-            raise InvalidInput("'Approval above' must not be lower than 'review above'.")
+    if (approval_above_cents is not None and review_above_cents is not None
+            and approval_above_cents < review_above_cents):
+        raise InvalidInput("'Approval above' must not be lower than 'review above'.")
     today = today or date.today()
     with db.write() as session:
         team_id = employee_id = None

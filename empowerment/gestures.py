@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from empowerment import audit
 from empowerment.actor import Actor
 from empowerment.budgets import (
+    budget_status,
     ensure_budget,
     find_employee,
     resolve_policy,
-    status_in_session,
     take_from_budget,
 )
 from empowerment.db import Database
@@ -37,7 +37,6 @@ from empowerment.errors import (
 )
 from empowerment.models import (
     Budget,
-    BudgetPolicy,
     Customer,
     Employee,
     Gesture,
@@ -366,10 +365,9 @@ def limits_for(db: Database, actor: Actor, employee_code: str, customer_code: st
     """What the tablet shows before submitting: remaining budget and what is left of the
     per-customer daily cap."""
     today = date.today()
-    with db.write() as session:
+    status = budget_status(db, actor, employee_code, today)  # read-only once the budget exists
+    with db.read() as session:
         employee = find_employee(session, employee_code)
-        actor.require(actor.may_act_for(employee.id, employee.team_id), "see another person's budget")
-        status = status_in_session(session, employee, today)
         cap_left = status.customer_daily_cap_cents
         if customer_code:
             customer = _find_customer(session, customer_code)

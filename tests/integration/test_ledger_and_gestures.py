@@ -22,7 +22,6 @@ from empowerment.errors import (
     UnknownEmployee,
 )
 from empowerment.gestures import LogRequest, decide_gesture, limits_for, log_gesture, void_gesture
-from empowerment.periods import next_period_start
 from empowerment.models import (
     AuditEvent,
     Budget,
@@ -35,6 +34,7 @@ from empowerment.models import (
     Role,
     Rollover,
 )
+from empowerment.periods import next_period_start
 from tests.factories import make_customer, make_employee, make_policy, make_team
 
 SYSTEM = Actor.system("test")
