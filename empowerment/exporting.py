@@ -52,9 +52,10 @@ def export_csv(db: Database, kind: str, out: str | Path | IO[str] | IO[bytes]) -
     if isinstance(out, (str, Path)):
         with open(out, "w", encoding="utf-8", newline="") as handle:
             return _export(db, spec, handle.write)
-    if isinstance(out, io.TextIOBase):
-        return _export(db, spec, out.write)
-    return _export(db, spec, lambda text: out.write(text.encode("utf-8")))  # type: ignore[arg-type]
+    binary = isinstance(out, (io.RawIOBase, io.BufferedIOBase)) or "b" in str(getattr(out, "mode", ""))
+    if binary and not isinstance(out, io.TextIOBase):
+        return _export(db, spec, lambda text: out.write(text.encode("utf-8")))  # type: ignore[arg-type]
+    return _export(db, spec, out.write)  # type: ignore[arg-type]
 
 
 def _export(db: Database, spec: CsvKind, write: Callable[[str], Any]) -> int:

@@ -48,12 +48,14 @@ import codecs
 import csv
 import io
 import re
+import sqlite3
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -73,12 +75,13 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from empowerment import audit
 from empowerment.actor import Actor
-from empowerment.csvschema import IMPORT_KINDS, KINDS, Column, CsvKind, template
+from empowerment.csvschema import IMPORT_KINDS, KINDS, CsvKind, template
 from empowerment.db import Database
 from empowerment.errors import ImportFailed, InvalidAmount
 from empowerment.models import (
@@ -99,19 +102,30 @@ __all__ = ["ImportSummary", "import_csv", "MAX_PROBLEMS"]
 
 MAX_PROBLEMS = 10_000  # problems listed in ImportFailed.problems (the message gives the total)
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
-LOOKUP_CHUNK = 5_000  # ids per "code IN (...)" query (SQLite allows 32,766 parameters)
+LOOKUP_CHUNK = 5_000  # ids per "code IN (...)" query (SQLite >= 3.32 allows 32,766 parameters)
+FETCH_ALL_BELOW = 200_000  # tables up to this size, or up to FETCH_ALL_FACTOR x the file's ids,
+FETCH_ALL_FACTOR = 4  # are read whole; bigger ones are searched by id in chunks
 DEFAULT_CUSTOMER_DAILY_CAP_CENTS = 200_000  # models.BudgetPolicy.customer_daily_cap_cents default
 MIN_YEAR, MAX_YEAR = 1900, 2100
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while importing (allocated only as used)
+REBUILD_INDEXES_FROM_ROWS = 100_000  # see _sqlite_bulk_mode
 # Tests turn this off to prove the portable SQLAlchemy Core path gives the same result as the
 # SQLite executemany / PostgreSQL COPY fast paths.
 USE_FAST_PATHS = True
+
+try:  # COPY runs on the raw psycopg connection, whose errors SQLAlchemy does not wrap
+    from psycopg.errors import IntegrityError as _PsycopgIntegrityError
+
+    _INTEGRITY_ERRORS: tuple[type[Exception], ...] = (IntegrityError, _PsycopgIntegrityError)
+except ImportError:  # pragma: no cover - psycopg is a requirement
+    _INTEGRITY_ERRORS = (IntegrityError,)
 
 ProgressCallback = Callable[[float, str], None]
 Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]
 
 _TZ_SUFFIX = r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
-_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"  # ASCII digits only
+_THOUSANDS = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?"
 
 
 @dataclass
@@ -233,8 +247,10 @@ def import_csv(
                     detail={"file": filename, **summary.counts(), "warnings": len(summary.warnings)},
                     at=job.now,
                 )
-    except IntegrityError as exc:
-        first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                report(0.97, "Saving")
+    except _INTEGRITY_ERRORS as exc:
+        orig = getattr(exc, "orig", None) or exc
+        first_line = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
         raise ImportFailed(
             f"{filename} could not be saved because the database refused a row "
             f"({first_line}). This can happen when someone else changed the same records at the "
@@ -311,7 +327,11 @@ class _Problems:
         df = df.sort_values(["line", "_order"], kind="stable").head(MAX_PROBLEMS)
         out = []
         for line, column, value, reason in zip(
-            df["line"].tolist(), df["column"].tolist(), df["value"].tolist(), df["reason"].tolist()
+            df["line"].tolist(),
+            df["column"].tolist(),
+            df["value"].tolist(),
+            df["reason"].tolist(),
+            strict=True,
         ):
             out.append(
                 {
@@ -435,13 +455,16 @@ def _parse(
     notes: list[str],
 ) -> tuple[pd.DataFrame, np.ndarray, _Problems]:
     """-> raw string cells of the spec's columns (index 0..n-1), physical lines, problems so far."""
-    wanted = f"Its first line must be the header: {template(spec.name)}"
     if not text.strip():
+        wanted = f"Its first line must be the header: {template(spec.name)}. Nothing was imported."
         raise ImportFailed(f"{filename} is empty. {wanted}")
     header_raw = next(csv.reader(io.StringIO(text[:1_000_000])), [])
     header = [h.strip() for h in header_raw]
     if not any(header):
-        raise ImportFailed(f"{filename} has no header on line 1. {wanted}")
+        raise ImportFailed(
+            f"{filename} has no header on line 1. Its first line must be the header: "
+            f"{template(spec.name)}. Nothing was imported."
+        )
     if len(header) == 1 and ";" in header[0]:
         raise ImportFailed(
             f"{filename} looks separated by semicolons (;). Save it as CSV with commas as "
@@ -493,8 +516,15 @@ def _parse(
                 "keep one",
             )
     missing = [name for name in spec.required if name not in positions]
+    lowered = {h.lower(): h for h in header if h}
     for name in missing:
-        header_problem(name, None, "missing required column")
+        near = lowered.get(name.lower())
+        hint = (
+            f" (the file has '{near}'; names must match exactly, or map it with column_mapping)"
+            if near
+            else ""
+        )
+        header_problem(name, near, f"missing required column{hint}")
     if header_problems:
         if missing:
             has = ", ".join(h for h in header_raw if h.strip()) or "(no names)"
@@ -539,7 +569,7 @@ def _parse(
                 'double quote (") on or before that line; nothing was imported.'
             ) from exc
         except pd.errors.EmptyDataError as exc:  # pragma: no cover - caught by the checks above
-            raise ImportFailed(f"{filename} is empty. {wanted}") from exc
+            raise ImportFailed(f"{filename} is empty; nothing was imported.") from exc
 
     skipped: list[tuple[int, int, int]] = []  # (record number, expected, saw)
     for warning in caught:
@@ -665,7 +695,8 @@ def _validate(
             if converted:
                 notes.append(
                     f"{converted:,} {col.name} value{'s' if converted > 1 else ''} had a time zone "
-                    "offset and were converted to the server's local time."
+                    f"offset; {'they were' if converted > 1 else 'it was'} converted to the "
+                    "server's local time."
                 )
         else:  # pragma: no cover - export-only column types
             raise AssertionError(col.type)
@@ -701,6 +732,7 @@ def _parse_money(
     number = pd.to_numeric(plain.where(numeric, None), errors="coerce").to_numpy(
         dtype="float64", na_value=np.nan
     )
+    numeric &= ~np.isnan(number)  # belt and braces: anything pandas cannot read is refused
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = np.round(number * 100)
         too_big = np.abs(scaled) > MAX_AMOUNT_CENTS
@@ -723,10 +755,13 @@ def _parse_money(
                 parse_cents(text, allow_negative=signed)
             except InvalidAmount as exc:
                 messages[text] = str(exc)
-            else:  # parse_cents reads "12,50" as 1250.00; we refuse a decimal comma.
+            else:  # parse_cents reads "12,50" as 1250.00 (and accepts non-ASCII digits)
                 messages[text] = (
                     f"'{text}' has a comma that is not a thousands separator; write amounts with "
                     "a dot for decimals, like 12.50"
+                    if "," in text
+                    else f"'{text}' is not a number written with the digits 0-9; write amounts "
+                    "like 25 or 25.50"
                 )
         reasons[bad] = [messages.get(t, "is not a valid amount") for t in bad_values]
     return cents, bad, reasons
@@ -770,6 +805,10 @@ def _as_us(times: pd.Series) -> pd.Series:
 # Database helpers: fetch by code, plan, bulk insert / update
 
 
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
 def _select_raw(session: Session, column: Any) -> Any:
     """Select a column without SQLAlchemy's per-row conversion where pandas can do it faster."""
     if isinstance(column.type, Enum):
@@ -782,8 +821,8 @@ def _select_raw(session: Session, column: Any) -> Any:
 def _frame(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
-    columns = list(zip(*rows))
-    return pd.DataFrame({name: pd.Series(col, dtype=object) for name, col in zip(names, columns)})
+    columns = list(zip(*rows, strict=True))
+    return pd.DataFrame({name: pd.Series(col, dtype=object) for name, col in zip(names, columns, strict=True)})
 
 
 def _fetch_all(session: Session, table: Table, columns: list[str]) -> pd.DataFrame:
@@ -804,13 +843,16 @@ def _fetch_by_codes(
     if total == 0:
         return _frame([], names)
     cols = [_select_raw(session, table.c[c]) for c in names]
-    if total <= max(4 * len(wanted), 200_000):
+    if total <= max(FETCH_ALL_FACTOR * len(wanted), FETCH_ALL_BELOW):
         # Reading the whole (small) table beats thousands of lookups.
         found = _frame(conn.execute(select(*cols)).all(), names)
         return found[found["code"].isin(wanted)].reset_index(drop=True)
+    step = LOOKUP_CHUNK
+    if session.get_bind().dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 32):
+        step = min(step, 900)  # older SQLite: at most 999 parameters
     parts = []
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = [str(c) for c in wanted[start : start + LOOKUP_CHUNK]]
+    for start in range(0, len(wanted), step):
+        chunk = [str(c) for c in wanted[start : start + step]]
         parts.append(_frame(conn.execute(select(*cols).where(table.c.code.in_(chunk))).all(), names))
     return pd.concat(parts, ignore_index=True)
 
@@ -894,28 +936,40 @@ def _apply(
 
 
 def _column_values(series: pd.Series, column_type: Any, as_text_times: bool) -> list[Any]:
+    """One column as Python values for the driver (None for missing)."""
     if isinstance(column_type, DateTime):
-        times = _as_us(series) if series.dtype != object else pd.to_datetime(series)
+        times = _as_us(series)
+        missing = times.isna().to_numpy()
         if as_text_times:
-            # SQLAlchemy's SQLite storage format, so Core and raw rows read back the same.
-            text = times.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-            return text.astype(object).where(times.notna(), None).tolist()
-        return [None if pd.isna(t) else t.to_pydatetime() for t in times]
+            # SQLAlchemy's SQLite storage format ("2024-03-31 14:05:00.000000"), so rows written
+            # here read back exactly like rows written through the ORM.
+            text = np.datetime_as_string(times.to_numpy(), unit="us").tolist()
+            values: list[Any] = [t.replace("T", " ", 1) for t in text]
+        else:
+            values = list(times.dt.to_pydatetime())
+        if missing.any():
+            for i in np.flatnonzero(missing):
+                values[i] = None
+        return values
     if isinstance(column_type, Date):
         return [None if pd.isna(d) else (d.date() if isinstance(d, datetime) else d) for d in series]
     if isinstance(column_type, Boolean):
         return [None if v is None else bool(v) for v in series.astype(object)]
     if isinstance(column_type, Integer):
+        if series.dtype.kind in "iu":
+            return series.to_numpy().tolist()
+        if series.dtype.kind == "f" and not series.isna().any():
+            return series.to_numpy().astype(np.int64).tolist()
         ints = pd.to_numeric(series, errors="coerce").astype("Int64")
         return ints.astype(object).where(ints.notna(), None).tolist()
-    return series.astype(object).where(series.notna(), None).tolist()
+    return list(series.to_numpy(dtype=object, na_value=None).tolist())
 
 
 def _rows(job: _Job, table: Table, frame: pd.DataFrame, as_text_times: bool) -> list[tuple]:
     columns = [
         _column_values(frame[name], table.c[name].type, as_text_times) for name in frame.columns
     ]
-    return list(zip(*columns))
+    return list(zip(*columns, strict=True))
 
 
 def _bulk_insert(
@@ -928,26 +982,67 @@ def _bulk_insert(
     conn = job.session.connection()
     dialect = job.dialect
     start, end = span
-    for offset in range(0, total, CHUNK_ROWS):
-        chunk = frame.iloc[offset : offset + CHUNK_ROWS]
-        if USE_FAST_PATHS and dialect == "sqlite":
-            sql = (
-                f"INSERT INTO {table.name} ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' for _ in names)})"
-            )
-            conn.exec_driver_sql(sql, _rows(job, table, chunk, as_text_times=True))
-        elif USE_FAST_PATHS and dialect == "postgresql":
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cursor:
-                copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-                with cursor.copy(copy_sql) as copy:
-                    for row in _rows(job, table, chunk, as_text_times=True):
-                        copy.write_row(row)
-        else:
-            records = [dict(zip(names, row)) for row in _rows(job, table, chunk, as_text_times=False)]
-            conn.execute(insert(table), records)
-        done = min(offset + CHUNK_ROWS, total)
-        job.progress(start + (end - start) * done / total, f"{label} rows: {done:,} of {total:,}")
+    fast_sqlite = USE_FAST_PATHS and dialect == "sqlite"
+    with _sqlite_bulk_mode(job, conn, table, total) if fast_sqlite else _nothing():
+        for offset in range(0, total, CHUNK_ROWS):
+            chunk = frame.iloc[offset : offset + CHUNK_ROWS]
+            if USE_FAST_PATHS and dialect == "sqlite":
+                sql = (
+                    f"INSERT INTO {table.name} ({', '.join(names)}) "
+                    f"VALUES ({', '.join('?' for _ in names)})"
+                )
+                conn.exec_driver_sql(sql, _rows(job, table, chunk, as_text_times=True))
+            elif USE_FAST_PATHS and dialect == "postgresql":
+                raw: Any = conn.connection.driver_connection  # a psycopg.Connection
+                with raw.cursor() as cursor:
+                    copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+                    with cursor.copy(copy_sql) as copy:
+                        for row in _rows(job, table, chunk, as_text_times=True):
+                            copy.write_row(row)
+            else:
+                records = [
+                    dict(zip(names, row, strict=True)) for row in _rows(job, table, chunk, as_text_times=False)
+                ]
+                conn.execute(insert(table), records)
+            done = min(offset + CHUNK_ROWS, total)
+            job.progress(start + (end - start) * done / total, f"{label}: {done:,} of {total:,} rows")
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def _sqlite_bulk_mode(job: _Job, conn: Connection, table: Table, rows: int) -> Iterator[None]:
+    """SQLite only, inside the import's transaction: a larger page cache for this connection, and
+    for big loads (relative to the table) the table's non-unique indexes are dropped and created
+    again from their stored SQL after the insert: one sort instead of a million random B-tree
+    inserts (3-4x faster). Readers keep their WAL snapshot; a failure rolls the DDL back."""
+    old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
+    rebuild: list[str] = []
+    try:
+        if rows >= REBUILD_INDEXES_FROM_ROWS:
+            existing = conn.execute(select(func.count()).select_from(table)).scalar_one()
+            if rows >= existing:
+                indexes = conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                    "AND sql IS NOT NULL",
+                    (table.name,),
+                ).all()
+                for name, sql in indexes:
+                    if sql.lstrip().upper().startswith("CREATE UNIQUE"):
+                        continue  # constraints stay enforced row by row
+                    conn.exec_driver_sql(f'DROP INDEX "{name}"')
+                    rebuild.append(sql)
+        yield
+        if rebuild:
+            job.progress(0.93, f"Rebuilding {len(rebuild)} index{'es' if len(rebuild) > 1 else ''}")
+        for sql in rebuild:
+            conn.exec_driver_sql(sql)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache or -2000)}")
 
 
 def _bulk_update(job: _Job, table: Table, frame: pd.DataFrame, columns: list[str]) -> None:
@@ -967,19 +1062,23 @@ def _bulk_update(job: _Job, table: Table, frame: pd.DataFrame, columns: list[str
             _column_values(chunk["id"], table.c.id.type, False),
             *[_column_values(chunk[name], table.c[name].type, False) for name in columns],
         ]
-        conn.execute(stmt, [dict(zip(keys, row)) for row in zip(*values)])
+        conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)])
         done = min(offset + CHUNK_ROWS, total)
         job.progress(0.9 + 0.08 * done / total, f"Updating rows: {done:,} of {total:,}")
 
 
-def _ids_for(codes: pd.Series, found: pd.DataFrame) -> pd.Series:
-    """code per row -> id per row (float, NaN where unknown)."""
+def _ids_for(
+    codes: pd.Series, found: pd.DataFrame, factorized: tuple[np.ndarray, Any] | None = None
+) -> pd.Series:
+    """code per row -> id per row (float, NaN where unknown). Factorizes once and looks up the
+    distinct codes only: several times faster than Series.map on a million strings."""
     if found.empty:
         return pd.Series(np.nan, index=codes.index, dtype="float64")
-    lookup = pd.Series(
-        pd.to_numeric(found["id"]).to_numpy(dtype="float64"), index=found["code"].astype(str)
-    )
-    return codes.map(lookup).astype("float64")
+    positions, distinct = factorized if factorized is not None else pd.factorize(codes)
+    where = pd.Index(found["code"].astype(object)).get_indexer(pd.Index(distinct).astype(object))
+    ids = pd.to_numeric(found["id"]).to_numpy(dtype="float64")
+    per_distinct = np.append(np.where(where >= 0, ids[where], np.nan), np.nan)  # -1 -> NaN
+    return pd.Series(per_distinct[positions], index=codes.index, dtype="float64")
 
 
 # --------------------------------------------------------------------------------------------
@@ -988,11 +1087,15 @@ def _ids_for(codes: pd.Series, found: pd.DataFrame) -> pd.Series:
 
 def _ensure_customers(job: _Job, codes: pd.Series, times: pd.Series) -> pd.Series:
     """Customer id per row; unknown customers are created ("Customer <id>") and counted."""
-    table = Customer.__table__
-    found = _fetch_by_codes(job.session, table, codes, ["id"])
-    unknown_rows = codes.notna() & ~codes.isin(found["code"])
-    if unknown_rows.any():
-        first_seen = times[unknown_rows].groupby(codes[unknown_rows]).min()
+    table = _table(Customer)
+    positions, distinct = pd.factorize(codes)
+    distinct = np.asarray(distinct, dtype=object)
+    found = _fetch_by_codes(job.session, table, distinct, ["id"])
+    unknown = ~pd.Index(distinct).isin(found["code"].astype(object))
+    if unknown.any():
+        # Earliest time per distinct code (position -1 marks empty cells: not a code).
+        first = pd.Series(times.to_numpy()).groupby(positions).min().reindex(range(len(distinct)))
+        first_seen = pd.Series(first.to_numpy()[unknown], index=pd.Index(distinct[unknown]))
         job.summary.customers_created = len(first_seen)
         if not job.dry_run:
             new = pd.DataFrame(
@@ -1009,15 +1112,15 @@ def _ensure_customers(job: _Job, codes: pd.Series, times: pd.Series) -> pd.Serie
                 [found, _fetch_by_codes(job.session, table, new["code"], ["id"])],
                 ignore_index=True,
             )
-    return _ids_for(codes, found)
+    return _ids_for(codes, found, (positions, distinct))
 
 
 def _match_named(values: pd.Series, existing: pd.DataFrame) -> dict[str, float]:
     """Team/location cells -> id, matching the code first, else a unique name."""
     out: dict[str, float] = {}
-    by_code = dict(zip(existing["code"], existing["id"]))
+    by_code = dict(zip(existing["code"], existing["id"], strict=True))
     names = existing["name"].value_counts()
-    by_name = {n: i for n, i in zip(existing["name"], existing["id"]) if names.get(n, 0) == 1}
+    by_name = {n: i for n, i in zip(existing["name"], existing["id"], strict=True) if names.get(n, 0) == 1}
     for value in values.dropna().unique():
         if value in by_code:
             out[value] = float(by_code[value])
@@ -1028,7 +1131,7 @@ def _match_named(values: pd.Series, existing: pd.DataFrame) -> dict[str, float]:
 
 def _ensure_locations(job: _Job, cells: pd.Series) -> pd.Series:
     """Location id per row (NaN where the cell is empty or, in a dry run, not yet created)."""
-    table = Location.__table__
+    table = _table(Location)
     existing = _fetch_all(job.session, table, ["id", "code", "name"])
     ids = _match_named(cells, existing)
     unknown = [v for v in cells.dropna().unique() if v not in ids]
@@ -1037,7 +1140,7 @@ def _ensure_locations(job: _Job, cells: pd.Series) -> pd.Series:
         new = pd.DataFrame({"code": unknown, "name": unknown})
         _bulk_insert(job, table, new, span=(0.3, 0.35), label="Creating locations")
         created = _fetch_by_codes(job.session, table, unknown, ["id"])
-        ids.update(dict(zip(created["code"], created["id"].astype(float))))
+        ids.update(dict(zip(created["code"], created["id"].astype(float), strict=True)))
     return cells.map(ids).astype("float64")
 
 
@@ -1054,7 +1157,7 @@ def _import_customers(job: _Job) -> None:
         if job.has(optional):
             data[optional] = f[optional]
             fields.append(_Field(optional, optional, "str"))
-    table = Customer.__table__
+    table = _table(Customer)
     plan = _plan(job, table, data, fields)
     _apply(job, table, plan, fields, {"created_at": job.now, "created_by_id": job.actor_id})
 
@@ -1062,9 +1165,9 @@ def _import_customers(job: _Job) -> None:
 def _import_employees(job: _Job) -> None:
     f = job.frame
     job.problems.raise_if_any(job.filename)
-    teams = _fetch_all(job.session, Team.__table__, ["id", "code", "name", "location_id"])
+    teams = _fetch_all(job.session, _table(Team), ["id", "code", "name", "location_id"])
     team_ids = _match_named(f["team"], teams)
-    team_location = dict(zip(teams["id"].astype(float), teams["location_id"]))
+    team_location = dict(zip(teams["id"].astype(float), teams["location_id"], strict=True))
 
     no_team_location = (f["team"].isna() & f["location"].notna()).sum()
     if no_team_location:
@@ -1098,9 +1201,9 @@ def _import_employees(job: _Job) -> None:
                     "location_id": firsts["location_id"].to_numpy(),
                 }
             )
-            _bulk_insert(job, Team.__table__, new, span=(0.35, 0.4), label="Creating teams")
-            created = _fetch_by_codes(job.session, Team.__table__, new["code"], ["id"])
-            team_ids.update(dict(zip(created["code"], created["id"].astype(float))))
+            _bulk_insert(job, _table(Team), new, span=(0.35, 0.4), label="Creating teams")
+            created = _fetch_by_codes(job.session, _table(Team), new["code"], ["id"])
+            team_ids.update(dict(zip(created["code"], created["id"].astype(float), strict=True)))
 
     data = pd.DataFrame(
         {
@@ -1115,7 +1218,7 @@ def _import_employees(job: _Job) -> None:
         _Field("role", "role", "str"),
         _Field("team_id", "team", "int"),
     ]
-    table = Employee.__table__
+    table = _table(Employee)
     plan = _plan(job, table, data, fields)
     _apply(
         job,
@@ -1143,7 +1246,7 @@ def _import_transactions(job: _Job) -> None:
         _Field("occurred_at", "occurred_at", "time"),
         _Field("amount_cents", "amount", "int"),
     ]
-    table = Transaction.__table__
+    table = _table(Transaction)
     plan = _plan(job, table, data, fields)
     _apply(job, table, plan, fields, {})
 
@@ -1151,7 +1254,7 @@ def _import_transactions(job: _Job) -> None:
 def _check_employees(job: _Job, column: str) -> pd.Series:
     """Employee id per row for `column`; unknown ids are problems."""
     codes = job.frame[column]
-    found = _fetch_by_codes(job.session, Employee.__table__, codes, ["id"])
+    found = _fetch_by_codes(job.session, _table(Employee), codes, ["id"])
     ids = _ids_for(codes, found)
     unknown = (codes.notna() & ids.isna()).to_numpy()
     job.problems.add_mask(
@@ -1187,14 +1290,14 @@ def _import_incidents(job: _Job) -> None:
     if employee_ids is not None:
         data["employee_id"] = employee_ids
         fields.append(_Field("employee_id", "employee_id", "int"))
-    table = Incident.__table__
+    table = _table(Incident)
     plan = _plan(job, table, data, fields)
     _apply(job, table, plan, fields, {"created_at": job.now})
     if not job.dry_run:
         # A gesture's customer is its incident's: follow incidents that moved to another customer.
         moved = plan[(plan["action"] == "update") & plan["customer_id__diff"]]
         if not moved.empty:
-            gestures = Gesture.__table__
+            gestures = _table(Gesture)
             stmt = (
                 update(gestures)
                 .where(gestures.c.incident_id == bindparam("_incident"))
@@ -1204,14 +1307,14 @@ def _import_incidents(job: _Job) -> None:
                 stmt,
                 [
                     {"_incident": int(i), "_customer": int(c)}
-                    for i, c in zip(moved["id"], moved["customer_id"])
+                    for i, c in zip(moved["id"], moved["customer_id"], strict=True)
                 ],
             )
 
 
 def _customer_daily_cap(session: Session) -> int:
     """The organisation default policy's cap in force today, else the model's default."""
-    table = BudgetPolicy.__table__
+    table = _table(BudgetPolicy)
     cap = session.connection().execute(
         select(table.c.customer_daily_cap_cents)
         .where(
@@ -1229,7 +1332,7 @@ def _customer_daily_cap(session: Session) -> int:
 def _import_gestures(job: _Job) -> None:
     f = job.frame
     incidents = _fetch_by_codes(
-        job.session, Incident.__table__, f["incident_id"], ["id", "customer_id"]
+        job.session, _table(Incident), f["incident_id"], ["id", "customer_id"]
     )
     incident_ids = _ids_for(f["incident_id"], incidents)
     unknown = (f["incident_id"].notna() & incident_ids.isna()).to_numpy()
@@ -1263,7 +1366,7 @@ def _import_gestures(job: _Job) -> None:
     if job.has("note"):
         data["note"] = f["note"]
         fields.append(_Field("note", "note", "str"))
-    table = Gesture.__table__
+    table = _table(Gesture)
     plan = _plan(job, table, data, fields, extra=("source",))
     from_app = (
         (plan["action"] == "update") & plan["source"].notna() & (plan["source"] != "import")

@@ -1,0 +1,145 @@
+"""CSV export on SQLite and PostgreSQL: canonical columns, and export -> import changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from empowerment import exporting
+from empowerment.actor import Actor
+from empowerment.csvschema import IMPORT_KINDS, KINDS
+from empowerment.db import Database
+from empowerment.errors import InvalidInput
+from empowerment.exporting import export_csv
+from empowerment.gestures import LogRequest, log_gesture, void_gesture
+from empowerment.models import Transaction
+from tests.factories import make_policy
+from tests.integration.importing_support import exported, fresh_db, run, seed, snapshot
+
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path, _sqlite_template: str) -> Iterator[Database]:
+    """Overrides conftest's `db` with a faster PostgreSQL reset (same empty, migrated schema)."""
+    yield from fresh_db(request, tmp_path, _sqlite_template)
+
+
+def _table(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_kind_exports_its_canonical_header_even_when_empty(db: Database, kind: str) -> None:
+    out = io.StringIO()
+    assert export_csv(db, kind, out) == 0
+    assert out.getvalue() == ",".join(KINDS[kind].names) + "\n"
+
+
+def test_values_are_codes_decimal_amounts_and_iso_times(db: Database) -> None:
+    seed(db)
+    transactions = _table(exported(db, "transactions"))
+    assert transactions == [
+        {"transaction_id": "T1", "customer_id": "C1", "occurred_at": "2024-04-01T10:00:00", "amount": "120.00"},
+        {"transaction_id": "T2", "customer_id": "C1", "occurred_at": "2024-04-03T18:30:00", "amount": "-20.00"},
+        {"transaction_id": "T3", "customer_id": "C2", "occurred_at": "2024-05-01T00:00:00", "amount": "1234.56"},
+    ]
+    gestures = _table(exported(db, "gestures"))
+    assert gestures[0] == {
+        "gesture_id": "G1", "incident_id": "I1", "employee_id": "E1",
+        "occurred_at": "2024-03-01T11:00:00", "type": "comp", "cost": "25.50", "note": "Sorry 🙏",
+    }
+    assert gestures[1]["occurred_at"] == "2024-03-02T09:30:00.250000"  # microseconds kept
+    assert gestures[1]["cost"] == "0.00" and gestures[1]["note"] == ""
+    employees = _table(exported(db, "employees"))
+    assert employees[0] == {"employee_id": "E1", "name": "Ana Staff", "role": "staff", "team": "FD", "location": "Harbour"}
+    assert employees[2]["team"] == "" and employees[2]["location"] == ""
+    incidents = _table(exported(db, "incidents"))
+    assert incidents[0]["description"] == "Loud party next door,\nroom 12"
+    assert incidents[1]["employee_id"] == "" and incidents[1]["location"] == ""
+
+
+@pytest.mark.parametrize("kind", IMPORT_KINDS)
+def test_export_then_import_of_the_same_file_changes_nothing(db: Database, kind: str) -> None:
+    seed(db)
+    _app_activity(db)
+    text = exported(db, kind)
+    before = snapshot(db)
+    summary = run(db, kind, text)
+    assert summary.rows > 0
+    assert (summary.inserted, summary.updated, summary.unchanged) == (0, 0, summary.rows)
+    after = snapshot(db)
+    assert len(after.pop("audit_events")) == len(before.pop("audit_events")) + 1
+    assert after == before
+
+
+def _app_activity(db: Database) -> None:
+    """Rows written by the app itself (codes, microsecond-free times, ledger entries)."""
+    make_policy(db, 50_000)
+    first = log_gesture(
+        db, SYSTEM, LogRequest("E1", "C1", "gift", "30", category="Noise", note="Fleurs 💐")
+    )
+    log_gesture(db, SYSTEM, LogRequest("E2", "C2", "comp", "12.34", incident_code="I2"))
+    void_gesture(db, SYSTEM, first.gesture_code, "Logged twice")
+
+
+def test_the_ledger_export_lists_every_entry_with_its_budget_employee_and_gesture(db: Database) -> None:
+    seed(db, "employees", "customers", "incidents")
+    _app_activity(db)
+    rows = _table(exported(db, "ledger"))
+    assert list(rows[0]) == KINDS["ledger"].names
+    by_type = {(r["employee_id"], r["entry_type"]): r for r in rows}
+    spend = by_type[("E1", "spend")]
+    assert spend["amount"] == "-30.00" and spend["gesture_id"].startswith("G-")
+    assert by_type[("E1", "reversal")]["amount"] == "30.00"
+    assert "Logged twice" in by_type[("E1", "reversal")]["reason"]
+    assert by_type[("E2", "spend")]["amount"] == "-12.34"
+    allocation = by_type[("E1", "allocation")]
+    assert allocation["amount"] == "500.00" and allocation["gesture_id"] == ""
+    assert allocation["period_start"] == datetime.now().date().replace(day=1).isoformat()
+    assert datetime.fromisoformat(allocation["created_at"]).date() == datetime.now().date()
+    assert sum(int(r["entry_id"]) > 0 for r in rows) == len(rows)
+
+
+def test_export_writes_to_a_path_a_text_file_or_a_binary_file(db: Database, tmp_path: Path) -> None:
+    seed(db, "customers")
+    path = tmp_path / "customers.csv"
+    assert export_csv(db, "customers", path) == 2
+    text = path.read_text(encoding="utf-8")
+    assert not text.startswith("\ufeff") and "\r" not in text
+    binary = io.BytesIO()
+    assert export_csv(db, "customers", binary) == 2
+    assert binary.getvalue().decode("utf-8") == text == exported(db, "customers")
+    assert run(db, "customers", path.read_bytes()).unchanged == 2
+
+
+def test_large_exports_are_streamed_in_chunks(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exporting, "CHUNK_ROWS", 3)
+    text = "transaction_id,customer_id,occurred_at,amount\n" + "".join(
+        f"T{i:02d},C{i % 3},2024-01-{i + 1:02d}T08:00:00,{i}.05\n" for i in range(10)
+    )
+    run(db, "transactions", text)
+    writes: list[str] = []
+
+    class Recorder(io.StringIO):
+        def write(self, s: str) -> int:
+            writes.append(s)
+            return super().write(s)
+
+    out = Recorder()
+    assert export_csv(db, "transactions", out) == 10
+    assert len(writes) == 1 + 4  # the header, then 3 + 3 + 3 + 1 rows
+    assert out.getvalue() == text.replace(".05\n", ".05\n")
+    with db.read() as session:
+        assert len(list(session.scalars(select(Transaction)))) == 10
+
+
+def test_an_unknown_kind_is_refused(db: Database) -> None:
+    with pytest.raises(InvalidInput, match="Unknown export"):
+        export_csv(db, "payroll", io.StringIO())
