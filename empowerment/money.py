@@ -12,14 +12,21 @@ from empowerment.errors import InvalidAmount
 
 # 10 million currency units: far above any sane single gesture or transaction, well inside int64.
 MAX_AMOUNT_CENTS = 1_000_000_000
-_AMOUNT_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# ASCII digits only; commas only as thousands separators ("1,234.50"), never as a decimal mark.
+_AMOUNT_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_THOUSANDS_RE = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$")
 
 
 def parse_cents(text: str | int | Decimal, *, allow_negative: bool = False) -> int:
     """'12.5' -> 1250. Refuses non-numbers, more than 2 decimals, negatives and absurd sizes."""
-    raw = str(text).strip().replace(",", "").replace("$", "").replace("€", "").replace("£", "")
+    raw = str(text).strip().replace("$", "").replace("€", "").replace("£", "").strip()
     if not raw:
         raise InvalidAmount("Enter an amount, for example 25 or 25.50.")
+    if "," in raw:
+        if not _THOUSANDS_RE.match(raw):
+            # "12,50" must never become 1,250.00.
+            raise InvalidAmount(f"'{text}': use a dot for decimals, for example 12.50.")
+        raw = raw.replace(",", "")
     if not _AMOUNT_RE.match(raw):
         raise InvalidAmount(f"'{text}' is not a number. Enter an amount like 25 or 25.50.")
     try:
