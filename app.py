@@ -1,24 +1,53 @@
-"""Empowerment: the frame. Page config, sign-in gate, navigation filtered by role."""
+"""Empowerment: the frame. Page config, sign-in gate, navigation filtered by role.
+
+`streamlit run app.py` finds the `st.App` below and serves this same file as the Streamlit script
+with one extra route, `/api/session`, which sets and clears the signed sign-in cookie. When the
+file runs as the script (`__name__ == "__main__"`, also under AppTest) it is the frame.
+"""
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 import streamlit as st
 
-from empowerment.ui import nav
-from empowerment.ui.session import current_actor, render_sign_in
+ROOT = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
+if __name__ == "__main__":
+    from empowerment.ui import nav
+    from empowerment.ui.session import (
+        current_actor,
+        framed,
+        render_account_box,
+        sign_in_pages,
+        sync_cookie,
+    )
 
-actor = current_actor()
-if actor is None:
-    page = st.navigation([st.Page(render_sign_in, title="Sign in", icon="🔐")], position="hidden")
-else:
-    landing = nav.landing_page_for(actor.role)
-    sections: dict[str, list[st.Page]] = {}
-    for spec in nav.pages_for(actor.role):
-        sections.setdefault(spec.section, []).append(
-            st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is landing,
-                    url_path=spec.key)
-        )
-    page = st.navigation(sections)
-page.run()
+    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
+    actor = current_actor()
+    if actor is None:
+        page = st.navigation(sign_in_pages(), position="hidden")
+    else:
+        sections: dict[str, list[st.Page]] = {}
+        by_key: dict[str, st.Page] = {}
+        for spec in nav.pages_for(actor.role):
+            if not (ROOT / spec.path).is_file():  # a page not installed: leave it out, never crash
+                continue
+            by_key[spec.key] = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.key)
+            sections.setdefault(spec.section, []).append(by_key[spec.key])
+        # "/" opens the role's landing page under its own URL, so a deep link to it (/team) works:
+        # Streamlit serves the default page only at "/".
+        landing = by_key.get(nav.landing_page_for(actor.role).key) or next(iter(by_key.values()))
+        home = st.Page(partial(st.switch_page, landing), title=landing.title, icon=landing.icon,
+                       url_path="home", default=True, visibility="hidden")
+        next(iter(sections.values())).insert(0, home)
+        page = st.navigation(sections)
+        render_account_box(actor)
+    sync_cookie()
+    with framed():
+        page.run()
+else:  # imported by `streamlit run` (uvicorn) to build the server
+    from empowerment.ui.session import cookie_routes
+
+    app = st.App(__file__, routes=cookie_routes())

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import threading
@@ -156,6 +157,7 @@ def authenticate_pin(db: Database, employee_code: str, pin: str, now: datetime |
         ok = (locked_until is None or locked_until <= at) and bool(PIN_PATTERN.match(pin)) \
             and verify_secret(employee.pin_hash, pin)
     outcome: Exception | None = None
+    actor: Actor | None = None
     with db.write() as session:  # re-read under the write lock: concurrent tries count once each
         employee = session.scalar(
             select(Employee).where(Employee.code == employee_code).with_for_update())
@@ -174,6 +176,7 @@ def authenticate_pin(db: Database, employee_code: str, pin: str, now: datetime |
                          dict(method="pin"), at=at)
     if outcome is not None:
         raise outcome
+    assert actor is not None
     return actor
 
 
@@ -202,6 +205,10 @@ def _locked_message(until: datetime) -> str:
 
 
 # --- accounts -------------------------------------------------------------------------------------
+
+def _role_name(role: Role) -> str:
+    return role.value.replace("_", " ")
+
 
 def _check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD_CHARS:
@@ -240,8 +247,8 @@ def create_user(db: Database, actor: Actor, *, username: str, name: str, role: R
     if password is None and pin is None:
         raise InvalidInput("Give a password, a PIN, or both; otherwise nobody can sign in.")
     if pin is not None and role not in PIN_ROLES:
-        raise InvalidInput(f"PINs are for staff and managers on shared tablets; a {role.value} "
-                           "signs in with a password.")
+        raise InvalidInput(f"PINs are for staff and managers on shared tablets; "
+                           f"{_role_name(role)} accounts sign in with a password.")
     password_hash = hash_secret(_check_password(password)) if password is not None else None
     pin_hash = hash_secret(_check_pin(pin)) if pin is not None else None
     with db.write() as session:
@@ -296,8 +303,8 @@ def set_pin(db: Database, actor: Actor, employee_code: str, new_pin: str) -> Non
         actor.require(actor.role == Role.ADMIN or employee.id == actor.employee_id,
                       "set another person's PIN")
         if employee.role not in PIN_ROLES:
-            raise InvalidInput(f"PINs are for staff and managers; a {employee.role.value} signs in "
-                               "with a password.")
+            raise InvalidInput(f"PINs are for staff and managers; {_role_name(employee.role)} "
+                               "accounts sign in with a password.")
         employee.pin_hash = hash_secret(new_pin)
         employee.pin_failed_attempts, employee.pin_locked_until = 0, None
         audit.record(session, actor, "user.pin_set", "employee", employee.code)
@@ -326,6 +333,11 @@ class SessionClaim:
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key(), salt=f"empowerment.{purpose}")
+
+
+def _session_ref(sid: str) -> str:
+    """How the audit log names a session: a digest, so the log never holds a live session id."""
+    return hashlib.sha256(sid.encode()).hexdigest()[:32]
 
 
 def new_session_id() -> str:
@@ -370,6 +382,9 @@ def touch_session(sid: str, at: datetime) -> None:
     """Remember the session's last activity (process memory; a restart falls back to issue time)."""
     with _last_seen_lock:
         _last_seen[sid] = at
+        if len(_last_seen) > 10_000:  # sessions that were never signed out: forget old ones
+            for stale in [k for k, v in _last_seen.items() if at - v > timedelta(hours=24)]:
+                del _last_seen[stale]
 
 
 def idle_expired(last_activity: datetime | None, now: datetime, idle_minutes: int) -> bool:
@@ -378,13 +393,13 @@ def idle_expired(last_activity: datetime | None, now: datetime, idle_minutes: in
 
 def end_session(db: Database, actor: Actor | None, sid: str | None, reason: str) -> None:
     """Sign out: the session id is revoked (in the audit log, so every server process sees it)."""
-    if not sid:
+    if not sid and actor is None:
         return
     with _last_seen_lock:
-        _last_seen.pop(sid, None)
+        _last_seen.pop(sid or "", None)
     with db.write() as session:
-        audit.record(session, actor or _SIGN_IN_SCREEN, "auth.signed_out", "session", sid,
-                     dict(reason=reason))
+        audit.record(session, actor or _SIGN_IN_SCREEN, "auth.signed_out", "session",
+                     _session_ref(sid) if sid else None, dict(reason=reason))
 
 
 def restore_session(db: Database, claim: SessionClaim, now: datetime, idle_minutes: int) -> Actor | None:
@@ -395,7 +410,8 @@ def restore_session(db: Database, claim: SessionClaim, now: datetime, idle_minut
         return None
     with db.read() as session:
         revoked = session.scalar(select(AuditEvent.id).where(
-            AuditEvent.action == "auth.signed_out", AuditEvent.entity_id == claim.sid).limit(1))
+            AuditEvent.action == "auth.signed_out", AuditEvent.entity_id == _session_ref(claim.sid)
+        ).limit(1))
     if revoked is not None:
         return None
     return load_actor(db, claim.employee_id)

@@ -1,0 +1,71 @@
+"""The audit log, read side: filter by action, actor and date; export as CSV.
+
+Admins and HR read it. The CSV is safe to open in a spreadsheet: a text cell that starts with
+= + - @, a tab or a carriage return is prefixed with an apostrophe so it is never run as a formula.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import select
+
+from empowerment.access import require_role
+from empowerment.actor import Actor
+from empowerment.db import Database
+from empowerment.models import AuditEvent, Role
+
+READERS = (Role.ADMIN, Role.HR)
+COLUMNS = ["occurred_at", "actor", "action", "entity", "entity_id", "detail"]
+MAX_ROWS = 5000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def audit_choices(db: Database, actor: Actor) -> tuple[list[str], list[str]]:
+    """The actions and actor names that occur in the log, for the filters."""
+    require_role(actor, READERS, "read the audit log")
+    with db.read() as session:
+        actions = list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+        actors = list(session.scalars(select(AuditEvent.actor_label).distinct()
+                                      .order_by(AuditEvent.actor_label)))
+    return actions, actors
+
+
+def query_audit(db: Database, actor: Actor, *, actions: list[str] | None = None,
+                actors: list[str] | None = None, since: date | None = None,
+                until: date | None = None, limit: int = MAX_ROWS) -> pd.DataFrame:
+    """Events newest first. `until` is inclusive (the whole day). At most `limit` rows."""
+    require_role(actor, READERS, "read the audit log")
+    query = select(AuditEvent.occurred_at, AuditEvent.actor_label, AuditEvent.action,
+                   AuditEvent.entity, AuditEvent.entity_id, AuditEvent.detail)
+    if actions:
+        query = query.where(AuditEvent.action.in_(actions))
+    if actors:
+        query = query.where(AuditEvent.actor_label.in_(actors))
+    if since:
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, datetime.min.time()))
+    if until:
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
+        query = query.where(AuditEvent.occurred_at < end)
+    query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(max(limit, 0))
+    with db.read() as session:
+        rows = session.execute(query).all()
+    return pd.DataFrame([list(r) for r in rows], columns=COLUMNS)
+
+
+def neutralise(value: object) -> object:
+    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV (with BOM, so spreadsheets detect the encoding), formula cells neutralised."""
+    safe = frame.copy()
+    safe.columns = [neutralise(str(c)) for c in safe.columns]
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    return safe.to_csv(index=False).encode("utf-8-sig")

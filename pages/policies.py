@@ -1,0 +1,119 @@
+"""Policies (admins): budget policies and their versions, a form to create or change one, and the
+empowerment guideline shown next to the tablet form. `budgets.set_policy` and
+`guideline.set_guideline` decide and refuse; a change applies from the next period unless
+"Apply immediately" is ticked."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from empowerment import access, budgets, guideline
+from empowerment.errors import EmpowermentError, InvalidInput
+from empowerment.models import Period, Role, Rollover
+from empowerment.money import parse_cents
+from empowerment.ui import components as ui
+from empowerment.ui.session import get_db, require_page
+
+S = st.session_state
+FLASH = "po_flash"
+EVERYONE, ONE_EMPLOYEE = "everyone", "employee"
+
+actor = require_page("policies")
+db = get_db()
+
+
+def _optional_cents(key: str) -> int | None:
+    text = str(S.get(key) or "").strip()
+    return parse_cents(text) if text else None
+
+
+def _save_policy() -> None:
+    scope = S.get("po_scope", EVERYONE)
+    try:
+        kwargs: dict[str, object] = {}
+        if scope.startswith("role:"):
+            kwargs["role"] = Role(scope.removeprefix("role:"))
+        elif scope.startswith("team:"):
+            kwargs["team_code"] = scope.removeprefix("team:")
+        elif scope == ONE_EMPLOYEE:
+            kwargs["employee_code"] = (S.get("po_employee") or "").strip() or None
+            if not kwargs["employee_code"]:
+                raise InvalidInput("Give the employee id the policy is for.")
+        policy = budgets.set_policy(
+            db, actor, S.get("po_name", ""),
+            allowance_cents=parse_cents(S.get("po_allowance", "")),
+            period=Period(S.get("po_period", Period.MONTH.value)),
+            rollover=Rollover(S.get("po_rollover", Rollover.NONE.value)),
+            customer_daily_cap_cents=parse_cents(S.get("po_cap", "") or "2000"),
+            review_above_cents=_optional_cents("po_review"),
+            approval_above_cents=_optional_cents("po_approval"),
+            immediate=bool(S.get("po_immediate")),
+            **kwargs,  # type: ignore[arg-type]
+        )
+    except EmpowermentError as exc:
+        S[FLASH] = ("error", str(exc))
+        return
+    S[FLASH] = ("success", f"Saved '{policy.name}': in force from {policy.effective_from:%d %b %Y}.")
+
+
+def _save_guideline() -> None:
+    try:
+        guideline.set_guideline(db, actor, S.get("po_guideline", ""))
+    except EmpowermentError as exc:
+        S[FLASH] = ("error", str(exc))
+        return
+    S[FLASH] = ("success", "Guideline saved; the tablets show it from their next screen.")
+
+
+st.title("⚙️ Policies")
+if FLASH in S:
+    kind, message = S.pop(FLASH)
+    (st.success if kind == "success" else st.error)(ui.md(message))
+
+versions = access.policy_versions(db, actor)
+st.subheader("Budget policies")
+if versions.empty:
+    ui.empty_state("No policy yet", "Nobody has a budget until a policy exists: create one below.", "⚙️")
+else:
+    shown = versions.assign(**{c: versions[c] / 100 for c in (
+        "allowance_cents", "customer_daily_cap_cents", "review_above_cents", "approval_above_cents")})
+    money = st.column_config.NumberColumn
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "name": "Policy", "scope": "Applies to", "period": "Period", "rollover": "Rollover",
+        "allowance_cents": money("Allowance", format="%.2f"),
+        "customer_daily_cap_cents": money("Per customer per day", format="%.2f"),
+        "review_above_cents": money("Review above", format="%.2f"),
+        "approval_above_cents": money("Approval above", format="%.2f"),
+        "effective_from": st.column_config.DateColumn("In force from"),
+        "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+    })
+    st.caption("Every version is kept. The newest version in force wins; an employee's own policy "
+               "beats their team's, which beats their role's, which beats the one for everyone.")
+
+teams = access.teams_for(db, actor)
+scopes = {EVERYONE: "Everyone", **{f"role:{r.value}": f"Role: {r.value.replace('_', ' ')}" for r in Role},
+          **{f"team:{c}": f"Team: {n}" for c, n in zip(teams["code"], teams["name"], strict=True)},
+          ONE_EMPLOYEE: "One employee (give the id)"}
+with st.form("po_policy_form"):
+    st.markdown("**Create a policy, or change one by reusing its name**")
+    first, second = st.columns(2)
+    first.text_input("Policy name", key="po_name", placeholder="e.g. Front desk monthly")
+    second.selectbox("Applies to", list(scopes), key="po_scope", format_func=scopes.__getitem__)
+    first.text_input("Allowance per period", key="po_allowance", placeholder="500.00")
+    second.text_input("Employee id (only for one employee)", key="po_employee")
+    first.selectbox("Period", [p.value for p in Period], key="po_period")
+    second.selectbox("Unused money at period end", [r.value for r in Rollover], key="po_rollover",
+                     format_func={"none": "Lapses", "full": "Rolls over in full"}.__getitem__)
+    first.text_input("Limit per customer per day", key="po_cap", value="2000.00")
+    second.text_input("Manager reviews gestures above (optional)", key="po_review")
+    first.text_input("Manager approves gestures above (optional)", key="po_approval")
+    st.checkbox("Apply immediately (otherwise a change starts with the next period)",
+                key="po_immediate", value=False)
+    st.form_submit_button("Save policy", type="primary", on_click=_save_policy)
+
+st.subheader("Empowerment guideline")
+st.caption("Shown next to the form on every tablet. Markdown is allowed.")
+with st.form("po_guideline_form"):
+    st.text_area("Guideline", value=guideline.get_guideline(db), key="po_guideline", height=260,
+                 max_chars=guideline.MAX_GUIDELINE_CHARS)
+    st.form_submit_button("Save guideline", on_click=_save_guideline)

@@ -1,0 +1,285 @@
+"""AppTests for the frame (navigation per role, sign-in, the shared tablet's switch-user screen,
+idle timeout) and for the Team, Policies, Shift hand-over and Audit log pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from empowerment import auth, passwords
+from empowerment.actor import Actor
+from empowerment.db import Database
+from empowerment.gestures import LogRequest, log_gesture
+from empowerment.models import AuditEvent, BudgetPolicy, Employee, Gesture, GestureStatus, Role
+from empowerment.schema import upgrade
+from empowerment.ui import nav, session
+from empowerment.ui.session import get_db
+from tests.factories import make_customer, make_policy, make_team
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+SYSTEM = Actor.system("test")
+PASSWORD = "a long enough password"
+
+
+@dataclass(frozen=True)
+class Org:
+    db: Database
+    actors: dict[Role, Actor]
+    staff_code: str
+    review: str  # a gesture waiting for review
+    pending: str  # a gesture waiting for approval
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    url = f"sqlite:///{tmp_path}/app.db"
+    monkeypatch.setenv("EMPOWERMENT_DATABASE_URL", url)
+    monkeypatch.setenv("EMPOWERMENT_SECRET_KEY", "app-test-secret-" + "s" * 32)
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    get_db.clear()
+    db = Database(url)
+    upgrade(db)
+    make_team(db, "FD", location="Harbour")
+    make_policy(db, allowance_cents=50_000, role=Role.STAFF, review_above_cents=5_000,
+                approval_above_cents=20_000)
+    actors = {}
+    for role in Role:
+        code = auth.create_user(db, SYSTEM, username=role.value, name=f"{role.value.title()} Person",
+                                role=role, team_code="FD" if role in auth.PIN_ROLES else None,
+                                password=PASSWORD, pin="2468" if role in auth.PIN_ROLES else None)
+        actors[role] = auth.authenticate(db, role.value, PASSWORD)
+        if role == Role.STAFF:
+            staff_code = code
+    customer = make_customer(db, "C-1", name="Grace")
+    staff = actors[Role.STAFF]
+    review = log_gesture(db, staff, LogRequest(staff_code, customer, "comp", "80", category="Noise",
+                                               note="Comped <b>dinner</b>")).gesture_code
+    pending = log_gesture(db, staff, LogRequest(staff_code, customer, "refund", "250",
+                                                category="Billing error")).gesture_code
+    yield Org(db, actors, staff_code, review, pending)
+    get_db.clear()
+    db.dispose()
+
+
+def app(actor: Actor | None = None, page: str = APP) -> AppTest:
+    at = AppTest.from_file(page, default_timeout=30)
+    if actor is not None:
+        at.session_state["actor"] = actor
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(str(e.value) for kind in ("title", "markdown", "caption", "info", "error", "success")
+                    for e in getattr(at, kind))
+
+
+# --- navigation and guards ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_sees_exactly_its_pages(org: Org, role: Role) -> None:
+    at = app(org.actors[role])
+    assert not at.exception
+    registered = {Path(str(info["script_path"])).resolve() for info in at._registered_pages.values()
+                  if info["script_path"]}  # (the hidden "/" page only forwards to the landing page)
+    expected = {(ROOT / spec.path).resolve() for spec in nav.pages_for(role) if (ROOT / spec.path).is_file()}
+    assert registered == expected
+
+
+def test_nobody_signed_in_sees_only_the_sign_in_screen(org: Org) -> None:
+    at = app()
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert [ti.label for ti in at.text_input] == ["Username", "Password"]
+    assert {info.get("url_pathname") for info in at._registered_pages.values()} >= {
+        spec.key for spec in nav.PAGES}  # every page URL answers with the sign-in screen
+
+
+@pytest.mark.parametrize("spec", [s for s in nav.PAGES if (ROOT / s.path).is_file()], ids=lambda s: s.key)
+def test_every_page_file_guards_itself(org: Org, spec: nav.PageSpec) -> None:
+    at = app(page=str(ROOT / spec.path))
+    assert [t.value for t in at.title] == ["Sign in"], spec.key
+    outsider = next((r for r in Role if r not in spec.roles), None)
+    if outsider is not None:
+        at = app(org.actors[outsider], page=str(ROOT / spec.path))
+        assert f"The {spec.title} page is not available to your role" in texts(at)
+
+
+# --- signing in and out ---------------------------------------------------------------------------
+
+def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input(key="_emp_username").set_value(username)
+    at.text_input(key="_emp_password").set_value(password)
+    return at.button[0].click().run()
+
+
+def test_password_sign_in_opens_the_roles_landing_page(org: Org) -> None:
+    at = sign_in(app(), "manager", PASSWORD)
+    assert at.session_state["actor"].role == Role.MANAGER
+    assert at.title[0].value == "👥 Team"
+    assert [b.label for b in at.sidebar.button] == ["Switch user", "Sign out"]
+
+
+@pytest.mark.parametrize("username,password", [("manager", "wrong password!"), ("nobody", PASSWORD)])
+def test_a_failed_sign_in_never_says_whether_the_name_exists(org: Org, username: str, password: str) -> None:
+    at = sign_in(app(), username, password)
+    assert [e.value for e in at.error] == [auth.SIGN_IN_FAILED]
+    assert "actor" not in at.session_state
+    assert at.text_input(key="_emp_password").value == ""  # the typed password is not kept
+
+
+def test_the_shared_tablet_switches_user_with_a_pin_and_forgets_the_previous_person(org: Org) -> None:
+    at = app(org.actors[Role.MANAGER])
+    at.session_state["lr_customer"] = "previous person's customer"
+    at.sidebar.button(key="_emp_switch").click().run()
+    assert "lr_customer" not in at.session_state and "actor" not in at.session_state
+    assert at.segmented_control[0].value == session.TABLET_MODE
+    at.button(key=f"_emp_pick_{org.staff_code}").click().run()
+    at.text_input(key="_emp_pin").set_value("1111")
+    at.button(key="FormSubmitter:_emp_pin_form-Switch").click().run()
+    assert "2 tries left" not in texts(at) and "4 tries left" in texts(at)
+    at.text_input(key="_emp_pin").set_value("2468")
+    at.button(key="FormSubmitter:_emp_pin_form-Switch").click().run()
+    assert at.session_state["actor"].role == Role.STAFF
+    with org.db.read() as s:
+        reasons = list(s.scalars(select(AuditEvent.detail).where(AuditEvent.action == "auth.signed_out")))
+    assert reasons == ['{"reason": "switch user"}']
+
+
+def test_the_tablet_lists_people_by_location_and_team(org: Org) -> None:
+    at = app()
+    at.segmented_control[0].set_value(session.TABLET_MODE).run()
+    names = [b.label for b in at.button if b.key and b.key.startswith("_emp_pick_")]
+    assert names == ["Manager Person", "Staff Person"]
+    assert [s.label for s in at.selectbox] == ["Location", "Team"]
+
+
+def test_an_idle_session_returns_to_the_sign_in_screen(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    start = datetime.now()
+    monkeypatch.setattr(session, "clock", lambda: start)
+    at = app(org.actors[Role.STAFF])
+    assert at.session_state["actor"].role == Role.STAFF
+    monkeypatch.setattr(session, "clock", lambda: start + timedelta(minutes=14))
+    at.run()
+    assert "actor" in at.session_state  # activity 14 minutes later keeps the session
+    monkeypatch.setattr(session, "clock", lambda: start + timedelta(minutes=29, seconds=1))
+    at.run()
+    assert "actor" not in at.session_state
+    assert at.title[0].value == "Sign in"
+    assert "Signed out after 15 minutes without activity" in texts(at)
+
+
+def test_sign_out_ends_the_session(org: Org) -> None:
+    at = sign_in(app(), "admin", PASSWORD)
+    at.sidebar.button(key="_emp_sign_out").click().run()
+    assert "actor" not in at.session_state and at.title[0].value == "Sign in"
+
+
+# --- Team page ------------------------------------------------------------------------------------
+
+def team_page(org: Org) -> AppTest:
+    return app(org.actors[Role.MANAGER], page=str(ROOT / "pages" / "team.py"))
+
+
+def _status(org: Org, code: str) -> Gesture:
+    with org.db.read() as s:
+        return s.scalars(select(Gesture).where(Gesture.code == code)).one()
+
+
+def test_the_team_page_shows_budget_use_queues_and_stories(org: Org) -> None:
+    at = team_page(org)
+    assert not at.exception
+    assert [m.label for m in at.metric] == ["Allocated", "Spent", "Remaining"]
+    assert [t.label for t in at.tabs] == ["Budget use", "Spend", "Approvals (1)", "Review (1)",
+                                          "Stories", "Under-use"]
+    assert "Comped \\<b\\>dinner\\</b\\>" in texts(at)  # typed text is shown, never rendered
+
+
+def test_a_manager_marks_a_gesture_reviewed_with_a_comment(org: Org) -> None:
+    at = team_page(org)
+    at.text_input(key=f"tm_comment_{org.review}").set_value("Good call")
+    at.button(key=f"FormSubmitter:tm_review_form_{org.review}-Mark reviewed").click().run()
+    assert at.success[0].value == "Marked reviewed."
+    assert _status(org, org.review).review_comment == "Good call"
+
+
+def test_a_manager_approves_and_voids_from_the_queues(org: Org) -> None:
+    at = team_page(org)
+    at.button(key=f"FormSubmitter:tm_decide_form_{org.pending}-Approve").click().run()
+    assert _status(org, org.pending).status == GestureStatus.LOGGED
+    at.text_input(key=f"tm_void_{org.review}").set_value("Logged twice")
+    at.button(key=f"FormSubmitter:tm_void_form_{org.review}-Void").click().run()
+    assert _status(org, org.review).status == GestureStatus.VOIDED
+
+
+def test_rejecting_without_a_reason_is_refused_on_the_page(org: Org) -> None:
+    at = team_page(org)
+    at.button(key=f"FormSubmitter:tm_decide_form_{org.pending}-Reject").click().run()
+    assert [e.value for e in at.error] == ["Say why the gesture is rejected."]
+    assert _status(org, org.pending).status == GestureStatus.PENDING_APPROVAL
+
+
+def test_a_manager_features_a_story(org: Org) -> None:
+    at = team_page(org)
+    at.button(key=f"tm_feature_{org.review}").click().run()
+    assert _status(org, org.review).featured
+
+
+# --- Policies, hand-over, audit log ---------------------------------------------------------------
+
+def test_an_admin_changes_a_policy_from_the_next_period_or_immediately(org: Org) -> None:
+    at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
+    assert not at.exception
+    at.text_input(key="po_name").set_value("Default")
+    at.text_input(key="po_allowance").set_value("750")
+    at.selectbox(key="po_scope").set_value("role:staff")
+    at.button(key="FormSubmitter:po_policy_form-Save policy").click().run()
+    assert "in force from" in at.success[0].value
+    at.text_input(key="po_name").set_value("Default")
+    at.text_input(key="po_allowance").set_value("800")
+    at.checkbox(key="po_immediate").check()
+    at.button(key="FormSubmitter:po_policy_form-Save policy").click().run()
+    with org.db.read() as s:
+        versions = s.execute(select(BudgetPolicy.allowance_cents, BudgetPolicy.effective_from)
+                             .order_by(BudgetPolicy.id)).all()
+    assert [v[0] for v in versions] == [50_000, 75_000, 80_000]
+    assert versions[1][1] > versions[2][1]  # next period vs today
+
+
+def test_an_admin_edits_the_guideline(org: Org) -> None:
+    at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
+    at.text_area(key="po_guideline").set_value("Fix it now, log it after.")
+    at.button(key="FormSubmitter:po_guideline_form-Save guideline").click().run()
+    from empowerment.guideline import get_guideline
+
+    assert get_guideline(org.db) == "Fix it now, log it after."
+
+
+def test_the_handover_page_offers_both_digests(org: Org) -> None:
+    at = app(org.actors[Role.STAFF], page=str(ROOT / "pages" / "handover.py"))
+    assert not at.exception
+    assert [d.label for d in at.get("download_button")] == [
+        "Printable digest (HTML)", "Digest as text"]
+    assert "Comped \\<b\\>dinner\\</b\\>" in texts(at)
+
+
+def test_the_audit_log_filters_by_action(org: Org) -> None:
+    at = app(org.actors[Role.HR], page=str(ROOT / "pages" / "audit_log.py"))
+    assert not at.exception
+    at.multiselect(key="al_actions").set_value(["gesture.logged"]).run()
+    table = at.dataframe[0].value
+    assert set(table["action"]) == {"gesture.logged"} and len(table) == 2
+    assert [d.label for d in at.get("download_button")] == ["Export CSV"]
+
+
+def test_staff_get_no_audit_log(org: Org) -> None:
+    at = app(org.actors[Role.STAFF], page=str(ROOT / "pages" / "audit_log.py"))
+    assert "not available to your role" in texts(at)
+    with org.db.read() as s:
+        assert s.scalar(select(Employee.id).where(Employee.username == "staff")) is not None
