@@ -29,13 +29,18 @@ from empowerment.schema import upgrade  # noqa: E402
 WRITERS = 16
 
 
-def _writer(url: str, index: int, per_writer: int, barrier: Any, out: Any) -> None:
+def _writer(url: str, index: int, per_writer: int, interval_ms: float, barrier: Any, out: Any) -> None:
+    import random
+
     db = Database(url)
     actor = Actor.system("bench")
     log_gesture(db, actor, LogRequest(f"E{index}", "C0", "comp", "1", category="Noise"))  # warm-up
+    pace = random.Random(index)
     barrier.wait()
     latencies = []
     for i in range(per_writer):
+        if interval_ms:  # open loop: a tablet submits at random times, `interval_ms` apart on average
+            time.sleep(pace.expovariate(1000 / interval_ms))
         request = LogRequest(f"E{index}", f"C{(index * per_writer + i) % 500}", "comp", "1.00",
                              category="Noise", idempotency_key=f"b-{index}-{i}")
         started = time.perf_counter()
@@ -55,11 +60,11 @@ def prepare(url: str) -> Database:
     return db
 
 
-def run(url: str, per_writer: int) -> dict[str, float]:
+def run(url: str, per_writer: int, interval_ms: float = 0) -> dict[str, float]:
     prepare(url)
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(WRITERS + 1), ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(url, i, per_writer, barrier, out)) for i in range(WRITERS)]
+    procs = [ctx.Process(target=_writer, args=(url, i, per_writer, interval_ms, barrier, out)) for i in range(WRITERS)]
     for proc in procs:
         proc.start()
     barrier.wait()
@@ -83,20 +88,27 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--per-writer", type=int, default=150)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--interval-ms", type=float, default=250,
+                        help="mean time between one tablet's submits (open loop)")
     args = parser.parse_args()
-    if args.backend == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    else:
-        import psycopg
+    for label, interval in ((f"each tablet every ~{args.interval_ms:.0f} ms", args.interval_ms),
+                            ("saturated, closed loop", 0.0)):
+        figures = run(_new_database(args), args.per_writer, interval)
+        print(f"gesture commit, {WRITERS} concurrent writers, {args.backend}, {label}: "
+              f"p50 {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms, "
+              f"max {figures['max_ms']:.1f} ms, {figures['throughput_per_s']:.0f} commits/s "
+              f"({figures['commits']} commits)")
 
-        name = f"bench_{int(time.time())}"
-        with psycopg.connect(args.pg_url.replace("+psycopg", ""), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = args.pg_url.rsplit("/", 1)[0] + "/" + name
-    figures = run(url, args.per_writer)
-    print(f"gesture commit, {WRITERS} concurrent writers, {args.backend}: "
-          f"p50 {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms, max {figures['max_ms']:.1f} ms, "
-          f"{figures['throughput_per_s']:.0f} commits/s ({figures['commits']} commits)")
+
+def _new_database(args: argparse.Namespace) -> str:
+    if args.backend == "sqlite":
+        return f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    import psycopg
+
+    name = f"bench_{time.time_ns()}"
+    with psycopg.connect(args.pg_url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return args.pg_url.rsplit("/", 1)[0] + "/" + name
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from empowerment.actor import Actor
@@ -21,8 +22,9 @@ def record(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
+    # A Core insert: one statement, no unit-of-work bookkeeping inside hot write units.
+    session.execute(
+        insert(AuditEvent).values(
             occurred_at=at or datetime.now(),
             actor_id=actor.employee_id,
             actor_label=actor.name,

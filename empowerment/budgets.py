@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -183,8 +183,8 @@ def take_from_budget(
             f"{format_cents(amount_cents)} is more than the remaining budget of "
             f"{format_cents(budget.remaining_cents)}."
         )
-    session.add(
-        LedgerEntry(
+    session.execute(
+        insert(LedgerEntry).values(
             budget_id=budget.id,
             entry_type=entry_type,
             amount_cents=-amount_cents,

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,12 +31,14 @@ from empowerment.errors import (
     CustomerDailyCapExceeded,
     InvalidInput,
     InvalidState,
+    NoBudgetPolicy,
     UnknownCustomer,
     UnknownGesture,
     UnknownIncident,
 )
 from empowerment.models import (
     Budget,
+    BudgetPolicy,
     Customer,
     Employee,
     Gesture,
@@ -155,27 +157,46 @@ def _spent_today_cents(session: Session, employee_id: int, customer_id: int, day
     return int(spent or 0)
 
 
-def _incident_for(
-    session: Session, request: LogRequest, valid: _Validated, employee: Employee,
-    customer: Customer, at: datetime,
-) -> Incident:
+@dataclass(frozen=True)
+class _Context:
+    """What a spend needs that does not change under it, read before taking the write lock so the
+    critical section stays short."""
+
+    employee: Employee
+    customer: Customer
+    policy: BudgetPolicy
+    incident: Incident | None
+    location_id: int | None
+
+
+def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) -> _Context:
+    employee = find_employee(session, request.employee_code)
+    actor.require(actor.may_act_for(employee.id, employee.team_id), "log a gesture for someone else")
+    customer = _find_customer(session, request.customer_code)
+    # Limits follow the policy in force today (an immediate change bites at once).
+    policy = resolve_policy(session, employee, at.date())
+    if policy is None:
+        raise NoBudgetPolicy(
+            f"{employee.name} has no budget policy yet; an admin can set one on the Policies page."
+        )
+    incident = None
     if request.incident_code:
         incident = session.scalar(select(Incident).where(Incident.code == request.incident_code))
         if incident is None or incident.customer_id != customer.id:
             raise UnknownIncident(f"No incident '{request.incident_code}' for this customer.")
-        return incident
     team = session.get(Team, employee.team_id) if employee.team_id else None
-    incident = Incident(
-        code=f"I-{uuid.uuid4().hex[:12]}",
-        customer_id=customer.id,
-        occurred_at=at,
-        category=valid.category or "Other",
-        location_id=team.location_id if team else None,
-        employee_id=employee.id,
-    )
-    session.add(incident)
-    session.flush()
-    return incident
+    return _Context(employee, customer, policy, incident, team.location_id if team else None)
+
+
+def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
+    code = f"I-{uuid.uuid4().hex[:12]}"
+    incident_id = session.execute(
+        insert(Incident).values(
+            code=code, customer_id=ctx.customer.id, occurred_at=at, category=category or "Other",
+            location_id=ctx.location_id, employee_id=ctx.employee.id,
+        ).returning(Incident.id)
+    ).scalar_one()
+    return incident_id, code
 
 
 def _existing(session: Session, key: str | None) -> Gesture | None:
@@ -204,9 +225,14 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
     """Log one gesture, or refuse with a message saying exactly why and what is left."""
     valid = _validate(request)
     at = at or datetime.now().replace(microsecond=0)
+    with db.read() as session:
+        previous = _existing(session, request.idempotency_key)
+        if previous is not None:
+            return _result_for(session, previous, already=True)
+        ctx = _prepare(session, actor, request, at)
     try:
         with db.write() as session:
-            return _log_in_session(session, actor, request, valid, at)
+            return _spend(session, actor, request, valid, ctx, at)
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race: report its gesture.
         with db.read() as session:
@@ -216,27 +242,16 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
             return _result_for(session, gesture, already=True)
 
 
-def _log_in_session(
-    session: Session, actor: Actor, request: LogRequest, valid: _Validated, at: datetime
-) -> LogResult:
-    previous = _existing(session, request.idempotency_key)
-    if previous is not None:
-        return _result_for(session, previous, already=True)
-    employee = find_employee(session, request.employee_code)
-    actor.require(actor.may_act_for(employee.id, employee.team_id), "log a gesture for someone else")
-    customer = _find_customer(session, request.customer_code)
-    # Limits follow the policy in force today (an immediate change bites at once).
-    policy = resolve_policy(session, employee, at.date())
-    budget = ensure_budget(session, employee, at.date(), lock=True, policy=policy)
-    assert policy is not None
+def _check_limits(session: Session, valid: _Validated, ctx: _Context, budget: Budget, at: datetime) -> None:
+    policy = ctx.policy
     cap_left = policy.customer_daily_cap_cents - _spent_today_cents(
-        session, employee.id, customer.id, at.date()
+        session, ctx.employee.id, ctx.customer.id, at.date()
     )
     if valid.cost_cents > cap_left:
         raise CustomerDailyCapExceeded(
             f"{format_cents(valid.cost_cents)} is over the limit of "
             f"{format_cents(policy.customer_daily_cap_cents)} per customer per day; "
-            f"{format_cents(max(cap_left, 0))} is left for {customer.name} today."
+            f"{format_cents(max(cap_left, 0))} is left for {ctx.customer.name} today."
         )
     if valid.cost_cents > budget.remaining_cents:
         raise BudgetExceeded(
@@ -244,46 +259,53 @@ def _log_in_session(
             f"{format_cents(budget.remaining_cents)} is left until "
             f"{budget.period_end - timedelta(days=1):%d %b %Y}."
         )
-    incident = _incident_for(session, request, valid, employee, customer, at)
+
+
+def _spend(
+    session: Session, actor: Actor, request: LogRequest, valid: _Validated, ctx: _Context, at: datetime
+) -> LogResult:
+    """The critical section: under the budget row lock (PostgreSQL) or the single writer (SQLite)."""
+    previous = _existing(session, request.idempotency_key)
+    if previous is not None:
+        return _result_for(session, previous, already=True)
+    policy = ctx.policy
+    budget = ensure_budget(session, ctx.employee, at.date(), lock=True, policy=policy)
+    _check_limits(session, valid, ctx, budget, at)
+    if ctx.incident is not None:
+        incident_id, incident_code = ctx.incident.id, ctx.incident.code
+    else:
+        incident_id, incident_code = _new_incident(session, ctx, valid.category, at)
     needs_approval = (
         policy.approval_above_cents is not None and valid.cost_cents > policy.approval_above_cents
     )
-    gesture = Gesture(
-        code=f"G-{uuid.uuid4().hex[:12]}",
-        incident_id=incident.id,
-        customer_id=customer.id,
-        employee_id=employee.id,
-        budget_id=budget.id,
-        occurred_at=at,
-        type=valid.gesture_type,
-        cost_cents=valid.cost_cents,
-        note=valid.note,
-        status=GestureStatus.PENDING_APPROVAL if needs_approval else GestureStatus.LOGGED,
-        source=request.source,
-        idempotency_key=request.idempotency_key or None,
-        needs_review=(
-            policy.review_above_cents is not None and valid.cost_cents > policy.review_above_cents
-        ),
-        created_by_id=actor.employee_id,
-    )
-    session.add(gesture)
-    session.flush()
+    needs_review = policy.review_above_cents is not None and valid.cost_cents > policy.review_above_cents
+    status = GestureStatus.PENDING_APPROVAL if needs_approval else GestureStatus.LOGGED
+    code = f"G-{uuid.uuid4().hex[:12]}"
+    gesture_id = session.execute(
+        insert(Gesture).values(
+            code=code, incident_id=incident_id, customer_id=ctx.customer.id,
+            employee_id=ctx.employee.id, budget_id=budget.id, occurred_at=at,
+            type=valid.gesture_type, cost_cents=valid.cost_cents, note=valid.note, status=status,
+            source=request.source, idempotency_key=request.idempotency_key or None,
+            needs_review=needs_review, created_by_id=actor.employee_id,
+        ).returning(Gesture.id)
+    ).scalar_one()
     remaining = budget.remaining_cents
     if valid.cost_cents:
         remaining = take_from_budget(
             session, budget, valid.cost_cents,
             LedgerEntryType.HOLD if needs_approval else LedgerEntryType.SPEND,
-            actor=actor, gesture_id=gesture.id, reason=valid.gesture_type.value,
+            actor=actor, gesture_id=gesture_id, reason=valid.gesture_type.value,
         )
     audit.record(
-        session, actor, "gesture.logged", "gesture", gesture.code,
-        dict(employee=employee.code, customer=customer.code, cost_cents=valid.cost_cents,
-             type=valid.gesture_type.value, status=gesture.status.value),
+        session, actor, "gesture.logged", "gesture", code,
+        dict(employee=ctx.employee.code, customer=ctx.customer.code, cost_cents=valid.cost_cents,
+             type=valid.gesture_type.value, status=status.value),
         at=at,
     )
     return LogResult(
-        gesture_id=gesture.id, gesture_code=gesture.code, incident_code=incident.code,
-        cost_cents=gesture.cost_cents, status=gesture.status, needs_review=gesture.needs_review,
+        gesture_id=gesture_id, gesture_code=code, incident_code=incident_code,
+        cost_cents=valid.cost_cents, status=status, needs_review=needs_review,
         remaining_cents=remaining, already_logged=False,
     )
 
