@@ -215,8 +215,10 @@ def test_a_10000_character_note_is_refused_and_nothing_logged(org: Org) -> None:
 
 
 def test_a_typed_amount_that_is_not_money_is_explained_at_once(org: Org) -> None:
-    at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=None, typed="12,5.3.")
+    at = fill(pick(page(org.staff), "Grace", org.customer_code), quick=None, typed="12.5.3")
     assert any("is not a number" in e for e in shown(at.error))
+    at.text_input(key="lr_custom").set_value("12,50").run()  # a decimal comma is never 1,250.00
+    assert any("use a dot for decimals" in e for e in shown(at.error))
     at = submit(at)
     assert gesture_count(org.db) == 0
 
