@@ -1,0 +1,209 @@
+"""Altair charts for the Payoff page: plain functions, small DataFrame in, `alt.Chart` out.
+
+Every builder works on frames already aggregated by `empowerment.analytics` (curves, rates per
+group, totals per period) and refuses more than `MAX_ROWS` rows: Altair embeds the data in the
+page, so it must stay small (Streamlit ships it on every rerun).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from empowerment.analytics.breakdowns import wilson_interval
+
+MAX_ROWS = 5_000
+MAX_LEVELS = 15  # bars per breakdown; the rest are lumped into "(other)"
+GREEN, GREY, GOLD, BLUE = "#2e7d32", "#9e9e9e", "#b8860b", "#1565c0"
+GROUP_COLOURS = {"Recovered": GREEN, "Not recovered": GREY, "Comparable, not recovered": GOLD}
+
+
+def _checked(frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame) > MAX_ROWS:
+        raise ValueError(f"{len(frame):,} rows is too many for a chart; aggregate to {MAX_ROWS:,} or fewer.")
+    return frame
+
+
+def _finish(chart: Any, height: int = 280, width: Any = "container") -> Any:
+    return (chart.properties(height=height, width=width)
+            .configure_view(stroke=None).configure_axis(grid=False))
+
+
+# --------------------------------------------------------------------------------------------
+# Time to return (Kaplan-Meier)
+
+
+def km_chart(curves: pd.DataFrame, horizon_days: int | None = None) -> alt.LayerChart:
+    """Share of customers back by day t (1 - KM survival) with 95% bands, recovered vs not.
+
+    `curves`: analytics.km_curves_frame (group, time, survival, lower, upper).
+    """
+    frame = _checked(curves).assign(
+        group=curves["group"].map({"recovered": "Recovered", "comparison": "Not recovered"}),
+        back=1 - curves["survival"], back_low=1 - curves["upper"], back_high=1 - curves["lower"],
+    )
+    colour = alt.Color("group:N", title=None, scale=alt.Scale(
+        domain=["Recovered", "Not recovered"], range=[GREEN, GREY]), legend=alt.Legend(orient="top"))
+    base = alt.Chart(frame).encode(x=alt.X("time:Q", title="Days after the incident"), color=colour)
+    band = base.mark_area(opacity=0.2, interpolate="step-after").encode(
+        y=alt.Y("back_low:Q", title="Customers back", axis=alt.Axis(format="%")), y2="back_high:Q")
+    line = base.mark_line(interpolate="step-after").encode(
+        y="back:Q",
+        tooltip=[alt.Tooltip("group:N", title="Group"), alt.Tooltip("time:Q", title="Day", format=".0f"),
+                 alt.Tooltip("back:Q", title="Back by then", format=".1%")])
+    layers: list[Any] = [band, line]
+    if horizon_days:
+        layers.append(alt.Chart(pd.DataFrame({"time": [horizon_days]})).mark_rule(
+            strokeDash=[4, 4], color="#555").encode(x="time:Q"))
+    return _finish(alt.layer(*layers))  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------------
+# Return rates: naive and adjusted, side by side
+
+
+def uplift_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """Rows for `return_rates_chart` from a compute_payoff dict.
+
+    Naive: each group's H-day return rate (Wilson 95% CI). Adjusted: the recovered rate next to
+    what comparable unrecovered customers would have done (recovered rate - adjusted uplift, its
+    CI from the uplift's CI); only when the adjusted estimate is reliable.
+    """
+    rows = []
+    for key, label in (("recovered", "Recovered"), ("comparison", "Not recovered")):
+        group = report[key]
+        if group["return_rate"] is None:
+            continue
+        low, high = wilson_interval(np.array([group["returned"]]), np.array([group["eligible"]]))
+        rows.append({"view": "Naive", "group": label, "rate": group["return_rate"],
+                     "ci_low": float(low[0]), "ci_high": float(high[0]), "n": group["eligible"]})
+    uplift = report["adjusted_uplift"]
+    recovered = report["recovered"]
+    if uplift["reliable"] and uplift["estimate"] is not None and recovered["return_rate"] is not None:
+        rate = recovered["return_rate"]
+        naive = next(r for r in rows if r["group"] == "Recovered")
+        rows.append({**naive, "view": "Adjusted"})
+        rows.append({
+            "view": "Adjusted", "group": "Comparable, not recovered", "rate": rate - uplift["estimate"],
+            "ci_low": rate - (uplift["ci_high"] if uplift["ci_high"] is not None else uplift["estimate"]),
+            "ci_high": rate - (uplift["ci_low"] if uplift["ci_low"] is not None else uplift["estimate"]),
+            "n": report["comparison"]["eligible"],
+        })
+    return pd.DataFrame(rows, columns=["view", "group", "rate", "ci_low", "ci_high", "n"])
+
+
+def return_rates_chart(rates: pd.DataFrame, horizon_days: int) -> alt.FacetChart:
+    """Bars with 95% CI error bars, one panel per view (naive, adjusted). `rates`: uplift_frame."""
+    frame = _checked(rates)
+    groups = list(dict.fromkeys(frame["group"]))
+    base = alt.Chart().encode(x=alt.X("group:N", title=None, sort=groups, axis=alt.Axis(labelAngle=0,
+                                                                                    labelLimit=160)))
+    bars = base.mark_bar(width=alt.RelativeBandSize(0.7)).encode(
+        y=alt.Y("rate:Q", title=f"Back within {horizon_days} days", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("group:N", legend=None, scale=alt.Scale(
+            domain=list(GROUP_COLOURS), range=list(GROUP_COLOURS.values()))),
+        tooltip=[alt.Tooltip("group:N", title="Group"), alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+                 alt.Tooltip("ci_low:Q", title="95% CI from", format=".1%"),
+                 alt.Tooltip("ci_high:Q", title="to", format=".1%"), alt.Tooltip("n:Q", title="Incidents")])
+    errors = base.mark_errorbar(ticks=True, color="#333").encode(
+        y=alt.Y("ci_low:Q", title=f"Back within {horizon_days} days"), y2="ci_high:Q")
+    chart = alt.layer(bars, errors, data=frame).properties(width=220, height=260).facet(
+        column=alt.Column("view:N", title=None, sort=["Naive", "Adjusted"]))
+    return chart.resolve_scale(x="independent").configure_view(stroke=None)  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------------
+# Money over time
+
+
+def spend_vs_incremental_frame(over_time: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
+    """Long rows (period, series, dollars): spend on gestures, and the estimated incremental
+    revenue (the adjusted revenue effect per recovered incident x recovered incidents then).
+
+    `over_time`: analytics.spend_vs_revenue_over_time.
+    """
+    spend = over_time["spend_cents"].to_numpy(dtype=float) / 100
+    pieces = [pd.DataFrame({"period": over_time["period"], "series": "Spend on gestures", "dollars": spend})]
+    recovered = report["recovered"]["incidents"]
+    incremental = report.get("incremental_revenue_cents")
+    if incremental is not None and recovered:
+        per_incident = incremental / recovered / 100
+        pieces.append(pd.DataFrame({
+            "period": over_time["period"], "series": "Incremental revenue (estimated)",
+            "dollars": over_time["recovered_incidents"].to_numpy(dtype=float) * per_incident}))
+    return pd.concat(pieces, ignore_index=True)
+
+
+def spend_vs_incremental_chart(frame: pd.DataFrame) -> alt.Chart:
+    data = _checked(frame)
+    chart = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("period:T", title=None),
+        y=alt.Y("dollars:Q", title="Dollars", axis=alt.Axis(format="$,.0f")),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(
+            domain=["Spend on gestures", "Incremental revenue (estimated)"], range=[GOLD, GREEN])),
+        tooltip=[alt.Tooltip("period:T", title="Period", format="%b %Y"),
+                 alt.Tooltip("series:N", title="Series"), alt.Tooltip("dollars:Q", title="Dollars",
+                                                                      format="$,.0f")],
+    )
+    return _finish(chart)  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------------
+# Breakdowns
+
+
+def top_levels(rates: pd.DataFrame, column: str, keep: int = MAX_LEVELS) -> pd.DataFrame:
+    """The `keep` largest levels by incidents; the rest pooled into "(other)" (rate and Wilson CI
+    recomputed from the pooled counts)."""
+    if len(rates) <= keep:
+        return rates
+    ranked = rates.sort_values("n", ascending=False, kind="stable")
+    head, tail = ranked.iloc[:keep - 1], ranked.iloc[keep - 1:]
+    n, returned = int(tail["n"].sum()), int(tail["returned"].sum())
+    low, high = wilson_interval(np.array([returned]), np.array([n]))
+    other = pd.DataFrame({column: ["(other)"], "n": [n], "returned": [returned],
+                          "rate": [returned / n if n else np.nan], "ci_low": low, "ci_high": high})
+    return pd.concat([head, other], ignore_index=True)
+
+
+def breakdown_chart(rates: pd.DataFrame, column: str, title: str, horizon_days: int) -> alt.LayerChart:
+    """Return rate per level with 95% CI, levels ordered by size. `rates`: analytics.return_rates_by."""
+    frame = _checked(top_levels(rates.loc[rates["n"] > 0], column)).astype({column: str})
+    order = list(frame.sort_values("n", ascending=False, kind="stable")[column])
+    base = alt.Chart(frame).encode(y=alt.Y(f"{column}:N", title=title, sort=order,
+                                           axis=alt.Axis(labelLimit=180)))
+    bars = base.mark_bar(color=GREEN).encode(
+        x=alt.X("rate:Q", title=f"Back within {horizon_days} days", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        opacity=alt.condition(alt.datum[column] == "(no gesture)", alt.value(0.45), alt.value(1.0)),
+        tooltip=[alt.Tooltip(f"{column}:N", title=title), alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+                 alt.Tooltip("ci_low:Q", title="95% CI from", format=".1%"),
+                 alt.Tooltip("ci_high:Q", title="to", format=".1%"), alt.Tooltip("n:Q", title="Incidents")])
+    errors = base.mark_errorbar(ticks=True, color="#333").encode(
+        x=alt.X("ci_low:Q", title=f"Back within {horizon_days} days"), x2="ci_high:Q")
+    return _finish(alt.layer(bars, errors), height=max(120, 26 * len(frame)))  # type: ignore[no-any-return]
+
+
+def cost_band_chart(bands: pd.DataFrame, horizon_days: int) -> alt.LayerChart:
+    """Return rate by recovery spend per incident, incl. the $0 band and the no-gesture reference.
+
+    `bands`: analytics.return_rate_by_cost_band (band, n, returned, rate, ci_low, ci_high, ...).
+    """
+    frame = _checked(bands)
+    order = list(frame["band"])
+    base = alt.Chart(frame).encode(x=alt.X("band:N", title="Spent on the incident", sort=order,
+                                           axis=alt.Axis(labelAngle=-25, labelLimit=160)))
+    bars = base.mark_bar(color=GREEN).encode(
+        y=alt.Y("rate:Q", title=f"Back within {horizon_days} days", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        opacity=alt.condition(alt.datum.band == "(no gesture)", alt.value(0.45), alt.value(1.0)),
+        tooltip=[alt.Tooltip("band:N", title="Spent"), alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+                 alt.Tooltip("ci_low:Q", title="95% CI from", format=".1%"),
+                 alt.Tooltip("ci_high:Q", title="to", format=".1%"), alt.Tooltip("n:Q", title="Incidents")])
+    errors = base.mark_errorbar(ticks=True, color="#333").encode(
+        y=alt.Y("ci_low:Q", title=f"Back within {horizon_days} days"), y2="ci_high:Q")
+    return _finish(alt.layer(bars, errors), width=alt.Step(70))  # type: ignore[no-any-return]

@@ -1,0 +1,119 @@
+"""Remembered CSV column mappings: a POS export's headers -> the canonical import columns.
+
+Stored per kind in `AppSetting` key `column_mapping.<kind>` as JSON {canonical column: header in
+the file}, the shape `importing.import_csv(column_mapping=...)` takes. Admins only; every change
+is audit-logged (the mapping itself is recorded: column names, never file contents).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from empowerment import audit
+from empowerment.actor import Actor
+from empowerment.csvschema import IMPORT_KINDS, KINDS
+from empowerment.db import Database
+from empowerment.errors import InvalidInput
+from empowerment.models import AppSetting, Role
+
+KEY_PREFIX = "column_mapping."
+MAX_HEADER_CHARS = 200
+
+
+def setting_key(kind: str) -> str:
+    _check_kind(kind)
+    return KEY_PREFIX + kind
+
+
+def get_mapping(db: Database, kind: str) -> dict[str, str]:
+    """The remembered mapping for `kind` ({} when none, or when the stored value is unreadable)."""
+    key = setting_key(kind)
+    with db.read() as session:
+        row = session.get(AppSetting, key)
+        text = row.value if row is not None else None
+    if not text:
+        return {}
+    try:
+        stored = json.loads(text)
+    except ValueError:
+        return {}
+    columns = set(KINDS[kind].names)
+    if not isinstance(stored, dict):
+        return {}
+    return {str(k): str(v) for k, v in stored.items() if k in columns and isinstance(v, str) and v}
+
+
+def set_mapping(db: Database, actor: Actor, kind: str, mapping: Mapping[str, str]) -> dict[str, str]:
+    """Remember `mapping` for `kind` (entries mapping a column to its own name are dropped: they
+    need no mapping). An empty mapping forgets the kind's mapping. Returns what was stored."""
+    actor.require(actor.role == Role.ADMIN or actor.is_system, "change import column mappings")
+    cleaned = _cleaned(kind, mapping)
+    key = setting_key(kind)
+    with db.write() as session:
+        row = session.get(AppSetting, key)
+        before = row.value if row is not None else None
+        after = json.dumps(cleaned, ensure_ascii=False, sort_keys=True)
+        if (before or "{}") == after:
+            return cleaned
+        if row is None:
+            session.add(AppSetting(key=key, value=after, updated_by_id=actor.employee_id))
+        else:
+            row.value, row.updated_at, row.updated_by_id = after, datetime.now(), actor.employee_id
+        audit.record(session, actor, "settings.column_mapping", "app_setting", key,
+                     {"kind": kind, "mapping": cleaned})
+    return cleaned
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in IMPORT_KINDS:
+        raise InvalidInput(f"'{kind}' is not an import kind; choose one of {', '.join(IMPORT_KINDS)}.")
+
+
+def _cleaned(kind: str, mapping: Mapping[str, str]) -> dict[str, str]:
+    _check_kind(kind)
+    columns = KINDS[kind].names
+    cleaned: dict[str, str] = {}
+    for canonical, header in mapping.items():
+        if canonical not in columns:
+            raise InvalidInput(f"'{canonical}' is not a column of {kind} files; they have "
+                               f"{', '.join(columns)}.")
+        header = (header or "").strip()
+        if len(header) > MAX_HEADER_CHARS:
+            raise InvalidInput(f"The header for {canonical} is longer than {MAX_HEADER_CHARS} characters.")
+        if header and header != canonical:
+            cleaned[canonical] = header
+    used = [h for h in cleaned.values()]
+    twice = sorted({h for h in used if used.count(h) > 1})
+    if twice:
+        raise InvalidInput(f"The file column '{twice[0]}' is mapped to more than one column.")
+    return dict(sorted(cleaned.items()))
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", text).lower()
+
+
+def suggest_mapping(kind: str, headers: Sequence[str], remembered: Mapping[str, str] | None = None,
+                    ) -> dict[str, str | None]:
+    """For each canonical column: the file header to read it from, or None when none fits.
+
+    Order of preference: the remembered header (if the file has it), the canonical name itself,
+    then a header equal to it ignoring case, spaces, '_', '-' and '.' ("Customer ID")."""
+    _check_kind(kind)
+    present = [h.strip() for h in headers]
+    by_normal: dict[str, str] = {}
+    for header in present:
+        by_normal.setdefault(_normal(header), header)
+    remembered = remembered or {}
+    suggestion: dict[str, str | None] = {}
+    for column in KINDS[kind].names:
+        if remembered.get(column) in present:
+            suggestion[column] = remembered[column]
+        elif column in present:
+            suggestion[column] = column
+        else:
+            suggestion[column] = by_normal.get(_normal(column))
+    return suggestion

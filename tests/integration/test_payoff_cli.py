@@ -1,0 +1,94 @@
+"""`python -m empowerment payoff` on SQLite and PostgreSQL: JSON is compute_payoff's dict, the table
+reads as a summary, and bad arguments are refused with one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from empowerment import queries
+from empowerment.analytics import compute_payoff
+from empowerment.cli import main
+from empowerment.db import Database
+from tests.integration.test_queries import assert_same_report, store_synthetic, synthetic
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def stocked(db: Database) -> Database:
+    store_synthetic(db, *synthetic(300, 11))
+    return db
+
+
+def run(db: Database, *args: str) -> list[str]:
+    return ["payoff", "--database-url", db.url, *args]
+
+
+def test_json_is_exactly_compute_payoffs_dict(stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(run(stocked, "--format", "json", "--horizon", "60", "--bootstrap", "25", "--seed", "3",
+                    "--from", "2024-02-01", "--to", "2024-09-30", "--location", "north"))
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    frames = queries.load_analytics_frames(stocked, date_from="2024-02-01", date_to="2024-09-30", location="north")
+    expected = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
+                              horizon_days=60, as_of=frames.as_of, date_from="2024-02-01", date_to="2024-09-30",
+                              location="north", bootstrap=25, seed=3)
+    assert_same_report(printed, json.loads(json.dumps(expected)))
+    assert printed["horizon_days"] == 60 and printed["overall"]["incidents"] > 0
+
+
+def test_table_summarises_groups_uplift_and_money(stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(run(stocked, "--bootstrap", "20", "--team", "support")) == 0
+    out = capsys.readouterr().out
+    assert "Recovery payoff: 90-day horizon" in out and "team support" in out
+    for label in ("Recovered", "Not recovered", "All incidents", "Return uplift (naive):",
+                  "Return uplift (adjusted):", "Spend on gestures:", "Incremental revenue:",
+                  "Customers kept:", "Return on spend:", "Cost of inaction:"):
+        assert label in out
+
+
+def test_as_of_moves_the_follow_up_cut_off(stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(run(stocked, "--format", "json", "--bootstrap", "0", "--as-of", "2024-09-01")) == 0
+    early = json.loads(capsys.readouterr().out)
+    assert main(run(stocked, "--format", "json", "--bootstrap", "0")) == 0
+    late = json.loads(capsys.readouterr().out)
+    assert early["as_of"].startswith("2024-09-01")
+    assert early["overall"]["eligible"] < late["overall"]["eligible"]
+
+
+def test_an_empty_database_reports_no_incidents(db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(run(db, "--format", "json", "--bootstrap", "0")) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["incidents"] == 0
+    assert main(run(db, "--bootstrap", "0")) == 0
+    assert "Return uplift (adjusted):   not estimated" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--horizon", "0"], "--horizon must be a positive number"),
+    (["--bootstrap", "-1"], "--bootstrap must be 0 or more"),
+    (["--from", "next tuesday"], "--from 'next tuesday' is not a date"),
+    (["--as-of", "2024-13-01"], "--as-of '2024-13-01' is not a date"),
+])
+def test_bad_arguments_are_refused_in_one_line(sqlite_db: Database, capsys: pytest.CaptureFixture[str],
+                                               args: list[str], message: str) -> None:
+    assert main(run(sqlite_db, *args)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_database_without_tables_is_refused_with_a_hint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["payoff", "--database-url", f"sqlite:///{tmp_path}/none.db"]) == 2
+    assert "run `python -m empowerment init` first" in capsys.readouterr().err
+
+
+def test_the_command_runs_as_a_module(sqlite_db: Database) -> None:
+    store_synthetic(sqlite_db, *synthetic(60, 2))
+    done = subprocess.run([sys.executable, "-m", "empowerment", *run(sqlite_db, "--bootstrap", "0", "--format", "json")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["overall"]["incidents"] == 60
