@@ -1,14 +1,21 @@
 """The CSV formats the app imports and exports: every column of every kind, declared once.
 
-`importing.py` validates against these declarations, `exporting.py` writes them, and pages can show
-`template(kind)` as the header line a file must start with.
+`importing` validates against these declarations, `exporting` writes them, and pages can show
+`template(kind)` as the header line a file must start with. The formula escape of text cells
+(`escape_formulas` / `unescape_formulas`) is part of the format too.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from empowerment.models import GestureType, LedgerEntryType, Role
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CODE_MAX = 64  # models.Code: String(64)
 
@@ -163,3 +170,54 @@ def template(kind: str) -> str:
     """The header line of a `kind` file, required columns first."""
     spec = KINDS[kind]
     return ",".join(spec.required + spec.optional)
+
+
+# --- Spreadsheet formula injection (OWASP "CSV injection") -------------------------------------
+
+ESCAPED_TYPES = frozenset({"id", "ref", "text", "choice"})
+"""Column types whose cells are escaped on export and unescaped on import (never amounts: "-12.50"
+is a number, nor times, dates or ints)."""
+
+
+def escape_formulas(values: pd.Series) -> pd.Series:
+    """Export: a text cell a spreadsheet would run gets a leading quote `'` (the cells
+    `reports.safety.neutralise` neutralises: starting with `=`, `+`, `-`, `@`, tab, carriage
+    return...). So does a cell whose leading quotes come before such a character ("'=x" -> "''=x"):
+    that keeps the escape reversible, as `unescape_formulas` removes exactly one quote."""
+    quote, needs_escape, _ = _formula_rule()
+    risky = values.str.match(needs_escape, na=False).to_numpy(dtype=bool)
+    if not risky.any():
+        return values
+    out = values.astype(object)
+    out[risky] = quote + values[risky].astype(object)
+    return out
+
+
+def unescape_formulas(values: pd.Series) -> pd.Series:
+    """Import: undo `escape_formulas` (drop one leading `'` when quotes then a formula character follow)."""
+    if not values.str.startswith(_QUOTE, na=False).any():
+        return values  # most files: no need to load the rule (see `_formula_rule`)
+    _, _, is_escaped = _formula_rule()
+    escaped = values.str.match(is_escaped, na=False).to_numpy(dtype=bool)
+    if not escaped.any():
+        return values
+    out = values.copy()
+    out[escaped] = values[escaped].str.slice(1)
+    return out
+
+
+_QUOTE = "'"  # reports.safety.QUOTE, known before loading it
+
+
+@functools.cache
+def _formula_rule() -> tuple[str, str, str]:
+    """(quote, regex of cells to escape, regex of escaped cells), from the reports' own rule.
+    Loaded on first use: importing `empowerment.reports` loads altair (0.5 s), which the CLI, pages
+    that only read `KINDS` and imports without quoted cells should not pay for."""
+    from empowerment.reports.safety import DANGEROUS_FIRST_CHARACTERS, QUOTE
+
+    if QUOTE != _QUOTE:  # pragma: no cover - keeps the shortcut in unescape_formulas honest
+        raise AssertionError(f"reports.safety.QUOTE is {QUOTE!r}; update csvschema._QUOTE")
+    formula = "[" + re.escape("".join(sorted(DANGEROUS_FIRST_CHARACTERS))) + "]"
+    quotes = re.escape(QUOTE) + "*"
+    return QUOTE, quotes + formula, re.escape(QUOTE) + quotes + formula

@@ -8,6 +8,11 @@ strings with 2 decimals ("-12.50"), times as ISO 8601 ("2024-03-31T14:05:00", mi
 when present), dates as "2024-03-31", empty cells for NULL. Files are UTF-8 without a byte-order
 mark. Exporting a kind and importing the file again changes nothing (every row "unchanged").
 
+Safe to open in a spreadsheet: a text cell (id, name, note, description, category...) starting with
+`=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading `'`, so it is shown and
+never run (OWASP "CSV injection"; `csvschema.escape_formulas`). The importer removes that quote
+again. Amounts are numbers, not text: "-12.50" is written as it is.
+
 `ledger` (export only): entry_id, employee_id (the budget's employee), period_start (the budget's
 period), entry_type, amount (signed), gesture_id, reason, created_at, created_by (employee code).
 """
@@ -23,7 +28,7 @@ import pandas as pd
 from sqlalchemy import Date, DateTime, Enum, Select, String, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from empowerment.csvschema import EXPORT_KINDS, KINDS, CsvKind
+from empowerment.csvschema import ESCAPED_TYPES, EXPORT_KINDS, KINDS, CsvKind, escape_formulas
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
 from empowerment.models import (
@@ -74,7 +79,9 @@ def _export(db: Database, spec: CsvKind, write: Callable[[str], Any]) -> int:
 def _format(spec: CsvKind, frame: pd.DataFrame) -> pd.DataFrame:
     for col in spec.columns:
         values = frame[col.name]
-        if col.type in ("money", "signed_money"):
+        if col.type in ESCAPED_TYPES:
+            frame[col.name] = escape_formulas(values)
+        elif col.type in ("money", "signed_money"):
             frame[col.name] = _money(values)
         elif col.type == "time":
             frame[col.name] = _time(values)

@@ -18,7 +18,8 @@ from empowerment.db import Database
 from empowerment.errors import InvalidInput
 from empowerment.exporting import export_csv
 from empowerment.gestures import LogRequest, log_gesture, void_gesture
-from empowerment.models import Transaction
+from empowerment.models import Customer, Transaction
+from empowerment.reports.safety import is_dangerous, neutralise
 from tests.factories import make_policy
 from tests.integration.importing_support import exported, fresh_db, run, seed, snapshot
 
@@ -138,6 +139,75 @@ def test_large_exports_are_streamed_in_chunks(db: Database, monkeypatch: pytest.
     assert out.getvalue() == text.replace(".05\n", ".05\n")
     with db.read() as session:
         assert len(list(session.scalars(select(Transaction)))) == 10
+
+
+# --- safe to open in a spreadsheet (OWASP "CSV injection") --------------------------------------
+
+FORMULA_NAME = '=HYPERLINK("http://x","y")'
+FORMULA_NOTE = "+cmd|' /C calc'!A0"
+
+
+def _formulas(db: Database) -> None:
+    """A customer named like a formula (imported) and a gesture note like one (typed in the app)."""
+    seed(db)
+    run(db, "customers", f'customer_id,name\nC3,"{FORMULA_NAME.replace(chr(34), chr(34) * 2)}"\n')
+    make_policy(db, 50_000)
+    log_gesture(db, SYSTEM, LogRequest("E1", "C3", "gift", "30", category="Noise", note=FORMULA_NOTE))
+
+
+def test_text_cells_a_spreadsheet_would_run_are_exported_behind_a_quote(db: Database) -> None:
+    _formulas(db)
+    with db.read() as session:
+        assert session.scalars(select(Customer.name).where(Customer.code == "C3")).one() == FORMULA_NAME
+    customers = {r["customer_id"]: r for r in _table(exported(db, "customers"))}
+    assert customers["C3"]["name"] == "'" + FORMULA_NAME == neutralise(FORMULA_NAME)
+    assert customers["C1"]["phone"] == "'+1 555 0100"  # every cell starting with "+", not only formulas
+    assert customers["C1"]["name"] == "Guest One"
+    gestures = _table(exported(db, "gestures"))
+    assert gestures[-1]["note"] == "'" + FORMULA_NOTE
+    assert gestures[-1]["cost"] == "30.00"
+    ledger = _table(exported(db, "ledger"))
+    assert {r["amount"] for r in ledger} >= {"-30.00", "500.00"}  # amounts are numbers: no quote
+
+
+def test_exporting_formulas_behind_a_quote_and_importing_them_again_changes_nothing(
+    db: Database,
+) -> None:
+    _formulas(db)
+    for kind in IMPORT_KINDS:
+        before = snapshot(db)
+        summary = run(db, kind, exported(db, kind))
+        assert (summary.inserted, summary.updated, summary.unchanged) == (0, 0, summary.rows), kind
+        after = snapshot(db)
+        assert len(after.pop("audit_events")) == len(before.pop("audit_events")) + 1
+        assert after == before, kind
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "=1+1", "-5 degrees", "@channel", "\tTabbed", "\rReturn", "\uff1d1+1", "'=already quoted",
+        "''+twice", "'plain quote", "O'Brien", "'", "''", "-", "= spaced", "plain",
+    ],
+)
+def test_any_free_text_survives_export_and_import(db: Database, note: str) -> None:
+    seed(db, "employees", "customers", "incidents")
+    make_policy(db, 50_000)
+    log_gesture(db, SYSTEM, LogRequest("E1", "C1", "gift", "1", incident_code="I1", note=note))
+    text = exported(db, "gestures")
+    assert not is_dangerous(_table(text)[0]["note"])
+    before = snapshot(db)
+    assert run(db, "gestures", text).unchanged == 1
+    after = snapshot(db)
+    assert len(after.pop("audit_events")) == len(before.pop("audit_events")) + 1
+    assert after == before
+
+
+def test_a_negative_amount_is_exported_as_a_plain_number(db: Database) -> None:
+    run(db, "transactions", "transaction_id,customer_id,occurred_at,amount\nT1,C1,2024-04-01,-12.50\n")
+    text = exported(db, "transactions")
+    assert text.splitlines()[1] == "T1,C1,2024-04-01T00:00:00,-12.50"
+    assert run(db, "transactions", text).unchanged == 1
 
 
 def test_an_unknown_kind_is_refused(db: Database) -> None:

@@ -177,12 +177,12 @@ def test_existing_rows_are_found_by_id_lookups_when_the_table_is_too_big_to_read
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(db, "customers", "transactions")
-    monkeypatch.setattr(importing, "FETCH_ALL_BELOW", 0)
-    monkeypatch.setattr(importing, "FETCH_ALL_FACTOR", 0)
+    monkeypatch.setattr(importing.lookup, "FETCH_ALL_BELOW", 0)
+    monkeypatch.setattr(importing.lookup, "FETCH_ALL_FACTOR", 0)
     calls: list[str] = []
-    real = importing._frame
-    monkeypatch.setattr(importing, "_frame", lambda rows, names: calls.append("q") or real(rows, names))
-    monkeypatch.setattr(importing, "LOOKUP_CHUNK", 2)
+    real = importing.lookup._frame
+    monkeypatch.setattr(importing.lookup, "_frame", lambda rows, names: calls.append("q") or real(rows, names))
+    monkeypatch.setattr(importing.lookup, "LOOKUP_CHUNK", 2)
     summary = run(db, "transactions", TRANSACTIONS.replace("1234.56", "1234.57") + "T4,C2,2024-06-01,1\n")
     assert (summary.inserted, summary.updated, summary.unchanged) == (1, 1, 2)
     assert len(calls) >= 3  # customers (C1, C2) and transactions (4 ids) in chunks of 2
@@ -329,7 +329,7 @@ def test_problem_values_and_reasons_say_what_is_wrong(db: Database) -> None:
 def test_the_problem_list_is_capped_but_the_count_is_exact(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "MAX_PROBLEMS", 5)
+    monkeypatch.setattr(importing.problems, "MAX_PROBLEMS", 5)
     text = TX_HEADER + "".join(f"T{i},C1,2024-01-01,x{i}\n" for i in range(8))
     error = refused(db, "transactions", text)
     assert str(error) == "8 problems in transactions.csv; nothing was imported. The first 5 are listed."
@@ -413,6 +413,34 @@ def test_names_in_any_script_and_emoji_round_trip(db: Database) -> None:
     assert again.unchanged == 5 and again.updated == 0
 
 
+@pytest.mark.parametrize(
+    ("cell", "stored"),
+    [
+        ("'=1+1", "=1+1"),  # the formula escape that export_csv adds is removed
+        ("'-5 degrees", "-5 degrees"),
+        ("'@channel", "@channel"),
+        ("  '+44 20 7946 0000 ", "+44 20 7946 0000"),  # spaces are stripped first
+        ("'\uff1d1+1", "\uff1d1+1"),  # full-width "=", which reports.safety neutralises too
+        ("''=x", "'=x"),  # exactly one quote is removed
+        ("'plain", "'plain"),  # a quote before anything else is the value's own
+        ("O'Brien", "O'Brien"),
+        ("'", "'"),
+        ("''", "''"),
+    ],
+)
+def test_a_quote_before_a_formula_character_is_the_export_escape_and_is_removed(
+    db: Database, cell: str, stored: str
+) -> None:
+    run(db, "customers", f'customer_id,name,phone\nC1,"{cell}","{cell}"\n')
+    customer = _rows(db, Customer)[0]
+    assert customer.name == stored and customer.phone == stored
+
+
+def test_an_amount_behind_a_quote_is_not_a_number(db: Database) -> None:
+    error = refused(db, "transactions", TX_HEADER + "T1,C1,2024-01-01,'-12.50\n")
+    assert where(error.problems) == [(2, "amount")]
+
+
 # --- options -----------------------------------------------------------------------------------
 
 
@@ -433,7 +461,7 @@ def test_column_mapping_reads_a_pos_export_and_extra_columns_are_ignored_with_a_
 def test_time_zone_offsets_are_converted_to_local_time_and_the_offset_dropped(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "_LOCAL_ZONE", tz.gettz("America/New_York"))
+    monkeypatch.setattr(importing.values, "_LOCAL_ZONE", tz.gettz("America/New_York"))
     summary = run(
         db,
         "transactions",
@@ -453,7 +481,7 @@ def test_time_zone_offsets_are_converted_to_local_time_and_the_offset_dropped(
 def test_progress_is_reported_a_few_dozen_times_at_most_and_ends_at_one(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(importing.writing, "CHUNK_ROWS", 10)
     calls: list[tuple[float, str]] = []
     text = TX_HEADER + "".join(f"T{i},C{i % 50},2024-01-01,1\n" for i in range(2_000))
     run(db, "transactions", text, progress=lambda fraction, message: calls.append((fraction, message)))
@@ -466,10 +494,10 @@ def test_progress_is_reported_a_few_dozen_times_at_most_and_ends_at_one(
 def test_the_portable_core_path_and_the_fast_path_write_the_same_rows(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "USE_FAST_PATHS", False)
+    monkeypatch.setattr(importing.writing, "USE_FAST_PATHS", False)
     seed(db)
     portable = {kind: exported(db, kind) for kind in SEED}
-    monkeypatch.setattr(importing, "USE_FAST_PATHS", True)
+    monkeypatch.setattr(importing.writing, "USE_FAST_PATHS", True)
     for kind, text in SEED.items():  # the fast path reads the portable path's rows as identical
         summary = run(db, kind, text)
         assert (summary.inserted, summary.updated, summary.unchanged) == (0, 0, summary.rows), kind
@@ -479,10 +507,10 @@ def test_the_portable_core_path_and_the_fast_path_write_the_same_rows(
 def test_a_failure_while_writing_rolls_everything_back(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(importing, "REBUILD_INDEXES_FROM_ROWS", 1)
+    monkeypatch.setattr(importing.writing, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(importing.writing, "REBUILD_INDEXES_FROM_ROWS", 1)
     seed(db, "customers")
-    real_rows = importing._rows
+    real_rows = importing.writing._rows
     calls = {"n": 0}
 
     def failing_rows(*args: object, **kwargs: object) -> list:
@@ -491,7 +519,7 @@ def test_a_failure_while_writing_rolls_everything_back(
             raise RuntimeError("disk full")
         return real_rows(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(importing, "_rows", failing_rows)
+    monkeypatch.setattr(importing.writing, "_rows", failing_rows)
     before = snapshot(db)
     indexes_before = _index_names(db)
     with pytest.raises(RuntimeError):
@@ -509,7 +537,7 @@ def _index_names(db: Database) -> list[str]:
 def test_a_big_sqlite_load_rebuilds_the_same_indexes_it_dropped(
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "REBUILD_INDEXES_FROM_ROWS", 1)
+    monkeypatch.setattr(importing.writing, "REBUILD_INDEXES_FROM_ROWS", 1)
     with sqlite_db.read() as session:
         before = session.connection().exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'transactions' ORDER BY name"
@@ -537,7 +565,7 @@ AMOUNTS = [
 def test_amounts_follow_parse_cents_except_that_a_decimal_comma_is_refused(signed: bool) -> None:
     values = pd.Series(AMOUNTS, dtype="str").str.strip()
     filled = (values != "").to_numpy()
-    cents, bad, reasons = importing._parse_money(values, filled, signed=signed)
+    cents, bad, reasons = importing.values.parse_money(values, filled, signed=signed)
     for i, text in enumerate(AMOUNTS):
         if not filled[i]:
             continue
@@ -557,8 +585,13 @@ def test_amounts_follow_parse_cents_except_that_a_decimal_comma_is_refused(signe
 def test_physical_line_numbers_survive_skipped_lines_and_multiline_cells() -> None:
     text = 'a,b\n1,2\n\n"x\ny",2\n3,4,5\n6\n7,8,9\n"p\n\nq",1\n10,\n'
     spec = CsvKind("t", "t", (Column("a", "text"), Column("b", "text")))
-    raw, lines, problems = importing._parse(text.encode(), text, spec, None, "t.csv", [])
+    raw, lines, problems = importing.reading.parse(text.encode(), text, spec, None, "t.csv", [])
     assert list(raw["a"]) == ["1", "x\ny", "6", "p\n\nq", "10"]
     assert list(lines) == [2, 4, 7, 9, 12]
     assert [p["line"] for p in problems.as_list()] == [6, 8]
     assert isinstance(lines, np.ndarray)
+
+
+# --- the package -------------------------------------------------------------------------------
+
+

@@ -1,0 +1,140 @@
+"""Gestures are history: recorded as they were (source "import", status "logged", no budget).
+
+Budget limits are not applied; gestures above the customer daily cap are counted in a warning. A
+gesture logged in the app (source other than "import") may be re-imported unchanged but not changed
+by an import, because its ledger entries would no longer match.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from empowerment.importing.job import Job
+from empowerment.importing.lookup import fetch_by_codes, ids_for, table_of
+from empowerment.importing.plan import Field, apply_plan, plan_rows
+from empowerment.importing.references import check_employees
+from empowerment.models import BudgetPolicy, Gesture, GestureStatus, Incident
+from empowerment.money import format_cents
+
+DEFAULT_CUSTOMER_DAILY_CAP_CENTS = 200_000  # models.BudgetPolicy.customer_daily_cap_cents default
+
+
+def import_gestures(job: Job) -> None:
+    f = job.frame
+    incidents = fetch_by_codes(
+        job.session, table_of(Incident), f["incident_id"], ["id", "customer_id"]
+    )
+    incident_ids = ids_for(f["incident_id"], incidents)
+    unknown = (f["incident_id"].notna() & incident_ids.isna()).to_numpy()
+    job.problems.add_mask(
+        f, unknown, "incident_id", job.raw["incident_id"], "unknown incident; import the incidents file first"
+    )
+    customer_ids = ids_for(
+        f["incident_id"], incidents[["code", "customer_id"]].rename(columns={"customer_id": "id"})
+    )
+    employee_ids = check_employees(job, "employee_id")
+
+    data = pd.DataFrame(
+        {
+            "code": f["gesture_id"],
+            "incident_id": incident_ids,
+            "customer_id": customer_ids,
+            "employee_id": employee_ids,
+            "occurred_at": f["occurred_at"],
+            "type": f["type"],
+            "cost_cents": f["cost"],
+        }
+    )
+    fields = [
+        Field("incident_id", "incident_id", "int"),
+        Field("customer_id", "incident_id", "int"),
+        Field("employee_id", "employee_id", "int"),
+        Field("occurred_at", "occurred_at", "time"),
+        Field("type", "type", "str"),
+        Field("cost_cents", "cost", "int"),
+    ]
+    if job.has("note"):
+        data["note"] = f["note"]
+        fields.append(Field("note", "note", "str"))
+    table = table_of(Gesture)
+    plan = plan_rows(job, table, data, fields, extra=("source",))
+    _refuse_changes_to_app_gestures(job, plan, fields)
+    job.problems.raise_if_any(job.filename)
+    _warn_above_daily_cap(job, data)
+    apply_plan(
+        job,
+        table,
+        plan,
+        fields,
+        {
+            "status": GestureStatus.LOGGED.value,
+            "source": "import",
+            "created_at": job.now,
+            "created_by_id": job.actor_id,
+            "needs_review": False,
+            "featured": False,
+        },
+    )
+
+
+def _refuse_changes_to_app_gestures(job: Job, plan: pd.DataFrame, fields: list[Field]) -> None:
+    """A gesture logged in the app may be re-imported unchanged, never changed: its ledger
+    entries would no longer match."""
+    from_app = (
+        (plan["action"] == "update") & plan["source"].notna() & (plan["source"] != "import")
+    ).to_numpy()
+    if not from_app.any():
+        return
+    seen: set[str] = set()
+    for fld in fields:
+        if fld.csv in seen:
+            continue
+        seen.add(fld.csv)
+        mask = from_app & plan[f"{fld.column}__diff"].to_numpy(dtype=bool)
+        job.problems.add_mask(
+            job.frame,
+            mask,
+            fld.csv,
+            job.raw[fld.csv],
+            f"this gesture was logged in the app; an import may not change its {fld.csv} "
+            "(its budget ledger would no longer match)",
+        )
+
+
+def _warn_above_daily_cap(job: Job, data: pd.DataFrame) -> None:
+    """Imported gestures are history: limits are not applied, but the overs are counted."""
+    cap = _customer_daily_cap(job.session)
+    order = data.sort_values("occurred_at", kind="stable")
+    day = order["occurred_at"].dt.floor("D")
+    running = order.groupby(
+        [order["employee_id"], order["customer_id"], day], dropna=False
+    )["cost_cents"].cumsum()
+    above = int((running.astype("float64") > cap).sum())
+    if above:
+        job.summary.warnings.append(
+            f"{above:,} gesture{'s' if above > 1 else ''} in this file "
+            f"{'are' if above > 1 else 'is'} above the {format_cents(cap, '')} daily cap per "
+            "employee per customer; imported gestures are recorded as history, so limits were "
+            "not applied."
+        )
+
+
+def _customer_daily_cap(session: Session) -> int:
+    """The organisation default policy's cap in force today, else the model's default."""
+    table = table_of(BudgetPolicy)
+    cap = session.connection().execute(
+        select(table.c.customer_daily_cap_cents)
+        .where(
+            table.c.team_id.is_(None),
+            table.c.role.is_(None),
+            table.c.employee_id.is_(None),
+            table.c.effective_from <= date.today(),
+        )
+        .order_by(table.c.effective_from.desc(), table.c.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return DEFAULT_CUSTOMER_DAILY_CAP_CENTS if cap is None else int(cap)

@@ -1,0 +1,35 @@
+"""One import in progress: the checked file, the open session and what has been counted so far."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from empowerment.csvschema import CsvKind
+from empowerment.importing.problems import Problems
+from empowerment.importing.summary import ImportSummary, Progress
+
+
+@dataclass
+class Job:
+    spec: CsvKind
+    filename: str
+    frame: pd.DataFrame  # parsed values by CSV column name, plus "line"
+    raw: pd.DataFrame  # the cells as written, same rows
+    problems: Problems
+    summary: ImportSummary
+    dry_run: bool
+    actor_id: int | None
+    now: datetime
+    progress: Progress
+    session: Session = None  # type: ignore[assignment]
+
+    def has(self, column: str) -> bool:
+        return column in self.frame.columns
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name

@@ -1,0 +1,199 @@
+"""One importer per kind: the checked file becomes rows of the kind's table (and its references).
+
+Gestures have rules of their own, in `gestures`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from sqlalchemy import bindparam, update
+
+from empowerment.importing.gestures import import_gestures
+from empowerment.importing.job import Job
+from empowerment.importing.lookup import fetch_all, fetch_by_codes, table_of
+from empowerment.importing.plan import Field, apply_plan, plan_rows
+from empowerment.importing.references import (
+    check_employees,
+    ensure_customers,
+    ensure_locations,
+    match_named,
+)
+from empowerment.importing.writing import bulk_insert
+from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
+
+
+def import_customers(job: Job) -> None:
+    f = job.frame
+    job.problems.raise_if_any(job.filename)
+    data = pd.DataFrame({"code": f["customer_id"], "name": f["name"]})
+    fields = [Field("name", "name", "str")]
+    for optional in ("segment", "email", "phone"):
+        if job.has(optional):
+            data[optional] = f[optional]
+            fields.append(Field(optional, optional, "str"))
+    table = table_of(Customer)
+    plan = plan_rows(job, table, data, fields)
+    apply_plan(job, table, plan, fields, {"created_at": job.now, "created_by_id": job.actor_id})
+
+
+def import_employees(job: Job) -> None:
+    f = job.frame
+    job.problems.raise_if_any(job.filename)
+    team_ids = _team_ids(job)
+    data = pd.DataFrame(
+        {
+            "code": f["employee_id"],
+            "name": f["name"],
+            "role": f["role"],
+            "team_id": f["team"].map(team_ids).astype("float64"),
+        }
+    )
+    fields = [
+        Field("name", "name", "str"),
+        Field("role", "role", "str"),
+        Field("team_id", "team", "int"),
+    ]
+    table = table_of(Employee)
+    plan = plan_rows(job, table, data, fields)
+    apply_plan(
+        job,
+        table,
+        plan,
+        fields,
+        {"active": True, "pin_failed_attempts": 0, "created_at": job.now},
+    )
+
+
+def _team_ids(job: Job) -> dict[str, float]:
+    """Team cell -> team id. Unknown teams are created at the location given on their first row;
+    existing teams stay as they are (a warning counts the rows that disagree about the location)."""
+    f = job.frame
+    teams = fetch_all(job.session, table_of(Team), ["id", "code", "name", "location_id"])
+    team_ids = match_named(f["team"], teams)
+    team_location = dict(zip(teams["id"].astype(float), teams["location_id"], strict=True))
+
+    no_team_location = (f["team"].isna() & f["location"].notna()).sum()
+    if no_team_location:
+        job.summary.warnings.append(
+            f"{no_team_location:,} row{'s' if no_team_location > 1 else ''} give a location but "
+            "no team; an employee's location is their team's, so it was not recorded."
+        )
+    with_team = f[f["team"].notna()]
+    location_ids = ensure_locations(job, with_team["location"])
+    known = with_team["team"].isin(team_ids.keys())
+    file_location = location_ids[known]
+    app_location = with_team.loc[known, "team"].map(team_ids).map(team_location)
+    disagree = int(
+        (file_location.notna() & (file_location.astype(float) != pd.to_numeric(app_location))).sum()
+    )
+    if disagree:
+        job.summary.warnings.append(
+            f"{disagree:,} row{'s' if disagree > 1 else ''} give a location other than their "
+            "team's location in the app; teams were left as they are."
+        )
+    unknown = with_team[~known]
+    if not unknown.empty:
+        firsts = unknown.assign(location_id=location_ids[~known]).drop_duplicates("team")
+        job.summary.teams_created = len(firsts)
+        if not job.dry_run:
+            team_ids.update(_create_teams(job, firsts))
+    return team_ids
+
+
+def _create_teams(job: Job, firsts: pd.DataFrame) -> dict[str, float]:
+    new = pd.DataFrame(
+        {
+            "code": firsts["team"].to_numpy(dtype=object),
+            "name": firsts["team"].to_numpy(dtype=object),
+            "location_id": firsts["location_id"].to_numpy(),
+        }
+    )
+    bulk_insert(job, table_of(Team), new, span=(0.35, 0.4), label="Creating teams")
+    created = fetch_by_codes(job.session, table_of(Team), new["code"], ["id"])
+    return dict(zip(created["code"], created["id"].astype(float), strict=True))
+
+
+def import_transactions(job: Job) -> None:
+    f = job.frame
+    job.problems.raise_if_any(job.filename)
+    customer_ids = ensure_customers(job, f["customer_id"], f["occurred_at"])
+    data = pd.DataFrame(
+        {
+            "code": f["transaction_id"],
+            "customer_id": customer_ids,
+            "occurred_at": f["occurred_at"],
+            "amount_cents": f["amount"],
+        }
+    )
+    fields = [
+        Field("customer_id", "customer_id", "int"),
+        Field("occurred_at", "occurred_at", "time"),
+        Field("amount_cents", "amount", "int"),
+    ]
+    table = table_of(Transaction)
+    plan = plan_rows(job, table, data, fields)
+    apply_plan(job, table, plan, fields, {})
+
+
+def import_incidents(job: Job) -> None:
+    f = job.frame
+    employee_ids = check_employees(job, "employee_id") if job.has("employee_id") else None
+    job.problems.raise_if_any(job.filename)
+    customer_ids = ensure_customers(job, f["customer_id"], f["occurred_at"])
+    data = pd.DataFrame(
+        {
+            "code": f["incident_id"],
+            "customer_id": customer_ids,
+            "occurred_at": f["occurred_at"],
+            "category": f["category"],
+        }
+    )
+    fields = [
+        Field("customer_id", "customer_id", "int"),
+        Field("occurred_at", "occurred_at", "time"),
+        Field("category", "category", "str"),
+    ]
+    if job.has("location"):
+        data["location_id"] = ensure_locations(job, f["location"])
+        fields.append(Field("location_id", "location", "int"))
+    if job.has("description"):
+        data["description"] = f["description"]
+        fields.append(Field("description", "description", "str"))
+    if employee_ids is not None:
+        data["employee_id"] = employee_ids
+        fields.append(Field("employee_id", "employee_id", "int"))
+    table = table_of(Incident)
+    plan = plan_rows(job, table, data, fields)
+    apply_plan(job, table, plan, fields, {"created_at": job.now})
+    if not job.dry_run:
+        _move_gestures_with_their_incidents(job, plan)
+
+
+def _move_gestures_with_their_incidents(job: Job, plan: pd.DataFrame) -> None:
+    """A gesture's customer is its incident's: follow incidents that moved to another customer."""
+    moved = plan[(plan["action"] == "update") & plan["customer_id__diff"]]
+    if moved.empty:
+        return
+    gestures = table_of(Gesture)
+    stmt = (
+        update(gestures)
+        .where(gestures.c.incident_id == bindparam("_incident"))
+        .values(customer_id=bindparam("_customer"))
+    )
+    job.session.connection().execute(
+        stmt,
+        [
+            {"_incident": int(i), "_customer": int(c)}
+            for i, c in zip(moved["id"], moved["customer_id"], strict=True)
+        ],
+    )
+
+
+IMPORTERS: dict[str, Callable[[Job], None]] = {
+    "employees": import_employees,
+    "customers": import_customers,
+    "transactions": import_transactions,
+    "incidents": import_incidents,
+    "gestures": import_gestures,
+}

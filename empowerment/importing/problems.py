@@ -1,0 +1,95 @@
+"""Every problem in a file, collected before anything is written: {"line", "column", "value", "reason"}."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from empowerment.errors import ImportFailed
+
+MAX_PROBLEMS = 10_000  # problems listed in ImportFailed.problems (the message gives the total)
+
+
+class Problems:
+    """Collects problems as small DataFrames; keeps at most MAX_PROBLEMS of each batch."""
+
+    def __init__(self, column_order: Sequence[str]) -> None:
+        self._parts: list[pd.DataFrame] = []
+        self._order = {name: i for i, name in enumerate(column_order)}
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def add(
+        self,
+        lines: Any,
+        column: str | None,
+        values: Any,
+        reason: str | Any,
+    ) -> None:
+        lines = np.asarray(lines, dtype=np.int64).reshape(-1)
+        n = len(lines)
+        if n == 0:
+            return
+        self.count += n
+        values = [None] * n if values is None else np.asarray(values, dtype=object).reshape(-1)
+        reasons = np.asarray(reason, dtype=object).reshape(-1) if not isinstance(reason, str) else reason
+        part = pd.DataFrame({"line": lines, "column": column, "value": values, "reason": reasons})
+        if n > MAX_PROBLEMS:
+            part = part.sort_values("line", kind="stable").head(MAX_PROBLEMS)
+        self._parts.append(part)
+
+    def add_mask(self, frame: pd.DataFrame, mask: Any, column: str, values: Any, reason: Any) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        vals = None if values is None else np.asarray(values, dtype=object)[mask]
+        if not isinstance(reason, str):
+            reason = np.asarray(reason, dtype=object)[mask]
+        self.add(frame["line"].to_numpy()[mask], column, vals, reason)
+
+    def as_list(self) -> list[dict[str, object]]:
+        if not self._parts:
+            return []
+        df = pd.concat(self._parts, ignore_index=True)
+        df["_order"] = df["column"].map(self._order).fillna(-1)
+        df = df.sort_values(["line", "_order"], kind="stable").head(MAX_PROBLEMS)
+        out = []
+        for line, column, value, reason in zip(
+            df["line"].tolist(),
+            df["column"].tolist(),
+            df["value"].tolist(),
+            df["reason"].tolist(),
+            strict=True,
+        ):
+            out.append(
+                {
+                    "line": int(line),
+                    "column": column,
+                    "value": _shorten(value),
+                    "reason": str(reason),
+                }
+            )
+        return out
+
+    def raise_if_any(self, filename: str) -> None:
+        if not self.count:
+            return
+        n = self.count
+        message = f"{n:,} problem{'' if n == 1 else 's'} in {filename}; nothing was imported."
+        if n > MAX_PROBLEMS:
+            message += f" The first {MAX_PROBLEMS:,} are listed."
+        raise ImportFailed(message, self.as_list())
+
+
+def _shorten(value: object, limit: int = 120) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value)
+    if len(text) > limit:
+        return f"{text[:100]}… ({len(text):,} characters)"
+    return text

@@ -1,0 +1,184 @@
+"""Reading a file: bytes -> UTF-8 text -> raw string cells with their physical line numbers."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from empowerment.csvschema import CsvKind, template
+from empowerment.errors import ImportFailed
+from empowerment.importing.header import check_header
+from empowerment.importing.problems import Problems
+
+Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]
+Skipped = list[tuple[int, int, int]]  # (record number, cells expected, cells seen)
+
+_SAVE_AS_UTF8 = (
+    "Save the file as UTF-8 (in Excel: Save As > 'CSV UTF-8 (Comma delimited)') and import it "
+    "again; nothing was imported."
+)
+
+
+def read_source(source: Source, kind: str) -> tuple[str, bytes]:
+    """-> (file name for messages, the file's bytes)."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        return path.name, path.read_bytes()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"{kind}.csv", bytes(source)
+    if hasattr(source, "read"):
+        name = getattr(source, "name", None)
+        filename = Path(name).name if isinstance(name, str) and name else f"{kind}.csv"
+        # getvalue() (BytesIO, Streamlit's UploadedFile) gives the whole file wherever the
+        # position is; otherwise read from the current position.
+        data = source.getvalue() if hasattr(source, "getvalue") else source.read()
+        if isinstance(data, str):
+            data = data.encode("utf-8", errors="surrogatepass")
+        return filename, bytes(data)
+    raise TypeError(f"Cannot read a CSV from {type(source).__name__}; pass a path, bytes or a file.")
+
+
+def decode(data: bytes, filename: str) -> tuple[bytes, str]:
+    """-> (the bytes without a byte-order mark, the text). Refuses files that are not UTF-8."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data, data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        raise ImportFailed(
+            f"{filename} is saved as UTF-16 ('Unicode text'). {_SAVE_AS_UTF8}",
+            [{"line": 1, "column": None, "value": None, "reason": "UTF-16 file, not UTF-8"}],
+        )
+    problems = _undecodable_lines(data)
+    listed = problems.as_list()
+    first = listed[0]["line"] if listed else "?"
+    n = problems.count
+    raise ImportFailed(
+        f"{filename} is not saved as UTF-8: {n:,} line{'' if n == 1 else 's'} contain{'s' if n == 1 else ''} "
+        f"characters in another encoding (first on line {first}). {_SAVE_AS_UTF8}",
+        listed,
+    )
+
+
+def _undecodable_lines(data: bytes) -> Problems:
+    problems = Problems([])
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        try:
+            raw_line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = raw_line[exc.start : exc.end]
+            shown = raw_line[max(0, exc.start - 30) : exc.end + 30].decode("utf-8", "replace")
+            problems.add(
+                [number],
+                None,
+                [shown],
+                f"byte {' '.join(f'0x{b:02X}' for b in bad)} at byte {exc.start + 1} of the line "
+                "is not UTF-8",
+            )
+    return problems
+
+
+def parse(
+    data: bytes,
+    text: str,
+    spec: CsvKind,
+    mapping: Mapping[str, str] | None,
+    filename: str,
+    notes: list[str],
+) -> tuple[pd.DataFrame, np.ndarray, Problems]:
+    """-> raw string cells of the spec's columns (index 0..n-1), physical lines, problems so far."""
+    if not text.strip():
+        wanted = f"Its first line must be the header: {template(spec.name)}. Nothing was imported."
+        raise ImportFailed(f"{filename} is empty. {wanted}")
+    positions = check_header(text, spec, mapping, filename, notes)
+    df, skipped = _read_cells(data, filename)
+    records, before = _physical_lines(df, text, skipped)
+    lines = records + before[:-1]
+
+    problems = Problems(spec.names)
+    for rec, expected, saw in skipped:
+        physical = rec + int(before[np.searchsorted(records, rec)])
+        problems.add(
+            [physical],
+            None,
+            None,
+            f"the line has {saw} cells but the header has {expected}; a comma inside a value "
+            'needs the value in double quotes ("...")',
+        )
+
+    # Use the (stripped, mapped) header names by position; keep the spec's columns only.
+    df.columns = [f"__{i}" for i in range(df.shape[1])]
+    keep = {name: f"__{positions[name][0]}" for name in spec.names if name in positions}
+    blank = np.ones(len(df), dtype=bool)
+    for name in df.columns:
+        blank &= (df[name] == "").to_numpy()
+    raw = pd.DataFrame({name: df[src] for name, src in keep.items()})
+    if blank.any():
+        raw = raw.loc[~blank].reset_index(drop=True)
+        lines = lines[~blank]
+    if len(raw) == 0 and not problems:
+        raise ImportFailed(f"{filename} has a header but no data rows; nothing was imported.")
+    return raw, lines, problems
+
+
+def _read_cells(data: bytes, filename: str) -> tuple[pd.DataFrame, Skipped]:
+    """Every cell as a string; records with the wrong number of cells are skipped and listed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            df = pd.read_csv(
+                io.BytesIO(data),
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                on_bad_lines="warn",
+                header=0,
+                index_col=False,
+                encoding="utf-8",
+            )
+        except pd.errors.ParserError as exc:
+            raise ImportFailed(
+                f"{filename} could not be read as CSV ({str(exc).strip()}). Look for a stray "
+                'double quote (") on or before that line; nothing was imported.'
+            ) from exc
+        except pd.errors.EmptyDataError as exc:  # pragma: no cover - caught by the header checks
+            raise ImportFailed(f"{filename} is empty; nothing was imported.") from exc
+    skipped: Skipped = []
+    for warning in caught:
+        for rec, expected, saw in re.findall(
+            r"Skipping line (\d+): expected (\d+) fields, saw (\d+)", str(warning.message)
+        ):
+            skipped.append((int(rec), int(expected), int(saw)))
+    skipped.sort()
+    return df, skipped
+
+
+def _physical_lines(df: pd.DataFrame, text: str, skipped: Skipped) -> tuple[np.ndarray, np.ndarray]:
+    """-> (record number per row, newlines inside quoted cells before each record [n + 1])."""
+    n = len(df)
+    # pandas numbers records (header = 1). Records skipped for a wrong cell count are missing
+    # from df: shift the kept rows past them.
+    records = 2 + np.arange(n, dtype=np.int64)
+    if skipped:
+        s = np.array([r for r, _, _ in skipped], dtype=np.int64)
+        records = records + np.searchsorted(s - np.arange(len(s)), records, side="right")
+    # Quoted cells may span lines: a record's physical line adds the newlines of earlier records.
+    extra = np.zeros(n, dtype=np.int64)
+    if n and '"' in text:
+        for name in df.columns:
+            col = df[name]
+            if col.str.contains("\n", regex=False).any():
+                extra += col.str.count("\n").to_numpy(dtype=np.int64)
+    before = np.concatenate([[0], np.cumsum(extra)])
+    return records, before

@@ -1,0 +1,82 @@
+"""Records a file refers to: customers and locations are created when unknown, employees must exist."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from empowerment.importing.job import Job
+from empowerment.importing.lookup import fetch_all, fetch_by_codes, ids_for, table_of
+from empowerment.importing.writing import bulk_insert
+from empowerment.models import Customer, Employee, Location
+
+
+def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
+    """Customer id per row; unknown customers are created ("Customer <id>") and counted."""
+    table = table_of(Customer)
+    positions, distinct = pd.factorize(codes)
+    distinct = np.asarray(distinct, dtype=object)
+    found = fetch_by_codes(job.session, table, distinct, ["id"])
+    unknown = ~pd.Index(distinct).isin(found["code"].astype(object))
+    if unknown.any():
+        # Earliest time per distinct code (position -1 marks empty cells: not a code).
+        first = pd.Series(times.to_numpy()).groupby(positions).min().reindex(range(len(distinct)))
+        first_seen = pd.Series(first.to_numpy()[unknown], index=pd.Index(distinct[unknown]))
+        job.summary.customers_created = len(first_seen)
+        if not job.dry_run:
+            new = pd.DataFrame(
+                {
+                    "code": first_seen.index.astype(object),
+                    "name": "Customer " + first_seen.index.astype(str),
+                    "first_seen_at": first_seen.to_numpy(),
+                    "created_at": job.now,
+                    "created_by_id": job.actor_id,
+                }
+            )
+            bulk_insert(job, table, new, span=(0.3, 0.4), label="Creating customers")
+            found = pd.concat(
+                [found, fetch_by_codes(job.session, table, new["code"], ["id"])],
+                ignore_index=True,
+            )
+    return ids_for(codes, found, (positions, distinct))
+
+
+def match_named(values: pd.Series, existing: pd.DataFrame) -> dict[str, float]:
+    """Team/location cells -> id, matching the code first, else a unique name."""
+    out: dict[str, float] = {}
+    by_code = dict(zip(existing["code"], existing["id"], strict=True))
+    names = existing["name"].value_counts()
+    by_name = {n: i for n, i in zip(existing["name"], existing["id"], strict=True) if names.get(n, 0) == 1}
+    for value in values.dropna().unique():
+        if value in by_code:
+            out[value] = float(by_code[value])
+        elif value in by_name:
+            out[value] = float(by_name[value])
+    return out
+
+
+def ensure_locations(job: Job, cells: pd.Series) -> pd.Series:
+    """Location id per row (NaN where the cell is empty or, in a dry run, not yet created)."""
+    table = table_of(Location)
+    existing = fetch_all(job.session, table, ["id", "code", "name"])
+    ids = match_named(cells, existing)
+    unknown = [v for v in cells.dropna().unique() if v not in ids]
+    job.summary.locations_created += len(unknown)
+    if unknown and not job.dry_run:
+        new = pd.DataFrame({"code": unknown, "name": unknown})
+        bulk_insert(job, table, new, span=(0.3, 0.35), label="Creating locations")
+        created = fetch_by_codes(job.session, table, unknown, ["id"])
+        ids.update(dict(zip(created["code"], created["id"].astype(float), strict=True)))
+    return cells.map(ids).astype("float64")
+
+
+def check_employees(job: Job, column: str) -> pd.Series:
+    """Employee id per row for `column`; unknown ids are problems."""
+    codes = job.frame[column]
+    found = fetch_by_codes(job.session, table_of(Employee), codes, ["id"])
+    ids = ids_for(codes, found)
+    unknown = (codes.notna() & ids.isna()).to_numpy()
+    job.problems.add_mask(
+        job.frame, unknown, column, job.raw[column], "unknown employee; import the employees file first"
+    )
+    return ids
