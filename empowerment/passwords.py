@@ -3,6 +3,8 @@ in clear, and nothing stores or logs one."""
 
 from __future__ import annotations
 
+import contextlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -26,10 +28,8 @@ def verify_secret(secret_hash: str | None, secret: str) -> bool:
 
 
 def _safe_dummy_verify() -> None:
-    try:
+    with contextlib.suppress(VerificationError):
         _hasher.verify(_DUMMY_HASH, "x")
-    except VerificationError:
-        pass
 
 
 _DUMMY_HASH = _hasher.hash("dummy-password-for-timing")
