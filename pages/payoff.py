@@ -100,8 +100,9 @@ def _team_arg(team: str | tuple[str, ...] | None) -> str | list[str] | None:
 def choose_scope(options: queries.FilterOptions, teams: list[str], managed_only: bool) -> Scope:
     today = date.today()
     first, last = options.first_incident or today, options.last_incident or today
-    kind_col, period_col, place_col, team_col = st.columns([1.3, 1.3, 1.2, 1.2])
-    kind = kind_col.segmented_control("Period", PERIOD_KINDS, default="All time", key="po_kind") or "All time"
+    # The period kind gets its own row: beside three selects it was clipped at tablet width.
+    kind = st.segmented_control("Period", PERIOD_KINDS, default="All time", key="po_kind") or "All time"
+    period_col, place_col, team_col = st.columns(3)
     date_from = date_to = None
     label = "over all time"
     if kind == "Dates":
@@ -195,17 +196,24 @@ def _rate(value: float | None) -> str:
 
 def show_metrics(report: dict[str, Any]) -> None:
     horizon, uplift = report["horizon_days"], report["adjusted_uplift"]
-    cols = st.columns(5)
-    cols[0].metric(f"Back within {horizon} days, recovered", _rate(report["recovered"]["return_rate"]),
-                   help=f"{report['recovered']['eligible']:,} recovered incidents with full follow-up")
-    cols[1].metric(f"Back within {horizon} days, not recovered", _rate(report["comparison"]["return_rate"]),
-                   help=f"{report['comparison']['eligible']:,} incidents without a gesture, full follow-up")
+    # Two rows of short tiles: five across were truncated at 1024 px; exact figures are in the text.
+    rates, money_row = st.columns(3), st.columns(3)
+    rates[0].metric(f"{horizon}-day return, recovered", _rate(report["recovered"]["return_rate"]),
+                    help=f"{report['recovered']['eligible']:,} recovered incidents with full follow-up")
+    rates[1].metric(f"{horizon}-day return, others", _rate(report["comparison"]["return_rate"]),
+                    help=f"{report['comparison']['eligible']:,} incidents without a gesture, full follow-up")
     adjusted = f"{uplift['estimate'] * 100:+.1f} pts" if uplift["reliable"] and uplift["estimate"] is not None else "—"
-    cols[2].metric("Adjusted uplift", adjusted, help=OBSERVATIONAL)
-    cols[3].metric("Spent on gestures", ui.money(report["spend_cents"]))
+    rates[2].metric("Adjusted uplift", adjusted, help=OBSERVATIONAL)
+    money_row[0].metric("Spent on gestures", ui.money_short(report["spend_cents"]),
+                        help=ui.money(report["spend_cents"]))
     extra = report.get("incremental_revenue_cents")
-    cols[4].metric("Extra revenue (est.)", ui.money(extra) if extra is not None and uplift["reliable"] else "—",
-                   help=OBSERVATIONAL)
+    reliable_extra = extra is not None and uplift["reliable"]
+    money_row[1].metric("Extra revenue (est.)", ui.money_short(extra) if reliable_extra else "—",
+                        help=OBSERVATIONAL)
+    inaction = report.get("cost_of_inaction_cents")
+    money_row[2].metric("Cost of inaction (est.)",
+                        ui.money_short(inaction) if inaction is not None and uplift["reliable"] else "—",
+                        help=OBSERVATIONAL)
 
 
 def show_chart(chart: Any, caption: str, key: str) -> None:

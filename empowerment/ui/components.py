@@ -71,6 +71,19 @@ def money(cents: int | None) -> str:
     return format_cents(cents, _SYMBOLS.get(code, f"{code} "))
 
 
+def money_short(cents: int | None) -> str:
+    """Headline figures in narrow metric tiles: $950, $12.3k, $1.25M (exact figures stay in text)."""
+    if cents is None:
+        return "—"
+    units = cents / 100  # display only: never used for arithmetic
+    code = settings.currency().upper()
+    symbol = _SYMBOLS.get(code, f"{code} ")
+    for threshold, suffix, digits in ((1e6, "M", 2), (1e3, "k", 1)):
+        if abs(units) >= threshold:
+            return f"{'-' if units < 0 else ''}{symbol}{abs(units) / threshold:,.{digits}f}{suffix}"
+    return money(cents)
+
+
 def gesture_label(value: str | None) -> str:
     return GESTURE_LABELS.get(str(value), str(value).replace("_", " ").capitalize())
 

@@ -63,8 +63,8 @@ def test_the_headline_answers_in_plain_words_with_its_uncertainty(db: Database) 
     assert any("Recovered customers came back **" in line and "than comparable unrecovered ones (95% CI" in line
                for line in headline)
     assert any(line.startswith("Unrecovered incidents over all time cost about **") for line in headline)
-    assert [m.label for m in at.metric][:3] == ["Back within 90 days, recovered",
-                                                 "Back within 90 days, not recovered", "Adjusted uplift"]
+    assert [m.label for m in at.metric][:3] == ["90-day return, recovered",
+                                                 "90-day return, others", "Adjusted uplift"]
 
 
 def test_every_chart_has_a_caption_and_adjusted_ones_say_what_they_are(db: Database) -> None:
@@ -103,7 +103,7 @@ def test_filters_change_the_scope_and_the_horizon(db: Database) -> None:
     at.selectbox(key="po_quarter").set_value("2024-Q2").run()
     assert "in 2024-Q2" in at.markdown[0].value
     at.segmented_control(key="po_horizon").set_value(30).run()
-    assert at.metric[0].label == "Back within 30 days, recovered"
+    assert at.metric[0].label == "30-day return, recovered"
     at.selectbox(key="po_location").set_value("north").run()
     at.selectbox(key="po_team").set_value("support").run()
     assert not at.exception
