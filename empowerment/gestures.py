@@ -20,6 +20,7 @@ from empowerment import audit
 from empowerment.actor import Actor
 from empowerment.budgets import (
     budget_status,
+    current_budget,
     ensure_budget,
     find_employee,
     resolve_policy,
@@ -385,18 +386,31 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
 
 def limits_for(db: Database, actor: Actor, employee_code: str, customer_code: str | None) -> dict[str, int]:
     """What the tablet shows before submitting: remaining budget and what is left of the
-    per-customer daily cap."""
+    per-customer daily cap. One read unit per page rerun; the write lock only on the first use
+    of a new period, to open its budget."""
     today = date.today()
-    status = budget_status(db, actor, employee_code, today)  # read-only once the budget exists
     with db.read() as session:
         employee = find_employee(session, employee_code)
-        cap_left = status.customer_daily_cap_cents
-        if customer_code:
-            customer = _find_customer(session, customer_code)
-            cap_left -= _spent_today_cents(session, employee.id, customer.id, today)
-        return {
-            "remaining_cents": status.remaining_cents,
-            "customer_cap_cents": status.customer_daily_cap_cents,
-            "customer_cap_left_cents": max(cap_left, 0),
-            "spendable_now_cents": max(min(cap_left, status.remaining_cents), 0),
-        }
+        actor.require(actor.may_act_for(employee.id, employee.team_id), "see another person's budget")
+        budget = current_budget(session, employee, today)
+        if budget is not None:
+            return _limits(session, employee, budget, customer_code, today)
+    budget_status(db, actor, employee_code, today)  # opens this period's budget
+    return limits_for(db, actor, employee_code, customer_code)
+
+
+def _limits(
+    session: Session, employee: Employee, budget: Budget, customer_code: str | None, today: date
+) -> dict[str, int]:
+    policy = resolve_policy(session, employee, today) or session.get(BudgetPolicy, budget.policy_id)
+    assert policy is not None
+    cap_left = policy.customer_daily_cap_cents
+    if customer_code:
+        customer = _find_customer(session, customer_code)
+        cap_left -= _spent_today_cents(session, employee.id, customer.id, today)
+    return {
+        "remaining_cents": budget.remaining_cents,
+        "customer_cap_cents": policy.customer_daily_cap_cents,
+        "customer_cap_left_cents": max(cap_left, 0),
+        "spendable_now_cents": max(min(cap_left, budget.remaining_cents), 0),
+    }

@@ -296,3 +296,9 @@ def test_search_results_stay_readable_after_the_unit_closes(db: Database, org: d
     make_customer(db, "C77", name="Zoë Exact")
     assert [card.code for card in search_customers(db, SYSTEM, "C77")] == ["C77"]
     assert [card.name for card in search_customers(db, SYSTEM, "zoë")] == ["Zoë Exact"]
+
+
+def test_limits_open_the_period_budget_on_first_use(db: Database, org: dict[str, str]) -> None:
+    limits = limits_for(db, SYSTEM, org["staff"], None)
+    assert limits["remaining_cents"] == limits["spendable_now_cents"] == 50_000
+    assert_ledger_matches_balances(db)
