@@ -2,6 +2,8 @@
 
 Each module in `COMMAND_MODULES` (`empowerment/cli/<name>.py`) adds its subcommands with
 `register(subparsers)`; see `empowerment/cli/common.py` for the helpers and the handler contract.
+`COMMAND_OWNERS` says which module registers which command, so a run imports only the module it
+needs (the report module alone pulls in Altair and the PDF and XLSX writers: about a second).
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ from empowerment.cli.common import EXIT_REFUSED, EXIT_UNEXPECTED, fail
 from empowerment.errors import EmpowermentError
 
 COMMAND_MODULES = ("core", "users", "payoff", "report")
+COMMAND_OWNERS = {
+    "init": "core", "demo": "core", "import": "core", "export": "core", "policy": "core",
+    "log": "core", "balance": "core",
+    "create-user": "users", "set-password": "users", "set-pin": "users",
+    "payoff": "payoff",
+    "report": "report",
+}
 
 
-def _load_command_modules() -> list[ModuleType]:
+def _load_command_modules(names: Sequence[str] = COMMAND_MODULES) -> list[ModuleType]:
     modules: list[ModuleType] = []
-    for name in COMMAND_MODULES:
+    for name in names:
         full_name = f"{__name__}.{name}"
         try:
             modules.append(importlib.import_module(full_name))
@@ -30,21 +39,25 @@ def _load_command_modules() -> list[ModuleType]:
     return modules
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; given a known `command`, with only the module that owns it (help and usage
+    errors get every module)."""
     parser = argparse.ArgumentParser(
         prog="python -m empowerment",
         description="Empowerment: front-line recovery budgets, gestures and their payoff.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for module in _load_command_modules():
+    owner = COMMAND_OWNERS.get(command or "")
+    for module in _load_command_modules((owner,) if owner else COMMAND_MODULES):
         module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    arguments = list(argv) if argv is not None else sys.argv[1:]
+    parser = build_parser(next((a for a in arguments if not a.startswith("-")), None))
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
     handler = getattr(args, "handler", None)

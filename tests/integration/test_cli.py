@@ -95,6 +95,30 @@ def test_help_includes_the_other_command_modules(capsys: pytest.CaptureFixture[s
     assert COMMAND_MODULES == ("core", "users", "payoff", "report")
 
 
+def test_command_owners_name_every_command_and_its_module() -> None:
+    import argparse
+
+    import empowerment.cli as cli_package
+
+    registered: dict[str, str] = {}
+    for module_name in COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        subparsers = parser.add_subparsers()
+        cli_package._load_command_modules((module_name,))[0].register(subparsers)
+        registered.update(dict.fromkeys(subparsers.choices, module_name))
+    assert registered == cli_package.COMMAND_OWNERS
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys; from empowerment.cli import main; main(['balance', '--help']); "
+             "print('altair' in sys.modules, 'empowerment.cli.report' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
 def test_every_subcommand_takes_database_url(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("init", "demo", "import", "export", "log", "balance"):
         assert main([command, "--help"]) == 0

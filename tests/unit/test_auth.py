@@ -99,6 +99,12 @@ def test_unknown_user_and_wrong_password_take_about_the_same_time(sqlite_db: Dat
     assert 0.5 < unknown / known < 2.0, (known, unknown)
 
 
+def test_the_timing_dummy_hash_uses_the_hashers_current_parameters() -> None:
+    # A library upgrade that changes Argon2's defaults would make unknown users answer faster.
+    assert not PasswordHasher().check_needs_rehash(passwords._DUMMY_HASH)
+    assert PasswordHasher().verify(passwords._DUMMY_HASH, "dummy-password-for-timing")
+
+
 def test_failed_sign_ins_are_logged_without_the_typed_text(sqlite_db: Database, ana: str) -> None:
     for username in ("ana", "Tr0ub4dor&3-typed-into-the-name-field"):
         with pytest.raises(AuthenticationFailed):
