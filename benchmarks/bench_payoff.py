@@ -44,7 +44,7 @@ EMPLOYEES = 40
 TEAMS = ("front desk", "support", "floor")
 LOCATIONS = ("north", "south", "east", "west")
 INSERT_CHUNK = 500_000
-GENERATOR = "bench_payoff v2 seed 7"  # a file written by this generator is reused
+GENERATOR = "bench_payoff v3 seed 7"  # a file written by this generator is reused
 
 
 def _stamps(ns: np.ndarray) -> np.ndarray:

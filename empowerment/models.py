@@ -291,7 +291,10 @@ class Transaction(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     occurred_at: Mapped[Timestamp]
     amount_cents: Mapped[Cents]
-    __table_args__ = (Index("ix_transactions_customer_time", "customer_id", "occurred_at"),)
+    __table_args__ = (
+        # the amount too, so the payoff reads transactions in (customer, time) order off the index
+        Index("ix_transactions_customer_time_amount", "customer_id", "occurred_at", "amount_cents"),
+    )
 
 
 class AuditEvent(Base):

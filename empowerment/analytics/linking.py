@@ -58,7 +58,7 @@ class Ledger:
         if as_of_ns is not None:
             keep &= time <= as_of_ns  # later data is "not yet seen" at as-of
         customer, time, amount = customer[keep], time[keep], amount[keep]
-        if not _is_sorted_by_customer_time(customer, time):
+        if not is_sorted_by_customer_time(customer, time):
             order = _customer_time_order(customer, time)
             customer, time, amount = customer[order], time[order], amount[order]
         is_purchase = amount > 0
@@ -124,7 +124,7 @@ def _customer_time_order(customer: np.ndarray, time: np.ndarray) -> np.ndarray:
     return by_time[np.argsort(customer[by_time], kind="stable")]
 
 
-def _is_sorted_by_customer_time(customer: np.ndarray, time: np.ndarray) -> bool:
+def is_sorted_by_customer_time(customer: np.ndarray, time: np.ndarray) -> bool:
     if customer.size < 2:
         return True
     customer_step = np.diff(customer)

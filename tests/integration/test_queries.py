@@ -212,6 +212,38 @@ def test_sqlite_index_path_and_chunked_scan_read_the_same_rows(sqlite_db: Databa
         assert other.as_of == scan.as_of
 
 
+def test_small_chunks_read_the_same_frames_on_both_backends(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    store_synthetic(db, *synthetic(150, 5))
+    whole = queries.load_analytics_frames(db)
+    monkeypatch.setattr(queries, "CHUNK_ROWS", 53)  # many ranges, some of them empty
+    chunked = queries.load_analytics_frames(db)
+    assert chunked.transactions.equals(whole.transactions)
+    assert chunked.as_of == whole.as_of
+
+
+def test_sqlite_reads_transactions_in_index_order_and_does_not_sort_them(sqlite_db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    incidents, gestures, transactions, customers = synthetic(150, 5)
+    by_time = transactions.sort_values("occurred_at", ignore_index=True)  # ids follow time, as at a till
+    store_synthetic(sqlite_db, incidents, gestures, by_time, customers)
+    monkeypatch.setattr(queries, "CHUNK_ROWS", 97)
+
+    def no_sort(*_: object) -> None:
+        raise AssertionError("rows read along the (customer, time, amount) index were sorted again")
+
+    monkeypatch.setattr(queries, "_customer_time_order", no_sort)
+    frames = queries.load_analytics_frames(sqlite_db)
+    order = frames.transactions[["customer_id", "occurred_at"]]
+    assert order.equals(order.sort_values(["customer_id", "occurred_at"], ignore_index=True))
+
+
+def test_transactions_out_of_order_are_sorted() -> None:
+    columns = {"customer_id": np.array([3, 1, 2, 1]), "amount_cents": np.array([30, 11, 20, 10]),
+               "occurred_at": np.array([5, 9, 7, 2])}
+    frame = queries._sorted_transactions(columns)
+    assert frame["customer_id"].tolist() == [1, 1, 2, 3]
+    assert frame["amount_cents"].tolist() == [10, 11, 20, 30]
+
+
 def test_sqlite_times_in_other_text_formats_are_still_read(sqlite_db: Database) -> None:
     store_synthetic(sqlite_db, *synthetic(20, 2))
     with sqlite_db.engine.begin() as conn:
