@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from empowerment.actor import Actor
-from empowerment.models import AuditEvent
+from empowerment.models import AuditEvent, table
 
 
 def record(
@@ -22,9 +22,10 @@ def record(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    # A Core insert: one statement, no unit-of-work bookkeeping inside hot write units.
-    session.execute(
-        insert(AuditEvent).values(
+    # A Core insert on the connection: one statement, none of the ORM's bookkeeping inside hot
+    # write units.
+    session.connection().execute(
+        insert(table(AuditEvent)).values(
             occurred_at=at or datetime.now(),
             actor_id=actor.employee_id,
             actor_label=actor.name,

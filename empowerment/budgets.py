@@ -33,6 +33,7 @@ from empowerment.models import (
     Role,
     Rollover,
     Team,
+    table,
 )
 from empowerment.money import format_cents
 from empowerment.periods import next_period_start, period_bounds, period_label
@@ -171,29 +172,41 @@ def take_from_budget(
 
     The conditional UPDATE refuses an overdraw even if a caller forgot the row lock.
     Returns the new remaining balance."""
-    result = session.execute(
-        update(Budget)
-        .where(Budget.id == budget.id, Budget.remaining_cents >= amount_cents)
-        .values(remaining_cents=Budget.remaining_cents - amount_cents)
-        .returning(Budget.remaining_cents)
-    )
-    remaining = result.scalar()
+    remaining = try_take_cents(session, budget.id, amount_cents)
     if remaining is None:
         raise BudgetExceeded(
             f"{format_cents(amount_cents)} is more than the remaining budget of "
             f"{format_cents(budget.remaining_cents)}."
         )
-    session.execute(
-        insert(LedgerEntry).values(
-            budget_id=budget.id,
-            entry_type=entry_type,
-            amount_cents=-amount_cents,
-            gesture_id=gesture_id,
-            reason=reason,
-            created_by_id=actor.employee_id,
+    append_ledger_entry(session, budget.id, -amount_cents, entry_type, actor=actor,
+                        gesture_id=gesture_id, reason=reason)
+    return remaining
+
+
+def try_take_cents(session: Session, budget_id: int, amount_cents: int) -> int | None:
+    """Subtract `amount_cents` unless that would take the budget below zero: the new balance, or
+    None (and nothing changed). One conditional UPDATE: on PostgreSQL it also takes the row lock
+    until the transaction ends. Core, not ORM: this runs inside the writers' critical section."""
+    budgets = table(Budget)
+    return session.connection().execute(
+        update(budgets)
+        .where(budgets.c.id == budget_id, budgets.c.remaining_cents >= amount_cents)
+        .values(remaining_cents=budgets.c.remaining_cents - amount_cents)
+        .returning(budgets.c.remaining_cents)
+    ).scalar()
+
+
+def append_ledger_entry(
+    session: Session, budget_id: int, amount_cents: int, entry_type: LedgerEntryType, *,
+    actor: Actor, gesture_id: int | None = None, reason: str | None = None,
+) -> None:
+    """One ledger row (signed: money into the budget is positive). The ledger is append-only."""
+    session.connection().execute(
+        insert(table(LedgerEntry)).values(
+            budget_id=budget_id, entry_type=entry_type, amount_cents=amount_cents,
+            gesture_id=gesture_id, reason=reason, created_by_id=actor.employee_id,
         )
     )
-    return int(remaining)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Logging a recovery gesture, and undoing it. One write unit each.
 
-A spend is atomic: inside one write unit (SQLite `BEGIN IMMEDIATE`; PostgreSQL `SELECT ... FOR
-UPDATE` on the budget row) we check the per-customer daily cap and the balance, then take the money
-with a conditional UPDATE and append the ledger entry. An idempotency key makes a double tap or a
-retried request log once.
+A spend is atomic: inside one write unit (SQLite: `BEGIN IMMEDIATE`, one writer at a time;
+PostgreSQL: the budget row, locked by the conditional UPDATE that takes the money) we take the
+money, check the per-customer daily cap, and append the gesture and its ledger entry. A refusal
+rolls all of it back. An idempotency key makes a double tap or a retried request log once.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from empowerment import audit
 from empowerment.actor import Actor
 from empowerment.budgets import (
+    append_ledger_entry,
     budget_status,
     current_budget,
     ensure_budget,
     find_employee,
     resolve_policy,
     take_from_budget,
+    try_take_cents,
 )
 from empowerment.db import Database
 from empowerment.errors import (
@@ -48,6 +50,7 @@ from empowerment.models import (
     Incident,
     LedgerEntryType,
     Team,
+    table,
 )
 from empowerment.money import cents_to_decimal, format_cents, parse_cents
 
@@ -146,15 +149,16 @@ def _find_customer(session: Session, customer_code: str) -> Customer:
 
 def _spent_today_cents(session: Session, employee_id: int, customer_id: int, day: date) -> int:
     start = datetime.combine(day, datetime.min.time())
-    spent = session.scalar(
-        select(func.coalesce(func.sum(Gesture.cost_cents), 0)).where(
-            Gesture.employee_id == employee_id,
-            Gesture.customer_id == customer_id,
-            Gesture.occurred_at >= start,
-            Gesture.occurred_at < start + timedelta(days=1),
-            Gesture.status.in_(ACTIVE_STATUSES),
+    gestures = table(Gesture)  # Core: this runs inside the writers' critical section
+    spent = session.connection().execute(
+        select(func.coalesce(func.sum(gestures.c.cost_cents), 0)).where(
+            gestures.c.employee_id == employee_id,
+            gestures.c.customer_id == customer_id,
+            gestures.c.occurred_at >= start,
+            gestures.c.occurred_at < start + timedelta(days=1),
+            gestures.c.status.in_(ACTIVE_STATUSES),
         )
-    )
+    ).scalar()
     return int(spent or 0)
 
 
@@ -168,6 +172,7 @@ class _Context:
     policy: BudgetPolicy
     incident: Incident | None
     location_id: int | None
+    budget_id: int | None  # this period's budget, if it is open yet
 
 
 def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) -> _Context:
@@ -186,16 +191,19 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
         if incident is None or incident.customer_id != customer.id:
             raise UnknownIncident(f"No incident '{request.incident_code}' for this customer.")
     team = session.get(Team, employee.team_id) if employee.team_id else None
-    return _Context(employee, customer, policy, incident, team.location_id if team else None)
+    budget_id = session.scalar(select(Budget.id).where(
+        Budget.employee_id == employee.id, Budget.period_start <= at.date(), Budget.period_end > at.date()))
+    return _Context(employee, customer, policy, incident, team.location_id if team else None, budget_id)
 
 
 def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
     code = f"I-{uuid.uuid4().hex[:12]}"
-    incident_id = session.execute(
-        insert(Incident).values(
+    incidents = table(Incident)
+    incident_id = session.connection().execute(
+        insert(incidents).values(
             code=code, customer_id=ctx.customer.id, occurred_at=at, category=category or "Other",
             location_id=ctx.location_id, employee_id=ctx.employee.id,
-        ).returning(Incident.id)
+        ).returning(incidents.c.id)
     ).scalar_one()
     return incident_id, code
 
@@ -243,7 +251,7 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
             return _result_for(session, gesture, already=True)
 
 
-def _check_limits(session: Session, valid: _Validated, ctx: _Context, budget: Budget, at: datetime) -> None:
+def _check_cap(session: Session, valid: _Validated, ctx: _Context, at: datetime) -> None:
     policy = ctx.policy
     cap_left = policy.customer_daily_cap_cents - _spent_today_cents(
         session, ctx.employee.id, ctx.customer.id, at.date()
@@ -254,24 +262,41 @@ def _check_limits(session: Session, valid: _Validated, ctx: _Context, budget: Bu
             f"{format_cents(policy.customer_daily_cap_cents)} per customer per day; "
             f"{format_cents(max(cap_left, 0))} is left for {ctx.customer.name} today."
         )
-    if valid.cost_cents > budget.remaining_cents:
-        raise BudgetExceeded(
-            f"{format_cents(valid.cost_cents)} is more than your remaining budget; "
-            f"{format_cents(budget.remaining_cents)} is left until "
-            f"{budget.period_end - timedelta(days=1):%d %b %Y}."
-        )
+
+
+def _over_budget(session: Session, budget_id: int, cost_cents: int) -> BudgetExceeded:
+    budgets = table(Budget)
+    remaining_cents, period_end = session.connection().execute(
+        select(budgets.c.remaining_cents, budgets.c.period_end).where(budgets.c.id == budget_id)
+    ).one()
+    return BudgetExceeded(
+        f"{format_cents(cost_cents)} is more than your remaining budget; "
+        f"{format_cents(remaining_cents)} is left until {period_end - timedelta(days=1):%d %b %Y}."
+    )
 
 
 def _spend(
     session: Session, actor: Actor, request: LogRequest, valid: _Validated, ctx: _Context, at: datetime
 ) -> LogResult:
-    """The critical section: under the budget row lock (PostgreSQL) or the single writer (SQLite)."""
-    previous = _existing(session, request.idempotency_key)
-    if previous is not None:
-        return _result_for(session, previous, already=True)
+    """The critical section (SQLite: the single writer; PostgreSQL: the budget row's lock), kept
+    to the statements that must see the latest data, all Core (the ORM's bookkeeping costs more
+    than SQLite's work here):
+
+    1. take the money with a conditional UPDATE, which never overdraws and, on PostgreSQL, locks
+       the budget row, so the same employee's tablets queue here;
+    2. check the day's cap for this customer under that lock (refusing rolls the UPDATE back);
+    3. insert the incident (if new), the gesture, the ledger entry and the audit row.
+
+    A repeated idempotency key fails the gesture insert on its unique index; `log_gesture` then
+    reports the first gesture (the common double tap is caught before the lock)."""
     policy = ctx.policy
-    budget = ensure_budget(session, ctx.employee, at.date(), lock=True, policy=policy)
-    _check_limits(session, valid, ctx, budget, at)
+    budget_id = ctx.budget_id
+    if budget_id is None:  # the first gesture of a new period opens its budget
+        budget_id = ensure_budget(session, ctx.employee, at.date(), lock=True, policy=policy).id
+    remaining = try_take_cents(session, budget_id, valid.cost_cents)
+    _check_cap(session, valid, ctx, at)
+    if remaining is None:
+        raise _over_budget(session, budget_id, valid.cost_cents)
     if ctx.incident is not None:
         incident_id, incident_code = ctx.incident.id, ctx.incident.code
     else:
@@ -282,19 +307,19 @@ def _spend(
     needs_review = policy.review_above_cents is not None and valid.cost_cents > policy.review_above_cents
     status = GestureStatus.PENDING_APPROVAL if needs_approval else GestureStatus.LOGGED
     code = f"G-{uuid.uuid4().hex[:12]}"
-    gesture_id = session.execute(
-        insert(Gesture).values(
+    gestures = table(Gesture)
+    gesture_id = session.connection().execute(
+        insert(gestures).values(
             code=code, incident_id=incident_id, customer_id=ctx.customer.id,
-            employee_id=ctx.employee.id, budget_id=budget.id, occurred_at=at,
+            employee_id=ctx.employee.id, budget_id=budget_id, occurred_at=at,
             type=valid.gesture_type, cost_cents=valid.cost_cents, note=valid.note, status=status,
             source=request.source, idempotency_key=request.idempotency_key or None,
             needs_review=needs_review, created_by_id=actor.employee_id,
-        ).returning(Gesture.id)
+        ).returning(gestures.c.id)
     ).scalar_one()
-    remaining = budget.remaining_cents
     if valid.cost_cents:
-        remaining = take_from_budget(
-            session, budget, valid.cost_cents,
+        append_ledger_entry(
+            session, budget_id, -valid.cost_cents,
             LedgerEntryType.HOLD if needs_approval else LedgerEntryType.SPEND,
             actor=actor, gesture_id=gesture_id, reason=valid.gesture_type.value,
         )

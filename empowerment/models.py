@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -47,6 +48,11 @@ CreatedAt = Annotated[datetime, mapped_column(DateTime, nullable=False, server_d
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table(model: type[Base]) -> Table:
+    """A model's Core table, for the hot write paths that skip the ORM's bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 def _enum(enum_cls: type[enum.Enum], name: str) -> Enum:
