@@ -7,7 +7,8 @@ linear outcome model fitted on the comparison group adds the regression
 correction (augmented IPW), so the estimate stays consistent if either model is
 right. For the ATC (effect on the comparison group, used for the cost of
 inaction) the roles swap. Units with propensity outside [0.01, 0.99] are
-trimmed. CIs: percentile bootstrap over incidents, seeded, refitting all models.
+trimmed. CIs: percentile bootstrap over customers (all of a customer's incidents are drawn
+together), seeded, refitting all models.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def describe_method(estimand: str, bootstrap: int, seed: int) -> str:
         f"Doubly-robust AIPW effect on {target}: ridge-logistic propensity p on prior-365-day "
         f"purchases and revenue, tenure, category and location; {weighting}; linear outcome "
         f"model fitted on {model_arm} incidents; propensities outside [{SUPPORT[0]}, {SUPPORT[1]}] "
-        f"trimmed; 95% percentile bootstrap over incidents, all models refitted (B={bootstrap}, seed={seed})"
+        f"trimmed; 95% percentile bootstrap over customers, all models refitted (B={bootstrap}, seed={seed})"
     )
 
 
@@ -151,7 +152,9 @@ def adjusted_effects(
         return {req: _insufficient(*req, methods[req], naives[req], n_treated, n_control) for req in requests}
     outcomes = list(dict.fromkeys(outcome for outcome, _ in requests))
     data = _build_data(eligible, outcomes)
-    draws = aipw_draws(data, case_weights(len(eligible), bootstrap, seed), [e for _, e in requests])
+    customers = eligible["customer_id"].to_numpy() if "customer_id" in eligible else None
+    weights = case_weights(len(eligible), bootstrap, seed, clusters=customers)
+    draws = aipw_draws(data, weights, [e for _, e in requests])
     results = {}
     for outcome, estimand in requests:
         column = draws[estimand][:, outcomes.index(outcome)]

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from empowerment.analytics.models import (
     Fit,
@@ -40,15 +41,26 @@ class AipwData:
     propensity: Fit
 
 
-def case_weights(n: int, draws: int, seed: int) -> np.ndarray:
-    """(1 + draws) x n multinomial counts (classic bootstrap); row 0 is the point estimate."""
+def case_weights(n: int, draws: int, seed: int, clusters: np.ndarray | None = None) -> np.ndarray:
+    """(1 + draws) x n bootstrap counts; row 0 (all ones) is the point estimate.
+
+    With `clusters` (one label per row, e.g. the customer), whole clusters are resampled and
+    every row weighs as often as its cluster was drawn: a customer's incidents share that
+    customer's habits, so resampling them one by one would make the intervals too narrow.
+    Clusters are numbered in order of first appearance, so when every row is its own cluster
+    the draws equal the plain bootstrap's."""
+    if clusters is None:
+        codes, size = np.arange(n), n
+    else:
+        codes, uniques = pd.factorize(np.asarray(clusters), sort=False)
+        size = len(uniques)
     rng = np.random.default_rng(seed)
     weights = np.ones((draws + 1, n), dtype=np.uint16)
-    chunk = max(1, CELLS_PER_BLOCK // max(n, 1))
+    chunk = max(1, CELLS_PER_BLOCK // max(size, 1))
     for first in range(0, draws, chunk):
-        picks = rng.integers(0, n, size=(min(chunk, draws - first), n), dtype=np.int64)
+        picks = rng.integers(0, size, size=(min(chunk, draws - first), size), dtype=np.int64)
         for offset, row in enumerate(picks, start=1 + first):
-            weights[offset] = np.bincount(row, minlength=n)
+            weights[offset] = np.bincount(row, minlength=size)[codes]
     return weights
 
 

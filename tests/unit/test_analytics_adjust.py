@@ -175,3 +175,33 @@ def test_bootstrap_engine_matches_plain_per_draw_refits(monkeypatch: pytest.Monk
     for estimand in ("att", "atc"):
         for row, plain in enumerate(expected):
             np.testing.assert_allclose(converged[estimand][row], plain[estimand], rtol=1e-8, atol=1e-9)
+
+
+def test_cluster_weights_draw_whole_customers() -> None:
+    customers = np.array([7, 7, 3, 9, 3, 7])
+    weights = case_weights(len(customers), 50, seed=1, clusters=customers)
+    assert (weights[0] == 1).all()
+    for same in ([0, 1, 5], [2, 4]):  # a customer's incidents always weigh alike
+        assert (weights[:, same] == weights[:, [same[0]]]).all()
+    drawn = weights[1:, [0, 2, 3]].sum(axis=1)  # one row per customer: as many draws as customers
+    assert (drawn == 3).all()
+
+
+def test_one_incident_per_customer_keeps_the_plain_bootstrap() -> None:
+    plain = case_weights(40, 10, seed=5)
+    assert (case_weights(40, 10, seed=5, clusters=np.arange(100, 140)) == plain).all()
+
+
+def test_repeat_incidents_of_one_customer_do_not_narrow_the_interval() -> None:
+    # Every customer's incident three times over (same customer, same outcome): no new evidence.
+    # Resampling incidents one by one would shrink the interval by about sqrt(3).
+    linked, _ = _linked(1500, 6)
+    tripled = pd.concat([linked] * 3, ignore_index=True)
+    as_if_independent = tripled.assign(customer_id=np.arange(len(tripled)))
+    width = {}
+    for name, frame in (("once", linked), ("tripled", tripled), ("independent", as_if_independent)):
+        effect = adjusted_effect(frame, bootstrap=120, seed=3)
+        assert effect.ci_low is not None and effect.ci_high is not None
+        width[name] = effect.ci_high - effect.ci_low
+    assert width["tripled"] > 1.4 * width["independent"]
+    assert width["tripled"] == pytest.approx(width["once"], rel=0.25)
