@@ -1,7 +1,8 @@
 """Payoff at scale: 200k incidents and 5M transactions in SQLite, end to end.
 
     python benchmarks/bench_payoff.py [--incidents 200000 --transactions 5000000] [--fresh]
-                                      [--postgres postgresql+psycopg://.../empty_db] [--skip-page]
+                                      [--postgres postgresql+psycopg://.../empty_db]
+                                      [--postgres-server postgresql+psycopg://host/any_db] [--skip-page]
 
 1. Generates the data with the analytics' own synthetic model (selection bias, a known
    effect), tops the transactions up to the requested count with background purchases of the
@@ -14,7 +15,8 @@
 3. Times the same naive figures (H-day return rate by group and revenue in the H days after)
    in DuckDB SQL over the same DataFrames: the yardstick for what a columnar engine does.
 4. Times the Payoff page's warm rerun with AppTest (cache hit, charts rebuilt).
-5. With --postgres, loads the same data into that empty database (COPY) and times payoff there.
+5. With --postgres, loads the same data into that empty database (COPY) and times payoff there;
+   --postgres-server does the same in a new database it drops afterwards (what `make bench` runs).
 """
 
 from __future__ import annotations
@@ -297,6 +299,27 @@ def time_page(url: str) -> tuple[float, float]:
     return cold, min(warm)
 
 
+def _admin_dsn(url: str) -> str:
+    return url.replace("+psycopg", "", 1)
+
+
+def _create_database(server_url: str) -> str:
+    import psycopg
+
+    name = f"bench_payoff_{time.time_ns()}"
+    with psycopg.connect(_admin_dsn(server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_database(server_url: str, url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_admin_dsn(server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _s(seconds: float) -> str:
     return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
 
@@ -323,7 +346,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-page", action="store_true", help="do not time the Streamlit page")
     parser.add_argument("--postgres", metavar="URL",
                         help="also load the same data into this EMPTY PostgreSQL database and time payoff there")
+    parser.add_argument("--postgres-server", metavar="URL",
+                        help="like --postgres, in a new database on this server (any database URL "
+                             "on it), dropped afterwards")
     args = parser.parse_args(argv)
+    if args.postgres_server and not args.postgres:
+        args.postgres = _create_database(args.postgres_server)
+        try:
+            return main([*(argv if argv is not None else sys.argv[1:]), "--postgres", args.postgres])
+        finally:
+            _drop_database(args.postgres_server, args.postgres)
     path = args.db or Path(f"/tmp/emp_bench_{args.incidents}_{args.transactions}.db")
     url = f"sqlite:///{path}"
     figures: list[tuple[str, str]] = [

@@ -18,7 +18,7 @@ BENCHES = [
     ["benchmarks/bench_gestures.py", "--backend", "postgresql"],
     ["benchmarks/bench_import.py"],
     ["benchmarks/bench_tablet.py"],
-    ["benchmarks/bench_payoff.py"],
+    ["benchmarks/bench_payoff.py", "--postgres-server", "postgresql+psycopg://postgres@127.0.0.1:5432/test"],
     ["benchmarks/bench_report.py"],
 ]
 
