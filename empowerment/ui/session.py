@@ -1,8 +1,9 @@
 """The signed-in person, for pages. Contract used by every page and by AppTests:
 
 - `st.session_state["actor"]` holds the signed-in `Actor` (AppTests may set it directly).
-- `current_actor()` is that actor, restored from the signed cookie after a refresh, or None once
-  the session has been idle longer than `settings.idle_timeout_minutes()`.
+- `current_actor()` is that actor (its role, team and name re-read on every run), restored from
+  the signed cookie after a refresh, or None once the session has been idle longer than
+  `settings.idle_timeout_minutes()` or the account was deactivated.
 - `require_page(key)` returns the actor if their role may open the page; otherwise it shows the
   sign-in screen (or a refusal) and stops the script. Pages call it first: Streamlit may serve a
   page file before `app.py` has run.
@@ -75,6 +76,17 @@ def current_actor() -> Actor | None:
     S[LAST_ACTIVITY] = now
     if S.get(SID):
         auth.touch_session(S[SID], now)
+    if actor.employee_id is not None:
+        # Re-read every run (one primary-key read): a changed role or team applies at once,
+        # and a deactivated account is signed out instead of keeping access until it idles.
+        fresh = auth.load_actor(get_db(), actor.employee_id)
+        if fresh is None:
+            S.pop(ACTOR, None)  # recorded as the screen: the account may not exist any more
+            sign_out("account deactivated",
+                     notice="Your account is no longer active. Ask an admin if this is a mistake.")
+            return None
+        if fresh != actor:
+            S[ACTOR] = actor = fresh
     return actor
 
 

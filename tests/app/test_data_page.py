@@ -106,7 +106,7 @@ def test_suggestions_prefer_remembered_then_exact_then_lookalike_headers() -> No
 
 def test_only_admins_open_the_page(db: Database) -> None:
     assert "Sign in" in [t.value for t in page(None).title]
-    refused = page(Actor(employee_id=3, name="Cleo", role=Role.CX_LEAD))
+    refused = page(Actor(employee_id=None, name="Cleo", role=Role.CX_LEAD))
     assert "not available to your role" in refused.error[0].value
 
 

@@ -15,7 +15,7 @@ import empowerment.analytics as analytics
 from empowerment import queries
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.models import Role
+from empowerment.models import Employee, Role, TeamManager
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
 from tests.integration.test_queries import store_synthetic, synthetic
@@ -110,6 +110,11 @@ def test_filters_change_the_scope_and_the_horizon(db: Database) -> None:
 
 
 def test_a_manager_sees_only_their_teams(db: Database) -> None:
+    with db.write() as session:  # the page re-reads the signed-in person's role and teams
+        employee = session.get(Employee, 2)
+        assert employee is not None and employee.team_id == 2
+        employee.role = Role.MANAGER
+        session.add(TeamManager(employee_id=2, team_id=2))
     manager = Actor(employee_id=2, name="Mo Manager", role=Role.MANAGER, team_id=2, managed_team_ids=frozenset({2}))
     at = page(manager)
     assert not at.exception

@@ -175,6 +175,32 @@ def test_an_idle_session_returns_to_the_sign_in_screen(org: Org, monkeypatch: py
     assert "Signed out after 15 minutes without activity" in texts(at)
 
 
+def _change_employee(org: Org, who: Role, **values: object) -> None:
+    with org.db.write() as db_session:
+        employee = db_session.get(Employee, org.actors[who].employee_id)
+        assert employee is not None
+        for name, value in values.items():
+            setattr(employee, name, value)
+
+
+def test_a_changed_role_applies_on_the_next_run(org: Org) -> None:
+    at = app(org.actors[Role.MANAGER])
+    assert "Team" in [p["page_name"] for p in at._registered_pages.values()]
+    _change_employee(org, Role.MANAGER, role=Role.STAFF)
+    at.run()
+    assert at.session_state["actor"].role == Role.STAFF
+    assert "Team" not in [p["page_name"] for p in at._registered_pages.values()]
+
+
+def test_a_deactivated_account_is_signed_out_at_once(org: Org) -> None:
+    at = app(org.actors[Role.HR])
+    assert "actor" in at.session_state
+    _change_employee(org, Role.HR, active=False)
+    at.run()
+    assert "actor" not in at.session_state and at.title[0].value == "Sign in"
+    assert "no longer active" in texts(at)
+
+
 def test_sign_out_ends_the_session(org: Org) -> None:
     at = sign_in(app(), "admin", PASSWORD)
     at.sidebar.button(key="_emp_sign_out").click().run()
