@@ -131,7 +131,7 @@ def test_the_signed_cookie_survives_a_reload_and_a_new_tab_but_not_forgery_or_si
     ana = server.org.ana
     page = new_page(browser, LANDSCAPE)
     _sign_in_with_password(page, server.url, ana.username, ana.password)
-    for _ in range(50):  # the page fetches /api/session just after signing in
+    for _ in range(200):  # the page fetches /api/session just after signing in (slower on a busy machine)
         if _session_cookie(page):
             break
         page.wait_for_timeout(100)
