@@ -21,19 +21,36 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, object_session
 
 from empowerment import audit, settings
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.errors import AuthenticationFailed, InvalidInput, PinLocked, UnknownEmployee
-from empowerment.models import AuditEvent, Employee, Location, Role, Team, TeamManager
+from empowerment.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    PinLocked,
+    SignInThrottled,
+    UnknownEmployee,
+)
+from empowerment.models import (
+    AuditEvent,
+    Employee,
+    Location,
+    Role,
+    SignInFailure,
+    Team,
+    TeamManager,
+    table,
+)
 from empowerment.passwords import hash_secret, verify_secret
 
 PIN_PATTERN = re.compile(r"^[0-9]{4,6}$")
 PIN_MAX_TRIES = 5
 PIN_LOCK_MINUTES = 15
+PASSWORD_MAX_FAILURES = 10  # per user name (known or not) ...
+PASSWORD_WINDOW_MINUTES = 15  # ... within this many minutes
 MIN_PASSWORD_CHARS = 10
 MAX_SECRET_CHARS = 256
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{2,100}$")
@@ -82,25 +99,68 @@ def load_actor(db: Database, employee_id: int) -> Actor | None:
 
 def authenticate(db: Database, username: str, password: str, now: datetime | None = None) -> Actor:
     """The actor for a user name and password, or `AuthenticationFailed` with one message for
-    every reason (unknown name, wrong password, no password set, inactive account)."""
+    every reason (unknown name, wrong password, no password set, inactive account).
+
+    After PASSWORD_MAX_FAILURES failures with one user name within PASSWORD_WINDOW_MINUTES,
+    that name is refused without checking the password (`SignInThrottled`) until the oldest
+    failure leaves the window: online guessing slows to a few tries an hour. Names that match
+    no account count and answer the same way, so the throttle does not reveal which exist."""
     at = _now(now)
     name = (username or "").strip()
+    key = _name_key(name)
     with db.read() as session:
-        employee = session.scalar(select(Employee).where(Employee.username == name)) if name else None
-        stored = employee.password_hash if employee is not None and employee.active else None
-        ok = verify_secret(stored, (password or "")[:MAX_SECRET_CHARS])  # dummy verify when None
-        actor = actor_for(employee, session) if ok and employee is not None else None
-        code = employee.code if employee is not None else None
+        recent = _recent_failures(session, key, at)
+        if len(recent) >= PASSWORD_MAX_FAILURES:
+            wait = recent[-PASSWORD_MAX_FAILURES] + timedelta(minutes=PASSWORD_WINDOW_MINUTES) - at
+            throttled: Exception | None = SignInThrottled(_throttled_message(wait))
+            employee, ok, actor, code = None, False, None, None
+        else:
+            throttled = None
+            employee = session.scalar(select(Employee).where(Employee.username == name)) if name else None
+            stored = employee.password_hash if employee is not None and employee.active else None
+            ok = verify_secret(stored, (password or "")[:MAX_SECRET_CHARS])  # dummy verify when None
+            actor = actor_for(employee, session) if ok and employee is not None else None
+            code = employee.code if employee is not None else None
     with db.write() as session:
-        if actor is None:
+        failures = table(SignInFailure)
+        if throttled is not None:
+            audit.record(session, _SIGN_IN_SCREEN, "auth.sign_in_throttled", "employee", None,
+                         dict(method="password"), at=at)
+        elif actor is None:
+            session.connection().execute(insert(failures).values(name_key=key, failed_at=at))
+            session.connection().execute(delete(failures).where(
+                failures.c.name_key == key, failures.c.failed_at < at - timedelta(days=1)))
             audit.record(session, _SIGN_IN_SCREEN, "auth.sign_in_failed", "employee", code,
                          dict(method="password"), at=at)
         else:
+            session.connection().execute(delete(failures).where(failures.c.name_key == key))
             audit.record(session, actor, "auth.signed_in", "employee", code,
                          dict(method="password"), at=at)
+    if throttled is not None:
+        raise throttled
     if actor is None:
         raise AuthenticationFailed(SIGN_IN_FAILED)
     return actor
+
+
+def _name_key(name: str) -> str:
+    return hashlib.sha256(name.casefold().encode("utf-8")).hexdigest()
+
+
+def _recent_failures(session: Session, key: str, at: datetime) -> list[datetime]:
+    """This name's failures within the window, oldest first."""
+    return list(session.scalars(
+        select(SignInFailure.failed_at)
+        .where(SignInFailure.name_key == key,
+               SignInFailure.failed_at > at - timedelta(minutes=PASSWORD_WINDOW_MINUTES))
+        .order_by(SignInFailure.failed_at)
+    ))
+
+
+def _throttled_message(wait: timedelta) -> str:
+    minutes = max(1, -(-int(wait.total_seconds()) // 60))
+    return (f"Too many failed sign-ins with this user name. Try again in {minutes} minute"
+            f"{'' if minutes == 1 else 's'}, or ask an admin to set a new password.")
 
 
 # --- PIN sign-in on the shared tablet -------------------------------------------------------------

@@ -66,6 +66,10 @@ class PinLocked(AuthenticationFailed):
     pass
 
 
+class SignInThrottled(AuthenticationFailed):
+    pass
+
+
 class InvalidState(EmpowermentError):
     """The thing exists but is not in a state that allows this (e.g. voiding twice)."""
 

@@ -315,6 +315,17 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)  # JSON; never a password, PIN or hash
 
 
+class SignInFailure(Base):
+    """A failed password sign-in, by a hash of the typed user name (never the name itself, which
+    may be a mistyped password). Rows throttle guessing; they are pruned after a day."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[IntPK]
+    name_key: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_sign_in_failures_name_time", "name_key", "failed_at"),)
+
+
 class AppSetting(Base):
     """Organisation-wide editable settings: the empowerment guideline, column mappings, ..."""
 

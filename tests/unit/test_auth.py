@@ -16,8 +16,14 @@ from empowerment import auth, passwords
 from empowerment.actor import Actor
 from empowerment.cli import main as cli_main
 from empowerment.db import Database
-from empowerment.errors import AuthenticationFailed, InvalidInput, PermissionDenied, PinLocked
-from empowerment.models import AuditEvent, Employee, Role, TeamManager
+from empowerment.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    PermissionDenied,
+    PinLocked,
+    SignInThrottled,
+)
+from empowerment.models import AuditEvent, Employee, Role, SignInFailure, TeamManager
 from tests.factories import make_team
 
 SYSTEM = Actor.system("test")
@@ -97,6 +103,54 @@ def test_unknown_user_and_wrong_password_take_about_the_same_time(sqlite_db: Dat
     known = statistics.median(timed("ana") for _ in range(3))
     unknown = statistics.median(timed("nobody") for _ in range(3))
     assert 0.5 < unknown / known < 2.0, (known, unknown)
+
+
+def _fail(db: Database, username: str, at: datetime, times: int) -> None:
+    for i in range(times):
+        with pytest.raises(AuthenticationFailed) as failed:
+            auth.authenticate(db, username, f"guess {i}", now=at + timedelta(seconds=i))
+        assert not isinstance(failed.value, SignInThrottled)
+
+
+@pytest.mark.parametrize("username", ["ana", "nobody"])
+def test_repeated_wrong_passwords_throttle_the_name_known_or_not(sqlite_db: Database, ana: str, username: str) -> None:
+    start = datetime(2026, 3, 2, 9, 0)
+    _fail(sqlite_db, username, start, auth.PASSWORD_MAX_FAILURES)
+    checks = []
+    original = passwords.verify_secret
+    auth_verify = auth.verify_secret
+    try:
+        auth.verify_secret = lambda *a: checks.append(1) or original(*a)  # type: ignore[assignment]
+        with pytest.raises(SignInThrottled, match="Try again in 14 minutes"):  # even the right one
+            auth.authenticate(sqlite_db, username, PASSWORD, now=start + timedelta(minutes=1))
+    finally:
+        auth.verify_secret = auth_verify  # type: ignore[assignment]
+    assert checks == []  # refused without spending a hash on it
+    assert len(_events(sqlite_db, "auth.sign_in_throttled")) == 1
+    later = start + timedelta(minutes=auth.PASSWORD_WINDOW_MINUTES, seconds=1)
+    if username == "ana":  # the oldest failure has left the window: the right password works
+        assert auth.authenticate(sqlite_db, "ana", PASSWORD, now=later).name == "Ana Staff"
+    else:
+        with pytest.raises(AuthenticationFailed) as failed:
+            auth.authenticate(sqlite_db, "nobody", PASSWORD, now=later)
+        assert not isinstance(failed.value, SignInThrottled)
+
+
+def test_a_successful_sign_in_clears_the_failures_and_other_names_are_untouched(sqlite_db: Database, ana: str) -> None:
+    start = datetime(2026, 3, 2, 9, 0)
+    _fail(sqlite_db, "ana", start, auth.PASSWORD_MAX_FAILURES - 1)
+    _fail(sqlite_db, "someone else", start, auth.PASSWORD_MAX_FAILURES)
+    auth.authenticate(sqlite_db, "ana", PASSWORD, now=start + timedelta(minutes=1))
+    _fail(sqlite_db, "ana", start + timedelta(minutes=2), auth.PASSWORD_MAX_FAILURES - 1)
+    with pytest.raises(SignInThrottled):
+        auth.authenticate(sqlite_db, "Someone Else", "x", now=start + timedelta(minutes=3))  # any case
+
+
+def test_failures_store_no_user_name(sqlite_db: Database, ana: str) -> None:
+    _fail(sqlite_db, "correct horse battery", datetime(2026, 3, 2, 9, 0), 1)  # a password typed as a name
+    with sqlite_db.read() as session:
+        keys = list(session.scalars(select(SignInFailure.name_key)))
+    assert len(keys) == 1 and "horse" not in keys[0] and len(keys[0]) == 64
 
 
 def test_the_timing_dummy_hash_uses_the_hashers_current_parameters() -> None:
