@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from empowerment import audit
@@ -48,7 +48,6 @@ def search_customers(db: Database, actor: Actor, query: str, limit: int = 12) ->
     text = (query or "").strip()
     if len(text) < 2:
         return []
-    like = f"%{text.lower()}%"
     with db.read() as session:
         exact = session.scalars(
             select(Customer).where(
@@ -57,7 +56,7 @@ def search_customers(db: Database, actor: Actor, query: str, limit: int = 12) ->
         ).all()
         fuzzy = session.scalars(
             select(Customer)
-            .where(or_(func.lower(Customer.name).like(like), Customer.phone.like(f"%{text}%")))
+            .where(or_(_name_contains(session, text), Customer.phone.like(_anywhere(text), escape="\\")))
             .order_by(Customer.name)
             .limit(limit)
         ).all()
@@ -65,6 +64,20 @@ def search_customers(db: Database, actor: Actor, query: str, limit: int = 12) ->
     for customer in [*exact, *fuzzy]:
         seen.setdefault(customer.id, customer)
     return [_card(c) for c in list(seen.values())[:limit]]
+
+
+def _anywhere(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, its own % and _ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _name_contains(session: Session, text: str) -> ColumnElement[bool]:
+    """Case-insensitive, in any script. PostgreSQL's lower() follows Unicode; SQLite's knows only
+    ASCII, so a non-ASCII search there goes through Python's casefold (registered per connection
+    in db.py; a function call per customer, so only when the text needs it)."""
+    if session.get_bind().dialect.name == "sqlite" and not text.isascii():
+        return func.casefold(Customer.name).like(_anywhere(text.casefold()), escape="\\")
+    return func.lower(Customer.name).like(_anywhere(text.lower()), escape="\\")
 
 
 def get_customer(db: Database, actor: Actor, customer_code: str) -> CustomerCard:

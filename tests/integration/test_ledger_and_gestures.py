@@ -298,6 +298,30 @@ def test_search_results_stay_readable_after_the_unit_closes(db: Database, org: d
     assert [card.name for card in search_customers(db, SYSTEM, "zoë")] == ["Zoë Exact"]
 
 
+@pytest.mark.parametrize("typed, found", [
+    ("мария", "Мария Иванова"),  # Cyrillic, typed in lower case
+    ("ÉLODIE", "élodie Durand"),  # accented Latin, typed in capitals
+    ("ZOË", "Zoë Exact"),
+    ("ἈΘῆΝΑΙ", None),  # no such guest
+])
+def test_name_search_ignores_case_in_any_script(db: Database, typed: str, found: str | None) -> None:
+    from empowerment.customers import search_customers
+
+    for name in ("Мария Иванова", "élodie Durand", "Zoë Exact", "Maria Ivanova"):
+        make_customer(db, name=name)
+    names = [card.name for card in search_customers(db, SYSTEM, typed)]
+    assert names == ([found] if found else [])
+
+
+def test_search_takes_percent_and_underscore_literally(db: Database) -> None:
+    from empowerment.customers import search_customers
+
+    make_customer(db, name="Ann 100% Smith")
+    make_customer(db, name="Bob Jones")
+    assert [card.name for card in search_customers(db, SYSTEM, "0%")] == ["Ann 100% Smith"]
+    assert search_customers(db, SYSTEM, "%%") == [] and search_customers(db, SYSTEM, "__") == []
+
+
 def test_limits_open_the_period_budget_on_first_use(db: Database, org: dict[str, str]) -> None:
     limits = limits_for(db, SYSTEM, org["staff"], None)
     assert limits["remaining_cents"] == limits["spendable_now_cents"] == 50_000
