@@ -26,6 +26,7 @@ from empowerment.models import (
     Team,
     Transaction,
 )
+from empowerment.queries import parsing, reader
 
 TEAMS = ("front desk", "support", "floor")
 EMPLOYEES = 12
@@ -203,9 +204,9 @@ def test_transactions_are_limited_to_the_lookback_window_and_as_of(org) -> None:
 def test_sqlite_index_path_and_chunked_scan_read_the_same_rows(sqlite_db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     store_synthetic(sqlite_db, *synthetic(150, 5))
     scan = queries.load_analytics_frames(sqlite_db, location="north")
-    monkeypatch.setattr(queries, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(reader, "CHUNK_ROWS", 97)
     chunked = queries.load_analytics_frames(sqlite_db, location="north")
-    monkeypatch.setattr(queries, "INDEX_PATH_SHARE", 1.1)
+    monkeypatch.setattr(reader, "INDEX_PATH_SHARE", 1.1)
     indexed = queries.load_analytics_frames(sqlite_db, location="north")
     for other in (chunked, indexed):
         assert other.transactions.equals(scan.transactions)
@@ -215,7 +216,7 @@ def test_sqlite_index_path_and_chunked_scan_read_the_same_rows(sqlite_db: Databa
 def test_small_chunks_read_the_same_frames_on_both_backends(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     store_synthetic(db, *synthetic(150, 5))
     whole = queries.load_analytics_frames(db)
-    monkeypatch.setattr(queries, "CHUNK_ROWS", 53)  # many ranges, some of them empty
+    monkeypatch.setattr(reader, "CHUNK_ROWS", 53)  # many ranges, some of them empty
     chunked = queries.load_analytics_frames(db)
     assert chunked.transactions.equals(whole.transactions)
     assert chunked.as_of == whole.as_of
@@ -225,12 +226,12 @@ def test_sqlite_reads_transactions_in_index_order_and_does_not_sort_them(sqlite_
     incidents, gestures, transactions, customers = synthetic(150, 5)
     by_time = transactions.sort_values("occurred_at", ignore_index=True)  # ids follow time, as at a till
     store_synthetic(sqlite_db, incidents, gestures, by_time, customers)
-    monkeypatch.setattr(queries, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(reader, "CHUNK_ROWS", 97)
 
     def no_sort(*_: object) -> None:
         raise AssertionError("rows read along the (customer, time, amount) index were sorted again")
 
-    monkeypatch.setattr(queries, "_customer_time_order", no_sort)
+    monkeypatch.setattr(parsing, "customer_time_order", no_sort)
     frames = queries.load_analytics_frames(sqlite_db)
     order = frames.transactions[["customer_id", "occurred_at"]]
     assert order.equals(order.sort_values(["customer_id", "occurred_at"], ignore_index=True))
@@ -239,7 +240,7 @@ def test_sqlite_reads_transactions_in_index_order_and_does_not_sort_them(sqlite_
 def test_transactions_out_of_order_are_sorted() -> None:
     columns = {"customer_id": np.array([3, 1, 2, 1]), "amount_cents": np.array([30, 11, 20, 10]),
                "occurred_at": np.array([5, 9, 7, 2])}
-    frame = queries._sorted_transactions(columns)
+    frame = parsing.sorted_transactions(columns)
     assert frame["customer_id"].tolist() == [1, 1, 2, 3]
     assert frame["amount_cents"].tolist() == [10, 11, 20, 30]
 
@@ -262,13 +263,13 @@ def test_sqlite_times_in_other_text_formats_are_still_read(sqlite_db: Database) 
     ("1970-01-01T00:00:01", "1970-01-01 00:00:01"),
 ])
 def test_fixed_width_timestamps_parse_like_pandas(text: str, expected: str) -> None:
-    parsed = queries._parse_stamps(",".join([text] * 3), 3)
+    parsed = parsing.parse_stamps(",".join([text] * 3), 3)
     assert (parsed == pd.Timestamp(expected).value).all()
 
 
 def test_null_stamps_become_nat() -> None:
-    parsed = queries._parse_stamps(f"2024-01-01 00:00:00.000000,{queries.NULL_STAMP}.000000", 2)
-    assert parsed[1] == queries.NAT and parsed[0] == pd.Timestamp("2024-01-01").value
+    parsed = parsing.parse_stamps(f"2024-01-01 00:00:00.000000,{parsing.NULL_STAMP}.000000", 2)
+    assert parsed[1] == parsing.NAT and parsed[0] == pd.Timestamp("2024-01-01").value
 
 
 def test_an_empty_database_gives_empty_frames(db: Database) -> None:
@@ -365,7 +366,7 @@ def test_the_customer_time_order_equals_a_lexsort(time_sorted: bool) -> None:
     stamps = np.sort(rng.integers(0, 1_000, 5_000))  # many ties
     if not time_sorted:
         stamps = rng.permutation(stamps)
-    order = queries._customer_time_order(customer, stamps)
+    order = parsing.customer_time_order(customer, stamps)
     expected = np.lexsort((stamps, customer))
     assert (customer[order] == customer[expected]).all() and (stamps[order] == stamps[expected]).all()
     assert (order == expected).all()  # stable: ties keep their row order, like lexsort
