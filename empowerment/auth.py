@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, object_session
 
 from empowerment import audit, settings
@@ -48,7 +48,8 @@ from empowerment.passwords import hash_secret, verify_secret
 
 PIN_PATTERN = re.compile(r"^[0-9]{4,6}$")
 PIN_MAX_TRIES = 5
-PIN_LOCK_MINUTES = 15
+PIN_LOCK_MINUTES = 15  # the first lock; each further one before a sign-in doubles it ...
+PIN_LOCK_MAX_MINUTES = 24 * 60  # ... up to a day
 PASSWORD_MAX_FAILURES = 10  # per user name (known or not) ...
 PASSWORD_WINDOW_MINUTES = 15  # ... within this many minutes
 MIN_PASSWORD_CHARS = 10
@@ -225,7 +226,7 @@ def authenticate_pin(db: Database, employee_code: str, pin: str, now: datetime |
         if employee.pin_locked_until is not None and employee.pin_locked_until > at:
             audit.record(session, _SHARED_TABLET, "auth.pin_refused_locked", "employee",
                          employee.code, dict(locked_until=employee.pin_locked_until), at=at)
-            outcome = PinLocked(_locked_message(employee.pin_locked_until))
+            outcome = PinLocked(_locked_message(employee.pin_locked_until, at))
         elif not ok:
             outcome = _count_failure(session, employee, at)
         else:
@@ -245,13 +246,14 @@ def _count_failure(session: Session, employee: Employee, at: datetime) -> Except
     audit.record(session, _SHARED_TABLET, "auth.pin_failed", "employee", employee.code,
                  dict(attempt=attempts), at=at)
     if attempts >= PIN_MAX_TRIES:
+        minutes = _pin_lock_minutes(session, employee, at)
         employee.pin_failed_attempts = 0
-        employee.pin_locked_until = at + timedelta(minutes=PIN_LOCK_MINUTES)
+        employee.pin_locked_until = at + timedelta(minutes=minutes)
         audit.record(session, _SHARED_TABLET, "auth.pin_locked", "employee", employee.code,
-                     dict(until=employee.pin_locked_until, minutes=PIN_LOCK_MINUTES), at=at)
+                     dict(until=employee.pin_locked_until, minutes=minutes), at=at)
         return PinLocked(
-            f"Wrong PIN {PIN_MAX_TRIES} times: it is locked for {PIN_LOCK_MINUTES} minutes. "
-            f"{_locked_message(employee.pin_locked_until)}")
+            f"Wrong PIN {PIN_MAX_TRIES} times: it is locked for {_duration(minutes)}. "
+            f"{_locked_message(employee.pin_locked_until, at)}")
     employee.pin_failed_attempts = attempts
     left = PIN_MAX_TRIES - attempts
     return AuthenticationFailed(
@@ -259,8 +261,29 @@ def _count_failure(session: Session, employee: Employee, at: datetime) -> Except
         f"{PIN_LOCK_MINUTES} minutes.")
 
 
-def _locked_message(until: datetime) -> str:
-    return (f"This PIN is locked until {until:%H:%M}. Ask a manager or an admin, "
+def _pin_lock_minutes(session: Session, employee: Employee, at: datetime) -> int:
+    """15 minutes, doubling with each earlier lock since this person last signed in (within a
+    week), up to a day: a 4-digit PIN then allows a handful of guesses a day, not 480."""
+    last_sign_in = select(func.max(AuditEvent.occurred_at)).where(
+        AuditEvent.action == "auth.signed_in", AuditEvent.entity_id == employee.code
+    ).scalar_subquery()
+    earlier_locks = session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "auth.pin_locked", AuditEvent.entity_id == employee.code,
+        AuditEvent.occurred_at > at - timedelta(days=7),
+        AuditEvent.occurred_at > func.coalesce(last_sign_in, at - timedelta(days=7)),
+    )) or 0
+    return min(PIN_LOCK_MINUTES * 2 ** min(earlier_locks, 10), PIN_LOCK_MAX_MINUTES)
+
+
+def _duration(minutes: int) -> str:
+    if minutes < 120:
+        return f"{minutes} minutes"
+    return f"{minutes // 60} hours" if minutes % 60 == 0 else f"{minutes / 60:.1f} hours"
+
+
+def _locked_message(until: datetime, at: datetime) -> str:
+    when = f"{until:%H:%M}" if until.date() == at.date() else f"{until:%a %d %b, %H:%M}"
+    return (f"This PIN is locked until {when}. Ask a manager or an admin, "
             "or sign in with your user name and password.")
 
 

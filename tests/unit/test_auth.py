@@ -239,6 +239,40 @@ def test_the_lock_lifts_after_fifteen_minutes(sqlite_db: Database, ana: str) -> 
     assert (employee.pin_failed_attempts, employee.pin_locked_until) == (0, None)
 
 
+def _lock(db: Database, code: str, at: datetime) -> int:
+    """Five wrong PINs from `at`: the lock's length in minutes."""
+    for attempt in range(5):
+        with pytest.raises(AuthenticationFailed):
+            auth.authenticate_pin(db, code, "0000", now=at + timedelta(seconds=attempt))
+    until = _employee(db, code).pin_locked_until
+    assert until is not None
+    return round((until - at).total_seconds() / 60)
+
+
+def test_each_further_lock_doubles_up_to_a_day_until_a_sign_in(sqlite_db: Database, ana: str) -> None:
+    at, lengths = T0, []
+    for _ in range(9):
+        lengths.append(_lock(sqlite_db, ana, at))
+        at += timedelta(minutes=lengths[-1], seconds=10)
+    assert lengths == [15, 30, 60, 120, 240, 480, 960, 1440, 1440]  # ~5 guesses a day from here
+    auth.authenticate_pin(sqlite_db, ana, "4821", now=at)
+    assert _lock(sqlite_db, ana, at + timedelta(minutes=1)) == 15  # the owner signed in: start over
+
+
+def test_locks_older_than_a_week_do_not_count(sqlite_db: Database, ana: str) -> None:
+    assert _lock(sqlite_db, ana, T0) == 15
+    assert _lock(sqlite_db, ana, T0 + timedelta(hours=1)) == 30
+    assert _lock(sqlite_db, ana, T0 + timedelta(days=8)) == 15
+
+
+def test_a_lock_into_the_next_day_names_the_day(sqlite_db: Database, ana: str) -> None:
+    late = datetime(2026, 3, 2, 23, 55)
+    for attempt in range(5):
+        with pytest.raises(AuthenticationFailed) as refused:
+            auth.authenticate_pin(sqlite_db, ana, "0000", now=late + timedelta(seconds=attempt))
+    assert "locked until Tue 03 Mar, 00:10" in str(refused.value)
+
+
 def test_a_right_pin_resets_the_count_of_wrong_ones(sqlite_db: Database, ana: str) -> None:
     for _ in range(4):
         with pytest.raises(AuthenticationFailed):
