@@ -257,8 +257,7 @@ def _count_failure(session: Session, employee: Employee, at: datetime) -> Except
     employee.pin_failed_attempts = attempts
     left = PIN_MAX_TRIES - attempts
     return AuthenticationFailed(
-        f"{PIN_FAILED} {left} {'try' if left == 1 else 'tries'} left before it locks for "
-        f"{PIN_LOCK_MINUTES} minutes.")
+        f"{PIN_FAILED} {left} {'try' if left == 1 else 'tries'} left before it locks for a while.")
 
 
 def _pin_lock_minutes(session: Session, employee: Employee, at: datetime) -> int:

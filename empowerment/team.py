@@ -69,6 +69,18 @@ def _members(session: Session, team_ids: list[int]) -> list[tuple[Employee, str]
     return [(employee, team_name) for employee, team_name in rows]
 
 
+def locked_pins(db: Database, actor: Actor, team_ids: Iterable[int] | None = None,
+                now: datetime | None = None) -> pd.DataFrame:
+    """Team members whose tablet PIN is locked now (employee_code, name, team, locked_until):
+    the manager can unlock it for someone standing in front of them."""
+    now = now or datetime.now()
+    with db.read() as session:
+        rows = [(employee.code, employee.name, team, employee.pin_locked_until)
+                for employee, team in _members(session, team_scope(session, actor, team_ids))
+                if employee.pin_locked_until is not None and employee.pin_locked_until > now]
+    return pd.DataFrame(rows, columns=["employee_code", "name", "team", "locked_until"])
+
+
 # --- budget use -----------------------------------------------------------------------------------
 
 def budget_use(db: Database, actor: Actor, team_ids: Iterable[int] | None = None,

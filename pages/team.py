@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from empowerment import access, gestures, team
+from empowerment import access, auth, gestures, team
 from empowerment.errors import EmpowermentError
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db, require_page
@@ -61,7 +61,27 @@ def _feature(code: str, featured: bool) -> None:
         S[FLASH] = ("error", str(exc))
 
 
+def _unlock(code: str, name: str, lock: str) -> None:
+    # keyed by the lock too: a later lock of the same person can be lifted again
+    _act("unlock", f"{code}@{lock}", lambda: auth.unlock_pin(db, actor, code),
+         f"{name}'s PIN is unlocked; they can sign in on the tablet again.")
+
+
 # --- blocks ---------------------------------------------------------------------------------------
+
+def _locked_pins(locked) -> None:  # type: ignore[no-untyped-def]
+    if locked.empty:
+        return
+    with st.container(border=True):
+        st.markdown(f"**🔒 Locked PINs ({len(locked)})** · after too many wrong tries. Unlock only "
+                    "for the person themselves.")
+        for row in locked.itertuples():
+            left, right = st.columns([3, 1], vertical_alignment="center")
+            left.markdown(f"{ui.md(row.name)} · {ui.md(row.team)} · locked until "
+                          f"{row.locked_until:%d %b %H:%M}")
+            right.button("Unlock", key=f"tm_unlock_{row.employee_code}", width="stretch",
+                         on_click=_unlock, args=(row.employee_code, row.name, str(row.locked_until)))
+
 
 def _whole(cents: int) -> str:
     """Money without cents for the big numbers: '$7,500' fits a tablet's metric, '$7,500.00' does not."""
@@ -203,6 +223,8 @@ for col, label, column in zip(cols, ("Allocated", "Spent", "Remaining"),
 last_day = window.end - timedelta(days=1)
 st.caption(f"This period: {window.start:%d %b} – {last_day:%d %b %Y} · {len(approvals)} waiting for "
            f"approval · {len(reviews)} to review.")
+
+_locked_pins(team.locked_pins(db, actor, team_ids))
 
 tabs = st.tabs(["Budget use", "Spend", f"Approvals ({len(approvals)})", f"Review ({len(reviews)})",
                 "Stories", "Under-use"])

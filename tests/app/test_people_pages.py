@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from empowerment import auth, passwords
 from empowerment.actor import Actor
 from empowerment.db import Database
+from empowerment.errors import AuthenticationFailed
 from empowerment.gestures import LogRequest, log_gesture
 from empowerment.models import AuditEvent, BudgetPolicy, Employee, Gesture, GestureStatus, Role
 from empowerment.schema import upgrade
@@ -225,6 +226,24 @@ def test_the_team_page_shows_budget_use_queues_and_stories(org: Org) -> None:
     assert [t.label for t in at.tabs] == ["Budget use", "Spend", "Approvals (1)", "Review (1)",
                                           "Stories", "Under-use"]
     assert "Comped \\<b\\>dinner\\</b\\>" in texts(at)  # typed text is shown, never rendered
+
+
+def test_a_manager_unlocks_a_locked_pin_from_the_team_page(org: Org) -> None:
+    assert "Locked PINs" not in texts(team_page(org))
+    for _ in range(auth.PIN_MAX_TRIES):
+        with pytest.raises(AuthenticationFailed):
+            auth.authenticate_pin(org.db, org.staff_code, "0000")
+    at = team_page(org)
+    assert "Locked PINs (1)" in texts(at) and "Staff Person" in texts(at)
+    at.button(key=f"tm_unlock_{org.staff_code}").click().run()
+    assert "PIN is unlocked" in texts(at) and "Locked PINs" not in texts(at)
+    assert auth.authenticate_pin(org.db, org.staff_code, "2468").role == Role.STAFF
+    assert [e.action for e in _unlock_events(org)] == ["user.pin_unlocked"]
+
+
+def _unlock_events(org: Org) -> list[AuditEvent]:
+    with org.db.read() as db_session:
+        return list(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "user.pin_unlocked")))
 
 
 def test_a_manager_marks_a_gesture_reviewed_with_a_comment(org: Org) -> None:
