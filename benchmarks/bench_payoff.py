@@ -186,7 +186,10 @@ def write_postgres(url: str, rows: dict[str, dict[str, np.ndarray]]) -> None:
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
                 copy.write(text.encode())
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}")
-        conn.exec_driver_sql("ANALYZE")
+    # As a live database is kept: vacuumed and analysed. Without this, autovacuum starts on the
+    # 5M fresh rows while payoff is being timed (measured: 11.2 s instead of 8 s).
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
     database.dispose()
 
 
