@@ -68,7 +68,7 @@ from empowerment.queries.parsing import (
     empty_frame,
 )
 from empowerment.queries.reader import Reader, Snapshot, latest_incident
-from empowerment.queries.statements import customers_select, gestures_select, incidents_select, naive
+from empowerment.queries.statements import gestures_select, incidents_select, naive
 
 __all__ = ["CUSTOMER_KINDS", "DEFAULT_LOOKBACK_DAYS", "GESTURE_KINDS", "INCIDENT_KINDS", "TRANSACTION_KINDS",
            "AnalyticsFrames", "FilterOptions", "data_version", "filter_options", "load_analytics_frames",
@@ -119,8 +119,7 @@ def load_analytics_frames(
         incidents = incidents.reset_index(drop=True)
         gestures = gestures.loc[gestures["incident_id"].isin(incidents["incident_id"])]
         scope = np.unique(incidents["customer_id"].to_numpy(dtype=np.int64))
-        customers = reader.frame(customers_select(reader.ids_clause(Customer.id, scope)),
-                                 CUSTOMER_KINDS) if scope.size else empty_frame(CUSTOMER_KINDS)
+        customers = reader.customers(scope) if scope.size else empty_frame(CUSTOMER_KINDS)
         since = None
         if len(incidents):
             since = incidents["occurred_at"].min() - pd.Timedelta(days=lookback_days)

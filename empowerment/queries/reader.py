@@ -34,6 +34,7 @@ from sqlalchemy import (
 from empowerment.db import Database
 from empowerment.models import Customer, Incident, Transaction
 from empowerment.queries.parsing import (
+    CUSTOMER_KINDS,
     NAT,
     NULL_STAMP,
     NULL_US,
@@ -46,7 +47,7 @@ from empowerment.queries.parsing import (
     parse,
     sorted_transactions,
 )
-from empowerment.queries.statements import Stmt, transaction_window, transactions_select
+from empowerment.queries.statements import Stmt, customers_select, transaction_window, transactions_select
 
 CHUNK_ROWS = 500_000  # transactions per query: ~14 MB of text per column
 READ_THREADS = min(4, os.cpu_count() or 1)  # chunks read at once, one connection each
@@ -117,6 +118,15 @@ class Reader:
 
     def frame(self, stmt: Stmt, kinds: Kinds) -> pd.DataFrame:
         return as_frame(self._columns(self.conn, stmt, kinds)[0], kinds)
+
+    def customers(self, scope: np.ndarray) -> pd.DataFrame:
+        """The scope's customers. A few are picked by id; for many, reading every customer and
+        keeping the scope here is cheaper than sending the database 200k ids to match."""
+        if _few_customers(self.conn, scope):
+            return self.frame(customers_select(self.ids_clause(Customer.id, scope)), CUSTOMER_KINDS)
+        columns, _ = self._columns(self.conn, customers_select(), CUSTOMER_KINDS)
+        keep = isin(columns["customer_id"], scope)
+        return as_frame({name: values[keep] for name, values in columns.items()}, CUSTOMER_KINDS)
 
     def _columns(self, conn: Connection, stmt: Stmt, kinds: Kinds,
                  latest_of: str | None = None) -> tuple[dict[str, Any], Any]:

@@ -79,7 +79,7 @@ def gestures_select(date_from: Any, date_to: Any) -> Stmt:
     )
 
 
-def customers_select(in_scope: ColumnElement[bool]) -> Stmt:
+def customers_select(*in_scope: ColumnElement[bool]) -> Stmt:
     first_purchase = (
         select(func.min(Transaction.occurred_at))
         .where(Transaction.customer_id == Customer.id)
@@ -88,7 +88,7 @@ def customers_select(in_scope: ColumnElement[bool]) -> Stmt:
     return select(
         Customer.id.label("customer_id"),
         func.coalesce(Customer.first_seen_at, first_purchase).label("first_seen_at"),
-    ).where(in_scope)
+    ).where(*in_scope)
 
 
 def transactions_select(*conditions: ColumnElement[bool]) -> Stmt:

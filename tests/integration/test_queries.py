@@ -216,10 +216,17 @@ def test_sqlite_index_path_and_chunked_scan_read_the_same_rows(sqlite_db: Databa
 def test_small_chunks_read_the_same_frames_on_both_backends(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     store_synthetic(db, *synthetic(150, 5))
     whole = queries.load_analytics_frames(db)
+    scoped = {str(scope): queries.load_analytics_frames(db, **scope) for scope in ({}, {"location": "north"})}
     monkeypatch.setattr(reader, "CHUNK_ROWS", 53)  # many ranges, some of them empty
     chunked = queries.load_analytics_frames(db)
     assert chunked.transactions.equals(whole.transactions)
     assert chunked.as_of == whole.as_of
+    for share in (0.0, 1.1):  # customers and transactions read by id, or all and filtered here
+        monkeypatch.setattr(reader, "INDEX_PATH_SHARE", share)
+        for scope in ({}, {"location": "north"}):
+            frames, reference = queries.load_analytics_frames(db, **scope), scoped[str(scope)]
+            assert frames.customers.equals(reference.customers)
+            assert frames.transactions.equals(reference.transactions)
 
 
 def test_sqlite_reads_transactions_in_index_order_and_does_not_sort_them(sqlite_db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
