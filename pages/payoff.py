@@ -120,6 +120,8 @@ def choose_scope(options: queries.FilterOptions, teams: list[str], managed_only:
                                     key=f"po_{kind.lower()}")
         window = parse_period(name)
         date_from, date_to, label = window.start, window.last_day, f"in {window.label}"
+    else:  # all time: say what that covers where the period picker would be
+        period_col.markdown(f"**Incidents**  \n{first:%d %b %Y} – {last:%d %b %Y}")
     place = place_col.selectbox("Location", [ALL_LOCATIONS, *options.locations], key="po_location")
     every = MY_TEAMS if managed_only else ALL_TEAMS
     picked_team = team_col.selectbox("Team", [every, *teams], key="po_team")
