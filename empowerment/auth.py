@@ -374,6 +374,10 @@ def set_password(db: Database, actor: Actor, employee_code: str, new_password: s
                                                                    current_password or ""):
             raise AuthenticationFailed("Your current password is not right; nothing changed.")
         employee.password_hash = hash_secret(new_password)
+        if employee.username:  # a new password also lifts the sign-in throttle on the name
+            failures = table(SignInFailure)
+            session.connection().execute(
+                delete(failures).where(failures.c.name_key == _name_key(employee.username)))
         audit.record(session, actor, "user.password_set", "employee", employee.code)
 
 

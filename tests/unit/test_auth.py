@@ -146,6 +146,15 @@ def test_a_successful_sign_in_clears_the_failures_and_other_names_are_untouched(
         auth.authenticate(sqlite_db, "Someone Else", "x", now=start + timedelta(minutes=3))  # any case
 
 
+def test_a_new_password_from_an_admin_lifts_the_throttle(sqlite_db: Database, ana: str) -> None:
+    start = datetime.now().replace(microsecond=0) - timedelta(minutes=1)
+    _fail(sqlite_db, "ana", start, auth.PASSWORD_MAX_FAILURES)
+    with pytest.raises(SignInThrottled):
+        auth.authenticate(sqlite_db, "ana", PASSWORD)
+    auth.set_password(sqlite_db, SYSTEM, ana, "a brand new password")
+    assert auth.authenticate(sqlite_db, "ana", "a brand new password").name == "Ana Staff"
+
+
 def test_failures_store_no_user_name(sqlite_db: Database, ana: str) -> None:
     _fail(sqlite_db, "correct horse battery", datetime(2026, 3, 2, 9, 0), 1)  # a password typed as a name
     with sqlite_db.read() as session:
