@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, update
 
 from empowerment.importing.gestures import import_gestures
 from empowerment.importing.job import Job
-from empowerment.importing.lookup import fetch_all, fetch_by_codes, table_of
+from empowerment.importing.lookup import fetch_all, fetch_by_codes
 from empowerment.importing.plan import Field, apply_plan, plan_rows
 from empowerment.importing.references import (
     check_employees,
@@ -21,6 +21,7 @@ from empowerment.importing.references import (
 )
 from empowerment.importing.writing import bulk_insert
 from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
+from empowerment.models import table as table_of
 
 
 def import_customers(job: Job) -> None:

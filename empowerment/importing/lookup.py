@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,10 +14,6 @@ from sqlalchemy.orm import Session
 LOOKUP_CHUNK = 5_000  # ids per "code IN (...)" query (SQLite >= 3.32 allows 32,766 parameters)
 FETCH_ALL_BELOW = 200_000  # tables up to this size, or up to FETCH_ALL_FACTOR x the file's ids,
 FETCH_ALL_FACTOR = 4  # are read whole; bigger ones are searched by id in chunks
-
-
-def table_of(model: Any) -> Table:
-    return cast(Table, model.__table__)
 
 
 def _select_raw(session: Session, column: Any) -> Any:

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 
 from empowerment.importing.job import Job
-from empowerment.importing.lookup import fetch_all, fetch_by_codes, ids_for, table_of
+from empowerment.importing.lookup import fetch_all, fetch_by_codes, ids_for
 from empowerment.importing.writing import bulk_insert
 from empowerment.models import Customer, Employee, Location
+from empowerment.models import table as table_of
 
 
 def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
