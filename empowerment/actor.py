@@ -15,6 +15,7 @@ class Actor:
     role: Role
     team_id: int | None = None
     managed_team_ids: frozenset[int] = field(default_factory=frozenset)
+    code: str | None = None  # the employee's organisation id, when signed in as one
 
     @classmethod
     def system(cls, label: str = "cli") -> Actor:

@@ -84,7 +84,7 @@ def actor_for(employee: Employee, session: Session | None = None) -> Actor:
         managed = frozenset(
             session.scalars(select(TeamManager.team_id).where(TeamManager.employee_id == employee.id))
         )
-    return Actor(employee.id, employee.name, employee.role, employee.team_id, managed)
+    return Actor(employee.id, employee.name, employee.role, employee.team_id, managed, employee.code)
 
 
 def load_actor(db: Database, employee_id: int) -> Actor | None:

@@ -31,7 +31,10 @@ def _employee(session: Session, actor: Actor, employee_code: str) -> Employee:
 
 
 def employee_code_for(db: Database, actor: Actor) -> str:
-    """The organisation's id of the signed-in person (services take codes, the actor holds the row id)."""
+    """The organisation's id of the signed-in person (services take codes). A signed-in actor
+    carries it (re-read with the role on every run); others are looked up."""
+    if actor.code is not None:
+        return actor.code
     with db.read() as session:
         code = session.scalar(select(Employee.code).where(Employee.id == actor.employee_id))
     if code is None:
