@@ -67,12 +67,7 @@ def choose_scope(version: object) -> tuple[str | None, date | None, date | None,
     kind = left.segmented_control("Period", KINDS, default="Quarter", key="jr_kind") or "Quarter"
     period = date_from = date_to = None
     if kind == "Dates":
-        picked = middle.date_input("From – to", value=(first, last), key="jr_dates", format="YYYY-MM-DD")
-        if isinstance(picked, tuple) and len(picked) == 2:
-            date_from, date_to = picked
-        else:
-            middle.caption("Pick the last day too.")
-            date_from = date_to = picked[0] if isinstance(picked, tuple) and picked else first
+        date_from, date_to = ui.date_range(middle, first, last, key="jr_dates")
     else:
         choices = period_choices(first, last, kind)
         default = default_period(choices, today)

@@ -106,12 +106,7 @@ def choose_scope(options: queries.FilterOptions, teams: list[str], managed_only:
     date_from = date_to = None
     label = "over all time"
     if kind == "Dates":
-        picked = period_col.date_input("From – to", value=(first, last), key="po_dates", format="YYYY-MM-DD")
-        if isinstance(picked, tuple) and len(picked) == 2:
-            date_from, date_to = picked
-        else:
-            period_col.caption("Pick the last day too.")
-            date_from = date_to = picked[0] if isinstance(picked, tuple) and picked else first
+        date_from, date_to = ui.date_range(period_col, first, last, key="po_dates")
         label = f"from {date_from:%d %b %Y} to {date_to:%d %b %Y}"
     elif kind in ("Quarter", "Year"):
         choices = period_choices(first, last, kind)

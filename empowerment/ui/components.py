@@ -16,6 +16,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from empowerment import settings
 from empowerment.budgets import BudgetStatus
@@ -99,6 +100,17 @@ def when(value: datetime | pd.Timestamp | None) -> str:
 
 
 @cache
+def date_range(container: DeltaGenerator, first: date, last: date, key: str) -> tuple[date, date]:
+    """A "From – to" picker in `container` (a column); while only the first day is picked, that
+    day alone, with a hint to pick the last one."""
+    picked = container.date_input("From – to", value=(first, last), key=key, format="YYYY-MM-DD")
+    if isinstance(picked, tuple) and len(picked) == 2:
+        return picked[0], picked[1]
+    container.caption("Pick the last day too.")
+    day = picked[0] if isinstance(picked, tuple) and picked else first
+    return day, day
+
+
 def _tablet_css() -> str:
     # Comments stripped: Streamlit 1.67 drops a style-only `st.html` whose CSS holds a comment.
     return re.sub(r"/\*.*?\*/", "", TABLET_CSS.read_text(encoding="utf-8"), flags=re.S).strip()

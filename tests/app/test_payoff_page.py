@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,16 @@ def test_filters_change_the_scope_and_the_horizon(db: Database) -> None:
     at.selectbox(key="po_location").set_value("north").run()
     at.selectbox(key="po_team").set_value("support").run()
     assert not at.exception
+
+
+def test_a_date_range_scopes_the_figures_and_half_a_range_asks_for_the_end(db: Database) -> None:
+    at = page()
+    at.segmented_control(key="po_kind").set_value("Dates").run()
+    at.date_input(key="po_dates").set_value((date(2024, 3, 1), date(2024, 6, 30))).run()
+    assert not at.exception
+    assert "from 01 Mar 2024 to 30 Jun 2024" in texts(at)
+    at.date_input(key="po_dates").set_value((date(2024, 3, 1),)).run()
+    assert not at.exception and "Pick the last day too." in texts(at)
 
 
 def test_a_manager_sees_only_their_teams(db: Database) -> None:
