@@ -65,6 +65,8 @@ def _now() -> datetime:
 def current_actor() -> Actor | None:
     """The signed-in actor, after the idle check; also records this run as activity."""
     actor = S.get(ACTOR)
+    if getattr(_frame, "active", False):  # app.py checked and refreshed it earlier in this run
+        return actor if isinstance(actor, Actor) else None
     if not isinstance(actor, Actor):
         actor = _restore_from_cookie()
     if actor is None:

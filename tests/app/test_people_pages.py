@@ -193,6 +193,17 @@ def test_a_changed_role_applies_on_the_next_run(org: Org) -> None:
     assert "Team" not in [p["page_name"] for p in at._registered_pages.values()]
 
 
+def test_the_person_is_re_read_once_per_run_not_again_by_the_page(
+        org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app(org.actors[Role.STAFF])
+    reads: list[int] = []
+    real = auth.load_actor
+    monkeypatch.setattr(auth, "load_actor", lambda *a: reads.append(1) or real(*a))
+    at.run()
+    assert not at.exception and at.title[0].value.endswith("Log a recovery")
+    assert len(reads) == 1
+
+
 def test_a_deactivated_account_is_signed_out_at_once(org: Org) -> None:
     at = app(org.actors[Role.HR])
     assert "actor" in at.session_state
