@@ -129,8 +129,8 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
                          dict(method="password"), at=at)
         elif actor is None:
             session.connection().execute(insert(failures).values(name_key=key, failed_at=at))
-            session.connection().execute(delete(failures).where(
-                failures.c.name_key == key, failures.c.failed_at < at - timedelta(days=1)))
+            # only the last day matters: also clears names tried once (a spray of random names)
+            session.connection().execute(delete(failures).where(failures.c.failed_at < at - timedelta(days=1)))
             audit.record(session, _SIGN_IN_SCREEN, "auth.sign_in_failed", "employee", code,
                          dict(method="password"), at=at)
         else:

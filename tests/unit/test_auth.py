@@ -155,6 +155,14 @@ def test_a_new_password_from_an_admin_lifts_the_throttle(sqlite_db: Database, an
     assert auth.authenticate(sqlite_db, "ana", "a brand new password").name == "Ana Staff"
 
 
+def test_failures_older_than_a_day_are_pruned_for_every_name(sqlite_db: Database, ana: str) -> None:
+    start = datetime(2026, 3, 2, 9, 0)
+    _fail(sqlite_db, "someone", start, 3)
+    _fail(sqlite_db, "another", start + timedelta(days=1, minutes=1), 1)
+    with sqlite_db.read() as session:
+        assert len(list(session.scalars(select(SignInFailure.id)))) == 1
+
+
 def test_failures_store_no_user_name(sqlite_db: Database, ana: str) -> None:
     _fail(sqlite_db, "correct horse battery", datetime(2026, 3, 2, 9, 0), 1)  # a password typed as a name
     with sqlite_db.read() as session:
