@@ -63,8 +63,10 @@ def choose_scope(version: object) -> tuple[str | None, date | None, date | None,
     span, locations = picker_data(version)
     today = date.today()
     first, last = span or (today, today)
-    left, middle, right = st.columns([1.7, 1.2, 1.2])
-    kind = left.segmented_control("Period", KINDS, default="Quarter", key="jr_kind") or "Quarter"
+    # The period kind on its own row, as on the Payoff page: beside two inputs its first option
+    # was cut off at 820 px, and a date range needs twice a select's width.
+    kind = st.segmented_control("Period", KINDS, default="Quarter", key="jr_kind") or "Quarter"
+    middle, right = st.columns([2, 1.2] if kind == "Dates" else 2, width=640)
     period = date_from = date_to = None
     if kind == "Dates":
         date_from, date_to = ui.date_range(middle, first, last, key="jr_dates")

@@ -102,7 +102,8 @@ def choose_scope(options: queries.FilterOptions, teams: list[str], managed_only:
     first, last = options.first_incident or today, options.last_incident or today
     # The period kind gets its own row: beside three selects it was clipped at tablet width.
     kind = st.segmented_control("Period", PERIOD_KINDS, default="All time", key="po_kind") or "All time"
-    period_col, place_col, team_col = st.columns(3)
+    # a date range needs about twice a select's width (it was cut off at 820 px)
+    period_col, place_col, team_col = st.columns([2, 1, 1] if kind == "Dates" else 3)
     date_from = date_to = None
     label = "over all time"
     if kind == "Dates":
