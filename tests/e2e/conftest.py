@@ -114,6 +114,41 @@ def _fill(db: Database) -> Org:
     return Org(db, ana, ben, grace, arabic)
 
 
+def start_server(database_url: str, folder: Path,
+                 extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Any, str]:
+    """`streamlit run app.py` on a free port against `database_url`, once it answers: the process,
+    its open log file and its URL. Stop it with `stop_server`."""
+    port = _free_port()
+    env = {**os.environ, "EMPOWERMENT_DATABASE_URL": database_url,
+           "EMPOWERMENT_SECRET_KEY": "e2e-" + "x" * 40, "EMPOWERMENT_DEMO_ON_EMPTY": "0",
+           "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    log_path = folder / f"streamlit-{port}.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
+         "--server.fileWatcherType", "none"],  # files edited meanwhile must not disturb the run
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log_path)
+    except BaseException:
+        stop_server(process, log)
+        raise
+    return process, log, url
+
+
+def stop_server(process: subprocess.Popen[bytes], log: Any) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+    log.close()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: str) -> Iterator[Server]:
     _need_browser()
@@ -121,28 +156,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: str) -> I
     shutil.copyfile(_sqlite_template, folder / "app.db")
     db = Database(f"sqlite:///{folder / 'app.db'}")
     org = _fill(db)
-    port = _free_port()
-    env = {**os.environ, "EMPOWERMENT_DATABASE_URL": db.url, "EMPOWERMENT_SECRET_KEY": "e2e-" + "x" * 40,
-           "EMPOWERMENT_DEMO_ON_EMPTY": "0", "PYTHONPATH": str(ROOT)}
-    log = (folder / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.runOnSave", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process, log, url = start_server(db.url, folder)
     try:
-        _wait_healthy(url, process, folder / "streamlit.log")
         yield Server(url, org)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
+        stop_server(process, log)
         db.dispose()
 
 

@@ -9,10 +9,7 @@ signing out makes the old value useless even if a browser replays it.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +21,11 @@ from tests.e2e.conftest import (
     LANDSCAPE,
     ROOT,
     Server,
-    _free_port,
     _need_browser,
-    _wait_healthy,
     new_page,
     screenshot,
+    start_server,
+    stop_server,
 )
 
 pytestmark = pytest.mark.e2e
@@ -36,44 +33,16 @@ pytestmark = pytest.mark.e2e
 PAGES = [spec for spec in nav.PAGES if (ROOT / spec.path).is_file()]
 
 
-def _start(database_file: Path, folder: Path, extra_env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    port = _free_port()
-    env = {**os.environ, "EMPOWERMENT_DATABASE_URL": f"sqlite:///{database_file}",
-           "EMPOWERMENT_SECRET_KEY": "deep-links-" + "d" * 40, "EMPOWERMENT_DEMO_ON_EMPTY": "0",
-           "PYTHONPATH": str(ROOT), **(extra_env or {})}
-    log_path = folder / f"streamlit-{port}.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
-         "--server.fileWatcherType", "none"],  # files edited meanwhile must not disturb the run
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    _wait_healthy(url, process, log_path)
-    return process, log, url
-
-
-def _stop(process: subprocess.Popen[bytes], log: Any) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-    log.close()
-
-
 @pytest.fixture
 def fresh_server(tmp_path: Path, _sqlite_template: str) -> Iterator[str]:
     """A brand-new `streamlit run app.py` process on an empty, migrated database."""
     _need_browser()
     shutil.copyfile(_sqlite_template, tmp_path / "app.db")
-    process, log, url = _start(tmp_path / "app.db", tmp_path)
+    process, log, url = start_server(f"sqlite:///{tmp_path / 'app.db'}", tmp_path)
     try:
         yield url
     finally:
-        _stop(process, log)
+        stop_server(process, log)
 
 
 def _expect_sign_in_only(page: Any, spec: nav.PageSpec | None) -> None:
@@ -174,11 +143,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = Database(f"sqlite:///{folder / 'demo.db'}")
     generate_demo(db, seed=7, scale=0.2)
     db.dispose()
-    process, log, url = _start(folder / "demo.db", folder)
+    process, log, url = start_server(f"sqlite:///{folder / 'demo.db'}", folder)
     try:
         yield url
     finally:
-        _stop(process, log)
+        stop_server(process, log)
 
 
 def test_screenshots_of_the_team_page_and_the_switch_user_screen(browser: Any, demo_server: str) -> None:
