@@ -16,13 +16,8 @@ ROOT = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     from empowerment.ui import nav
-    from empowerment.ui.session import (
-        current_actor,
-        framed,
-        render_account_box,
-        sign_in_pages,
-        sync_cookie,
-    )
+    from empowerment.ui.session import current_actor, framed, render_account_box, sync_cookie
+    from empowerment.ui.signin import sign_in_pages
 
     st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
     actor = current_actor()
@@ -48,6 +43,6 @@ if __name__ == "__main__":
     with framed():
         page.run()
 else:  # imported by `streamlit run` (uvicorn) to build the server
-    from empowerment.ui.session import cookie_routes
+    from empowerment.api import routes
 
-    app = st.App(__file__, routes=cookie_routes())
+    app = st.App(__file__, routes=routes())

@@ -20,11 +20,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from empowerment.actor import Actor  # noqa: E402
-from empowerment.budgets import set_policy  # noqa: E402
-from empowerment.db import Database  # noqa: E402
-from empowerment.gestures import LogRequest, log_gesture  # noqa: E402
+from empowerment.db import Database, upgrade  # noqa: E402
 from empowerment.models import Customer, Employee, Period, Role  # noqa: E402
-from empowerment.schema import upgrade  # noqa: E402
+from empowerment.services.gestures import LogRequest, log_gesture  # noqa: E402
+from empowerment.services.ledger import set_policy  # noqa: E402
 
 WRITERS = 16
 

@@ -16,9 +16,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from empowerment.db import Database  # noqa: E402
-from empowerment.importing import import_csv  # noqa: E402
-from empowerment.schema import upgrade  # noqa: E402
+from empowerment.db import Database, upgrade  # noqa: E402
+from empowerment.services.importing import import_csv  # noqa: E402
 
 
 def write_transactions_csv(path: Path, rows: int, customers: int, seed: int = 1) -> None:

@@ -39,8 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from empowerment.analytics.synthetic import MINUTE_NS, Timeline, make_synthetic  # noqa: E402
 from empowerment.analytics.synthetic import purchase_amounts as _amounts  # noqa: E402
-from empowerment.db import Database  # noqa: E402
-from empowerment.schema import upgrade  # noqa: E402
+from empowerment.db import Database, upgrade  # noqa: E402
 
 EMPLOYEES = 40
 TEAMS = ("front desk", "support", "floor")
@@ -235,7 +234,7 @@ def repeated_cli(url: str, horizon: int, bootstrap: int) -> tuple[str, float, di
 
 def time_in_process(url: str, horizon: int, bootstrap: int) -> tuple[float, float, Any, dict]:
     from empowerment.analytics import compute_payoff
-    from empowerment.queries import load_analytics_frames
+    from empowerment.queries.frames import load_analytics_frames
 
     database = Database(url)
     started = time.perf_counter()

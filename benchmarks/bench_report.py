@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from empowerment.actor import Actor  # noqa: E402
 from empowerment.db import Database  # noqa: E402
-from empowerment.reports import metrics  # noqa: E402
+from empowerment.queries import report_metrics  # noqa: E402
 
 TARGET_SECONDS = 15.0
 
@@ -120,7 +120,7 @@ def main() -> int:
     url = f"sqlite:///{path}"
     database = Database(url)
     with database.read() as session:
-        span = metrics.incident_span(session)
+        span = report_metrics.incident_span(session)
     assert span is not None, "the demo wrote no incidents"
     last = span[1]
     first = last - timedelta(days=364)

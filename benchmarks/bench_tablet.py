@@ -24,10 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from empowerment.actor import Actor  # noqa: E402
-from empowerment.budgets import set_policy  # noqa: E402
-from empowerment.db import Database  # noqa: E402
+from empowerment.db import Database, upgrade  # noqa: E402
 from empowerment.models import Employee, Location, Period, Role, Team  # noqa: E402
-from empowerment.schema import upgrade  # noqa: E402
+from empowerment.services.ledger import set_policy  # noqa: E402
 
 TYPES = ["refund", "comp", "upgrade", "gift", "voucher", "personal_note", "time"]
 CATEGORIES = ["Room not ready", "Noise", "Billing error", "Long wait", "Food & drink"]

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
 from empowerment.errors import PermissionDenied
-from empowerment.models import Role
+from empowerment.models import Employee, Role, TeamManager
+
+if TYPE_CHECKING:
+    from empowerment.db import Database
 
 
 @dataclass(frozen=True)
@@ -26,13 +33,6 @@ class Actor:
     def is_system(self) -> bool:
         return self.employee_id is None
 
-    def may_see_team(self, team_id: int | None) -> bool:
-        if self.role in (Role.ADMIN, Role.HR, Role.CX_LEAD):
-            return True
-        if self.role == Role.MANAGER:
-            return team_id is not None and (team_id in self.managed_team_ids or team_id == self.team_id)
-        return False
-
     def may_act_for(self, employee_id: int, employee_team_id: int | None) -> bool:
         """Logging or reading a budget: yourself, or (managers) your team, or the system."""
         if self.is_system or employee_id == self.employee_id:
@@ -42,3 +42,23 @@ class Actor:
     def require(self, allowed: bool, what: str) -> None:
         if not allowed:
             raise PermissionDenied(f"Your role ({self.role.value}) may not {what}.")
+
+
+def actor_for(employee: Employee, session: Session | None = None) -> Actor:
+    """The `Actor` for an employee, with the teams they manage."""
+    session = session or object_session(employee)
+    managed: frozenset[int] = frozenset()
+    if session is not None and employee.role in (Role.MANAGER, Role.ADMIN):
+        managed = frozenset(
+            session.scalars(select(TeamManager.team_id).where(TeamManager.employee_id == employee.id))
+        )
+    return Actor(employee.id, employee.name, employee.role, employee.team_id, managed, employee.code)
+
+
+def load_actor(db: Database, employee_id: int) -> Actor | None:
+    """A fresh actor for a still-active employee (roles and teams re-read from the database)."""
+    with db.read() as session:
+        employee = session.get(Employee, employee_id)
+        if employee is None or not employee.active:
+            return None
+        return actor_for(employee, session)

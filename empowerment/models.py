@@ -75,6 +75,15 @@ class Role(str, enum.Enum):
     CX_LEAD = "cx_lead"
     ADMIN = "admin"
 
+    @property
+    def signs_in_with_pin(self) -> bool:
+        """Who appears on the shared tablet's roster and may sign in there with a PIN."""
+        return self in (Role.STAFF, Role.MANAGER)
+
+    @classmethod
+    def pin_roles(cls) -> list[Role]:
+        return [role for role in cls if role.signs_in_with_pin]
+
 
 class Period(str, enum.Enum):
     MONTH = "month"

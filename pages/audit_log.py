@@ -7,15 +7,16 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from empowerment import auditlog
+from empowerment.queries import audit_log
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 actor = require_page("audit_log")
 db = get_db()
 
 st.title("🔎 Audit log")
-actions, people = auditlog.audit_choices(db, actor)
+actions, people = audit_log.audit_choices(db, actor)
 left, middle, right = st.columns(3)
 chosen_actions = left.multiselect("Action", actions, key="al_actions", placeholder="All actions")
 chosen_people = middle.multiselect("Who", people, key="al_people", placeholder="Everyone")
@@ -24,13 +25,13 @@ span = right.date_input("Dates", (today - timedelta(days=30), today), key="al_da
                         max_value=today, format="YYYY-MM-DD")
 since, until = (span[0], span[-1]) if isinstance(span, tuple) and span else (None, None)
 
-events = auditlog.query_audit(db, actor, actions=chosen_actions or None,
+events = audit_log.query_audit(db, actor, actions=chosen_actions or None,
                               actors=chosen_people or None, since=since, until=until)
 shown = len(events)
-note = f" (the newest {auditlog.MAX_ROWS:,}; narrow the filters to see older ones)" \
-    if shown >= auditlog.MAX_ROWS else ""
+note = f" (the newest {audit_log.MAX_ROWS:,}; narrow the filters to see older ones)" \
+    if shown >= audit_log.MAX_ROWS else ""
 st.caption(f"{shown:,} events{note}.")
-st.download_button("Export CSV", auditlog.to_csv(events), file_name=f"audit-log-{today}.csv",
+st.download_button("Export CSV", audit_log.to_csv(events), file_name=f"audit-log-{today}.csv",
                    mime="text/csv", icon="⬇️", on_click="ignore", disabled=events.empty)
 if events.empty:
     ui.empty_state("No events", "Nothing matches these filters.", "🔍")

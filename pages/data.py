@@ -17,13 +17,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from empowerment import mappings
-from empowerment.csvschema import IMPORT_KINDS, KINDS, template
+from empowerment.csvformat import IMPORT_KINDS, KINDS, template
 from empowerment.errors import EmpowermentError, ImportFailed
-from empowerment.importing import import_csv
 from empowerment.reports.safety import neutralise_frame
+from empowerment.services import organisation
+from empowerment.services.importing import import_csv
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 S = st.session_state
 RESULT = "dt_result"
@@ -46,8 +47,8 @@ def preview(data: bytes) -> tuple[list[str], pd.DataFrame]:
 def choose_mapping(kind: str, headers: list[str], file_id: str) -> tuple[dict[str, str], bool]:
     """One select per canonical column; open when a required column is not found by name."""
     spec = KINDS[kind]
-    remembered = mappings.get_mapping(get_db(), kind)
-    suggestion = mappings.suggest_mapping(kind, headers, remembered)
+    remembered = organisation.get_mapping(get_db(), kind)
+    suggestion = organisation.suggest_mapping(kind, headers, remembered)
     missing = [c for c in spec.required if suggestion[c] != c]
     chosen: dict[str, str] = {}
     with st.expander("Column mapping", expanded=bool(missing), icon="🔀"):
@@ -94,7 +95,7 @@ def remember(kind: str, mapping: dict[str, str], wanted: bool, actor: Any) -> No
     if not wanted:
         return
     try:
-        mappings.set_mapping(get_db(), actor, kind, mapping)
+        organisation.set_mapping(get_db(), actor, kind, mapping)
     except EmpowermentError as exc:
         st.warning(ui.md(f"The mapping was not remembered: {exc}"))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from empowerment import handover
+from empowerment.queries import handover
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 actor = require_page("handover")
 db = get_db()

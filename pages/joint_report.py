@@ -14,7 +14,7 @@ import streamlit as st
 
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
-from empowerment.reports import metrics
+from empowerment.queries import report_metrics
 from empowerment.reports.assemble import IDENTITY_ROLES, build_joint_report, record_identity_access
 from empowerment.reports.model import (
     SECTIONS,
@@ -28,7 +28,8 @@ from empowerment.reports.render_csv import render_csv
 from empowerment.reports.render_pdf import render_pdf
 from empowerment.reports.render_xlsx import render_xlsx
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 KINDS = ("Quarter", "Month", "Year", "Dates")
 ALL_LOCATIONS = "All locations"
@@ -50,11 +51,11 @@ def cached_report(version: object, period: str | None, date_from: date | None, d
 @st.cache_data(show_spinner=False, ttl=60)
 def picker_data(version: object) -> tuple[tuple[date, date] | None, list[str]]:
     with get_db().read() as session:
-        return metrics.incident_span(session), metrics.location_names(session)
+        return report_metrics.incident_span(session), report_metrics.location_names(session)
 
 
 def data_version() -> object:
-    from empowerment.queries import data_version as version
+    from empowerment.queries.frames import data_version as version
 
     return version(get_db())
 

@@ -14,15 +14,17 @@ from typing import Any
 
 import streamlit as st
 
-from empowerment import customers, gestures, guideline, stories
 from empowerment.actor import Actor
-from empowerment.customers import CustomerCard, CustomerHistory
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
-from empowerment.gestures import INCIDENT_CATEGORIES, MAX_NOTE_CHARS, LogRequest
 from empowerment.models import GestureType
 from empowerment.money import parse_cents
+from empowerment.queries import my_budget
+from empowerment.services import customers, gestures, organisation
+from empowerment.services.customers import CustomerCard, CustomerHistory
+from empowerment.services.gestures import INCIDENT_CATEGORIES, MAX_NOTE_CHARS, LogRequest
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 QUICK_AMOUNTS = (0, 10, 25, 50, 100, 250)
 GESTURE_TYPES = tuple(t.value for t in GestureType)
@@ -159,7 +161,7 @@ def _log_another() -> None:
 def show_guideline() -> None:
     with st.expander("📖 Our empowerment guideline", expanded=False):
         # Written by an admin as Markdown (no HTML); `$` escaped so amounts don't become LaTeX.
-        st.markdown(guideline.get_guideline(get_db()).replace("$", "\\$"))
+        st.markdown(organisation.get_guideline(get_db()).replace("$", "\\$"))
 
 
 def find_customer(actor: Actor) -> None:
@@ -335,7 +337,7 @@ def main() -> None:
     ui.apply_tablet_style()
     st.title("🤝 Log a recovery")
     try:
-        employee_code = stories.employee_code_for(get_db(), actor)
+        employee_code = my_budget.employee_code_for(get_db(), actor)
     except EmpowermentError as exc:
         st.error(ui.md(exc))
         return

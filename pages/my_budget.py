@@ -1,4 +1,4 @@
-"""My budget: what I have left this period, how I used it, and my own recovery stories."""
+"""My budget: what I have left this period, how I used it, and my own recovery my_budget."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from empowerment import budgets, stories
 from empowerment.actor import Actor
-from empowerment.budgets import BudgetStatus
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
+from empowerment.queries import my_budget
+from empowerment.services import ledger
+from empowerment.services.ledger import BudgetStatus
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 HISTORY_LIMIT = 200
 STORIES_SHOWN = 10
@@ -20,7 +22,7 @@ STORIES_SHOWN = 10
 
 def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
     try:
-        status = budgets.budget_status(get_db(), actor, employee_code)
+        status = ledger.budget_status(get_db(), actor, employee_code)
     except NoBudgetPolicy as exc:
         st.info(f"{ui.md(exc)} Until then there is no budget to show here.", icon="🙂")
         return None
@@ -43,7 +45,7 @@ def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
 
 def spend_over_period(actor: Actor, employee_code: str, status: BudgetStatus) -> None:
     through = min(status.period_end, date.today() + timedelta(days=1))  # no line into the future
-    daily = stories.daily_spend(get_db(), actor, employee_code, status.period_start, through)
+    daily = my_budget.daily_spend(get_db(), actor, employee_code, status.period_start, through)
     st.subheader("Spend this period")
     chart = ui.spend_chart(daily, status.allocated_cents, (status.period_start, status.period_end))
     st.altair_chart(chart, width="stretch")
@@ -52,7 +54,7 @@ def spend_over_period(actor: Actor, employee_code: str, status: BudgetStatus) ->
 
 
 def my_stories(history: pd.DataFrame) -> None:
-    told = stories.my_stories(history).head(STORIES_SHOWN)
+    told = my_budget.my_stories(history).head(STORIES_SHOWN)
     st.subheader("My recovery stories")
     if told.empty:
         st.caption("Add a note when you log a gesture and it becomes a story here.")
@@ -69,12 +71,12 @@ def main() -> None:
     ui.apply_tablet_style()
     st.title("💳 My budget")
     try:
-        employee_code = stories.employee_code_for(get_db(), actor)
+        employee_code = my_budget.employee_code_for(get_db(), actor)
     except EmpowermentError as exc:
         st.error(ui.md(exc))
         return
     status = balance(actor, employee_code)
-    history = stories.my_gestures(get_db(), actor, employee_code, limit=HISTORY_LIMIT)
+    history = my_budget.my_gestures(get_db(), actor, employee_code, limit=HISTORY_LIMIT)
     if history.empty:
         ui.empty_state(
             "An unused budget is a missed chance to put something right",

@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from empowerment import charts, queries
 from empowerment.analytics import (
     compute_payoff,
     km_curves_frame,
@@ -26,9 +25,12 @@ from empowerment.analytics import (
 )
 from empowerment.analytics.payoff import filter_incidents
 from empowerment.models import Role
+from empowerment.queries import frames as frame_queries
 from empowerment.reports.model import default_period, parse_period, period_choices
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.charts import payoff as payoff_charts
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 HORIZONS = (30, 90, 180, 365)
 BOOTSTRAP = 200
@@ -58,16 +60,16 @@ PayoffView = dict[str, Any]
 # --- data ---------------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
-def cached_options(database: str, version: str) -> queries.FilterOptions:
-    return queries.filter_options(get_db())
+def cached_options(database: str, version: str) -> frame_queries.FilterOptions:
+    return frame_queries.filter_options(get_db())
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)
-def cached_frames(database: str, version: str) -> queries.AnalyticsFrames:
+def cached_frames(database: str, version: str) -> frame_queries.AnalyticsFrames:
     """Every incident's frames (large): shared, never copied, read once per data version, so a
     new filter or horizon only reruns the analytics. Treated read-only. `database` (the URL) is
     part of every key: versions of two databases can look alike."""
-    return queries.load_analytics_frames(get_db())
+    return frame_queries.load_analytics_frames(get_db())
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=32)
@@ -97,7 +99,7 @@ def _team_arg(team: str | tuple[str, ...] | None) -> str | list[str] | None:
 
 # --- filters ------------------------------------------------------------------------------------
 
-def choose_scope(options: queries.FilterOptions, teams: list[str], managed_only: bool) -> Scope:
+def choose_scope(options: frame_queries.FilterOptions, teams: list[str], managed_only: bool) -> Scope:
     today = date.today()
     first, last = options.first_incident or today, options.last_incident or today
     # The period kind gets its own row: beside three selects it was clipped at tablet width.
@@ -127,11 +129,11 @@ def choose_scope(options: queries.FilterOptions, teams: list[str], managed_only:
     return Scope(date_from, date_to, None if place == ALL_LOCATIONS else place, team, label)
 
 
-def visible_teams(actor: Any, options: queries.FilterOptions) -> tuple[list[str], bool]:
+def visible_teams(actor: Any, options: frame_queries.FilterOptions) -> tuple[list[str], bool]:
     """Managers see their own teams only; HR, CX leads and admins see every team."""
     if actor.role == Role.MANAGER:
         ids = set(actor.managed_team_ids) | ({actor.team_id} if actor.team_id else set())
-        return queries.team_names(get_db(), sorted(ids)), True
+        return frame_queries.team_names(get_db(), sorted(ids)), True
     return options.teams, False
 
 
@@ -222,22 +224,22 @@ def show_chart(chart: Any, caption: str, key: str) -> None:
 def show_charts(view: PayoffView, horizon: int) -> None:
     report = view["report"]
     st.subheader("Did they come back?")
-    rates = charts.uplift_frame(report)
+    rates = payoff_charts.uplift_frame(report)
     if not rates.empty:
-        show_chart(charts.return_rates_chart(rates, horizon),
+        show_chart(payoff_charts.return_rates_chart(rates, horizon),
                    f"Share of customers back within {horizon} days, with 95% intervals. Left: as "
                    "observed. Right: recovered customers next to comparable unrecovered ones. "
                    + OBSERVATIONAL, "po_rates")
-    show_chart(charts.km_chart(view["curves"], horizon),
+    show_chart(payoff_charts.km_chart(view["curves"], horizon),
                "Share of customers back by each day after the incident (Kaplan-Meier, 95% bands); "
                "customers not yet back are followed up to the data's end. Not adjusted.", "po_km")
     st.subheader("Did it pay?")
     if not view["over_time"].empty:
-        show_chart(charts.spend_vs_incremental_chart(charts.spend_vs_incremental_frame(view["over_time"], report)),
+        show_chart(payoff_charts.spend_vs_incremental_chart(payoff_charts.spend_vs_incremental_frame(view["over_time"], report)),
                    "Spend on gestures per period of the incident, and the extra revenue they are "
                    f"estimated to have brought in within {horizon} days. " + OBSERVATIONAL, "po_money")
     st.subheader("What works?")
-    show_chart(charts.cost_band_chart(view["bands"], horizon),
+    show_chart(payoff_charts.cost_band_chart(view["bands"], horizon),
                f"Share back within {horizon} days by what was spent on the incident, including "
                "no-cost gestures and incidents without a gesture. As observed, not adjusted.", "po_bands")
     tabs = st.tabs([label for _, label, _ in BREAKDOWNS])
@@ -247,7 +249,7 @@ def show_charts(view: PayoffView, horizon: int) -> None:
             if frame.empty or frame["n"].sum() == 0:
                 st.caption("No incidents with full follow-up yet.")
                 continue
-            show_chart(charts.breakdown_chart(frame, column, axis, horizon),
+            show_chart(payoff_charts.breakdown_chart(frame, column, axis, horizon),
                        f"Share back within {horizon} days by {label.lower()}, with 95% intervals; "
                        "the largest groups first. As observed, not adjusted.", f"po_by_{column}")
 
@@ -256,7 +258,7 @@ def main() -> None:
     actor = require_page("payoff")
     st.title("Payoff")
     st.caption("Did recovery gestures keep customers, and did they pay?")
-    version = queries.data_version(get_db())
+    version = frame_queries.data_version(get_db())
     options = cached_options(get_db().url, version)
     teams, managed_only = visible_teams(actor, options)
     if managed_only and not teams:

@@ -1,18 +1,20 @@
 """Policies (admins): budget policies and their versions, a form to create or change one, and the
-empowerment guideline shown next to the tablet form. `budgets.set_policy` and
-`guideline.set_guideline` decide and refuse; a change applies from the next period unless
+empowerment guideline shown next to the tablet form. `ledger.set_policy` and
+`organisation.set_guideline` decide and refuse; a change applies from the next period unless
 "Apply immediately" is ticked."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from empowerment import access, budgets, guideline
+from empowerment import access
 from empowerment.errors import EmpowermentError, InvalidInput
 from empowerment.models import Period, Role, Rollover
 from empowerment.money import parse_cents
+from empowerment.services import ledger, organisation
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 S = st.session_state
 FLASH = "po_flash"
@@ -39,7 +41,7 @@ def _save_policy() -> None:
             kwargs["employee_code"] = (S.get("po_employee") or "").strip() or None
             if not kwargs["employee_code"]:
                 raise InvalidInput("Give the employee id the policy is for.")
-        policy = budgets.set_policy(
+        policy = ledger.set_policy(
             db, actor, S.get("po_name", ""),
             allowance_cents=parse_cents(S.get("po_allowance", "")),
             period=Period(S.get("po_period", Period.MONTH.value)),
@@ -58,7 +60,7 @@ def _save_policy() -> None:
 
 def _save_guideline() -> None:
     try:
-        guideline.set_guideline(db, actor, S.get("po_guideline", ""))
+        organisation.set_guideline(db, actor, S.get("po_guideline", ""))
     except EmpowermentError as exc:
         S[FLASH] = ("error", str(exc))
         return
@@ -114,6 +116,6 @@ with st.form("po_policy_form"):
 st.subheader("Empowerment guideline")
 st.caption("Shown next to the form on every tablet. Markdown is allowed.")
 with st.form("po_guideline_form"):
-    st.text_area("Guideline", value=guideline.get_guideline(db), key="po_guideline", height=260,
-                 max_chars=guideline.MAX_GUIDELINE_CHARS)
+    st.text_area("Guideline", value=organisation.get_guideline(db), key="po_guideline", height=260,
+                 max_chars=organisation.MAX_GUIDELINE_CHARS)
     st.form_submit_button("Save guideline", on_click=_save_guideline)

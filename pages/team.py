@@ -10,10 +10,13 @@ from datetime import timedelta
 
 import streamlit as st
 
-from empowerment import access, auth, gestures, team
+from empowerment import access
 from empowerment.errors import EmpowermentError
+from empowerment.queries import team
+from empowerment.services import accounts, gestures
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db, require_page
+from empowerment.ui.session import get_db
+from empowerment.ui.signin import require_page
 
 S = st.session_state
 FLASH, DONE = "tm_flash", "tm_done"
@@ -63,7 +66,7 @@ def _feature(code: str, featured: bool) -> None:
 
 def _unlock(code: str, name: str, lock: str) -> None:
     # keyed by the lock too: a later lock of the same person can be lifted again
-    _act("unlock", f"{code}@{lock}", lambda: auth.unlock_pin(db, actor, code),
+    _act("unlock", f"{code}@{lock}", lambda: accounts.unlock_pin(db, actor, code),
          f"{name}'s PIN is unlocked; they can sign in on the tablet again.")
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from empowerment.db import Database
-from empowerment.schema import upgrade
+from empowerment.db import Database, upgrade
 
 PG_ADMIN_URL = os.environ.get(
     "EMPOWERMENT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -6,9 +6,9 @@ import itertools
 from datetime import date
 
 from empowerment.actor import Actor
-from empowerment.budgets import set_policy
 from empowerment.db import Database
 from empowerment.models import Customer, Employee, Location, Period, Role, Team
+from empowerment.services.ledger import set_policy
 
 _counter = itertools.count(1)
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from empowerment import schema, settings
+from empowerment import settings
 from empowerment.actor import Actor
 from empowerment.cli.common import (
     EXIT_OK,
@@ -21,7 +21,8 @@ from empowerment.cli.common import (
     print_json,
     print_table,
 )
-from empowerment.csvschema import EXPORT_KINDS, IMPORT_KINDS
+from empowerment.csvformat import EXPORT_KINDS, IMPORT_KINDS
+from empowerment.db import upgrade
 from empowerment.errors import ImportFailed, InvalidInput
 from empowerment.models import GestureStatus, Period, Role, Rollover
 from empowerment.money import format_cents, parse_cents
@@ -149,7 +150,7 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     db = open_db(args, require_schema=False)
     try:
-        schema.upgrade(db)
+        upgrade(db)
         print(f"Schema is up to date ({db.engine.url.render_as_string(hide_password=True)}).")
     finally:
         db.dispose()
@@ -174,7 +175,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 return fail(demo.NOT_EMPTY_MESSAGE + " Use --force to erase it first.")
             print("Erasing every table first (--force).", flush=True)
             demo.erase_database(db)
-        schema.upgrade(db)
+        upgrade(db)
         started = time.perf_counter()
 
         def progress(message: str) -> None:
@@ -222,7 +223,7 @@ def print_problems(problems: list[dict[str, object]], limit: int = MAX_PROBLEM_L
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    importing = _optional_module("empowerment.importing")
+    importing = _optional_module("empowerment.services.importing")
     if importing is None:
         return fail("CSV import is not available in this version.")
     if not args.file.is_file():
@@ -249,7 +250,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    module = _optional_module("empowerment.exporting", "empowerment.importing")
+    module = _optional_module("empowerment.services.exporting", "empowerment.services.importing")
     export_csv = getattr(module, "export_csv", None)
     if export_csv is None:
         return fail("CSV export is not available in this version.")
@@ -276,7 +277,7 @@ def _optional_cents(text: str | None) -> int | None:
 
 
 def cmd_policy_set(args: argparse.Namespace) -> int:
-    from empowerment.budgets import set_policy
+    from empowerment.services.ledger import set_policy
 
     allowance = parse_cents(args.allowance)
     cap = parse_cents(args.customer_daily_cap)
@@ -317,7 +318,7 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    from empowerment.gestures import LogRequest, log_gesture
+    from empowerment.services.gestures import LogRequest, log_gesture
 
     parse_cents(args.amount)  # refuse a bad amount before touching the database
     request = LogRequest(
@@ -346,7 +347,7 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
-    from empowerment.budgets import budget_status
+    from empowerment.services.ledger import budget_status
 
     db = open_db(args)
     try:

@@ -19,7 +19,7 @@ from empowerment.analytics import compute_payoff
 from empowerment.cli.common import add_command, open_db, print_json, print_table
 from empowerment.errors import InvalidInput
 from empowerment.money import format_cents
-from empowerment.queries import DEFAULT_LOOKBACK_DAYS, load_analytics_frames
+from empowerment.queries.frames import DEFAULT_LOOKBACK_DAYS, load_analytics_frames
 
 GROUPS = (("recovered", "Recovered"), ("comparison", "Not recovered"), ("overall", "All incidents"))
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}

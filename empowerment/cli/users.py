@@ -10,10 +10,10 @@ import argparse
 import getpass
 import sys
 
-from empowerment import auth
 from empowerment.actor import Actor
 from empowerment.cli.common import EXIT_OK, add_command, fail, open_db
 from empowerment.models import Role
+from empowerment.services import accounts
 
 ROLES = [r.value for r in Role]
 
@@ -73,7 +73,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     pin = _stdin_line() if args.pin_stdin else None
     db = open_db(args)
     try:
-        code = auth.create_user(
+        code = accounts.create_user(
             db, Actor.system("cli"), username=args.username, name=args.name, role=Role(args.role),
             employee_code=args.employee_id, team_code=args.team, password=password, pin=pin)
     finally:
@@ -88,7 +88,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
         return fail("The two passwords differ; nothing changed.")
     db = open_db(args)
     try:
-        auth.set_password(db, Actor.system("cli"), args.employee_id, password)
+        accounts.set_password(db, Actor.system("cli"), args.employee_id, password)
     finally:
         db.dispose()
     print(f"Password set for employee {args.employee_id}.")
@@ -101,7 +101,7 @@ def cmd_set_pin(args: argparse.Namespace) -> int:
         return fail("The two PINs differ; nothing changed.")
     db = open_db(args)
     try:
-        auth.set_pin(db, Actor.system("cli"), args.employee_id, pin)
+        accounts.set_pin(db, Actor.system("cli"), args.employee_id, pin)
     finally:
         db.dispose()
     print(f"PIN set for employee {args.employee_id}; any lock is lifted.")

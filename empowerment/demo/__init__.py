@@ -71,9 +71,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from empowerment import schema
 from empowerment.actor import Actor
-from empowerment.db import Database
+from empowerment.db import Database, upgrade
 from empowerment.demo import org
 from empowerment.demo.model import (
     DEMO_TRUE_UPLIFT,
@@ -86,9 +85,9 @@ from empowerment.demo.org import DemoLogin
 from empowerment.demo.plan import DemoPlan, make_plan
 from empowerment.demo.writing import database_is_empty, erase_database, write_plan
 from empowerment.errors import InvalidState
-from empowerment.gestures import LogRequest, LogResult, log_gesture
 from empowerment.models import GestureStatus, Role
 from empowerment.passwords import hash_secret
+from empowerment.services.gestures import LogRequest, LogResult, log_gesture
 
 __all__ = [
     "DEMO_TRUE_UPLIFT", "NOT_EMPTY_MESSAGE", "DemoLogin", "DemoSummary",
@@ -186,7 +185,7 @@ def generate_demo(
     if not database_is_empty(db):
         raise InvalidState(NOT_EMPTY_MESSAGE)
     say("Creating or upgrading the schema")
-    schema.upgrade(db)
+    upgrade(db)
     if not database_is_empty(db):
         raise InvalidState(NOT_EMPTY_MESSAGE)
     now = (now or datetime.now()).replace(microsecond=0)

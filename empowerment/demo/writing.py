@@ -13,13 +13,12 @@ import pandas as pd
 from alembic import command
 from sqlalchemy import Connection, inspect, text
 
-from empowerment import audit, schema
+from empowerment import audit
 from empowerment.actor import Actor
-from empowerment.db import Database
+from empowerment.db import Database, alembic_config
 from empowerment.demo import texts
 from empowerment.demo.model import DEMO_TRUE_UPLIFT, HORIZON_DAYS
 from empowerment.demo.org import STAFF_PIN
-from empowerment.gestures import INCIDENT_CATEGORIES
 from empowerment.models import (
     AppSetting,
     Base,
@@ -37,6 +36,7 @@ from empowerment.models import (
     Transaction,
 )
 from empowerment.periods import period_label
+from empowerment.services.gestures import INCIDENT_CATEGORIES
 
 if TYPE_CHECKING:
     from empowerment.demo.plan import DemoPlan
@@ -62,7 +62,7 @@ def erase_database(db: Database) -> None:
     existing = set(inspect(db.engine).get_table_names())
     if "alembic_version" in existing:
         with db.engine.begin() as connection:
-            config = schema.alembic_config(db.url)
+            config = alembic_config(db.url)
             config.attributes["connection"] = connection
             command.downgrade(config, "base")
             connection.execute(text("DROP TABLE alembic_version"))

@@ -19,7 +19,7 @@ from empowerment.actor import Actor
 from empowerment.analytics import compute_payoff, link_incidents, wilson_interval
 from empowerment.db import Database
 from empowerment.models import Role
-from empowerment.reports import charts, metrics
+from empowerment.queries import report_metrics
 from empowerment.reports.model import (
     JointReport,
     ReportChart,
@@ -29,6 +29,7 @@ from empowerment.reports.model import (
 from empowerment.reports.privacy import Pseudonymiser
 from empowerment.reports.summary import summarise
 from empowerment.reports.tables import MIN_TEAM_FOLLOWED_UP, build_tables, incident_rows
+from empowerment.ui.charts import report as report_charts
 
 REPORT_ROLES = frozenset({Role.HR, Role.CX_LEAD, Role.ADMIN})
 IDENTITY_ROLES = frozenset({Role.HR, Role.CX_LEAD, Role.ADMIN})
@@ -72,18 +73,18 @@ def build_joint_report(
     passes `record_access=False` to its cached build)."""
     check_access(actor, include_identities)
     window = resolve_window(period, date_from, date_to)
-    charts.warm_up()  # the PDF and HTML draw charts: start their engine while the data loads
+    report_charts.warm_up()  # the PDF and HTML draw charts: start their engine while the data loads
     with db.read() as session:
-        location = metrics.location_name(session, location)
+        location = report_metrics.location_name(session, location)
     if include_identities and record_access:
         record_identity_access(db, actor, window, location)
     payoff, linked = _outcomes(db, window, location, horizon_days, bootstrap)
-    scope = metrics.Scope(window.start, window.end, location)
+    scope = report_metrics.Scope(window.start, window.end, location)
     with db.read() as session:
-        staff = metrics.staff_activity(session, scope)
-        turnaround = metrics.turnaround_rows(session, scope)
-        stories = metrics.story_rows(session, scope)
-        customers = metrics.customer_labels(session, sorted(set(linked["customer_id"].astype(int))),
+        staff = report_metrics.staff_activity(session, scope)
+        turnaround = report_metrics.turnaround_rows(session, scope)
+        stories = report_metrics.story_rows(session, scope)
+        customers = report_metrics.customer_labels(session, sorted(set(linked["customer_id"].astype(int))),
                                             with_names=include_identities)
     pseudonyms = Pseudonymiser(secret)
     tables = build_tables(staff, turnaround, stories, linked, payoff, pseudonyms, include_identities)
@@ -110,7 +111,7 @@ def build_joint_report(
 
 def _outcomes(db: Database, window: ReportWindow, location: str | None, horizon_days: int,
               bootstrap: int) -> tuple[dict[str, Any], pd.DataFrame]:
-    from empowerment.queries import load_analytics_frames
+    from empowerment.queries.frames import load_analytics_frames
 
     frames = load_analytics_frames(db, date_from=window.start, date_to=window.last_day,
                                    location=location, team=None)
@@ -134,13 +135,13 @@ def _charts(report: JointReport) -> dict[str, ReportChart]:
     built = [
         ReportChart("budget_bands", "How much of their budget people used", "Empowerment",
                     "People by the share of their budget they spent in the period.",
-                    charts.budget_bands_chart(pd.DataFrame({"band": bands["Budget used"], "staff": bands["People"]}))),
+                    report_charts.budget_bands_chart(pd.DataFrame({"band": bands["Budget used"], "staff": bands["People"]}))),
         ReportChart("outcome_groups", "Recovered customers vs the rest", "Customer outcomes",
                     f"Share who came back within {report.horizon_days} days, with 95 % intervals (as observed, "
-                    "not adjusted).", charts.return_rates_chart(groups, report.horizon_days)),
+                    "not adjusted).", report_charts.return_rates_chart(groups, report.horizon_days)),
         ReportChart("teams", "Do the teams that act more keep more customers?", "Teams side by side",
                     f"One dot per team with at least {MIN_TEAM_FOLLOWED_UP} incidents followed up, numbered "
-                    "as in the table below; dot size is the number followed up.", charts.teams_scatter(scatter)),
+                    "as in the table below; dot size is the number followed up.", report_charts.teams_scatter(scatter)),
     ]
     return {chart.key: chart for chart in built}
 

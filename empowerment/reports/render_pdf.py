@@ -34,7 +34,6 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from empowerment.reports.charts import to_png
 from empowerment.reports.model import (
     SECTIONS,
     JointReport,
@@ -43,6 +42,7 @@ from empowerment.reports.model import (
     currency_symbol,
     format_value,
 )
+from empowerment.ui.charts.report import to_png
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path(reportlab.__file__).parent / "fonts")
 FONT_FILES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("Vera.ttf", "VeraBd.ttf"))

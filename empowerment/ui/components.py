@@ -19,9 +19,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from empowerment import settings
-from empowerment.budgets import BudgetStatus
-from empowerment.customers import CustomerHistory
 from empowerment.money import format_cents
+from empowerment.services.customers import CustomerHistory
+from empowerment.services.ledger import BudgetStatus
 
 TABLET_CSS = Path(__file__).with_name("tablet.css")
 

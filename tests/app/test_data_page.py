@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from empowerment import mappings
 from empowerment.actor import Actor
-from empowerment.csvschema import KINDS
+from empowerment.csvformat import KINDS
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, PermissionDenied
 from empowerment.models import AppSetting, AuditEvent, Customer, Role, Transaction
+from empowerment.services import organisation
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
 
@@ -66,12 +66,12 @@ def count(db: Database, model: type) -> int:
 # --- the mapping service --------------------------------------------------------------------------
 
 def test_a_mapping_is_remembered_per_kind_and_audited(db: Database) -> None:
-    stored = mappings.set_mapping(db, ADMIN, "transactions",
+    stored = organisation.set_mapping(db, ADMIN, "transactions",
                                   {"transaction_id": "Receipt No", "amount": "Total", "occurred_at": "occurred_at"})
     assert stored == {"amount": "Total", "transaction_id": "Receipt No"}  # identity entries dropped
-    assert mappings.get_mapping(db, "transactions") == stored
-    assert mappings.get_mapping(db, "customers") == {}
-    mappings.set_mapping(db, ADMIN, "transactions", stored)  # unchanged: no second audit record
+    assert organisation.get_mapping(db, "transactions") == stored
+    assert organisation.get_mapping(db, "customers") == {}
+    organisation.set_mapping(db, ADMIN, "transactions", stored)  # unchanged: no second audit record
     with db.read() as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "settings.column_mapping")).all()
         assert len(events) == 1 and json.loads(events[0].detail or "{}")["mapping"] == stored
@@ -85,18 +85,18 @@ def test_a_mapping_is_remembered_per_kind_and_audited(db: Database) -> None:
 ])
 def test_bad_mappings_are_refused(db: Database, mapping: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        mappings.set_mapping(db, ADMIN, "transactions", mapping)
+        organisation.set_mapping(db, ADMIN, "transactions", mapping)
 
 
 def test_only_admins_change_mappings(db: Database) -> None:
     with pytest.raises(PermissionDenied):
-        mappings.set_mapping(db, Actor(1, "Hal", Role.HR), "transactions", {"amount": "Total"})
+        organisation.set_mapping(db, Actor(1, "Hal", Role.HR), "transactions", {"amount": "Total"})
     with pytest.raises(InvalidInput):
-        mappings.get_mapping(db, "ledger")
+        organisation.get_mapping(db, "ledger")
 
 
 def test_suggestions_prefer_remembered_then_exact_then_lookalike_headers() -> None:
-    suggestion = mappings.suggest_mapping("transactions", ["Receipt No", "Customer ID", "occurred_at", "Total"],
+    suggestion = organisation.suggest_mapping("transactions", ["Receipt No", "Customer ID", "occurred_at", "Total"],
                                           {"transaction_id": "Receipt No", "amount": "Gross"})
     assert suggestion == {"transaction_id": "Receipt No", "customer_id": "Customer ID",
                           "occurred_at": "occurred_at", "amount": None}
@@ -136,7 +136,7 @@ def test_a_pos_export_is_mapped_once_and_the_mapping_is_remembered(db: Database)
     assert at.info and "Checked 2 transactions" in at.info[0].value
     at.button(key="dt_import").click().run()
     assert count(db, Transaction) == 2
-    assert mappings.get_mapping(db, "transactions") == chosen
+    assert organisation.get_mapping(db, "transactions") == chosen
     again = upload(page(), POS_COMMA.replace(b"R-1", b"R-3"), "pos2.csv")
     remembered = {column: again.selectbox(key=key).value for column, key in mapping_selects(again).items()}
     assert remembered == chosen

@@ -12,12 +12,9 @@ from sqlalchemy import func, select
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
-from empowerment import customers, gestures, guideline
 from empowerment.actor import Actor
-from empowerment.budgets import budget_status
 from empowerment.db import Database
 from empowerment.errors import PermissionDenied
-from empowerment.gestures import LogRequest
 from empowerment.models import (
     Customer,
     Employee,
@@ -28,6 +25,9 @@ from empowerment.models import (
     LedgerEntryType,
     Role,
 )
+from empowerment.services import customers, gestures, organisation
+from empowerment.services.gestures import LogRequest
+from empowerment.services.ledger import budget_status
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
@@ -313,9 +313,9 @@ def test_a_manager_logs_for_themselves(org: Org) -> None:
 
 
 def test_the_guideline_written_by_an_admin_is_shown_and_only_admins_may_change_it(org: Org) -> None:
-    assert "You own the guest's problem" in guideline.get_guideline(org.db)
-    guideline.set_guideline(org.db, org.admin, "Up to $2,000 per guest per day. Just do it.")
+    assert "You own the guest's problem" in organisation.get_guideline(org.db)
+    organisation.set_guideline(org.db, org.admin, "Up to $2,000 per guest per day. Just do it.")
     at = page(org.staff)
     assert "Up to \\$2,000 per guest per day. Just do it." in [m.value for m in at.markdown]
     with pytest.raises(PermissionDenied):
-        guideline.set_guideline(org.db, org.staff, "Anything goes")
+        organisation.set_guideline(org.db, org.staff, "Anything goes")

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from empowerment import gestures, stories
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import PermissionDenied
-from empowerment.gestures import LogRequest
 from empowerment.models import Role
+from empowerment.queries import my_budget
+from empowerment.services import gestures
+from empowerment.services.gestures import LogRequest
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from tests.app.test_log_recovery_page import actor_for
@@ -97,4 +98,4 @@ def test_an_admin_without_a_budget_policy_is_told_kindly(db: Database) -> None:
 def test_the_read_side_refuses_a_colleagues_history(db: Database) -> None:
     ben = actor_for(db, "E-BEN")
     with pytest.raises(PermissionDenied):
-        stories.my_gestures(db, ben, "E-ANA", limit=10)
+        my_budget.my_gestures(db, ben, "E-ANA", limit=10)

@@ -13,10 +13,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import empowerment.analytics as analytics
-from empowerment import queries
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.models import Employee, Role, TeamManager
+from empowerment.queries import frames as frame_queries
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
 from tests.integration.test_queries import store_synthetic, synthetic
@@ -134,8 +134,8 @@ def test_a_manager_sees_only_their_teams(db: Database) -> None:
 
 def test_a_warm_rerun_redraws_from_the_cache(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     loads: list[int] = []
-    real = queries.load_analytics_frames
-    monkeypatch.setattr(queries, "load_analytics_frames", lambda *a, **k: loads.append(1) or real(*a, **k))
+    real = frame_queries.load_analytics_frames
+    monkeypatch.setattr(frame_queries, "load_analytics_frames", lambda *a, **k: loads.append(1) or real(*a, **k))
     at = page()
     assert len(loads) == 1
     started = time.perf_counter()

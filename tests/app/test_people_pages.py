@@ -13,14 +13,15 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from empowerment import auth, passwords
+from empowerment import actor, passwords
 from empowerment.actor import Actor
-from empowerment.db import Database
+from empowerment.db import Database, upgrade
 from empowerment.errors import AuthenticationFailed
-from empowerment.gestures import LogRequest, log_gesture
 from empowerment.models import AuditEvent, BudgetPolicy, Employee, Gesture, GestureStatus, Role
-from empowerment.schema import upgrade
+from empowerment.services import accounts, signin
+from empowerment.services.gestures import LogRequest, log_gesture
 from empowerment.ui import nav, session
+from empowerment.ui import session as ui_session
 from empowerment.ui.session import get_db
 from tests.factories import make_customer, make_policy, make_team
 
@@ -53,10 +54,10 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
                 approval_above_cents=20_000)
     actors = {}
     for role in Role:
-        code = auth.create_user(db, SYSTEM, username=role.value, name=f"{role.value.title()} Person",
-                                role=role, team_code="FD" if role in auth.PIN_ROLES else None,
-                                password=PASSWORD, pin="2468" if role in auth.PIN_ROLES else None)
-        actors[role] = auth.authenticate(db, role.value, PASSWORD)
+        code = accounts.create_user(db, SYSTEM, username=role.value, name=f"{role.value.title()} Person",
+                                role=role, team_code="FD" if role in frozenset(Role.pin_roles()) else None,
+                                password=PASSWORD, pin="2468" if role in frozenset(Role.pin_roles()) else None)
+        actors[role] = signin.authenticate(db, role.value, PASSWORD)
         if role == Role.STAFF:
             staff_code = code
     customer = make_customer(db, "C-1", name="Grace")
@@ -130,7 +131,7 @@ def test_password_sign_in_opens_the_roles_landing_page(org: Org) -> None:
 @pytest.mark.parametrize("username,password", [("manager", "wrong password!"), ("nobody", PASSWORD)])
 def test_a_failed_sign_in_never_says_whether_the_name_exists(org: Org, username: str, password: str) -> None:
     at = sign_in(app(), username, password)
-    assert [e.value for e in at.error] == [auth.SIGN_IN_FAILED]
+    assert [e.value for e in at.error] == [signin.SIGN_IN_FAILED]
     assert "actor" not in at.session_state
     assert at.text_input(key="_emp_password").value == ""  # the typed password is not kept
 
@@ -197,8 +198,8 @@ def test_the_person_is_re_read_once_per_run_not_again_by_the_page(
         org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app(org.actors[Role.STAFF])
     reads: list[int] = []
-    real = auth.load_actor
-    monkeypatch.setattr(auth, "load_actor", lambda *a: reads.append(1) or real(*a))
+    real = actor.load_actor
+    monkeypatch.setattr(ui_session, "load_actor", lambda *a: reads.append(1) or real(*a))
     at.run()
     assert not at.exception and at.title[0].value.endswith("Log a recovery")
     assert len(reads) == 1
@@ -241,14 +242,14 @@ def test_the_team_page_shows_budget_use_queues_and_stories(org: Org) -> None:
 
 def test_a_manager_unlocks_a_locked_pin_from_the_team_page(org: Org) -> None:
     assert "Locked PINs" not in texts(team_page(org))
-    for _ in range(auth.PIN_MAX_TRIES):
+    for _ in range(signin.PIN_MAX_TRIES):
         with pytest.raises(AuthenticationFailed):
-            auth.authenticate_pin(org.db, org.staff_code, "0000")
+            signin.authenticate_pin(org.db, org.staff_code, "0000")
     at = team_page(org)
     assert "Locked PINs (1)" in texts(at) and "Staff Person" in texts(at)
     at.button(key=f"tm_unlock_{org.staff_code}").click().run()
     assert "PIN is unlocked" in texts(at) and "Locked PINs" not in texts(at)
-    assert auth.authenticate_pin(org.db, org.staff_code, "2468").role == Role.STAFF
+    assert signin.authenticate_pin(org.db, org.staff_code, "2468").role == Role.STAFF
     assert [e.action for e in _unlock_events(org)] == ["user.pin_unlocked"]
 
 
@@ -312,7 +313,7 @@ def test_an_admin_edits_the_guideline(org: Org) -> None:
     at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
     at.text_area(key="po_guideline").set_value("Fix it now, log it after.")
     at.button(key="FormSubmitter:po_guideline_form-Save guideline").click().run()
-    from empowerment.guideline import get_guideline
+    from empowerment.services.organisation import get_guideline
 
     assert get_guideline(org.db) == "Fix it now, log it after."
 

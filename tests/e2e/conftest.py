@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from empowerment import auth, gestures
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.gestures import LogRequest
 from empowerment.models import Customer, Role
+from empowerment.services import accounts, gestures, signin
+from empowerment.services.gestures import LogRequest
 from tests.factories import make_customer, make_policy, make_team
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +99,7 @@ def _fill(db: Database) -> Org:
     people = []
     for username, name in (("ana", "Ana Staff"), ("ben", "Ben Colleague")):
         password = f"{username}-tablet-pass-1"
-        code = auth.create_user(db, system, username=username, name=name, role=Role.STAFF,
+        code = accounts.create_user(db, system, username=username, name=name, role=Role.STAFF,
                                 team_code="FD", password=password, pin="2468")
         people.append(Person(code, username, password, name))
     ana, ben = people
@@ -107,7 +107,7 @@ def _fill(db: Database) -> Org:
     with db.write() as session:  # room and phone, so the desk can find her by either
         customer = session.scalars(select(Customer).where(Customer.code == grace)).one()
         customer.room, customer.phone = "412", "+1 555 0142"
-    ben_actor = auth.authenticate(db, ben.username, ben.password)
+    ben_actor = signin.authenticate(db, ben.username, ben.password)
     gestures.log_gesture(db, ben_actor, LogRequest(
         ben.code, grace, "gift", 1500, category="Long wait", note="Flowers and an apology card."))
     arabic = make_customer(db, "C-977", name="ليلى الحسن")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from empowerment.budgets import budget_status
+from empowerment.services.ledger import budget_status
 from empowerment.ui import components as ui
 from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Person, Server, new_page, screenshot, sign_in
 
@@ -15,9 +15,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _remaining(server: Server, person: Person) -> int:
-    from empowerment import auth
+    from empowerment.services import signin
 
-    actor = auth.authenticate(server.org.db, person.username, person.password)
+    actor = signin.authenticate(server.org.db, person.username, person.password)
     return budget_status(server.org.db, actor, person.code).remaining_cents
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from empowerment.db import Database
 from empowerment.errors import ImportFailed
-from empowerment.exporting import export_csv
-from empowerment.importing import ImportSummary, import_csv
 from empowerment.models import Base
+from empowerment.services.exporting import export_csv
+from empowerment.services.importing import ImportSummary, import_csv
 from tests.conftest import PG_ADMIN_URL, PG_AVAILABLE, _truncate_all, fresh_sqlite
 
 EMPLOYEES = """employee_id,name,role,team,location

@@ -13,13 +13,15 @@ from argon2 import PasswordHasher
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.exc import DBAPIError
 
-from empowerment import access, auditlog, auth, guideline, handover, passwords, team
+from empowerment import access, actor, passwords
 from empowerment.actor import Actor
-from empowerment.budgets import budget_status, set_policy
 from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, PermissionDenied
-from empowerment.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
 from empowerment.models import Employee, LedgerEntry, Period, Role
+from empowerment.queries import audit_log, handover, team
+from empowerment.services import accounts, organisation, signin
+from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
+from empowerment.services.ledger import budget_status, set_policy
 from tests.factories import make_customer, make_policy, make_team
 
 SYSTEM = Actor.system("test")
@@ -42,11 +44,11 @@ class Org:
 
 
 def _person(db: Database, username: str, role: Role, team: str | None) -> Actor:
-    code = auth.create_user(db, SYSTEM, username=username, name=username.title(), role=role,
+    code = accounts.create_user(db, SYSTEM, username=username, name=username.title(), role=role,
                             team_code=team, password=f"{username}-password-123")
     with db.read() as session:
         employee = session.scalars(select(Employee).where(Employee.code == code)).one()
-        return auth.actor_for(employee, session)
+        return actor.actor_for(employee, session)
 
 
 @pytest.fixture
@@ -136,7 +138,7 @@ def test_hr_and_cx_read_every_team_but_move_no_money(org: Org, who: str) -> None
 
 def test_only_admins_change_policies_and_the_guideline(org: Org) -> None:
     with pytest.raises(PermissionDenied):
-        guideline.set_guideline(org.db, org.mia, "Anything goes.")
+        organisation.set_guideline(org.db, org.mia, "Anything goes.")
     with pytest.raises(PermissionDenied):
         access.policy_versions(org.db, org.mia)
     assert len(access.policy_versions(org.db, org.admin)) == 1
@@ -147,10 +149,10 @@ def test_only_admins_change_policies_and_the_guideline(org: Org) -> None:
 def test_the_audit_log_is_for_admins_and_hr(org: Org, who: str, allowed: bool) -> None:
     reader: Actor = getattr(org, who)
     if allowed:
-        assert "gesture.logged" in set(auditlog.query_audit(org.db, reader)["action"])
+        assert "gesture.logged" in set(audit_log.query_audit(org.db, reader)["action"])
     else:
         with pytest.raises(PermissionDenied, match="Only admin, hr may read the audit log"):
-            auditlog.query_audit(org.db, reader)
+            audit_log.query_audit(org.db, reader)
 
 
 # --- the ledger -----------------------------------------------------------------------------------
@@ -180,17 +182,17 @@ def _dump(db: Database) -> str:
 
 def test_passwords_and_pins_are_never_stored_or_logged_in_clear(org: Org) -> None:
     password, pin = "Sup3r-Secret-Passphrase!", "739164"
-    code = auth.create_user(org.db, SYSTEM, username="zoe", name="Zoe", role=Role.STAFF,
+    code = accounts.create_user(org.db, SYSTEM, username="zoe", name="Zoe", role=Role.STAFF,
                             team_code="FD", password=password, pin=pin)
-    auth.authenticate(org.db, "zoe", password)
-    auth.authenticate_pin(org.db, code, pin)
+    signin.authenticate(org.db, "zoe", password)
+    signin.authenticate_pin(org.db, code, pin)
     for wrong in (password + "x", pin[::-1]):
         with pytest.raises(AuthenticationFailed):
-            auth.authenticate(org.db, "zoe", wrong)
+            signin.authenticate(org.db, "zoe", wrong)
         with pytest.raises(AuthenticationFailed):
-            auth.authenticate_pin(org.db, code, wrong)
-    auth.set_password(org.db, SYSTEM, code, password + "-2")
-    auth.set_pin(org.db, SYSTEM, code, "246813")
+            signin.authenticate_pin(org.db, code, wrong)
+    accounts.set_password(org.db, SYSTEM, code, password + "-2")
+    accounts.set_pin(org.db, SYSTEM, code, "246813")
     dump = re.sub(r"\$argon2id\$[^\"'\s,\]]+", "<hash>", _dump(org.db))
     assert "<hash>" in dump
     for secret in (password, pin, pin[::-1], "246813"):
@@ -205,16 +207,16 @@ def test_passwords_and_pins_are_never_stored_or_logged_in_clear(org: Org) -> Non
     ("\tTAB", "'\tTAB"), ("\rCR", "'\rCR"), ("plain", "plain"), ("a=b", "a=b"), (42, 42), (None, None),
 ])
 def test_csv_cells_that_would_run_as_formulas_are_neutralised(cell: object, expected: object) -> None:
-    assert auditlog.neutralise(cell) == expected
+    assert audit_log.neutralise(cell) == expected
 
 
 def test_the_audit_csv_export_neutralises_what_people_typed(org: Org) -> None:
-    guideline.set_guideline(org.db, org.admin, "Be kind.")
+    organisation.set_guideline(org.db, org.admin, "Be kind.")
     with org.db.write() as session:
         from empowerment import audit
 
         audit.record(session, org.admin, "=cmd|' /C calc'!A0", "gesture", "@evil",
                      dict(reason="+danger"))
-    csv = auditlog.to_csv(auditlog.query_audit(org.db, org.admin)).decode("utf-8-sig")
+    csv = audit_log.to_csv(audit_log.query_audit(org.db, org.admin)).decode("utf-8-sig")
     assert "'=cmd|" in csv and "'@evil" in csv
     assert "\n=cmd" not in csv and ",=cmd" not in csv and ",@evil" not in csv

@@ -160,12 +160,12 @@ def test_missing_module_is_skipped_only_when_it_is_the_module_itself(
 
 
 def test_unexpected_errors_exit_1_with_one_line(monkeypatch: pytest.MonkeyPatch, cli: Cli) -> None:
-    import empowerment.budgets
+    import empowerment.services.ledger
 
     def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(empowerment.budgets, "budget_status", boom)
+    monkeypatch.setattr(empowerment.services.ledger, "budget_status", boom)
     code, out, err = cli("balance", "--employee", "E1")
     assert code == 1
     assert err.strip() == "error: unexpected RuntimeError: disk on fire second line"
@@ -366,8 +366,8 @@ def test_balance_refusals(cli: Cli) -> None:
 
 
 def test_export_then_import_round_trip(cli: Cli, tmp_path: Path) -> None:
-    pytest.importorskip("empowerment.importing")
-    pytest.importorskip("empowerment.exporting")
+    pytest.importorskip("empowerment.services.importing")
+    pytest.importorskip("empowerment.services.exporting")
     target = tmp_path / "out" / "customers.csv"
     code, out, _ = cli("export", "customers", "--out", str(target))
     assert code == 0 and "Exported 2 rows of customers" in out
@@ -379,7 +379,7 @@ def test_export_then_import_round_trip(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_export_to_stdout(cli: Cli) -> None:
-    pytest.importorskip("empowerment.exporting")
+    pytest.importorskip("empowerment.services.exporting")
     code, out, err = cli("export", "employees")
     assert code == 0
     assert out.splitlines()[0].startswith("employee_id,")
@@ -387,7 +387,7 @@ def test_export_to_stdout(cli: Cli) -> None:
 
 
 def test_import_with_mapping_and_dry_run(cli: Cli, tmp_path: Path) -> None:
-    pytest.importorskip("empowerment.importing")
+    pytest.importorskip("empowerment.services.importing")
     source = tmp_path / "crm.csv"
     source.write_text("Client,Full name\nC77,Zoë Example\n", encoding="utf-8")
     code, out, err = cli("import", "customers", str(source), "--map", "customer_id=Client",
@@ -400,7 +400,7 @@ def test_import_with_mapping_and_dry_run(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_import_refusal_lists_problems(cli: Cli, tmp_path: Path) -> None:
-    pytest.importorskip("empowerment.importing")
+    pytest.importorskip("empowerment.services.importing")
     source = tmp_path / "bad.csv"
     source.write_text("customer_id,name\nC5,\n,Nameless\n", encoding="utf-8")
     code, out, err = cli("import", "customers", str(source))
@@ -419,7 +419,7 @@ def test_import_problem_table_is_cut_at_50_lines(
     def import_csv(*_args: object, **_kwargs: object) -> None:
         raise ImportFailed("120 problems in fake.csv; nothing was imported.", problems)
 
-    monkeypatch.setitem(sys.modules, "empowerment.importing",
+    monkeypatch.setitem(sys.modules, "empowerment.services.importing",
                         types.SimpleNamespace(import_csv=import_csv))
     source = tmp_path / "fake.csv"
     source.write_text("x\n", encoding="utf-8")
@@ -433,7 +433,7 @@ def test_import_problem_table_is_cut_at_50_lines(
 
 
 def test_import_ledger_is_refused(cli: Cli, tmp_path: Path) -> None:
-    pytest.importorskip("empowerment.importing")
+    pytest.importorskip("empowerment.services.importing")
     source = tmp_path / "ledger.csv"
     source.write_text("entry_id\n1\n", encoding="utf-8")
     code, _, err = cli("import", "ledger", str(source))
@@ -441,7 +441,7 @@ def test_import_ledger_is_refused(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_import_missing_file_and_bad_mapping(cli: Cli, tmp_path: Path) -> None:
-    pytest.importorskip("empowerment.importing")
+    pytest.importorskip("empowerment.services.importing")
     assert "No file at" in cli.refused("import", "customers", str(tmp_path / "nope.csv"))
     source = tmp_path / "c.csv"
     source.write_text("customer_id,name\nC1,A\n", encoding="utf-8")

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import SpendRefused
-from empowerment.gestures import LogRequest, log_gesture
 from empowerment.models import Gesture
+from empowerment.services.gestures import LogRequest, log_gesture
 from tests.factories import make_customer, make_employee, make_policy, make_team
 from tests.integration.test_ledger_and_gestures import assert_ledger_matches_balances
 

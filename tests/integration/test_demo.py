@@ -15,12 +15,9 @@ from sqlalchemy import func, select, text
 
 import empowerment.demo
 from empowerment.actor import Actor
-from empowerment.budgets import budget_status
-from empowerment.customers import create_customer
-from empowerment.db import Database
+from empowerment.db import Database, upgrade
 from empowerment.demo import DEMO_TRUE_UPLIFT, DemoSummary, generate_demo
 from empowerment.errors import InvalidState
-from empowerment.gestures import INCIDENT_CATEGORIES, LogRequest, log_gesture
 from empowerment.models import (
     AppSetting,
     Budget,
@@ -37,7 +34,9 @@ from empowerment.models import (
     Transaction,
 )
 from empowerment.passwords import verify_secret
-from empowerment.schema import upgrade
+from empowerment.services.customers import create_customer
+from empowerment.services.gestures import INCIDENT_CATEGORIES, LogRequest, log_gesture
+from empowerment.services.ledger import budget_status
 
 NOW = datetime(2026, 3, 18, 15, 30)  # fixed, so every figure below is reproducible
 

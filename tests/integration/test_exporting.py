@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from empowerment import exporting
 from empowerment.actor import Actor
-from empowerment.csvschema import IMPORT_KINDS, KINDS
+from empowerment.csvformat import IMPORT_KINDS, KINDS
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
-from empowerment.exporting import export_csv
-from empowerment.gestures import LogRequest, log_gesture, void_gesture
 from empowerment.models import Customer, Transaction
 from empowerment.reports.safety import is_dangerous, neutralise
+from empowerment.services import exporting
+from empowerment.services.exporting import export_csv
+from empowerment.services.gestures import LogRequest, log_gesture, void_gesture
 from tests.factories import make_policy
 from tests.integration.importing_support import exported, fresh_db, run, seed, snapshot
 

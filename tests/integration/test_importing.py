@@ -13,8 +13,7 @@ import pytest
 from dateutil import tz
 from sqlalchemy import select
 
-from empowerment import importing
-from empowerment.csvschema import Column, CsvKind
+from empowerment.csvformat import Column, CsvKind
 from empowerment.db import Database
 from empowerment.errors import InvalidAmount
 from empowerment.models import (
@@ -30,6 +29,7 @@ from empowerment.models import (
     Transaction,
 )
 from empowerment.money import parse_cents
+from empowerment.services import importing
 from tests.integration.importing_support import (
     INCIDENTS,
     SEED,

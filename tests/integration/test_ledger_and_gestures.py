@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select, text
 
 from empowerment.actor import Actor
-from empowerment.budgets import adjust_budget, budget_status, resolve_policy, set_policy
 from empowerment.db import Database
 from empowerment.errors import (
     BudgetExceeded,
@@ -21,7 +20,6 @@ from empowerment.errors import (
     UnknownCustomer,
     UnknownEmployee,
 )
-from empowerment.gestures import LogRequest, decide_gesture, limits_for, log_gesture, void_gesture
 from empowerment.models import (
     AuditEvent,
     Budget,
@@ -35,6 +33,8 @@ from empowerment.models import (
     Rollover,
 )
 from empowerment.periods import next_period_start
+from empowerment.services.gestures import LogRequest, decide_gesture, limits_for, log_gesture, void_gesture
+from empowerment.services.ledger import adjust_budget, budget_status, resolve_policy, set_policy
 from tests.factories import make_customer, make_employee, make_policy, make_team
 
 SYSTEM = Actor.system("test")
@@ -280,7 +280,7 @@ def test_limits_show_what_can_be_spent_before_submitting(db: Database, org: dict
 
 
 def test_an_employee_without_any_policy_gets_a_kind_refusal(tmp_path: object) -> None:
-    from empowerment.schema import upgrade
+    from empowerment.db import upgrade
 
     database = Database(f"sqlite:///{tmp_path}/np.db")
     upgrade(database)
@@ -291,7 +291,7 @@ def test_an_employee_without_any_policy_gets_a_kind_refusal(tmp_path: object) ->
 
 
 def test_search_results_stay_readable_after_the_unit_closes(db: Database, org: dict[str, str]) -> None:
-    from empowerment.customers import search_customers
+    from empowerment.services.customers import search_customers
 
     make_customer(db, "C77", name="Zoë Exact")
     assert [card.code for card in search_customers(db, SYSTEM, "C77")] == ["C77"]
@@ -305,7 +305,7 @@ def test_search_results_stay_readable_after_the_unit_closes(db: Database, org: d
     ("ἈΘῆΝΑΙ", None),  # no such guest
 ])
 def test_name_search_ignores_case_in_any_script(db: Database, typed: str, found: str | None) -> None:
-    from empowerment.customers import search_customers
+    from empowerment.services.customers import search_customers
 
     for name in ("Мария Иванова", "élodie Durand", "Zoë Exact", "Maria Ivanova"):
         make_customer(db, name=name)
@@ -314,7 +314,7 @@ def test_name_search_ignores_case_in_any_script(db: Database, typed: str, found:
 
 
 def test_search_takes_percent_and_underscore_literally(db: Database) -> None:
-    from empowerment.customers import search_customers
+    from empowerment.services.customers import search_customers
 
     make_customer(db, name="Ann 100% Smith")
     make_customer(db, name="Bob Jones")

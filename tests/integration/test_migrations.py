@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 
-from empowerment.db import Database
-from empowerment.schema import alembic_config
+from empowerment.db import Database, alembic_config
 
 
 def test_models_and_migrations_do_not_drift(db: Database) -> None:

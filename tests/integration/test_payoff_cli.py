@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from empowerment import queries
 from empowerment.analytics import compute_payoff
 from empowerment.cli import main
 from empowerment.db import Database
+from empowerment.queries import frames as frame_queries
 from tests.integration.test_queries import assert_same_report, store_synthetic, synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def test_json_is_exactly_compute_payoffs_dict(stocked: Database, capsys: pytest.
                     "--from", "2024-02-01", "--to", "2024-09-30", "--location", "north"))
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
-    frames = queries.load_analytics_frames(stocked, date_from="2024-02-01", date_to="2024-09-30", location="north")
+    frames = frame_queries.load_analytics_frames(stocked, date_from="2024-02-01", date_to="2024-09-30", location="north")
     expected = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
                               horizon_days=60, as_of=frames.as_of, date_from="2024-02-01", date_to="2024-09-30",
                               location="north", bootstrap=25, seed=3)

@@ -12,10 +12,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert, select, update
 
-from empowerment import queries
 from empowerment.analytics import compute_payoff, make_synthetic
 from empowerment.db import Database
-from empowerment.importing import import_csv
 from empowerment.models import (
     AuditEvent,
     Customer,
@@ -26,7 +24,9 @@ from empowerment.models import (
     Team,
     Transaction,
 )
-from empowerment.queries import parsing, reader
+from empowerment.queries import frames as frame_queries
+from empowerment.queries.frames import parsing, reader
+from empowerment.services.importing import import_csv
 
 TEAMS = ("front desk", "support", "floor")
 EMPLOYEES = 12
@@ -116,10 +116,10 @@ def org(db: Database) -> tuple[Database, tuple[pd.DataFrame, ...]]:
 
 def test_frames_have_the_contract_dtypes_and_transactions_come_sorted(org) -> None:  # type: ignore[no-untyped-def]
     db, (incidents, gestures, transactions, customers) = org
-    frames = queries.load_analytics_frames(db)
+    frames = frame_queries.load_analytics_frames(db)
     assert list(frames.incidents.columns) == ["incident_id", "customer_id", "occurred_at", "category",
                                               "location", "team"]
-    assert list(frames.gestures.columns) == list(queries.GESTURE_KINDS)
+    assert list(frames.gestures.columns) == list(frame_queries.GESTURE_KINDS)
     assert list(frames.transactions.columns) == ["customer_id", "occurred_at", "amount_cents"]
     assert list(frames.customers.columns) == ["customer_id", "first_seen_at"]
     for frame in (frames.incidents, frames.gestures, frames.transactions):
@@ -137,7 +137,7 @@ def test_frames_have_the_contract_dtypes_and_transactions_come_sorted(org) -> No
 
 def test_frames_hold_exactly_the_stored_values(org) -> None:  # type: ignore[no-untyped-def]
     db, (incidents, gestures, transactions, customers) = org
-    frames = queries.load_analytics_frames(db)
+    frames = frame_queries.load_analytics_frames(db)
     got = frames.transactions
     want = transactions.sort_values(["customer_id", "occurred_at", "amount_cents"], ignore_index=True)
     got = got.sort_values(["customer_id", "occurred_at", "amount_cents"], ignore_index=True)
@@ -163,7 +163,7 @@ def test_frames_hold_exactly_the_stored_values(org) -> None:  # type: ignore[no-
 
 def test_payoff_from_the_database_equals_payoff_in_memory(org) -> None:  # type: ignore[no-untyped-def]
     db, (incidents, gestures, transactions, customers) = org
-    frames = queries.load_analytics_frames(db)
+    frames = frame_queries.load_analytics_frames(db)
     kwargs: dict[str, Any] = {"horizon_days": 60, "as_of": frames.as_of, "bootstrap": 30, "seed": 1}
     from_db = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers, **kwargs)
     in_memory = compute_payoff(incidents, gestures, transactions, customers, **kwargs)
@@ -179,7 +179,7 @@ def test_payoff_from_the_database_equals_payoff_in_memory(org) -> None:  # type:
 ])
 def test_filters_scope_incidents_exactly_as_the_analytics_does(org, scope: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     db, (incidents, gestures, transactions, customers) = org
-    frames = queries.load_analytics_frames(db, **scope)
+    frames = frame_queries.load_analytics_frames(db, **scope)
     kwargs: dict[str, Any] = {"as_of": frames.as_of, "bootstrap": 0, **scope}
     from_db = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers, **kwargs)
     in_memory = compute_payoff(incidents, gestures, transactions, customers, **kwargs)
@@ -194,7 +194,7 @@ def test_filters_scope_incidents_exactly_as_the_analytics_does(org, scope: dict[
 def test_transactions_are_limited_to_the_lookback_window_and_as_of(org) -> None:  # type: ignore[no-untyped-def]
     db, (incidents, _, transactions, _) = org
     as_of = pd.Timestamp("2024-10-01")
-    frames = queries.load_analytics_frames(db, date_from="2024-06-01", as_of=as_of, lookback_days=30)
+    frames = frame_queries.load_analytics_frames(db, date_from="2024-06-01", as_of=as_of, lookback_days=30)
     first = frames.incidents["occurred_at"].min()
     assert frames.transactions["occurred_at"].min() >= first - pd.Timedelta(days=30)
     assert frames.transactions["occurred_at"].max() <= as_of
@@ -203,11 +203,11 @@ def test_transactions_are_limited_to_the_lookback_window_and_as_of(org) -> None:
 
 def test_sqlite_index_path_and_chunked_scan_read_the_same_rows(sqlite_db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     store_synthetic(sqlite_db, *synthetic(150, 5))
-    scan = queries.load_analytics_frames(sqlite_db, location="north")
+    scan = frame_queries.load_analytics_frames(sqlite_db, location="north")
     monkeypatch.setattr(reader, "CHUNK_ROWS", 97)
-    chunked = queries.load_analytics_frames(sqlite_db, location="north")
+    chunked = frame_queries.load_analytics_frames(sqlite_db, location="north")
     monkeypatch.setattr(reader, "INDEX_PATH_SHARE", 1.1)
-    indexed = queries.load_analytics_frames(sqlite_db, location="north")
+    indexed = frame_queries.load_analytics_frames(sqlite_db, location="north")
     for other in (chunked, indexed):
         assert other.transactions.equals(scan.transactions)
         assert other.as_of == scan.as_of
@@ -215,16 +215,16 @@ def test_sqlite_index_path_and_chunked_scan_read_the_same_rows(sqlite_db: Databa
 
 def test_small_chunks_read_the_same_frames_on_both_backends(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     store_synthetic(db, *synthetic(150, 5))
-    whole = queries.load_analytics_frames(db)
-    scoped = {str(scope): queries.load_analytics_frames(db, **scope) for scope in ({}, {"location": "north"})}
+    whole = frame_queries.load_analytics_frames(db)
+    scoped = {str(scope): frame_queries.load_analytics_frames(db, **scope) for scope in ({}, {"location": "north"})}
     monkeypatch.setattr(reader, "CHUNK_ROWS", 53)  # many ranges, some of them empty
-    chunked = queries.load_analytics_frames(db)
+    chunked = frame_queries.load_analytics_frames(db)
     assert chunked.transactions.equals(whole.transactions)
     assert chunked.as_of == whole.as_of
     for share in (0.0, 1.1):  # customers and transactions read by id, or all and filtered here
         monkeypatch.setattr(reader, "INDEX_PATH_SHARE", share)
         for scope in ({}, {"location": "north"}):
-            frames, reference = queries.load_analytics_frames(db, **scope), scoped[str(scope)]
+            frames, reference = frame_queries.load_analytics_frames(db, **scope), scoped[str(scope)]
             assert frames.customers.equals(reference.customers)
             assert frames.transactions.equals(reference.transactions)
 
@@ -239,7 +239,7 @@ def test_sqlite_reads_transactions_in_index_order_and_does_not_sort_them(sqlite_
         raise AssertionError("rows read along the (customer, time, amount) index were sorted again")
 
     monkeypatch.setattr(parsing, "customer_time_order", no_sort)
-    frames = queries.load_analytics_frames(sqlite_db)
+    frames = frame_queries.load_analytics_frames(sqlite_db)
     order = frames.transactions[["customer_id", "occurred_at"]]
     assert order.equals(order.sort_values(["customer_id", "occurred_at"], ignore_index=True))
 
@@ -258,7 +258,7 @@ def test_sqlite_times_in_other_text_formats_are_still_read(sqlite_db: Database) 
         conn.exec_driver_sql("UPDATE transactions SET occurred_at = '2024-05-06T07:08:09' WHERE id = 1")
         conn.exec_driver_sql("UPDATE transactions SET occurred_at = '2024-05-06 07:08' WHERE id = 2")
         customer = conn.exec_driver_sql("SELECT customer_id FROM transactions WHERE id = 1").scalar()
-    frames = queries.load_analytics_frames(sqlite_db, lookback_days=3650)
+    frames = frame_queries.load_analytics_frames(sqlite_db, lookback_days=3650)
     times = frames.transactions.loc[frames.transactions["customer_id"] == customer, "occurred_at"]
     assert pd.Timestamp("2024-05-06 07:08:09") in set(times)
 
@@ -280,7 +280,7 @@ def test_null_stamps_become_nat() -> None:
 
 
 def test_an_empty_database_gives_empty_frames(db: Database) -> None:
-    frames = queries.load_analytics_frames(db)
+    frames = frame_queries.load_analytics_frames(db)
     assert frames.as_of is None
     assert all(len(f) == 0 for f in (frames.incidents, frames.gestures, frames.transactions, frames.customers))
     assert frames.transactions["occurred_at"].dtype == "datetime64[ns]"
@@ -295,7 +295,7 @@ def test_incidents_nobody_recorded_take_the_team_of_their_first_gesture(org) -> 
     incident_id = int(live.iloc[0]["incident_id"])
     with db.write() as session:
         session.execute(update(Incident).where(Incident.id == incident_id).values(employee_id=None))
-    frames = queries.load_analytics_frames(db)
+    frames = frame_queries.load_analytics_frames(db)
     team = frames.incidents.set_index("incident_id").loc[incident_id, "team"]
     first_live = live.loc[live["incident_id"] == incident_id].iloc[0]
     assert team == TEAMS[(int(first_live["employee_id"]) - 1) % len(TEAMS)]
@@ -307,7 +307,7 @@ def test_pending_rejected_and_voided_gestures_are_not_recoveries(org) -> None:  
         ids = session.scalars(select(Gesture.id).where(Gesture.status == "logged").order_by(Gesture.id).limit(3)).all()
         for gesture_id, status in zip(ids, ("pending_approval", "rejected", "voided"), strict=True):
             session.execute(update(Gesture).where(Gesture.id == gesture_id).values(status=status))
-    voided = queries.load_analytics_frames(db).gestures.set_index("gesture_id")["voided"]
+    voided = frame_queries.load_analytics_frames(db).gestures.set_index("gesture_id")["voided"]
     assert voided.loc[list(ids)].all()
 
 
@@ -315,15 +315,15 @@ def test_pending_rejected_and_voided_gestures_are_not_recoveries(org) -> None:  
 
 def test_data_version_moves_after_each_kind_of_write(org, tmp_path) -> None:  # type: ignore[no-untyped-def]
     db, _ = org
-    seen = {queries.data_version(db)}
+    seen = {frame_queries.data_version(db)}
 
     def changed() -> bool:
-        version = queries.data_version(db)
+        version = frame_queries.data_version(db)
         fresh = version not in seen
         seen.add(version)
         return fresh
 
-    assert queries.data_version(db) in seen  # stable without writes
+    assert frame_queries.data_version(db) in seen  # stable without writes
     with db.write() as session:
         session.add(Transaction(code="T-new", customer_id=1, occurred_at=datetime(2025, 1, 2), amount_cents=500))
     assert changed()
@@ -342,13 +342,13 @@ def test_data_version_moves_after_each_kind_of_write(org, tmp_path) -> None:  # 
 
 def test_filter_options_list_places_teams_and_the_incident_span(org) -> None:  # type: ignore[no-untyped-def]
     db, (incidents, *_) = org
-    options = queries.filter_options(db)
+    options = frame_queries.filter_options(db)
     assert options.locations == ["east", "north", "south", "west", "(unknown)"]
     assert options.teams == sorted(TEAMS)
     assert options.first_incident == incidents["occurred_at"].min().date()
     assert options.last_incident == incidents["occurred_at"].max().date()
-    assert queries.team_names(db, [1, 2]) == sorted(TEAMS[:2])
-    assert queries.team_names(db, []) == []
+    assert frame_queries.team_names(db, [1, 2]) == sorted(TEAMS[:2])
+    assert frame_queries.team_names(db, []) == []
 
 
 def test_times_keep_their_microseconds_on_both_backends(db: Database) -> None:
@@ -359,7 +359,7 @@ def test_times_keep_their_microseconds_on_both_backends(db: Database) -> None:
         session.add(Incident(id=1, code="I1", customer_id=1, occurred_at=stamps[0], category="x"))
         session.add_all(Transaction(code=f"T{i}", customer_id=1, occurred_at=at, amount_cents=100)
                         for i, at in enumerate(stamps))
-    frames = queries.load_analytics_frames(db, lookback_days=40_000)
+    frames = frame_queries.load_analytics_frames(db, lookback_days=40_000)
     assert list(frames.transactions["occurred_at"]) == sorted(pd.Timestamp(s) for s in stamps)
     assert frames.incidents["occurred_at"][0] == pd.Timestamp(stamps[0])
     assert frames.customers["first_seen_at"][0] == pd.Timestamp(stamps[1])  # the first purchase

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, PermissionDenied
-from empowerment.gestures import LogRequest, decide_gesture, log_gesture
 from empowerment.models import (
     AuditEvent,
     Customer,
@@ -41,6 +40,7 @@ from empowerment.reports.render_html import render_html
 from empowerment.reports.render_pdf import render_pdf
 from empowerment.reports.render_xlsx import ROWS_SHEET, SHEET_NAMES, render_xlsx
 from empowerment.reports.safety import neutralise
+from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture
 from tests.conftest import fresh_sqlite
 from tests.factories import make_customer, make_employee, make_policy, make_team
 
@@ -364,7 +364,7 @@ def test_the_command_line_writes_each_format(hotel: Hotel, tmp_path: Path) -> No
 def test_charts_carry_their_data_inline_and_may_not_fetch_anything(named_report: JointReport) -> None:
     import altair as alt
 
-    from empowerment.reports.charts import to_png
+    from empowerment.ui.charts.report import to_png
 
     for chart in named_report.charts.values():
         spec = json.dumps(chart.chart.to_dict())

@@ -9,12 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from empowerment import handover, team
-from empowerment.actor import Actor
-from empowerment.auth import actor_for
+from empowerment.actor import Actor, actor_for
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState
-from empowerment.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
 from empowerment.models import (
     AuditEvent,
     Customer,
@@ -25,6 +22,8 @@ from empowerment.models import (
     Team,
     TeamManager,
 )
+from empowerment.queries import handover, team
+from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
 from tests.factories import make_customer, make_employee, make_policy, make_team
 
 _now = datetime.now().replace(microsecond=0)

@@ -16,7 +16,7 @@ import pytest
 
 from empowerment.cli import main
 from empowerment.db import Database
-from empowerment.importing import import_csv
+from empowerment.services.importing import import_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "uci_to_canonical.py"

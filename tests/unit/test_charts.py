@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from empowerment import charts
 from empowerment.analytics import (
     compute_payoff,
     km_curves_frame,
@@ -19,6 +18,7 @@ from empowerment.analytics import (
     return_rates_by,
     spend_vs_revenue_over_time,
 )
+from empowerment.ui.charts import payoff as payoff_charts
 
 
 @pytest.fixture(scope="module")
@@ -37,22 +37,22 @@ def rows_embedded(chart: alt.TopLevelMixin) -> int:
 def test_every_builder_gives_a_valid_small_chart(linked_and_report) -> None:  # type: ignore[no-untyped-def]
     linked, report = linked_and_report
     built = [
-        charts.km_chart(km_curves_frame(linked), 90),
-        charts.return_rates_chart(charts.uplift_frame(report), 90),
-        charts.spend_vs_incremental_chart(
-            charts.spend_vs_incremental_frame(spend_vs_revenue_over_time(linked, "M"), report)),
-        charts.cost_band_chart(return_rate_by_cost_band(linked), 90),
-        *[charts.breakdown_chart(return_rates_by(linked, column), column, column, 90)
+        payoff_charts.km_chart(km_curves_frame(linked), 90),
+        payoff_charts.return_rates_chart(payoff_charts.uplift_frame(report), 90),
+        payoff_charts.spend_vs_incremental_chart(
+            payoff_charts.spend_vs_incremental_frame(spend_vs_revenue_over_time(linked, "M"), report)),
+        payoff_charts.cost_band_chart(return_rate_by_cost_band(linked), 90),
+        *[payoff_charts.breakdown_chart(return_rates_by(linked, column), column, column, 90)
           for column in ("first_gesture_type", "category", "location", "team")],
     ]
     for chart in built:
-        assert 0 < rows_embedded(chart) <= charts.MAX_ROWS
+        assert 0 < rows_embedded(chart) <= payoff_charts.MAX_ROWS
         chart.to_json()  # validates against the Vega-Lite schema
 
 
 def test_uplift_frame_puts_naive_and_adjusted_side_by_side(linked_and_report) -> None:  # type: ignore[no-untyped-def]
     _, report = linked_and_report
-    frame = charts.uplift_frame(report)
+    frame = payoff_charts.uplift_frame(report)
     assert list(frame["view"]) == ["Naive", "Naive", "Adjusted", "Adjusted"]
     adjusted = frame.iloc[3]
     uplift = report["adjusted_uplift"]
@@ -66,12 +66,12 @@ def test_uplift_frame_puts_naive_and_adjusted_side_by_side(linked_and_report) ->
 def test_an_unreliable_adjustment_is_not_drawn(linked_and_report) -> None:  # type: ignore[no-untyped-def]
     _, report = linked_and_report
     unreliable = {**report, "adjusted_uplift": {**report["adjusted_uplift"], "reliable": False}}
-    assert set(charts.uplift_frame(unreliable)["view"]) == {"Naive"}
+    assert set(payoff_charts.uplift_frame(unreliable)["view"]) == {"Naive"}
 
 
 def test_incremental_revenue_per_period_adds_up_to_the_estimate(linked_and_report) -> None:  # type: ignore[no-untyped-def]
     linked, report = linked_and_report
-    frame = charts.spend_vs_incremental_frame(spend_vs_revenue_over_time(linked, "M"), report)
+    frame = payoff_charts.spend_vs_incremental_frame(spend_vs_revenue_over_time(linked, "M"), report)
     incremental = frame.loc[frame["series"] == "Incremental revenue (estimated)", "dollars"].sum()
     assert incremental == pytest.approx(report["incremental_revenue_cents"] / 100, rel=1e-6)
     spend = frame.loc[frame["series"] == "Spend on gestures", "dollars"].sum()
@@ -83,23 +83,23 @@ def test_many_levels_are_pooled_into_other() -> None:
                            "returned": np.arange(40, 0, -1) // 2})
     levels["rate"] = levels["returned"] / levels["n"]
     levels["ci_low"], levels["ci_high"] = levels["rate"] - 0.1, levels["rate"] + 0.1
-    pooled = charts.top_levels(levels, "location")
-    assert len(pooled) == charts.MAX_LEVELS and pooled.iloc[-1]["location"] == "(other)"
+    pooled = payoff_charts.top_levels(levels, "location")
+    assert len(pooled) == payoff_charts.MAX_LEVELS and pooled.iloc[-1]["location"] == "(other)"
     assert pooled["n"].sum() == levels["n"].sum() and pooled["returned"].sum() == levels["returned"].sum()
-    chart = charts.breakdown_chart(levels, "location", "Location", 90)
-    assert rows_embedded(chart) == charts.MAX_LEVELS
+    chart = payoff_charts.breakdown_chart(levels, "location", "Location", 90)
+    assert rows_embedded(chart) == payoff_charts.MAX_LEVELS
 
 
 def test_too_many_rows_are_refused_rather_than_shipped() -> None:
     curves = pd.DataFrame({"group": "recovered", "time": np.arange(6000.0), "survival": 0.5,
                            "lower": 0.4, "upper": 0.6})
     with pytest.raises(ValueError, match="aggregate"):
-        charts.km_chart(curves)
+        payoff_charts.km_chart(curves)
 
 
 def test_km_chart_shows_the_share_back_not_the_survival() -> None:
     curves = pd.DataFrame({"group": ["recovered", "comparison"], "time": [10.0, 10.0], "survival": [0.25, 0.75],
                            "lower": [0.2, 0.7], "upper": [0.3, 0.8]})
-    spec = charts.km_chart(curves, 90).to_dict()
+    spec = payoff_charts.km_chart(curves, 90).to_dict()
     back = {row["group"]: row["back"] for rows in spec["datasets"].values() for row in rows if "back" in row}
     assert back == {"Recovered": 0.75, "Not recovered": 0.25}

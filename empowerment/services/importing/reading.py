@@ -13,10 +13,10 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from empowerment.csvschema import CsvKind, template
+from empowerment.csvformat import CsvKind, template
 from empowerment.errors import ImportFailed
-from empowerment.importing.header import check_header
-from empowerment.importing.problems import Problems
+from empowerment.services.importing.header import check_header
+from empowerment.services.importing.problems import Problems
 
 Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]
 Skipped = list[tuple[int, int, int]]  # (record number, cells expected, cells seen)

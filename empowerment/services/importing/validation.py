@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from empowerment.csvschema import ESCAPED_TYPES, Column, CsvKind, unescape_formulas
-from empowerment.importing.problems import Problems
-from empowerment.importing.values import parse_money, parse_times
+from empowerment.csvformat import ESCAPED_TYPES, Column, CsvKind, unescape_formulas
+from empowerment.services.importing.problems import Problems
+from empowerment.services.importing.values import parse_money, parse_times
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from empowerment.importing.job import Job
-from empowerment.importing.lookup import fetch_all, fetch_by_codes, ids_for
-from empowerment.importing.writing import bulk_insert
 from empowerment.models import Customer, Employee, Location
 from empowerment.models import table as table_of
+from empowerment.services.importing.job import Job
+from empowerment.services.importing.lookup import fetch_all, fetch_by_codes, ids_for
+from empowerment.services.importing.writing import bulk_insert
 
 
 def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:

@@ -8,9 +8,9 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from empowerment.csvschema import CsvKind
-from empowerment.importing.problems import Problems
-from empowerment.importing.summary import ImportSummary, Progress
+from empowerment.csvformat import CsvKind
+from empowerment.services.importing.problems import Problems
+from empowerment.services.importing.summary import ImportSummary, Progress
 
 
 @dataclass

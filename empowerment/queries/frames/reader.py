@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from empowerment.db import Database
 from empowerment.models import Customer, Incident, Transaction
-from empowerment.queries.parsing import (
+from empowerment.queries.frames.parsing import (
     CUSTOMER_KINDS,
     NAT,
     NULL_STAMP,
@@ -47,7 +47,12 @@ from empowerment.queries.parsing import (
     parse,
     sorted_transactions,
 )
-from empowerment.queries.statements import Stmt, customers_select, transaction_window, transactions_select
+from empowerment.queries.frames.statements import (
+    Stmt,
+    customers_select,
+    transaction_window,
+    transactions_select,
+)
 
 CHUNK_ROWS = 500_000  # transactions per query: ~14 MB of text per column
 READ_THREADS = min(4, os.cpu_count() or 1)  # chunks read at once, one connection each

@@ -13,8 +13,8 @@ import pandas as pd
 from sqlalchemy import Boolean, Date, DateTime, Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from empowerment.importing.job import Job
-from empowerment.importing.values import as_us
+from empowerment.services.importing.job import Job
+from empowerment.services.importing.values import as_us
 
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while importing (allocated only as used)

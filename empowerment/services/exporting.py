@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import Date, DateTime, Enum, Select, String, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from empowerment.csvschema import ESCAPED_TYPES, EXPORT_KINDS, KINDS, CsvKind, escape_formulas
+from empowerment.csvformat import ESCAPED_TYPES, EXPORT_KINDS, KINDS, CsvKind, escape_formulas
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
 from empowerment.models import (

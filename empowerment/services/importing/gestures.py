@@ -13,13 +13,13 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from empowerment.importing.job import Job
-from empowerment.importing.lookup import fetch_by_codes, ids_for
-from empowerment.importing.plan import Field, apply_plan, plan_rows
-from empowerment.importing.references import check_employees
 from empowerment.models import BudgetPolicy, Gesture, GestureStatus, Incident
 from empowerment.models import table as table_of
 from empowerment.money import format_cents
+from empowerment.services.importing.job import Job
+from empowerment.services.importing.lookup import fetch_by_codes, ids_for
+from empowerment.services.importing.plan import Field, apply_plan, plan_rows
+from empowerment.services.importing.references import check_employees
 
 DEFAULT_CUSTOMER_DAILY_CAP_CENTS = 200_000  # models.BudgetPolicy.customer_daily_cap_cents default
 

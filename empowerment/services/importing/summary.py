@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from empowerment.csvschema import KINDS
+from empowerment.csvformat import KINDS
 
 ProgressCallback = Callable[[float, str], None]
 

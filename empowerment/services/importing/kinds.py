@@ -9,19 +9,19 @@ from collections.abc import Callable
 import pandas as pd
 from sqlalchemy import bindparam, update
 
-from empowerment.importing.gestures import import_gestures
-from empowerment.importing.job import Job
-from empowerment.importing.lookup import fetch_all, fetch_by_codes
-from empowerment.importing.plan import Field, apply_plan, plan_rows
-from empowerment.importing.references import (
+from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
+from empowerment.models import table as table_of
+from empowerment.services.importing.gestures import import_gestures
+from empowerment.services.importing.job import Job
+from empowerment.services.importing.lookup import fetch_all, fetch_by_codes
+from empowerment.services.importing.plan import Field, apply_plan, plan_rows
+from empowerment.services.importing.references import (
     check_employees,
     ensure_customers,
     ensure_locations,
     match_named,
 )
-from empowerment.importing.writing import bulk_insert
-from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
-from empowerment.models import table as table_of
+from empowerment.services.importing.writing import bulk_insert
 
 
 def import_customers(job: Job) -> None:

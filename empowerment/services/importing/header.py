@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Mapping
 
-from empowerment.csvschema import CsvKind, template
+from empowerment.csvformat import CsvKind, template
 from empowerment.errors import ImportFailed
 
 HeaderProblems = list[dict[str, object]]

@@ -18,16 +18,6 @@ from sqlalchemy.orm import Session
 
 from empowerment import audit
 from empowerment.actor import Actor
-from empowerment.budgets import (
-    append_ledger_entry,
-    budget_status,
-    current_budget,
-    ensure_budget,
-    find_employee,
-    resolve_policy,
-    take_from_budget,
-    try_take_cents,
-)
 from empowerment.db import Database
 from empowerment.errors import (
     BudgetExceeded,
@@ -53,6 +43,16 @@ from empowerment.models import (
     table,
 )
 from empowerment.money import cents_to_decimal, format_cents, parse_cents
+from empowerment.services.ledger import (
+    append_ledger_entry,
+    budget_status,
+    current_budget,
+    ensure_budget,
+    find_employee,
+    resolve_policy,
+    take_from_budget,
+    try_take_cents,
+)
 
 MAX_NOTE_CHARS = 2000
 MAX_CATEGORY_CHARS = 100

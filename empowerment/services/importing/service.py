@@ -9,15 +9,15 @@ from sqlalchemy.exc import IntegrityError
 
 from empowerment import audit
 from empowerment.actor import Actor
-from empowerment.csvschema import IMPORT_KINDS, KINDS
+from empowerment.csvformat import IMPORT_KINDS, KINDS
 from empowerment.db import Database
 from empowerment.errors import ImportFailed
-from empowerment.importing.job import Job
-from empowerment.importing.kinds import IMPORTERS
-from empowerment.importing.reading import Source, decode, parse, read_source
-from empowerment.importing.summary import ImportSummary, Progress, ProgressCallback
-from empowerment.importing.validation import validate
 from empowerment.models import Role
+from empowerment.services.importing.job import Job
+from empowerment.services.importing.kinds import IMPORTERS
+from empowerment.services.importing.reading import Source, decode, parse, read_source
+from empowerment.services.importing.summary import ImportSummary, Progress, ProgressCallback
+from empowerment.services.importing.validation import validate
 
 try:  # COPY runs on the raw psycopg connection, whose errors SQLAlchemy does not wrap
     from psycopg.errors import IntegrityError as _PsycopgIntegrityError

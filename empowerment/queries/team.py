@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from empowerment import audit
 from empowerment.access import require_role, require_team_action, team_scope
 from empowerment.actor import Actor
-from empowerment.budgets import resolve_policy
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState, UnknownGesture
 from empowerment.models import (
@@ -36,6 +35,7 @@ from empowerment.models import (
     Team,
 )
 from empowerment.periods import period_bounds, period_label
+from empowerment.services.ledger import resolve_policy
 
 COUNTED = (GestureStatus.LOGGED, GestureStatus.PENDING_APPROVAL)
 MAX_COMMENT_CHARS = 1000

@@ -7,8 +7,8 @@ import pandas as pd
 from dateutil import tz as dateutil_tz
 
 from empowerment.errors import InvalidAmount
-from empowerment.importing import problems
 from empowerment.money import MAX_AMOUNT_CENTS, parse_cents
+from empowerment.services.importing import problems
 
 _TZ_SUFFIX = r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"  # ASCII digits only

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Table
 
-from empowerment.importing.job import Job
-from empowerment.importing.lookup import fetch_by_codes
-from empowerment.importing.values import as_us
-from empowerment.importing.writing import bulk_insert, bulk_update
+from empowerment.services.importing.job import Job
+from empowerment.services.importing.lookup import fetch_by_codes
+from empowerment.services.importing.values import as_us
+from empowerment.services.importing.writing import bulk_insert, bulk_update
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ writes per backend), `summary` (`ImportSummary`, progress).
 
 from __future__ import annotations
 
-from empowerment.importing.reading import Source
-from empowerment.importing.service import import_csv
-from empowerment.importing.summary import ImportSummary, ProgressCallback
+from empowerment.services.importing.reading import Source
+from empowerment.services.importing.service import import_csv
+from empowerment.services.importing.summary import ImportSummary, ProgressCallback
 
 __all__ = ["ImportSummary", "ProgressCallback", "Source", "import_csv"]

@@ -1,0 +1,135 @@
+"""Browser sessions: signed tokens, idle time, revocation, and the device cookie.
+
+Browser sessions are signed tokens (`itsdangerous`, keyed by the installation's secret): a
+short-lived hand-off token the page gives its own `/api/session` route (`empowerment.api`), which
+answers with the long-lived HttpOnly cookie. Signing out revokes the session id in the audit log,
+so a stale cookie cannot bring the person back even if the browser kept it. The device cookie
+remembers, per browser, which sign-in screen and which location/team a shared tablet shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from empowerment import audit, settings
+from empowerment.actor import Actor, load_actor
+from empowerment.db import Database
+from empowerment.models import AuditEvent
+from empowerment.services.signin import SIGN_IN_SCREEN
+
+SESSION_COOKIE = "emp_session"
+SESSION_MAX_AGE_SECONDS = 12 * 3600  # one long shift; the idle timeout ends it much sooner
+HANDOFF_MAX_AGE_SECONDS = 120
+DEVICE_COOKIE = "emp_device"
+_DEVICE_PART = re.compile(r"^[A-Za-z0-9._-]{0,64}$")
+
+
+@dataclass(frozen=True)
+class SessionClaim:
+    employee_id: int
+    sid: str
+    issued_at: datetime
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key(), salt=f"empowerment.{purpose}")
+
+
+def _session_ref(sid: str) -> str:
+    """How the audit log names a session: a digest, so the log never holds a live session id."""
+    return hashlib.sha256(sid.encode()).hexdigest()[:32]
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def handoff_token(employee_id: int, sid: str) -> str:
+    """Given to the browser right after sign-in; `/api/session` swaps it for the cookie."""
+    return _serializer("handoff").dumps({"e": employee_id, "s": sid})
+
+
+def cookie_from_handoff(token: str) -> str | None:
+    """The session cookie's value for a fresh, genuine hand-off token; None otherwise."""
+    try:
+        data = _serializer("handoff").loads(token, max_age=HANDOFF_MAX_AGE_SECONDS)
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("e"), int) or not data.get("s"):
+        return None
+    return _serializer("session").dumps({"e": data["e"], "s": str(data["s"])})
+
+
+def read_cookie(value: str | None) -> SessionClaim | None:
+    if not value:
+        return None
+    try:
+        data, signed_at = _serializer("session").loads(
+            value, max_age=SESSION_MAX_AGE_SECONDS, return_timestamp=True)
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("e"), int) or not data.get("s"):
+        return None
+    issued = signed_at.astimezone().replace(tzinfo=None, microsecond=0)
+    return SessionClaim(data["e"], str(data["s"]), issued)
+
+
+_last_seen: dict[str, datetime] = {}
+_last_seen_lock = threading.Lock()
+
+
+def touch_session(sid: str, at: datetime) -> None:
+    """Remember the session's last activity (process memory; a restart falls back to issue time)."""
+    with _last_seen_lock:
+        _last_seen[sid] = at
+        if len(_last_seen) > 10_000:  # sessions that were never signed out: forget old ones
+            for stale in [k for k, v in _last_seen.items() if at - v > timedelta(hours=24)]:
+                del _last_seen[stale]
+
+
+def idle_expired(last_activity: datetime | None, now: datetime, idle_minutes: int) -> bool:
+    return last_activity is not None and now - last_activity > timedelta(minutes=idle_minutes)
+
+
+def end_session(db: Database, actor: Actor | None, sid: str | None, reason: str) -> None:
+    """Sign out: the session id is revoked (in the audit log, so every server process sees it)."""
+    if not sid and actor is None:
+        return
+    with _last_seen_lock:
+        _last_seen.pop(sid or "", None)
+    with db.write() as session:
+        audit.record(session, actor or SIGN_IN_SCREEN, "auth.signed_out", "session",
+                     _session_ref(sid) if sid else None, dict(reason=reason))
+
+
+def restore_session(db: Database, claim: SessionClaim, now: datetime, idle_minutes: int) -> Actor | None:
+    """The actor for a cookie's claim if the session is neither idle, revoked nor orphaned."""
+    with _last_seen_lock:
+        last = _last_seen.get(claim.sid, claim.issued_at)
+    if idle_expired(last, now, idle_minutes):
+        return None
+    with db.read() as session:
+        revoked = session.scalar(select(AuditEvent.id).where(
+            AuditEvent.action == "auth.signed_out", AuditEvent.entity_id == _session_ref(claim.sid)
+        ).limit(1))
+    if revoked is not None:
+        return None
+    return load_actor(db, claim.employee_id)
+
+
+def parse_device(value: str | None) -> tuple[str, str | None, str | None] | None:
+    """'tablet|HAR|HAR-FD' -> ("tablet", location code, team code); None if malformed."""
+    parts = (value or "").split("|")
+    if len(parts) != 3 or parts[0] not in ("tablet", "password"):
+        return None
+    if not all(_DEVICE_PART.match(p) for p in parts[1:]):
+        return None
+    return parts[0], parts[1] or None, parts[2] or None
