@@ -23,7 +23,7 @@ from empowerment.actor import Actor  # noqa: E402
 from empowerment.db import Database, upgrade  # noqa: E402
 from empowerment.models import Customer, Employee, Period, Role  # noqa: E402
 from empowerment.services.gestures import LogRequest, log_gesture  # noqa: E402
-from empowerment.services.ledger import set_policy  # noqa: E402
+from empowerment.services.policies import PolicyRequest, set_policy  # noqa: E402
 
 WRITERS = 16
 
@@ -54,7 +54,7 @@ def prepare(url: str) -> Database:
     with db.write() as session:
         session.add_all(Employee(code=f"E{i}", name=f"Writer {i}", role=Role.STAFF) for i in range(WRITERS))
         session.add_all(Customer(code=f"C{i}", name=f"Guest {i}") for i in range(500))
-    set_policy(db, Actor.system("bench"), "Bench", allowance_cents=100_000_000, period=Period.YEAR)
+    set_policy(db, Actor.system("bench"), PolicyRequest("Bench", allowance_cents=100_000_000, period=Period.YEAR))
     db.dispose()
     return db
 

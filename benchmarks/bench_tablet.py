@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from empowerment.actor import Actor  # noqa: E402
 from empowerment.db import Database, upgrade  # noqa: E402
 from empowerment.models import Employee, Location, Period, Role, Team  # noqa: E402
-from empowerment.services.ledger import set_policy  # noqa: E402
+from empowerment.services.policies import PolicyRequest, set_policy  # noqa: E402
 
 TYPES = ["refund", "comp", "upgrade", "gift", "voucher", "personal_note", "time"]
 CATEGORIES = ["Room not ready", "Noise", "Billing error", "Long wait", "Food & drink"]
@@ -42,7 +42,7 @@ def build(path: Path, gestures: int, customers: int = 100_000, employees: int = 
         session.flush()
         session.add_all(Employee(code=f"E{i}", name=f"Staff {i}", role=Role.STAFF, team_id=1)
                         for i in range(employees))
-    set_policy(db, Actor.system("bench"), "Default", allowance_cents=50_000, period=Period.MONTH)
+    set_policy(db, Actor.system("bench"), PolicyRequest("Default", allowance_cents=50_000, period=Period.MONTH))
     rng = np.random.default_rng(3)
     now = np.datetime64("2026-11-01T00:00:00")
     seconds = rng.integers(0, 2 * 365 * 86400, gestures)

@@ -1,111 +1,218 @@
-"""Scope: which teams and locations an actor may read, and who may act on a team's gestures.
+"""Who may do what: one registry of named actions, and the one check every entry point uses.
 
-The rule of the app, in one place:
-- staff: their own budget and the customers they serve (their team's location) - nothing here
-  beyond the hand-over of their location;
-- managers: the teams they manage (`Actor.managed_team_ids`);
-- hr and cx_lead: everything, read-only where money is concerned;
-- admin: everything, and the configuration.
-Refusals raise `PermissionDenied` with a sentence the page can show as is.
+    access.require(actor, "gesture.decide", team_id=employee.team_id)   # raises PermissionDenied
+    access.allows(actor, "report.read")                                  # for showing a button
+    access.team_ids(session, actor, "team.read")                         # the teams in reach
+
+Every action is declared once below, with a description and, per role, its **reach**: `OWN` (the
+actor's own records), `MANAGED` (the teams the actor manages) or `ALL`. A role without a grant may
+not do it at all. The command line and background jobs act as `Actor.system()`, which may do
+everything. Pages are shown to the roles that hold their page action (`empowerment.ui.nav`), and
+every service checks its own action again, so no page ever decides scope. Refusals raise
+`PermissionDenied` with a sentence the page can show as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from empowerment.actor import Actor
-from empowerment.db import Database
-from empowerment.errors import PermissionDenied
-from empowerment.models import BudgetPolicy, Employee, Role, Team
-
-READ_ALL_ROLES = frozenset({Role.HR, Role.CX_LEAD, Role.ADMIN})
+from empowerment.errors import PermissionDenied, UnknownEmployee
+from empowerment.models import Employee, Role, Team
 
 
-def require_role(actor: Actor, roles: Iterable[Role], what: str) -> None:
-    allowed = frozenset(roles)
-    if actor.role not in allowed:
-        names = ", ".join(sorted(r.value.replace("_", " ") for r in allowed))
-        raise PermissionDenied(f"Only {names} may {what}; you are signed in as {actor.role.value}.")
+class Reach(enum.Flag):
+    OWN = enum.auto()  # the actor's own records (their budget, their gestures)
+    MANAGED = enum.auto()  # records of the teams the actor manages
+    ALL = enum.auto()  # every record
 
 
-def team_scope(session: Session, actor: Actor, team_ids: Iterable[int] | None = None) -> list[int]:
-    """The team ids the actor asked for (all they may see when None), refusing any outside scope."""
-    if actor.role == Role.STAFF:
-        raise PermissionDenied("Team views are for managers; your own budget is on My budget.")
-    if actor.role in READ_ALL_ROLES or actor.is_system:
+OWN, MANAGED, ALL = Reach.OWN, Reach.MANAGED, Reach.ALL
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    description: str  # what the action is, in words: "approve or reject gestures waiting for approval"
+    grants: Mapping[Role, Reach]
+    # The sentence for a role without any grant; default "Only <roles> may <description> ...".
+    denied: str | None = None
+    # The sentence for a target out of the actor's reach; default "You may not <description> ...".
+    out_of_reach: str | None = None
+    roles: frozenset[Role] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", frozenset(self.grants))
+
+    def reach(self, actor: Actor) -> Reach | None:
+        if actor.is_system:
+            return ALL
+        return self.grants.get(actor.role)
+
+
+# Reusable grants: who works on a team's gestures, and who reads across the organisation.
+FRONT_LINE: Mapping[Role, Reach] = {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.ADMIN: OWN}
+TEAM_LEADS: Mapping[Role, Reach] = {Role.MANAGER: MANAGED, Role.ADMIN: ALL}
+READERS: Mapping[Role, Reach] = {Role.MANAGER: MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}
+LEADERS: Mapping[Role, Reach] = {Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}
+ADMINS: Mapping[Role, Reach] = {Role.ADMIN: ALL}
+EVERYONE_OWN: Mapping[Role, Reach] = {role: OWN for role in Role}
+
+_ACTIONS: tuple[Action, ...] = (
+    # --- the front line ---------------------------------------------------------------------------
+    Action("gesture.log", "log a recovery gesture on a budget", FRONT_LINE,
+           out_of_reach="You may only log gestures on your own budget (managers: also for their teams)."),
+    Action("gesture.void", "undo a gesture", FRONT_LINE,
+           out_of_reach="You may only undo your own gestures (managers: also their teams')."),
+    Action("budget.read", "see a budget and its gestures", FRONT_LINE,
+           out_of_reach="You may not see another person's budget."),
+    Action("customer.read", "find customers and read their history", {role: ALL for role in Role}),
+    Action("customer.create", "add a customer", {role: ALL for role in Role}),
+    Action("handover.read", "read the shift hand-over",
+           {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}),
+    # --- managing a team --------------------------------------------------------------------------
+    Action("team.read", "open team views", READERS,
+           denied="Team views are for managers; your own budget is on My budget.",
+           out_of_reach="You can only see the teams you manage; ask an admin to add you as a manager "
+                        "of that team."),
+    Action("team.manage", "manage a team's gestures and people", TEAM_LEADS,
+           out_of_reach="You may only manage the teams you manage."),
+    Action("gesture.decide", "approve or reject gestures waiting for approval", TEAM_LEADS,
+           out_of_reach="You may not approve gestures outside your teams."),
+    Action("gesture.review", "mark flagged gestures reviewed", TEAM_LEADS,
+           out_of_reach="You may only review gestures for the teams you manage."),
+    Action("story.feature", "feature recovery stories", READERS,
+           out_of_reach="You may only feature stories of the teams you manage."),
+    Action("pin.unlock", "unlock a locked PIN", TEAM_LEADS,
+           out_of_reach="You may not unlock the PIN of someone outside your teams."),
+    # --- insight ----------------------------------------------------------------------------------
+    Action("payoff.read", "read the payoff", READERS),
+    Action("report.read", "open the joint report", LEADERS),
+    Action("report.identities", "see customer names in reports", LEADERS),
+    Action("audit.read", "read the audit log", {Role.ADMIN: ALL, Role.HR: ALL}),
+    Action("policy.read", "read the budget policies", {Role.ADMIN: ALL, Role.HR: ALL}),
+    # --- configuration ----------------------------------------------------------------------------
+    Action("policy.set", "change budget policies", ADMINS),
+    Action("budget.adjust", "adjust budgets", ADMINS),
+    Action("settings.edit", "change the organisation's settings (guideline, import mappings)", ADMINS),
+    Action("data.import", "import data files", ADMINS),
+    Action("data.export", "export data files", ADMINS),
+    Action("user.create", "create users", ADMINS),
+    Action("password.set", "set a password", {**EVERYONE_OWN, Role.ADMIN: ALL},
+           out_of_reach="You may not set another person's password."),
+    Action("pin.set", "set a PIN", {**EVERYONE_OWN, Role.ADMIN: ALL},
+           out_of_reach="You may not set another person's PIN."),
+)
+
+ACTIONS: Mapping[str, Action] = {action.name: action for action in _ACTIONS}
+
+
+def action(name: str) -> Action:
+    try:
+        return ACTIONS[name]
+    except KeyError:  # a typo in code, never user input
+        raise KeyError(f"No action '{name}' in empowerment.access.ACTIONS") from None
+
+
+def _in_reach(actor: Actor, reach: Reach, team_id: int | None, employee_id: int | None) -> bool:
+    if ALL in reach:
+        return True
+    if OWN in reach and employee_id is not None and employee_id == actor.employee_id:
+        return True
+    return MANAGED in reach and team_id is not None and team_id in actor.managed_team_ids
+
+
+def allows(actor: Actor, name: str, *, team_id: int | None = None, employee_id: int | None = None,
+           anywhere: bool = False) -> bool:
+    """May `actor` do `name` to a record of `team_id` / `employee_id`? With `anywhere`, whether the
+    actor may do it to anything at all (for showing a page or a button)."""
+    reach = action(name).reach(actor)
+    if reach is None:
+        return False
+    return anywhere or _in_reach(actor, reach, team_id, employee_id)
+
+
+def require(actor: Actor, name: str, *, team_id: int | None = None, employee_id: int | None = None,
+            anywhere: bool = False) -> None:
+    """`allows`, or `PermissionDenied` with the action's own sentence."""
+    spec = action(name)
+    reach = spec.reach(actor)
+    if reach is None:
+        raise PermissionDenied(spec.denied or (
+            f"Only {_role_list(spec.roles)} may {spec.description}; you are signed in as "
+            f"{actor.role.label}."))
+    if not anywhere and not _in_reach(actor, reach, team_id, employee_id):
+        raise PermissionDenied(spec.out_of_reach or f"You may not {spec.description} here.")
+
+
+def _role_list(roles: Iterable[Role]) -> str:
+    names = [role.plural for role in Role if role in set(roles)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def reaches_all(actor: Actor, name: str) -> bool:
+    """Whether `actor` may `name` anything of anybody (an admin setting any password)."""
+    reach = action(name).reach(actor)
+    return reach is not None and ALL in reach
+
+
+def roles_for(name: str) -> frozenset[Role]:
+    return action(name).roles
+
+
+# --- reach over teams, locations and people -------------------------------------------------------
+
+def team_ids(session: Session, actor: Actor, name: str, wanted: Iterable[int] | None = None) -> list[int]:
+    """The ids of the teams `actor` may `name` (all of them when `wanted` is None), refusing any
+    wanted team out of reach. The one answer to "which teams may this person see"."""
+    require(actor, name, anywhere=True)
+    reach = action(name).reach(actor)
+    assert reach is not None
+    if ALL in reach:
         visible = list(session.scalars(select(Team.id).order_by(Team.name)))
     else:
-        visible = sorted(actor.managed_team_ids)
-    if team_ids is None:
+        visible = sorted(set(actor.managed_team_ids) if MANAGED in reach else set())
+        if OWN in reach and actor.team_id is not None and actor.team_id not in visible:
+            visible.append(actor.team_id)
+    if wanted is None:
         return visible
-    wanted = list(dict.fromkeys(team_ids))
-    outside = [t for t in wanted if t not in visible]
-    if outside:
-        raise PermissionDenied("You can only see the teams you manage; ask an admin to add you as "
-                               "a manager of that team.")
-    return wanted
+    wanted_ids = list(dict.fromkeys(wanted))
+    if any(team_id not in visible for team_id in wanted_ids):
+        raise PermissionDenied(action(name).out_of_reach or f"You may not {action(name).description} there.")
+    return wanted_ids
 
 
-def require_team_action(actor: Actor, team_id: int | None, what: str) -> None:
-    """Acting on a team's gestures (review, void, approve): its manager, or an admin."""
-    if actor.role == Role.ADMIN or actor.is_system:
-        return
-    if actor.role == Role.MANAGER and team_id is not None and team_id in actor.managed_team_ids:
-        return
-    if actor.role in (Role.HR, Role.CX_LEAD):
-        raise PermissionDenied(f"Your role ({actor.role.value}) reads team data but may not {what}.")
-    raise PermissionDenied(f"You may only {what} for the teams you manage.")
-
-
-def location_scope(session: Session, actor: Actor) -> list[int] | None:
-    """Location ids the actor's hand-over covers; None means every location."""
-    if actor.role in READ_ALL_ROLES or actor.is_system:
+def location_ids(session: Session, actor: Actor, name: str) -> list[int] | None:
+    """The ids of the locations `actor` may `name` (their own team's and their managed teams'
+    locations); None means every location."""
+    require(actor, name, anywhere=True)
+    reach = action(name).reach(actor)
+    assert reach is not None
+    if ALL in reach:
         return None
-    team_ids = set(actor.managed_team_ids) | ({actor.team_id} if actor.team_id else set())
-    if not team_ids:
+    teams = set(actor.managed_team_ids) if MANAGED in reach else set()
+    if OWN in reach and actor.team_id is not None:
+        teams.add(actor.team_id)
+    if not teams:
         return []
-    rows = session.scalars(select(Team.location_id).where(Team.id.in_(team_ids)))
-    return sorted({r for r in rows if r is not None})
+    rows = session.scalars(select(Team.location_id).where(Team.id.in_(teams)))
+    return sorted({row for row in rows if row is not None})
 
 
-def teams_for(db: Database, actor: Actor) -> pd.DataFrame:
-    """The teams the actor may open on the Team page: id, code, name."""
-    with db.read() as session:
-        ids = team_scope(session, actor)
-        rows = session.execute(select(Team.id, Team.code, Team.name).where(Team.id.in_(ids))
-                               .order_by(Team.name)).all()
-    return pd.DataFrame(rows, columns=["id", "code", "name"])
-
-
-# --- read views for the admin's configuration pages -----------------------------------------------
-
-POLICY_COLUMNS = [
-    "name", "scope", "allowance_cents", "period", "rollover", "customer_daily_cap_cents",
-    "review_above_cents", "approval_above_cents", "effective_from", "created_at",
-]
-
-
-def policy_versions(db: Database, actor: Actor) -> pd.DataFrame:
-    """Every version of every budget policy, newest first within each name (admins, hr)."""
-    require_role(actor, (Role.ADMIN, Role.HR), "read the budget policies")
-    with db.read() as session:
-        rows = session.execute(
-            select(BudgetPolicy, Team.code, Employee.code)
-            .outerjoin(Team, Team.id == BudgetPolicy.team_id)
-            .outerjoin(Employee, Employee.id == BudgetPolicy.employee_id)
-            .order_by(BudgetPolicy.name, BudgetPolicy.effective_from.desc(), BudgetPolicy.id.desc())
-        ).all()
-    records = []
-    for policy, team_code, employee_code in rows:
-        scope = (f"team {team_code}" if team_code else f"employee {employee_code}" if employee_code
-                 else f"role {policy.role.value}" if policy.role else "everyone")
-        records.append([
-            policy.name, scope, policy.allowance_cents, policy.period.value, policy.rollover.value,
-            policy.customer_daily_cap_cents, policy.review_above_cents, policy.approval_above_cents,
-            policy.effective_from, policy.created_at,
-        ])
-    return pd.DataFrame(records, columns=POLICY_COLUMNS)
+def employee(session: Session, actor: Actor, name: str, employee_code: str, *,
+             for_update: bool = False, active_only: bool = True) -> Employee:
+    """The one employee lookup: the employee with this organisation id, once `actor` is known to
+    be allowed to `name` them. Unknown (or, with `active_only`, inactive) ids raise UnknownEmployee."""
+    query = select(Employee).where(Employee.code == str(employee_code).strip())
+    if for_update:
+        query = query.with_for_update()
+    found = session.scalar(query)
+    if found is None or (active_only and not found.active):
+        raise UnknownEmployee(f"No {'active ' if active_only else ''}employee with id '{employee_code}'.")
+    require(actor, name, team_id=found.team_id, employee_id=found.id)
+    return found

@@ -1,4 +1,5 @@
-"""Who is calling a service. Services, not pages, decide what an actor may read or write."""
+"""Who is calling a service: the signed-in person (or the system), with the teams they manage.
+What an actor may do is `empowerment.access`'s to say."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from empowerment.errors import PermissionDenied
 from empowerment.models import Employee, Role, TeamManager
 
 if TYPE_CHECKING:
@@ -23,25 +23,12 @@ class Actor:
     team_id: int | None = None
     managed_team_ids: frozenset[int] = field(default_factory=frozenset)
     code: str | None = None  # the employee's organisation id, when signed in as one
+    is_system: bool = False  # the command line or a background job, not a person
 
     @classmethod
     def system(cls, label: str = "cli") -> Actor:
         """The command line and background jobs: full rights, recorded as `label`."""
-        return cls(employee_id=None, name=label, role=Role.ADMIN)
-
-    @property
-    def is_system(self) -> bool:
-        return self.employee_id is None
-
-    def may_act_for(self, employee_id: int, employee_team_id: int | None) -> bool:
-        """Logging or reading a budget: yourself, or (managers) your team, or the system."""
-        if self.is_system or employee_id == self.employee_id:
-            return True
-        return self.role == Role.MANAGER and employee_team_id in self.managed_team_ids
-
-    def require(self, allowed: bool, what: str) -> None:
-        if not allowed:
-            raise PermissionDenied(f"Your role ({self.role.value}) may not {what}.")
+        return cls(employee_id=None, name=label, role=Role.ADMIN, is_system=True)
 
 
 def actor_for(employee: Employee, session: Session | None = None) -> Actor:

@@ -166,6 +166,15 @@ IMPORT_KINDS = tuple(k for k, spec in KINDS.items() if spec.importable)
 EXPORT_KINDS = tuple(KINDS)
 
 
+def import_kind(kind: str) -> CsvKind:
+    """The declaration of an importable kind, or InvalidInput naming the kinds there are."""
+    if kind not in IMPORT_KINDS:
+        from empowerment.errors import InvalidInput
+
+        raise InvalidInput(f"'{kind}' is not an import kind; choose one of {', '.join(IMPORT_KINDS)}.")
+    return KINDS[kind]
+
+
 def template(kind: str) -> str:
     """The header line of a `kind` file, required columns first."""
     spec = KINDS[kind]

@@ -19,6 +19,7 @@ import streamlit as st
 
 from empowerment.csvformat import IMPORT_KINDS, KINDS, template
 from empowerment.errors import EmpowermentError, ImportFailed
+from empowerment.queries import admin
 from empowerment.reports.safety import neutralise_frame
 from empowerment.services import organisation
 from empowerment.services.importing import import_csv
@@ -47,7 +48,7 @@ def preview(data: bytes) -> tuple[list[str], pd.DataFrame]:
 def choose_mapping(kind: str, headers: list[str], file_id: str) -> tuple[dict[str, str], bool]:
     """One select per canonical column; open when a required column is not found by name."""
     spec = KINDS[kind]
-    remembered = organisation.get_mapping(get_db(), kind)
+    remembered = admin.get_mapping(get_db(), kind)
     suggestion = organisation.suggest_mapping(kind, headers, remembered)
     missing = [c for c in spec.required if suggestion[c] != c]
     chosen: dict[str, str] = {}

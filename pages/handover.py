@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from empowerment.queries import handover
+from empowerment.reports import digest
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
@@ -16,15 +17,14 @@ db = get_db()
 st.title("📋 Shift hand-over")
 data = handover.build_handover(db, actor)
 st.caption(f"From {data.since:%a %d %b %H:%M} to {data.until:%a %d %b %H:%M}, for "
-           + ("every location." if actor.role.value in ("hr", "cx_lead", "admin")
-              else "the locations of your team."))
+           + ("every location." if data.every_location else "the locations of your team."))
 
 stamp = f"{data.until:%Y%m%d-%H%M}"
 with st.container(horizontal=True):
-    st.download_button("Printable digest (HTML)", handover.digest_html(data),
+    st.download_button("Printable digest (HTML)", digest.digest_html(data),
                        file_name=f"handover-{stamp}.html", mime="text/html", icon="🖨️",
                        on_click="ignore")
-    st.download_button("Digest as text", handover.digest_text(data),
+    st.download_button("Digest as text", digest.digest_text(data),
                        file_name=f"handover-{stamp}.txt", mime="text/plain", icon="📄",
                        on_click="ignore")
 

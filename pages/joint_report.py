@@ -12,10 +12,11 @@ from functools import partial
 
 import streamlit as st
 
+from empowerment import access
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
 from empowerment.queries import report_metrics
-from empowerment.reports.assemble import IDENTITY_ROLES, build_joint_report, record_identity_access
+from empowerment.reports.assemble import build_joint_report
 from empowerment.reports.model import (
     SECTIONS,
     JointReport,
@@ -27,6 +28,7 @@ from empowerment.reports.model import (
 from empowerment.reports.render_csv import render_csv
 from empowerment.reports.render_pdf import render_pdf
 from empowerment.reports.render_xlsx import render_xlsx
+from empowerment.services.report_access import record_identity_access
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
@@ -81,7 +83,7 @@ def choose_scope(version: object) -> tuple[str | None, date | None, date | None,
 
 
 def identities_choice(actor: Actor) -> bool:
-    if actor.role not in IDENTITY_ROLES:
+    if not access.allows(actor, "report.identities", anywhere=True):
         return False
     return st.checkbox(
         "Include customer names", key="jr_identities",

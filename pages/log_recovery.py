@@ -18,9 +18,11 @@ from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
 from empowerment.models import GestureType
 from empowerment.money import parse_cents
-from empowerment.queries import my_budget
-from empowerment.services import customers, gestures, organisation
-from empowerment.services.customers import CustomerCard, CustomerHistory
+from empowerment.queries import admin, customers, my_budget
+from empowerment.queries.budgets import SpendingLimits, spending_limits
+from empowerment.queries.customers import CustomerCard, CustomerHistory
+from empowerment.services import customers as customer_service
+from empowerment.services import gestures
 from empowerment.services.gestures import INCIDENT_CATEGORIES, MAX_NOTE_CHARS, LogRequest
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
@@ -73,7 +75,7 @@ def _create_customer(actor: Actor) -> None:
     if S.get(CUSTOMER):  # a second tap after the customer was already created
         return
     try:
-        card = customers.create_customer(
+        code = customer_service.create_customer(
             get_db(), actor, S.get("lr_new_name", ""), phone=S.get("lr_new_phone"),
             room=S.get("lr_new_room"), email=S.get("lr_new_email"),
         )
@@ -81,7 +83,7 @@ def _create_customer(actor: Actor) -> None:
         S["lr_new_error"] = str(exc)
         return
     S.pop("lr_new_error", None)
-    _pick_customer(card.code)
+    _pick_customer(code)
 
 
 def _only(keep: str, clear: str, empty: Any) -> None:
@@ -161,7 +163,7 @@ def _log_another() -> None:
 def show_guideline() -> None:
     with st.expander("📖 Our empowerment guideline", expanded=False):
         # Written by an admin as Markdown (no HTML); `$` escaped so amounts don't become LaTeX.
-        st.markdown(organisation.get_guideline(get_db()).replace("$", "\\$"))
+        st.markdown(admin.get_guideline(get_db()).replace("$", "\\$"))
 
 
 def find_customer(actor: Actor) -> None:
@@ -191,7 +193,7 @@ def result_label(card: CustomerCard) -> str:
 def new_customer_form(actor: Actor) -> None:
     with st.expander("➕ New customer", expanded=bool(S.get("lr_new_error"))):
         with st.form("lr_new_customer", clear_on_submit=False, border=False):
-            st.text_input("Name", key="lr_new_name", max_chars=customers.MAX_NAME_CHARS)
+            st.text_input("Name", key="lr_new_name", max_chars=customer_service.MAX_NAME_CHARS)
             phone, room = st.columns(2)
             phone.text_input("Phone", key="lr_new_phone", max_chars=50)
             room.text_input("Room", key="lr_new_room", max_chars=50)
@@ -256,10 +258,10 @@ def cost() -> int | None:
         return None
 
 
-def budget_left(actor: Actor, employee_code: str, customer: CustomerCard) -> dict[str, int] | None:
+def budget_left(actor: Actor, employee_code: str, customer: CustomerCard) -> SpendingLimits | None:
     """Remaining budget and what is left of the per-customer daily cap, or None (message shown)."""
     try:
-        return gestures.limits_for(get_db(), actor, employee_code, customer.code)
+        return spending_limits(get_db(), actor, employee_code, customer.code)
     except NoBudgetPolicy as exc:
         st.info(f"{ui.md(exc)} You can still look customers up and read their history; logging a "
                 "gesture needs a budget.", icon="🙂")
@@ -268,21 +270,21 @@ def budget_left(actor: Actor, employee_code: str, customer: CustomerCard) -> dic
     return None
 
 
-def limits(left: dict[str, int], customer: CustomerCard, amount: int | None) -> None:
+def limits(left: SpendingLimits, customer: CustomerCard, amount: int | None) -> None:
     """Both limits before submitting, and exactly which one the amount would break."""
     budget_col, cap_col = st.columns(2)
-    budget_col.metric("Your budget left", ui.md(ui.money(left["remaining_cents"])))
-    cap_col.metric(f"Left for {ui.name(customer.name)} today", ui.md(ui.money(left["customer_cap_left_cents"])),
-                   help=f"Daily limit per customer: {ui.md(ui.money(left['customer_cap_cents']))}")
+    budget_col.metric("Your budget left", ui.md(ui.money(left.remaining_cents)))
+    cap_col.metric(f"Left for {ui.name(customer.name)} today", ui.md(ui.money(left.customer_cap_left_cents)),
+                   help=f"Daily limit per customer: {ui.md(ui.money(left.customer_cap_cents))}")
     if amount is None:
         return
-    if amount > left["remaining_cents"]:
+    if amount > left.remaining_cents:
         st.warning(ui.md(f"{ui.money(amount)} is more than your remaining budget of "
-                         f"{ui.money(left['remaining_cents'])}."), icon="✋")
-    if amount > left["customer_cap_left_cents"]:
+                         f"{ui.money(left.remaining_cents)}."), icon="✋")
+    if amount > left.customer_cap_left_cents:
         st.warning(ui.md(f"{ui.money(amount)} is over what is left for ") + ui.name(customer.name)
-                   + ui.md(f" today: {ui.money(left['customer_cap_left_cents'])} of the "
-                           f"{ui.money(left['customer_cap_cents'])} daily limit."), icon="✋")
+                   + ui.md(f" today: {ui.money(left.customer_cap_left_cents)} of the "
+                           f"{ui.money(left.customer_cap_cents)} daily limit."), icon="✋")
 
 
 def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, amount: int | None) -> None:

@@ -1,4 +1,4 @@
-"""My budget: what I have left this period, how I used it, and my own recovery my_budget."""
+"""My budget: what I have left this period, how I used it, and my own recovery stories."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import streamlit as st
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
 from empowerment.queries import my_budget
-from empowerment.services import ledger
-from empowerment.services.ledger import BudgetStatus
+from empowerment.queries.budgets import BudgetStatus, budget_status
 from empowerment.ui import components as ui
+from empowerment.ui.charts.budget import spend_chart
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 
@@ -22,7 +22,7 @@ STORIES_SHOWN = 10
 
 def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
     try:
-        status = ledger.budget_status(get_db(), actor, employee_code)
+        status = budget_status(get_db(), actor, employee_code)
     except NoBudgetPolicy as exc:
         st.info(f"{ui.md(exc)} Until then there is no budget to show here.", icon="🙂")
         return None
@@ -47,7 +47,7 @@ def spend_over_period(actor: Actor, employee_code: str, status: BudgetStatus) ->
     through = min(status.period_end, date.today() + timedelta(days=1))  # no line into the future
     daily = my_budget.daily_spend(get_db(), actor, employee_code, status.period_start, through)
     st.subheader("Spend this period")
-    chart = ui.spend_chart(daily, status.allocated_cents, (status.period_start, status.period_end))
+    chart = spend_chart(daily, status.allocated_cents, (status.period_start, status.period_end))
     st.altair_chart(chart, width="stretch")
     st.caption("Your spend so far this period, day by day (money on hold included, undone gestures "
                "left out). The dashed line is your allocation.")

@@ -24,7 +24,7 @@ from empowerment.analytics import (
     spend_vs_revenue_over_time,
 )
 from empowerment.analytics.payoff import filter_incidents
-from empowerment.models import Role
+from empowerment.queries import admin
 from empowerment.queries import frames as frame_queries
 from empowerment.reports.model import default_period, parse_period, period_choices
 from empowerment.ui import components as ui
@@ -130,11 +130,10 @@ def choose_scope(options: frame_queries.FilterOptions, teams: list[str], managed
 
 
 def visible_teams(actor: Any, options: frame_queries.FilterOptions) -> tuple[list[str], bool]:
-    """Managers see their own teams only; HR, CX leads and admins see every team."""
-    if actor.role == Role.MANAGER:
-        ids = set(actor.managed_team_ids) | ({actor.team_id} if actor.team_id else set())
-        return frame_queries.team_names(get_db(), sorted(ids)), True
-    return options.teams, False
+    """The teams this person may look at (`access`: managers their own teams, others every team),
+    and whether that is a restriction."""
+    names = admin.team_names_in_reach(get_db(), actor, "payoff.read")
+    return (options.teams, False) if names is None else (names, True)
 
 
 # --- the words ----------------------------------------------------------------------------------

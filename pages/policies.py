@@ -1,17 +1,17 @@
 """Policies (admins): budget policies and their versions, a form to create or change one, and the
-empowerment guideline shown next to the tablet form. `ledger.set_policy` and
-`organisation.set_guideline` decide and refuse; a change applies from the next period unless
+empowerment guideline shown next to the tablet form. `services.policies.set_policy` and
+`services.organisation.set_guideline` decide and refuse; a change applies from the next period unless
 "Apply immediately" is ticked."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from empowerment import access
 from empowerment.errors import EmpowermentError, InvalidInput
 from empowerment.models import Period, Role, Rollover
 from empowerment.money import parse_cents
-from empowerment.services import ledger, organisation
+from empowerment.queries import admin
+from empowerment.services import organisation, policies
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
@@ -41,8 +41,8 @@ def _save_policy() -> None:
             kwargs["employee_code"] = (S.get("po_employee") or "").strip() or None
             if not kwargs["employee_code"]:
                 raise InvalidInput("Give the employee id the policy is for.")
-        policy = ledger.set_policy(
-            db, actor, S.get("po_name", ""),
+        policy = policies.set_policy(db, actor, policies.PolicyRequest(
+            name=S.get("po_name", ""),
             allowance_cents=parse_cents(S.get("po_allowance", "")),
             period=Period(S.get("po_period", Period.MONTH.value)),
             rollover=Rollover(S.get("po_rollover", Rollover.NONE.value)),
@@ -51,7 +51,7 @@ def _save_policy() -> None:
             approval_above_cents=_optional_cents("po_approval"),
             immediate=bool(S.get("po_immediate")),
             **kwargs,  # type: ignore[arg-type]
-        )
+        ))
     except EmpowermentError as exc:
         S[FLASH] = ("error", str(exc))
         return
@@ -72,7 +72,7 @@ if FLASH in S:
     kind, message = S.pop(FLASH)
     (st.success if kind == "success" else st.error)(ui.md(message))
 
-versions = access.policy_versions(db, actor)
+versions = admin.policy_versions(db, actor)
 st.subheader("Budget policies")
 if versions.empty:
     ui.empty_state("No policy yet", "Nobody has a budget until a policy exists: create one below.", "⚙️")
@@ -92,8 +92,8 @@ else:
     st.caption("Every version is kept. The newest version in force wins; an employee's own policy "
                "beats their team's, which beats their role's, which beats the one for everyone.")
 
-teams = access.teams_for(db, actor)
-scopes = {EVERYONE: "Everyone", **{f"role:{r.value}": f"Role: {r.value.replace('_', ' ')}" for r in Role},
+teams = admin.teams_for(db, actor)
+scopes = {EVERYONE: "Everyone", **{f"role:{r.value}": f"Role: {r.label}" for r in Role},
           **{f"team:{c}": f"Team: {n}" for c, n in zip(teams["code"], teams["name"], strict=True)},
           ONE_EMPLOYEE: "One employee (give the id)"}
 with st.form("po_policy_form"):
@@ -116,6 +116,6 @@ with st.form("po_policy_form"):
 st.subheader("Empowerment guideline")
 st.caption("Shown next to the form on every tablet. Markdown is allowed.")
 with st.form("po_guideline_form"):
-    st.text_area("Guideline", value=organisation.get_guideline(db), key="po_guideline", height=260,
+    st.text_area("Guideline", value=admin.get_guideline(db), key="po_guideline", height=260,
                  max_chars=organisation.MAX_GUIDELINE_CHARS)
     st.form_submit_button("Save guideline", on_click=_save_guideline)

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import streamlit as st
 
-from empowerment import access
 from empowerment.errors import EmpowermentError
-from empowerment.queries import team
+from empowerment.queries import admin, team
 from empowerment.services import accounts, gestures
 from empowerment.ui import components as ui
+from empowerment.ui.charts import team as team_charts
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 
@@ -41,7 +41,7 @@ def _act(action: str, code: str, call, success: str) -> None:  # type: ignore[no
 
 
 def _mark_reviewed(code: str) -> None:
-    _act("review", code, lambda: team.mark_reviewed(db, actor, code, S.get(f"tm_comment_{code}", "")),
+    _act("review", code, lambda: gestures.mark_reviewed(db, actor, code, S.get(f"tm_comment_{code}", "")),
          "Marked reviewed.")
 
 
@@ -58,7 +58,7 @@ def _decide(code: str, approve: bool) -> None:
 
 def _feature(code: str, featured: bool) -> None:
     try:
-        team.set_featured(db, actor, code, featured)
+        gestures.set_featured(db, actor, code, featured)
         S[FLASH] = ("success", "Story featured for the joint report." if featured else "Story un-featured.")
     except EmpowermentError as exc:
         S[FLASH] = ("error", str(exc))
@@ -112,7 +112,7 @@ def _review_tab(queue) -> None:  # type: ignore[no-untyped-def]
             _gesture_header(row)
             left, right = st.columns(2)
             with left.form(f"tm_review_form_{row.code}", border=False):
-                st.text_input("Comment", key=f"tm_comment_{row.code}", max_chars=team.MAX_COMMENT_CHARS)
+                st.text_input("Comment", key=f"tm_comment_{row.code}", max_chars=gestures.MAX_COMMENT_CHARS)
                 st.form_submit_button("Mark reviewed", type="primary", width="stretch",
                                       on_click=_mark_reviewed, args=(row.code,))
             with right.form(f"tm_void_form_{row.code}", border=False):
@@ -153,7 +153,7 @@ def _budget_tab(budgets, weekly) -> None:  # type: ignore[no-untyped-def]
     if budgets.empty:
         ui.empty_state("No team members", "Nobody active is in this team yet.")
         return
-    st.altair_chart(team.heatmap_chart(weekly), width="stretch")
+    st.altair_chart(team_charts.heatmap_chart(weekly), width="stretch")
     st.caption("Each row is a person, each column a week of the period: darker means more money "
                "spent, the number is how many gestures. An empty row is someone who never acted.")
     table = budgets.assign(**{c: budgets[c] / 100 for c in
@@ -178,7 +178,7 @@ def _spend_tab(breakdown) -> None:  # type: ignore[no-untyped-def]
     if breakdown.empty:
         ui.empty_state("No spend yet", "Money spent this period appears here by gesture and cause.")
         return
-    st.altair_chart(team.breakdown_chart(breakdown), width="stretch")
+    st.altair_chart(team_charts.breakdown_chart(breakdown), width="stretch")
     st.caption("Money spent this period (logged gestures) by what was done, coloured by what went wrong.")
 
 
@@ -201,7 +201,7 @@ def _under_use_tab(staff, teams) -> None:  # type: ignore[no-untyped-def]
 
 ui.apply_tablet_style()
 st.title("👥 Team")
-teams = access.teams_for(db, actor)
+teams = admin.teams_for(db, actor)
 if teams.empty:
     ui.empty_state("No teams yet", "An admin adds you as the manager of a team.")
     st.stop()

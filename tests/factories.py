@@ -8,9 +8,10 @@ from datetime import date
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.models import Customer, Employee, Location, Period, Role, Team
-from empowerment.services.ledger import set_policy
+from empowerment.services.policies import PolicyRequest, set_policy
 
 _counter = itertools.count(1)
+SYSTEM = Actor.system("test")  # the command line and background jobs: may do everything
 
 
 def make_team(db: Database, code: str = "FD", location: str = "Harbour") -> int:
@@ -40,6 +41,7 @@ def make_customer(db: Database, code: str | None = None, name: str = "Guest") ->
 
 
 def make_policy(db: Database, allowance_cents: int = 50_000, **kwargs: object) -> None:
-    set_policy(db, Actor.system("test"), kwargs.pop("name", "Default"),  # type: ignore[arg-type]
-               allowance_cents=allowance_cents, period=kwargs.pop("period", Period.MONTH),  # type: ignore[arg-type]
-               today=kwargs.pop("today", date.today()), **kwargs)  # type: ignore[arg-type]
+    kwargs.setdefault("name", "Default")
+    kwargs.setdefault("period", Period.MONTH)
+    kwargs.setdefault("today", date.today())
+    set_policy(db, SYSTEM, PolicyRequest(allowance_cents=allowance_cents, **kwargs))  # type: ignore[arg-type]

@@ -277,7 +277,7 @@ def _optional_cents(text: str | None) -> int | None:
 
 
 def cmd_policy_set(args: argparse.Namespace) -> int:
-    from empowerment.services.ledger import set_policy
+    from empowerment.services.policies import PolicyRequest, set_policy
 
     allowance = parse_cents(args.allowance)
     cap = parse_cents(args.customer_daily_cap)
@@ -285,19 +285,12 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
     approval = _optional_cents(args.approval_above)
     db = open_db(args)
     try:
-        policy = set_policy(
-            db, Actor.system("cli"), args.name,
-            allowance_cents=allowance,
-            period=Period(args.period),
-            team_code=args.team,
-            role=Role(args.role) if args.role else None,
-            employee_code=args.employee,
-            customer_daily_cap_cents=cap,
-            review_above_cents=review,
-            approval_above_cents=approval,
-            rollover=Rollover(args.rollover),
-            immediate=args.immediate,
-        )
+        policy = set_policy(db, Actor.system("cli"), PolicyRequest(
+            name=args.name, allowance_cents=allowance, period=Period(args.period), team_code=args.team,
+            role=Role(args.role) if args.role else None, employee_code=args.employee,
+            customer_daily_cap_cents=cap, review_above_cents=review, approval_above_cents=approval,
+            rollover=Rollover(args.rollover), immediate=args.immediate,
+        ))
     finally:
         db.dispose()
     scope = (
@@ -347,7 +340,7 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
-    from empowerment.services.ledger import budget_status
+    from empowerment.queries.budgets import budget_status
 
     db = open_db(args)
     try:

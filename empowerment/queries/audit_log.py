@@ -11,12 +11,11 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import select
 
-from empowerment.access import require_role
+from empowerment import access
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.models import AuditEvent, Role
+from empowerment.models import AuditEvent
 
-READERS = (Role.ADMIN, Role.HR)
 COLUMNS = ["occurred_at", "actor", "action", "entity", "entity_id", "detail"]
 MAX_ROWS = 5000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -24,7 +23,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def audit_choices(db: Database, actor: Actor) -> tuple[list[str], list[str]]:
     """The actions and actor names that occur in the log, for the filters."""
-    require_role(actor, READERS, "read the audit log")
+    access.require(actor, "audit.read")
     with db.read() as session:
         actions = list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
         actors = list(session.scalars(select(AuditEvent.actor_label).distinct()
@@ -36,7 +35,7 @@ def query_audit(db: Database, actor: Actor, *, actions: list[str] | None = None,
                 actors: list[str] | None = None, since: date | None = None,
                 until: date | None = None, limit: int = MAX_ROWS) -> pd.DataFrame:
     """Events newest first. `until` is inclusive (the whole day). At most `limit` rows."""
-    require_role(actor, READERS, "read the audit log")
+    access.require(actor, "audit.read")
     query = select(AuditEvent.occurred_at, AuditEvent.actor_label, AuditEvent.action,
                    AuditEvent.entity, AuditEvent.entity_id, AuditEvent.detail)
     if actions:

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from empowerment import access
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import UnknownEmployee
@@ -19,15 +20,10 @@ from empowerment.models import Customer, Employee, Gesture, GestureStatus, Incid
 HISTORY_COLUMNS = [
     "code", "occurred_at", "customer", "category", "gesture", "cost_cents", "status", "needs_review", "note",
 ]
-COUNTED_STATUSES = (GestureStatus.LOGGED, GestureStatus.PENDING_APPROVAL)
 
 
 def _employee(session: Session, actor: Actor, employee_code: str) -> Employee:
-    employee = session.scalar(select(Employee).where(Employee.code == str(employee_code).strip()))
-    if employee is None:
-        raise UnknownEmployee(f"No employee with id '{employee_code}'.")
-    actor.require(actor.may_act_for(employee.id, employee.team_id), "read another person's gestures")
-    return employee
+    return access.employee(session, actor, "budget.read", employee_code, active_only=False)
 
 
 def employee_code_for(db: Database, actor: Actor) -> str:
@@ -68,7 +64,7 @@ def my_stories(history: pd.DataFrame) -> pd.DataFrame:
     if history.empty:
         return history
     has_note = history["note"].fillna("").str.strip().ne("")
-    counts = history["status"].isin([s.value for s in COUNTED_STATUSES])
+    counts = history["status"].isin([s.value for s in GestureStatus.against_budget()])
     return history[has_note & counts]
 
 
@@ -85,7 +81,7 @@ def daily_spend(db: Database, actor: Actor, employee_code: str, start: date, end
                 Gesture.employee_id == employee.id,
                 Gesture.occurred_at >= start_at,
                 Gesture.occurred_at < end_at,
-                Gesture.status.in_(COUNTED_STATUSES),
+                Gesture.status.in_(GestureStatus.against_budget()),
             )
             .group_by(day)
         ).all()

@@ -1,8 +1,9 @@
-"""The Team page's read side and its two own actions (mark reviewed, feature a story).
+"""The Team page's read side: budget use per person, weekly activity, spend, the approval and review
+queues, stories, under-use and locked PINs.
 
-Every function takes the caller's `Actor` and checks scope through `empowerment.access`: managers
-see the teams they manage, hr / cx_lead / admin see every team, staff nothing. Approving,
-rejecting and voiding go through `empowerment.gestures` (`decide_gesture`, `void_gesture`).
+Every function takes the caller's `Actor` and checks scope through `empowerment.access`
+("team.read"): managers see the teams they manage, HR, CX leads and admins every team, staff none.
+Acting on a gesture (approve, reject, void, review, feature) is `empowerment.services.gestures`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import altair as alt
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from empowerment import audit
-from empowerment.access import require_role, require_team_action, team_scope
+from empowerment import access
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.errors import InvalidInput, InvalidState, UnknownGesture
 from empowerment.models import (
     Budget,
     Customer,
@@ -31,14 +29,12 @@ from empowerment.models import (
     LedgerEntry,
     LedgerEntryType,
     Period,
-    Role,
     Team,
 )
+from empowerment.models.lookups import policy_in_force, rollover_cents
 from empowerment.periods import period_bounds, period_label
-from empowerment.services.ledger import resolve_policy
+from empowerment.queries.budgets import LedgerTotals, ledger_totals
 
-COUNTED = (GestureStatus.LOGGED, GestureStatus.PENDING_APPROVAL)
-MAX_COMMENT_CHARS = 1000
 BUDGET_COLUMNS = ["employee_code", "employee", "team", "period", "period_start", "period_end",
                   "allocated_cents", "spent_cents", "held_cents", "remaining_cents", "used_share",
                   "gestures"]
@@ -76,7 +72,7 @@ def locked_pins(db: Database, actor: Actor, team_ids: Iterable[int] | None = Non
     now = now or datetime.now()
     with db.read() as session:
         rows = [(employee.code, employee.name, team, employee.pin_locked_until)
-                for employee, team in _members(session, team_scope(session, actor, team_ids))
+                for employee, team in _members(session, access.team_ids(session, actor, "team.read", team_ids))
                 if employee.pin_locked_until is not None and employee.pin_locked_until > now]
     return pd.DataFrame(rows, columns=["employee_code", "name", "team", "locked_until"])
 
@@ -90,7 +86,7 @@ def budget_use(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
     the policy's allowance and nothing spent."""
     on = on or date.today()
     with db.read() as session:
-        members = _members(session, team_scope(session, actor, team_ids))
+        members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
         budgets = {b.employee_id: b for b in session.scalars(select(Budget).where(
             Budget.employee_id.in_([e.id for e, _ in members]),
             Budget.period_start <= on, Budget.period_end > on))}
@@ -109,22 +105,17 @@ def budget_use(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
 
 def _budget_row(session: Session, employee: Employee, team: str, budget: Budget | None,
                 sums: dict[tuple[int, LedgerEntryType], int], on: date) -> list[object]:
-    if budget is None:
-        policy = resolve_policy(session, employee, on)
+    if budget is None:  # shown as it would open, as on My budget
+        policy = policy_in_force(session, employee, on)
         period = policy.period if policy else Period.MONTH
         start, end = period_bounds(period, on)
-        allocated = policy.allowance_cents if policy else 0
-        spent = held = 0
-        remaining = allocated
+        opening = policy.allowance_cents + rollover_cents(session, employee.id, policy, start) if policy else 0
+        totals = LedgerTotals(opening, 0, 0)
+        remaining = opening
     else:
         period, start, end, remaining = budget.period, budget.period_start, budget.period_end, budget.remaining_cents
-
-        def total(*kinds: LedgerEntryType) -> int:
-            return sum(sums.get((budget.id, kind), 0) for kind in kinds)
-
-        allocated = total(LedgerEntryType.ALLOCATION, LedgerEntryType.ROLLOVER, LedgerEntryType.ADJUSTMENT)
-        spent = -total(LedgerEntryType.SPEND, LedgerEntryType.REVERSAL)
-        held = -total(LedgerEntryType.HOLD, LedgerEntryType.RELEASE)
+        totals = ledger_totals({kind: total for (budget_id, kind), total in sums.items() if budget_id == budget.id})
+    allocated, spent, held = totals.allocated_cents, totals.spent_cents, totals.held_cents
     share = (spent + held) / allocated if allocated else 0.0
     return [employee.code, employee.name, team, period_label(period, start), start, end,
             allocated, spent, held, remaining, share]
@@ -138,7 +129,7 @@ def _gesture_counts(session: Session, employee_ids: list[int], rows: list[list[o
     window = Window(start, end)  # type: ignore[arg-type]
     return {code: int(n) for code, n in session.execute(
         select(Employee.code, func.count(Gesture.id)).join(Gesture, Gesture.employee_id == Employee.id)
-        .where(Employee.id.in_(employee_ids), Gesture.status.in_(COUNTED),
+        .where(Employee.id.in_(employee_ids), Gesture.status.in_(GestureStatus.against_budget()),
                Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
         .group_by(Employee.code))}
 
@@ -156,10 +147,10 @@ def weekly_activity(db: Database, actor: Actor, window: Window,
     the people who never acted show up as empty rows."""
     week = func.date(Gesture.occurred_at)
     with db.read() as session:
-        members = _members(session, team_scope(session, actor, team_ids))
+        members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
         rows = session.execute(
             select(Gesture.employee_id, week, func.count(Gesture.id), func.sum(Gesture.cost_cents))
-            .where(Gesture.employee_id.in_([e.id for e, _ in members]), Gesture.status.in_(COUNTED),
+            .where(Gesture.employee_id.in_([e.id for e, _ in members]), Gesture.status.in_(GestureStatus.against_budget()),
                    Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
             .group_by(Gesture.employee_id, week)).all()
     first = window.start - timedelta(days=window.start.weekday())
@@ -182,7 +173,7 @@ def spend_breakdown(db: Database, actor: Actor, window: Window,
                     team_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """Money actually spent (logged gestures) by gesture type and incident category."""
     with db.read() as session:
-        ids = team_scope(session, actor, team_ids)
+        ids = access.team_ids(session, actor, "team.read", team_ids)
         rows = session.execute(
             select(Gesture.type, Incident.category, func.count(Gesture.id), func.sum(Gesture.cost_cents))
             .join(Incident, Incident.id == Gesture.incident_id)
@@ -215,7 +206,7 @@ def review_queue(db: Database, actor: Actor, team_ids: Iterable[int] | None = No
     yet. One waiting for approval is in the approval queue instead, and one a manager approved
     has been looked at already."""
     with db.read() as session:
-        ids = team_scope(session, actor, team_ids)
+        ids = access.team_ids(session, actor, "team.read", team_ids)
         rows = _gesture_rows(session, ids, Gesture.needs_review.is_(True), Gesture.reviewed_at.is_(None),
                              Gesture.decided_at.is_(None), Gesture.status == GestureStatus.LOGGED)
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
@@ -224,7 +215,7 @@ def review_queue(db: Database, actor: Actor, team_ids: Iterable[int] | None = No
 def approval_queue(db: Database, actor: Actor, team_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """Gestures waiting for a manager's approval, newest first (their money is held)."""
     with db.read() as session:
-        ids = team_scope(session, actor, team_ids)
+        ids = access.team_ids(session, actor, "team.read", team_ids)
         rows = _gesture_rows(session, ids, Gesture.status == GestureStatus.PENDING_APPROVAL)
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
 
@@ -233,7 +224,7 @@ def story_feed(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
                limit: int = 50) -> pd.DataFrame:
     """Recovery stories: counted gestures with a note, newest first, with the featured flag."""
     with db.read() as session:
-        ids = team_scope(session, actor, team_ids)
+        ids = access.team_ids(session, actor, "team.read", team_ids)
         rows = _gesture_rows(session, ids, Gesture.note.is_not(None), Gesture.note != "",
                              Gesture.status == GestureStatus.LOGGED, limit=limit)
         featured = set(session.scalars(select(Gesture.code).where(
@@ -247,7 +238,7 @@ def under_use(db: Database, actor: Actor, window: Window,
               team_ids: Iterable[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Who had incidents in the window but logged no gesture: (staff, teams)."""
     with db.read() as session:
-        members = _members(session, team_scope(session, actor, team_ids))
+        members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
         ids = [e.id for e, _ in members]
         incidents = dict(session.execute(
             select(Incident.employee_id, func.count(Incident.id)).where(
@@ -255,7 +246,7 @@ def under_use(db: Database, actor: Actor, window: Window,
                 Incident.occurred_at < window.end_at).group_by(Incident.employee_id)).all())
         gestures = dict(session.execute(
             select(Gesture.employee_id, func.count(Gesture.id)).where(
-                Gesture.employee_id.in_(ids), Gesture.status.in_(COUNTED),
+                Gesture.employee_id.in_(ids), Gesture.status.in_(GestureStatus.against_budget()),
                 Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
             .group_by(Gesture.employee_id)).all())
     people = pd.DataFrame(
@@ -266,88 +257,3 @@ def under_use(db: Database, actor: Actor, window: Window,
     staff_flags = people[(people["incidents"] > 0) & (people["gestures"] == 0)]
     team_flags = teams[(teams["incidents"] > 0) & (teams["gestures"] == 0)]
     return staff_flags.reset_index(drop=True), team_flags.reset_index(drop=True)
-
-
-# --- actions --------------------------------------------------------------------------------------
-
-def _gesture_and_team(session: Session, gesture_code: str) -> tuple[Gesture, int | None]:
-    row = session.execute(
-        select(Gesture, Employee.team_id).join(Employee, Employee.id == Gesture.employee_id)
-        .where(Gesture.code == gesture_code).with_for_update(of=Gesture)).first()
-    if row is None:
-        raise UnknownGesture(f"No gesture '{gesture_code}'.")
-    return row[0], row[1]
-
-
-def mark_reviewed(db: Database, actor: Actor, gesture_code: str, comment: str,
-                  now: datetime | None = None) -> None:
-    """A manager (of the gesture's team) or an admin confirms a flagged gesture, with a comment."""
-    comment = (comment or "").strip()
-    if not comment:
-        raise InvalidInput("Add a short comment to mark the gesture reviewed.")
-    if len(comment) > MAX_COMMENT_CHARS:
-        raise InvalidInput(f"Keep the comment under {MAX_COMMENT_CHARS:,} characters.")
-    with db.write() as session:
-        gesture, team_id = _gesture_and_team(session, gesture_code)
-        require_team_action(actor, team_id, "review gestures")
-        if not gesture.needs_review:
-            raise InvalidState("This gesture was not flagged for review.")
-        if gesture.reviewed_at is not None:
-            raise InvalidState("This gesture was already reviewed; nothing changed.")
-        gesture.reviewed_at = (now or datetime.now()).replace(microsecond=0)
-        gesture.reviewed_by_id = actor.employee_id
-        gesture.review_comment = comment
-        audit.record(session, actor, "gesture.reviewed", "gesture", gesture.code,
-                     dict(comment=comment), at=gesture.reviewed_at)
-
-
-def set_featured(db: Database, actor: Actor, gesture_code: str, featured: bool = True) -> None:
-    """Feature (or un-feature) a recovery story for the joint report: the team's manager, a CX
-    lead, HR or an admin. No money moves."""
-    require_role(actor, (Role.MANAGER, Role.CX_LEAD, Role.HR, Role.ADMIN), "feature stories")
-    with db.write() as session:
-        gesture, team_id = _gesture_and_team(session, gesture_code)
-        if actor.role == Role.MANAGER:
-            require_team_action(actor, team_id, "feature stories")
-        if not (gesture.note or "").strip():
-            raise InvalidInput("Only a gesture with a note tells a story.")
-        if gesture.featured == featured:
-            return
-        gesture.featured = featured
-        audit.record(session, actor, "story.featured" if featured else "story.unfeatured",
-                     "gesture", gesture.code)
-
-
-# --- charts (plain builders: DataFrame in, chart out) ---------------------------------------------
-
-def heatmap_chart(weekly: pd.DataFrame) -> alt.LayerChart:
-    """Employees x weeks, colour = money spent, number = gestures; empty rows never acted."""
-    data = weekly.assign(spend=weekly["spend_cents"] / 100,
-                         week=pd.to_datetime(weekly["week"]).dt.strftime("%d %b"))
-    order = (data.groupby("employee")["spend"].sum().sort_values(ascending=False).index.tolist())
-    base = alt.Chart(data).encode(
-        x=alt.X("week:O", title="Week starting", sort=None),
-        y=alt.Y("employee:N", title=None, sort=order, axis=alt.Axis(labelOverlap=False, labelLimit=160)))
-    cells = base.mark_rect(stroke="white").encode(
-        color=alt.condition("datum.spend > 0", alt.Color(
-            "spend:Q", title="Spent", scale=alt.Scale(scheme="greens"),
-            legend=alt.Legend(format=",.0f")), alt.value("#eef0ef")),
-        tooltip=[alt.Tooltip("employee:N"), alt.Tooltip("week:O"), alt.Tooltip("gestures:Q"),
-                 alt.Tooltip("spend:Q", title="Spent", format=",.2f")])
-    labels = base.mark_text(fontSize=12).encode(
-        text=alt.condition("datum.gestures > 0", alt.Text("gestures:Q"), alt.value("")),
-        color=alt.condition("datum.spend > 0.6 * datum.top", alt.value("white"), alt.value("#222")),
-    ).transform_joinaggregate(top="max(spend)")
-    return (cells + labels).properties(height=alt.Step(26))
-
-
-def breakdown_chart(breakdown: pd.DataFrame) -> alt.Chart:
-    """Spend by gesture type, stacked by incident category."""
-    data = breakdown.assign(spend=breakdown["spend_cents"] / 100)
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("sum(spend):Q", title="Spent", axis=alt.Axis(format=",.0f")),
-        y=alt.Y("gesture_type:N", title=None, sort="-x"),
-        color=alt.Color("category:N", title="What went wrong"),
-        tooltip=["gesture_type", "category", "gestures",
-                 alt.Tooltip("spend:Q", title="Spent", format=",.2f")],
-    ).properties(height=max(32 * data["gesture_type"].nunique(), 80))

@@ -2,7 +2,7 @@
 PDF, XLSX, CSV or HTML by the `render_*` modules. Pseudonyms in `privacy`, formula neutralising
 in `safety`, the empowerment SQL in `metrics`."""
 
-from empowerment.reports.assemble import build_joint_report, check_access, record_identity_access
+from empowerment.reports.assemble import build_joint_report, check_access
 from empowerment.reports.model import SECTIONS, JointReport, ReportChart, ReportTable, parse_period
 
 __all__ = [
@@ -13,5 +13,4 @@ __all__ = [
     "build_joint_report",
     "check_access",
     "parse_period",
-    "record_identity_access",
 ]

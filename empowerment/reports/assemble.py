@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from empowerment import audit
+from empowerment import access
 from empowerment.actor import Actor
 from empowerment.analytics import compute_payoff, link_incidents, wilson_interval
 from empowerment.db import Database
-from empowerment.models import Role
 from empowerment.queries import report_metrics
 from empowerment.reports.model import (
     JointReport,
@@ -29,27 +28,15 @@ from empowerment.reports.model import (
 from empowerment.reports.privacy import Pseudonymiser
 from empowerment.reports.summary import summarise
 from empowerment.reports.tables import MIN_TEAM_FOLLOWED_UP, build_tables, incident_rows
+from empowerment.services.report_access import record_identity_access
 from empowerment.ui.charts import report as report_charts
-
-REPORT_ROLES = frozenset({Role.HR, Role.CX_LEAD, Role.ADMIN})
-IDENTITY_ROLES = frozenset({Role.HR, Role.CX_LEAD, Role.ADMIN})
 
 
 def check_access(actor: Actor, include_identities: bool = False) -> None:
     """HR, CX leads and admins read the joint report; customer names only when asked for."""
-    actor.require(actor.role in REPORT_ROLES, "open the joint report")
+    access.require(actor, "report.read")
     if include_identities:
-        actor.require(actor.role in IDENTITY_ROLES, "see customer names in reports")
-
-
-def record_identity_access(db: Database, actor: Actor, window: ReportWindow, location: str | None,
-                           purpose: str = "report") -> None:
-    """Customer names were chosen: say who, when, for which period and place."""
-    check_access(actor, include_identities=True)
-    with db.write() as session:
-        audit.record(session, actor, "report.identities_included", "joint_report", window.label,
-                     dict(period=window.label, start=window.start, end=window.last_day,
-                          location=location, purpose=purpose))
+        access.require(actor, "report.identities")
 
 
 def build_joint_report(

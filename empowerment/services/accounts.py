@@ -11,10 +11,10 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from empowerment import audit
+from empowerment import access, audit
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.errors import AuthenticationFailed, InvalidInput, UnknownEmployee
+from empowerment.errors import AuthenticationFailed, InvalidInput
 from empowerment.models import Employee, Role, Team, TeamManager
 from empowerment.passwords import hash_secret, verify_secret
 from empowerment.services.signin import MAX_SECRET_CHARS, PIN_PATTERN, lift_throttle
@@ -41,12 +41,8 @@ def _check_pin(pin: str) -> str:
     return pin
 
 
-def _employee(session: Session, employee_code: str) -> Employee:
-    employee = session.scalar(
-        select(Employee).where(Employee.code == str(employee_code).strip()).with_for_update())
-    if employee is None:
-        raise UnknownEmployee(f"No employee with id '{employee_code}'.")
-    return employee
+def _employee(session: Session, actor: Actor, action: str, employee_code: str) -> Employee:
+    return access.employee(session, actor, action, employee_code, for_update=True, active_only=False)
 
 
 def create_user(db: Database, actor: Actor, *, username: str, name: str, role: Role,
@@ -55,7 +51,7 @@ def create_user(db: Database, actor: Actor, *, username: str, name: str, role: R
     """Give a person a sign-in (admins and the command line only). With the id of an existing
     employee without a user name, the sign-in is added to that record; otherwise a new employee
     is created. A manager with a team also manages that team. Returns the employee id."""
-    actor.require(actor.role == Role.ADMIN, "create users")
+    access.require(actor, "user.create")
     username, name = (username or "").strip(), (name or "").strip()
     if not USERNAME_PATTERN.match(username):
         raise InvalidInput("A user name is 2-100 letters, digits or . _ @ - (no spaces).")
@@ -102,11 +98,10 @@ def set_password(db: Database, actor: Actor, employee_code: str, new_password: s
     """An admin sets anyone's password; a person changes their own with the current one."""
     _check_password(new_password)
     with db.write() as session:
-        employee = _employee(session, employee_code)
-        own = employee.id == actor.employee_id
-        actor.require(actor.role == Role.ADMIN or own, "set another person's password")
-        if own and actor.role != Role.ADMIN and not verify_secret(employee.password_hash,
-                                                                   current_password or ""):
+        employee = _employee(session, actor, "password.set", employee_code)
+        # changing one's own password proves the current one, unless one may set anybody's
+        if (employee.id == actor.employee_id and not access.reaches_all(actor, "password.set")
+                and not verify_secret(employee.password_hash, current_password or "")):
             raise AuthenticationFailed("Your current password is not right; nothing changed.")
         employee.password_hash = hash_secret(new_password)
         if employee.username:  # a new password also lifts the sign-in throttle on the name
@@ -118,9 +113,7 @@ def set_pin(db: Database, actor: Actor, employee_code: str, new_pin: str) -> Non
     """An admin, or the person themselves, sets a PIN; this also lifts a lock."""
     _check_pin(new_pin)
     with db.write() as session:
-        employee = _employee(session, employee_code)
-        actor.require(actor.role == Role.ADMIN or employee.id == actor.employee_id,
-                      "set another person's PIN")
+        employee = _employee(session, actor, "pin.set", employee_code)
         if not employee.role.signs_in_with_pin:
             raise InvalidInput(f"PINs are for staff and managers; {_role_name(employee.role)} "
                                "accounts sign in with a password.")
@@ -132,10 +125,7 @@ def set_pin(db: Database, actor: Actor, employee_code: str, new_pin: str) -> Non
 def unlock_pin(db: Database, actor: Actor, employee_code: str) -> None:
     """Lift a PIN lock early: an admin, or a manager of the person's team."""
     with db.write() as session:
-        employee = _employee(session, employee_code)
-        actor.require(actor.role == Role.ADMIN or (
-            actor.role == Role.MANAGER and employee.team_id in actor.managed_team_ids),
-            "unlock the PIN of someone outside your teams")
+        employee = _employee(session, actor, "pin.unlock", employee_code)
         session.execute(update(Employee).where(Employee.id == employee.id)
                         .values(pin_failed_attempts=0, pin_locked_until=None))
         audit.record(session, actor, "user.pin_unlocked", "employee", employee.code)

@@ -1,22 +1,24 @@
-"""Logging a recovery gesture, and undoing it. One write unit each.
+"""Gestures: log one, undo it, decide an approval, mark it reviewed, feature its story. One write
+unit each.
 
 A spend is atomic: inside one write unit (SQLite: `BEGIN IMMEDIATE`, one writer at a time;
-PostgreSQL: the budget row, locked by the conditional UPDATE that takes the money) we take the
-money, check the per-customer daily cap, and append the gesture and its ledger entry. A refusal
-rolls all of it back. An idempotency key makes a double tap or a retried request log once.
+PostgreSQL: the budget row, locked by the conditional UPDATE that takes the money) we record the
+gesture, take its money through the ledger's one verb, and check the per-customer daily cap under
+that lock. A refusal rolls all of it back. An idempotency key makes a double tap or a retried
+request log once.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from empowerment import audit
+from empowerment import access, audit
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import (
@@ -24,8 +26,6 @@ from empowerment.errors import (
     CustomerDailyCapExceeded,
     InvalidInput,
     InvalidState,
-    NoBudgetPolicy,
-    UnknownCustomer,
     UnknownGesture,
     UnknownIncident,
 )
@@ -42,21 +42,13 @@ from empowerment.models import (
     Team,
     table,
 )
+from empowerment.models.lookups import budget_covering, customer_by_code, given_to_customer_on, require_policy
 from empowerment.money import cents_to_decimal, format_cents, parse_cents
-from empowerment.services.ledger import (
-    append_ledger_entry,
-    budget_status,
-    current_budget,
-    ensure_budget,
-    find_employee,
-    resolve_policy,
-    take_from_budget,
-    try_take_cents,
-)
+from empowerment.services.ledger import open_budget, post
 
 MAX_NOTE_CHARS = 2000
 MAX_CATEGORY_CHARS = 100
-ACTIVE_STATUSES = (GestureStatus.LOGGED, GestureStatus.PENDING_APPROVAL)
+MAX_COMMENT_CHARS = 1000
 
 INCIDENT_CATEGORIES = (
     "Room not ready",
@@ -140,28 +132,6 @@ def _validate(request: LogRequest) -> _Validated:
     return _Validated(gesture_type, cost_cents, note, category)
 
 
-def _find_customer(session: Session, customer_code: str) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.code == str(customer_code).strip()))
-    if customer is None:
-        raise UnknownCustomer(f"No customer with id '{customer_code}'.")
-    return customer
-
-
-def _spent_today_cents(session: Session, employee_id: int, customer_id: int, day: date) -> int:
-    start = datetime.combine(day, datetime.min.time())
-    gestures = table(Gesture)  # Core: this runs inside the writers' critical section
-    spent = session.connection().execute(
-        select(func.coalesce(func.sum(gestures.c.cost_cents), 0)).where(
-            gestures.c.employee_id == employee_id,
-            gestures.c.customer_id == customer_id,
-            gestures.c.occurred_at >= start,
-            gestures.c.occurred_at < start + timedelta(days=1),
-            gestures.c.status.in_(ACTIVE_STATUSES),
-        )
-    ).scalar()
-    return int(spent or 0)
-
-
 @dataclass(frozen=True)
 class _Context:
     """What a spend needs that does not change under it, read before taking the write lock so the
@@ -176,24 +146,18 @@ class _Context:
 
 
 def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) -> _Context:
-    employee = find_employee(session, request.employee_code)
-    actor.require(actor.may_act_for(employee.id, employee.team_id), "log a gesture for someone else")
-    customer = _find_customer(session, request.customer_code)
-    # Limits follow the policy in force today (an immediate change bites at once).
-    policy = resolve_policy(session, employee, at.date())
-    if policy is None:
-        raise NoBudgetPolicy(
-            f"{employee.name} has no budget policy yet; an admin can set one on the Policies page."
-        )
+    employee = access.employee(session, actor, "gesture.log", request.employee_code)
+    customer = customer_by_code(session, request.customer_code)
+    policy = require_policy(session, employee, at.date())  # an immediate change bites at once
     incident = None
     if request.incident_code:
         incident = session.scalar(select(Incident).where(Incident.code == request.incident_code))
         if incident is None or incident.customer_id != customer.id:
             raise UnknownIncident(f"No incident '{request.incident_code}' for this customer.")
     team = session.get(Team, employee.team_id) if employee.team_id else None
-    budget_id = session.scalar(select(Budget.id).where(
-        Budget.employee_id == employee.id, Budget.period_start <= at.date(), Budget.period_end > at.date()))
-    return _Context(employee, customer, policy, incident, team.location_id if team else None, budget_id)
+    budget = budget_covering(session, employee.id, at.date())
+    return _Context(employee, customer, policy, incident, team.location_id if team else None,
+                    budget.id if budget else None)
 
 
 def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
@@ -219,14 +183,9 @@ def _result_for(session: Session, gesture: Gesture, already: bool) -> LogResult:
     incident = session.get(Incident, gesture.incident_id)
     assert incident is not None
     return LogResult(
-        gesture_id=gesture.id,
-        gesture_code=gesture.code,
-        incident_code=incident.code,
-        cost_cents=gesture.cost_cents,
-        status=gesture.status,
-        needs_review=gesture.needs_review,
-        remaining_cents=budget.remaining_cents if budget else 0,
-        already_logged=already,
+        gesture_id=gesture.id, gesture_code=gesture.code, incident_code=incident.code,
+        cost_cents=gesture.cost_cents, status=gesture.status, needs_review=gesture.needs_review,
+        remaining_cents=budget.remaining_cents if budget else 0, already_logged=already,
     )
 
 
@@ -252,59 +211,39 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
 
 
 def _check_cap(session: Session, valid: _Validated, ctx: _Context, at: datetime) -> None:
-    policy = ctx.policy
-    cap_left = policy.customer_daily_cap_cents - _spent_today_cents(
-        session, ctx.employee.id, ctx.customer.id, at.date()
-    )
-    if valid.cost_cents > cap_left:
+    """The Ritz rule, counted with this gesture already written (so under the budget row's lock
+    on PostgreSQL every concurrent gesture for this customer is seen)."""
+    cap = ctx.policy.customer_daily_cap_cents
+    given = given_to_customer_on(session, ctx.employee.id, ctx.customer.id, at.date())
+    if given > cap:
+        left = max(cap - (given - valid.cost_cents), 0)
         raise CustomerDailyCapExceeded(
-            f"{format_cents(valid.cost_cents)} is over the limit of "
-            f"{format_cents(policy.customer_daily_cap_cents)} per customer per day; "
-            f"{format_cents(max(cap_left, 0))} is left for {ctx.customer.name} today."
-        )
-
-
-def _over_budget(session: Session, budget_id: int, cost_cents: int) -> BudgetExceeded:
-    budgets = table(Budget)
-    remaining_cents, period_end = session.connection().execute(
-        select(budgets.c.remaining_cents, budgets.c.period_end).where(budgets.c.id == budget_id)
-    ).one()
-    return BudgetExceeded(
-        f"{format_cents(cost_cents)} is more than your remaining budget; "
-        f"{format_cents(remaining_cents)} is left until {period_end - timedelta(days=1):%d %b %Y}."
-    )
+            f"{format_cents(valid.cost_cents)} is over the limit of {format_cents(cap)} per customer "
+            f"per day; {format_cents(left)} is left for {ctx.customer.name} today.")
 
 
 def _spend(
     session: Session, actor: Actor, request: LogRequest, valid: _Validated, ctx: _Context, at: datetime
 ) -> LogResult:
-    """The critical section (SQLite: the single writer; PostgreSQL: the budget row's lock), kept
-    to the statements that must see the latest data, all Core (the ORM's bookkeeping costs more
-    than SQLite's work here):
+    """The critical section, all Core (the ORM's bookkeeping costs more than SQLite's work here):
 
-    1. take the money with a conditional UPDATE, which never overdraws and, on PostgreSQL, locks
-       the budget row, so the same employee's tablets queue here;
-    2. check the day's cap for this customer under that lock (refusing rolls the UPDATE back);
-    3. insert the incident (if new), the gesture, the ledger entry and the audit row.
+    1. open this period's budget if this is its first gesture;
+    2. insert the incident (if new) and the gesture;
+    3. take the money through the ledger's one verb, a conditional UPDATE that never overdraws
+       and, on PostgreSQL, locks the budget row, so the same employee's tablets queue here;
+    4. check the day's cap for this customer under that lock (a refusal rolls everything back);
+    5. the audit row.
 
     A repeated idempotency key fails the gesture insert on its unique index; `log_gesture` then
     reports the first gesture (the common double tap is caught before the lock)."""
     policy = ctx.policy
-    budget_id = ctx.budget_id
-    if budget_id is None:  # the first gesture of a new period opens its budget
-        budget_id = ensure_budget(session, ctx.employee, at.date(), lock=True, policy=policy).id
-    remaining = try_take_cents(session, budget_id, valid.cost_cents)
-    _check_cap(session, valid, ctx, at)
-    if remaining is None:
-        raise _over_budget(session, budget_id, valid.cost_cents)
+    budget_id = ctx.budget_id or open_budget(session, actor, ctx.employee, at.date(), policy)
     if ctx.incident is not None:
         incident_id, incident_code = ctx.incident.id, ctx.incident.code
     else:
         incident_id, incident_code = _new_incident(session, ctx, valid.category, at)
-    needs_approval = (
-        policy.approval_above_cents is not None and valid.cost_cents > policy.approval_above_cents
-    )
-    needs_review = policy.review_above_cents is not None and valid.cost_cents > policy.review_above_cents
+    needs_approval = policy.needs_approval(valid.cost_cents)
+    needs_review = policy.needs_review(valid.cost_cents)
     status = GestureStatus.PENDING_APPROVAL if needs_approval else GestureStatus.LOGGED
     code = f"G-{uuid.uuid4().hex[:12]}"
     gestures = table(Gesture)
@@ -317,12 +256,8 @@ def _spend(
             needs_review=needs_review, created_by_id=actor.employee_id,
         ).returning(gestures.c.id)
     ).scalar_one()
-    if valid.cost_cents:
-        append_ledger_entry(
-            session, budget_id, -valid.cost_cents,
-            LedgerEntryType.HOLD if needs_approval else LedgerEntryType.SPEND,
-            actor=actor, gesture_id=gesture_id, reason=valid.gesture_type.value,
-        )
+    remaining = _take(session, actor, valid, ctx, at, budget_id, gesture_id, needs_approval)
+    _check_cap(session, valid, ctx, at)
     audit.record(
         session, actor, "gesture.logged", "gesture", code,
         dict(employee=ctx.employee.code, customer=ctx.customer.code, cost_cents=valid.cost_cents,
@@ -336,39 +271,55 @@ def _spend(
     )
 
 
-def _gesture_for_update(session: Session, gesture_code: str) -> Gesture:
-    gesture = session.scalar(select(Gesture).where(Gesture.code == gesture_code).with_for_update())
-    if gesture is None:
+def _take(session: Session, actor: Actor, valid: _Validated, ctx: _Context, at: datetime,
+          budget_id: int, gesture_id: int, needs_approval: bool) -> int:
+    """Spend (or hold, when it waits for approval) the gesture's cost; the remaining balance."""
+    if not valid.cost_cents:
+        budget = session.get(Budget, budget_id)
+        return budget.remaining_cents if budget else 0
+    try:
+        return post(session, budget_id, LedgerEntryType.HOLD if needs_approval else LedgerEntryType.SPEND,
+                    valid.cost_cents, actor=actor, gesture_id=gesture_id, reason=valid.gesture_type.value)
+    except BudgetExceeded:
+        _check_cap(session, valid, ctx, at)  # over both limits: the cap is the one to name
+        raise
+
+
+# --- acting on a logged gesture -------------------------------------------------------------------
+
+def _gesture_for_update(session: Session, gesture_code: str) -> tuple[Gesture, Employee]:
+    row = session.execute(
+        select(Gesture, Employee).join(Employee, Employee.id == Gesture.employee_id)
+        .where(Gesture.code == gesture_code).with_for_update(of=Gesture)).first()
+    if row is None:
         raise UnknownGesture(f"No gesture '{gesture_code}'.")
-    return gesture
+    return row[0], row[1]
 
 
 def _give_back(session: Session, actor: Actor, gesture: Gesture, entry_type: LedgerEntryType, reason: str) -> int:
-    """Return a gesture's money to its budget with one opposite entry."""
-    if not gesture.budget_id or not gesture.cost_cents:
+    """Return a gesture's money to its budget with one entry; the new remaining balance."""
+    if not gesture.budget_id:
         return 0
-    budget = session.scalar(select(Budget).where(Budget.id == gesture.budget_id).with_for_update())
-    assert budget is not None
-    return take_from_budget(
-        session, budget, -gesture.cost_cents, entry_type,
-        actor=actor, gesture_id=gesture.id, reason=reason,
-    )
+    if not gesture.cost_cents:
+        budget = session.get(Budget, gesture.budget_id)
+        return budget.remaining_cents if budget else 0
+    return post(session, gesture.budget_id, entry_type, gesture.cost_cents, actor=actor,
+                gesture_id=gesture.id, reason=reason)
 
 
 def void_gesture(db: Database, actor: Actor, gesture_code: str, reason: str) -> int:
     """Undo by reversal: the gesture is marked voided and its money comes back with a reversing
-    ledger entry. Returns the budget's new remaining balance."""
+    ledger entry (a release, for a hold). Returns the budget's new remaining balance."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Say why the gesture is voided.")
     with db.write() as session:
-        gesture = _gesture_for_update(session, gesture_code)
-        employee = session.get(Employee, gesture.employee_id)
-        assert employee is not None
-        actor.require(actor.may_act_for(employee.id, employee.team_id), "void this gesture")
-        if gesture.status not in ACTIVE_STATUSES:
-            raise InvalidState(f"This gesture is already {gesture.status.value}; nothing changed.")
-        entry = LedgerEntryType.RELEASE if gesture.status == GestureStatus.PENDING_APPROVAL else LedgerEntryType.REVERSAL
+        gesture, employee = _gesture_for_update(session, gesture_code)
+        access.require(actor, "gesture.void", team_id=employee.team_id, employee_id=employee.id)
+        if not gesture.status.counts_against_budget:
+            raise InvalidState(f"This gesture is already {gesture.status.label.lower()}; nothing changed.")
+        entry = (LedgerEntryType.RELEASE if gesture.status == GestureStatus.PENDING_APPROVAL
+                 else LedgerEntryType.REVERSAL)
         remaining = _give_back(session, actor, gesture, entry, f"Voided: {reason}")
         gesture.status = GestureStatus.VOIDED
         gesture.voided_at = datetime.now()
@@ -382,25 +333,16 @@ def void_gesture(db: Database, actor: Actor, gesture_code: str, reason: str) -> 
 def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool, reason: str = "") -> None:
     """A manager approves (hold becomes spend) or rejects (hold released) a pending gesture."""
     with db.write() as session:
-        gesture = _gesture_for_update(session, gesture_code)
-        employee = session.get(Employee, gesture.employee_id)
-        assert employee is not None
-        actor.require(
-            actor.role.value == "admin" or (
-                actor.role.value == "manager" and employee.team_id in actor.managed_team_ids
-            ),
-            "approve gestures outside your teams",
-        )
+        gesture, employee = _gesture_for_update(session, gesture_code)
+        access.require(actor, "gesture.decide", team_id=employee.team_id)
         if gesture.status != GestureStatus.PENDING_APPROVAL:
-            raise InvalidState(f"This gesture is {gesture.status.value}, not waiting for approval.")
+            raise InvalidState(f"This gesture is {gesture.status.label.lower()}, not waiting for approval.")
         if not approve and not reason.strip():
             raise InvalidInput("Say why the gesture is rejected.")
         _give_back(session, actor, gesture, LedgerEntryType.RELEASE, "Approval decided")
-        if approve and gesture.cost_cents:
-            budget = session.get(Budget, gesture.budget_id)
-            assert budget is not None
-            take_from_budget(session, budget, gesture.cost_cents, LedgerEntryType.SPEND,
-                             actor=actor, gesture_id=gesture.id, reason="Approved")
+        if approve and gesture.cost_cents and gesture.budget_id:
+            post(session, gesture.budget_id, LedgerEntryType.SPEND, gesture.cost_cents, actor=actor,
+                 gesture_id=gesture.id, reason="Approved")
         gesture.status = GestureStatus.LOGGED if approve else GestureStatus.REJECTED
         gesture.decided_at = datetime.now()
         gesture.decided_by_id = actor.employee_id
@@ -409,33 +351,37 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
                      "gesture", gesture.code, dict(reason=reason))
 
 
-def limits_for(db: Database, actor: Actor, employee_code: str, customer_code: str | None) -> dict[str, int]:
-    """What the tablet shows before submitting: remaining budget and what is left of the
-    per-customer daily cap. One read unit per page rerun; the write lock only on the first use
-    of a new period, to open its budget."""
-    today = date.today()
-    with db.read() as session:
-        employee = find_employee(session, employee_code)
-        actor.require(actor.may_act_for(employee.id, employee.team_id), "see another person's budget")
-        budget = current_budget(session, employee, today)
-        if budget is not None:
-            return _limits(session, employee, budget, customer_code, today)
-    budget_status(db, actor, employee_code, today)  # opens this period's budget
-    return limits_for(db, actor, employee_code, customer_code)
+def mark_reviewed(db: Database, actor: Actor, gesture_code: str, comment: str,
+                  now: datetime | None = None) -> None:
+    """A manager (of the gesture's team) or an admin confirms a flagged gesture, with a comment."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise InvalidInput("Add a short comment to mark the gesture reviewed.")
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise InvalidInput(f"Keep the comment under {MAX_COMMENT_CHARS:,} characters.")
+    with db.write() as session:
+        gesture, employee = _gesture_for_update(session, gesture_code)
+        access.require(actor, "gesture.review", team_id=employee.team_id)
+        if not gesture.needs_review:
+            raise InvalidState("This gesture was not flagged for review.")
+        if gesture.reviewed_at is not None:
+            raise InvalidState("This gesture was already reviewed; nothing changed.")
+        gesture.reviewed_at = (now or datetime.now()).replace(microsecond=0)
+        gesture.reviewed_by_id = actor.employee_id
+        gesture.review_comment = comment
+        audit.record(session, actor, "gesture.reviewed", "gesture", gesture.code,
+                     dict(comment=comment), at=gesture.reviewed_at)
 
 
-def _limits(
-    session: Session, employee: Employee, budget: Budget, customer_code: str | None, today: date
-) -> dict[str, int]:
-    policy = resolve_policy(session, employee, today) or session.get(BudgetPolicy, budget.policy_id)
-    assert policy is not None
-    cap_left = policy.customer_daily_cap_cents
-    if customer_code:
-        customer = _find_customer(session, customer_code)
-        cap_left -= _spent_today_cents(session, employee.id, customer.id, today)
-    return {
-        "remaining_cents": budget.remaining_cents,
-        "customer_cap_cents": policy.customer_daily_cap_cents,
-        "customer_cap_left_cents": max(cap_left, 0),
-        "spendable_now_cents": max(min(cap_left, budget.remaining_cents), 0),
-    }
+def set_featured(db: Database, actor: Actor, gesture_code: str, featured: bool = True) -> None:
+    """Feature (or un-feature) a recovery story for the joint report. No money moves."""
+    with db.write() as session:
+        gesture, employee = _gesture_for_update(session, gesture_code)
+        access.require(actor, "story.feature", team_id=employee.team_id)
+        if not (gesture.note or "").strip():
+            raise InvalidInput("Only a gesture with a note tells a story.")
+        if gesture.featured == featured:
+            return
+        gesture.featured = featured
+        audit.record(session, actor, "story.featured" if featured else "story.unfeatured",
+                     "gesture", gesture.code)

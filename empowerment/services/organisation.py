@@ -14,41 +14,20 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from empowerment import audit
+from empowerment import access, audit
 from empowerment.actor import Actor
-from empowerment.csvformat import IMPORT_KINDS, KINDS
+from empowerment.csvformat import KINDS, import_kind
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
-from empowerment.models import AppSetting, Role
+from empowerment.models import AppSetting
 
 # --- the guideline ---------------------------------------------------------------------------------
 
-SETTING_KEY = "guideline"
 MAX_GUIDELINE_CHARS = 10_000
-
-DEFAULT_GUIDELINE = """\
-**You own the guest's problem the moment you hear it.**
-
-- Listen to the whole story, apologise sincerely, and thank them for telling you.
-- Put it right on the spot, with your own budget, without asking a manager first.
-- Choose what fits the person: time and a personal note often mean more than money.
-- Stay within your remaining budget and the daily limit per guest shown on this page.
-- Log it here straight away, so no colleague ever makes the guest repeat themselves.
-- Follow up before the guest leaves: check that it really is fixed.
-"""
-
-
-def get_guideline(db: Database) -> str:
-    """The current guideline text (Markdown), or the default if none was written."""
-    with db.read() as session:
-        setting = session.get(AppSetting, SETTING_KEY)
-        text = (setting.value if setting else "").strip()
-    return text or DEFAULT_GUIDELINE
-
 
 def set_guideline(db: Database, actor: Actor, text: str) -> str:
     """Replace the guideline (admins only). Returns the stored text."""
-    actor.require(actor.role == Role.ADMIN, "change the empowerment guideline")
+    access.require(actor, "settings.edit")
     clean = (text or "").strip()
     if not clean:
         raise InvalidInput("The guideline cannot be empty; write at least one sentence.")
@@ -57,54 +36,30 @@ def set_guideline(db: Database, actor: Actor, text: str) -> str:
             f"The guideline is {len(clean):,} characters long; keep it under {MAX_GUIDELINE_CHARS:,}."
         )
     with db.write() as session:
-        setting = session.get(AppSetting, SETTING_KEY)
+        setting = session.get(AppSetting, AppSetting.GUIDELINE)
         previous = len(setting.value) if setting else 0
         if setting is None:
-            setting = AppSetting(key=SETTING_KEY, value=clean)
+            setting = AppSetting(key=AppSetting.GUIDELINE, value=clean)
             session.add(setting)
         setting.value = clean
         setting.updated_at = datetime.now().replace(microsecond=0)
         setting.updated_by_id = actor.employee_id
-        audit.record(session, actor, "guideline.set", "app_setting", SETTING_KEY,
+        audit.record(session, actor, "guideline.set", "app_setting", AppSetting.GUIDELINE,
                      dict(chars=len(clean), previous_chars=previous))
     return clean
 
 
 # --- column mappings -------------------------------------------------------------------------------
 
-KEY_PREFIX = "column_mapping."
 MAX_HEADER_CHARS = 200
-
-
-def setting_key(kind: str) -> str:
-    _check_kind(kind)
-    return KEY_PREFIX + kind
-
-
-def get_mapping(db: Database, kind: str) -> dict[str, str]:
-    """The remembered mapping for `kind` ({} when none, or when the stored value is unreadable)."""
-    key = setting_key(kind)
-    with db.read() as session:
-        row = session.get(AppSetting, key)
-        text = row.value if row is not None else None
-    if not text:
-        return {}
-    try:
-        stored = json.loads(text)
-    except ValueError:
-        return {}
-    columns = set(KINDS[kind].names)
-    if not isinstance(stored, dict):
-        return {}
-    return {str(k): str(v) for k, v in stored.items() if k in columns and isinstance(v, str) and v}
 
 
 def set_mapping(db: Database, actor: Actor, kind: str, mapping: Mapping[str, str]) -> dict[str, str]:
     """Remember `mapping` for `kind` (entries mapping a column to its own name are dropped: they
     need no mapping). An empty mapping forgets the kind's mapping. Returns what was stored."""
-    actor.require(actor.role == Role.ADMIN or actor.is_system, "change import column mappings")
+    access.require(actor, "settings.edit")
     cleaned = _cleaned(kind, mapping)
-    key = setting_key(kind)
+    key = AppSetting.COLUMN_MAPPING + import_kind(kind).name
     with db.write() as session:
         row = session.get(AppSetting, key)
         before = row.value if row is not None else None
@@ -120,13 +75,8 @@ def set_mapping(db: Database, actor: Actor, kind: str, mapping: Mapping[str, str
     return cleaned
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in IMPORT_KINDS:
-        raise InvalidInput(f"'{kind}' is not an import kind; choose one of {', '.join(IMPORT_KINDS)}.")
-
-
 def _cleaned(kind: str, mapping: Mapping[str, str]) -> dict[str, str]:
-    _check_kind(kind)
+    import_kind(kind)
     columns = KINDS[kind].names
     cleaned: dict[str, str] = {}
     for canonical, header in mapping.items():
@@ -155,7 +105,7 @@ def suggest_mapping(kind: str, headers: Sequence[str], remembered: Mapping[str, 
 
     Order of preference: the remembered header (if the file has it), the canonical name itself,
     then a header equal to it ignoring case, spaces, '_', '-' and '.' ("Customer ID")."""
-    _check_kind(kind)
+    import_kind(kind)
     present = [h.strip() for h in headers]
     by_normal: dict[str, str] = {}
     for header in present:

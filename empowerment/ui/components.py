@@ -13,15 +13,14 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from empowerment import settings
 from empowerment.money import format_cents
-from empowerment.services.customers import CustomerHistory
-from empowerment.services.ledger import BudgetStatus
+from empowerment.queries.budgets import BudgetStatus
+from empowerment.queries.customers import CustomerHistory
 
 TABLET_CSS = Path(__file__).with_name("tablet.css")
 
@@ -198,25 +197,3 @@ def gestures_table(history: pd.DataFrame) -> pd.DataFrame:
         "Cost": history["cost_cents"].map(money),
         "Status": history["status"].map(status_label),
     })
-
-
-def spend_chart(daily: pd.DataFrame, allocated_cents: int, period: tuple[date, date] | None = None) -> alt.Chart:
-    """Cumulative spend per day (area) against the allocation (dashed rule). With `period`
-    (start, exclusive end) the time axis spans the whole period, so the days still ahead show."""
-    data = daily.assign(spent=daily["cumulative_cents"] / 100, that_day=daily["spent_cents"] / 100)
-    scale: alt.Scale | alt.utils.schemapi.UndefinedType = alt.Undefined
-    if period is not None:
-        scale = alt.Scale(domain=[pd.Timestamp(period[0]).isoformat(),
-                                  (pd.Timestamp(period[1]) - pd.Timedelta(days=1)).isoformat()])
-    x = alt.X("day:T", title=None, scale=scale, axis=alt.Axis(format="%d %b"))
-    area = alt.Chart(data).mark_area(line=True, opacity=0.3).encode(
-        x=x,
-        y=alt.Y("spent:Q", title="Spent so far", axis=alt.Axis(format=",.0f")),
-        tooltip=[alt.Tooltip("day:T", title="Day", format="%d %b %Y"),
-                 alt.Tooltip("that_day:Q", title="That day", format=",.2f"),
-                 alt.Tooltip("spent:Q", title="So far", format=",.2f")],
-    )
-    rule = alt.Chart(pd.DataFrame({"allocated": [allocated_cents / 100]})).mark_rule(
-        strokeDash=[6, 4], color="#888"
-    ).encode(y="allocated:Q")
-    return (area + rule).properties(height=220)

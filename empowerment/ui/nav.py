@@ -1,6 +1,7 @@
-"""The page registry: every page, its file, and the roles that may open it.
+"""The page registry: every page, its file, and the action a person needs to open it.
 
-`app.py` builds `st.navigation` from this, and every page guards itself with
+A page is shown to the roles that hold its action in `empowerment.access` (one registry for pages
+and services alike). `app.py` builds `st.navigation` from this, and every page guards itself with
 `require_page(KEY)` because Streamlit may serve a page file before `app.py` runs.
 """
 
@@ -8,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from empowerment import access
 from empowerment.models import Role
-
-ALL_ROLES = frozenset(Role)
-EVERYONE_BUT_ADMIN_ONLY = ALL_ROLES
 
 
 @dataclass(frozen=True)
@@ -20,28 +19,30 @@ class PageSpec:
     path: str
     title: str
     icon: str
-    roles: frozenset[Role]
+    action: str  # the access action that opens this page
     section: str
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return access.roles_for(self.action)
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("log_recovery", "pages/log_recovery.py", "Log a recovery", "🤝",
-             frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN}), "Front desk"),
-    PageSpec("my_budget", "pages/my_budget.py", "My budget", "💳",
-             frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN}), "Front desk"),
-    PageSpec("handover", "pages/handover.py", "Shift hand-over", "📋", ALL_ROLES, "Front desk"),
-    PageSpec("team", "pages/team.py", "Team", "👥", frozenset({Role.MANAGER, Role.ADMIN}), "Manage"),
-    PageSpec("payoff", "pages/payoff.py", "Payoff", "📈",
-             frozenset({Role.MANAGER, Role.HR, Role.CX_LEAD, Role.ADMIN}), "Insight"),
-    PageSpec("joint_report", "pages/joint_report.py", "Joint report", "📑",
-             frozenset({Role.HR, Role.CX_LEAD, Role.ADMIN}), "Insight"),
-    PageSpec("data", "pages/data.py", "Data", "🗂️", frozenset({Role.ADMIN}), "Admin"),
-    PageSpec("policies", "pages/policies.py", "Policies", "⚙️", frozenset({Role.ADMIN}), "Admin"),
-    PageSpec("audit_log", "pages/audit_log.py", "Audit log", "🔎",
-             frozenset({Role.ADMIN, Role.HR}), "Admin"),
+    PageSpec("log_recovery", "pages/log_recovery.py", "Log a recovery", "🤝", "gesture.log", "Front desk"),
+    PageSpec("my_budget", "pages/my_budget.py", "My budget", "💳", "budget.read", "Front desk"),
+    PageSpec("handover", "pages/handover.py", "Shift hand-over", "📋", "handover.read", "Front desk"),
+    PageSpec("team", "pages/team.py", "Team", "👥", "team.manage", "Manage"),
+    PageSpec("payoff", "pages/payoff.py", "Payoff", "📈", "payoff.read", "Insight"),
+    PageSpec("joint_report", "pages/joint_report.py", "Joint report", "📑", "report.read", "Insight"),
+    PageSpec("data", "pages/data.py", "Data", "🗂️", "data.import", "Admin"),
+    PageSpec("policies", "pages/policies.py", "Policies", "⚙️", "policy.set", "Admin"),
+    PageSpec("audit_log", "pages/audit_log.py", "Audit log", "🔎", "audit.read", "Admin"),
 )
 
 PAGES_BY_KEY = {page.key: page for page in PAGES}
+
+LANDING_PAGES = {Role.STAFF: "log_recovery", Role.MANAGER: "team", Role.HR: "joint_report",
+                 Role.CX_LEAD: "joint_report", Role.ADMIN: "log_recovery"}
 
 
 def pages_for(role: Role) -> list[PageSpec]:
@@ -49,11 +50,4 @@ def pages_for(role: Role) -> list[PageSpec]:
 
 
 def landing_page_for(role: Role) -> PageSpec:
-    preferred = {
-        Role.STAFF: "log_recovery",
-        Role.MANAGER: "team",
-        Role.HR: "joint_report",
-        Role.CX_LEAD: "joint_report",
-        Role.ADMIN: "log_recovery",
-    }[role]
-    return PAGES_BY_KEY[preferred]
+    return PAGES_BY_KEY[LANDING_PAGES[role]]

@@ -184,7 +184,7 @@ def _device_value() -> str:
 def render_account_box(actor: Actor) -> None:
     """Sidebar: who is signed in, and the way out."""
     with st.sidebar:
-        st.caption(f"Signed in as **{ui.md(actor.name)}** · {actor.role.value.replace('_', ' ')}")
+        st.caption(f"Signed in as **{ui.md(actor.name)}** · {actor.role.label}")
         st.button("Switch user", key="_emp_switch", icon="🔁", width="stretch",
                   on_click=sign_out, kwargs=dict(reason="switch user", mode=TABLET_MODE))
         st.button("Sign out", key="_emp_sign_out", icon="🚪", width="stretch", on_click=sign_out)

@@ -7,6 +7,7 @@ from functools import partial
 
 import streamlit as st
 
+from empowerment import access
 from empowerment.actor import Actor
 from empowerment.errors import AuthenticationFailed
 from empowerment.queries import roster
@@ -54,8 +55,8 @@ def require_page(key: str) -> Actor:
         st.stop()
     assert actor is not None
     spec = PAGES_BY_KEY[key]
-    if actor.role not in spec.roles:
-        st.error(f"The {spec.title} page is not available to your role ({actor.role.value}).")
+    if not access.allows(actor, spec.action, anywhere=True):
+        st.error(f"The {spec.title} page is not available to your role ({actor.role.label}).")
         st.stop()
     sync_cookie()
     return actor

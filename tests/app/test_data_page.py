@@ -15,6 +15,7 @@ from empowerment.csvformat import KINDS
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, PermissionDenied
 from empowerment.models import AppSetting, AuditEvent, Customer, Role, Transaction
+from empowerment.queries import admin
 from empowerment.services import organisation
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
@@ -69,8 +70,8 @@ def test_a_mapping_is_remembered_per_kind_and_audited(db: Database) -> None:
     stored = organisation.set_mapping(db, ADMIN, "transactions",
                                   {"transaction_id": "Receipt No", "amount": "Total", "occurred_at": "occurred_at"})
     assert stored == {"amount": "Total", "transaction_id": "Receipt No"}  # identity entries dropped
-    assert organisation.get_mapping(db, "transactions") == stored
-    assert organisation.get_mapping(db, "customers") == {}
+    assert admin.get_mapping(db, "transactions") == stored
+    assert admin.get_mapping(db, "customers") == {}
     organisation.set_mapping(db, ADMIN, "transactions", stored)  # unchanged: no second audit record
     with db.read() as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "settings.column_mapping")).all()
@@ -92,7 +93,7 @@ def test_only_admins_change_mappings(db: Database) -> None:
     with pytest.raises(PermissionDenied):
         organisation.set_mapping(db, Actor(1, "Hal", Role.HR), "transactions", {"amount": "Total"})
     with pytest.raises(InvalidInput):
-        organisation.get_mapping(db, "ledger")
+        admin.get_mapping(db, "ledger")
 
 
 def test_suggestions_prefer_remembered_then_exact_then_lookalike_headers() -> None:
@@ -136,7 +137,7 @@ def test_a_pos_export_is_mapped_once_and_the_mapping_is_remembered(db: Database)
     assert at.info and "Checked 2 transactions" in at.info[0].value
     at.button(key="dt_import").click().run()
     assert count(db, Transaction) == 2
-    assert organisation.get_mapping(db, "transactions") == chosen
+    assert admin.get_mapping(db, "transactions") == chosen
     again = upload(page(), POS_COMMA.replace(b"R-1", b"R-3"), "pos2.csv")
     remembered = {column: again.selectbox(key=key).value for column, key in mapping_selects(again).items()}
     assert remembered == chosen

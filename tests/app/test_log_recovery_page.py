@@ -25,9 +25,11 @@ from empowerment.models import (
     LedgerEntryType,
     Role,
 )
-from empowerment.services import customers, gestures, organisation
+from empowerment.queries import admin
+from empowerment.queries import customers as customer_queries
+from empowerment.queries.budgets import budget_status
+from empowerment.services import gestures, organisation
 from empowerment.services.gestures import LogRequest
-from empowerment.services.ledger import budget_status
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
@@ -266,7 +268,7 @@ def test_a_new_customer_is_created_on_the_spot_and_chosen(org: Org) -> None:
     at = at.button[[b.label for b in at.button].index("Add and continue")].click().run()
     assert not at.exception
     assert "1 · Walk-in Wanda" in shown(at.subheader)
-    assert [c.name for c in customers.search_customers(org.db, org.staff, "512")] == ["Walk-in Wanda"]
+    assert [c.name for c in customer_queries.search_customers(org.db, org.staff, "512")] == ["Walk-in Wanda"]
 
 
 def test_an_admin_without_a_budget_policy_is_told_kindly(org: Org) -> None:
@@ -313,7 +315,7 @@ def test_a_manager_logs_for_themselves(org: Org) -> None:
 
 
 def test_the_guideline_written_by_an_admin_is_shown_and_only_admins_may_change_it(org: Org) -> None:
-    assert "You own the guest's problem" in organisation.get_guideline(org.db)
+    assert "You own the guest's problem" in admin.get_guideline(org.db)
     organisation.set_guideline(org.db, org.admin, "Up to $2,000 per guest per day. Just do it.")
     at = page(org.staff)
     assert "Up to \\$2,000 per guest per day. Just do it." in [m.value for m in at.markdown]

@@ -313,7 +313,7 @@ def test_an_admin_edits_the_guideline(org: Org) -> None:
     at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
     at.text_area(key="po_guideline").set_value("Fix it now, log it after.")
     at.button(key="FormSubmitter:po_guideline_form-Save guideline").click().run()
-    from empowerment.services.organisation import get_guideline
+    from empowerment.queries.admin import get_guideline
 
     assert get_guideline(org.db) == "Fix it now, log it after."
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from empowerment.services.ledger import budget_status
+from empowerment.queries.budgets import budget_status
 from empowerment.ui import components as ui
 from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Person, Server, new_page, screenshot, sign_in
 

@@ -160,12 +160,12 @@ def test_missing_module_is_skipped_only_when_it_is_the_module_itself(
 
 
 def test_unexpected_errors_exit_1_with_one_line(monkeypatch: pytest.MonkeyPatch, cli: Cli) -> None:
-    import empowerment.services.ledger
+    import empowerment.queries.budgets
 
     def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(empowerment.services.ledger, "budget_status", boom)
+    monkeypatch.setattr(empowerment.queries.budgets, "budget_status", boom)
     code, out, err = cli("balance", "--employee", "E1")
     assert code == 1
     assert err.strip() == "error: unexpected RuntimeError: disk on fire second line"

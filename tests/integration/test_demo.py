@@ -34,9 +34,9 @@ from empowerment.models import (
     Transaction,
 )
 from empowerment.passwords import verify_secret
+from empowerment.queries.budgets import budget_status
 from empowerment.services.customers import create_customer
 from empowerment.services.gestures import INCIDENT_CATEGORIES, LogRequest, log_gesture
-from empowerment.services.ledger import budget_status
 
 NOW = datetime(2026, 3, 18, 15, 30)  # fixed, so every figure below is reproducible
 
@@ -365,9 +365,9 @@ def test_on_each_backend_and_the_app_can_carry_on(db: Database, fast_hash: None)
     summary = generate_demo(db, seed=3, scale=0.05)
     assert _count(db, Customer) == summary.customers
     # New rows after explicit-id bulk inserts (PostgreSQL sequences must have moved on).
-    card = create_customer(db, Actor.system("test"), "Walk-in Guest")
+    customer_code = create_customer(db, Actor.system("test"), "Walk-in Guest")
     result = log_gesture(db, Actor.system("test"), LogRequest(
-        employee_code="E012", customer_code=card.code, gesture_type="gift", amount="10",
+        employee_code="E012", customer_code=customer_code, gesture_type="gift", amount="10",
         category="Noise"))
     assert result.cost_cents == 1_000 and not result.already_logged
     frame = _frame(db, """

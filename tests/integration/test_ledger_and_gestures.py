@@ -32,9 +32,12 @@ from empowerment.models import (
     Role,
     Rollover,
 )
+from empowerment.models.lookups import policy_in_force
 from empowerment.periods import next_period_start
-from empowerment.services.gestures import LogRequest, decide_gesture, limits_for, log_gesture, void_gesture
-from empowerment.services.ledger import adjust_budget, budget_status, resolve_policy, set_policy
+from empowerment.queries.budgets import budget_status, spending_limits
+from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
+from empowerment.services.ledger import Adjustment, adjust_budget
+from empowerment.services.policies import PolicyRequest, set_policy
 from tests.factories import make_customer, make_employee, make_policy, make_team
 
 SYSTEM = Actor.system("test")
@@ -112,8 +115,8 @@ def test_over_budget_is_refused_saying_what_is_left_and_nothing_changes(db: Data
 
 
 def test_the_per_customer_daily_cap_is_enforced_per_employee(db: Database, org: dict[str, str]) -> None:
-    set_policy(db, SYSTEM, "Generous", allowance_cents=1_000_000, period=Period.MONTH,
-               employee_code=org["staff"], customer_daily_cap_cents=20_000)
+    set_policy(db, SYSTEM, PolicyRequest("Generous", allowance_cents=1_000_000, period=Period.MONTH,
+               employee_code=org["staff"], customer_daily_cap_cents=20_000))
     log(db, org, "150")
     with pytest.raises(CustomerDailyCapExceeded, match=r"limit of \$200\.00 per customer per day; \$50\.00 is left"):
         log(db, org, "60")
@@ -139,7 +142,7 @@ def test_void_is_a_reversing_entry_and_restores_the_balance(db: Database, org: d
         gesture = session.scalar(select(Gesture))
         assert gesture is not None and gesture.status == GestureStatus.VOIDED
         assert gesture.void_reason == "Wrong guest"
-    with pytest.raises(InvalidState, match="already voided"):
+    with pytest.raises(InvalidState, match="already undone"):
         void_gesture(db, SYSTEM, result.gesture_code, "again")
     assert_ledger_matches_balances(db)
 
@@ -159,8 +162,8 @@ def test_gestures_above_approval_hold_the_money_until_a_manager_decides(db: Data
     assert (status.spent_cents, status.held_cents, status.remaining_cents) == (35_000, 0, 15_000)
     rejected = log(db, org, "100.00", customer=make_customer(db, "C4"))
     assert rejected.status == GestureStatus.LOGGED  # below the approval amount
-    set_policy(db, SYSTEM, "Low approval", allowance_cents=50_000, period=Period.MONTH,
-               employee_code=org["staff"], approval_above_cents=1_000, immediate=True)
+    set_policy(db, SYSTEM, PolicyRequest("Low approval", allowance_cents=50_000, period=Period.MONTH,
+               employee_code=org["staff"], approval_above_cents=1_000, immediate=True))
     pending2 = log(db, org, "20", customer=make_customer(db, "C5"))
     with pytest.raises(InvalidInput, match="why"):
         decide_gesture(db, manager, pending2.gesture_code, approve=False)
@@ -170,38 +173,66 @@ def test_gestures_above_approval_hold_the_money_until_a_manager_decides(db: Data
 
 
 def test_policy_precedence_is_employee_then_team_then_role_then_default(db: Database, org: dict[str, str]) -> None:
-    set_policy(db, SYSTEM, "Staff role", allowance_cents=1, period=Period.MONTH, role=Role.STAFF)
-    set_policy(db, SYSTEM, "Front desk", allowance_cents=2, period=Period.QUARTER, team_code="FD")
+    set_policy(db, SYSTEM, PolicyRequest("Staff role", allowance_cents=1, period=Period.MONTH, role=Role.STAFF))
+    set_policy(db, SYSTEM, PolicyRequest("Front desk", allowance_cents=2, period=Period.QUARTER, team_code="FD"))
     with db.read() as session:
         ana = session.scalar(select(Employee).where(Employee.code == org["staff"]))
         bo = session.scalar(select(Employee).where(Employee.code == org["other"]))
         assert ana is not None and bo is not None
-        assert resolve_policy(session, ana, date.today()).name == "Front desk"  # type: ignore[union-attr]
-        assert resolve_policy(session, bo, date.today()).name == "Staff role"  # type: ignore[union-attr]
-    set_policy(db, SYSTEM, "Ana only", allowance_cents=3, period=Period.YEAR, employee_code=org["staff"])
+        assert policy_in_force(session, ana, date.today()).name == "Front desk"  # type: ignore[union-attr]
+        assert policy_in_force(session, bo, date.today()).name == "Staff role"  # type: ignore[union-attr]
+    set_policy(db, SYSTEM, PolicyRequest("Ana only", allowance_cents=3, period=Period.YEAR, employee_code=org["staff"]))
     with db.read() as session:
         ana = session.scalar(select(Employee).where(Employee.code == org["staff"]))
-        assert resolve_policy(session, ana, date.today()).name == "Ana only"  # type: ignore[arg-type,union-attr]
+        assert policy_in_force(session, ana, date.today()).name == "Ana only"  # type: ignore[arg-type,union-attr]
 
 
 def test_a_policy_change_applies_from_the_next_period_unless_immediate(db: Database, org: dict[str, str]) -> None:
     today = date.today()
     next_month = next_period_start(Period.MONTH, today)
-    set_policy(db, SYSTEM, "Default", allowance_cents=99_999, period=Period.MONTH, today=today)
+    set_policy(db, SYSTEM, PolicyRequest("Default", allowance_cents=99_999, period=Period.MONTH, today=today))
     with db.read() as session:
         ana = session.scalar(select(Employee).where(Employee.code == org["staff"]))
         assert ana is not None
-        assert resolve_policy(session, ana, today).allowance_cents == 50_000  # type: ignore[union-attr]
-        assert resolve_policy(session, ana, next_month).allowance_cents == 99_999  # type: ignore[union-attr]
+        assert policy_in_force(session, ana, today).allowance_cents == 50_000  # type: ignore[union-attr]
+        assert policy_in_force(session, ana, next_month).allowance_cents == 99_999  # type: ignore[union-attr]
     assert budget_status(db, SYSTEM, org["staff"]).allocated_cents == 50_000
-    set_policy(db, SYSTEM, "Default", allowance_cents=70_000, period=Period.MONTH, immediate=True)
+    set_policy(db, SYSTEM, PolicyRequest("Default", allowance_cents=70_000, period=Period.MONTH, immediate=True))
     status = budget_status(db, SYSTEM, org["staff"])
     assert (status.allocated_cents, status.remaining_cents) == (70_000, 70_000)
 
 
+def test_three_immediate_saves_leave_the_allowance_at_the_policy_amount(db: Database, org: dict[str, str]) -> None:
+    log(db, org, "10")  # opens this month's budget at 500.00
+    for _ in range(3):  # a double tap, then the same change again
+        set_policy(db, SYSTEM, PolicyRequest("Default", allowance_cents=60_000, period=Period.MONTH, immediate=True))
+    status = budget_status(db, SYSTEM, org["staff"])
+    assert (status.allocated_cents, status.remaining_cents) == (60_000, 59_000)
+    assert_ledger_matches_balances(db)
+
+
+def test_a_new_policy_applied_immediately_moves_the_allowance_too(db: Database, org: dict[str, str]) -> None:
+    log(db, org, "10")
+    set_policy(db, SYSTEM, PolicyRequest("Front desk", allowance_cents=80_000, period=Period.MONTH,
+                                         team_code="FD", immediate=True))
+    status = budget_status(db, SYSTEM, org["staff"])
+    assert (status.policy_name, status.allocated_cents, status.remaining_cents) == ("Front desk", 80_000, 79_000)
+
+
+def test_lowering_the_allowance_never_takes_more_than_is_left(db: Database, org: dict[str, str]) -> None:
+    log(db, org, "100")  # 400.00 left of 500.00
+    set_policy(db, SYSTEM, PolicyRequest("Default", allowance_cents=5_000, period=Period.MONTH, immediate=True))
+    status = budget_status(db, SYSTEM, org["staff"])
+    assert status.remaining_cents == 0 and status.spent_cents == 10_000
+    with db.read() as session:
+        kinds = list(session.scalars(select(LedgerEntry.entry_type).order_by(LedgerEntry.id)))
+    assert kinds[-1] == LedgerEntryType.ALLOCATION_REDUCTION
+    assert_ledger_matches_balances(db)
+
+
 def test_full_rollover_carries_the_unspent_balance(db: Database, org: dict[str, str]) -> None:
-    set_policy(db, SYSTEM, "Carry", allowance_cents=10_000, period=Period.MONTH, employee_code=org["staff"],
-               rollover=Rollover.FULL, today=date(2026, 1, 1))
+    set_policy(db, SYSTEM, PolicyRequest("Carry", allowance_cents=10_000, period=Period.MONTH, employee_code=org["staff"],
+               rollover=Rollover.FULL, today=date(2026, 1, 1)))
     log_gesture(db, SYSTEM, LogRequest(org["staff"], org["customer"], "gift", "30", category="Noise"),
                 at=datetime(2026, 1, 10, 12))
     status = budget_status(db, SYSTEM, org["staff"], on=date(2026, 2, 3))
@@ -210,11 +241,15 @@ def test_full_rollover_carries_the_unspent_balance(db: Database, org: dict[str, 
 
 
 def test_adjustments_are_signed_entries_with_a_reason(db: Database, org: dict[str, str]) -> None:
-    assert adjust_budget(db, SYSTEM, org["staff"], 5_000, "Busy season top-up") == 55_000
+    assert adjust_budget(db, SYSTEM, Adjustment(org["staff"], 5_000, "Busy season top-up")) == 55_000
     with pytest.raises(InvalidInput, match="reason"):
-        adjust_budget(db, SYSTEM, org["staff"], 5_000, " ")
+        adjust_budget(db, SYSTEM, Adjustment(org["staff"], 5_000, " "))
     with pytest.raises(BudgetExceeded):
-        adjust_budget(db, SYSTEM, org["staff"], -60_000, "Too much")
+        adjust_budget(db, SYSTEM, Adjustment(org["staff"], -60_000, "Too much"))
+    assert adjust_budget(db, SYSTEM, Adjustment(org["staff"], -2_500, "Duplicate top-up")) == 52_500
+    with db.read() as session:
+        last = session.scalars(select(LedgerEntry).order_by(LedgerEntry.id.desc())).first()
+    assert last is not None and (last.entry_type, last.amount_cents) == (LedgerEntryType.DEDUCTION, -2_500)
     assert_ledger_matches_balances(db)
 
 
@@ -274,9 +309,9 @@ def test_staff_cannot_log_or_read_for_someone_else(db: Database, org: dict[str, 
 
 def test_limits_show_what_can_be_spent_before_submitting(db: Database, org: dict[str, str]) -> None:
     log(db, org, "100")
-    limits = limits_for(db, SYSTEM, org["staff"], org["customer"])
-    assert limits == {"remaining_cents": 40_000, "customer_cap_cents": 200_000,
-                      "customer_cap_left_cents": 190_000, "spendable_now_cents": 40_000}
+    limits = spending_limits(db, SYSTEM, org["staff"], org["customer"])
+    assert (limits.remaining_cents, limits.customer_cap_cents, limits.customer_cap_left_cents,
+            limits.spendable_now_cents) == (40_000, 200_000, 190_000, 40_000)
 
 
 def test_an_employee_without_any_policy_gets_a_kind_refusal(tmp_path: object) -> None:
@@ -291,7 +326,7 @@ def test_an_employee_without_any_policy_gets_a_kind_refusal(tmp_path: object) ->
 
 
 def test_search_results_stay_readable_after_the_unit_closes(db: Database, org: dict[str, str]) -> None:
-    from empowerment.services.customers import search_customers
+    from empowerment.queries.customers import search_customers
 
     make_customer(db, "C77", name="Zoë Exact")
     assert [card.code for card in search_customers(db, SYSTEM, "C77")] == ["C77"]
@@ -305,7 +340,7 @@ def test_search_results_stay_readable_after_the_unit_closes(db: Database, org: d
     ("ἈΘῆΝΑΙ", None),  # no such guest
 ])
 def test_name_search_ignores_case_in_any_script(db: Database, typed: str, found: str | None) -> None:
-    from empowerment.services.customers import search_customers
+    from empowerment.queries.customers import search_customers
 
     for name in ("Мария Иванова", "élodie Durand", "Zoë Exact", "Maria Ivanova"):
         make_customer(db, name=name)
@@ -314,7 +349,7 @@ def test_name_search_ignores_case_in_any_script(db: Database, typed: str, found:
 
 
 def test_search_takes_percent_and_underscore_literally(db: Database) -> None:
-    from empowerment.services.customers import search_customers
+    from empowerment.queries.customers import search_customers
 
     make_customer(db, name="Ann 100% Smith")
     make_customer(db, name="Bob Jones")
@@ -322,7 +357,9 @@ def test_search_takes_percent_and_underscore_literally(db: Database) -> None:
     assert search_customers(db, SYSTEM, "%%") == [] and search_customers(db, SYSTEM, "__") == []
 
 
-def test_limits_open_the_period_budget_on_first_use(db: Database, org: dict[str, str]) -> None:
-    limits = limits_for(db, SYSTEM, org["staff"], None)
-    assert limits["remaining_cents"] == limits["spendable_now_cents"] == 50_000
+def test_limits_show_a_period_nobody_opened_yet_without_opening_it(db: Database, org: dict[str, str]) -> None:
+    limits = spending_limits(db, SYSTEM, org["staff"], None)
+    assert limits.remaining_cents == limits.spendable_now_cents == 50_000
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Budget)) == 0  # reads never write
     assert_ledger_matches_balances(db)

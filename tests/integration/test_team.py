@@ -23,7 +23,10 @@ from empowerment.models import (
     TeamManager,
 )
 from empowerment.queries import handover, team
+from empowerment.reports import digest
+from empowerment.services import gestures
 from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
+from empowerment.ui.charts import team as team_charts
 from tests.factories import make_customer, make_employee, make_policy, make_team
 
 _now = datetime.now().replace(microsecond=0)
@@ -110,7 +113,7 @@ def test_the_heatmap_grid_has_a_cell_for_every_person_and_week(org: Org) -> None
     assert len(weekly) == 4 * weeks
     assert weekly.groupby("employee")["gestures"].sum().to_dict() == {"Ana": 2, "Ben": 0, "Cai": 0, "Mia": 0}
     assert weekly["spend_cents"].sum() == 2_500
-    assert team.heatmap_chart(weekly).to_dict()["layer"]
+    assert team_charts.heatmap_chart(weekly).to_dict()["layer"]
 
 
 def test_spend_is_broken_down_by_gesture_type_and_incident_category(org: Org) -> None:
@@ -133,11 +136,11 @@ def test_mark_reviewed_takes_a_comment_is_logged_and_leaves_the_queue(org: Org) 
     code = _log(org, "Ana", "80", note="Comped the dinner")
     assert list(team.review_queue(org.db, org.manager)["code"]) == [code]
     with pytest.raises(InvalidInput, match="comment"):
-        team.mark_reviewed(org.db, org.manager, code, "  ")
-    team.mark_reviewed(org.db, org.manager, code, "Right call.")
+        gestures.mark_reviewed(org.db, org.manager, code, "  ")
+    gestures.mark_reviewed(org.db, org.manager, code, "Right call.")
     assert team.review_queue(org.db, org.manager).empty
     with pytest.raises(InvalidState, match="already reviewed"):
-        team.mark_reviewed(org.db, org.manager, code, "again")
+        gestures.mark_reviewed(org.db, org.manager, code, "again")
     with org.db.read() as session:
         gesture = session.scalars(select(Gesture).where(Gesture.code == code)).one()
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "gesture.reviewed")).one()
@@ -170,7 +173,7 @@ def test_the_story_feed_is_newest_first_and_a_manager_features_one(org: Org) -> 
     stories = team.story_feed(org.db, org.manager)
     assert list(stories["code"]) == [new, old]
     assert not stories["featured"].any()
-    team.set_featured(org.db, org.manager, old)
+    gestures.set_featured(org.db, org.manager, old)
     assert team.story_feed(org.db, org.manager).set_index("code").loc[old, "featured"]
     with org.db.read() as session:
         assert session.scalar(select(AuditEvent.entity_id).where(AuditEvent.action == "story.featured")) == old
@@ -207,15 +210,15 @@ def test_the_digest_escapes_everything_people_typed(org: Org) -> None:
     _log(org, "Ana", "25", note="<script>alert('x')</script> & \x07bell")
     _incident(org, "Ben", "Noise", NOW - timedelta(hours=1), description="<img src=x onerror=alert(1)>")
     data = handover.build_handover(org.db, org.manager, now=NOW + timedelta(minutes=1))
-    page = handover.digest_html(data)
+    page = digest.digest_html(data)
     assert "<script>alert" not in page and "<img" not in page and "<b>Hopper" not in page
     assert "&lt;script&gt;" in page and "&lt;img src=x" in page and "Grace &lt;b&gt;Hopper" in page
     assert "default-src 'none'" in page
-    plain = handover.digest_text(data)
+    plain = digest.digest_text(data)
     assert "\x07" not in plain and "Open incidents (1)" in plain and "Notable recoveries (1)" in plain
 
 
 def test_an_empty_handover_says_so(org: Org) -> None:
     data = handover.build_handover(org.db, org.manager, now=datetime(2001, 1, 1))
-    assert "Nothing open" in handover.digest_text(data) and "Nothing open" in handover.digest_html(data)
+    assert "Nothing open" in digest.digest_text(data) and "Nothing open" in digest.digest_html(data)
 

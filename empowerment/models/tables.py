@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated, cast
+from typing import Annotated, ClassVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +30,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from empowerment.models.enums import (
+    GestureStatus,
+    GestureType,
+    LedgerEntryType,
+    Period,
+    Role,
+    Rollover,
+)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -44,6 +53,12 @@ Cents = Annotated[int, mapped_column(BigInteger, nullable=False)]
 Code = Annotated[str, mapped_column(String(64), nullable=False, unique=True)]
 Timestamp = Annotated[datetime, mapped_column(DateTime, nullable=False)]
 CreatedAt = Annotated[datetime, mapped_column(DateTime, nullable=False, server_default=func.now())]
+
+
+def above(threshold_cents: int | None, cost_cents: int) -> bool:
+    """A policy threshold ("review above", "approval above") applies when it is set, and only to a
+    cost strictly above it."""
+    return threshold_cents is not None and cost_cents > threshold_cents
 
 
 class Base(DeclarativeBase):
@@ -66,62 +81,6 @@ def _enum(enum_cls: type[enum.Enum], name: str) -> Enum:
         length=32,
         create_constraint=True,
     )
-
-
-class Role(str, enum.Enum):
-    STAFF = "staff"
-    MANAGER = "manager"
-    HR = "hr"
-    CX_LEAD = "cx_lead"
-    ADMIN = "admin"
-
-    @property
-    def signs_in_with_pin(self) -> bool:
-        """Who appears on the shared tablet's roster and may sign in there with a PIN."""
-        return self in (Role.STAFF, Role.MANAGER)
-
-    @classmethod
-    def pin_roles(cls) -> list[Role]:
-        return [role for role in cls if role.signs_in_with_pin]
-
-
-class Period(str, enum.Enum):
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
-
-
-class Rollover(str, enum.Enum):
-    NONE = "none"
-    FULL = "full"
-
-
-class GestureType(str, enum.Enum):
-    REFUND = "refund"
-    COMP = "comp"
-    UPGRADE = "upgrade"
-    GIFT = "gift"
-    VOUCHER = "voucher"
-    PERSONAL_NOTE = "personal_note"
-    TIME = "time"
-    OTHER = "other"
-
-
-class GestureStatus(str, enum.Enum):
-    LOGGED = "logged"  # money spent (or zero-cost), counts as a recovery
-    PENDING_APPROVAL = "pending_approval"  # above "approval above": money held, waiting for a manager
-    REJECTED = "rejected"  # a manager said no: hold released
-    VOIDED = "voided"  # undone by a reversing ledger entry
-
-
-class LedgerEntryType(str, enum.Enum):
-    ALLOCATION = "allocation"  # the period's allowance (+)
-    ROLLOVER = "rollover"  # carried from the previous period (+)
-    SPEND = "spend"  # a gesture's cost (-)
-    HOLD = "hold"  # money reserved for a gesture waiting for approval (-)
-    RELEASE = "release"  # a hold given back: rejected or converted to spend (+)
-    REVERSAL = "reversal"  # voids an earlier entry: the exact opposite amount
-    ADJUSTMENT = "adjustment"  # an admin's correction with a reason (+/-)
 
 
 class Location(Base):
@@ -263,6 +222,30 @@ class BudgetPolicy(Base):
         CheckConstraint("customer_daily_cap_cents >= 0", name="cap_not_negative"),
     )
 
+    def needs_approval(self, cost_cents: int) -> bool:
+        """Above "approval above": the money is held until a manager decides."""
+        return above(self.approval_above_cents, cost_cents)
+
+    def needs_review(self, cost_cents: int) -> bool:
+        """Above "review above": logged at once, and a manager reads it afterwards."""
+        return above(self.review_above_cents, cost_cents)
+
+    @property
+    def scope_rank(self) -> int:
+        """Precedence: an employee's own policy (0) beats a team's (1), a role's (2), everyone's (3)."""
+        if self.employee_id is not None:
+            return 0
+        if self.team_id is not None:
+            return 1
+        return 2 if self.role is not None else 3
+
+    def applies_to(self, employee_id: int, team_id: int | None, role: Role) -> bool:
+        if self.employee_id is not None:
+            return self.employee_id == employee_id
+        if self.team_id is not None:
+            return self.team_id == team_id
+        return self.role is None or self.role == role
+
 
 class Budget(Base):
     """One employee's budget for one period. `remaining_cents` is a running total of the ledger,
@@ -291,7 +274,7 @@ class LedgerEntry(Base):
     id: Mapped[IntPK]
     budget_id: Mapped[int] = mapped_column(ForeignKey("budgets.id"), index=True)
     entry_type: Mapped[LedgerEntryType] = mapped_column(_enum(LedgerEntryType, "ledger_entry_type"))
-    amount_cents: Mapped[Cents]  # signed: + adds to the budget, - takes from it
+    amount_cents: Mapped[Cents]  # stored signed (+ into the budget): the balance is the plain sum
     gesture_id: Mapped[int | None] = mapped_column(ForeignKey("gestures.id"), index=True)
     reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -339,6 +322,8 @@ class AppSetting(Base):
     """Organisation-wide editable settings: the empowerment guideline, column mappings, ..."""
 
     __tablename__ = "app_settings"
+    GUIDELINE: ClassVar[str] = "guideline"  # the empowerment guideline (Markdown)
+    COLUMN_MAPPING: ClassVar[str] = "column_mapping."  # + kind: {canonical column: file header}, JSON
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

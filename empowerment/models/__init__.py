@@ -1,0 +1,40 @@
+"""The data model: typed SQLAlchemy tables (`tables`), the vocabularies stored in them with their
+rules (`enums`), and the few session-level reads both the write side and the read side need
+(`lookups`: the policy in force, the budget covering a day, what a customer got today).
+
+Everything is re-exported here: `from empowerment.models import Gesture, GestureStatus`.
+"""
+
+from empowerment.models.enums import (
+    GestureStatus,
+    GestureType,
+    LedgerEntryType,
+    Period,
+    Role,
+    Rollover,
+)
+from empowerment.models.tables import (
+    NAMING_CONVENTION,
+    AppSetting,
+    AuditEvent,
+    Base,
+    Budget,
+    BudgetPolicy,
+    Customer,
+    Employee,
+    Gesture,
+    Incident,
+    LedgerEntry,
+    Location,
+    SignInFailure,
+    Team,
+    TeamManager,
+    Transaction,
+    table,
+)
+
+__all__ = [
+    "NAMING_CONVENTION", "AppSetting", "AuditEvent", "Base", "Budget", "BudgetPolicy", "Customer",
+    "Employee", "Gesture", "GestureStatus", "GestureType", "Incident", "LedgerEntry", "LedgerEntryType",
+    "Location", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "table",
+]

@@ -1,0 +1,93 @@
+"""Session-level reads that both the write side (`services`) and the read side (`queries`) need, so
+each rule is written once: which policy is in force for a person on a day, which budget covers a
+day, what a new period carries over, and how much a person already gave a customer today.
+
+They take an open session and never commit; the caller's unit of work decides the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from empowerment.errors import NoBudgetPolicy, UnknownCustomer
+from empowerment.models.enums import GestureStatus, Rollover
+from empowerment.models.tables import Budget, BudgetPolicy, Customer, Employee, Gesture, table
+
+
+def choose_policy(candidates: Iterable[BudgetPolicy], employee_id: int, team_id: int | None,
+                  role: object) -> BudgetPolicy | None:
+    """Pure: among policy versions already in force, the one for this person. The most specific
+    scope wins (employee > team > role > everyone); within a scope, the newest version."""
+    applicable = [p for p in candidates if p.applies_to(employee_id, team_id, role)]  # type: ignore[arg-type]
+    if not applicable:
+        return None
+    return min(applicable, key=lambda p: (p.scope_rank, -p.effective_from.toordinal(), -(p.id or 0)))
+
+
+def policy_in_force(session: Session, employee: Employee, on: date) -> BudgetPolicy | None:
+    candidates = session.scalars(
+        select(BudgetPolicy)
+        .where(BudgetPolicy.effective_from <= on)
+        .where(or_(
+            BudgetPolicy.employee_id == employee.id,
+            BudgetPolicy.team_id == (employee.team_id if employee.team_id is not None else -1),
+            BudgetPolicy.role == employee.role,
+            BudgetPolicy.employee_id.is_(None) & BudgetPolicy.team_id.is_(None) & BudgetPolicy.role.is_(None),
+        ))
+    ).all()
+    return choose_policy(candidates, employee.id, employee.team_id, employee.role)
+
+
+def require_policy(session: Session, employee: Employee, on: date) -> BudgetPolicy:
+    policy = policy_in_force(session, employee, on)
+    if policy is None:
+        raise NoBudgetPolicy(
+            f"{employee.name} has no budget policy yet; an admin can set one on the Policies page.")
+    return policy
+
+
+def budget_covering(session: Session, employee_id: int, on: date, *, lock: bool = False) -> Budget | None:
+    """The person's budget for the period containing `on`, if that period has been opened."""
+    query = select(Budget).where(Budget.employee_id == employee_id, Budget.period_start <= on,
+                                 Budget.period_end > on)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def rollover_cents(session: Session, employee_id: int, policy: BudgetPolicy, start: date) -> int:
+    """What a new period starting on `start` carries over from the last one (policy "full")."""
+    if policy.rollover != Rollover.FULL:
+        return 0
+    previous = session.scalar(
+        select(Budget.remaining_cents)
+        .where(Budget.employee_id == employee_id, Budget.period_end <= start)
+        .order_by(Budget.period_end.desc()).limit(1))
+    return int(previous or 0)
+
+
+def given_to_customer_on(session: Session, employee_id: int, customer_id: int, day: date) -> int:
+    """Cents this person's gestures for this customer on `day` spend or hold: what the Ritz rule's
+    daily cap counts. Core, not ORM: it runs inside the writers' critical section."""
+    start = datetime.combine(day, time.min)
+    gestures = table(Gesture)
+    spent = session.connection().execute(
+        select(func.coalesce(func.sum(gestures.c.cost_cents), 0)).where(
+            gestures.c.employee_id == employee_id,
+            gestures.c.customer_id == customer_id,
+            gestures.c.occurred_at >= start,
+            gestures.c.occurred_at < start + timedelta(days=1),
+            gestures.c.status.in_(GestureStatus.against_budget()),
+        )
+    ).scalar()
+    return int(spent or 0)
+
+
+def customer_by_code(session: Session, customer_code: str) -> Customer:
+    """The one customer lookup by the organisation's id."""
+    customer = session.scalar(select(Customer).where(Customer.code == str(customer_code).strip()))
+    if customer is None:
+        raise UnknownCustomer(f"No customer with id '{customer_code}'.")
+    return customer

@@ -1,0 +1,101 @@
+"""Reads for the admin's configuration pages and a page's pickers: the guideline, remembered
+column mappings, budget policy versions, and the teams an actor may open."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from sqlalchemy import select
+
+from empowerment import access
+from empowerment.actor import Actor
+from empowerment.csvformat import import_kind
+from empowerment.db import Database
+from empowerment.models import AppSetting, BudgetPolicy, Employee, Team
+
+DEFAULT_GUIDELINE = """\
+**You own the guest's problem the moment you hear it.**
+
+- Listen to the whole story, apologise sincerely, and thank them for telling you.
+- Put it right on the spot, with your own budget, without asking a manager first.
+- Choose what fits the person: time and a personal note often mean more than money.
+- Stay within your remaining budget and the daily limit per guest shown on this page.
+- Log it here straight away, so no colleague ever makes the guest repeat themselves.
+- Follow up before the guest leaves: check that it really is fixed.
+"""
+
+
+def get_guideline(db: Database) -> str:
+    """The current guideline text (Markdown), or the default if none was written."""
+    with db.read() as session:
+        setting = session.get(AppSetting, AppSetting.GUIDELINE)
+        text = (setting.value if setting else "").strip()
+    return text or DEFAULT_GUIDELINE
+
+
+def get_mapping(db: Database, kind: str) -> dict[str, str]:
+    """The remembered column mapping for `kind` ({} when none, or when the stored value is
+    unreadable)."""
+    spec = import_kind(kind)
+    with db.read() as session:
+        row = session.get(AppSetting, AppSetting.COLUMN_MAPPING + spec.name)
+        text = row.value if row is not None else None
+    if not text:
+        return {}
+    try:
+        stored = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    columns = set(spec.names)
+    return {str(k): str(v) for k, v in stored.items() if k in columns and isinstance(v, str) and v}
+
+
+
+def teams_for(db: Database, actor: Actor) -> pd.DataFrame:
+    """The teams the actor may open on the Team page: id, code, name."""
+    with db.read() as session:
+        ids = access.team_ids(session, actor, "team.read")
+        rows = session.execute(select(Team.id, Team.code, Team.name).where(Team.id.in_(ids))
+                               .order_by(Team.name)).all()
+    return pd.DataFrame(rows, columns=["id", "code", "name"])
+
+
+POLICY_COLUMNS = [
+    "name", "scope", "allowance_cents", "period", "rollover", "customer_daily_cap_cents",
+    "review_above_cents", "approval_above_cents", "effective_from", "created_at",
+]
+
+
+def policy_versions(db: Database, actor: Actor) -> pd.DataFrame:
+    """Every version of every budget policy, newest first within each name (admins, hr)."""
+    access.require(actor, "policy.read")
+    with db.read() as session:
+        rows = session.execute(
+            select(BudgetPolicy, Team.code, Employee.code)
+            .outerjoin(Team, Team.id == BudgetPolicy.team_id)
+            .outerjoin(Employee, Employee.id == BudgetPolicy.employee_id)
+            .order_by(BudgetPolicy.name, BudgetPolicy.effective_from.desc(), BudgetPolicy.id.desc())
+        ).all()
+    records = []
+    for policy, team_code, employee_code in rows:
+        scope = (f"team {team_code}" if team_code else f"employee {employee_code}" if employee_code
+                 else f"role {policy.role.value}" if policy.role else "everyone")
+        records.append([
+            policy.name, scope, policy.allowance_cents, policy.period.value, policy.rollover.value,
+            policy.customer_daily_cap_cents, policy.review_above_cents, policy.approval_above_cents,
+            policy.effective_from, policy.created_at,
+        ])
+    return pd.DataFrame(records, columns=POLICY_COLUMNS)
+
+
+def team_names_in_reach(db: Database, actor: Actor, action: str) -> list[str] | None:
+    """The names of the teams `actor` may `action` (for a filter); None when that is every team."""
+    with db.read() as session:
+        if access.reaches_all(actor, action):
+            access.require(actor, action)
+            return None
+        ids = access.team_ids(session, actor, action)
+        return sorted(set(session.scalars(select(Team.name).where(Team.id.in_(ids)))))

@@ -1,0 +1,152 @@
+"""Budget policies: create one, or a new version of one, and apply a change at once if asked.
+
+Rows are versions: a change inserts a new row; the newest version in force on a day wins for its
+scope (`models.lookups.policy_in_force`). A change to an existing policy applies from the next
+period unless `immediate`; a brand-new policy is in force from today. "Immediate" also moves the
+allowance of the budgets already open this period, to exactly the new allowance: the change is
+worked out from what the ledger says those budgets were allocated, so saving the same change
+twice (a double tap) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from empowerment import access, audit
+from empowerment.actor import Actor
+from empowerment.db import Database
+from empowerment.errors import InvalidInput
+from empowerment.models import (
+    Budget,
+    BudgetPolicy,
+    Employee,
+    LedgerEntry,
+    LedgerEntryType,
+    Period,
+    Role,
+    Rollover,
+    Team,
+)
+from empowerment.models.lookups import choose_policy
+from empowerment.money import MAX_AMOUNT_CENTS, format_cents
+from empowerment.periods import next_period_start
+from empowerment.services.ledger import post
+
+DEFAULT_CUSTOMER_DAILY_CAP_CENTS = 200_000  # the Ritz rule: 2,000.00 per guest per day
+MAX_NAME_CHARS = 100
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """What an admin asks for. At most one of `team_code`, `role`, `employee_code`: none means
+    the policy is for everyone."""
+
+    name: str
+    allowance_cents: int
+    period: Period
+    team_code: str | None = None
+    role: Role | None = None
+    employee_code: str | None = None
+    customer_daily_cap_cents: int = DEFAULT_CUSTOMER_DAILY_CAP_CENTS
+    review_above_cents: int | None = None
+    approval_above_cents: int | None = None
+    rollover: Rollover = Rollover.NONE
+    immediate: bool = False
+    today: date | None = None
+
+    @property
+    def scope_label(self) -> str:
+        return self.team_code or (self.role.value if self.role else None) or self.employee_code or "everyone"
+
+
+def _validate(request: PolicyRequest) -> str:
+    name = (request.name or "").strip()
+    if not name:
+        raise InvalidInput("A policy needs a name.")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(f"Keep the policy name under {MAX_NAME_CHARS} characters.")
+    if sum(x is not None for x in (request.team_code, request.role, request.employee_code)) > 1:
+        raise InvalidInput("A policy applies to one team, one role or one employee, not several.")
+    for label, cents in (("The allowance", request.allowance_cents),
+                         ("The limit per customer per day", request.customer_daily_cap_cents),
+                         ("'Review above'", request.review_above_cents),
+                         ("'Approval above'", request.approval_above_cents)):
+        if cents is not None and not 0 <= cents <= MAX_AMOUNT_CENTS:
+            raise InvalidInput(f"{label} must be between {format_cents(0)} and {format_cents(MAX_AMOUNT_CENTS)}.")
+    if (request.approval_above_cents is not None and request.review_above_cents is not None
+            and request.approval_above_cents < request.review_above_cents):
+        raise InvalidInput("'Approval above' must not be lower than 'review above'.")
+    return name
+
+
+def set_policy(db: Database, actor: Actor, request: PolicyRequest) -> BudgetPolicy:
+    """Create a policy, or a new version of one (same name)."""
+    access.require(actor, "policy.set")
+    name = _validate(request)
+    today = request.today or date.today()
+    with db.write() as session:
+        team_id = employee_id = None
+        if request.team_code:
+            team = session.scalar(select(Team).where(Team.code == request.team_code))
+            if team is None:
+                raise InvalidInput(f"No team with id '{request.team_code}'.")
+            team_id = team.id
+        if request.employee_code:
+            employee_id = access.employee(session, actor, "policy.set", request.employee_code).id
+        exists = session.scalar(select(func.count()).where(BudgetPolicy.name == name))
+        effective_from = today if (request.immediate or not exists) else next_period_start(request.period, today)
+        policy = BudgetPolicy(
+            name=name, team_id=team_id, role=request.role, employee_id=employee_id,
+            allowance_cents=request.allowance_cents, period=request.period, rollover=request.rollover,
+            customer_daily_cap_cents=request.customer_daily_cap_cents,
+            review_above_cents=request.review_above_cents, approval_above_cents=request.approval_above_cents,
+            effective_from=effective_from, created_by_id=actor.employee_id,
+        )
+        session.add(policy)
+        session.flush()
+        if request.immediate:
+            _apply_allowance_now(session, actor, policy, today)
+        audit.record(session, actor, "policy.set", "budget_policy", policy.id, dict(
+            name=name, allowance_cents=request.allowance_cents, period=request.period.value,
+            scope=request.scope_label, customer_daily_cap_cents=request.customer_daily_cap_cents,
+            review_above_cents=request.review_above_cents, approval_above_cents=request.approval_above_cents,
+            rollover=request.rollover.value, effective_from=effective_from, immediate=request.immediate,
+        ))
+        return policy
+
+
+def _allowance_cents(session: Session, budget_ids: list[int]) -> dict[int, int]:
+    """What each budget's allowance is now, by its ledger (allocations net of reductions)."""
+    if not budget_ids:
+        return {}
+    rows = session.execute(
+        select(LedgerEntry.budget_id, func.sum(LedgerEntry.amount_cents))
+        .where(LedgerEntry.budget_id.in_(budget_ids),
+               LedgerEntry.entry_type.in_([t for t in LedgerEntryType if t.counts_as_allowance]))
+        .group_by(LedgerEntry.budget_id)).all()
+    return {budget_id: int(total or 0) for budget_id, total in rows}
+
+
+def _apply_allowance_now(session: Session, actor: Actor, policy: BudgetPolicy, today: date) -> None:
+    """Bring every open budget this policy now governs to the new allowance: one allocation (or
+    allocation reduction) entry for the difference, never taking more than is left."""
+    open_budgets = session.execute(
+        select(Budget, Employee).join(Employee, Employee.id == Budget.employee_id)
+        .where(Budget.period_start <= today, Budget.period_end > today).with_for_update(of=Budget)
+    ).all()
+    in_force = session.scalars(select(BudgetPolicy).where(BudgetPolicy.effective_from <= today)).all()
+    governed = [(budget, employee) for budget, employee in open_budgets
+                if choose_policy(in_force, employee.id, employee.team_id, employee.role) is policy]
+    allowances = _allowance_cents(session, [budget.id for budget, _ in governed])
+    reason = f"Policy '{policy.name}' changed with immediate effect"
+    for budget, _employee in governed:
+        delta = policy.allowance_cents - allowances.get(budget.id, 0)
+        if delta > 0:
+            post(session, budget.id, LedgerEntryType.ALLOCATION, delta, actor=actor, reason=reason)
+        elif delta < 0 and budget.remaining_cents > 0:
+            post(session, budget.id, LedgerEntryType.ALLOCATION_REDUCTION,
+                 min(-delta, budget.remaining_cents), actor=actor, reason=reason)
