@@ -15,11 +15,17 @@ import streamlit as st
 ROOT = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
+    from empowerment import settings
     from empowerment.ui import nav
     from empowerment.ui.session import current_actor, framed, render_account_box, sync_cookie
     from empowerment.ui.signin import sign_in_pages
 
     st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
+    try:
+        settings.current()
+    except settings.SettingsInvalid as exc:  # say which setting is wrong instead of failing later
+        st.error(str(exc))
+        st.stop()
     actor = current_actor()
     if actor is None:
         page = st.navigation(sign_in_pages(), position="hidden")

@@ -16,6 +16,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from empowerment.actor import Actor
 from empowerment.db import Database, upgrade  # noqa: E402
 from empowerment.services.importing import import_csv  # noqa: E402
 
@@ -40,10 +41,10 @@ def run(rows: int, customers: int = 100_000) -> dict[str, float]:
     db = Database(f"sqlite:///{workdir}/import.db")
     upgrade(db)
     started = time.perf_counter()
-    summary = import_csv(db, "transactions", csv_path)
+    summary = import_csv(db, "transactions", csv_path, actor=Actor.system("test"))
     first = time.perf_counter() - started
     started = time.perf_counter()
-    again = import_csv(db, "transactions", csv_path)  # safe to repeat: all unchanged
+    again = import_csv(db, "transactions", csv_path, actor=Actor.system("test"))  # safe to repeat: all unchanged
     repeat = time.perf_counter() - started
     assert summary.inserted == rows and again.inserted == 0
     return {"rows": rows, "first_s": first, "repeat_s": repeat,

@@ -79,14 +79,14 @@ def in_process(database: Database, first: str, last: str, screenshot: Path | Non
     from openpyxl import load_workbook
     from pypdf import PdfReader
 
-    from empowerment.reports.assemble import build_joint_report
+    from empowerment.reports.assemble import ReportRequest, build_joint_report
     from empowerment.reports.render_html import render_html
     from empowerment.reports.render_pdf import render_pdf
     from empowerment.reports.render_xlsx import SHEET_NAMES, render_xlsx
 
     times: dict[str, float] = {}
     started = time.perf_counter()
-    report = build_joint_report(database, Actor.system("bench"), date_from=first, date_to=last)
+    report = build_joint_report(database, Actor.system("bench"), ReportRequest(date_from=first, date_to=last))
     times["assemble"] = time.perf_counter() - started
     outputs = {}
     for name, render in (("pdf", render_pdf), ("xlsx", render_xlsx), ("html", render_html)):

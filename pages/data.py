@@ -79,7 +79,7 @@ def run(kind: str, upload: Any, mapping: dict[str, str], dry_run: bool, actor: A
     bar = st.progress(0.0, text="Checking…" if dry_run else "Importing…")
     try:
         summary = import_csv(
-            get_db(), kind, upload, dry_run=dry_run, actor_label=actor.name, actor_id=actor.employee_id,
+            get_db(), kind, upload, actor=actor, dry_run=dry_run,
             column_mapping=mapping or None, progress=lambda fraction, message: bar.progress(fraction, text=message),
         )
     except ImportFailed as exc:

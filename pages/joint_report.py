@@ -16,13 +16,11 @@ from empowerment import access
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
 from empowerment.queries import report_metrics
-from empowerment.reports.assemble import build_joint_report
+from empowerment.reports.assemble import ReportRequest, build_joint_report
 from empowerment.reports.model import (
     SECTIONS,
     JointReport,
     ReportTable,
-    default_period,
-    period_choices,
     resolve_window,
 )
 from empowerment.reports.render_csv import render_csv
@@ -30,6 +28,7 @@ from empowerment.reports.render_pdf import render_pdf
 from empowerment.reports.render_xlsx import render_xlsx
 from empowerment.services.report_access import record_identity_access
 from empowerment.ui import components as ui
+from empowerment.ui import pickers
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 
@@ -45,15 +44,14 @@ def cached_report(version: object, period: str | None, date_from: date | None, d
     """Keyed on (data version, period or dates, location, identities); the actor is not part of the
     key: every role that reaches this page may read the same report, and the page checks the
     identities choice and records it itself (once per view) before calling."""
-    return build_joint_report(get_db(), _actor, period=period, date_from=date_from, date_to=date_to,
+    return build_joint_report(get_db(), _actor, ReportRequest(period=period, date_from=date_from, date_to=date_to,
                               location=location, include_identities=include_identities,
-                              record_access=False)
+                              record_access=False))
 
 
 @st.cache_data(show_spinner=False, ttl=60)
-def picker_data(version: object) -> tuple[tuple[date, date] | None, list[str]]:
-    with get_db().read() as session:
-        return report_metrics.incident_span(session), report_metrics.location_names(session)
+def picker_data(version: object) -> report_metrics.PickerOptions:
+    return report_metrics.picker_options(get_db())
 
 
 def data_version() -> object:
@@ -63,23 +61,17 @@ def data_version() -> object:
 
 
 def choose_scope(version: object) -> tuple[str | None, date | None, date | None, str | None]:
-    span, locations = picker_data(version)
+    options = picker_data(version)
     today = date.today()
-    first, last = span or (today, today)
-    # The period kind on its own row, as on the Payoff page: beside two inputs its first option
-    # was cut off at 820 px, and a date range needs twice a select's width.
-    kind = st.segmented_control("Period", KINDS, default="Quarter", key="jr_kind") or "Quarter"
-    middle, right = st.columns([2, 1.2] if kind == "Dates" else 2, width=640)
-    period = date_from = date_to = None
-    if kind == "Dates":
-        date_from, date_to = ui.date_range(middle, first, last, key="jr_dates")
-    else:
-        choices = period_choices(first, last, kind)
-        default = default_period(choices, today)
-        period = middle.selectbox(kind, choices, index=choices.index(default) if default else 0,
-                                  key=f"jr_{kind.lower()}")
-    place = right.selectbox("Location", [ALL_LOCATIONS, *locations], key="jr_location")
-    return period, date_from, date_to, None if place == ALL_LOCATIONS else place
+    first, last = options.span or (today, today)
+    kind = pickers.period_kind(KINDS, "Quarter", key="jr")
+    middle, right = st.columns(pickers.period_widths(kind, others=1), width=640)
+    picked = pickers.period_choice(middle, kind, first, last, key="jr", today=today)
+    place = right.selectbox("Location", [ALL_LOCATIONS, *options.locations], key="jr_location")
+    location = None if place == ALL_LOCATIONS else place
+    if picked.period is not None:
+        return picked.period, None, None, location
+    return None, picked.date_from, picked.date_to, location
 
 
 def identities_choice(actor: Actor) -> bool:

@@ -26,8 +26,8 @@ from empowerment.analytics import (
 from empowerment.analytics.payoff import filter_incidents
 from empowerment.queries import admin
 from empowerment.queries import frames as frame_queries
-from empowerment.reports.model import default_period, parse_period, period_choices
 from empowerment.ui import components as ui
+from empowerment.ui import pickers
 from empowerment.ui.charts import payoff as payoff_charts
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
@@ -102,31 +102,17 @@ def _team_arg(team: str | tuple[str, ...] | None) -> str | list[str] | None:
 def choose_scope(options: frame_queries.FilterOptions, teams: list[str], managed_only: bool) -> Scope:
     today = date.today()
     first, last = options.first_incident or today, options.last_incident or today
-    # The period kind gets its own row: beside three selects it was clipped at tablet width.
-    kind = st.segmented_control("Period", PERIOD_KINDS, default="All time", key="po_kind") or "All time"
-    # a date range needs about twice a select's width (it was cut off at 820 px)
-    period_col, place_col, team_col = st.columns([2, 1, 1] if kind == "Dates" else 3)
-    date_from = date_to = None
-    label = "over all time"
-    if kind == "Dates":
-        date_from, date_to = ui.date_range(period_col, first, last, key="po_dates")
-        label = f"from {date_from:%d %b %Y} to {date_to:%d %b %Y}"
-    elif kind in ("Quarter", "Year"):
-        choices = period_choices(first, last, kind)
-        default = default_period(choices, today)
-        name = period_col.selectbox(kind, choices, index=choices.index(default) if default else 0,
-                                    key=f"po_{kind.lower()}")
-        window = parse_period(name)
-        date_from, date_to, label = window.start, window.last_day, f"in {window.label}"
-    else:  # all time: say what that covers where the period picker would be
-        period_col.markdown(f"**Incidents**  \n{first:%d %b %Y} – {last:%d %b %Y}")
+    kind = pickers.period_kind(PERIOD_KINDS, "All time", key="po")
+    period_col, place_col, team_col = st.columns(pickers.period_widths(kind, others=2))
+    picked = pickers.period_choice(period_col, kind, first, last, key="po", today=today)
     place = place_col.selectbox("Location", [ALL_LOCATIONS, *options.locations], key="po_location")
     every = MY_TEAMS if managed_only else ALL_TEAMS
     picked_team = team_col.selectbox("Team", [every, *teams], key="po_team")
     team: str | tuple[str, ...] | None = picked_team
     if picked_team == every:
         team = tuple(teams) if managed_only else None
-    return Scope(date_from, date_to, None if place == ALL_LOCATIONS else place, team, label)
+    return Scope(picked.date_from, picked.date_to, None if place == ALL_LOCATIONS else place, team,
+                 picked.label)
 
 
 def visible_teams(actor: Any, options: frame_queries.FilterOptions) -> tuple[list[str], bool]:

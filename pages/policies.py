@@ -53,24 +53,22 @@ def _save_policy() -> None:
             **kwargs,  # type: ignore[arg-type]
         ))
     except EmpowermentError as exc:
-        S[FLASH] = ("error", str(exc))
+        ui.flash(FLASH, "error", str(exc))
         return
-    S[FLASH] = ("success", f"Saved '{policy.name}': in force from {policy.effective_from:%d %b %Y}.")
+    ui.flash(FLASH, "success", f"Saved '{policy.name}': in force from {policy.effective_from:%d %b %Y}.")
 
 
 def _save_guideline() -> None:
     try:
         organisation.set_guideline(db, actor, S.get("po_guideline", ""))
     except EmpowermentError as exc:
-        S[FLASH] = ("error", str(exc))
+        ui.flash(FLASH, "error", str(exc))
         return
-    S[FLASH] = ("success", "Guideline saved; the tablets show it from their next screen.")
+    ui.flash(FLASH, "success", "Guideline saved; the tablets show it from their next screen.")
 
 
 st.title("⚙️ Policies")
-if FLASH in S:
-    kind, message = S.pop(FLASH)
-    (st.success if kind == "success" else st.error)(ui.md(message))
+ui.show_flash(FLASH)
 
 versions = admin.policy_versions(db, actor)
 st.subheader("Budget policies")

@@ -34,10 +34,10 @@ def _act(action: str, code: str, call, success: str) -> None:  # type: ignore[no
     try:
         call()
     except EmpowermentError as exc:
-        S[FLASH] = ("error", str(exc))
+        ui.flash(FLASH, "error", str(exc))
         return
     done.add((action, code))
-    S[FLASH] = ("success", success)
+    ui.flash(FLASH, "success", success)
 
 
 def _mark_reviewed(code: str) -> None:
@@ -59,9 +59,9 @@ def _decide(code: str, approve: bool) -> None:
 def _feature(code: str, featured: bool) -> None:
     try:
         gestures.set_featured(db, actor, code, featured)
-        S[FLASH] = ("success", "Story featured for the joint report." if featured else "Story un-featured.")
+        ui.flash(FLASH, "success", "Story featured for the joint report." if featured else "Story un-featured.")
     except EmpowermentError as exc:
-        S[FLASH] = ("error", str(exc))
+        ui.flash(FLASH, "error", str(exc))
 
 
 def _unlock(code: str, name: str, lock: str) -> None:
@@ -210,9 +210,7 @@ choice = st.selectbox("Team", [None, *names], key="tm_team", width=360,
                       format_func=lambda t: "All my teams" if t is None else names[t])
 team_ids = [choice] if choice is not None else None
 
-if FLASH in S:
-    kind, message = S.pop(FLASH)
-    (st.success if kind == "success" else st.error)(ui.md(message))
+ui.show_flash(FLASH)
 
 budgets = team.budget_use(db, actor, team_ids)
 window = team.window_of(budgets)

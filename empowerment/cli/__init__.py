@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from empowerment import settings
 from empowerment.cli.common import EXIT_REFUSED, EXIT_UNEXPECTED, fail
 from empowerment.errors import EmpowermentError
 
@@ -65,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_REFUSED
     try:
+        settings.current()  # a bad setting stops every command, with the variable named
         return int(handler(args))
     except EmpowermentError as exc:
         return fail(str(exc))

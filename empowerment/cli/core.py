@@ -236,8 +236,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     try:
         summary = importing.import_csv(
-            db, args.kind, args.file, dry_run=args.dry_run, actor_label="cli",
-            actor_id=None, column_mapping=mapping or None, progress=progress,
+            db, args.kind, args.file, actor=Actor.system("cli"), dry_run=args.dry_run,
+            column_mapping=mapping or None, progress=progress,
         )
     except ImportFailed as exc:
         fail(str(exc))
@@ -257,12 +257,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     db = open_db(args)
     try:
         if args.out is None:
-            rows = export_csv(db, args.kind, sys.stdout)
+            rows = export_csv(db, args.kind, sys.stdout, actor=Actor.system("cli"))
             sys.stdout.flush()
             print(f"Exported {rows:,} rows of {args.kind}.", file=sys.stderr)
         else:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            rows = export_csv(db, args.kind, args.out)
+            rows = export_csv(db, args.kind, args.out, actor=Actor.system("cli"))
             print(f"Exported {rows:,} rows of {args.kind} to {args.out}.")
     finally:
         db.dispose()

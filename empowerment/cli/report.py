@@ -18,7 +18,7 @@ from pathlib import Path
 
 from empowerment.actor import Actor
 from empowerment.cli.common import add_command, fail, open_db
-from empowerment.reports.assemble import build_joint_report
+from empowerment.reports.assemble import ReportRequest, build_joint_report
 from empowerment.reports.model import JointReport
 
 FORMATS = ("pdf", "xlsx", "html", "csv")
@@ -82,9 +82,8 @@ def handler(args: argparse.Namespace) -> int:
     db = open_db(args)
     try:
         report = build_joint_report(
-            db, Actor.system("cli"), period=args.period, date_from=args.date_from, date_to=args.date_to,
-            location=args.location, include_identities=args.include_identities,
-        )
+            db, Actor.system("cli"), ReportRequest(period=args.period, date_from=args.date_from, date_to=args.date_to,
+            location=args.location, include_identities=args.include_identities))
         data = render(report, fmt, args.table)
     finally:
         db.dispose()

@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from empowerment.db import Database
 from empowerment.errors import InvalidInput
 from empowerment.models import (
     Budget,
@@ -244,3 +245,15 @@ def incident_span(session: Session) -> tuple[date, date] | None:
 def _day(value: object) -> date:
     stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return stamp.date()
+
+
+@dataclass(frozen=True)
+class PickerOptions:
+    span: tuple[date, date] | None  # first and last incident day
+    locations: list[str]
+
+
+def picker_options(db: Database) -> PickerOptions:
+    """What the joint report's pickers offer."""
+    with db.read() as session:
+        return PickerOptions(incident_span(session), location_names(session))

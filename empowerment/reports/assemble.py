@@ -8,6 +8,7 @@ from the object this returns, so the figures are identical everywhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,25 +40,28 @@ def check_access(actor: Actor, include_identities: bool = False) -> None:
         access.require(actor, "report.identities")
 
 
-def build_joint_report(
-    db: Database,
-    actor: Actor,
-    *,
-    period: str | None = None,
-    date_from: Any = None,
-    date_to: Any = None,
-    location: str | None = None,
-    include_identities: bool = False,
-    record_access: bool = True,
-    horizon_days: int = 90,
-    bootstrap: int = 200,
-    secret: str | None = None,
-) -> JointReport:
-    """The joint report for a period ("2026-Q3", "2026-07", "2026") or dates (both inclusive).
+@dataclass(frozen=True)
+class ReportRequest:
+    """Which joint report: a period ("2026-Q3", "2026-07", "2026") or dates (both inclusive), a
+    location, and whether customer names are shown beside the pseudonyms."""
 
-    `include_identities` shows real customer names beside the pseudonyms; it is refused for
-    other roles and recorded in the audit log (the page records it itself once per view and
-    passes `record_access=False` to its cached build)."""
+    period: str | None = None
+    date_from: Any = None
+    date_to: Any = None
+    location: str | None = None
+    include_identities: bool = False
+    record_access: bool = True  # the page records the names' use itself, once per view
+    horizon_days: int = 90
+    bootstrap: int = 200
+    secret: str | None = None  # keys the pseudonyms; the installation's secret by default
+
+
+def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> JointReport:
+    """The joint report. `include_identities` is refused for other roles and recorded in the
+    audit log."""
+    period, date_from, date_to, location = request.period, request.date_from, request.date_to, request.location
+    include_identities, record_access = request.include_identities, request.record_access
+    horizon_days, bootstrap, secret = request.horizon_days, request.bootstrap, request.secret
     check_access(actor, include_identities)
     window = resolve_window(period, date_from, date_to)
     report_charts.warm_up()  # the PDF and HTML draw charts: start their engine while the data loads

@@ -1,7 +1,7 @@
 """CSV export in the canonical import format, streamed in chunks.
 
-    rows = export_csv(db, "transactions", "transactions.csv")
-    buffer = io.BytesIO(); export_csv(db, "gestures", buffer)  # e.g. for st.download_button
+    rows = export_csv(db, "transactions", "transactions.csv", actor=admin)
+    buffer = io.BytesIO(); export_csv(db, "gestures", buffer, actor=admin)  # for st.download_button
 
 Columns are those of `csvschema.KINDS[kind]`: ids as the organisation's codes, amounts as decimal
 strings with 2 decimals ("-12.50"), times as ISO 8601 ("2024-03-31T14:05:00", microseconds only
@@ -28,6 +28,8 @@ import pandas as pd
 from sqlalchemy import Date, DateTime, Enum, Select, String, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from empowerment import access
+from empowerment.actor import Actor
 from empowerment.csvformat import ESCAPED_TYPES, EXPORT_KINDS, KINDS, CsvKind, escape_formulas
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
@@ -48,9 +50,10 @@ __all__ = ["export_csv"]
 CHUNK_ROWS = 50_000
 
 
-def export_csv(db: Database, kind: str, out: str | Path | IO[str] | IO[bytes]) -> int:
+def export_csv(db: Database, kind: str, out: str | Path | IO[str] | IO[bytes], *, actor: Actor) -> int:
     """Write all rows of `kind` as CSV to `out` (a path, a text file or a binary file).
     Returns the number of data rows written (the header is always written)."""
+    access.require(actor, "data.export")
     if kind not in KINDS:
         raise InvalidInput(f"Unknown export '{kind}'. Choose one of: {', '.join(EXPORT_KINDS)}.")
     spec = KINDS[kind]

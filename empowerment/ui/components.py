@@ -9,8 +9,7 @@ rendered as HTML. `$…$` would otherwise turn into LaTeX and `[x](y)` into a li
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from functools import cache
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -98,18 +97,6 @@ def when(value: datetime | pd.Timestamp | None) -> str:
     return f"{pd.Timestamp(value):%d %b %Y, %H:%M}"
 
 
-@cache
-def date_range(container: DeltaGenerator, first: date, last: date, key: str) -> tuple[date, date]:
-    """A "From – to" picker in `container` (a column); while only the first day is picked, that
-    day alone, with a hint to pick the last one."""
-    picked = container.date_input("From – to", value=(first, last), key=key, format="YYYY-MM-DD")
-    if isinstance(picked, tuple) and len(picked) == 2:
-        return picked[0], picked[1]
-    container.caption("Pick the last day too.")
-    day = picked[0] if isinstance(picked, tuple) and picked else first
-    return day, day
-
-
 def _tablet_css() -> str:
     # Comments stripped: Streamlit 1.67 drops a style-only `st.html` whose CSS holds a comment.
     return re.sub(r"/\*.*?\*/", "", TABLET_CSS.read_text(encoding="utf-8"), flags=re.S).strip()
@@ -121,6 +108,20 @@ def apply_tablet_style() -> None:
 
 
 # --- blocks ---------------------------------------------------------------------------------------
+
+def flash(key: str, kind: str, message: object) -> None:
+    """Keep a message for the next run of the page (a callback's outcome): kind is "success",
+    "error", "warning" or "info"."""
+    st.session_state[key] = (kind, str(message))
+
+
+def show_flash(key: str, where: DeltaGenerator | None = None) -> None:
+    """Show, once, the message `flash` kept under `key`."""
+    if key not in st.session_state:
+        return
+    kind, message = st.session_state.pop(key)
+    getattr(where or st, kind)(md(message))
+
 
 def empty_state(title: str, body: str, icon: str = "🌱") -> None:
     with st.container(border=True):

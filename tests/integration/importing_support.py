@@ -15,6 +15,7 @@ from empowerment.models import Base
 from empowerment.services.exporting import export_csv
 from empowerment.services.importing import ImportSummary, import_csv
 from tests.conftest import PG_ADMIN_URL, PG_AVAILABLE, _truncate_all, fresh_sqlite
+from tests.factories import SYSTEM
 
 EMPLOYEES = """employee_id,name,role,team,location
 E1,Ana Staff,staff,FD,Harbour
@@ -55,6 +56,7 @@ SEED = {
 
 def run(db: Database, kind: str, text: str | bytes, **kwargs: object) -> ImportSummary:
     data = text.encode("utf-8") if isinstance(text, str) else text
+    kwargs.setdefault("actor", SYSTEM)
     return import_csv(db, kind, data, **kwargs)  # type: ignore[arg-type]
 
 
@@ -73,7 +75,7 @@ def counts(db: Database) -> dict[str, int]:
 
 def exported(db: Database, kind: str) -> str:
     out = io.StringIO()
-    export_csv(db, kind, out)
+    export_csv(db, kind, out, actor=SYSTEM)
     return out.getvalue()
 
 

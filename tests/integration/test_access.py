@@ -106,6 +106,15 @@ def test_a_manager_sees_only_the_teams_they_manage(org: Org) -> None:
         team.budget_use(org.db, org.mia, [org.hk])
 
 
+def test_one_answer_to_which_teams_a_person_may_see_on_every_page(org: Org) -> None:
+    # The Team page and the Payoff page's team filter agree: the teams the manager manages.
+    assert list(admin.teams_for(org.db, org.mia)["name"]) == ["FD"]
+    assert admin.team_names_in_reach(org.db, org.mia, "payoff.read") == ["FD"]
+    assert admin.team_names_in_reach(org.db, org.hr, "payoff.read") is None  # every team
+    with pytest.raises(PermissionDenied):
+        admin.team_names_in_reach(org.db, org.ana, "payoff.read")
+
+
 def test_a_manager_cannot_approve_outside_their_team(org: Org) -> None:
     with pytest.raises(PermissionDenied, match="approve gestures outside your teams"):
         decide_gesture(org.db, org.mia, org.pending_hk, approve=True)

@@ -39,7 +39,7 @@ def _table(text: str) -> list[dict[str, str]]:
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_kind_exports_its_canonical_header_even_when_empty(db: Database, kind: str) -> None:
     out = io.StringIO()
-    assert export_csv(db, kind, out) == 0
+    assert export_csv(db, kind, out, actor=Actor.system("test")) == 0
     assert out.getvalue() == ",".join(KINDS[kind].names) + "\n"
 
 
@@ -111,11 +111,11 @@ def test_the_ledger_export_lists_every_entry_with_its_budget_employee_and_gestur
 def test_export_writes_to_a_path_a_text_file_or_a_binary_file(db: Database, tmp_path: Path) -> None:
     seed(db, "customers")
     path = tmp_path / "customers.csv"
-    assert export_csv(db, "customers", path) == 2
+    assert export_csv(db, "customers", path, actor=Actor.system("test")) == 2
     text = path.read_text(encoding="utf-8")
     assert not text.startswith("\ufeff") and "\r" not in text
     binary = io.BytesIO()
-    assert export_csv(db, "customers", binary) == 2
+    assert export_csv(db, "customers", binary, actor=Actor.system("test")) == 2
     assert binary.getvalue().decode("utf-8") == text == exported(db, "customers")
     assert run(db, "customers", path.read_bytes()).unchanged == 2
 
@@ -134,7 +134,7 @@ def test_large_exports_are_streamed_in_chunks(db: Database, monkeypatch: pytest.
             return super().write(s)
 
     out = Recorder()
-    assert export_csv(db, "transactions", out) == 10
+    assert export_csv(db, "transactions", out, actor=Actor.system("test")) == 10
     assert len(writes) == 1 + 4  # the header, then 3 + 3 + 3 + 1 rows
     assert out.getvalue() == text.replace(".05\n", ".05\n")
     with db.read() as session:
@@ -212,4 +212,4 @@ def test_a_negative_amount_is_exported_as_a_plain_number(db: Database) -> None:
 
 def test_an_unknown_kind_is_refused(db: Database) -> None:
     with pytest.raises(InvalidInput, match="Unknown export"):
-        export_csv(db, "payroll", io.StringIO())
+        export_csv(db, "payroll", io.StringIO(), actor=Actor.system("test"))

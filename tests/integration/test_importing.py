@@ -13,6 +13,7 @@ import pytest
 from dateutil import tz
 from sqlalchemy import select
 
+from empowerment.actor import Actor
 from empowerment.csvformat import Column, CsvKind
 from empowerment.db import Database
 from empowerment.errors import InvalidAmount
@@ -25,6 +26,7 @@ from empowerment.models import (
     GestureType,
     Incident,
     Location,
+    Role,
     Team,
     Transaction,
 )
@@ -88,7 +90,7 @@ def test_transactions_land_as_cents_and_times_and_unknown_customers_are_created_
 
 def test_every_import_writes_one_audit_event_with_counts_and_no_row_contents(db: Database) -> None:
     seed(db, "customers")
-    run(db, "transactions", TRANSACTIONS, actor_label="Ana (admin)")
+    run(db, "transactions", TRANSACTIONS, actor=Actor(None, "Ana (admin)", Role.ADMIN))
     with db.read() as session:
         events = list(session.scalars(select(AuditEvent).where(AuditEvent.action.like("import.%"))))
     assert [e.action for e in events] == ["import.customers", "import.transactions"]

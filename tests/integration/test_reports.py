@@ -32,7 +32,7 @@ from empowerment.models import (
     Team,
     Transaction,
 )
-from empowerment.reports import build_joint_report, parse_period
+from empowerment.reports import ReportRequest, build_joint_report, parse_period
 from empowerment.reports.model import JointReport, resolve_window
 from empowerment.reports.privacy import Pseudonymiser
 from empowerment.reports.render_csv import render_csv
@@ -144,7 +144,7 @@ def hr_actor(db: Database, role: Role = Role.HR) -> Actor:
 
 def test_the_report_adds_up_on_each_backend(db: Database) -> None:
     hotel = build_hotel(db)
-    report = build_joint_report(db, hr_actor(db), period=PERIOD, bootstrap=50, secret=SECRET)
+    report = build_joint_report(db, hr_actor(db), ReportRequest(period=PERIOD, bootstrap=50, secret=SECRET))
     staff = report.tables["staff"].frame
     total = staff.iloc[-1]
     assert total["Team"] == "All teams"
@@ -178,7 +178,7 @@ def hotel(_sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def test_employee_names_appear_only_in_the_stories(hotel: Hotel) -> None:
-    report = build_joint_report(hotel.db, hr_actor(hotel.db), period=PERIOD, bootstrap=20, secret=SECRET)
+    report = build_joint_report(hotel.db, hr_actor(hotel.db), ReportRequest(period=PERIOD, bootstrap=20, secret=SECRET))
     for key, table in report.tables.items():
         text = table.frame.to_csv()
         named = [name for name in hotel.staff_names if name in text]
@@ -190,15 +190,15 @@ def test_employee_names_appear_only_in_the_stories(hotel: Hotel) -> None:
 @pytest.mark.parametrize("role", [Role.STAFF, Role.MANAGER])
 def test_other_roles_may_not_open_the_report(sqlite_db: Database, role: Role) -> None:
     with pytest.raises(PermissionDenied):
-        build_joint_report(sqlite_db, Actor(1, "Someone", role), period=PERIOD)
+        build_joint_report(sqlite_db, Actor(1, "Someone", role), ReportRequest(period=PERIOD))
 
 
 def test_customer_names_only_when_asked_and_the_choice_is_audited(hotel: Hotel) -> None:
     sqlite_db = hotel.db
     reader = hr_actor(sqlite_db, Role.CX_LEAD)
-    plain = build_joint_report(sqlite_db, reader, period=PERIOD, bootstrap=20, secret=SECRET)
-    named = build_joint_report(sqlite_db, reader, period=PERIOD, bootstrap=20, secret=SECRET,
-                               include_identities=True, location="Harbour")
+    plain = build_joint_report(sqlite_db, reader, ReportRequest(period=PERIOD, bootstrap=20, secret=SECRET))
+    named = build_joint_report(sqlite_db, reader, ReportRequest(period=PERIOD, bootstrap=20, secret=SECRET,
+                               include_identities=True, location="Harbour"))
     assert "Customer name" not in plain.rows.columns and "Customer name" in named.rows.columns
     assert EVIL_NAME in set(named.rows["Customer name"])
     with sqlite_db.read() as session:
@@ -212,9 +212,9 @@ def test_customer_names_only_when_asked_and_the_choice_is_audited(hotel: Hotel) 
 def test_pseudonyms_are_stable_across_runs_and_differ_between_installations(hotel: Hotel) -> None:
     sqlite_db = hotel.db
     reader = hr_actor(sqlite_db)
-    first = build_joint_report(sqlite_db, reader, period=PERIOD, bootstrap=20, secret=SECRET)
-    again = build_joint_report(sqlite_db, reader, period=PERIOD, bootstrap=20, secret=SECRET)
-    other = build_joint_report(sqlite_db, reader, period=PERIOD, bootstrap=20, secret="another-installation")
+    first = build_joint_report(sqlite_db, reader, ReportRequest(period=PERIOD, bootstrap=20, secret=SECRET))
+    again = build_joint_report(sqlite_db, reader, ReportRequest(period=PERIOD, bootstrap=20, secret=SECRET))
+    other = build_joint_report(sqlite_db, reader, ReportRequest(period=PERIOD, bootstrap=20, secret="another-installation"))
     assert list(first.rows["Customer"]) == list(again.rows["Customer"])
     assert set(first.rows["Customer"]).isdisjoint(set(other.rows["Customer"]))
     assert first.rows["Customer"].nunique() == 60
@@ -222,8 +222,8 @@ def test_pseudonyms_are_stable_across_runs_and_differ_between_installations(hote
 
 
 def test_a_location_scopes_staff_and_incidents(hotel: Hotel) -> None:
-    report = build_joint_report(hotel.db, hr_actor(hotel.db), period=PERIOD, location="Hill",
-                                bootstrap=20, secret=SECRET)
+    report = build_joint_report(hotel.db, hr_actor(hotel.db), ReportRequest(period=PERIOD, location="Hill",
+                                bootstrap=20, secret=SECRET))
     assert report.tables["staff"].frame.iloc[-1]["Front-line staff"] == 3
     assert set(report.rows["Location"]) == {"Hill"}
     assert list(report.tables["teams"].frame["Team"]) == ["Spa", "All teams"]
@@ -261,8 +261,8 @@ def test_dates_are_inclusive_and_must_be_in_order() -> None:
 @pytest.fixture(scope="module")
 def named_report(hotel: Hotel) -> JointReport:
     """One report with customer names included (so the hostile name reaches every file)."""
-    return build_joint_report(hotel.db, Actor.system("test"), period=PERIOD, include_identities=True,
-                              bootstrap=50, secret=SECRET)
+    return build_joint_report(hotel.db, Actor.system("test"), ReportRequest(period=PERIOD, include_identities=True,
+                              bootstrap=50, secret=SECRET))
 
 
 def test_the_pdf_has_every_section_the_key_figures_and_the_charts(named_report: JointReport, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
+from empowerment.actor import Actor
 from empowerment.cli import main
 from empowerment.db import Database
 from empowerment.services.importing import import_csv
@@ -118,7 +119,7 @@ def test_the_files_import_and_the_payoff_runs(db: Database, script: ModuleType, 
                                               capsys: pytest.CaptureFixture[str]) -> None:
     written = script.convert(write_uci(tmp_path / "r.csv", LINES + many_customers(120)), tmp_path / "out", seed=1)
     for kind in ("customers", "employees", "transactions", "incidents", "gestures"):
-        import_csv(db, kind, written[kind])
+        import_csv(db, kind, written[kind], actor=Actor.system("test"))
     capsys.readouterr()
     assert main(["payoff", "--database-url", db.url, "--format", "json", "--bootstrap", "0", "--horizon", "30"]) == 0
     report = json.loads(capsys.readouterr().out)

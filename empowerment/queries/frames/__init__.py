@@ -71,8 +71,7 @@ from empowerment.queries.frames.reader import Reader, Snapshot, latest_incident
 from empowerment.queries.frames.statements import gestures_select, incidents_select, naive
 
 __all__ = ["CUSTOMER_KINDS", "DEFAULT_LOOKBACK_DAYS", "GESTURE_KINDS", "INCIDENT_KINDS", "TRANSACTION_KINDS",
-           "AnalyticsFrames", "FilterOptions", "data_version", "filter_options", "load_analytics_frames",
-           "team_names"]
+           "AnalyticsFrames", "FilterOptions", "data_version", "filter_options", "load_analytics_frames"]
 
 DEFAULT_LOOKBACK_DAYS = PRIOR_WINDOW_DAYS + 1
 
@@ -167,16 +166,6 @@ def filter_options(db: Database) -> FilterOptions:
     if unplaced:
         locations.append(UNKNOWN_LABEL)
     return FilterOptions(locations, teams, _day(first), _day(last))
-
-
-def team_names(db: Database, team_ids: Sequence[int]) -> list[str]:
-    """Names of these teams, sorted (a manager's teams for the team filter)."""
-    if not team_ids:
-        return []
-    with db.engine.connect() as conn:
-        names = conn.execute(select(Team.name).where(Team.id.in_(list(team_ids)))).scalars()
-        return sorted(set(names))
-
 
 
 def _fill_team_from_gestures(incidents: pd.DataFrame, gestures: pd.DataFrame) -> pd.DataFrame:

@@ -7,12 +7,11 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from empowerment import audit
+from empowerment import access, audit
 from empowerment.actor import Actor
 from empowerment.csvformat import IMPORT_KINDS, KINDS
 from empowerment.db import Database
 from empowerment.errors import ImportFailed
-from empowerment.models import Role
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.kinds import IMPORTERS
 from empowerment.services.importing.reading import Source, decode, parse, read_source
@@ -32,9 +31,8 @@ def import_csv(
     kind: str,
     source: Source,
     *,
+    actor: Actor,
     dry_run: bool = False,
-    actor_label: str = "cli",
-    actor_id: int | None = None,
     column_mapping: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportSummary:
@@ -43,6 +41,7 @@ def import_csv(
     `source`: a path (str or Path), the file's bytes, or an open file / upload (binary or text).
     Raises `ImportFailed(message, problems)` and writes nothing when anything is wrong.
     """
+    access.require(actor, "data.import")
     _check_kind(kind)
     spec = KINDS[kind]
     report = Progress(progress)
@@ -64,12 +63,12 @@ def import_csv(
         problems=problems,
         summary=summary,
         dry_run=dry_run,
-        actor_id=actor_id,
+        actor_id=actor.employee_id,
         now=datetime.now(),
         progress=report,
     )
     try:
-        _run(db, job, actor_label)
+        _run(db, job, actor)
     except _INTEGRITY_ERRORS as exc:
         raise _refused_by_the_database(filename, exc) from exc
     report(1.0, "Checked, nothing written" if dry_run else "Done")
@@ -87,7 +86,7 @@ def _check_kind(kind: str) -> None:
         raise ImportFailed(f"Unknown import '{kind}'. Choose one of: {', '.join(IMPORT_KINDS)}.")
 
 
-def _run(db: Database, job: Job, actor_label: str) -> None:
+def _run(db: Database, job: Job, actor: Actor) -> None:
     """The kind's importer and the audit event, in one write unit (a read unit for a dry run)."""
     kind = job.spec.name
     # With problems already found, only look things up (to report them all at once), then refuse.
@@ -99,8 +98,7 @@ def _run(db: Database, job: Job, actor_label: str) -> None:
             return
         audit.record(
             session,
-            # Only the id and the label are recorded; the role is not used.
-            Actor(employee_id=job.actor_id, name=actor_label, role=Role.ADMIN),
+            actor,
             f"import.{kind}",
             kind,
             entity_id=job.filename[:64],

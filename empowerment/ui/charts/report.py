@@ -108,9 +108,3 @@ def to_png(chart: alt.TopLevelMixin, scale: float = 2) -> bytes:
     import vl_convert as vlc
 
     return bytes(vlc.vegalite_to_png(chart.to_json(), scale=scale, allowed_base_urls=[]))
-
-
-def to_svg(chart: alt.TopLevelMixin) -> str:
-    import vl_convert as vlc
-
-    return str(vlc.vegalite_to_svg(chart.to_json(), allowed_base_urls=[]))
