@@ -26,6 +26,7 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check empowerment pages app.py tests benchmarks scripts migrations
 	$(BIN)/mypy empowerment
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test

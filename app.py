@@ -32,14 +32,14 @@ if __name__ == "__main__":
     else:
         sections: dict[str, list[st.Page]] = {}
         by_key: dict[str, st.Page] = {}
-        for spec in nav.pages_for(actor.role):
+        for spec in nav.pages_for(actor):
             if not (ROOT / spec.path).is_file():  # a page not installed: leave it out, never crash
                 continue
             by_key[spec.key] = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.key)
             sections.setdefault(spec.section, []).append(by_key[spec.key])
         # "/" opens the role's landing page under its own URL, so a deep link to it (/team) works:
         # Streamlit serves the default page only at "/".
-        landing = by_key.get(nav.landing_page_for(actor.role).key) or next(iter(by_key.values()))
+        landing = by_key.get(nav.landing_page_for(actor).key) or next(iter(by_key.values()))
         home = st.Page(partial(st.switch_page, landing), title=landing.title, icon=landing.icon,
                        url_path="home", default=True, visibility="hidden")
         next(iter(sections.values())).insert(0, home)

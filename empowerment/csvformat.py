@@ -190,7 +190,7 @@ is a number, nor times, dates or ints)."""
 
 def escape_formulas(values: pd.Series) -> pd.Series:
     """Export: a text cell a spreadsheet would run gets a leading quote `'` (the cells
-    `reports.safety.neutralise` neutralises: starting with `=`, `+`, `-`, `@`, tab, carriage
+    `DANGEROUS_FIRST_CHARACTERS` names: starting with `=`, `+`, `-`, `@`, tab, carriage
     return...). So does a cell whose leading quotes come before such a character ("'=x" -> "''=x"):
     that keeps the escape reversible, as `unescape_formulas` removes exactly one quote."""
     quote, needs_escape, _ = _formula_rule()
@@ -205,7 +205,7 @@ def escape_formulas(values: pd.Series) -> pd.Series:
 def unescape_formulas(values: pd.Series) -> pd.Series:
     """Import: undo `escape_formulas` (drop one leading `'` when quotes then a formula character follow)."""
     if not values.str.startswith(_QUOTE, na=False).any():
-        return values  # most files: no need to load the rule (see `_formula_rule`)
+        return values  # most files: nothing to undo
     _, _, is_escaped = _formula_rule()
     escaped = values.str.match(is_escaped, na=False).to_numpy(dtype=bool)
     if not escaped.any():
@@ -215,18 +215,17 @@ def unescape_formulas(values: pd.Series) -> pd.Series:
     return out
 
 
-_QUOTE = "'"  # reports.safety.QUOTE, known before loading it
+# The one formula rule (OWASP "CSV injection"), used by every file the app writes (reports.safety
+# too): a text cell starting with one of these characters, or their full-width forms that some
+# spreadsheets also accept, is shown as text by a leading quote.
+DANGEROUS_FIRST_CHARACTERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+QUOTE = "'"
+_QUOTE = QUOTE
 
 
 @functools.cache
 def _formula_rule() -> tuple[str, str, str]:
-    """(quote, regex of cells to escape, regex of escaped cells), from the reports' own rule.
-    Loaded on first use: importing `empowerment.reports` loads altair (0.5 s), which the CLI, pages
-    that only read `KINDS` and imports without quoted cells should not pay for."""
-    from empowerment.reports.safety import DANGEROUS_FIRST_CHARACTERS, QUOTE
-
-    if QUOTE != _QUOTE:  # pragma: no cover - keeps the shortcut in unescape_formulas honest
-        raise AssertionError(f"reports.safety.QUOTE is {QUOTE!r}; update csvschema._QUOTE")
+    """(quote, regex of cells to escape, regex of escaped cells)."""
     formula = "[" + re.escape("".join(sorted(DANGEROUS_FIRST_CHARACTERS))) + "]"
     quotes = re.escape(QUOTE) + "*"
     return QUOTE, quotes + formula, re.escape(QUOTE) + quotes + formula

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from empowerment import settings
 from empowerment.errors import InvalidAmount
 
 # 10 million currency units: far above any sane single gesture or transaction, well inside int64.
@@ -47,6 +48,22 @@ def parse_cents(text: str | int | Decimal, *, allow_negative: bool = False) -> i
 
 def cents_to_decimal(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+# The one table of currency symbols (a code without one is written before the amount: "SEK 12.00").
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CAD": "CA$", "AUD": "A$",
+                    "CHF": "CHF "}
+
+
+def currency_symbol(code: str | None = None) -> str:
+    """The symbol of `code`, by default the installation's currency (EMPOWERMENT_CURRENCY)."""
+    code = (code or settings.currency()).upper()
+    return CURRENCY_SYMBOLS.get(code, f"{code} ")
+
+
+def format_money(cents: int | None, currency: str | None = None) -> str:
+    """Cents for people, in a currency (the installation's by default): 12345 -> '$123.45'."""
+    return format_cents(cents, currency_symbol(currency))
 
 
 def format_cents(cents: int | None, currency_symbol: str = "$") -> str:

@@ -2,7 +2,7 @@
 
 Flow: find (or add) the customer -> see their history -> what went wrong -> what you did -> cost ->
 submit. The write happens in the submit button's `on_click` callback, reading the values from
-`st.session_state`, with an idempotency key per draft (see /work/shared/STREAMLIT-NOTES.md: a double
+`st.session_state`, with an idempotency key per draft (see docs/STREAMLIT-NOTES.md: a double
 tap must log once). Widgets and layout only: the services decide and refuse.
 """
 

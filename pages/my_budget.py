@@ -8,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from empowerment.actor import Actor
+from empowerment.charts.budget import spend_chart
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
 from empowerment.queries import my_budget
 from empowerment.queries.budgets import BudgetStatus, budget_status
 from empowerment.ui import components as ui
-from empowerment.ui.charts.budget import spend_chart
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 

@@ -24,11 +24,11 @@ from empowerment.analytics import (
     spend_vs_revenue_over_time,
 )
 from empowerment.analytics.payoff import filter_incidents
+from empowerment.charts import payoff as payoff_charts
 from empowerment.queries import admin
 from empowerment.queries import frames as frame_queries
 from empowerment.ui import components as ui
 from empowerment.ui import pickers
-from empowerment.ui.charts import payoff as payoff_charts
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import streamlit as st
 
+from empowerment.charts import team as team_charts
 from empowerment.errors import EmpowermentError
 from empowerment.queries import admin, team
 from empowerment.services import accounts, gestures
 from empowerment.ui import components as ui
-from empowerment.ui.charts import team as team_charts
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
-from empowerment.actor import Actor
+from sqlalchemy import select
+
+from empowerment.actor import Actor, actor_for
 from empowerment.db import Database
 from empowerment.models import Customer, Employee, Location, Period, Role, Team
 from empowerment.services.policies import PolicyRequest, set_policy
@@ -45,3 +47,16 @@ def make_policy(db: Database, allowance_cents: int = 50_000, **kwargs: object) -
     kwargs.setdefault("period", Period.MONTH)
     kwargs.setdefault("today", date.today())
     set_policy(db, SYSTEM, PolicyRequest(allowance_cents=allowance_cents, **kwargs))  # type: ignore[arg-type]
+
+
+def actor_of(db: Database, employee_code: str) -> Actor:
+    """The signed-in `Actor` for an employee, with the teams they manage (as sign-in builds it)."""
+    with db.read() as session:
+        employee = session.scalars(select(Employee).where(Employee.code == employee_code)).one()
+        return actor_for(employee, session)
+
+
+def code_of(db: Database, actor: Actor) -> str:
+    """The organisation's id of the employee behind an actor."""
+    with db.read() as session:
+        return session.scalars(select(Employee.code).where(Employee.id == actor.employee_id)).one()

@@ -1,4 +1,5 @@
-"""Recovery analytics: did gestures keep customers, and did they pay? (numpy/pandas only)."""
+"""Recovery analytics: did gestures keep customers, and did they pay? Pure numpy/pandas over
+DataFrames: they never touch the database or import the rest of the package (import-linter checks)."""
 
 from empowerment.analytics.adjust import EffectEstimate, adjusted_effect, adjusted_effects
 from empowerment.analytics.breakdowns import (

@@ -14,21 +14,16 @@ from typing import Any
 
 import pandas as pd
 
-from empowerment import settings
 from empowerment.analytics import compute_payoff
 from empowerment.cli.common import add_command, open_db, print_json, print_table
 from empowerment.errors import InvalidInput
-from empowerment.money import format_cents
+from empowerment.money import format_money
 from empowerment.queries.frames import DEFAULT_LOOKBACK_DAYS, load_analytics_frames
 
 GROUPS = (("recovered", "Recovered"), ("comparison", "Not recovered"), ("overall", "All incidents"))
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
-
-
 def money(cents: Any) -> str:
     """Cents in the installation's currency (EMPOWERMENT_CURRENCY); '—' when unknown."""
-    code = settings.currency().upper()
-    return format_cents(None if cents is None else int(round(cents)), SYMBOLS.get(code, code + " "))
+    return format_money(None if cents is None else int(round(cents)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,7 +1,7 @@
 """The audit log, read side: filter by action, actor and date; export as CSV.
 
 Admins and HR read it. The CSV is safe to open in a spreadsheet: a text cell that starts with
-= + - @, a tab or a carriage return is prefixed with an apostrophe so it is never run as a formula.
+a formula character (`csvformat.DANGEROUS_FIRST_CHARACTERS`) is prefixed with an apostrophe so it is never run as a formula.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from empowerment import access
 from empowerment.actor import Actor
+from empowerment.csvformat import DANGEROUS_FIRST_CHARACTERS, QUOTE
 from empowerment.db import Database
 from empowerment.models import AuditEvent
 
 COLUMNS = ["occurred_at", "actor", "action", "entity", "entity_id", "detail"]
 MAX_ROWS = 5000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def audit_choices(db: Database, actor: Actor) -> tuple[list[str], list[str]]:
@@ -55,8 +55,8 @@ def query_audit(db: Database, actor: Actor, *, actions: list[str] | None = None,
 
 def neutralise(value: object) -> object:
     """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str) and value[:1] in DANGEROUS_FIRST_CHARACTERS:
+        return QUOTE + value
     return value
 
 

@@ -93,7 +93,7 @@ def _recovery_query(since: datetime, until: datetime, scope: list[int] | None): 
         .join(Employee, Employee.id == Gesture.employee_id)
         .outerjoin(Location, Location.id == Incident.location_id)
         .where(Gesture.occurred_at >= since, Gesture.occurred_at <= until,
-               Gesture.status == GestureStatus.LOGGED,
+               Gesture.status.in_(GestureStatus.recoveries()),
                or_(Gesture.note.is_not(None) & (Gesture.note != ""), Gesture.featured.is_(True),
                    Gesture.needs_review.is_(True)),
                _in_scope(Incident.location_id, scope))  # type: ignore[arg-type]

@@ -42,7 +42,6 @@ from empowerment.models import (
 )
 
 Stmt = Select[*tuple[Any, ...]]
-COUNTED_STATUSES = (GestureStatus.LOGGED,)  # as `queries`: anything else is not a recovery (yet)
 FRONT_LINE_ROLES = (Role.STAFF, Role.MANAGER)
 ALLOCATION_TYPES = (LedgerEntryType.ALLOCATION, LedgerEntryType.ROLLOVER, LedgerEntryType.ADJUSTMENT)
 
@@ -88,7 +87,7 @@ def _with_team_and_location(query: Stmt) -> Stmt:
 def staff_activity(session: Session, scope: Scope) -> pd.DataFrame:
     """One row per front-line person in scope: employee_id, code, name, team, location, gestures,
     gesture_spend_cents, allocated_cents, budget_spent_cents."""
-    counted = and_(_gestures_in(scope), Gesture.status.in_(COUNTED_STATUSES))
+    counted = and_(_gestures_in(scope), Gesture.status.in_(GestureStatus.recoveries()))
     gestures = (
         select(
             Gesture.employee_id.label("employee_id"),
@@ -179,7 +178,7 @@ def story_rows(session: Session, scope: Scope, limit: int = 10) -> pd.DataFrame:
         .select_from(Gesture)
         .join(Employee, Employee.id == Gesture.employee_id)
         .join(Customer, Customer.id == Gesture.customer_id)
-    ).where(_gestures_in(scope), _location_match(scope), Gesture.status == GestureStatus.LOGGED)
+    ).where(_gestures_in(scope), _location_match(scope), Gesture.status.in_(GestureStatus.recoveries()))
     featured = base.where(Gesture.featured.is_(True)).order_by(
         Gesture.occurred_at.desc(), Gesture.id.desc()
     ).limit(limit)

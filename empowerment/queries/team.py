@@ -178,7 +178,7 @@ def spend_breakdown(db: Database, actor: Actor, window: Window,
             select(Gesture.type, Incident.category, func.count(Gesture.id), func.sum(Gesture.cost_cents))
             .join(Incident, Incident.id == Gesture.incident_id)
             .join(Employee, Employee.id == Gesture.employee_id)
-            .where(Employee.team_id.in_(ids), Gesture.status == GestureStatus.LOGGED,
+            .where(Employee.team_id.in_(ids), Gesture.status.in_(GestureStatus.recoveries()),
                    Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
             .group_by(Gesture.type, Incident.category)).all()
     frame = pd.DataFrame([[t.value, c, int(n), int(s or 0)] for t, c, n, s in rows],
@@ -208,7 +208,7 @@ def review_queue(db: Database, actor: Actor, team_ids: Iterable[int] | None = No
     with db.read() as session:
         ids = access.team_ids(session, actor, "team.read", team_ids)
         rows = _gesture_rows(session, ids, Gesture.needs_review.is_(True), Gesture.reviewed_at.is_(None),
-                             Gesture.decided_at.is_(None), Gesture.status == GestureStatus.LOGGED)
+                             Gesture.decided_at.is_(None), Gesture.status.in_(GestureStatus.recoveries()))
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
 
 
@@ -226,7 +226,7 @@ def story_feed(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
     with db.read() as session:
         ids = access.team_ids(session, actor, "team.read", team_ids)
         rows = _gesture_rows(session, ids, Gesture.note.is_not(None), Gesture.note != "",
-                             Gesture.status == GestureStatus.LOGGED, limit=limit)
+                             Gesture.status.in_(GestureStatus.recoveries()), limit=limit)
         featured = set(session.scalars(select(Gesture.code).where(
             Gesture.code.in_([r[0] for r in rows]), Gesture.featured.is_(True))))
     frame = pd.DataFrame(rows, columns=QUEUE_COLUMNS).drop(columns=["customer"])

@@ -18,6 +18,7 @@ import pandas as pd
 from empowerment import access
 from empowerment.actor import Actor
 from empowerment.analytics import compute_payoff, link_incidents, wilson_interval
+from empowerment.charts import report as report_charts
 from empowerment.db import Database
 from empowerment.queries import report_metrics
 from empowerment.reports.model import (
@@ -30,7 +31,6 @@ from empowerment.reports.privacy import Pseudonymiser
 from empowerment.reports.summary import summarise
 from empowerment.reports.tables import MIN_TEAM_FOLLOWED_UP, build_tables, incident_rows
 from empowerment.services.report_access import record_identity_access
-from empowerment.ui.charts import report as report_charts
 
 
 def check_access(actor: Actor, include_identities: bool = False) -> None:

@@ -8,8 +8,7 @@ import re
 
 import pandas as pd
 
-from empowerment import settings
-from empowerment.money import format_cents
+from empowerment.money import format_money
 from empowerment.queries.handover import Handover
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -39,7 +38,7 @@ def _open_line(row: pd.Series) -> str:
 
 
 def _money(cents: object) -> str:
-    return f"{format_cents(int(cents), '')} {settings.currency()}"  # type: ignore[call-overload]
+    return format_money(int(cents))  # type: ignore[call-overload]
 
 
 def _recovery_line(row: pd.Series) -> str:

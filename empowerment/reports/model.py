@@ -17,7 +17,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from empowerment import settings
+from empowerment import money
 from empowerment.periods import (  # noqa: F401 - re-exported: the report's windows are periods
     ReportWindow,
     default_period,
@@ -28,14 +28,12 @@ from empowerment.periods import (  # noqa: F401 - re-exported: the report's wind
 
 SECTIONS = ("Empowerment", "Customer outcomes", "Teams side by side", "Stories")
 TABLE_KEYS = ("staff", "budget_bands", "turnaround", "outcome_groups", "payoff", "teams", "stories")
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
 UNIT_FORMATS = {"points": "points", "customers": "number", "money": "money", "ratio": "percent"}
 MISSING = "—"
 
 
 def currency_symbol() -> str:
-    code = settings.currency().upper()
-    return CURRENCY_SYMBOLS.get(code, code + " ")
+    return money.currency_symbol()
 
 
 def is_missing(value: Any) -> bool:

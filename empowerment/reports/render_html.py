@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 from html import escape
 
+from empowerment.charts.report import to_png
 from empowerment.reports.model import SECTIONS, JointReport, ReportChart, ReportTable
-from empowerment.ui.charts.report import to_png
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 CSS = """

@@ -34,6 +34,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from empowerment.charts.report import to_png
 from empowerment.reports.model import (
     SECTIONS,
     JointReport,
@@ -42,7 +43,6 @@ from empowerment.reports.model import (
     currency_symbol,
     format_value,
 )
-from empowerment.ui.charts.report import to_png
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path(reportlab.__file__).parent / "fonts")
 FONT_FILES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("Vera.ttf", "VeraBd.ttf"))

@@ -12,8 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-DANGEROUS_FIRST_CHARACTERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
-QUOTE = "'"
+from empowerment.csvformat import DANGEROUS_FIRST_CHARACTERS, QUOTE  # the one rule
 
 
 def is_dangerous(value: object) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from empowerment import access, audit
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.reports.model import ReportWindow
+from empowerment.periods import ReportWindow
 
 
 def record_identity_access(db: Database, actor: Actor, window: ReportWindow, location: str | None,

@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from empowerment import settings
-from empowerment.money import format_cents
+from empowerment.models import GestureStatus
+from empowerment.money import currency_symbol, format_money
 from empowerment.queries.budgets import BudgetStatus
 from empowerment.queries.customers import CustomerHistory
 
@@ -26,7 +26,6 @@ TABLET_CSS = Path(__file__).with_name("tablet.css")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$~|#:])")
 _MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]<>$~|#:])")
 _ISOLATE, _END_ISOLATE = "\u2068", "\u2069"  # Unicode first-strong isolate / pop isolate
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF "}
 
 GESTURE_LABELS = {
     "refund": "💵 Refund",
@@ -37,12 +36,6 @@ GESTURE_LABELS = {
     "personal_note": "✍️ Personal note",
     "time": "⏱️ Time & care",
     "other": "✨ Something else",
-}
-STATUS_LABELS = {
-    "logged": "Logged",
-    "pending_approval": "Waiting for approval",
-    "rejected": "Rejected",
-    "voided": "Undone",
 }
 
 
@@ -66,8 +59,7 @@ def unmd(text: str) -> str:
 
 def money(cents: int | None) -> str:
     """Cents for display in the installation's currency: 12345 -> '$123.45'."""
-    code = settings.currency().upper()
-    return format_cents(cents, _SYMBOLS.get(code, f"{code} "))
+    return format_money(cents)
 
 
 def money_short(cents: int | None) -> str:
@@ -75,8 +67,7 @@ def money_short(cents: int | None) -> str:
     if cents is None:
         return "—"
     units = cents / 100  # display only: never used for arithmetic
-    code = settings.currency().upper()
-    symbol = _SYMBOLS.get(code, f"{code} ")
+    symbol = currency_symbol()
     for threshold, suffix, digits in ((1e6, "M", 2), (1e3, "k", 1)):
         if abs(units) >= threshold:
             return f"{'-' if units < 0 else ''}{symbol}{abs(units) / threshold:,.{digits}f}{suffix}"
@@ -88,7 +79,10 @@ def gesture_label(value: str | None) -> str:
 
 
 def status_label(value: str | None) -> str:
-    return STATUS_LABELS.get(str(value), str(value))
+    try:
+        return GestureStatus(str(value)).label
+    except ValueError:
+        return str(value)
 
 
 def when(value: datetime | pd.Timestamp | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from empowerment import access
+from empowerment.actor import Actor
 from empowerment.models import Role
 
 
@@ -45,9 +46,10 @@ LANDING_PAGES = {Role.STAFF: "log_recovery", Role.MANAGER: "team", Role.HR: "joi
                  Role.CX_LEAD: "joint_report", Role.ADMIN: "log_recovery"}
 
 
-def pages_for(role: Role) -> list[PageSpec]:
-    return [page for page in PAGES if role in page.roles]
+def pages_for(actor: Actor) -> list[PageSpec]:
+    """The pages this person may open, in the registry's order."""
+    return [page for page in PAGES if access.allows(actor, page.action, anywhere=True)]
 
 
-def landing_page_for(role: Role) -> PageSpec:
-    return PAGES_BY_KEY[LANDING_PAGES[role]]
+def landing_page_for(actor: Actor) -> PageSpec:
+    return PAGES_BY_KEY[LANDING_PAGES[actor.role]]

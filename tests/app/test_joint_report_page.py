@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.models import AuditEvent, Employee, Role
+from empowerment.models import AuditEvent, Role
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
-from tests.factories import make_employee
+from tests.factories import actor_of, make_employee
 from tests.integration.test_reports import EVIL_NOTE, build_hotel
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "joint_report.py")
@@ -42,12 +42,6 @@ def db(hotel_file: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     database.dispose()
 
 
-def actor_for(db: Database, code: str) -> Actor:
-    with db.read() as session:
-        employee = session.scalar(select(Employee).where(Employee.code == code))
-        assert employee is not None
-        return Actor(employee.id, employee.name, employee.role, employee.team_id)
-
 
 def page(actor: Actor) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
@@ -62,7 +56,7 @@ def identity_events(db: Database, actor: Actor) -> int:
 
 
 def test_hr_reads_the_summary_first_then_every_section(db: Database) -> None:
-    at = page(actor_for(db, "P-HR"))
+    at = page(actor_of(db, "P-HR"))
     assert not at.exception
     assert at.selectbox(key="jr_quarter").value == "2026-Q2"
     summary = " ".join(m.value for m in at.markdown)
@@ -74,7 +68,7 @@ def test_hr_reads_the_summary_first_then_every_section(db: Database) -> None:
 
 
 def test_a_note_is_shown_as_plain_text_and_customers_by_pseudonym(db: Database) -> None:
-    at = page(actor_for(db, "P-CX"))
+    at = page(actor_of(db, "P-CX"))
     assert EVIL_NOTE in [t.value for t in at.text]
     assert not any("<script>" in m.value for m in at.markdown)
     captions = " ".join(c.value for c in at.caption)
@@ -82,7 +76,7 @@ def test_a_note_is_shown_as_plain_text_and_customers_by_pseudonym(db: Database) 
 
 
 def test_customer_names_are_shown_only_when_ticked_and_recorded_once(db: Database) -> None:
-    reader = actor_for(db, "P-HR")
+    reader = actor_of(db, "P-HR")
     at = page(reader)
     assert identity_events(db, reader) == 0
     at.checkbox(key="jr_identities").check().run()
@@ -93,6 +87,6 @@ def test_customer_names_are_shown_only_when_ticked_and_recorded_once(db: Databas
 
 
 def test_the_page_refuses_a_manager(db: Database) -> None:
-    at = page(actor_for(db, "P-MGR"))
+    at = page(actor_of(db, "P-MGR"))
     assert at.error and "not available to your role" in at.error[0].value
     assert not at.checkbox and not at.header

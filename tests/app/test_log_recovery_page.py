@@ -17,7 +17,6 @@ from empowerment.db import Database
 from empowerment.errors import PermissionDenied
 from empowerment.models import (
     Customer,
-    Employee,
     Gesture,
     GestureStatus,
     Incident,
@@ -33,7 +32,7 @@ from empowerment.services.gestures import LogRequest
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
-from tests.factories import make_customer, make_employee, make_policy, make_team
+from tests.factories import actor_of, make_customer, make_employee, make_policy, make_team
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "log_recovery.py")
 
@@ -49,12 +48,6 @@ class Org:
     customer_code: str
 
 
-def actor_for(db: Database, code: str) -> Actor:
-    with db.read() as session:
-        employee = session.scalar(select(Employee).where(Employee.code == code))
-        assert employee is not None
-        return Actor(employee.id, employee.name, employee.role, employee.team_id)
-
 
 @pytest.fixture
 def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: str) -> Iterator[Org]:
@@ -67,8 +60,8 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: str) 
     admin_code = make_employee(db, "E-ADM", role=Role.ADMIN, name="Ada Admin")
     make_policy(db, allowance_cents=50_000, role=Role.STAFF, customer_daily_cap_cents=20_000)
     customer_code = make_customer(db, "C-100", name="Grace Hopper")
-    yield Org(db, actor_for(db, staff_code), staff_code, actor_for(db, colleague_code), colleague_code,
-              actor_for(db, admin_code), customer_code)
+    yield Org(db, actor_of(db, staff_code), staff_code, actor_of(db, colleague_code), colleague_code,
+              actor_of(db, admin_code), customer_code)
     get_db.clear()
     db.dispose()
 
@@ -309,7 +302,7 @@ def test_a_long_history_shows_the_latest_and_folds_the_rest(org: Org) -> None:
 def test_a_manager_logs_for_themselves(org: Org) -> None:
     code = make_employee(org.db, "E-MGR", role=Role.MANAGER, name="Mo Manager")
     make_policy(org.db, name="Managers", allowance_cents=100_000, role=Role.MANAGER)
-    manager = actor_for(org.db, code)
+    manager = actor_of(org.db, code)
     at = submit(fill(pick(page(manager), "Grace", org.customer_code), quick=250))
     assert "Logged $250.00. $750.00 left." in shown(at.success)
 

@@ -17,9 +17,8 @@ from empowerment.services import gestures
 from empowerment.services.gestures import LogRequest
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
-from tests.app.test_log_recovery_page import actor_for
 from tests.conftest import fresh_sqlite
-from tests.factories import make_customer, make_employee, make_policy, make_team
+from tests.factories import actor_of, make_customer, make_employee, make_policy, make_team
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "my_budget.py")
 
@@ -59,7 +58,7 @@ def test_a_visitor_who_is_not_signed_in_sees_the_sign_in_screen(db: Database) ->
 
 
 def test_balance_chart_history_and_stories_are_shown(db: Database) -> None:
-    ana = actor_for(db, "E-ANA")
+    ana = actor_of(db, "E-ANA")
     log(db, ana, 2_500, note="Sent flowers to the room; she smiled.", name="Grace *Hopper*")
     voided = log(db, ana, 10_000, note="Wrong guest")
     gestures.void_gesture(db, ana, voided, reason="Mistake")
@@ -79,7 +78,7 @@ def test_balance_chart_history_and_stories_are_shown(db: Database) -> None:
 
 
 def test_someone_who_never_used_their_budget_is_encouraged(db: Database) -> None:
-    at = page(actor_for(db, "E-ANA"))
+    at = page(actor_of(db, "E-ANA"))
     assert not at.exception
     assert ui.unmd(at.metric[0].value) == "$500.00"
     assert any("An unused budget is a missed chance to put something right" in ui.unmd(m.value)
@@ -89,13 +88,13 @@ def test_someone_who_never_used_their_budget_is_encouraged(db: Database) -> None
 
 def test_an_admin_without_a_budget_policy_is_told_kindly(db: Database) -> None:
     make_employee(db, "E-ADM", role=Role.ADMIN, name="Ada Admin")
-    at = page(actor_for(db, "E-ADM"))
+    at = page(actor_of(db, "E-ADM"))
     assert not at.exception
     assert any("Ada Admin has no budget policy yet" in ui.unmd(i.value) for i in at.info)
     assert not at.error
 
 
 def test_the_read_side_refuses_a_colleagues_history(db: Database) -> None:
-    ben = actor_for(db, "E-BEN")
+    ben = actor_of(db, "E-BEN")
     with pytest.raises(PermissionDenied):
         my_budget.my_gestures(db, ben, "E-ANA", limit=10)

@@ -23,9 +23,7 @@ from empowerment.queries.budgets import budget_status
 from empowerment.services import accounts, gestures, organisation, signin
 from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
 from empowerment.services.policies import PolicyRequest, set_policy
-from tests.factories import make_customer, make_policy, make_team
-
-SYSTEM = Actor.system("test")
+from tests.factories import SYSTEM, code_of, make_customer, make_policy, make_team
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ def org(db: Database, monkeypatch: pytest.MonkeyPatch) -> Org:
     ana, hal = _person(db, "ana", Role.STAFF, "FD"), _person(db, "hal", Role.STAFF, "HK")
     mia, mx = _person(db, "mia", Role.MANAGER, "FD"), _person(db, "max", Role.MANAGER, "HK")
     customer = make_customer(db, "C-1", name="Grace")
-    ana_code, hal_code = _code(db, ana), _code(db, hal)
+    ana_code, hal_code = code_of(db, ana), code_of(db, hal)
     logged = log_gesture(db, ana, LogRequest(ana_code, customer, "comp", "80", category="Noise",
                                              note="Comped dinner"))
     pending = log_gesture(db, hal, LogRequest(hal_code, customer, "refund", "250", category="Cleanliness"))
@@ -69,10 +67,6 @@ def org(db: Database, monkeypatch: pytest.MonkeyPatch) -> Org:
                _person(db, "cx", Role.CX_LEAD, None), _person(db, "admin", Role.ADMIN, None),
                pending.gesture_code, logged.gesture_code)
 
-
-def _code(db: Database, actor: Actor) -> str:
-    with db.read() as session:
-        return session.scalars(select(Employee.code).where(Employee.id == actor.employee_id)).one()
 
 
 # --- staff ----------------------------------------------------------------------------------------
@@ -86,8 +80,8 @@ def test_staff_cannot_read_team_data(org: Org) -> None:
 
 def test_staff_cannot_read_another_persons_budget(org: Org) -> None:
     with pytest.raises(PermissionDenied, match="may not see another person's budget"):
-        budget_status(org.db, org.ana, _code(org.db, org.hal))
-    assert budget_status(org.db, org.ana, _code(org.db, org.ana)).employee_name == "Ana"
+        budget_status(org.db, org.ana, code_of(org.db, org.hal))
+    assert budget_status(org.db, org.ana, code_of(org.db, org.ana)).employee_name == "Ana"
 
 
 def test_staff_hand_over_covers_only_their_own_location(org: Org) -> None:

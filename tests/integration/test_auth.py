@@ -13,7 +13,6 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from empowerment import actor, passwords
-from empowerment.actor import Actor
 from empowerment.cli import main as cli_main
 from empowerment.db import Database
 from empowerment.errors import (
@@ -26,9 +25,8 @@ from empowerment.errors import (
 from empowerment.models import AuditEvent, Employee, Role, SignInFailure, TeamManager
 from empowerment.queries import roster
 from empowerment.services import accounts, sessions, signin
-from tests.factories import make_team
+from tests.factories import SYSTEM, make_team
 
-SYSTEM = Actor.system("test")
 T0 = datetime(2026, 3, 2, 9, 0, 0)
 PASSWORD = "correct horse battery staple"
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from empowerment.actor import Actor
 from empowerment.csvformat import IMPORT_KINDS, KINDS
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
@@ -20,10 +19,8 @@ from empowerment.reports.safety import is_dangerous, neutralise
 from empowerment.services import exporting
 from empowerment.services.exporting import export_csv
 from empowerment.services.gestures import LogRequest, log_gesture, void_gesture
-from tests.factories import make_policy
+from tests.factories import SYSTEM, make_policy
 from tests.integration.importing_support import exported, fresh_db, run, seed, snapshot
-
-SYSTEM = Actor.system("test")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -39,7 +36,7 @@ def _table(text: str) -> list[dict[str, str]]:
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_kind_exports_its_canonical_header_even_when_empty(db: Database, kind: str) -> None:
     out = io.StringIO()
-    assert export_csv(db, kind, out, actor=Actor.system("test")) == 0
+    assert export_csv(db, kind, out, actor=SYSTEM) == 0
     assert out.getvalue() == ",".join(KINDS[kind].names) + "\n"
 
 
@@ -111,11 +108,11 @@ def test_the_ledger_export_lists_every_entry_with_its_budget_employee_and_gestur
 def test_export_writes_to_a_path_a_text_file_or_a_binary_file(db: Database, tmp_path: Path) -> None:
     seed(db, "customers")
     path = tmp_path / "customers.csv"
-    assert export_csv(db, "customers", path, actor=Actor.system("test")) == 2
+    assert export_csv(db, "customers", path, actor=SYSTEM) == 2
     text = path.read_text(encoding="utf-8")
     assert not text.startswith("\ufeff") and "\r" not in text
     binary = io.BytesIO()
-    assert export_csv(db, "customers", binary, actor=Actor.system("test")) == 2
+    assert export_csv(db, "customers", binary, actor=SYSTEM) == 2
     assert binary.getvalue().decode("utf-8") == text == exported(db, "customers")
     assert run(db, "customers", path.read_bytes()).unchanged == 2
 
@@ -134,7 +131,7 @@ def test_large_exports_are_streamed_in_chunks(db: Database, monkeypatch: pytest.
             return super().write(s)
 
     out = Recorder()
-    assert export_csv(db, "transactions", out, actor=Actor.system("test")) == 10
+    assert export_csv(db, "transactions", out, actor=SYSTEM) == 10
     assert len(writes) == 1 + 4  # the header, then 3 + 3 + 3 + 1 rows
     assert out.getvalue() == text.replace(".05\n", ".05\n")
     with db.read() as session:
@@ -212,4 +209,4 @@ def test_a_negative_amount_is_exported_as_a_plain_number(db: Database) -> None:
 
 def test_an_unknown_kind_is_refused(db: Database) -> None:
     with pytest.raises(InvalidInput, match="Unknown export"):
-        export_csv(db, "payroll", io.StringIO(), actor=Actor.system("test"))
+        export_csv(db, "payroll", io.StringIO(), actor=SYSTEM)

@@ -38,9 +38,7 @@ from empowerment.queries.budgets import budget_status, spending_limits
 from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
 from empowerment.services.ledger import Adjustment, adjust_budget
 from empowerment.services.policies import PolicyRequest, set_policy
-from tests.factories import make_customer, make_employee, make_policy, make_team
-
-SYSTEM = Actor.system("test")
+from tests.factories import SYSTEM, make_customer, make_employee, make_policy, make_team
 
 
 def _counts(db: Database) -> tuple[int, int, int, int]:

@@ -364,7 +364,7 @@ def test_the_command_line_writes_each_format(hotel: Hotel, tmp_path: Path) -> No
 def test_charts_carry_their_data_inline_and_may_not_fetch_anything(named_report: JointReport) -> None:
     import altair as alt
 
-    from empowerment.ui.charts.report import to_png
+    from empowerment.charts.report import to_png
 
     for chart in named_report.charts.values():
         spec = json.dumps(chart.chart.to_dict())

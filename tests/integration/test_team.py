@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from empowerment.actor import Actor, actor_for
+from empowerment.actor import Actor
+from empowerment.charts import team as team_charts
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState
 from empowerment.models import (
@@ -26,8 +27,7 @@ from empowerment.queries import handover, team
 from empowerment.reports import digest
 from empowerment.services import gestures
 from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
-from empowerment.ui.charts import team as team_charts
-from tests.factories import make_customer, make_employee, make_policy, make_team
+from tests.factories import actor_of, make_customer, make_employee, make_policy, make_team
 
 _now = datetime.now().replace(microsecond=0)
 # Everything in these tests happens in today's budget period, even just after midnight on the 1st.
@@ -43,10 +43,6 @@ class Org:
     customer: str
 
 
-def _actor(db: Database, code: str) -> Actor:
-    with db.read() as session:
-        return actor_for(session.scalars(select(Employee).where(Employee.code == code)).one(), session)
-
 
 @pytest.fixture
 def org(db: Database) -> Org:
@@ -60,7 +56,7 @@ def org(db: Database) -> Org:
     with db.write() as session:
         session.add(TeamManager(team_id=fd, employee_id=session.scalars(
             select(Employee.id).where(Employee.code == manager)).one()))
-    return Org(db, fd, _actor(db, manager), {n: _actor(db, c) for n, c in codes.items()},
+    return Org(db, fd, actor_of(db, manager), {n: actor_of(db, c) for n, c in codes.items()},
                make_customer(db, "C-1", name="Grace <b>Hopper</b>"))
 
 

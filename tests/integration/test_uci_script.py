@@ -1,5 +1,5 @@
 """scripts/uci_to_canonical.py on a tiny file in the UCI "Online Retail" format (made here: the tests
-never read /work/shared), then the CSVs imported on SQLite and PostgreSQL and the payoff run."""
+never read the shared data folder outside the repository), then the CSVs imported on SQLite and PostgreSQL and the payoff run."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from empowerment.analytics import (
     return_rates_by,
     spend_vs_revenue_over_time,
 )
-from empowerment.ui.charts import payoff as payoff_charts
+from empowerment.charts import payoff as payoff_charts
 
 
 @pytest.fixture(scope="module")

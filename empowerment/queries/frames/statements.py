@@ -56,7 +56,8 @@ def incidents_select(date_from: Any, date_to: Any) -> Stmt:
 def gestures_select(date_from: Any, date_to: Any) -> Stmt:
     giver = aliased(Employee)
     giver_team = aliased(Team)
-    not_logged = case((Gesture.status == literal(GestureStatus.LOGGED.value), 0), else_=1)
+    # "voided" in the frames: anything that does not count as a recovery (pending, rejected, voided)
+    not_logged = case((Gesture.status.in_([literal(s.value) for s in GestureStatus.recoveries()]), 0), else_=1)
     return (
         select(
             Gesture.id.label("gesture_id"),

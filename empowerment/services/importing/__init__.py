@@ -1,6 +1,6 @@
 """CSV import: a file lands whole, in one transaction, or not at all.
 
-    summary = import_csv(db, "transactions", "pos_export.csv", column_mapping={"amount": "Total"})
+    summary = import_csv(db, "transactions", "pos_export.csv", actor=admin, column_mapping={"amount": "Total"})
 
 How a file is handled:
 

@@ -1,4 +1,4 @@
-"""Altair chart builders, one home for every chart the app draws: plain functions that take a small,
+"""Altair chart builders, the one home of every chart the app draws: plain functions that take a small,
 already aggregated DataFrame and return an `alt.Chart`. Pages place them, the joint report renders
 them to images; nothing here imports Streamlit or reads the database.
 
