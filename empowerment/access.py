@@ -107,6 +107,11 @@ _ACTIONS: tuple[Action, ...] = (
            out_of_reach="You may not set another person's password."),
     Action("pin.set", "set a PIN", {**EVERYONE_OWN, Role.ADMIN: ALL},
            out_of_reach="You may not set another person's PIN."),
+    # --- connected systems and notifications ------------------------------------------------------
+    Action("api.manage", "manage API tokens and webhook sources", ADMINS),
+    Action("notification.preferences", "choose how you are notified", EVERYONE_OWN,
+           out_of_reach="You may only choose your own notifications."),
+    Action("notification.log", "read the notification delivery log and send again", ADMINS),
 )
 
 ACTIONS: Mapping[str, Action] = {action.name: action for action in _ACTIONS}

@@ -70,12 +70,28 @@ class SignInThrottled(AuthenticationFailed):
     pass
 
 
+class ScopeMissing(PermissionDenied):
+    """An API token without the scope an operation needs."""
+
+
+class RateLimited(EmpowermentError):
+    """Too many calls with one API token in this minute; `retry_after` seconds until the next."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SignatureInvalid(AuthenticationFailed):
+    """An inbound webhook whose signature or timestamp does not check out."""
+
+
 class InvalidState(EmpowermentError):
     """The thing exists but is not in a state that allows this (e.g. voiding twice)."""
 
 
 class ImportFailed(EmpowermentError):
-    """A CSV import was refused whole; `problems` lists every bad row/column."""
+    """A CSV import (or an API batch) was refused whole; `problems` lists every bad row/column."""
 
     def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)

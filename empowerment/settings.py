@@ -42,6 +42,47 @@ def _currency(raw: str) -> str:
     return raw.strip().upper()
 
 
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not raw.strip().isdigit() or not low <= int(raw) <= high:
+            raise ValueError(f"give a whole number from {low:,} to {high:,}")
+        return int(raw)
+
+    return parse
+
+
+def _public_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError("give the address people open the app at, such as https://empowerment.example.org")
+    return value
+
+
+def _optional_url(raw: str) -> str:
+    return "" if not raw.strip() else _public_url(raw)
+
+
+def _smtp_security(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("starttls", "ssl", "none"):
+        raise ValueError("give starttls, ssl or none")
+    return value
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _digest_at(raw: str) -> tuple[int, int, int] | None:
+    """'mon 08:00' -> (weekday 0-6, hour, minute); 'off' -> None."""
+    value = raw.strip().lower()
+    if value == "off":
+        return None
+    match = re.fullmatch(r"([a-z]{3})[a-z]*\s+([01]?\d|2[0-3]):([0-5]\d)", value)
+    if not match or match.group(1) not in _WEEKDAYS:
+        raise ValueError("give a weekday and a time such as 'mon 08:00', or 'off'")
+    return _WEEKDAYS.index(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
 def _flag(raw: str) -> bool:
     value = raw.strip().lower()
     if value not in ("0", "1", "true", "false", "yes", "no"):
@@ -83,6 +124,63 @@ SPECS: tuple[SettingSpec, ...] = (
         "EMPOWERMENT_DEMO_ON_EMPTY", "demo_on_empty", "1",
         "When 1, `make run` fills an empty database with demo data.", _flag,
     ),
+    SettingSpec(
+        "EMPOWERMENT_PUBLIC_URL", "public_url", "http://localhost:8501",
+        "The address people open the app at: the links in notifications and the company "
+        "sign-in's return address are built on it.", _public_url,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_API_RATE_LIMIT_PER_MINUTE", "api_rate_limit_per_minute", "600",
+        "Calls a new API token may make per minute (each token keeps its own count, in the "
+        "database, so the limit holds across replicas).", _whole(1, 1_000_000),
+    ),
+    SettingSpec(
+        "EMPOWERMENT_SMTP_HOST", "smtp_host", "",
+        "Mail server for email notifications; empty turns email off.",
+    ),
+    SettingSpec("EMPOWERMENT_SMTP_PORT", "smtp_port", "587", "Mail server port.", _whole(1, 65535)),
+    SettingSpec(
+        "EMPOWERMENT_SMTP_SECURITY", "smtp_security", "starttls",
+        "starttls (port 587), ssl (port 465) or none (a local relay only).", _smtp_security,
+    ),
+    SettingSpec("EMPOWERMENT_SMTP_USERNAME", "smtp_username", "", "Mail server user name, if it needs one."),
+    SettingSpec("EMPOWERMENT_SMTP_PASSWORD", "smtp_password", "", "Mail server password, if it needs one."),
+    SettingSpec(
+        "EMPOWERMENT_SMTP_FROM", "smtp_from", "empowerment@localhost",
+        "The sender address of email notifications.",
+    ),
+    SettingSpec(
+        "EMPOWERMENT_NOTIFY_TIMEOUT_SECONDS", "notify_timeout_seconds", "10",
+        "How long the notification worker waits for a mail server or webhook before it gives "
+        "up on that try.", _whole(1, 300),
+    ),
+    SettingSpec(
+        "EMPOWERMENT_NOTIFY_POLL_SECONDS", "notify_poll_seconds", "2",
+        "How often the notification worker looks for new events.", _whole(1, 3600),
+    ),
+    SettingSpec(
+        "EMPOWERMENT_DIGEST_AT", "digest_at", "mon 08:00",
+        "When managers get the weekly digest of under-used budgets (weekday and local time), "
+        "or off.", _digest_at,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_OIDC_ISSUER", "oidc_issuer", "",
+        "Company sign-in: the OpenID Connect provider's issuer URL (its "
+        "/.well-known/openid-configuration is read); empty turns company sign-in off.", _optional_url,
+    ),
+    SettingSpec("EMPOWERMENT_OIDC_CLIENT_ID", "oidc_client_id", "", "Company sign-in: this app's client id."),
+    SettingSpec(
+        "EMPOWERMENT_OIDC_CLIENT_SECRET", "oidc_client_secret", "", "Company sign-in: this app's client secret.",
+    ),
+    SettingSpec(
+        "EMPOWERMENT_OIDC_MATCH_CLAIM", "oidc_match_claim", "email",
+        "Company sign-in: the ID token claim that finds the employee: email (only when the "
+        "provider marks it verified) or another claim holding the employee id.",
+    ),
+    SettingSpec(
+        "EMPOWERMENT_OIDC_BUTTON_LABEL", "oidc_button_label", "Sign in with your company account",
+        "Company sign-in: the button's words on the sign-in screen.",
+    ),
 )
 
 
@@ -93,15 +191,55 @@ class Settings:
     idle_timeout_minutes: int
     currency: str
     demo_on_empty: bool
+    public_url: str
+    api_rate_limit_per_minute: int
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str
+    smtp_password: str
+    smtp_from: str
+    notify_timeout_seconds: int
+    notify_poll_seconds: int
+    digest_at: tuple[int, int, int] | None  # (weekday, hour, minute)
+    oidc_issuer: str
+    oidc_client_id: str
+    oidc_client_secret: str
+    oidc_match_claim: str
+    oidc_button_label: str
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
 
-def load(environ: Mapping[str, str] | None = None) -> Settings:
-    """Parse and check every setting; SettingsInvalid lists every bad one."""
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+
+def file_values(path: Path = SECRETS_FILE) -> dict[str, str]:
+    """Settings written in `.streamlit/secrets.toml` (top-level keys named like the environment
+    variables, e.g. `EMPOWERMENT_OIDC_CLIENT_SECRET = "..."`); the environment wins over them."""
+    if not path.is_file():
+        return {}
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsInvalid(f"{path} cannot be read as TOML: {exc}.") from exc
+    known = {spec.env for spec in SPECS}
+    return {key: str(value) for key, value in data.items() if key in known}
+
+
+def load(environ: Mapping[str, str] | None = None, from_file: Mapping[str, str] | None = None) -> Settings:
+    """Parse and check every setting (environment first, then `.streamlit/secrets.toml`);
+    SettingsInvalid lists every bad one."""
     environ = os.environ if environ is None else environ
+    written = {} if from_file is None else from_file
     values: dict[str, Any] = {}
     problems: list[str] = []
     for spec in SPECS:
-        raw = environ.get(spec.env, spec.default)
+        raw = environ.get(spec.env, written.get(spec.env, spec.default))
         try:
             values[spec.name] = spec.parse(raw)
         except ValueError as exc:
@@ -119,7 +257,7 @@ def current() -> Settings:
     key = tuple(os.environ.get(spec.env) for spec in SPECS)
     found = _cache.get(key)
     if found is None:
-        found = _cache[key] = load()
+        found = _cache[key] = load(from_file=file_values())
     return found
 
 

@@ -15,6 +15,8 @@ from empowerment.models.enums import (
 )
 from empowerment.models.tables import (
     NAMING_CONVENTION,
+    ApiRateWindow,
+    ApiToken,
     AppSetting,
     AuditEvent,
     Base,
@@ -26,15 +28,19 @@ from empowerment.models.tables import (
     Incident,
     LedgerEntry,
     Location,
+    NotificationDelivery,
+    NotificationPreference,
+    OutboxEvent,
     SignInFailure,
     Team,
     TeamManager,
     Transaction,
+    WebhookSource,
     table,
 )
 
 __all__ = [
-    "NAMING_CONVENTION", "AppSetting", "AuditEvent", "Base", "Budget", "BudgetPolicy", "Customer",
+    "NAMING_CONVENTION", "ApiRateWindow", "ApiToken", "AppSetting", "AuditEvent", "Base", "Budget", "BudgetPolicy", "Customer",
     "Employee", "Gesture", "GestureStatus", "GestureType", "Incident", "LedgerEntry", "LedgerEntryType",
-    "Location", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "table",
+    "Location", "NotificationDelivery", "NotificationPreference", "OutboxEvent", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "WebhookSource", "table",
 ]

@@ -120,6 +120,9 @@ class Employee(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     pin_failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pin_locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Work email, stored lower-case: where email notifications go, and how company sign-in (OIDC)
+    # finds the person when the provider vouches for the address.
+    email: Mapped[str | None] = mapped_column(String(200), unique=True, index=True)
     created_at: Mapped[CreatedAt]
     team: Mapped[Team | None] = relationship()
 
@@ -328,3 +331,96 @@ class AppSetting(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+
+
+# --- connected: the API, inbound webhooks, notifications ------------------------------------------
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only a SHA-256 digest of the token is stored (it is 256
+    random bits, so a slow hash adds nothing); the token itself is shown once, when created. It
+    acts with the rights of `employee_id` (re-read on every call), narrowed by its scopes."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[IntPK]
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart
+    scopes: Mapped[str] = mapped_column(String(100))  # space-separated: ingest log read
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    rate_limit_per_minute: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[CreatedAt]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+
+
+class ApiRateWindow(Base):
+    """Calls per token per minute, counted in the database so a limit holds across replicas."""
+
+    __tablename__ = "api_rate_windows"
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch minute
+    calls: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookSource(Base):
+    """A system that pushes signed data to `/api/v1/webhooks/<name>`. The secret must be
+    readable to check signatures, so it is stored encrypted with a key derived from the
+    installation's secret, never in clear."""
+
+    __tablename__ = "webhook_sources"
+    id: Mapped[IntPK]
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    last_received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OutboxEvent(Base):
+    """Something people should hear about, written in the same transaction as the change itself
+    (a transactional outbox); the notification worker fans it out to deliveries."""
+
+    __tablename__ = "outbox_events"
+    id: Mapped[IntPK]
+    kind: Mapped[str] = mapped_column(String(32))  # services.notifications.EventKind
+    payload: Mapped[str] = mapped_column(Text)  # JSON: codes and figures, never secrets
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)  # a digest's week
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_outbox_events_undispatched", "dispatched_at", "id"),)
+
+
+class NotificationPreference(Base):
+    """One person's choice of one channel, with where it goes."""
+
+    __tablename__ = "notification_preferences"
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)  # email slack teams webhook
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    target: Mapped[str | None] = mapped_column(String(500))  # webhook URL; email: the address
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)  # generic webhooks sign with it
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class NotificationDelivery(Base):
+    """One event to one person on one channel: at most one row, so at most one send."""
+
+    __tablename__ = "notification_deliveries"
+    id: Mapped[IntPK]
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # services.notifications.DeliveryStatus
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (
+        UniqueConstraint("event_id", "employee_id", "channel", name="uq_notification_deliveries_once"),
+        Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+    )

@@ -45,6 +45,7 @@ from empowerment.models import (
 from empowerment.models.lookups import budget_covering, customer_by_code, given_to_customer_on, require_policy
 from empowerment.money import cents_to_decimal, format_cents, parse_cents
 from empowerment.services.ledger import open_budget, post
+from empowerment.services.notifications import EventKind, record_event
 
 MAX_NOTE_CHARS = 2000
 MAX_CATEGORY_CHARS = 100
@@ -264,6 +265,12 @@ def _spend(
              type=valid.gesture_type.value, status=status.value),
         at=at,
     )
+    if needs_approval or needs_review:  # the outbox row commits (or not) with the gesture
+        record_event(session, EventKind.APPROVAL_REQUESTED if needs_approval else EventKind.FLAGGED_FOR_REVIEW,
+                     dict(gesture_code=code, employee_id=ctx.employee.id, employee_name=ctx.employee.name,
+                          team_id=ctx.employee.team_id, cost_cents=valid.cost_cents, type=valid.gesture_type.value,
+                          category=ctx.incident.category if ctx.incident else (valid.category or "Other")),
+                     at=at)
     return LogResult(
         gesture_id=gesture_id, gesture_code=code, incident_code=incident_code,
         cost_cents=valid.cost_cents, status=status, needs_review=needs_review,
@@ -349,6 +356,10 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
         gesture.decision_reason = reason.strip() or None
         audit.record(session, actor, "gesture.approved" if approve else "gesture.rejected",
                      "gesture", gesture.code, dict(reason=reason))
+        record_event(session, EventKind.APPROVAL_DECIDED, dict(
+            gesture_code=gesture.code, employee_id=employee.id, employee_name=employee.name,
+            cost_cents=gesture.cost_cents, type=gesture.type.value, approved=approve,
+            reason=reason.strip() or None, decided_by=actor.name))
 
 
 def mark_reviewed(db: Database, actor: Actor, gesture_code: str, comment: str,
