@@ -21,6 +21,8 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/python -m empowerment init
 	$(BIN)/python -m empowerment demo --if-empty
+	# The notification worker runs beside the app and stops with it.
+	$(BIN)/python -m empowerment notify-worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	OPENBLAS_NUM_THREADS=1 $(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.installed-test

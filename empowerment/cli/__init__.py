@@ -18,13 +18,16 @@ from empowerment import settings
 from empowerment.cli.common import EXIT_REFUSED, EXIT_UNEXPECTED, fail
 from empowerment.errors import EmpowermentError
 
-COMMAND_MODULES = ("core", "users", "payoff", "report")
+COMMAND_MODULES = ("core", "users", "payoff", "report", "connect")
 COMMAND_OWNERS = {
     "init": "core", "demo": "core", "import": "core", "export": "core", "policy": "core",
     "log": "core", "balance": "core",
     "create-user": "users", "set-password": "users", "set-pin": "users",
     "payoff": "payoff",
     "report": "report",
+    "api-token": "connect", "webhook-source": "connect", "ingest": "connect", "void": "connect",
+    "decide": "connect", "history": "connect", "set-email": "connect", "notify-worker": "connect",
+    "notify-digest": "connect",
 }
 
 

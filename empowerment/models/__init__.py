@@ -6,9 +6,12 @@ Everything is re-exported here: `from empowerment.models import Gesture, Gesture
 """
 
 from empowerment.models.enums import (
+    DeliveryStatus,
+    EventKind,
     GestureStatus,
     GestureType,
     LedgerEntryType,
+    NotificationChannel,
     Period,
     Role,
     Rollover,
@@ -40,7 +43,7 @@ from empowerment.models.tables import (
 )
 
 __all__ = [
-    "NAMING_CONVENTION", "ApiRateWindow", "ApiToken", "AppSetting", "AuditEvent", "Base", "Budget", "BudgetPolicy", "Customer",
+    "NAMING_CONVENTION", "ApiRateWindow", "DeliveryStatus", "EventKind", "NotificationChannel", "ApiToken", "AppSetting", "AuditEvent", "Base", "Budget", "BudgetPolicy", "Customer",
     "Employee", "Gesture", "GestureStatus", "GestureType", "Incident", "LedgerEntry", "LedgerEntryType",
     "Location", "NotificationDelivery", "NotificationPreference", "OutboxEvent", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "WebhookSource", "table",
 ]

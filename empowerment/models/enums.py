@@ -148,3 +148,51 @@ class LedgerEntryType(str, enum.Enum):
 
 _MONEY_OUT = frozenset({LedgerEntryType.ALLOCATION_REDUCTION, LedgerEntryType.SPEND, LedgerEntryType.HOLD,
                         LedgerEntryType.DEDUCTION})
+
+
+class NotificationChannel(str, enum.Enum):
+    EMAIL = "email"
+    SLACK = "slack"
+    TEAMS = "teams"
+    WEBHOOK = "webhook"
+
+    @property
+    def label(self) -> str:
+        return {"email": "Email", "slack": "Slack (incoming webhook)",
+                "teams": "Microsoft Teams (Workflows webhook)",
+                "webhook": "Another system (signed webhook)"}[self.value]
+
+    @property
+    def needs_url(self) -> bool:
+        return self != NotificationChannel.EMAIL
+
+
+class EventKind(str, enum.Enum):
+    """What a notification is about (an outbox event's kind)."""
+
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_DECIDED = "approval_decided"
+    FLAGGED_FOR_REVIEW = "flagged_for_review"
+    WEEKLY_DIGEST = "weekly_digest"
+
+    @property
+    def label(self) -> str:
+        return {"approval_requested": "Approval requested", "approval_decided": "Approval decided",
+                "flagged_for_review": "Flagged for review", "weekly_digest": "Weekly digest"}[self.value]
+
+
+class DeliveryStatus(str, enum.Enum):
+    PENDING = "pending"  # waiting for its first try, or for a retry
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"
+    FAILED = "failed"  # will not be tried again (refused, or out of attempts)
+    UNKNOWN = "unknown"  # may have arrived: never repeated automatically
+
+    @property
+    def label(self) -> str:
+        return {"pending": "Waiting", "sending": "Sending", "sent": "Sent", "failed": "Failed",
+                "unknown": "Outcome unknown"}[self.value]
+
+    @property
+    def can_send_again(self) -> bool:
+        return self in (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)

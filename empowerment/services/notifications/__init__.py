@@ -25,6 +25,7 @@ person picks theirs (`preferences`); with no choice made, email goes to their wo
 
 from __future__ import annotations
 
-from empowerment.services.notifications.outbox import EventKind, record_event
+from empowerment.models import EventKind
+from empowerment.services.notifications.outbox import record_event
 
 __all__ = ["EventKind", "record_event"]

@@ -3,7 +3,6 @@ ones, send them (outside any transaction), write each outcome. See the package d
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,9 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import InvalidState, NotFound
 from empowerment.models import (
+    DeliveryStatus,
     Employee,
+    EventKind,
     NotificationDelivery,
     NotificationPreference,
     OutboxEvent,
@@ -31,7 +32,6 @@ from empowerment.models import (
 )
 from empowerment.services.notifications import channels
 from empowerment.services.notifications.messages import render
-from empowerment.services.notifications.outbox import EventKind
 from empowerment.services.sealing import unseal
 
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1),
@@ -39,19 +39,6 @@ BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), t
 MAX_ATTEMPTS = len(BACKOFF) + 1
 BATCH = 50
 SEND_THREADS = 8  # a hanging receiver holds one thread, not the others' messages
-
-
-class DeliveryStatus(str, enum.Enum):
-    PENDING = "pending"  # waiting for its first try, or for a retry
-    SENDING = "sending"  # claimed by a worker
-    SENT = "sent"
-    FAILED = "failed"  # will not be tried again (refused, or out of attempts)
-    UNKNOWN = "unknown"  # may have arrived: not repeated automatically
-
-    @property
-    def label(self) -> str:
-        return {"pending": "Waiting", "sending": "Sending", "sent": "Sent", "failed": "Failed",
-                "unknown": "Outcome unknown"}[self.value]
 
 
 def _insert_fn(session: Session) -> Any:
@@ -247,7 +234,7 @@ def send_again(db: Database, actor: Actor, delivery_id: int) -> None:
         delivery = session.get(NotificationDelivery, delivery_id)
         if delivery is None:
             raise NotFound(f"No delivery {delivery_id}.")
-        if delivery.status not in (DeliveryStatus.FAILED.value, DeliveryStatus.UNKNOWN.value):
+        if not DeliveryStatus(delivery.status).can_send_again:
             raise InvalidState(f"This delivery is {DeliveryStatus(delivery.status).label.lower()}; "
                                "only failed or unknown ones can be sent again.")
         delivery.status = DeliveryStatus.PENDING.value

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from empowerment.models import EventKind
 from empowerment.money import format_money
-from empowerment.services.notifications.outbox import EventKind
 
 # The page each kind of event is acted on (app.py serves every page under its key).
 PAGES = {EventKind.APPROVAL_REQUESTED: "team", EventKind.FLAGGED_FOR_REVIEW: "team",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import json
 from datetime import datetime
 from typing import Any
@@ -12,22 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from empowerment.models import OutboxEvent, table
-
-
-class EventKind(str, enum.Enum):
-    APPROVAL_REQUESTED = "approval_requested"
-    APPROVAL_DECIDED = "approval_decided"
-    FLAGGED_FOR_REVIEW = "flagged_for_review"
-    WEEKLY_DIGEST = "weekly_digest"
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-
-_LABELS = {EventKind.APPROVAL_REQUESTED: "Approval requested", EventKind.APPROVAL_DECIDED: "Approval decided",
-           EventKind.FLAGGED_FOR_REVIEW: "Flagged for review", EventKind.WEEKLY_DIGEST: "Weekly digest"}
+from empowerment.models import EventKind, OutboxEvent, table
 
 
 def record_event(session: Session, kind: EventKind, payload: dict[str, Any], *, at: datetime | None = None,

@@ -13,15 +13,10 @@ from empowerment import access, audit
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
-from empowerment.models import Employee, NotificationPreference
+from empowerment.models import Employee, NotificationChannel, NotificationPreference
 from empowerment.services.sealing import seal
 
-CHANNELS: dict[str, str] = {
-    "email": "Email",
-    "slack": "Slack (incoming webhook)",
-    "teams": "Microsoft Teams (Workflows webhook)",
-    "webhook": "Another system (signed webhook)",
-}
+CHANNELS: dict[str, str] = {channel.value: channel.label for channel in NotificationChannel}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
