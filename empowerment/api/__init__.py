@@ -22,6 +22,8 @@ release has broken Streamlit before).
 
 from __future__ import annotations
 
+import re
+
 from starlette.routing import BaseRoute, Mount
 
 
@@ -31,4 +33,8 @@ def routes() -> list[BaseRoute]:
     from empowerment.api.session_routes import cookie_routes
     from empowerment.api.v1 import create_app
 
-    return [*cookie_routes(), *oidc_routes(), Mount("/api/v1", app=create_app())]
+    api = Mount("/api/v1", app=create_app())
+    # Starlette's mount pattern stops at a line break, so a path holding an encoded newline fell
+    # through to Streamlit's plain-text 404; every /api/v1 path belongs to the API (problem+json).
+    api.path_regex = re.compile(r"^/api/v1/(?P<path>.*)$", re.DOTALL)
+    return [*cookie_routes(), *oidc_routes(), api]
