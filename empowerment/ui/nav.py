@@ -38,6 +38,10 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("data", "pages/data.py", "Data", "🗂️", "data.import", "Admin"),
     PageSpec("policies", "pages/policies.py", "Policies", "⚙️", "policy.set", "Admin"),
     PageSpec("audit_log", "pages/audit_log.py", "Audit log", "🔎", "audit.read", "Admin"),
+    PageSpec("connections", "pages/connections.py", "Connections", "🔌", "api.manage", "Admin"),
+    PageSpec("deliveries", "pages/deliveries.py", "Delivery log", "📬", "notification.log", "Admin"),
+    PageSpec("notifications", "pages/notifications.py", "Notifications", "🔔", "notification.preferences",
+             "Account"),
 )
 
 PAGES_BY_KEY = {page.key: page for page in PAGES}
