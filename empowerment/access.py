@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from empowerment.actor import Actor
 from empowerment.errors import PermissionDenied, UnknownEmployee
 from empowerment.models import Employee, Role, Team
+from empowerment.models.lookups import employee_by_code
 
 
 class Reach(enum.Flag):
@@ -213,10 +214,7 @@ def employee(session: Session, actor: Actor, name: str, employee_code: str, *,
              for_update: bool = False, active_only: bool = True) -> Employee:
     """The one employee lookup: the employee with this organisation id, once `actor` is known to
     be allowed to `name` them. Unknown (or, with `active_only`, inactive) ids raise UnknownEmployee."""
-    query = select(Employee).where(Employee.code == str(employee_code).strip())
-    if for_update:
-        query = query.with_for_update()
-    found = session.scalar(query)
+    found = employee_by_code(session, employee_code, for_update=for_update)
     if found is None or (active_only and not found.active):
         raise UnknownEmployee(f"No {'active ' if active_only else ''}employee with id '{employee_code}'.")
     require(actor, name, team_id=found.team_id, employee_id=found.id)

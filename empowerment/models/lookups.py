@@ -85,6 +85,14 @@ def given_to_customer_on(session: Session, employee_id: int, customer_id: int, d
     return int(spent or 0)
 
 
+def employee_by_code(session: Session, employee_code: str, *, for_update: bool = False) -> Employee | None:
+    """The employee with this organisation id (surrounding spaces ignored), or None. The one
+    lookup; services and queries reach it through `access.employee`, which also checks the
+    caller's right, and sign-in (before anyone is signed in) directly."""
+    query = select(Employee).where(Employee.code == str(employee_code).strip())
+    return session.scalar(query.with_for_update() if for_update else query)
+
+
 def customer_by_code(session: Session, customer_code: str) -> Customer:
     """The one customer lookup by the organisation's id."""
     customer = session.scalar(select(Customer).where(Customer.code == str(customer_code).strip()))

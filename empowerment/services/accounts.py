@@ -16,15 +16,12 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, InvalidInput
 from empowerment.models import Employee, Role, Team, TeamManager
+from empowerment.models.lookups import employee_by_code
 from empowerment.passwords import hash_secret, verify_secret
 from empowerment.services.signin import MAX_SECRET_CHARS, PIN_PATTERN, lift_throttle
 
 MIN_PASSWORD_CHARS = 10
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{2,100}$")
-
-
-def _role_name(role: Role) -> str:
-    return role.value.replace("_", " ")
 
 
 def _check_password(password: str) -> str:
@@ -61,7 +58,7 @@ def create_user(db: Database, actor: Actor, *, username: str, name: str, role: R
         raise InvalidInput("Give a password, a PIN, or both; otherwise nobody can sign in.")
     if pin is not None and not role.signs_in_with_pin:
         raise InvalidInput(f"PINs are for staff and managers on shared tablets; "
-                           f"{_role_name(role)} accounts sign in with a password.")
+                           f"{role.label} accounts sign in with a password.")
     password_hash = hash_secret(_check_password(password)) if password is not None else None
     pin_hash = hash_secret(_check_pin(pin)) if pin is not None else None
     with db.write() as session:
@@ -72,8 +69,7 @@ def create_user(db: Database, actor: Actor, *, username: str, name: str, role: R
             team = session.scalar(select(Team).where(Team.code == team_code))
             if team is None:
                 raise InvalidInput(f"No team with id '{team_code}'.")
-        employee = session.scalar(select(Employee).where(Employee.code == employee_code)) \
-            if employee_code else None
+        employee = employee_by_code(session, employee_code) if employee_code else None
         if employee is not None and employee.username:
             raise InvalidInput(f"Employee '{employee_code}' already has a sign-in "
                                f"('{employee.username}').")
@@ -115,7 +111,7 @@ def set_pin(db: Database, actor: Actor, employee_code: str, new_pin: str) -> Non
     with db.write() as session:
         employee = _employee(session, actor, "pin.set", employee_code)
         if not employee.role.signs_in_with_pin:
-            raise InvalidInput(f"PINs are for staff and managers; {_role_name(employee.role)} "
+            raise InvalidInput(f"PINs are for staff and managers; {employee.role.label} "
                                "accounts sign in with a password.")
         employee.pin_hash = hash_secret(new_pin)
         employee.pin_failed_attempts, employee.pin_locked_until = 0, None

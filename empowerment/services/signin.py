@@ -21,6 +21,7 @@ from empowerment.actor import Actor, actor_for
 from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, PinLocked, SignInThrottled
 from empowerment.models import AuditEvent, Employee, Role, SignInFailure, table
+from empowerment.models.lookups import employee_by_code
 from empowerment.passwords import verify_secret
 
 PIN_PATTERN = re.compile(r"^[0-9]{4,6}$")
@@ -119,7 +120,7 @@ def authenticate_pin(db: Database, employee_code: str, pin: str, now: datetime |
     at = _now(now)
     pin = (pin or "").strip()
     with db.read() as session:
-        employee = session.scalar(select(Employee).where(Employee.code == employee_code))
+        employee = employee_by_code(session, employee_code)
         if employee is None or not employee.active or not employee.role.signs_in_with_pin:
             verify_secret(None, pin)
             raise AuthenticationFailed(PIN_FAILED)
@@ -129,8 +130,7 @@ def authenticate_pin(db: Database, employee_code: str, pin: str, now: datetime |
     outcome: Exception | None = None
     actor: Actor | None = None
     with db.write() as session:  # re-read under the write lock: concurrent tries count once each
-        employee = session.scalar(
-            select(Employee).where(Employee.code == employee_code).with_for_update())
+        employee = employee_by_code(session, employee_code, for_update=True)
         assert employee is not None
         if employee.pin_locked_until is not None and employee.pin_locked_until > at:
             audit.record(session, SHARED_TABLET, "auth.pin_refused_locked", "employee",
