@@ -35,6 +35,11 @@ class Role(str, enum.Enum):
         """Who appears on the shared tablet's roster and may sign in there with a PIN."""
         return self in (Role.STAFF, Role.MANAGER)
 
+    @property
+    def signs_in_with_company_account(self) -> bool:
+        """Who may sign in with the organisation's OpenID Connect provider (staff use the tablet)."""
+        return self in (Role.MANAGER, Role.HR, Role.CX_LEAD, Role.ADMIN)
+
     @classmethod
     def pin_roles(cls) -> list[Role]:
         return [role for role in cls if role.signs_in_with_pin]

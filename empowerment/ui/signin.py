@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import html
 from functools import partial
 
 import streamlit as st
 
-from empowerment import access
+from empowerment import access, settings
 from empowerment.actor import Actor
 from empowerment.errors import AuthenticationFailed
 from empowerment.queries import roster
@@ -89,7 +90,20 @@ def render_sign_in() -> None:
     if mode == TABLET_MODE:
         _switch_user_screen()
     else:
+        _company_sign_in()
         _password_form()
+
+
+def _company_sign_in() -> None:
+    """The organisation's OpenID Connect provider, when one is set up (`empowerment.api.oidc_routes`)."""
+    config = settings.current()
+    if not config.oidc_enabled:
+        return
+    # A plain link in this tab: the provider's page replaces the app's, then sends the browser back.
+    st.html(f"<a class='emp-oidc' href='/api/oidc/login' target='_self'>{html.escape(config.oidc_button_label)}</a>"
+            "<style>.emp-oidc{display:block;max-width:480px;box-sizing:border-box;text-align:center;padding:.8rem;"
+            "border-radius:.5rem;background:#1f6f5c;color:#fff!important;text-decoration:none;font-weight:600}</style>")
+    st.caption("Or with a user name and password:")
 
 
 # Nobody is signed in: no sidebar (a switch leaves the previous person's open); names a finger hits.

@@ -114,11 +114,11 @@ def _fill(db: Database) -> Org:
     return Org(db, ana, ben, grace, arabic)
 
 
-def start_server(database_url: str, folder: Path,
-                 extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Any, str]:
-    """`streamlit run app.py` on a free port against `database_url`, once it answers: the process,
-    its open log file and its URL. Stop it with `stop_server`."""
-    port = _free_port()
+def start_server(database_url: str, folder: Path, extra_env: dict[str, str] | None = None,
+                 port: int | None = None) -> tuple[subprocess.Popen[bytes], Any, str]:
+    """`streamlit run app.py` on a free port (or `port`) against `database_url`, once it answers:
+    the process, its open log file and its URL. Stop it with `stop_server`."""
+    port = port or _free_port()
     env = {**os.environ, "EMPOWERMENT_DATABASE_URL": database_url,
            "EMPOWERMENT_SECRET_KEY": "e2e-" + "x" * 40, "EMPOWERMENT_DEMO_ON_EMPTY": "0",
            "PYTHONPATH": str(ROOT), **(extra_env or {})}
