@@ -17,7 +17,6 @@ from empowerment.services import accounts, api_tokens, webhooks
 from tests.e2e.conftest import start_server, stop_server
 from tests.factories import SYSTEM, make_customer, make_employee, make_policy, make_team
 
-
 SERVER_SECRET = "e2e-" + "x" * 40  # what start_server gives the server
 
 

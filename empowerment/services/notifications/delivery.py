@@ -104,8 +104,9 @@ def dispatch(db: Database, now: datetime | None = None, limit: int = 200) -> int
                         _insert_fn(session)(deliveries).values(
                             event_id=event.id, employee_id=employee_id, channel=channel,
                             status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=at, created_at=at)
-                        .on_conflict_do_nothing(index_elements=["event_id", "employee_id", "channel"]))
-                    created += result.rowcount or 0
+                        .on_conflict_do_nothing(index_elements=["event_id", "employee_id", "channel"])
+                        .returning(deliveries.c.id))
+                    created += len(result.all())
             event.dispatched_at = at
     return created
 
