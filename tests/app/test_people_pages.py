@@ -85,12 +85,12 @@ def texts(at: AppTest) -> str:
 # --- navigation and guards ------------------------------------------------------------------------
 
 PAGES_OF = {  # written out, not derived from the registry, so a change to a grant shows up here
-    Role.STAFF: {"log_recovery", "my_budget", "handover"},
-    Role.MANAGER: {"log_recovery", "my_budget", "handover", "team", "payoff"},
-    Role.HR: {"handover", "payoff", "joint_report", "audit_log"},
-    Role.CX_LEAD: {"handover", "payoff", "joint_report"},
+    Role.STAFF: {"log_recovery", "my_budget", "handover", "notifications"},
+    Role.MANAGER: {"log_recovery", "my_budget", "handover", "team", "payoff", "notifications"},
+    Role.HR: {"handover", "payoff", "joint_report", "audit_log", "notifications"},
+    Role.CX_LEAD: {"handover", "payoff", "joint_report", "notifications"},
     Role.ADMIN: {"log_recovery", "my_budget", "handover", "team", "payoff", "joint_report", "data",
-                 "policies", "audit_log"},
+                 "policies", "audit_log", "connections", "deliveries", "notifications"},
 }
 
 
