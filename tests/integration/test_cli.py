@@ -92,7 +92,7 @@ def test_help_includes_the_other_command_modules(capsys: pytest.CaptureFixture[s
     for module, command in expected.items():
         if importlib.util.find_spec(f"empowerment.cli.{module}") is not None:
             assert command in out, command
-    assert COMMAND_MODULES == ("core", "users", "payoff", "report")
+    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect")
 
 
 def test_command_owners_name_every_command_and_its_module() -> None:
@@ -508,3 +508,39 @@ def test_smoke_on_each_backend(db: Database, capsys: pytest.CaptureFixture[str])
         "--category", "Noise")
     _, out, _ = runner("balance", "--employee", "E1", "--format", "json")
     assert json.loads(out)["remaining_cents"] == 6_000
+
+
+# --- connected: every API operation on the command line ------------------------------------------
+
+
+def test_api_tokens_batches_and_gesture_decisions_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    code, out, _ = cli("api-token", "create", "--name", "PMS", "--scope", "ingest", "--scope", "read", "--as", "M1")
+    assert code == 0 and "not shown again" in out
+    token = out.strip().splitlines()[-1]
+    assert token.startswith("emp_")
+    code, out, _ = cli("api-token", "list")
+    assert "PMS" in out and token not in out
+    assert cli("api-token", "revoke", "1")[0] == 0
+    assert "already revoked" in cli.refused("api-token", "revoke", "1")
+
+    rows = tmp_path / "t.json"
+    rows.write_text(json.dumps({"rows": [
+        {"transaction_id": "T1", "customer_id": "C1", "occurred_at": "2025-01-02", "amount": "10"},
+        {"transaction_id": "T2", "customer_id": "C1", "occurred_at": "soon", "amount": "10"}]}))
+    code, _out, err = cli("ingest", "transactions", str(rows))
+    assert code == 2 and "occurred_at" in err
+    code, out, _ = cli("ingest", "transactions", str(rows), "--valid-rows-only")
+    assert code == 0 and "1 added" in out and "1 refused" in out
+
+    code, out, _ = cli("log", "--employee", "E1", "--customer", "C2", "--type", "refund", "--amount", "450",
+                       "--category", "Billing error")
+    waiting = out.split()[0]
+    assert cli("decide", waiting, "--reject", "--reason", "Not ours")[0] == 0
+    code, out, _ = cli("log", "--employee", "E1", "--customer", "C2", "--type", "gift", "--amount", "20",
+                       "--category", "Noise")
+    assert cli("void", out.split()[0], "--reason", "Wrong guest")[0] == 0
+    code, out, _ = cli("history", "C2", "--format", "json")
+    assert code == 0 and {e["status"] for e in json.loads(out)["events"]} == {"rejected", "voided"}
+    code, out, _ = cli("webhook-source", "create", "pms")
+    assert code == 0 and out.strip().splitlines()[-1].startswith("whsec_")
+    assert "pms" in cli("webhook-source", "list")[1]
