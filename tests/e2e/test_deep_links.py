@@ -86,7 +86,7 @@ def _sign_in_with_password(page: Any, url: str, username: str, password: str) ->
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=20_000)  # busy 2-core machine
 
 
 def _session_cookie(page: Any) -> dict[str, Any] | None:
