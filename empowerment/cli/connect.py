@@ -304,11 +304,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         while True:
             now = datetime.now()
-            if weekly_digest.due(now, config.digest_at):
-                weekly_digest.send_digests(db, now)
-            handled = delivery.run_once(db, now)
-            while handled >= delivery.BATCH and not stopping["now"]:  # a backlog: keep going
-                handled = delivery.deliver_due(db)
+            try:
+                if weekly_digest.due(now, config.digest_at):
+                    weekly_digest.send_digests(db, now)
+                handled = delivery.run_once(db, now)
+                while handled >= delivery.BATCH and not stopping["now"]:  # a backlog: keep going
+                    handled = delivery.deliver_due(db)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: say so, try again
+                if args.once:
+                    raise
+                print(f"{now:%Y-%m-%d %H:%M:%S} notification round failed ({type(exc).__name__}: "
+                      f"{' '.join(str(exc).split())[:300]}); trying again.", file=sys.stderr, flush=True)
             if args.once or stopping["now"]:
                 break
             for _ in range(config.notify_poll_seconds * 10):

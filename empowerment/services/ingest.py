@@ -99,7 +99,10 @@ def upsert_rows(db: Database, actor: Actor, kind: str, rows: Sequence[Mapping[st
             positions = [i for i in positions if i not in bad]
             continue
         return _result(kind, len(rows), summary, refused, warnings)
-    return BatchResult(kind, len(rows), rejected=len({e.row for e in refused}),
+    if positions:  # problems kept appearing (the import lists at most 10,000 a round)
+        raise InvalidInput("This batch has too many problems to set the wrong rows aside; nothing was "
+                           "imported. Send it in smaller parts.")
+    return BatchResult(kind, len(rows), rejected=len({e.row for e in refused}),  # every row was wrong
                        errors=sorted(refused, key=lambda e: e.row), warnings=warnings)
 
 

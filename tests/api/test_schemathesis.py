@@ -22,7 +22,7 @@ from empowerment.db import Database
 from tests.api.conftest import SERVER_SECRET, fill
 from tests.e2e.conftest import start_server, stop_server
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 8
 
 
 @pytest.fixture(scope="session")
