@@ -96,3 +96,16 @@ class ImportFailed(EmpowermentError):
     def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
+
+
+class UnknownValues(ImportFailed):
+    """A file uses words the organisation's vocabulary does not know (yet): `unknown` is
+    {column: {word as written: rows using it}}, `kinds` {column: vocabulary kind}. One mapping
+    step (`importing.import_csv(value_mapping=...)`, remembered by `services.vocabulary.map_values`)
+    lets the file in."""
+
+    def __init__(self, message: str, problems: list[dict[str, object]], unknown: dict[str, dict[str, int]],
+                 kinds: dict[str, str]) -> None:
+        super().__init__(message, problems)
+        self.unknown = unknown
+        self.kinds = kinds

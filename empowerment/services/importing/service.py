@@ -17,6 +17,7 @@ from empowerment.services.importing.kinds import IMPORTERS
 from empowerment.services.importing.reading import Source, decode, parse, read_source
 from empowerment.services.importing.summary import ImportSummary, Progress, ProgressCallback
 from empowerment.services.importing.validation import validate
+from empowerment.services.importing.vocabulary_step import apply_vocabulary
 
 try:  # COPY runs on the raw psycopg connection, whose errors SQLAlchemy does not wrap
     from psycopg.errors import IntegrityError as _PsycopgIntegrityError
@@ -35,11 +36,14 @@ def import_csv(
     dry_run: bool = False,
     column_mapping: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
+    value_mapping: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ImportSummary:
     """Import one CSV file of `kind` (employees, customers, transactions, incidents, gestures).
 
     `source`: a path (str or Path), the file's bytes, or an open file / upload (binary or text).
-    Raises `ImportFailed(message, problems)` and writes nothing when anything is wrong.
+    Raises `ImportFailed(message, problems)` and writes nothing when anything is wrong;
+    `UnknownValues` (an ImportFailed) when words need mapping first (`value_mapping`
+    {column: {word: code}}, see `vocabulary_step`).
     """
     access.require(actor, "data.import")
     _check_kind(kind)
@@ -53,6 +57,7 @@ def import_csv(
     del text
     summary.rows = len(raw)
     report(0.1, f"Checking {len(raw):,} rows")
+    spec = apply_vocabulary(db, spec, raw, lines, value_mapping, problems, summary.warnings)
     frame = validate(raw, lines, spec, problems, summary.warnings)
     report(0.3, "Looking up existing records")
     job = Job(
