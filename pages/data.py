@@ -18,12 +18,13 @@ import pandas as pd
 import streamlit as st
 
 from empowerment.csvformat import IMPORT_KINDS, KINDS, template
-from empowerment.errors import EmpowermentError, ImportFailed
+from empowerment.errors import EmpowermentError, ImportFailed, UnknownValues
 from empowerment.queries import admin
 from empowerment.reports.safety import neutralise_frame
 from empowerment.services import organisation
 from empowerment.services.importing import import_csv
 from empowerment.ui import components as ui
+from empowerment.ui import value_mapping
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 
@@ -84,7 +85,8 @@ def run(kind: str, upload: Any, mapping: dict[str, str], dry_run: bool, actor: A
         )
     except ImportFailed as exc:
         bar.empty()
-        return {"ok": False, "dry_run": dry_run, "message": str(exc), "problems": exc.problems}
+        unknown = (exc.unknown, exc.kinds) if isinstance(exc, UnknownValues) else None  # the value-mapping step
+        return {"ok": False, "dry_run": dry_run, "message": str(exc), "problems": exc.problems, "unknown": unknown}
     except EmpowermentError as exc:
         bar.empty()
         return {"ok": False, "dry_run": dry_run, "message": str(exc), "problems": []}
@@ -151,7 +153,7 @@ def main() -> None:
 
     check_col, import_col = st.columns(2)
     if check_col.button("Check the file", icon="🔍", key="dt_check", width="stretch",
-                        help="A dry run: every row is validated, nothing is written."):
+                        help="A dry run: every row is validated, nothing is written.") or S.pop("vm_done", False):
         remember(kind, mapping, keep, actor)
         S[RESULT] = {"attempt": attempt, **run(kind, upload, mapping, True, actor)}
     result = S.get(RESULT) if (S.get(RESULT) or {}).get("attempt") == attempt else None
@@ -162,6 +164,8 @@ def main() -> None:
         S[RESULT] = result = {"attempt": attempt, **run(kind, upload, mapping, False, actor)}
         if result["ok"]:
             st.cache_data.clear()  # figures elsewhere are keyed on the data version too
+    if result and result.get("unknown"):
+        value_mapping.offer(result["unknown"], actor)
     if result:
         show_result(result, kind, upload.name)
     elif not checked_ok:

@@ -7,6 +7,7 @@ import streamlit as st
 
 from empowerment.queries import handover
 from empowerment.reports import digest
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
@@ -27,6 +28,9 @@ with st.container(horizontal=True):
     st.download_button("Digest as text", digest.digest_text(data),
                        file_name=f"handover-{stamp}.txt", mime="text/plain", icon="📄",
                        on_click="ignore")
+
+# Proactive care (issue 13): who is at risk, which recoveries still need a follow-up, what waits.
+care_ui.hand_over_sections(actor)
 
 if not data.locations:
     ui.empty_state("A quiet 24 hours", "Nothing open and no notable recoveries to hand over.", "🌙")

@@ -14,6 +14,7 @@ from empowerment.charts import team as team_charts
 from empowerment.errors import EmpowermentError
 from empowerment.queries import admin, team
 from empowerment.services import accounts, gestures
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
@@ -228,7 +229,7 @@ st.caption(f"This period: {window.start:%d %b} – {last_day:%d %b %Y} · {len(a
 _locked_pins(team.locked_pins(db, actor, team_ids))
 
 tabs = st.tabs(["Budget use", "Spend", f"Approvals ({len(approvals)})", f"Review ({len(reviews)})",
-                "Stories", "Under-use"])
+                "Stories", "Under-use", "Values & speed"])
 with tabs[0]:
     _budget_tab(budgets, team.weekly_activity(db, actor, window, team_ids))
 with tabs[1]:
@@ -241,3 +242,5 @@ with tabs[4]:
     _stories_tab(team.story_feed(db, actor, team_ids))
 with tabs[5]:
     _under_use_tab(*team.under_use(db, actor, window, team_ids))
+with tabs[6]:  # issue 13: the values staff live, and the time from incident to gesture
+    care_ui.team_values_and_speed(actor, team_ids, window.start_at)

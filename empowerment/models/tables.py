@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     func,
 )
@@ -58,6 +59,28 @@ def above(threshold_cents: int | None, cost_cents: int) -> bool:
     """A policy threshold ("review above", "approval above") applies when it is set, and only to a
     cost strictly above it."""
     return threshold_cents is not None and cost_cents > threshold_cents
+
+
+class TermCode(str):
+    """A vocabulary code read from the database (a gesture's type). It is a plain string; `.value`
+    is kept so code written against the enum it replaced (`gesture.type.value`) still reads."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+class TermCodeType(TypeDecorator[str]):
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: object, dialect: object) -> str | None:
+        return None if value is None else str(getattr(value, "value", value))
+
+    def process_result_value(self, value: str | None, dialect: object) -> str | None:
+        return None if value is None else TermCode(value)
 
 
 class Base(DeclarativeBase):
@@ -169,7 +192,7 @@ class Gesture(Base):
     occurred_at: Mapped[Timestamp]
     # The organisation's gesture type code (models.vocabulary): a plain string, so admins can add
     # types; GestureType holds the codes the app ships with.
-    type: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(TermCodeType())
     cost_cents: Mapped[Cents]
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[GestureStatus] = mapped_column(

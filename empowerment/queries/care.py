@@ -278,3 +278,38 @@ def recognition_feed(db: Database, actor: Actor, location: str | None = None, li
         "thanks": r[8] or "", "thanked_by": r[9] or "", "location": r[10] or ""} for r in rows],
         columns=["gesture_code", "occurred_at", "by", "customer", "category", "type", "story", "values", "thanks",
                  "thanked_by", "location"])
+
+
+def stories_to_thank(db: Database, actor: Actor, since: datetime, limit: int = 30) -> pd.DataFrame:
+    """Recent logged gestures with a note on the teams the actor may thank, not thanked yet."""
+    with db.read() as session:
+        ids = access.team_ids(session, actor, "team.read")
+        giver = aliased(Employee)
+        rows = session.execute(
+            select(Gesture.code, Gesture.occurred_at, giver.name, Customer.name, Gesture.note)
+            .join(giver, giver.id == Gesture.employee_id)
+            .join(Customer, Customer.id == Gesture.customer_id)
+            .where(giver.team_id.in_(ids), Gesture.status == GestureStatus.LOGGED, Gesture.occurred_at >= since,
+                   Gesture.note.is_not(None),
+                   ~select(Recognition.id).where(Recognition.gesture_id == Gesture.id).exists())
+            .order_by(Gesture.occurred_at.desc()).limit(limit)).all()
+    return pd.DataFrame(rows, columns=["gesture_code", "occurred_at", "by", "customer", "note"])
+
+
+def what_tends_to_work(db: Database, *, as_of: Any = None, horizon_days: int = 90) -> pd.DataFrame:
+    """For every category and gesture type: how customers came back after it, with interval and
+    cases (`analytics.care.gesture_evidence`). The hook for the payoff's adjusted breakdown:
+    when `analytics` offers `adjusted_breakdown_by_category_and_type`, it is used instead."""
+    from empowerment import analytics
+    from empowerment.analytics.care import gesture_evidence
+    from empowerment.analytics.linking import link_incidents
+
+    frames = load_analytics_frames(db, as_of=as_of)
+    adjusted = getattr(analytics, "adjusted_breakdown_by_category_and_type", None)
+    if adjusted is not None:  # pragma: no cover - the payoff engineer's, when it lands
+        return adjusted(frames.incidents, frames.gestures, frames.transactions, frames.customers,
+                        as_of=frames.as_of, horizon_days=horizon_days)
+    valid = frames.gestures.loc[~frames.gestures["voided"]]
+    linked = link_incidents(frames.incidents, valid, frames.transactions, frames.customers, as_of=frames.as_of,
+                            horizon_days=horizon_days)
+    return gesture_evidence(linked)
