@@ -174,10 +174,7 @@ def build_care_list(
     rows = rows.merge(chance, on="incident_id", how="left")
     rows["value_at_risk_cents"] = np.round(rows["chance_not_returning"] * rows["typical_revenue_cents"]).astype(np.int64)
     rows["model"] = method
-    details = recent.groupby("customer_id").apply(
-        lambda g: ", ".join(f"{labels.get(str(c), str(c))} on {_day(t)}" + ("" if r else " (not recovered)")
-                            for c, t, r in zip(g["category"], g["occurred_at"], g["recovered"], strict=True)),
-        include_groups=False)
+    details = recent.groupby("customer_id").apply(lambda g: _detail(g, labels), include_groups=False)
     rows["reason_code"] = np.where(rows["unrecovered"] > 0,
                                    np.where(rows["incidents_in_window"] >= rules.repeat_incidents, "both", "unrecovered"),
                                    "repeat")
@@ -188,6 +185,18 @@ def build_care_list(
                             ascending=[False, False, True], ignore_index=True)
     rows["rank"] = np.arange(1, len(rows) + 1)
     return rows[CARE_COLUMNS]
+
+
+MAX_LISTED_INCIDENTS = 3
+
+
+def _detail(incidents: pd.DataFrame, labels: dict[str, str]) -> str:
+    """The latest few incidents in words ("Noise on 3 Nov (not recovered), ... and 4 earlier")."""
+    shown = incidents.tail(MAX_LISTED_INCIDENTS)
+    words = ", ".join(f"{labels.get(str(c), str(c))} on {_day(t)}" + ("" if r else " (not recovered)")
+                      for c, t, r in zip(shown["category"], shown["occurred_at"], shown["recovered"], strict=True))
+    earlier = len(incidents) - len(shown)
+    return words + (f" and {earlier} earlier" if earlier else "")
 
 
 def _reason(code: str, count: int, unrecovered: int, detail: str, rules: CareRules) -> str:

@@ -94,12 +94,11 @@ def care_list_section(actor: Actor, employee_code: str | None, location: str | N
 def _entry(actor: Actor, employee_code: str | None, row: dict[str, Any], compact: bool) -> None:
     key = f"care_{row['customer_code']}"
     with st.container(border=True, key=f"care_entry_{row['rank']}"):
-        head, figure = st.columns([3, 1], vertical_alignment="center")
-        head.markdown(f"**{row['rank']}. {ui.name(row['customer'])}** · {ui.md(row['category'])}")
-        head.caption(ui.md(row["reason"]))
-        figure.metric("Value at risk", ui.md(ui.money(int(row["value_at_risk_cents"]))),
-                      help=f"{row['chance_not_returning']:.0%} chance of not coming back × "
-                           f"{ui.money(int(row['typical_revenue_cents']))} spent in the year before.")
+        st.markdown(f"**{row['rank']}. {ui.name(row['customer'])}** · {ui.md(row['category'])} · "
+                    f"value at risk **{ui.md(ui.money(int(row['value_at_risk_cents'])))}**",
+                    help=ui.md(f"{row['chance_not_returning']:.0%} chance of not coming back within 90 days × "
+                               f"{ui.money(int(row['typical_revenue_cents']))} spent in the year before."))
+        st.caption(ui.md(row["reason"]))
         if employee_code is None:
             return
         with st.expander("Act on this", icon="🤝", expanded=False):
@@ -160,8 +159,8 @@ def waiting_section(actor: Actor) -> None:
         st.caption("No incident is waiting.")
         return
     shown = pd.DataFrame({"Customer": waiting["customer"], "What went wrong": waiting["category"],
-                          "Reported": [ui.when(t) for t in waiting["occurred_at"]],
-                          "Waiting": [waited(h) for h in waiting["waited_hours"]]})
+                          "Waiting": [waited(h) for h in waiting["waited_hours"]],
+                          "Reported": [ui.when(t) for t in waiting["occurred_at"]]})
     st.dataframe(shown.head(20), hide_index=True, width="stretch", key="care_waiting")
 
 
@@ -204,19 +203,57 @@ def chosen_values() -> tuple[str, ...]:
     return tuple(S.get(VALUES_KEY) or ())
 
 
-@st.cache_data(ttl=600, show_spinner=False, max_entries=2)
-def _evidence(db_url: str) -> pd.DataFrame:
-    """Cached per process for ten minutes: the tablet never waits for the analysis twice."""
-    return care_queries.what_tends_to_work(get_db())
+EVIDENCE_REFRESH_SECONDS = 600
+
+
+class _EvidenceCache:
+    """The evidence for every category, computed in a background thread and served stale while it
+    refreshes, so a tablet rerun never waits for the analysis (at 1M gestures it takes seconds)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.frame: pd.DataFrame | None = None
+        self.computed_at = 0.0
+        self.running = False
+
+    def get(self, db: Any) -> pd.DataFrame | None:
+        import threading
+        import time
+
+        with self.lock:
+            stale = time.monotonic() - self.computed_at > EVIDENCE_REFRESH_SECONDS
+            if (self.frame is None or stale) and not self.running:
+                self.running = True
+                threading.Thread(target=self._compute, args=(db,), daemon=True, name="evidence").start()
+            return self.frame
+
+    def _compute(self, db: Any) -> None:
+        import time
+
+        try:
+            frame = care_queries.what_tends_to_work(db)
+        except Exception:  # noqa: BLE001 - evidence is a help; the next refresh tries again
+            frame = None
+        with self.lock:
+            if frame is not None:
+                self.frame, self.computed_at = frame, time.monotonic()
+            self.running = False
+
+
+@st.cache_resource(show_spinner=False)
+def _evidence_cache(db_url: str) -> _EvidenceCache:
+    return _EvidenceCache()
 
 
 def what_tends_to_work(category: str | None) -> None:
     """Once the category is picked: how customers with that breakdown came back after each gesture."""
     if not category:
         return
-    try:
-        evidence = _evidence(get_db().url)
-    except Exception:  # noqa: BLE001 - evidence is a help, never a reason the form fails
+    evidence = _evidence_cache(get_db().url).get(get_db())
+    if evidence is None:
+        st.caption("💡 Gathering what tends to work for this kind of breakdown…")
         return
     vocab = vocabulary_queries.vocabulary(get_db())
     rows = evidence.loc[evidence["category"] == category]
@@ -281,11 +318,8 @@ def hand_over_sections(actor: Actor) -> None:
             care_list_section(actor, employee_code, chosen, limit=5, compact=True)
         else:
             st.caption("Your team has no location yet, so there is no care list.")
-        follow_col, wait_col = st.columns(2)
-        with follow_col:
-            awaiting_follow_up_section(actor, employee_code)
-        with wait_col:
-            waiting_section(actor)
+        awaiting_follow_up_section(actor, employee_code)
+        waiting_section(actor)
 
 
 def values_chart(values: pd.DataFrame, by_team: bool) -> None:

@@ -96,3 +96,23 @@ def test_repeat_customers_are_listed_until_someone_follows_up() -> None:
     # A follow-up before the latest incident does not count.
     early = pd.DataFrame({"customer_id": [1], "occurred_at": pd.to_datetime(["2024-05-02"])})
     assert 1 in set(build_care_list(incidents, gestures, transactions, None, early, as_of)["customer_id"])
+
+
+def test_what_tends_to_work_counts_cases_and_says_when_there_are_too_few() -> None:
+    from empowerment.analytics.care import gesture_evidence, is_overcompensation, recent_recoveries
+    from empowerment.analytics.linking import link_incidents
+
+    incidents, gestures, transactions, customers, as_of = _synthetic(3000, 5)
+    linked = link_incidents(incidents, gestures.loc[~gestures["voided"]], transactions, customers, as_of=as_of)
+    evidence = gesture_evidence(linked)
+    eligible = linked.loc[linked["eligible"] & linked["recovered"]]
+    expected = eligible.groupby(["category", "first_gesture_type"]).size()
+    got = evidence.set_index(["category", "gesture_type"])["cases"]
+    assert got.sort_index().tolist() == expected.sort_index().tolist()
+    assert (evidence["enough"] == ((evidence["cases"] >= 30) & (evidence["baseline_cases"] >= 30))).all()
+    assert ((evidence["ci_low"] <= evidence["rate"]) & (evidence["rate"] <= evidence["ci_high"])).all()
+    assert not evidence["adjusted"].any()  # the placeholder says so until the payoff's adjusted breakdown lands
+    assert is_overcompensation(15_100, 10_000) and not is_overcompensation(15_000, 10_000)
+    assert not is_overcompensation(99_999, None)
+    times = pd.Series(pd.to_datetime(["2024-05-01", "2024-05-20", "2024-01-01", None]))
+    assert recent_recoveries(times, "2024-06-01") == 2
