@@ -113,6 +113,10 @@ _ACTIONS: tuple[Action, ...] = (
     Action("notification.preferences", "choose how you are notified", EVERYONE_OWN,
            out_of_reach="You may only choose your own notifications."),
     Action("notification.log", "read the notification delivery log and send again", ADMINS),
+    # --- the record's integrity and people's data (issue 11) --------------------------------------
+    Action("integrity.verify", "check the ledger and the audit chain", ADMINS),
+    Action("database.backup", "back up and restore the database", ADMINS),
+    Action("customer.erase", "erase a customer's personal data on request", ADMINS),
 )
 
 ACTIONS: Mapping[str, Action] = {action.name: action for action in _ACTIONS}

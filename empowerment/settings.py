@@ -83,6 +83,17 @@ def _digest_at(raw: str) -> tuple[int, int, int] | None:
     return _WEEKDAYS.index(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
+def _time_zone(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("give an IANA time zone name such as Europe/London or America/New_York") from None
+    return value
+
+
 def _flag(raw: str) -> bool:
     value = raw.strip().lower()
     if value not in ("0", "1", "true", "false", "yes", "no"):
@@ -119,6 +130,12 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "EMPOWERMENT_CURRENCY", "currency", "USD",
         "ISO currency code used to format money on screen and in reports.", _currency,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_TIME_ZONE", "time_zone", "UTC",
+        "The business's time zone (IANA name, e.g. Europe/London): daily caps, budget periods and "
+        "report dates follow it; a location's own zone overrides it. Times are stored in UTC.",
+        _time_zone,
     ),
     SettingSpec(
         "EMPOWERMENT_DEMO_ON_EMPTY", "demo_on_empty", "1",
@@ -190,6 +207,7 @@ class Settings:
     secret_key: str  # as configured; empty means "generated into data/secret.key" (see secret_key())
     idle_timeout_minutes: int
     currency: str
+    time_zone: str
     demo_on_empty: bool
     public_url: str
     api_rate_limit_per_minute: int

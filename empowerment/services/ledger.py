@@ -28,6 +28,8 @@ from empowerment.money import MAX_AMOUNT_CENTS, format_cents
 from empowerment.periods import period_bounds, period_label
 
 MAX_REASON_CHARS = 500
+# The most one budget may hold: a thousand of the largest entries (ten billion dollars).
+MAX_BALANCE_CENTS = 1_000 * MAX_AMOUNT_CENTS
 
 
 def post(session: Session, budget_id: int, entry_type: LedgerEntryType, amount_cents: int, *,
@@ -46,19 +48,26 @@ def post(session: Session, budget_id: int, entry_type: LedgerEntryType, amount_c
         raise InvalidAmount(f"{format_cents(amount_cents)} is more than the most one entry may move "
                             f"({format_cents(MAX_AMOUNT_CENTS)}).")
     signed = entry_type.direction * amount_cents
-    budgets = table(Budget)
-    change = update(budgets).where(budgets.c.id == budget_id)
-    if signed < 0:
-        change = change.where(budgets.c.remaining_cents >= amount_cents)
-    remaining = session.connection().execute(
-        change.values(remaining_cents=budgets.c.remaining_cents + signed).returning(budgets.c.remaining_cents)
-    ).scalar()
-    if remaining is None:
-        raise _over_budget(session, actor, budget_id, amount_cents, for_a_gesture=gesture_id is not None)
+    # The entry first: the database holds `remaining_cents` to the ledger's sum (a trigger), so
+    # the balance may only move once its entry exists. A refusal below rolls both back.
     session.connection().execute(insert(table(LedgerEntry)).values(
         budget_id=budget_id, entry_type=entry_type, amount_cents=signed, gesture_id=gesture_id,
         reverses_entry_id=reverses_entry_id, reason=reason, created_by_id=actor.employee_id,
     ))
+    budgets = table(Budget)
+    change = update(budgets).where(budgets.c.id == budget_id)
+    if signed < 0:
+        change = change.where(budgets.c.remaining_cents >= amount_cents)
+    else:  # a ceiling far below int64, so no sum of entries can overflow (SQLite would make a REAL)
+        change = change.where(budgets.c.remaining_cents <= MAX_BALANCE_CENTS - amount_cents)
+    remaining = session.connection().execute(
+        change.values(remaining_cents=budgets.c.remaining_cents + signed).returning(budgets.c.remaining_cents)
+    ).scalar()
+    if remaining is None:
+        if signed > 0:
+            raise InvalidAmount(f"{format_cents(amount_cents)} would take the budget above the most "
+                                f"one budget may hold ({format_cents(MAX_BALANCE_CENTS)}).")
+        raise _over_budget(session, actor, budget_id, amount_cents, for_a_gesture=gesture_id is not None)
     return int(remaining)
 
 
