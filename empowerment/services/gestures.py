@@ -327,13 +327,15 @@ def void_gesture(db: Database, actor: Actor, gesture_code: str, reason: str) -> 
             raise InvalidState(f"This gesture is already {gesture.status.label.lower()}; nothing changed.")
         entry = (LedgerEntryType.RELEASE if gesture.status == GestureStatus.PENDING_APPROVAL
                  else LedgerEntryType.REVERSAL)
-        remaining = _give_back(session, actor, gesture, entry, f"Voided: {reason}")
+        # Free text stays on the gesture, where erasure can reach it; the append-only ledger and
+        # audit log never copy it (services.erasure).
+        remaining = _give_back(session, actor, gesture, entry, "Voided")
         gesture.status = GestureStatus.VOIDED
         gesture.voided_at = datetime.now()
         gesture.voided_by_id = actor.employee_id
         gesture.void_reason = reason
         audit.record(session, actor, "gesture.voided", "gesture", gesture.code,
-                     dict(reason=reason, cost_cents=gesture.cost_cents))
+                     dict(cost_cents=gesture.cost_cents))
         return remaining
 
 
@@ -355,7 +357,7 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
         gesture.decided_by_id = actor.employee_id
         gesture.decision_reason = reason.strip() or None
         audit.record(session, actor, "gesture.approved" if approve else "gesture.rejected",
-                     "gesture", gesture.code, dict(reason=reason))
+                     "gesture", gesture.code)
         record_event(session, EventKind.APPROVAL_DECIDED, dict(
             gesture_code=gesture.code, employee_id=employee.id, employee_name=employee.name,
             cost_cents=gesture.cost_cents, type=gesture.type.value, approved=approve,
@@ -381,7 +383,7 @@ def mark_reviewed(db: Database, actor: Actor, gesture_code: str, comment: str,
         gesture.reviewed_by_id = actor.employee_id
         gesture.review_comment = comment
         audit.record(session, actor, "gesture.reviewed", "gesture", gesture.code,
-                     dict(comment=comment), at=gesture.reviewed_at)
+                     at=gesture.reviewed_at)
 
 
 def set_featured(db: Database, actor: Actor, gesture_code: str, featured: bool = True) -> None:

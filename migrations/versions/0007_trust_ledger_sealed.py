@@ -111,10 +111,8 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER audit_events_no_truncate ON audit_events")
         op.execute("DROP TRIGGER ledger_entries_no_truncate ON ledger_entries")
         op.execute("DROP FUNCTION refuse_truncate()")
-    with op.batch_alter_table("audit_events") as batch:
-        batch.drop_column("row_hash")
-        batch.drop_column("prev_hash")
-    with op.batch_alter_table("locations") as batch:
-        batch.drop_column("time_zone")
-    with op.batch_alter_table("customers") as batch:
-        batch.drop_column("erased_at")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of `locations` or
+    # `customers` would trip the foreign keys that point at them.
+    for table_name, column in (("audit_events", "row_hash"), ("audit_events", "prev_hash"),
+                               ("locations", "time_zone"), ("customers", "erased_at")):
+        op.execute(f"ALTER TABLE {table_name} DROP COLUMN {column}")
