@@ -23,9 +23,9 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import BudgetExceeded, InvalidAmount, InvalidInput
 from empowerment.models import Budget, BudgetPolicy, Employee, LedgerEntry, LedgerEntryType, table
-from empowerment.models.lookups import budget_covering, require_policy, rollover_cents
+from empowerment.models.lookups import budget_covering, business_zone, require_policy, rollover_cents
 from empowerment.money import MAX_AMOUNT_CENTS, format_cents
-from empowerment.periods import period_bounds, period_label
+from empowerment.periods import business_today, period_bounds, period_label
 
 MAX_REASON_CHARS = 500
 # The most one budget may hold: a thousand of the largest entries (ten billion dollars).
@@ -118,10 +118,9 @@ def open_period(db: Database, actor: Actor, employee_code: str, on: date | None 
     """Open the person's budget for the period containing `on` (today by default), explicitly;
     returns its id. Reads never open a period: they show a period nobody opened yet as it would
     open. The first gesture of a period opens it too."""
-    on = on or date.today()
     with db.write() as session:
         employee = access.employee(session, actor, "budget.read", employee_code)
-        return open_budget(session, actor, employee, on)
+        return open_budget(session, actor, employee, on or business_today(business_zone(session, employee)))
 
 
 @dataclass(frozen=True)
@@ -145,10 +144,10 @@ def adjust_budget(db: Database, actor: Actor, adjustment: Adjustment) -> int:
         raise InvalidInput(f"Keep the reason under {MAX_REASON_CHARS} characters.")
     if not adjustment.amount_cents:
         raise InvalidInput("An adjustment of zero changes nothing; enter an amount.")
-    on = adjustment.on or date.today()
     kind = LedgerEntryType.ADJUSTMENT if adjustment.amount_cents > 0 else LedgerEntryType.DEDUCTION
     with db.write() as session:
         employee = access.employee(session, actor, "budget.adjust", adjustment.employee_code)
+        on = adjustment.on or business_today(business_zone(session, employee))
         budget_id = open_budget(session, actor, employee, on)
         remaining = post(session, budget_id, kind, abs(adjustment.amount_cents), actor=actor, reason=reason)
         audit.record(session, actor, "budget.adjusted", "budget", budget_id,
