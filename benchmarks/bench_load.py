@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -182,10 +183,8 @@ class MemoryWatch:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         for pid in self.pids:
             self.peak[pid] = max(self.peak[pid], rss_mb(pid))
 
@@ -249,7 +248,7 @@ async def staff_user(browser: Any, base: str, person: StaffMember, customers: li
             customer = rng.choice(customers)
             await asyncio.sleep(rng.uniform(0.5, 1.5))
 
-            async def find() -> None:
+            async def find(customer: str = customer) -> None:
                 await page.get_by_role("textbox", name="Find the customer").fill(customer)
                 pick = page.get_by_role("button", name=re.compile(re.escape(customer))).first
                 await pick.click()
@@ -343,7 +342,6 @@ async def run_level(base: str, users: int, rounds: int, cast: Cast, pids: list[i
     from playwright.async_api import async_playwright
 
     results = Results()
-    rng = random.Random(seed)
     roles = _roles(users)
     staff = iter(cast.staff * 4)
     managers = iter(cast.managers * 8)
