@@ -306,9 +306,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8500,
                         help="nginx listens here; replicas use the next N ports (default 8500)")
     parser.add_argument("--no-demo", action="store_true", help="do not fill an empty database with the demo")
+    parser.add_argument("--print-nginx", metavar="RUN_DIR", type=Path,
+                        help="only print the nginx configuration for a server (listening on all "
+                        "addresses, no replica header, pid/logs/temp under RUN_DIR) and exit")
     args = parser.parse_args(argv)
     if not 1 <= args.replicas <= 64:
         parser.error("--replicas must be between 1 and 64")
+    if args.print_nginx:
+        ports = [args.port + 1 + i for i in range(args.replicas)]
+        print(nginx_config(args.print_nginx, args.port, ports, listen_address="0.0.0.0", replica_header=False))
+        return 0
     url = os.environ.get("EMPOWERMENT_DATABASE_URL") or DEFAULT_DATABASE
     if not url.startswith("postgresql"):
         parser.error("a cluster needs PostgreSQL: set EMPOWERMENT_DATABASE_URL=postgresql+psycopg://...")
