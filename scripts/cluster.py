@@ -202,12 +202,8 @@ class Cluster:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.chmod(0o755)  # run as root, nginx's workers are `nobody` and must get in
         try:
-            for index, port in enumerate(self.replica_ports, start=1):
-                self._spawn(f"replica-{index}", [
-                    sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                    "--server.address", "127.0.0.1", "--server.headless", "true",
-                    "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
-                    "--server.fileWatcherType", "none"])
+            for index in range(len(self.replica_ports)):
+                self._spawn_replica(index)
             if self.worker:
                 self._spawn("notify-worker", [sys.executable, "-m", "empowerment", "notify-worker"])
             self.config_path.write_text(nginx_config(self.run_dir, self.port, self.replica_ports))
@@ -218,6 +214,24 @@ class Cluster:
         except BaseException:
             self.stop()
             raise
+
+    def _spawn_replica(self, index: int) -> Process:
+        port = self.replica_ports[index]
+        return self._spawn(f"replica-{index + 1}", [
+            sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
+            "--server.fileWatcherType", "none"])
+
+    def stop_replica(self, index: int) -> None:
+        """Stop replica `index` (0-based), as a crash or a rolling restart would."""
+        process = self.process(f"replica-{index + 1}")
+        process.stop()
+        self.processes.remove(process)
+
+    def start_replica(self, index: int) -> None:
+        self._spawn_replica(index)
+        self._wait_healthy(self.replica_urls[index])
 
     def _spawn(self, name: str, argv: list[str]) -> Process:
         assert self.run_dir is not None

@@ -106,6 +106,29 @@ def test_nginx_reload_and_restart_keep_sessions_on_their_replica(browser: Any, r
     page.context.close()
 
 
+def test_when_a_replica_stops_its_browsers_are_signed_in_again_on_another(
+        browser: Any, running: Running) -> None:
+    """Failover: the cookie's secret and the idle clock are shared, so the person stays signed in
+    (only what was on screen and not submitted is lost)."""
+    from playwright.sync_api import expect
+
+    cluster = running.cluster
+    page = new_page(browser, LANDSCAPE)
+    sign_in(page, cluster.url, running.org.ben)
+    _signed_in_cookie(page)
+    replica = _replica(page.reload())
+    index = [u.removeprefix("http://") for u in cluster.replica_urls].index(replica)
+    cluster.stop_replica(index)
+    try:
+        response = page.reload()
+        assert _replica(response) not in ("", replica)
+        expect(page.get_by_role("heading", name=SIGNED_IN)).to_be_visible()
+        expect(page.get_by_text("Signed in as Ben Colleague")).to_be_attached()
+    finally:
+        cluster.start_replica(index)
+    page.context.close()
+
+
 def test_every_browser_sticks_to_one_replica_and_both_get_browsers(running: Running) -> None:
     """Affinity by cookie, not by address: eight browsers from one address spread over both
     replicas, and each one's requests all reach the replica it started on."""
