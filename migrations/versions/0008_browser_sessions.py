@@ -1,14 +1,14 @@
 """Browser sessions' last activity in the database, so every replica applies the same idle timeout.
 
 Revision ID: 0007_cluster_browser_sessions
-Revises: 0006
+Revises: 0007_trust_ledger
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_cluster_browser_sessions"
-down_revision = "0006"
+down_revision = "0007_trust_ledger"
 branch_labels = None
 depends_on = None
 
