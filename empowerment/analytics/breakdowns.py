@@ -122,6 +122,11 @@ def spend_vs_revenue_over_time(linked: pd.DataFrame, freq: str = "M") -> pd.Data
     )
     summary = frame.groupby("period", sort=True).sum().reset_index()
     summary["revenue_after_cents"] = summary["revenue_after_cents"].round().astype("int64")
+    # A period still running at as-of is partial: charts leave it out rather than show a dip.
+    as_of = linked.attrs.get("as_of")
+    ends = (pd.PeriodIndex(summary["period"], freq=freq).end_time if len(summary)
+            else pd.DatetimeIndex([]))
+    summary["complete"] = np.asarray(ends <= pd.Timestamp(as_of)) if as_of is not None else True
     return summary
 
 

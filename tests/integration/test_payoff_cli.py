@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from empowerment.analytics import compute_payoff
+from empowerment.analytics import PayoffRequest, compute_payoff
 from empowerment.cli import main
 from empowerment.db import Database
 from empowerment.queries import frames as frame_queries
@@ -36,9 +36,9 @@ def test_json_is_exactly_compute_payoffs_dict(stocked: Database, capsys: pytest.
     printed = json.loads(capsys.readouterr().out)
     frames = frame_queries.load_analytics_frames(stocked, date_from="2024-02-01", date_to="2024-09-30", location="north")
     expected = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
-                              horizon_days=60, as_of=frames.as_of, date_from="2024-02-01", date_to="2024-09-30",
-                              location="north", bootstrap=25, seed=3)
-    assert_same_report(printed, json.loads(json.dumps(expected)))
+                              PayoffRequest(horizon_days=60, as_of=frames.as_of, date_from="2024-02-01",
+                                            date_to="2024-09-30", location="north", bootstrap=25, seed=3))
+    assert_same_report(printed, json.loads(json.dumps(expected.to_json())))
     assert printed["horizon_days"] == 60 and printed["overall"]["incidents"] > 0
 
 
@@ -46,7 +46,7 @@ def test_table_summarises_groups_uplift_and_money(stocked: Database, capsys: pyt
     assert main(run(stocked, "--bootstrap", "20", "--team", "support")) == 0
     out = capsys.readouterr().out
     assert "Recovery payoff: 90-day horizon" in out and "team support" in out
-    for label in ("Recovered", "Not recovered", "All incidents", "Return uplift (naive):",
+    for label in ("Recovered", "Not recovered", "All incidents", "Return difference (raw):",
                   "Return uplift (adjusted):", "Spend on gestures:", "Incremental revenue:",
                   "Customers kept:", "Return on spend:", "Cost of inaction:"):
         assert label in out
@@ -65,7 +65,7 @@ def test_an_empty_database_reports_no_incidents(db: Database, capsys: pytest.Cap
     assert main(run(db, "--format", "json", "--bootstrap", "0")) == 0
     assert json.loads(capsys.readouterr().out)["overall"]["incidents"] == 0
     assert main(run(db, "--bootstrap", "0")) == 0
-    assert "Return uplift (adjusted):   not estimated" in capsys.readouterr().out
+    assert "Return uplift (adjusted):   not shown: Not enough eligible incidents" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, message", [

@@ -2,7 +2,7 @@
 
     frames = load_analytics_frames(db, date_from=date(2024, 1, 1), location="Harbour")
     report = compute_payoff(frames.incidents, frames.gestures, frames.transactions,
-                            frames.customers, as_of=frames.as_of, ...)
+                            frames.customers, PayoffRequest(as_of=frames.as_of, ...))
 
 Frames and dtypes (the contract the analytics relies on):
 - incidents: incident_id, customer_id (int64), occurred_at (datetime64[ns]), category, location,
