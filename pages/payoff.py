@@ -31,7 +31,8 @@ BOOTSTRAP = 200
 PERIOD_KINDS = ("All time", "Quarter", "Year", "Dates")
 ALL_LOCATIONS, ALL_TEAMS, MY_TEAMS = "All locations", "All teams", "All my teams"
 OBSERVATIONAL = wording.OBSERVATIONAL
-BREAKDOWNS = (("first_gesture_type", "Gesture type", "First gesture"), ("category", "Category", "Category"),
+BREAKDOWNS = (("first_gesture_type", "Gesture type", "First gesture"),
+              ("gesture_speed", "Speed", "First gesture came"), ("category", "Category", "Category"),
               ("location", "Location", "Location"), ("team", "Team", "Team"))
 
 
@@ -206,6 +207,11 @@ def show_charts(view: PayoffView, horizon: int) -> None:
                       f"({report.margin_label}). " + OBSERVATIONAL if shown else
                       f". The extra margin is not shown: {report.incremental_margin_cents.reason}")
                    + " Periods still running are left out.", "po_money")
+    if report.recovered.incidents:
+        show_chart(payoff_charts.time_to_gesture_chart(view.gesture_delays),
+                   f"How soon the first gesture came. Only gestures within {report.recovery_window_hours} "
+                   f"hours of the incident count as a recovery ({report.late_gestures:,} later ones do not; "
+                   f"{report.early_gestures:,} dated before their incident never count).", "po_speed")
     st.subheader("What works?")
     show_chart(payoff_charts.cost_band_chart(view.bands, horizon),
                f"Share back within {horizon} days by what was spent on the incident, including "

@@ -25,6 +25,7 @@ from empowerment.analytics.breakdowns import (
     return_rate_by_cost_band,
     return_rates_by,
     spend_vs_revenue_over_time,
+    time_to_gesture_frame,
 )
 from empowerment.analytics.linking import default_as_of_ns, label_or_unknown, link_incidents
 from empowerment.analytics.result import Figure, GroupSummary, PayoffRequest, PayoffResult
@@ -127,14 +128,25 @@ def cost_of_inaction(atc_revenue: Figure, margin: float, cost_per_recovery: floa
                   atc_revenue.reliable, atc_revenue.reasons)
 
 
-def _warnings(linked: pd.DataFrame, horizon_days: int) -> list[str]:
+def _warnings(linked: pd.DataFrame, request: PayoffRequest) -> list[str]:
     notes: list[str] = []
+    horizon, window = request.horizon_days, request.recovery_window_hours
     too_recent = int((~linked["eligible"].to_numpy(dtype=bool)).sum())
     if too_recent:
         notes.append(
-            f"{too_recent:,} incidents are too recent for a full {horizon_days}-day follow-up; "
-            "they are left out of return rates and effects (not counted as lost)."
+            f"{too_recent:,} episodes are too recent for a full {horizon}-day follow-up after the "
+            f"{window}-hour recovery window; they are left out of return rates and effects (not counted as lost)."
         )
+    late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
+    if late:
+        notes.append(f"{late:,} gestures were logged more than {window} hours after their incident; they are "
+                     "not counted as recoveries (the customer may already have been back).")
+    if early:
+        notes.append(f"{early:,} gestures are dated before their incident; they never count.")
+    merged = int(linked["incident_count"].sum()) - len(linked)
+    if merged:
+        notes.append(f"{merged:,} incidents came within {horizon} days of the same customer's previous one and "
+                     "are counted with it, as one episode.")
     return notes
 
 
@@ -173,7 +185,11 @@ def analyse(
         else pd.Timestamp(default_as_of_ns(incidents, transactions))
     )
     scoped = filter_incidents(incidents, request.date_from, request.date_to, request.location, request.team)
-    linked = link_incidents(scoped, gestures, transactions, customers, as_of_stamp, request.horizon_days)
+    if request.as_of is not None:  # the data as known at as-of: nothing dated after it
+        scoped = scoped.loc[pd.to_datetime(scoped["occurred_at"]).to_numpy() <= as_of_stamp.to_datetime64()]
+        gestures = gestures.loc[pd.to_datetime(gestures["occurred_at"]).to_numpy() <= as_of_stamp.to_datetime64()]
+    linked = link_incidents(scoped, gestures, transactions, customers, as_of_stamp, request.horizon_days,
+                            request.recovery_window_hours, by_episode=True)
     recovered = linked["recovered"].to_numpy(dtype=bool)
     effects = adjusted_effects(linked, [RETURN_ATT, REVENUE_ATT, REVENUE_ATC], request.bootstrap, request.seed)
     uplift = effects[RETURN_ATT]
@@ -184,6 +200,7 @@ def analyse(
     incremental = revenue.scaled(n_recovered)
     margin = incremental.scaled(request.margin)
     cost_per_recovery = spend / n_recovered if n_recovered else 0.0
+    late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
     result = PayoffResult(
         horizon_days=request.horizon_days,
         recovery_window_hours=request.recovery_window_hours,
@@ -204,12 +221,14 @@ def analyse(
         spend_cents=spend,
         method=uplift.method,
         assumptions=PLAIN_METHOD,
-        warnings=tuple(_warnings(linked, request.horizon_days)),
+        warnings=tuple(_warnings(linked, request)),
+        late_gestures=late,
+        early_gestures=early,
     )
     return result, linked
 
 
-BREAKDOWN_COLUMNS = ("first_gesture_type", "category", "location", "team")
+BREAKDOWN_COLUMNS = ("first_gesture_type", "gesture_speed", "category", "location", "team")
 
 
 @dataclass(frozen=True)
@@ -221,6 +240,7 @@ class PayoffView:
     bands: pd.DataFrame
     over_time: pd.DataFrame
     breakdowns: dict[str, pd.DataFrame]
+    gesture_delays: pd.DataFrame
 
 
 def payoff_view(
@@ -238,4 +258,5 @@ def payoff_view(
         bands=return_rate_by_cost_band(linked),
         over_time=spend_vs_revenue_over_time(linked, "W" if span <= pd.Timedelta(days=120) else "M"),
         breakdowns={column: return_rates_by(linked, column) for column in BREAKDOWN_COLUMNS},
+        gesture_delays=time_to_gesture_frame(linked),
     )

@@ -208,3 +208,15 @@ def cost_band_chart(bands: pd.DataFrame, horizon_days: int) -> alt.LayerChart:
     errors = base.mark_errorbar(ticks=True, color="#333").encode(
         y=alt.Y("ci_low:Q", title=f"Back within {horizon_days} days"), y2="ci_high:Q")
     return _finish(alt.layer(bars, errors), width=alt.Step(70))  # type: ignore[no-any-return]
+
+
+def time_to_gesture_chart(delays: pd.DataFrame) -> alt.Chart:
+    """Recovered episodes by how long after the incident the first gesture came.
+    `delays`: analytics.breakdowns.time_to_gesture_frame (delay, recovered)."""
+    frame = _checked(delays)
+    chart = alt.Chart(frame).mark_bar(color=GREEN).encode(
+        x=alt.X("delay:N", title="First gesture after the incident", sort=list(frame["delay"]),
+                axis=alt.Axis(labelAngle=-25, labelLimit=140)),
+        y=alt.Y("recovered:Q", title="Recovered episodes"),
+        tooltip=[alt.Tooltip("delay:N", title="After"), alt.Tooltip("recovered:Q", title="Episodes")])
+    return _finish(chart, height=220, width=alt.Step(60))  # type: ignore[no-any-return]

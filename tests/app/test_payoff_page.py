@@ -81,7 +81,8 @@ def test_every_chart_has_a_caption_and_adjusted_ones_say_what_they_are(db: Datab
     adjusted = [c for c in captions if c.startswith(("Share of customers back within", "Spend on gestures per"))]
     assert len(adjusted) == 2 and all(OBSERVATIONAL in c and "not a randomised trial" in c for c in adjusted)
     for start in ("Share of customers back by each day", "Share back within 90 days by what was spent",
-                  "Share back within 90 days by gesture type", "Share back within 90 days by team"):
+                  "Share back within 90 days by gesture type", "Share back within 90 days by team",
+                  "How soon the first gesture came", "Share back within 90 days by speed"):
         assert any(c.startswith(start) for c in captions), start
 
 

@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from empowerment.analytics import PayoffRequest, compute_payoff
 from empowerment.cli import main
 from empowerment.db import Database
 from empowerment.queries import frames as frame_queries
+from tests.conftest import fresh_sqlite
 from tests.integration.test_queries import assert_same_report, store_synthetic, synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +61,29 @@ def test_as_of_moves_the_follow_up_cut_off(stocked: Database, capsys: pytest.Cap
     late = json.loads(capsys.readouterr().out)
     assert early["as_of"].startswith("2024-09-01")
     assert early["overall"]["eligible"] < late["overall"]["eligible"]
+
+
+def test_as_of_equals_a_truncated_copy_of_the_database_figure_for_figure(
+        db: Database, tmp_path: Path, _sqlite_template: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--as-of T is the data as known at T: the same figures as a database holding only what is
+    dated up to T (incidents, gestures and transactions after it are not yet known)."""
+    incidents, gestures, transactions, customers = synthetic(300, 11)
+    store_synthetic(db, incidents, gestures, transactions, customers)
+    cut = pd.Timestamp("2024-09-01")
+    kept = incidents[incidents["occurred_at"] <= cut]
+    (tmp_path / "cut").mkdir()
+    truncated = fresh_sqlite(_sqlite_template, tmp_path / "cut")
+    store_synthetic(truncated, kept, gestures[(gestures["occurred_at"] <= cut)
+                                              & gestures["incident_id"].isin(kept["incident_id"])],
+                    transactions[transactions["occurred_at"] <= cut], customers)
+    args = ("--format", "json", "--bootstrap", "20", "--as-of", str(cut))
+    assert main(run(db, *args)) == 0
+    frozen = json.loads(capsys.readouterr().out)
+    assert main(run(truncated, *args)) == 0
+    copy = json.loads(capsys.readouterr().out)
+    truncated.dispose()
+    assert frozen["overall"]["incidents"] == len(kept) < len(incidents)
+    assert_same_report(frozen, copy)
 
 
 def test_an_empty_database_reports_no_incidents(db: Database, capsys: pytest.CaptureFixture[str]) -> None:
