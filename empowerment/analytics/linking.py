@@ -189,7 +189,9 @@ def summarise_gestures(timed: pd.DataFrame) -> pd.DataFrame:
 def speed_band(hours: np.ndarray) -> np.ndarray:
     """Within the hour, same day (24 h), later: for recovered incidents; NaN hours give None."""
     bands = np.where(hours <= 1.0, SPEED_BANDS[0], np.where(hours <= 24.0, SPEED_BANDS[1], SPEED_BANDS[2]))
-    return np.where(np.isnan(hours), None, bands).astype(object)
+    labelled = bands.astype(object)
+    labelled[np.isnan(hours)] = None
+    return np.asarray(labelled)
 
 
 def episodes(incidents: pd.DataFrame, horizon_days: float) -> pd.DataFrame:
