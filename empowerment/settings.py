@@ -51,6 +51,16 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _margin(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 100:
+        raise ValueError("give a percentage above 0 and at most 100, such as 30")
+    return value / 100.0
+
+
 def _public_url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
@@ -198,6 +208,16 @@ SPECS: tuple[SettingSpec, ...] = (
         "EMPOWERMENT_OIDC_BUTTON_LABEL", "oidc_button_label", "Sign in with your company account",
         "Company sign-in: the button's words on the sign-in screen.",
     ),
+    SettingSpec(
+        "EMPOWERMENT_RECOVERY_WINDOW_HOURS", "recovery_window_hours", "72",
+        "Payoff: a gesture counts as recovering an incident only within this many hours after it; "
+        "follow-up for every incident starts when the window ends.", _whole(1, 24 * 30),
+    ),
+    SettingSpec(
+        "EMPOWERMENT_CONTRIBUTION_MARGIN_PERCENT", "contribution_margin", "30",
+        "Payoff: the share of revenue left after the cost of serving it, in percent; every money "
+        "figure and the return on spend are worked out on it.", _margin,
+    ),
 )
 
 
@@ -225,6 +245,8 @@ class Settings:
     oidc_client_secret: str
     oidc_match_claim: str
     oidc_button_label: str
+    recovery_window_hours: int
+    contribution_margin: float  # a fraction: 30 % is 0.30
 
     @property
     def oidc_enabled(self) -> bool:
