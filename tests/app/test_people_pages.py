@@ -89,7 +89,8 @@ PAGES_OF = {  # written out, not derived from the registry, so a change to a gra
     Role.MANAGER: {"log_recovery", "my_budget", "handover", "team", "payoff", "notifications"},
     Role.HR: {"handover", "payoff", "joint_report", "audit_log", "notifications"},
     Role.CX_LEAD: {"handover", "payoff", "joint_report", "notifications"},
-    Role.ADMIN: {"log_recovery", "my_budget", "handover", "team", "payoff", "joint_report", "data",
+    # admins hold no recovery budget (segregation of duties): no tablet form, no "My budget"
+    Role.ADMIN: {"handover", "team", "payoff", "joint_report", "data",
                  "policies", "audit_log", "connections", "deliveries", "notifications"},
 }
 
