@@ -83,6 +83,13 @@ def _digest_at(raw: str) -> tuple[int, int, int] | None:
     return _WEEKDAYS.index(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
+def _secure_cookie(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("auto", "always", "never"):
+        raise ValueError("give auto, always or never")
+    return value
+
+
 def _flag(raw: str) -> bool:
     value = raw.strip().lower()
     if value not in ("0", "1", "true", "false", "yes", "no"):
@@ -181,6 +188,27 @@ SPECS: tuple[SettingSpec, ...] = (
         "EMPOWERMENT_OIDC_BUTTON_LABEL", "oidc_button_label", "Sign in with your company account",
         "Company sign-in: the button's words on the sign-in screen.",
     ),
+    SettingSpec(
+        "EMPOWERMENT_BIND_ADDRESS", "bind_address", "127.0.0.1",
+        "The address `make run` listens on: this computer only by default; 0.0.0.0 to serve "
+        "the network (then put it behind HTTPS).",
+    ),
+    SettingSpec(
+        "EMPOWERMENT_COOKIE_SECURE", "cookie_secure", "auto",
+        "Whether sign-in cookies are marked Secure (sent over HTTPS only): auto (when the request "
+        "or the proxy's X-Forwarded-Proto is https, or EMPOWERMENT_PUBLIC_URL is https), always "
+        "or never.", _secure_cookie,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_DB_WAIT_SECONDS", "db_wait_seconds", "10",
+        "The longest a write waits for another writer's lock (SQLite's writer lock, PostgreSQL "
+        "row locks) before it gives up with a message to try again.", _whole(1, 600),
+    ),
+    SettingSpec(
+        "EMPOWERMENT_DB_CONNECT_TIMEOUT_SECONDS", "db_connect_timeout_seconds", "5",
+        "The longest the app waits to reach a PostgreSQL server before saying the database is "
+        "unavailable.", _whole(1, 120),
+    ),
 )
 
 
@@ -207,6 +235,10 @@ class Settings:
     oidc_client_secret: str
     oidc_match_claim: str
     oidc_button_label: str
+    bind_address: str
+    cookie_secure: str  # auto | always | never
+    db_wait_seconds: int
+    db_connect_timeout_seconds: int
 
     @property
     def oidc_enabled(self) -> bool:
