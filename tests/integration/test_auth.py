@@ -455,3 +455,38 @@ def test_activity_on_one_replica_keeps_the_session_alive_on_another(
         assert sessions.restore_session(db, claim, now + timedelta(minutes=21), 15) is None
     finally:
         other_replica.dispose()
+@pytest.mark.parametrize("username", ["ana", "nobody"])
+def test_thirty_parallel_guesses_check_at_most_ten_passwords(db: Database, monkeypatch: pytest.MonkeyPatch,
+                                                             username: str) -> None:
+    """Issue 11, finding 4: before, every one of 30 parallel guesses was checked (the count was
+    read before the slow hash and nothing serialised attempts)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_team(db, "FD")
+    accounts.create_user(db, SYSTEM, username="ana", name="Ana Staff", role=Role.STAFF, team_code="FD",
+                         password=PASSWORD)
+    checked: list[int] = []
+    real = signin.verify_secret
+
+    def slow_verify(stored: str | None, secret: str) -> bool:
+        checked.append(1)
+        time.sleep(0.05)  # the real hash is slow: the window in which guesses overlapped
+        return real(stored, secret)
+
+    monkeypatch.setattr(signin, "verify_secret", slow_verify)
+
+    def guess(i: int) -> str:
+        try:
+            signin.authenticate(db, username, f"guess {i}", now=T0)
+        except SignInThrottled:
+            return "throttled"
+        except AuthenticationFailed:
+            return "failed"
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        outcomes = list(pool.map(guess, range(30)))
+    assert len(checked) <= signin.PASSWORD_MAX_FAILURES, len(checked)
+    assert outcomes.count("failed") == len(checked) and outcomes.count("throttled") == 30 - len(checked)
+    with pytest.raises(SignInThrottled):  # and the right password is refused too while throttled
+        signin.authenticate(db, "ana" if username == "ana" else username, PASSWORD, now=T0)
