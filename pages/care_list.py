@@ -15,7 +15,7 @@ from empowerment.queries import my_budget
 from empowerment.services import care
 from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 S = st.session_state
@@ -63,8 +63,8 @@ def main() -> None:
                     st.markdown(f"**{ui.name(row.by)}** for {ui.name(row.customer)} · {ui.when(row.occurred_at)}")
                     st.markdown(f"> {ui.md(' '.join(str(row.note).split()))}")
                     st.text_input("Your thanks", key=f"thanks_{row.gesture_code}")
-                    st.button("Thank and feature", key=f"thank_{row.gesture_code}", on_click=_thank,
-                              args=(actor, row.gesture_code))
+                    st.button("Thank and feature", key=f"thank_{row.gesture_code}", on_click=callback(_thank),
+                              args=(row.gesture_code,))
                 if S.get("thanks_error"):
                     st.error(ui.md(S.pop("thanks_error")))
 

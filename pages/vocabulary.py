@@ -24,7 +24,7 @@ from empowerment.models.vocabulary import (
 from empowerment.queries import vocabulary as vocabulary_queries
 from empowerment.services import vocabulary
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 S = st.session_state
@@ -99,14 +99,14 @@ def editor(actor: object, kind: str) -> None:
                             format_func=TOUCHPOINT_LABELS.get, key=f"vc_touch_{kind}")
         st.text_input("Other words that mean it (comma-separated; imports accept them)", key=f"vc_words_{kind}",
                       placeholder=", ".join(term.synonyms) if term and term.synonyms else "e.g. Comp'd meal")
-        st.form_submit_button("Save", type="primary", on_click=_save, args=(actor, kind))
+        st.form_submit_button("Save", type="primary", on_click=callback(_save), args=(kind,))
     if term is not None:
         if term.retired:
-            st.button("Bring back into use", key=f"vc_restore_{kind}", on_click=_retire,
-                      args=(actor, kind, term.code, False))
+            st.button("Bring back into use", key=f"vc_restore_{kind}", on_click=callback(_retire),
+                      args=(kind, term.code, False))
         else:
-            st.button(f"Retire this {noun}", key=f"vc_retire_{kind}", on_click=_retire,
-                      args=(actor, kind, term.code, True), help="Old records keep it; it is no longer offered.")
+            st.button(f"Retire this {noun}", key=f"vc_retire_{kind}", on_click=callback(_retire),
+                      args=(kind, term.code, True), help="Old records keep it; it is no longer offered.")
     message = S.pop(f"vc_msg_{kind}", None)
     if message:
         (st.success if message[0] == "success" else st.error)(ui.md(message[1]))

@@ -19,7 +19,7 @@ from empowerment.queries import vocabulary as vocabulary_queries
 from empowerment.services import care
 from empowerment.services.gestures import LogRequest
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 
 S = st.session_state
 VALUES_KEY = "lr_values"
@@ -114,7 +114,7 @@ def _entry(actor: Actor, employee_code: str | None, row: dict[str, Any], compact
                 right.text_input("Cost", key=f"{key}_amount", placeholder="0")
             st.text_input("Note (optional)", key=f"{key}_note")
             st.button("Done: take them off the list", key=f"{key}_go", type="primary", width="stretch",
-                      on_click=_act, args=(actor, employee_code, row, key))
+                      on_click=callback(_act), args=(employee_code, row, key))
             if S.get(f"{key}_error"):
                 st.error(ui.md(S[f"{key}_error"]))
 
@@ -149,7 +149,7 @@ def awaiting_follow_up_section(actor: Actor, employee_code: str | None) -> None:
                 with st.container(horizontal=True):
                     for kind in FollowUpKind:
                         st.button(kind.label, key=f"fu_{row.incident_code}_{kind.value}",
-                                  on_click=_follow_up, args=(actor, employee_code, row.incident_code, kind.value))
+                                  on_click=callback(_follow_up), args=(employee_code, row.incident_code, kind.value))
 
 
 def waiting_section(actor: Actor) -> None:

@@ -13,13 +13,13 @@ from empowerment.models.vocabulary import KIND_NOUNS
 from empowerment.queries import vocabulary as vocabulary_queries
 from empowerment.services import vocabulary
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 
 S = st.session_state
 CHOOSE = ""
 
 
-def _remember(unknown: dict[str, dict[str, int]], kinds: dict[str, str], actor: Any) -> None:
+def _remember(actor: Any, unknown: dict[str, dict[str, int]], kinds: dict[str, str]) -> None:
     try:
         for column, words in unknown.items():
             mapping = {w: S.get(f"vm_{column}_{i}") for i, w in enumerate(words)}
@@ -51,6 +51,6 @@ def offer(unknown_and_kinds: tuple[dict[str, dict[str, int]], dict[str, str]], a
                 st.selectbox(ui.md(f"“{word}” ({rows:,} row{'s' if rows != 1 else ''}) means"),
                              list(names), key=f"vm_{column}_{i}", format_func=names.__getitem__)
         st.button("Remember and check again", type="primary", key="vm_save", icon="🔁",
-                  on_click=_remember, args=(unknown, kinds, actor))
+                  on_click=callback(_remember), args=(unknown, kinds))
         if S.get("vm_error"):
             st.error(ui.md(S.pop("vm_error")))

@@ -8,7 +8,6 @@ import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,16 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.models import Customer, GestureValue, Incident, Role, Team, Transaction
 from empowerment.services import accounts
-from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Person, _need_browser, new_page, screenshot, start_server, stop_server
+from tests.e2e.conftest import (
+    LANDSCAPE,
+    PORTRAIT,
+    Person,
+    _need_browser,
+    new_page,
+    screenshot,
+    start_server,
+    stop_server,
+)
 from tests.factories import make_customer, make_policy, make_team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -5,7 +5,7 @@ A gesture's `type` becomes a plain string code (the organisation's gesture types
 `recognitions` and `follow_ups` are new.
 
 Revision ID: 0007_care
-Revises: 0006
+Revises: 0007_cluster_browser_sessions
 """
 
 import re
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_care"
-down_revision = "0006"
+down_revision = "0007_cluster_browser_sessions"
 branch_labels = None
 depends_on = None
 
