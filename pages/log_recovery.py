@@ -18,7 +18,7 @@ from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
 from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
 from empowerment.money import parse_cents
-from empowerment.queries import admin, customers, my_budget, vocabulary
+from empowerment.queries import admin, customers, my_budget
 from empowerment.queries.budgets import SpendingLimits, spending_limits
 from empowerment.queries.customers import CustomerCard, CustomerHistory
 from empowerment.services import customers as customer_service
@@ -235,7 +235,7 @@ def what_went_wrong(history: CustomerHistory) -> None:
         st.pills("Continue an open issue", list(incidents), key=INCIDENT,
                  format_func=lambda code: ui.md(incidents.get(code, code)),
                  on_change=callback(_only, signed_in=False), args=(INCIDENT, CATEGORY, None))
-    vocab = vocabulary.vocabulary(get_db())
+    vocab = care_ui.current_vocabulary()
     st.pills("Category", vocab.codes(INCIDENT_CATEGORY), key=CATEGORY, format_func=lambda c: ui.md(
              vocab.label(INCIDENT_CATEGORY, c)), label_visibility="collapsed" if not incidents
              else "visible", on_change=callback(_only, signed_in=False), args=(CATEGORY, INCIDENT, None))
@@ -250,7 +250,7 @@ def _category_of(history: CustomerHistory, incident_code: str | None) -> str | N
 
 def what_you_did() -> None:
     st.subheader("3 · What did you do?")
-    vocab = vocabulary.vocabulary(get_db())
+    vocab = care_ui.current_vocabulary()
     st.pills("Gesture", vocab.codes(GESTURE_TYPE), key=TYPE, format_func=lambda c: ui.gesture_label(
         c) if c in ui.GESTURE_LABELS and vocab.term(GESTURE_TYPE, c).is_default else ui.md(vocab.label(GESTURE_TYPE, c)),
         label_visibility="collapsed")

@@ -52,6 +52,7 @@ def _save(actor: object, kind: str) -> None:
         S[f"vc_msg_{kind}"] = ("error", str(exc))
         return
     S[f"vc_msg_{kind}"] = ("success", f"Saved “{term.label}”.")
+    st.cache_data.clear()  # the tablet's cached vocabulary
 
 
 def _retire(actor: object, kind: str, code: str, retired: bool) -> None:
@@ -62,6 +63,7 @@ def _retire(actor: object, kind: str, code: str, retired: bool) -> None:
         return
     S[f"vc_msg_{kind}"] = ("success", "Retired: old records keep the word; it is no longer offered."
                            if retired else "Back in use.")
+    st.cache_data.clear()
 
 
 def editor(actor: object, kind: str) -> None:

@@ -25,6 +25,17 @@ S = st.session_state
 VALUES_KEY = "lr_values"
 
 
+@st.cache_data(ttl=10, show_spinner=False, max_entries=4)
+def vocabulary_now(db_url: str) -> Any:
+    """The vocabulary for this rerun and the next few seconds (one read instead of one per widget);
+    the Vocabulary page clears it on every change."""
+    return vocabulary_queries.vocabulary(get_db())
+
+
+def current_vocabulary() -> Any:
+    return vocabulary_now(get_db().url)
+
+
 def waited(hours: float) -> str:
     if hours < 1:
         return f"{max(int(hours * 60), 1)} min"
@@ -107,7 +118,7 @@ def _entry(actor: Actor, employee_code: str | None, row: dict[str, Any], compact
             choice = st.segmented_control("What did you do?", options, key=f"{key}_action",
                                           format_func=lambda v: labels[v], default=FollowUpKind.CALLED.value)
             if choice == "__gesture__":
-                vocab = vocabulary_queries.vocabulary(get_db())
+                vocab = current_vocabulary()
                 types = vocab.codes(GESTURE_TYPE)
                 left, right = st.columns(2)
                 left.selectbox("Gesture", types, key=f"{key}_type", format_func=lambda c: vocab.label(GESTURE_TYPE, c))
@@ -187,7 +198,7 @@ def recognition_feed(feed: pd.DataFrame, empty: str) -> None:
 
 def value_pills() -> None:
     """Optional: one or two service values the gesture lived (one tap each)."""
-    vocab = vocabulary_queries.vocabulary(get_db())
+    vocab = current_vocabulary()
     values = vocab.of(SERVICE_VALUE)
     if not values:
         return
@@ -203,7 +214,7 @@ def chosen_values() -> tuple[str, ...]:
     return tuple(S.get(VALUES_KEY) or ())
 
 
-EVIDENCE_REFRESH_SECONDS = 600
+EVIDENCE_REFRESH_SECONDS = 3600  # the analysis takes about 10 s per 200k gestures, off the form's thread
 
 
 class _EvidenceCache:
@@ -255,7 +266,7 @@ def what_tends_to_work(category: str | None) -> None:
     if evidence is None:
         st.caption("💡 Gathering what tends to work for this kind of breakdown…")
         return
-    vocab = vocabulary_queries.vocabulary(get_db())
+    vocab = current_vocabulary()
     rows = evidence.loc[evidence["category"] == category]
     with st.expander(f"💡 What tends to work for {vocab.label('incident_category', category)}", expanded=False):
         if rows.empty:

@@ -34,6 +34,7 @@ def _remember(actor: Any, unknown: dict[str, dict[str, int]], kinds: dict[str, s
     S.pop("vm_error", None)
     S.pop("dt_result", None)  # check the file again with the words now known
     S["vm_done"] = True
+    st.cache_data.clear()  # the tablet's cached vocabulary
 
 
 def offer(unknown_and_kinds: tuple[dict[str, dict[str, int]], dict[str, str]], actor: Any) -> None:
