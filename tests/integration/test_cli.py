@@ -92,7 +92,7 @@ def test_help_includes_the_other_command_modules(capsys: pytest.CaptureFixture[s
     for module, command in expected.items():
         if importlib.util.find_spec(f"empowerment.cli.{module}") is not None:
             assert command in out, command
-    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect", "integrity")
+    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect", "integrity", "care")
 
 
 def test_command_owners_name_every_command_and_its_module() -> None:
