@@ -135,7 +135,7 @@ def authenticate_pin(db: Database, employee_code: str, pin: str, now: datetime |
         if employee.pin_locked_until is not None and employee.pin_locked_until > at:
             audit.record(session, SHARED_TABLET, "auth.pin_refused_locked", "employee",
                          employee.code, dict(locked_until=employee.pin_locked_until), at=at)
-            outcome = PinLocked(_locked_message(employee.pin_locked_until, at))
+            outcome = PinLocked(_locked_message(employee.pin_locked_until, at, employee))
         elif not ok:
             outcome = _count_failure(session, employee, at)
         else:
@@ -162,7 +162,7 @@ def _count_failure(session: Session, employee: Employee, at: datetime) -> Except
                      dict(until=employee.pin_locked_until, minutes=minutes), at=at)
         return PinLocked(
             f"Wrong PIN {PIN_MAX_TRIES} times: it is locked for {_duration(minutes)}. "
-            f"{_locked_message(employee.pin_locked_until, at)}")
+            f"{_locked_message(employee.pin_locked_until, at, employee)}")
     employee.pin_failed_attempts = attempts
     left = PIN_MAX_TRIES - attempts
     return AuthenticationFailed(
@@ -189,10 +189,14 @@ def _duration(minutes: int) -> str:
     return f"{minutes // 60} hours" if minutes % 60 == 0 else f"{minutes / 60:.1f} hours"
 
 
-def _locked_message(until: datetime, at: datetime) -> str:
+def _locked_message(until: datetime, at: datetime, employee: Employee) -> str:
+    """Until when, and what to do: a password is offered only to someone who has one (most staff
+    only have their PIN)."""
     when = f"{until:%H:%M}" if until.date() == at.date() else f"{until:%a %d %b, %H:%M}"
-    return (f"This PIN is locked until {when}. Ask a manager or an admin, "
-            "or sign in with your user name and password.")
+    if employee.password_hash and employee.username:
+        return (f"This PIN is locked until {when}. Ask a manager or an admin to unlock it, "
+                "or sign in with your user name and password.")
+    return f"This PIN is locked until {when}. Ask a manager or an admin to unlock it."
 
 
 def lift_throttle(session: Session, username: str) -> None:

@@ -90,7 +90,7 @@ PAGES_OF = {  # written out, not derived from the registry, so a change to a gra
     Role.HR: {"handover", "payoff", "joint_report", "audit_log", "notifications"},
     Role.CX_LEAD: {"handover", "payoff", "joint_report", "notifications"},
     Role.ADMIN: {"log_recovery", "my_budget", "handover", "team", "payoff", "joint_report", "data",
-                 "policies", "audit_log", "connections", "deliveries", "notifications"},
+                 "people", "policies", "audit_log", "connections", "deliveries", "notifications"},
 }
 
 
@@ -133,7 +133,7 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
 def test_password_sign_in_opens_the_roles_landing_page(org: Org) -> None:
     at = sign_in(app(), "manager", PASSWORD)
     assert at.session_state["actor"].role == Role.MANAGER
-    assert at.title[0].value == "👥 Team"
+    assert at.title[0].value == "Team"
     assert [b.label for b in at.sidebar.button] == ["Switch user", "Sign out"]
 
 
@@ -349,3 +349,71 @@ def test_staff_get_no_audit_log(org: Org) -> None:
     assert "not available to your role" in texts(at)
     with org.db.read() as s:
         assert s.scalar(select(Employee.id).where(Employee.username == "staff")) is not None
+
+
+# --- People (admins) ------------------------------------------------------------------------------
+
+def people_page(org: Org) -> AppTest:
+    return app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "people.py"))
+
+
+def _employee_named(org: Org, name: str) -> Employee:
+    with org.db.read() as s:
+        return s.scalars(select(Employee).where(Employee.name == name)).one()
+
+
+def test_an_admin_adds_a_person_with_a_pin_and_they_can_sign_in_on_the_tablet(org: Org) -> None:
+    at = people_page(org)
+    assert not at.exception
+    at.text_input(key="pp_new_name").set_value("王小明")
+    at.selectbox(key="pp_new_team").set_value("FD")
+    at.text_input(key="pp_new_pin").set_value("1357")
+    at.button(key="FormSubmitter:pp_add_form-Add the person").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Added 王小明" in s.value for s in at.success)
+    added = _employee_named(org, "王小明")
+    assert signin.authenticate_pin(org.db, added.code, "1357").name == "王小明"
+    assert at.selectbox(key="pp_person").value == added.code  # picked by name, shown below
+    with org.db.read() as s:
+        assert s.scalar(select(AuditEvent.action).where(AuditEvent.entity_id == added.code)) == "user.created"
+
+
+def test_an_admin_changes_a_role_resets_a_pin_adjusts_a_budget_and_deactivates(org: Org) -> None:
+    at = people_page(org)
+    at.selectbox(key="pp_person").set_value(org.staff_code).run()
+    at.text_input(key=f"pp_name_{org.staff_code}").set_value("Staff Renamed")
+    at.button(key=f"FormSubmitter:pp_details_{org.staff_code}-Save details").click().run()
+    assert _employee_named(org, "Staff Renamed").code == org.staff_code
+
+    at.text_input(key=f"pp_pin_{org.staff_code}").set_value("9753")
+    at.button(key=f"FormSubmitter:pp_pin_form_{org.staff_code}-Set PIN").click().run()
+    assert signin.authenticate_pin(org.db, org.staff_code, "9753").name == "Staff Renamed"
+
+    at.text_input(key=f"pp_amount_{org.staff_code}").set_value("25")
+    at.button(key=f"FormSubmitter:pp_adjust_form_{org.staff_code}-Adjust the budget").click().run()
+    assert [e.value for e in at.error] == ["An adjustment needs a reason."]
+    at.text_input(key=f"pp_amount_{org.staff_code}").set_value("25")
+    at.text_input(key=f"pp_reason_{org.staff_code}").set_value("Extra for the gala night")
+    at.button(key=f"FormSubmitter:pp_adjust_form_{org.staff_code}-Adjust the budget").click().run()
+    assert not at.error
+    from empowerment.queries.budgets import budget_status
+
+    status = budget_status(org.db, org.actors[Role.STAFF], org.staff_code)
+    assert status.allocated_cents == 50_000 + 2_500
+
+    at.button(key=f"FormSubmitter:pp_deactivate_form_{org.staff_code}-Deactivate").click().run()
+    assert [e.value for e in at.error] == ["Say why the person is deactivated (e.g. left the company)."]
+    at.text_input(key=f"pp_why_{org.staff_code}").set_value("Left for another hotel")
+    at.button(key=f"FormSubmitter:pp_deactivate_form_{org.staff_code}-Deactivate").click().run()
+    assert not _employee_named(org, "Staff Renamed").active
+    with pytest.raises(AuthenticationFailed):
+        signin.authenticate_pin(org.db, org.staff_code, "9753")
+    with org.db.read() as s:
+        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == org.staff_code)
+                                 .order_by(AuditEvent.id)))
+    assert {"employee.updated", "user.pin_set", "employee.deactivated"} <= set(actions)
+
+
+def test_nobody_but_admins_opens_people(org: Org) -> None:
+    at = app(org.actors[Role.MANAGER], page=str(ROOT / "pages" / "people.py"))
+    assert "not available to your role" in texts(at)

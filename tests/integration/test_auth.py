@@ -246,6 +246,19 @@ def test_the_correct_pin_during_the_lock_is_refused_and_logged(sqlite_db: Databa
     assert not _events(sqlite_db, "auth.signed_in")
 
 
+def test_the_lock_message_offers_a_password_only_to_someone_who_has_one(sqlite_db: Database, ana: str) -> None:
+    pin_only = accounts.create_user(sqlite_db, SYSTEM, username="cai", name="Cai PinOnly", role=Role.STAFF,
+                                    team_code="FD", pin="1357")
+    for code, pin in ((ana, "0000"), (pin_only, "0000")):
+        for _ in range(4):
+            with pytest.raises(AuthenticationFailed):
+                signin.authenticate_pin(sqlite_db, code, pin, now=T0)
+        with pytest.raises(PinLocked) as locked:
+            signin.authenticate_pin(sqlite_db, code, pin, now=T0)
+        assert ("password" in str(locked.value)) == (code == ana), str(locked.value)
+        assert "Ask a manager or an admin" in str(locked.value)
+
+
 def test_the_lock_lifts_after_fifteen_minutes(sqlite_db: Database, ana: str) -> None:
     for _ in range(5):
         with pytest.raises(AuthenticationFailed):
