@@ -73,21 +73,22 @@ POLICY_COLUMNS = [
 
 
 def policy_versions(db: Database, actor: Actor) -> pd.DataFrame:
-    """Every version of every budget policy, newest first within each name (admins, hr)."""
+    """Every version of every budget policy, newest first within each name (admins, hr), in
+    words: whom it applies to ("Team: Front desk"), its period and rollover by their labels."""
     access.require(actor, "policy.read")
     with db.read() as session:
         rows = session.execute(
-            select(BudgetPolicy, Team.code, Employee.code)
+            select(BudgetPolicy, Team.name, Employee.name)
             .outerjoin(Team, Team.id == BudgetPolicy.team_id)
             .outerjoin(Employee, Employee.id == BudgetPolicy.employee_id)
             .order_by(BudgetPolicy.name, BudgetPolicy.effective_from.desc(), BudgetPolicy.id.desc())
         ).all()
     records = []
-    for policy, team_code, employee_code in rows:
-        scope = (f"team {team_code}" if team_code else f"employee {employee_code}" if employee_code
-                 else f"role {policy.role.value}" if policy.role else "everyone")
+    for policy, team_name, employee_name in rows:
+        scope = (f"Team: {team_name}" if team_name else f"Employee: {employee_name}" if employee_name
+                 else f"Role: {policy.role.heading}" if policy.role else "Everyone")
         records.append([
-            policy.name, scope, policy.allowance_cents, policy.period.value, policy.rollover.value,
+            policy.name, scope, policy.allowance_cents, policy.period.label, policy.rollover.label,
             policy.customer_daily_cap_cents, policy.review_above_cents, policy.approval_above_cents,
             policy.effective_from, policy.created_at,
         ])

@@ -141,7 +141,7 @@ def customer_history_card(history: CustomerHistory, shown: int = 3) -> None:
     st.caption(md(" · ".join(x for x in facts if x)) + f" · **{history.visits:,}** visits · last visit "
                f"**{last}** · **{history.open_incidents}** open issue{'s' * (history.open_incidents != 1)}")
     if history.events.empty:
-        st.info(f"First time we hear from {name(customer.name)}: nothing to repeat.", icon="🌱")
+        st.info(f"First time we hear from {name(customer.name)}: nothing to repeat.", icon=":material/eco:")
         return
     for row in history.events.head(shown).itertuples():
         st.markdown(history_line(row))
@@ -153,7 +153,7 @@ def customer_history_card(history: CustomerHistory, shown: int = 3) -> None:
 
 
 def history_line(row: object) -> str:
-    """'**22 Nov 2026** · Long wait → 🎁 Gift $15.00 · Ben Colleague · Logged' (Markdown-safe)."""
+    """'**22 Nov 2026** · Long wait → Gift $15.00 · Ben Colleague · Logged' (Markdown-safe)."""
     at = getattr(row, "gesture_at", None)
     at = at if at is not None and not pd.isna(at) else getattr(row, "incident_at", None)
     gesture = getattr(row, "gesture", None)

@@ -318,6 +318,28 @@ def test_an_admin_changes_a_policy_from_the_next_period_or_immediately(org: Org)
     assert versions[1][1] > versions[2][1]  # next period vs today
 
 
+def test_a_new_policy_applied_immediately_from_the_page_moves_the_allowance_too(org: Org) -> None:
+    """The reported bug: "Apply immediately" on a policy with a new name changed the cap only."""
+    from empowerment.queries.budgets import budget_status
+
+    staff = org.actors[Role.STAFF]
+    assert budget_status(org.db, staff, org.staff_code).allocated_cents == 50_000  # opened by the gestures
+    at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
+    at.text_input(key="po_name").set_value("Ana's own")
+    at.text_input(key="po_allowance").set_value("900")
+    at.selectbox(key="po_scope").set_value("employee")
+    at.selectbox(key="po_employee").set_value(org.staff_code)
+    at.text_input(key="po_cap").set_value("150")
+    at.checkbox(key="po_immediate").check()
+    at.button(key="FormSubmitter:po_policy_form-Save policy").click().run()
+    assert not at.error, [e.value for e in at.error]
+    status = budget_status(org.db, staff, org.staff_code)
+    assert (status.policy_name, status.allocated_cents, status.customer_daily_cap_cents) == (
+        "Ana's own", 90_000, 15_000)
+    table = at.dataframe[0].value
+    assert "Employee: Staff Person" in set(table["scope"]) and set(table["period"]) == {"Month"}
+
+
 def test_an_admin_edits_the_guideline(org: Org) -> None:
     at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
     at.text_area(key="po_guideline").set_value("Fix it now, log it after.")
@@ -340,7 +362,8 @@ def test_the_audit_log_filters_by_action(org: Org) -> None:
     assert not at.exception
     at.multiselect(key="al_actions").set_value(["gesture.logged"]).run()
     table = at.dataframe[0].value
-    assert set(table["action"]) == {"gesture.logged"} and len(table) == 2
+    assert set(table["What"]) == {"Gesture logged"} and len(table) == 2
+    assert set(table["On"]) == {"Gesture by Staff Person"}
     assert [d.label for d in at.get("download_button")] == ["Export CSV"]
 
 
