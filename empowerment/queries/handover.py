@@ -24,7 +24,7 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.models import Customer, Employee, Gesture, GestureStatus, Incident, Location
 from empowerment.periods import as_utc, local_time, utc_now, zone
-from empowerment.pseudonyms import Pseudonymiser
+from empowerment.queries.pseudonyms import Pseudonymiser
 
 WINDOW_HOURS = 24
 NO_LOCATION = "No location"

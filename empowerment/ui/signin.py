@@ -67,9 +67,9 @@ def require_page(key: str) -> Actor:
 def sign_in_pages() -> list[st.Page]:
     """Navigation for someone not signed in: every page URL shows the sign-in screen, so a deep
     link opens the real page right after signing in."""
-    pages = [st.Page(render_sign_in, title="Sign in", icon="🔐", default=True)]
+    pages = [st.Page(render_sign_in, title="Sign in", icon=":material/login:", default=True)]
     for spec in PAGES:
-        pages.append(st.Page(partial(render_sign_in), title="Sign in", icon="🔐", url_path=spec.key))
+        pages.append(st.Page(partial(render_sign_in), title="Sign in", icon=":material/login:", url_path=spec.key))
     return pages
 
 
@@ -87,7 +87,7 @@ def render_sign_in() -> None:
     st.segmented_control("Sign in with", [PASSWORD_MODE, TABLET_MODE], default=mode,
                          key="_emp_mode_choice", on_change=callback(_choose_mode, signed_in=False), label_visibility="collapsed")
     if S.get(ERROR):
-        st.error(S.pop(ERROR), icon="🔒")
+        st.error(S.pop(ERROR), icon=":material/lock:")
     if mode == TABLET_MODE:
         _switch_user_screen()
     else:
@@ -183,7 +183,7 @@ def _pick(code: str, name: str) -> None:
 
 
 def _pin_form(code: str, name: str) -> None:
-    st.subheader(f"👋 {ui.md(name)}")
+    st.subheader(ui.md(name))
     with st.container(key="tablet_pin", width=420):
         with st.form("_emp_pin_form", border=False):
             st.text_input("PIN", type="password", max_chars=6, key="_emp_pin",
