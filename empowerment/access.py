@@ -74,8 +74,12 @@ _ACTIONS: tuple[Action, ...] = (
            out_of_reach="You may not see another person's budget."),
     Action("customer.read", "find customers and read their history", {role: ALL for role in Role}),
     Action("customer.create", "add a customer", {role: ALL for role in Role}),
+    Action("customer.merge", "merge two records of the same customer", ADMINS),
     Action("handover.read", "read the shift hand-over",
            {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}),
+    Action("incident.handle", "acknowledge, take over, follow up or close an incident",
+           {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.ADMIN: ALL},
+           out_of_reach="You may only act on incidents at your team's locations."),
     # --- managing a team --------------------------------------------------------------------------
     Action("team.read", "open team views", READERS,
            denied="Team views are for managers; your own budget is on My budget.",

@@ -130,6 +130,10 @@ class SpendingLimits:
     def needs_review(self, cost_cents: int) -> bool:
         return above(self.review_above_cents, cost_cents)
 
+    def needs_note(self, cost_cents: int) -> bool:
+        """The same rule as BudgetPolicy.needs_note: a reviewed gesture carries a note."""
+        return self.needs_review(cost_cents)
+
 
 def spending_limits(db: Database, actor: Actor, employee_code: str, customer_code: str | None,
                     on: date | None = None) -> SpendingLimits:

@@ -3,8 +3,9 @@ repeat themselves."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import ColumnElement, func, or_, select
@@ -13,7 +14,17 @@ from sqlalchemy.orm import Session
 from empowerment import access
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.models import Customer, Employee, Gesture, Incident, Location, Transaction
+from empowerment.models import (
+    AuditEvent,
+    Customer,
+    Employee,
+    Gesture,
+    GestureStatus,
+    Incident,
+    IncidentStatus,
+    Location,
+    Transaction,
+)
 from empowerment.models.lookups import customer_by_code
 
 
@@ -26,6 +37,7 @@ class CustomerCard:
     room: str | None
     email: str | None
     segment: str | None
+    location: str | None = None  # where the desk first met them
 
     @property
     def label(self) -> str:
@@ -33,10 +45,10 @@ class CustomerCard:
         return f"{self.name} ({extras})"
 
 
-def _card(customer: Customer) -> CustomerCard:
+def _card(customer: Customer, location: str | None = None) -> CustomerCard:
     return CustomerCard(
         customer.id, customer.code, customer.name, customer.phone, customer.room,
-        customer.email, customer.segment,
+        customer.email, customer.segment, location,
     )
 
 
@@ -46,22 +58,23 @@ def search_customers(db: Database, actor: Actor, query: str, limit: int = 12) ->
     text = (query or "").strip()
     if len(text) < 2:
         return []
+    live = Customer.merged_into_id.is_(None)  # a merged duplicate is never offered again
     with db.read() as session:
-        exact = session.scalars(
-            select(Customer).where(
-                or_(Customer.code == text, Customer.room == text, Customer.phone == text)
+        exact = session.execute(
+            select(Customer, Location.name).outerjoin(Location, Location.id == Customer.location_id).where(
+                or_(Customer.code == text, Customer.room == text, Customer.phone == text), live
             ).limit(limit)
         ).all()
-        fuzzy = session.scalars(
-            select(Customer)
-            .where(or_(_name_contains(session, text), Customer.phone.like(_anywhere(text), escape="\\")))
+        fuzzy = session.execute(
+            select(Customer, Location.name).outerjoin(Location, Location.id == Customer.location_id)
+            .where(or_(_name_contains(session, text), Customer.phone.like(_anywhere(text), escape="\\")), live)
             .order_by(Customer.name)
             .limit(limit)
         ).all()
-    seen: dict[int, Customer] = {}
-    for customer in [*exact, *fuzzy]:
-        seen.setdefault(customer.id, customer)
-    return [_card(c) for c in list(seen.values())[:limit]]
+    seen: dict[int, CustomerCard] = {}
+    for customer, location in [*exact, *fuzzy]:
+        seen.setdefault(customer.id, _card(customer, location))
+    return list(seen.values())[:limit]
 
 
 def _anywhere(text: str) -> str:
@@ -78,6 +91,17 @@ def _name_contains(session: Session, text: str) -> ColumnElement[bool]:
     return func.lower(Customer.name).like(_anywhere(text.lower()), escape="\\")
 
 
+OFFERED_DAYS = 30  # open incidents older than this are not offered on the log form
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    code: str
+    category: str
+    occurred_at: datetime
+    owner: str | None
+
+
 @dataclass(frozen=True)
 class CustomerHistory:
     customer: CustomerCard
@@ -85,7 +109,19 @@ class CustomerHistory:
     visits: int
     lifetime_spend_cents: int
     last_visit_at: datetime | None
-    open_incidents: int
+    open_incidents: int  # open, of the last 30 days (what the log form offers)
+    open_incident_list: tuple[OpenIncident, ...] = ()
+    recent_visits: tuple[datetime, ...] = ()  # the latest few purchases
+    earlier_gestures: int = 0  # gestures that count (logged or waiting), all time
+
+    @property
+    def summary(self) -> str:
+        """One line for the collapsed history: visits, open incidents, earlier gestures."""
+        visits = (f"{self.visits:,} visit{'s' * (self.visits != 1)}, last {self.last_visit_at:%d %b %Y}"
+                  if self.last_visit_at else "no visits on record")
+        opened = f"{self.open_incidents} open issue{'s' * (self.open_incidents != 1)}"
+        given = f"{self.earlier_gestures} earlier gesture{'s' * (self.earlier_gestures != 1)}"
+        return f"{visits} · {opened} · {given}"
 
 
 def _events(session: Session, customer_id: int, limit: int) -> pd.DataFrame:
@@ -120,10 +156,14 @@ def _events(session: Session, customer_id: int, limit: int) -> pd.DataFrame:
     return frame
 
 
-def customer_history(db: Database, actor: Actor, customer_code: str, limit: int = 50) -> CustomerHistory:
+def customer_history(db: Database, actor: Actor, customer_code: str, limit: int = 50,
+                     now: datetime | None = None) -> CustomerHistory:
     access.require(actor, "customer.read", anywhere=True)
+    since = (now or datetime.now()) - timedelta(days=OFFERED_DAYS)
     with db.read() as session:
         customer = customer_by_code(session, customer_code)
+        location = session.scalar(select(Location.name).where(Location.id == customer.location_id)) \
+            if customer.location_id else None
         visits, spend, last = session.execute(
             select(
                 func.count(Transaction.id),
@@ -131,13 +171,48 @@ def customer_history(db: Database, actor: Actor, customer_code: str, limit: int 
                 func.max(Transaction.occurred_at),
             ).where(Transaction.customer_id == customer.id)
         ).one()
+        recent = tuple(session.scalars(
+            select(Transaction.occurred_at).where(Transaction.customer_id == customer.id)
+            .order_by(Transaction.occurred_at.desc()).limit(3)))
+        owner = Employee.name
+        open_rows = session.execute(
+            select(Incident.code, Incident.category, Incident.occurred_at, owner)
+            .outerjoin(Employee, Employee.id == func.coalesce(Incident.owner_id, Incident.employee_id))
+            .where(Incident.customer_id == customer.id, Incident.occurred_at >= since,
+                   Incident.status.in_(IncidentStatus.open_statuses()))
+            .order_by(Incident.occurred_at.desc()).limit(10)
+        ).all()
+        given = session.scalar(
+            select(func.count(Gesture.id)).where(Gesture.customer_id == customer.id,
+                                                 Gesture.status.in_(GestureStatus.against_budget())))
         events = _events(session, customer.id, limit)
-    open_incidents = int(events.groupby("incident")["gesture"].count().eq(0).sum()) if len(events) else 0
+    opened = tuple(OpenIncident(code, category, at, who) for code, category, at, who in open_rows)
     return CustomerHistory(
-        customer=_card(customer),
+        customer=_card(customer, location),
         events=events,
         visits=int(visits),
         lifetime_spend_cents=int(spend),
         last_visit_at=last,
-        open_incidents=open_incidents,
+        open_incidents=len(opened),
+        open_incident_list=opened,
+        recent_visits=recent,
+        earlier_gestures=int(given or 0),
     )
+
+
+def merge_explanation(db: Database, actor: Actor, customer_code: str) -> str | None:
+    """Why a customer id leads to another person: the merge, in words, from its audit row."""
+    access.require(actor, "customer.read", anywhere=True)
+    with db.read() as session:
+        row = session.execute(
+            select(AuditEvent.occurred_at, AuditEvent.actor_label, AuditEvent.detail)
+            .where(AuditEvent.action == "customer.merged", AuditEvent.entity_id == customer_code)
+            .order_by(AuditEvent.id.desc()).limit(1)
+        ).first()
+    if row is None:
+        return None
+    at, who, detail = row
+    facts = json.loads(detail or "{}")
+    return (f"{customer_code} was merged into {facts.get('into', '?')} by {who} on {at:%d %b %Y}: "
+            f"{facts.get('reason', '')} ({facts.get('incidents', 0)} incident(s), {facts.get('gestures', 0)} "
+            f"gesture(s) and {facts.get('transactions', 0)} purchase(s) moved; no money record changed).")
