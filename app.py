@@ -16,8 +16,17 @@ ROOT = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     from empowerment import settings
+    from empowerment.models import Role
     from empowerment.ui import nav
-    from empowerment.ui.session import current_actor, framed, render_account_box, sync_cookie
+    from empowerment.ui.session import (
+        GO_HOME,
+        MODE,
+        TABLET_MODE,
+        current_actor,
+        framed,
+        render_account_box,
+        sync_cookie,
+    )
     from empowerment.ui.signin import sign_in_pages
 
     st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
@@ -27,6 +36,9 @@ if __name__ == "__main__":
         st.error(str(exc))
         st.stop()
     actor = current_actor()
+    if actor is not None and (st.session_state.get(MODE) == TABLET_MODE or actor.role == Role.STAFF):
+        # On the shared tablet the page gets the whole width; the menu is one tap away.
+        st.set_page_config(initial_sidebar_state="collapsed")
     if actor is None:
         page = st.navigation(sign_in_pages(), position="hidden")
     else:
@@ -44,6 +56,8 @@ if __name__ == "__main__":
                        url_path="home", default=True, visibility="hidden")
         next(iter(sections.values())).insert(0, home)
         page = st.navigation(sections)
+        if st.session_state.pop(GO_HOME, False) and page.url_path != landing.url_path:
+            st.switch_page(landing)  # a PIN sign-in at the shared tablet starts on the person's own page
         render_account_box(actor)
     sync_cookie()
     with framed():

@@ -17,6 +17,7 @@ from empowerment.ui import components as ui
 from empowerment.ui.nav import PAGES, PAGES_BY_KEY
 from empowerment.ui.session import (
     ERROR,
+    GO_HOME,
     MODE,
     NOTICE,
     PASSWORD_MODE,
@@ -183,6 +184,7 @@ def _pick(code: str, name: str) -> None:
 
 def _pin_form(code: str, name: str) -> None:
     st.subheader(f"👋 {ui.md(name)}")
+    ui.keypads(numeric=("_emp_pin",))  # the numeric pad, not the full keyboard
     with st.container(key="tablet_pin", width=420):
         with st.form("_emp_pin_form", border=False):
             st.text_input("PIN", type="password", max_chars=6, key="_emp_pin",
@@ -203,3 +205,4 @@ def _pin_sign_in() -> None:
         S[ERROR] = str(exc)
         return
     start_session(actor)
+    S[GO_HOME] = True  # at the shared tablet everyone starts on their own landing page
