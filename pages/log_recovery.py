@@ -338,7 +338,9 @@ def customer_block(history: CustomerHistory) -> None:
     card = history.customer
     with st.container(border=True, key="tablet_customer"):
         name_col, change_col = st.columns([3, 1], vertical_alignment="center")
-        name_col.markdown(f"##### {ui.name(card.name)}  \n{ui.md(card_details(card))}")
+        with name_col:
+            st.subheader(ui.name(card.name))
+            st.caption(ui.md(card_details(card)))
         change_col.button("Change", key="lr_change", icon=":material/swap_horiz:", on_click=_change_customer,
                           width="stretch")
         with st.expander(f"History: {ui.md(history.summary)}", expanded=False, icon=":material/history:"):
