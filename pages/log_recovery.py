@@ -226,7 +226,7 @@ def _log_another() -> None:
 def header(actor: Actor) -> None:
     """Title, who is at the tablet, the guideline one tap away, and Done."""
     with st.container(horizontal=True, vertical_alignment="center", key="tablet_header"):
-        with st.container(width="stretch", gap=None):
+        with st.container(width="stretch", gap="small"):
             st.title("Log a recovery")
             st.caption(f"Signed in as {ui.name(actor.name)}")
         with st.popover("Guideline", icon=":material/menu_book:"):
@@ -421,10 +421,9 @@ def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, am
                    f"{count - MAX_NOTE_CHARS:,}.", icon=":material/content_cut:")
     if S.get(FEEDBACK):
         st.error(ui.md(S[FEEDBACK]))
-    parts = [ui.md(ui.gesture_label(S[TYPE])) if S.get(TYPE) else None,
-             ui.md(ui.money(amount)) if amount is not None else None, f"for {ui.name(customer.name)}"]
+    label = "Log recovery" + (f" · {ui.md(ui.money(amount))}" if amount is not None else "")
     with st.container(key="tablet_submit"):
-        st.button("Log recovery: " + " · ".join(p for p in parts if p), key="lr_submit", type="primary",
+        st.button(label, key="lr_submit", type="primary",
                   width="stretch", icon=":material/check_circle:",
                   on_click=_submit, args=(actor, employee_code, customer.name, left.who_decides))
 
