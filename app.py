@@ -14,7 +14,8 @@ import streamlit as st
 
 ROOT = Path(__file__).resolve().parent
 
-if __name__ == "__main__":
+
+def _frame() -> None:
     from empowerment import settings
     from empowerment.models import Role
     from empowerment.ui import nav
@@ -25,11 +26,11 @@ if __name__ == "__main__":
         current_actor,
         framed,
         render_account_box,
+        show_failure,
         sync_cookie,
     )
     from empowerment.ui.signin import sign_in_pages
 
-    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
     try:
         settings.current()
     except settings.SettingsInvalid as exc:  # say which setting is wrong instead of failing later
@@ -39,6 +40,7 @@ if __name__ == "__main__":
     if actor is not None and (st.session_state.get(MODE) == TABLET_MODE or actor.role == Role.STAFF):
         # On the shared tablet the page gets the whole width; the menu is one tap away.
         st.set_page_config(initial_sidebar_state="collapsed")
+    home = None
     if actor is None:
         page = st.navigation(sign_in_pages(), position="hidden")
     else:
@@ -59,9 +61,21 @@ if __name__ == "__main__":
         if st.session_state.pop(GO_HOME, False) and page.url_path != landing.url_path:
             st.switch_page(landing)  # a PIN sign-in at the shared tablet starts on the person's own page
         render_account_box(actor)
-    sync_cookie()
+    if page is not home:
+        # "/" only forwards to the landing page (a rerun): the cookie hand-off waits for the page
+        # that stays on screen, or the rerun could remove its script before the browser ran it.
+        sync_cookie()
     with framed():
+        show_failure()
         page.run()
+
+
+if __name__ == "__main__":
+    from empowerment.ui.session import readable_failures
+
+    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
+    with readable_failures("app.py"):
+        _frame()
 else:  # imported by `streamlit run` (uvicorn) to build the server
     from empowerment.api import routes
 

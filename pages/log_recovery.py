@@ -27,7 +27,7 @@ from empowerment.services import gestures
 from empowerment.services.customers import LikelyDuplicate
 from empowerment.services.gestures import INCIDENT_CATEGORIES, MAX_NOTE_CHARS, LogRequest
 from empowerment.ui import components as ui
-from empowerment.ui.session import TABLET_MODE, get_db, sign_out
+from empowerment.ui.session import TABLET_MODE, callback, get_db, sign_out
 from empowerment.ui.signin import require_page
 
 QUICK_AMOUNTS = (0, 10, 25, 50, 100, 250)
@@ -232,7 +232,7 @@ def header(actor: Actor) -> None:
         with st.popover("Guideline", icon=":material/menu_book:"):
             # Written by an admin as Markdown (no HTML); `$` escaped so amounts don't become LaTeX.
             st.markdown(admin.get_guideline(get_db()).replace("$", "\\$"))
-        st.button("Done", key="lr_done", icon=":material/logout:", type="secondary", on_click=_done,
+        st.button("Done", key="lr_done", icon=":material/logout:", type="secondary", on_click=callback(_done, signed_in=False),
                   help="End your turn: the tablet goes back to the switch-user screen.")
 
 
@@ -258,7 +258,7 @@ def find_customer(actor: Actor) -> None:
     with st.container(key="tablet_find"):
         query = st.text_input(
             "Find the customer", key="lr_query", placeholder="Name, customer id, phone or room",
-            icon=":material/search:", live=True, on_change=_carry_query,
+            icon=":material/search:", live=True, on_change=callback(_carry_query, signed_in=False),
         )
         text = (query or "").strip()
         results = customers.search_customers(get_db(), actor, text)
@@ -275,7 +275,7 @@ def find_customer(actor: Actor) -> None:
             new_customer_form(actor)
         elif len(text) >= 2:
             st.button("New customer", key="lr_new_toggle", icon=":material/person_add:",
-                      on_click=_open_new, width="stretch")
+                      on_click=callback(_open_new, signed_in=False), width="stretch")
 
 
 def card_details(card: CustomerCard) -> str:
@@ -288,7 +288,7 @@ def result_card(card: CustomerCard) -> None:
     with st.container(border=True, key=f"tablet_result_{card.code}"):
         st.markdown(f"**{ui.name(card.name)}**  \n{ui.md(card_details(card))}")
         st.button(f"Choose {card.name}", key=f"lr_pick_{card.code}", width="stretch",
-                  on_click=_pick_customer, args=(card.code,))
+                  on_click=callback(_pick_customer, signed_in=False), args=(card.code,))
 
 
 def new_customer_form(actor: Actor) -> None:
@@ -301,7 +301,7 @@ def new_customer_form(actor: Actor) -> None:
             room.text_input("Room", key="lr_new_room", max_chars=50)
             email.text_input("E-mail (optional)", key="lr_new_email", max_chars=200)
             st.form_submit_button("Add and continue", type="primary", width="stretch",
-                                  on_click=_create_customer, args=(actor,))
+                                  on_click=callback(_create_customer))
         if S.get(NEW_ERROR):
             st.error(ui.md(S[NEW_ERROR]))
 
@@ -319,9 +319,9 @@ def duplicate_offer(actor: Actor) -> None:
             with st.container(border=True):
                 st.markdown(f"**{ui.name(candidate.name)}**  \n{ui.md(details)}  \n*{ui.md(candidate.why)}*")
                 st.button(f"Yes, it is {candidate.name}", key=f"lr_same_{candidate.code}", type="primary",
-                          width="stretch", on_click=_pick_existing, args=(candidate.code,))
+                          width="stretch", on_click=callback(_pick_existing, signed_in=False), args=(candidate.code,))
         st.button(f"No, {typed} is someone else: add them", key="lr_not_duplicate", width="stretch",
-                  on_click=_create_customer, args=(actor, True))
+                  on_click=callback(_create_customer), args=(True,))
 
 
 def load_history(actor: Actor) -> CustomerHistory | None:
@@ -341,7 +341,7 @@ def customer_block(history: CustomerHistory) -> None:
         with name_col:
             st.subheader(ui.name(card.name))
             st.caption(ui.md(card_details(card)))
-        change_col.button("Change", key="lr_change", icon=":material/swap_horiz:", on_click=_change_customer,
+        change_col.button("Change", key="lr_change", icon=":material/swap_horiz:", on_click=callback(_change_customer, signed_in=False),
                           width="stretch")
         with st.expander(f"History: {ui.md(history.summary)}", expanded=False, icon=":material/history:"):
             ui.customer_history_card(history)
@@ -358,32 +358,32 @@ def what_went_wrong(history: CustomerHistory) -> None:
     if incidents:
         st.pills("Continue an open issue", list(incidents), key=INCIDENT,
                  format_func=lambda code: ui.md(incidents.get(code, code)),
-                 on_change=_edited, args=(INCIDENT, CATEGORY, None))
+                 on_change=callback(_edited, signed_in=False), args=(INCIDENT, CATEGORY, None))
     st.pills("Category", INCIDENT_CATEGORIES, key=CATEGORY, label_visibility="collapsed" if not incidents
-             else "visible", on_change=_edited, args=(CATEGORY, INCIDENT, None))
+             else "visible", on_change=callback(_edited, signed_in=False), args=(CATEGORY, INCIDENT, None))
 
 
 def what_you_did() -> None:
     st.markdown("##### What did you do?")
     st.pills("Gesture", GESTURE_TYPES, key=TYPE, format_func=ui.gesture_label, label_visibility="collapsed",
-             on_change=_edited)
+             on_change=callback(_edited, signed_in=False))
 
 
 def cost() -> int | None:
     st.markdown("##### What did it cost?")
     st.pills("Quick amount", QUICK_AMOUNTS, key=QUICK,
              format_func=lambda v: ui.md(ui.money(v * 100).removesuffix(".00")),
-             on_change=_edited, args=(QUICK, CUSTOM, ""), label_visibility="collapsed")
+             on_change=callback(_edited, signed_in=False), args=(QUICK, CUSTOM, ""), label_visibility="collapsed")
     mark = decimal_mark(settings.locale())
     st.text_input("Other amount", key=CUSTOM, placeholder=f"e.g. 37{mark}50", live=True,
-                  on_change=_edited, args=(CUSTOM, QUICK, None))
+                  on_change=callback(_edited, signed_in=False), args=(CUSTOM, QUICK, None))
     try:
         return _amount_cents()
     except AmbiguousAmount as exc:  # asked, never guessed
         st.warning(ui.md(exc), icon=":material/help:")
         with st.container(horizontal=True):
             for i, cents in enumerate(exc.choices):
-                st.button(ui.md(ui.money(cents)), key=f"lr_reading_{i}", on_click=_choose_reading, args=(cents,))
+                st.button(ui.md(ui.money(cents)), key=f"lr_reading_{i}", on_click=callback(_choose_reading, signed_in=False), args=(cents,))
         return None
     except EmpowermentError as exc:
         st.error(ui.md(exc), icon=":material/error:")
@@ -414,7 +414,7 @@ def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, am
     # No `max_chars`: Streamlit would silently cut a pasted note; the service refuses it instead.
     note = st.text_area("Note (required: what happened and what you did)" if required
                         else "Note (optional): what happened, what you did",
-                        key=NOTE, height=68, on_change=_edited)
+                        key=NOTE, height=68, on_change=callback(_edited, signed_in=False))
     count = len((note or "").strip())
     if count > MAX_NOTE_CHARS:
         st.warning(f"{count:,} / {MAX_NOTE_CHARS:,} characters: shorten the note by "
@@ -425,7 +425,7 @@ def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, am
     with st.container(key="tablet_submit"):
         st.button(label, key="lr_submit", type="primary",
                   width="stretch", icon=":material/check_circle:",
-                  on_click=_submit, args=(actor, employee_code, customer.name, left.who_decides))
+                  on_click=callback(_submit), args=(employee_code, customer.name, left.who_decides))
 
 
 def confirmation(actor: Actor) -> None:
@@ -450,13 +450,12 @@ def confirmation(actor: Actor) -> None:
         if conf["undo_error"]:
             st.error(ui.md(conf["undo_error"]))
         if not conf["undone"]:
-            st.button("Undo", key="lr_undo", icon=":material/undo:", width="stretch", on_click=_undo,
-                      args=(actor,))
+            st.button("Undo", key="lr_undo", icon=":material/undo:", width="stretch", on_click=callback(_undo))
         again, done = st.columns(2)
         again.button("Another gesture", key="lr_again", icon=":material/add:", type="primary", width="stretch",
-                     on_click=_log_another)
+                     on_click=callback(_log_another, signed_in=False))
         done.button("Next customer", key="lr_next", icon=":material/arrow_forward:", width="stretch",
-                    on_click=_change_customer)
+                    on_click=callback(_change_customer, signed_in=False))
 
 
 # --- the page -------------------------------------------------------------------------------------

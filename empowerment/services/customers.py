@@ -213,9 +213,7 @@ def merge_customers(db: Database, actor: Actor, keep_code: str, duplicate_code: 
                              moved["transactions"], tuple(filled))
         audit.record(session, actor, "customer.merged", "customer", duplicate.code, dict(
             into=keep.code, reason=clean_reason, incidents=merged.incidents, gestures=merged.gestures,
-            transactions=merged.transactions, filled=list(filled),
-            duplicate=dict(name=duplicate.name, phone=duplicate.phone, email=duplicate.email,
-                           room=duplicate.room)), at=at)
+            transactions=merged.transactions, filled=list(filled)), at=at)  # ids and counts, no personal data
         return merged
 
 

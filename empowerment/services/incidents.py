@@ -95,7 +95,7 @@ def close(db: Database, actor: Actor, incident_code: str, note: str, now: dateti
         at = _now(now)
         incident.status = IncidentStatus.CLOSED
         incident.closed_at, incident.closed_by_id, incident.close_note = at, actor.employee_id, clean
-        audit.record(session, actor, "incident.closed", "incident", incident.code, dict(note=clean), at=at)
+        audit.record(session, actor, "incident.closed", "incident", incident.code, at=at)  # the note stays on the row
 
 
 def follow_up(db: Database, actor: Actor, incident_code: str, note: str | None = None,
@@ -109,4 +109,5 @@ def follow_up(db: Database, actor: Actor, incident_code: str, note: str | None =
             raise InvalidState(f"This incident is {incident.status.label.lower()}; there is nothing to follow up.")
         at = _now(now)
         incident.followed_up_at, incident.followed_up_by_id, incident.follow_up_note = at, actor.employee_id, clean
-        audit.record(session, actor, "incident.followed_up", "incident", incident.code, dict(note=clean), at=at)
+        audit.record(session, actor, "incident.followed_up", "incident", incident.code,
+                     dict(with_note=clean is not None), at=at)

@@ -5,15 +5,15 @@ another customer.
 Existing incidents with a gesture that still counts (logged or waiting for approval) become
 "resolved"; the others stay "open". A customer's location is that of their latest incident.
 
-Revision ID: 0007_front_line
-Revises: 0006
+Revision ID: 0009_front_line
+Revises: 0007_cluster_browser_sessions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_front_line"
-down_revision = "0006"
+revision = "0009_front_line"
+down_revision = "0007_cluster_browser_sessions"
 branch_labels = None
 depends_on = None
 
