@@ -161,6 +161,8 @@ SPECS: tuple[SettingSpec, ...] = (
         "EMPOWERMENT_LOCALE", "locale", "en_US",
         "How people type numbers: the decimal mark of amounts typed at the tablet follows it "
         "(en_US 12.50, de_DE 12,50).", _locale,
+    ),
+    SettingSpec(
         "EMPOWERMENT_TIME_ZONE", "time_zone", "UTC",
         "The business's time zone (IANA name, e.g. Europe/London): daily caps, budget periods and "
         "report dates follow it; a location's own zone overrides it. Times are stored in UTC.",
@@ -236,6 +238,8 @@ SPECS: tuple[SettingSpec, ...] = (
         "EMPOWERMENT_CONTRIBUTION_MARGIN_PERCENT", "contribution_margin", "30",
         "Payoff: the share of revenue left after the cost of serving it, in percent; every money "
         "figure and the return on spend are worked out on it.", _margin,
+    ),
+    SettingSpec(
         "EMPOWERMENT_BIND_ADDRESS", "bind_address", "127.0.0.1",
         "The address `make run` listens on: this computer only by default; 0.0.0.0 to serve "
         "the network (then put it behind HTTPS).",

@@ -37,6 +37,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("joint_report", "pages/joint_report.py", "Joint report", "📑", "report.read", "Insight"),
     PageSpec("data", "pages/data.py", "Data", "🗂️", "data.import", "Admin"),
     PageSpec("policies", "pages/policies.py", "Policies", "⚙️", "policy.set", "Admin"),
+    PageSpec("customers", "pages/customers.py", "Customers", ":material/group:", "customer.merge", "Admin"),
     PageSpec("audit_log", "pages/audit_log.py", "Audit log", "🔎", "audit.read", "Admin"),
     PageSpec("connections", "pages/connections.py", "Connections", "🔌", "api.manage", "Admin"),
     PageSpec("deliveries", "pages/deliveries.py", "Delivery log", "📬", "notification.log", "Admin"),
