@@ -32,7 +32,9 @@ def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
     with st.container(border=True, key="tablet_balance"):
         last_day = status.period_end - timedelta(days=1)
         st.caption(ui.md(f"{status.period_label} · {status.policy_name} · last day {last_day:%d %b %Y}"))
-        remaining, allocated, spent, held = st.columns(4)
+        # Two by two: four tiles in a row cut "Remaining" off in portrait ("$50…").
+        remaining, held = st.columns(2)
+        allocated, spent = st.columns(2)
         remaining.metric("Remaining", ui.md(ui.money(status.remaining_cents)))
         allocated.metric("Allocated", ui.md(ui.money(status.allocated_cents)))
         spent.metric("Spent", ui.md(ui.money(status.spent_cents)))
