@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parent
 
 def _frame() -> None:
     from empowerment import settings
-    from empowerment.models import Role
     from empowerment.ui import nav
     from empowerment.ui.session import (
         GO_HOME,
@@ -37,8 +36,7 @@ def _frame() -> None:
         st.error(str(exc))
         st.stop()
     actor = current_actor()
-    if actor is not None and (st.session_state.get(MODE) == TABLET_MODE or actor.role == Role.STAFF):
-        # On the shared tablet the page gets the whole width; the menu is one tap away.
+    if actor is not None and nav.sidebar_collapsed(actor, st.session_state.get(MODE) == TABLET_MODE):
         st.set_page_config(initial_sidebar_state="collapsed")
     home = None
     if actor is None:

@@ -343,6 +343,9 @@ def customer_block(history: CustomerHistory) -> None:
             st.caption(ui.md(card_details(card)))
         change_col.button("Change", key="lr_change", icon=":material/swap_horiz:", on_click=callback(_change_customer, signed_in=False),
                           width="stretch")
+        if history.events.empty and not history.visits:  # one line: nothing to fold away
+            ui.customer_history_card(history)
+            return
         with st.expander(f"History: {ui.md(history.summary)}", expanded=False, icon=":material/history:"):
             ui.customer_history_card(history)
 

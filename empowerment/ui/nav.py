@@ -56,5 +56,14 @@ def pages_for(actor: Actor) -> list[PageSpec]:
     return [page for page in PAGES if access.allows(actor, page.action, anywhere=True)]
 
 
+# Who works at the shared tablet: their pages get the whole width, the menu one tap away.
+TABLET_ROLES = frozenset({Role.STAFF})
+
+
+def sidebar_collapsed(actor: Actor, tablet_mode: bool) -> bool:
+    """Collapse the sidebar on the shared tablet (any role signed in there) and for staff."""
+    return tablet_mode or actor.role in TABLET_ROLES
+
+
 def landing_page_for(actor: Actor) -> PageSpec:
     return PAGES_BY_KEY[LANDING_PAGES[actor.role]]

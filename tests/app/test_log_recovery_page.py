@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
@@ -23,6 +23,7 @@ from empowerment.models import (
     LedgerEntry,
     LedgerEntryType,
     Role,
+    Team,
 )
 from empowerment.queries import admin
 from empowerment.queries import customers as customer_queries
@@ -285,6 +286,8 @@ def test_a_manager_without_a_budget_policy_is_told_kindly(org: Org) -> None:
 def test_an_open_issue_can_be_continued_and_the_gesture_joins_it(org: Org) -> None:
     with org.db.write() as session:
         customer_id = session.scalar(select(Customer.id).where(Customer.code == org.customer_code))
+        here = session.scalar(select(Team.location_id).where(Team.code == "FD"))
+        session.execute(update(Customer).where(Customer.id == customer_id).values(location_id=here))
         session.add(Incident(code="I-OPEN", customer_id=customer_id, category="Cleanliness",
                              occurred_at=datetime.now().replace(microsecond=0) - timedelta(days=2)))
         session.add(Incident(code="I-STALE", customer_id=customer_id, category="Noise",

@@ -69,7 +69,7 @@ def test_a_rejected_gesture_reopens_its_incident(desk: tuple[Database, str, str]
 
 def test_only_open_incidents_of_the_last_30_days_are_offered(desk: tuple[Database, str, str]) -> None:
     db, staff, _ = desk
-    guest = make_customer(db, name="Grace")
+    guest = customers.create_customer(db, actor_of(db, staff), "Grace")  # met at this desk
     with db.write() as session:
         customer_id = session.scalars(select(Customer.id).where(Customer.code == guest)).one()
         now = datetime.now().replace(microsecond=0)
