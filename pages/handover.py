@@ -14,7 +14,7 @@ from empowerment.reports import digest
 from empowerment.services import incidents
 from empowerment.ui import components as ui
 from empowerment.ui.session import callback, get_db
-from empowerment.ui.signin import require_page
+from empowerment.ui.signin import done_button, require_page
 
 FLASH = "ho_flash"
 
@@ -52,7 +52,9 @@ db = get_db()
 ui.apply_tablet_style()
 may_act = access.allows(actor, "incident.handle", anywhere=True)
 
-st.title("📋 Shift hand-over")
+with st.container(horizontal=True, vertical_alignment="center"):
+    st.title("📋 Shift hand-over", width="stretch")
+    done_button("ho_done")
 data = digest.read_handover(db, actor)  # HR and CX: pseudonymised, and the read is audited
 st.caption(f"From {data.since:%a %d %b %H:%M} to {data.until:%a %d %b %H:%M}, for "
            + ("every location." if data.every_location else "the locations of your team.")

@@ -27,8 +27,8 @@ from empowerment.services import gestures
 from empowerment.services.customers import LikelyDuplicate
 from empowerment.services.gestures import INCIDENT_CATEGORIES, MAX_NOTE_CHARS, LogRequest
 from empowerment.ui import components as ui
-from empowerment.ui.session import TABLET_MODE, callback, get_db, sign_out
-from empowerment.ui.signin import require_page
+from empowerment.ui.session import callback, get_db
+from empowerment.ui.signin import done_button, require_page
 
 QUICK_AMOUNTS = (0, 10, 25, 50, 100, 250)
 GESTURE_TYPES = tuple(t.value for t in GestureType)
@@ -121,11 +121,6 @@ def _pick_existing(code: str) -> None:
     S.pop(DUPLICATES, None)
     S.pop(NEW_OPEN, None)
     _pick_customer(code)
-
-
-def _done() -> None:
-    """End this person's turn: back to the switch-user screen for the next colleague."""
-    sign_out("done", mode=TABLET_MODE)
 
 
 def _only(keep: str, clear: str, empty: Any) -> None:
@@ -232,8 +227,7 @@ def header(actor: Actor) -> None:
         with st.popover("Guideline", icon=":material/menu_book:"):
             # Written by an admin as Markdown (no HTML); `$` escaped so amounts don't become LaTeX.
             st.markdown(admin.get_guideline(get_db()).replace("$", "\\$"))
-        st.button("Done", key="lr_done", icon=":material/logout:", type="secondary", on_click=callback(_done, signed_in=False),
-                  help="End your turn: the tablet goes back to the switch-user screen.")
+        done_button("lr_done")
 
 
 def limits_now(actor: Actor, employee_code: str, customer: CustomerCard | None) -> SpendingLimits | None:

@@ -14,7 +14,7 @@ from empowerment.queries import my_budget
 from empowerment.queries.budgets import BudgetStatus, budget_status
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
-from empowerment.ui.signin import require_page
+from empowerment.ui.signin import done_button, require_page
 
 HISTORY_LIMIT = 200
 STORIES_SHOWN = 10
@@ -71,7 +71,9 @@ def my_stories(history: pd.DataFrame) -> None:
 def main() -> None:
     actor = require_page("my_budget")
     ui.apply_tablet_style()
-    st.title("💳 My budget")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.title("💳 My budget", width="stretch")
+        done_button("mb_done")
     try:
         employee_code = my_budget.employee_code_for(get_db(), actor)
     except EmpowermentError as exc:

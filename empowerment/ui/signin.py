@@ -33,6 +33,7 @@ from empowerment.ui.session import (
     callback,
     current_actor,
     get_db,
+    sign_out,
     start_session,
     sync_cookie,
 )
@@ -47,6 +48,16 @@ def _reframe_if_served_alone() -> None:
     if PagesManager.uses_pages_directory and not getattr(_frame, "active", False):
         PagesManager.uses_pages_directory = False  # what st.navigation itself does on first call
         st.rerun()
+
+
+def _done() -> None:
+    sign_out("done", mode=TABLET_MODE)
+
+
+def done_button(key: str) -> None:
+    """"Done": this person's turn at the shared tablet ends; the switch-user screen comes back."""
+    st.button("Done", key=key, icon=":material/logout:", on_click=callback(_done, signed_in=False),
+              help="End your turn: the tablet goes back to the switch-user screen.")
 
 
 def require_page(key: str) -> Actor:

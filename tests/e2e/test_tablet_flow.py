@@ -79,6 +79,8 @@ def test_staff_log_a_recovery_at_1024x768_and_see_the_balance_drop(browser: Any,
     screenshot(page, "tablet-confirmation.png")
     assert _remaining(server, ana) == before - 2_500
 
+    # the sidebar starts collapsed on the tablet: the menu is one tap away
+    page.get_by_test_id("stExpandSidebarButton").or_(page.get_by_test_id("stSidebarCollapsedControl")).first.click()
     page.get_by_role("link", name="My budget").click()
     expect(page.get_by_role("heading", name="My budget")).to_be_visible()
     expect(page.get_by_test_id("stMetricValue").first).to_have_text(ui.money(before - 2_500))
