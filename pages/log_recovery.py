@@ -436,7 +436,8 @@ def confirmation(actor: Actor) -> None:
                       delta=ui.md(f"+{ui.money(conf['cost'])}"))
         else:
             if conf.get("pending"):  # amber: not done yet, and who will decide
-                st.warning(ui.md(conf["message"]) + f" {ui.name(conf['who_decides']).capitalize()} will decide.",
+                who = conf["who_decides"][:1].upper() + conf["who_decides"][1:]  # "An admin", "Mia Manager"
+                st.warning(ui.md(conf["message"]) + f" {ui.name(who)} will decide.",
                            icon=":material/hourglass_top:")
             else:
                 st.success(ui.md(conf["message"]), icon=":material/check_circle:")

@@ -337,3 +337,40 @@ def test_the_guideline_written_by_an_admin_is_shown_and_only_admins_may_change_i
     assert "Up to \\$2,000 per guest per day. Just do it." in [m.value for m in at.markdown]
     with pytest.raises(PermissionDenied):
         organisation.set_guideline(org.db, org.staff, "Anything goes")
+
+
+@pytest.fixture
+def thresholds(org: Org) -> Org:
+    """Review above $100, approval above $400; Mia manages the team and decides."""
+    make_policy(org.db, allowance_cents=100_000, role=Role.STAFF, name="Thresholds", customer_daily_cap_cents=200_000,
+                review_above_cents=10_000, approval_above_cents=40_000)
+    from empowerment.models import Employee, TeamManager
+
+    mia = make_employee(org.db, "E-MIA", role=Role.MANAGER, name="Mia Manager")
+    with org.db.write() as session:
+        team_id = session.scalar(select(Team.id).where(Team.code == "FD"))
+        mia_id = session.scalar(select(Employee.id).where(Employee.code == mia))
+        session.add(TeamManager(team_id=team_id, employee_id=mia_id))
+    return org
+
+
+def test_the_thresholds_are_pinned_from_the_start_and_said_before_submit(thresholds: Org) -> None:
+    org = thresholds
+    at = page(org.staff)
+    bar = [ui.unmd(m.value) for m in at.markdown if "budget left" in m.value]
+    assert bar and "approval above $400.00 (Mia Manager)" in bar[0] and "review above $100.00" in bar[0]
+    at = fill(pick(at, "Grace", org.customer_code), quick=None, typed="120")
+    assert "A manager will review this afterwards: add a note." in shown(at.info)
+    assert at.text_area(key="lr_note").label.startswith("Note (required")
+    at = submit(at)
+    assert any("add a note" in e for e in shown(at.error)) and gesture_count(org.db) == 0
+    at.text_input(key="lr_custom").set_value("420").run()
+    assert not at.error  # the error went as soon as the amount changed
+    assert any("This needs a manager's approval: the money will be held until Mia Manager decides." in w
+               for w in shown(at.warning))
+    at.text_area(key="lr_note").set_value("Charged twice for the spa; refunded one night.").run()
+    at = submit(at)
+    pending = shown(at.warning)
+    assert any("waiting for a manager's approval" in w and "Mia Manager will decide." in w for w in pending)
+    assert not at.success  # amber, not a green tick
+    assert gesture_count(org.db) == 1
