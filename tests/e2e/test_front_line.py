@@ -186,3 +186,18 @@ def test_a_duplicate_walk_in_is_offered_before_it_is_created(browser: Any, serve
     expect(page.get_by_role("heading", name=re.compile(_isolated(f"|{name}|")))).to_be_visible()
     assert _customers_named(server, name) == 1  # no second record
     page.context.close()
+
+
+def test_done_on_another_page_and_the_next_person_lands_on_their_own(browser: Any, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(browser, PORTRAIT)
+    _to_switch_user_screen(page, server.url)
+    _pin_sign_in(Hand(page), server.org.ben)
+    page.goto(server.url + "/my_budget")  # Ben leaves the tablet on his budget...
+    expect(page.get_by_role("heading", name="My budget")).to_be_visible()
+    page.get_by_role("button", name="Done").tap()  # ...and ends his turn there
+    expect(page.get_by_text("Tap your name.")).to_be_visible()
+    _pin_sign_in(Hand(page), server.org.ana)  # Ana starts on her own landing page, not Ben's budget
+    expect(page.get_by_role("heading", name="My budget")).to_have_count(0)
+    page.context.close()
