@@ -142,11 +142,6 @@ class IncidentStatus(str, enum.Enum):
         return self == IncidentStatus.OPEN
 
     @classmethod
-    def after_gesture(cls, gesture_status: GestureStatus) -> IncidentStatus | None:
-        """The status a new gesture gives its incident (None: it does not change it)."""
-        return cls.RESOLVED if gesture_status.counts_against_budget else None
-
-    @classmethod
     def open_statuses(cls) -> list[IncidentStatus]:
         return [status for status in cls if status.is_open]
 
