@@ -341,6 +341,12 @@ def customer_block(history: CustomerHistory) -> None:
             ui.customer_history_card(history)
             return
         with st.expander(f"History: {ui.md(history.summary)}", expanded=False, icon=":material/history:"):
+            if history.recent_visits:
+                st.caption("Last visits: " + ", ".join(f"{ui.when(at)}" for at in history.recent_visits))
+            if history.open_incident_list:
+                st.caption("Open in the last 30 days: " + "; ".join(
+                    ui.md(f"{i.category} ({ui.when(i.occurred_at)}, {i.owner or 'nobody yet'})")
+                    for i in history.open_incident_list))
             ui.customer_history_card(history)
 
 
