@@ -95,8 +95,12 @@ _ACTIONS: tuple[Action, ...] = (
            {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL},
            out_of_reach="This customer belongs to another location; ask a colleague there or a manager."),
     Action("customer.create", "add a customer", {role: ALL for role in Role}),
+    Action("customer.merge", "merge two records of the same customer", ADMINS),
     Action("handover.read", "read the shift hand-over",
            {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}),
+    Action("incident.handle", "acknowledge, take over, follow up or close an incident",
+           {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.ADMIN: ALL},
+           out_of_reach="You may only act on incidents at your team's locations."),
     # HR and CX leads read the hand-over across locations with customers pseudonymised.
     Action("handover.identities", "see customers' names and rooms on the hand-over",
            {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.ADMIN: ALL}),

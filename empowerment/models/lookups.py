@@ -113,4 +113,8 @@ def customer_by_code(session: Session, customer_code: str) -> Customer:
     customer = session.scalar(select(Customer).where(Customer.code == str(customer_code).strip()))
     if customer is None:
         raise UnknownCustomer(f"No customer with id '{customer_code}'.")
+    if customer.merged_into_id is not None:  # a merged duplicate: its old id still finds the person
+        survivor = session.get(Customer, customer.merged_into_id)
+        if survivor is not None:
+            return survivor
     return customer

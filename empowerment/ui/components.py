@@ -190,3 +190,56 @@ def gestures_table(history: pd.DataFrame) -> pd.DataFrame:
         "Cost": history["cost_cents"].map(money),
         "Status": history["status"].map(status_label),
     })
+
+
+# --- the tablet's hands: keypads, the Done button ---------------------------------------------------
+
+_KEYPAD_JS = """<script>(() => {
+  const pairs = window.__empKeypadPairs = Object.assign(window.__empKeypadPairs || {}, %s);
+  const apply = () => {
+    for (const [key, mode] of Object.entries(pairs)) {
+      document.querySelectorAll(`.st-key-${key} input`).forEach((input) => {
+        if (input.getAttribute("inputmode") === mode) return;
+        input.setAttribute("inputmode", mode);
+        input.setAttribute("autocomplete", "off");
+        if (mode === "numeric") input.setAttribute("pattern", "[0-9]*");
+      });
+    }
+  };
+  apply();
+  if (!window.__empKeypadObserver) {
+    window.__empKeypadObserver = new MutationObserver(apply);
+    window.__empKeypadObserver.observe(document.body, {subtree: true, childList: true});
+  }
+})();</script>"""
+
+
+def keypads(decimal: tuple[str, ...] = (), numeric: tuple[str, ...] = ()) -> None:
+    """Bring up the right on-screen keyboard: a decimal keypad for the text inputs keyed `decimal`
+    (amounts), a numeric pad for `numeric` (PINs). Streamlit's text input has no `inputmode`, so a
+    small script sets it on the inputs of those keys, and again whenever Streamlit redraws them.
+    Static code; the keys are the page's own widget keys, never user data."""
+    import json
+
+    pairs = {key: "decimal" for key in decimal} | {key: "numeric" for key in numeric}
+    if not all(re.fullmatch(r"[A-Za-z0-9_-]+", key) for key in pairs):
+        raise ValueError("widget keys only")
+    with st.container(key="emp_keypads"):  # hidden: no gap in the layout
+        st.html("<style>.st-key-emp_keypads {display: none}</style>" + _KEYPAD_JS % json.dumps(pairs),
+                unsafe_allow_javascript=True)
+
+
+def limits_bar(remaining_cents: int, cap_cents: int, cap_left_cents: int | None, review_above_cents: int | None,
+               approval_above_cents: int | None, who_decides: str, customer_name: str | None = None) -> None:
+    """What the person may spend, pinned at the top of the tablet page from the start: budget left,
+    the daily cap per customer (and what is left of it for the customer picked), the thresholds."""
+    cap = (f"{money(cap_left_cents)} left for {name(customer_name)} today (limit {money(cap_cents)})"
+           if customer_name is not None and cap_left_cents is not None
+           else f"up to {money(cap_cents)} per customer per day")
+    parts = [f"**{md(money(remaining_cents))}** budget left", md(cap) if customer_name is None else cap]
+    if approval_above_cents is not None:
+        parts.append(f"approval above {md(money(approval_above_cents))} ({name(who_decides)})")
+    if review_above_cents is not None:
+        parts.append(f"review above {md(money(review_above_cents))}")
+    with st.container(key="tablet_limits"):
+        st.markdown(" · ".join(parts))

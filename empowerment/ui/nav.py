@@ -38,6 +38,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("data", "pages/data.py", "Data", ":material/folder_open:", "data.import", "Admin"),
     PageSpec("people", "pages/people.py", "People", ":material/badge:", "user.edit", "Admin"),
     PageSpec("policies", "pages/policies.py", "Policies", ":material/tune:", "policy.set", "Admin"),
+    PageSpec("customers", "pages/customers.py", "Customers", ":material/group:", "customer.merge", "Admin"),
     PageSpec("audit_log", "pages/audit_log.py", "Audit log", ":material/manage_search:", "audit.read", "Admin"),
     PageSpec("connections", "pages/connections.py", "Connections", ":material/cable:", "api.manage", "Admin"),
     PageSpec("deliveries", "pages/deliveries.py", "Delivery log", ":material/outbox:", "notification.log", "Admin"),
@@ -54,6 +55,15 @@ LANDING_PAGES = {Role.STAFF: "log_recovery", Role.MANAGER: "team", Role.HR: "joi
 def pages_for(actor: Actor) -> list[PageSpec]:
     """The pages this person may open, in the registry's order."""
     return [page for page in PAGES if access.allows(actor, page.action, anywhere=True)]
+
+
+# Who works at the shared tablet: their pages get the whole width, the menu one tap away.
+TABLET_ROLES = frozenset({Role.STAFF})
+
+
+def sidebar_collapsed(actor: Actor, tablet_mode: bool) -> bool:
+    """Collapse the sidebar on the shared tablet (any role signed in there) and for staff."""
+    return tablet_mode or actor.role in TABLET_ROLES
 
 
 def landing_page_for(actor: Actor) -> PageSpec:

@@ -27,8 +27,9 @@ def _problem(response, status: int, code: str) -> dict:  # type: ignore[no-untyp
 
 
 def _gesture(amount: str = "12.50", employee: str = "S1", **extra: object) -> dict[str, object]:
+    # a note: above "review above" ($100 here) the service requires one
     return {"employee_id": employee, "customer_id": "C1", "type": "gift", "amount": amount,
-            "category": "Long wait", **extra}
+            "category": "Long wait", "note": "Waited an hour at check-in", **extra}
 
 
 # --- tokens and scopes ----------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
     review = log_gesture(db, staff, LogRequest(staff_code, customer, "comp", "80", category="Noise",
                                                note="Comped <b>dinner</b>")).gesture_code
     pending = log_gesture(db, staff, LogRequest(staff_code, customer, "refund", "250",
-                                                category="Billing error")).gesture_code
+                                                category="Billing error", note="Charged twice")).gesture_code
     yield Org(db, actors, staff_code, review, pending)
     get_db.clear()
     db.dispose()

@@ -62,7 +62,8 @@ def org(db: Database, monkeypatch: pytest.MonkeyPatch) -> Org:
     ana_code, hal_code = code_of(db, ana), code_of(db, hal)
     logged = log_gesture(db, ana, LogRequest(ana_code, customer, "comp", "80", category="Noise",
                                              note="Comped dinner"))
-    pending = log_gesture(db, hal, LogRequest(hal_code, customer, "refund", "250", category="Cleanliness"))
+    pending = log_gesture(db, hal, LogRequest(hal_code, customer, "refund", "250", category="Cleanliness",
+                                                note="Stained sheets, refunded a night"))
     return Org(db, fd, hk, ana, hal, mia, mx, _person(db, "hr", Role.HR, None),
                _person(db, "cx", Role.CX_LEAD, None), _person(db, "admin", Role.ADMIN, None),
                pending.gesture_code, logged.gesture_code)

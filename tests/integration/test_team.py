@@ -67,7 +67,13 @@ def _log(org: Org, who: str, amount: str, *, note: str | None = None, kind: str 
          category: str = "Noise", at: datetime | None = None) -> str:
     actor = org.staff[who]
     return log_gesture(org.db, actor, LogRequest(f"E-{who.upper()}", org.customer, kind, amount,
-                                                 category=category, note=note), at=at or NOW).gesture_code
+                                                 category=category, note=note or _note_if_reviewed(amount)),
+                       at=at or NOW).gesture_code
+
+
+def _note_if_reviewed(amount: str) -> str | None:
+    """Above "review above" ($50 here) the service requires a note."""
+    return "Said sorry and put it right." if float(amount) > 50 else None
 
 
 def _incident(org: Org, who: str | None, category: str, at: datetime, description: str = "") -> None:

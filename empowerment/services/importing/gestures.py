@@ -20,6 +20,7 @@ from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_by_codes, ids_for
 from empowerment.services.importing.plan import Field, apply_plan, plan_rows
 from empowerment.services.importing.references import check_employees
+from empowerment.services.incidents import resolve_where_gestures
 
 DEFAULT_CUSTOMER_DAILY_CAP_CENTS = 200_000  # models.BudgetPolicy.customer_daily_cap_cents default
 
@@ -80,6 +81,8 @@ def import_gestures(job: Job) -> None:
             "featured": False,
         },
     )
+    if not job.dry_run:  # an imported gesture resolves its incident, as one logged at the tablet does
+        resolve_where_gestures(job.session)
 
 
 def _refuse_changes_to_app_gestures(job: Job, plan: pd.DataFrame, fields: list[Field]) -> None:
