@@ -17,10 +17,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from empowerment.csvformat import IMPORT_KINDS, KINDS, template
+from empowerment.csvformat import IMPORT_KINDS, KINDS, csv_bytes, template
 from empowerment.errors import EmpowermentError, ImportFailed
 from empowerment.queries import admin
-from empowerment.reports.safety import neutralise_frame
 from empowerment.services import organisation
 from empowerment.services.importing import import_csv
 from empowerment.ui import components as ui
@@ -115,7 +114,7 @@ def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
         "line": st.column_config.NumberColumn("Line", format="%d"),
         "column": "Column", "value": "Value", "reason": "Reason"})
     st.caption(f"{len(problems):,} problem{'s' if len(problems) != 1 else ''} listed; line 1 is the header.")
-    report = neutralise_frame(problems).to_csv(index=False).encode("utf-8")  # no live formulas in Excel
+    report = csv_bytes(problems)  # the one CSV writer: no live formulas in Excel
     stem = filename.rsplit(".", 1)[0] or kind
     st.download_button("Download the problems (CSV)", report, file_name=f"{stem}-problems.csv",
                        mime="text/csv", on_click="ignore", icon="🧾", key="dt_problems_csv")
