@@ -184,6 +184,48 @@ def template(kind: str) -> str:
     return ",".join(spec.required + spec.optional)
 
 
+# --- How a file is written: separator, decimal mark, date order --------------------------------
+
+DELIMITERS: dict[str, str] = {",": "commas", ";": "semicolons", "\t": "tabs"}
+"""Separators a file may use (detected from the header line unless chosen), and their words."""
+DECIMAL_MARKS: dict[str, str] = {".": "a dot (12.50)", ",": "a comma (12,50)"}
+"""Decimal marks of amounts (detected from the amounts unless chosen); the other character may
+separate thousands ("1,234.50", "1.234,50")."""
+DATE_FORMATS: dict[str, str] = {
+    "iso": "Year-month-day (2024-03-31, ISO 8601)",
+    "dmy": "Day/month/year (31/03/2024)",
+    "mdy": "Month/day/year (03/31/2024)",
+}
+"""How dates are written. ISO 8601 dates are read in every setting (the year first is never
+ambiguous); "dmy" and "mdy" also read 31/03/2024, 31.03.2024 and 31-03-2024, with an optional
+time after a space ("31/03/2024 14:05")."""
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """How an imported file is written. None: detected (the separator from the header line, the
+    decimal mark from the amounts)."""
+
+    delimiter: str | None = None
+    decimal_mark: str | None = None
+    date_format: str = "iso"
+
+    def __post_init__(self) -> None:
+        from empowerment.errors import InvalidInput
+
+        if self.delimiter is not None and self.delimiter not in DELIMITERS:
+            raise InvalidInput(
+                f"The separator {self.delimiter!r} is not one the import reads; use a comma, a "
+                "semicolon or a tab."
+            )
+        if self.decimal_mark is not None and self.decimal_mark not in DECIMAL_MARKS:
+            raise InvalidInput(f"The decimal mark {self.decimal_mark!r} must be a dot (.) or a comma (,).")
+        if self.date_format not in DATE_FORMATS:
+            raise InvalidInput(
+                f"'{self.date_format}' is not a date format; use one of: {', '.join(DATE_FORMATS)}."
+            )
+
+
 # --- Spreadsheet formula injection (OWASP "CSV injection") -------------------------------------
 
 ESCAPED_TYPES = frozenset({"id", "ref", "text", "choice"})
