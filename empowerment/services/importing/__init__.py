@@ -55,9 +55,9 @@ writes per backend), `summary` (`ImportSummary`, progress).
 from __future__ import annotations
 
 from empowerment.csvformat import FileFormat
-from empowerment.services.importing.reading import Source
+from empowerment.services.importing.reading import Source, preview_file
 from empowerment.services.importing.rejects import rejects_csv
 from empowerment.services.importing.service import import_csv
 from empowerment.services.importing.summary import ImportSummary, ProgressCallback
 
-__all__ = ["FileFormat", "ImportSummary", "ProgressCallback", "Source", "import_csv", "rejects_csv"]
+__all__ = ["FileFormat", "ImportSummary", "ProgressCallback", "Source", "import_csv", "preview_file", "rejects_csv"]

@@ -227,3 +227,22 @@ def _physical_lines(df: pd.DataFrame, text: str, skipped: Skipped) -> tuple[np.n
                 extra += col.str.count("\n").to_numpy(dtype=np.int64)
     before = np.concatenate([[0], np.cumsum(extra)])
     return records, before
+
+
+def preview_file(
+    data: bytes, kind: str, file_format: FileFormat | None = None, rows: int = 5
+) -> tuple[list[str], pd.DataFrame, str]:
+    """The header, the first `rows` rows as text (nothing converted) and the separator the import
+    will use (the chosen one, else detected). Raises ImportFailed when the file cannot be read."""
+    from empowerment.csvformat import KINDS
+
+    data, text = decode(data, f"{kind}.csv")
+    data, text = normal_newlines(data, text[:2_000_000])
+    chosen = (file_format or FileFormat()).delimiter
+    delimiter = chosen or detect_delimiter(text, KINDS[kind], None)
+    try:
+        frame = pd.read_csv(io.StringIO(text, newline=""), sep=delimiter, nrows=rows, dtype=str,
+                            keep_default_na=False, skipinitialspace=True, on_bad_lines="skip")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise ImportFailed(f"The file cannot be previewed ({exc}); checking it will say what is wrong.") from exc
+    return [str(c).strip() for c in frame.columns], frame, delimiter
