@@ -194,3 +194,32 @@ def test_all_or_nothing_stays_the_default(db: Database) -> None:
 def test_a_file_that_cannot_be_read_is_refused_whole_even_for_valid_rows_only(db: Database) -> None:
     with pytest.raises(ImportFailed, match="missing the required column"):
         run(db, "transactions", "transaction_id,amount\nT1,1\n", valid_rows_only=True)
+
+
+# --- customer ids ignore case (issue 11, finding 11: `c00002` created a second customer) ------------
+
+def test_a_customer_id_in_another_case_is_the_same_customer(db: Database) -> None:
+    run(db, "customers", "customer_id,name\nC00002,Charlotte Evans\n")
+    summary = run(db, "transactions", "transaction_id,customer_id,occurred_at,amount\n"
+                                      "T1,c00002,2024-01-01,5\nT2,C00002,2024-01-02,6\nT3,n1,2024-01-03,1\nT4,N1,2024-01-04,1\n")
+    assert summary.customers_created == 1  # n1 and N1 are one new customer, spelt as first seen
+    again = run(db, "customers", "customer_id,name\nc00002,Charlotte Evans-Smith\n")
+    assert (again.inserted, again.updated) == (0, 1)
+    with db.read() as session:
+        customers = dict(session.execute(select(Customer.code, Customer.name)).all())
+        assert customers == {"C00002": "Charlotte Evans-Smith", "n1": "Customer n1"}
+        owners = session.execute(select(Transaction.code, Customer.code).join(Customer)).all()
+        assert dict(owners) == {"T1": "C00002", "T2": "C00002", "T3": "n1", "T4": "n1"}
+
+
+def test_two_spellings_of_one_customer_id_in_one_file_are_a_duplicate(db: Database) -> None:
+    error = refused(db, "customers", "customer_id,name\nC1,Ana\nc1,Ana again\n")
+    assert [(p["line"], p["reason"]) for p in error.problems] == [(3, "duplicate id; it first appears on line 2")]
+
+
+def test_the_customer_lookup_ignores_case(db: Database) -> None:
+    from empowerment.models.lookups import customer_by_code
+
+    run(db, "customers", "customer_id,name\nC00002,Charlotte Evans\n")
+    with db.read() as session:
+        assert customer_by_code(session, " c00002 ").code == "C00002"

@@ -12,17 +12,25 @@ from empowerment.services.importing.lookup import fetch_all, fetch_by_codes, ids
 from empowerment.services.importing.writing import bulk_insert
 
 
+def customer_keys(codes: pd.Series) -> pd.Series:
+    """Customer ids are matched ignoring case ("c00002" is C00002), like `lookups.customer_by_code`."""
+    return codes.str.lower()
+
+
 def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
-    """Customer id per row; unknown customers are created ("Customer <id>") and counted."""
+    """Customer id per row, matched ignoring case; unknown customers are created ("Customer
+    <id>", spelt as on their first row) and counted."""
     table = table_of(Customer)
-    positions, distinct = pd.factorize(codes)
+    positions, distinct = pd.factorize(customer_keys(codes))
     distinct = np.asarray(distinct, dtype=object)
-    found = fetch_by_codes(job.session, table, distinct, ["id"])
+    found = fetch_by_codes(job.session, table, distinct, ["id"], ignore_case=True)
     unknown = ~pd.Index(distinct).isin(found["code"].astype(object))
     if unknown.any():
-        # Earliest time per distinct code (position -1 marks empty cells: not a code).
-        first = pd.Series(times.to_numpy()).groupby(positions).min().reindex(range(len(distinct)))
-        first_seen = pd.Series(first.to_numpy()[unknown], index=pd.Index(distinct[unknown]))
+        # Earliest time and first spelling per distinct id (position -1 marks empty cells).
+        by_key = pd.DataFrame({"time": times.to_numpy(), "code": codes.to_numpy(dtype=object)}).groupby(positions)
+        first = by_key["time"].min().reindex(range(len(distinct)))
+        spelling = by_key["code"].first().reindex(range(len(distinct)))
+        first_seen = pd.Series(first.to_numpy()[unknown], index=pd.Index(spelling.to_numpy()[unknown]))
         job.summary.customers_created = len(first_seen)
         if not job.dry_run:
             new = pd.DataFrame(
@@ -35,10 +43,9 @@ def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
                 }
             )
             bulk_insert(job, table, new, span=(0.3, 0.4), label="Creating customers")
-            found = pd.concat(
-                [found, fetch_by_codes(job.session, table, new["code"], ["id"])],
-                ignore_index=True,
-            )
+            created = fetch_by_codes(job.session, table, new["code"], ["id"])
+            created["code"] = customer_keys(created["code"].astype(str))
+            found = pd.concat([found, created], ignore_index=True)
     return ids_for(codes, found, (positions, distinct))
 
 

@@ -39,7 +39,7 @@ def validate(
             _check_column(
                 out, raw[col.name], col, problems, notes, file_format.date_format, decimal_mark, nul_bytes
             )
-    _check_duplicate_ids(out, spec.columns[0].name, problems)
+    _check_duplicate_ids(out, spec.columns[0].name, problems, ignore_case=spec.name == "customers")
     return out, decimal_mark
 
 
@@ -160,13 +160,14 @@ _TIME_HELP = {
 }
 
 
-def _check_duplicate_ids(out: pd.DataFrame, id_col: str, problems: Problems) -> None:
-    codes = out[id_col]
+def _check_duplicate_ids(out: pd.DataFrame, id_col: str, problems: Problems, *, ignore_case: bool = False) -> None:
+    """Later rows with an id already seen are problems (customer ids ignoring case: C1 is c1)."""
+    codes = out[id_col].str.lower() if ignore_case else out[id_col]
     dup = (codes.duplicated(keep=False) & codes.notna()).to_numpy()
     if not dup.any():
         return
-    sub = out.loc[dup, [id_col, "line"]]
-    first = sub.groupby(id_col)["line"].transform("min")
+    sub = out.loc[dup, [id_col, "line"]].assign(_key=codes[dup])
+    first = sub.groupby("_key")["line"].transform("min")
     later = (sub["line"] != first).to_numpy()
     problems.add(
         sub["line"].to_numpy()[later],
