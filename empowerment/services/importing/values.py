@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from dateutil import tz as dateutil_tz
 
 from empowerment.errors import InvalidAmount
@@ -22,6 +24,16 @@ _LOCAL_ZONE = dateutil_tz.tzlocal()
 _SWAP_MARKS = str.maketrans(".,", ",.")
 _DECIMAL_COMMA = r"[+-]?[$€£]?\s*(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)?,[0-9]{1,2}\s*[$€£]?"
 _DECIMAL_DOT = r"[+-]?[$€£]?\s*(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?\.[0-9]{1,2}\s*[$€£]?"
+
+
+def _to_float(text: pd.Series) -> np.ndarray:
+    """Strings already checked to be plain decimal numbers (or missing) -> float64, NaN where
+    missing: Arrow's cast (several times faster than pandas.to_numeric), pandas as the fallback."""
+    try:
+        return np.asarray(pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.float64())
+                          .to_numpy(zero_copy_only=False), dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def detect_decimal_mark(columns: list[pd.Series]) -> str:
@@ -56,9 +68,7 @@ def parse_money(
     dot = plain.str.find(".").to_numpy(dtype=np.int64)
     trimmed = plain.str.rstrip("0").str.len().to_numpy(dtype=np.int64)
     decimals = np.where(dot >= 0, trimmed - dot - 1, 0)
-    number = pd.to_numeric(plain.where(numeric, None), errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
+    number = _to_float(plain.where(numeric, None))
     numeric &= ~np.isnan(number)  # belt and braces: anything pandas cannot read is refused
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = np.round(number * 100)
@@ -122,7 +132,7 @@ def _to_local_naive(aware: pd.Series) -> pd.Series:
 
 
 _DAY_FIRST = r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})((?:[ T]+\d.*)?)$"
-_STARTS_LIKE_A_DATE = r"^\s*\d"
+_STARTS_LIKE_A_DATE = r"[ \t]*[0-9]"  # [0-9], not \\d: pandas runs this one in Arrow (10x faster)
 
 
 def reorder_dates(value: pd.Series, date_format: str) -> pd.Series:
