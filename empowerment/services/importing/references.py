@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Table, func, select
 
 from empowerment.models import Customer, Employee, Location
 from empowerment.models import table as table_of
@@ -42,11 +43,24 @@ def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
                     "created_by_id": job.actor_id,
                 }
             )
-            bulk_insert(job, table, new, span=(0.3, 0.4), label="Creating customers")
-            created = fetch_by_codes(job.session, table, new["code"], ["id"])
+            created = _insert_and_read_back(job, table, new, span=(0.3, 0.4), label="Creating customers")
             created["code"] = customer_keys(created["code"].astype(str))
             found = pd.concat([found, created], ignore_index=True)
     return ids_for(codes, found, (positions, distinct))
+
+
+def _insert_and_read_back(
+    job: Job, table: Table, new: pd.DataFrame, *, span: tuple[float, float], label: str
+) -> pd.DataFrame:
+    """Insert `new` and read back the ids of its codes: only rows above the highest id before
+    the insert are read (ids only grow; a concurrent writer's rows are told apart by their
+    codes), instead of looking up every code in a table that may hold millions."""
+    conn = job.session.connection()
+    before = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    bulk_insert(job, table, new, span=span, label=label)
+    rows = conn.execute(select(table.c.code, table.c.id).where(table.c.id > before)).all()
+    found = pd.DataFrame(rows, columns=["code", "id"]) if rows else pd.DataFrame({"code": [], "id": []})
+    return found[found["code"].isin(new["code"].astype(object))].reset_index(drop=True)
 
 
 def match_named(values: pd.Series, existing: pd.DataFrame) -> dict[str, float]:
