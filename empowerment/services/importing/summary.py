@@ -78,7 +78,8 @@ class ImportSummary:
         if self.rejected:
             s = "" if self.rejected == 1 else "s"
             lines.append(
-                f"{self.rejected:,} row{s} with problems {'would be ' if self.dry_run else 'were '}set "
+                f"{self.rejected:,} row{s} with problems "
+                f"{'would be' if self.dry_run else 'were' if self.rejected != 1 else 'was'} set "
                 "aside and not imported; download them with the reasons, correct them and import "
                 "that file."
             )
