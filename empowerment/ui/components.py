@@ -27,6 +27,11 @@ TABLET_CSS = Path(__file__).with_name("tablet.css")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$~|#:])")
 _MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]<>$~|#:])")
 _ISOLATE, _END_ISOLATE = "\u2068", "\u2069"  # Unicode first-strong isolate / pop isolate
+# Streamlit's Markdown turns bare URLs, "www." names and e-mail addresses into links after the
+# escapes are resolved (GFM autolink literals work on the parsed text), so escaping cannot stop
+# them: an invisible word joiner inside "://", "www." and after "@" does.
+_NO_LINK = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)|(@)")
 
 # What was done, in words (from `GestureType.label`; emoji were boxes on tablets without an emoji font).
 GESTURE_LABELS = {kind.value: kind.label for kind in GestureType}
@@ -35,8 +40,10 @@ GESTURE_LABELS = {kind.value: kind.label for kind in GestureType}
 # --- text and money -------------------------------------------------------------------------------
 
 def md(text: object) -> str:
-    """Escape Markdown (and LaTeX `$`) so user text and money display literally."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Escape Markdown (and LaTeX `$`) so user text and money display literally; URLs and e-mail
+    addresses in it are shown as text, never made into links."""
+    unlinked = _AUTOLINK.sub(lambda m: m.group(0) + _NO_LINK, str(text))
+    return _MD_SPECIAL.sub(r"\\\1", unlinked)
 
 
 def name(text: object) -> str:
@@ -47,7 +54,8 @@ def name(text: object) -> str:
 
 def unmd(text: str) -> str:
     """What a person reads: inverse of `md` and `name`, for tests that compare with a message."""
-    return _MD_UNESCAPE.sub(r"\1", text).replace(_ISOLATE, "").replace(_END_ISOLATE, "")
+    plain = _MD_UNESCAPE.sub(r"\1", text).replace(_ISOLATE, "").replace(_END_ISOLATE, "")
+    return plain.replace(_NO_LINK, "")
 
 
 def money(cents: int | None) -> str:
