@@ -65,8 +65,8 @@ def _payoff_rows(payoff: PayoffResult) -> pd.DataFrame:
         if not figure.shown:
             return {"Measure": measure, "Estimate": float("nan"), "Low (95 %)": float("nan"),
                     "High (95 %)": float("nan"), "Unit": unit, "Note": NOT_SHOWN + figure.reason}
-        note = ("Estimated; the range includes zero: could be zero." if figure.could_be_zero
-                else "Estimated; the range excludes zero.")
+        note = ("Observational estimate; the range includes zero: could be zero." if figure.could_be_zero
+                else "Observational estimate; the range excludes zero.")
         return {"Measure": measure, "Estimate": convert(figure.estimate), "Low (95 %)": convert(figure.low),
                 "High (95 %)": convert(figure.high), "Unit": unit, "Note": note}
 
@@ -84,6 +84,8 @@ def _payoff_rows(payoff: PayoffResult) -> pd.DataFrame:
         row(f"Net return on spend ({margin})", "ratio", payoff.return_on_spend),
         row(f"Cost of inaction: margin lost where nobody acted, net of gesture cost ({margin})", "money",
             payoff.cost_of_inaction_cents, cents=True),
+        {"Measure": "How these are worked out", "Estimate": float("nan"), "Low (95 %)": float("nan"),
+         "High (95 %)": float("nan"), "Unit": "text", "Note": payoff.assumptions},
     ]
     return pd.DataFrame(rows)
 
