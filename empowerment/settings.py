@@ -93,6 +93,24 @@ def _digest_at(raw: str) -> tuple[int, int, int] | None:
     return _WEEKDAYS.index(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
+def _time_zone(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("give an IANA time zone name such as Europe/London or America/New_York") from None
+    return value
+
+
+def _secure_cookie(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("auto", "always", "never"):
+        raise ValueError("give auto, always or never")
+    return value
+
+
 def _flag(raw: str) -> bool:
     value = raw.strip().lower()
     if value not in ("0", "1", "true", "false", "yes", "no"):
@@ -129,6 +147,12 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "EMPOWERMENT_CURRENCY", "currency", "USD",
         "ISO currency code used to format money on screen and in reports.", _currency,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_TIME_ZONE", "time_zone", "UTC",
+        "The business's time zone (IANA name, e.g. Europe/London): daily caps, budget periods and "
+        "report dates follow it; a location's own zone overrides it. Times are stored in UTC.",
+        _time_zone,
     ),
     SettingSpec(
         "EMPOWERMENT_DEMO_ON_EMPTY", "demo_on_empty", "1",
@@ -200,6 +224,25 @@ SPECS: tuple[SettingSpec, ...] = (
         "EMPOWERMENT_CONTRIBUTION_MARGIN_PERCENT", "contribution_margin", "30",
         "Payoff: the share of revenue left after the cost of serving it, in percent; every money "
         "figure and the return on spend are worked out on it.", _margin,
+        "EMPOWERMENT_BIND_ADDRESS", "bind_address", "127.0.0.1",
+        "The address `make run` listens on: this computer only by default; 0.0.0.0 to serve "
+        "the network (then put it behind HTTPS).",
+    ),
+    SettingSpec(
+        "EMPOWERMENT_COOKIE_SECURE", "cookie_secure", "auto",
+        "Whether sign-in cookies are marked Secure (sent over HTTPS only): auto (when the request "
+        "or the proxy's X-Forwarded-Proto is https, or EMPOWERMENT_PUBLIC_URL is https), always "
+        "or never.", _secure_cookie,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_DB_WAIT_SECONDS", "db_wait_seconds", "10",
+        "The longest a write waits for another writer's lock (SQLite's writer lock, PostgreSQL "
+        "row locks) before it gives up with a message to try again.", _whole(1, 600),
+    ),
+    SettingSpec(
+        "EMPOWERMENT_DB_CONNECT_TIMEOUT_SECONDS", "db_connect_timeout_seconds", "5",
+        "The longest the app waits to reach a PostgreSQL server before saying the database is "
+        "unavailable.", _whole(1, 120),
     ),
 )
 
@@ -210,6 +253,7 @@ class Settings:
     secret_key: str  # as configured; empty means "generated into data/secret.key" (see secret_key())
     idle_timeout_minutes: int
     currency: str
+    time_zone: str
     demo_on_empty: bool
     public_url: str
     api_rate_limit_per_minute: int
@@ -229,6 +273,10 @@ class Settings:
     oidc_button_label: str
     recovery_window_hours: int
     contribution_margin: float  # a fraction: 30 % is 0.30
+    bind_address: str
+    cookie_secure: str  # auto | always | never
+    db_wait_seconds: int
+    db_connect_timeout_seconds: int
 
     @property
     def oidc_enabled(self) -> bool:
