@@ -139,6 +139,7 @@ def headline(report: PayoffResult, period_label: str) -> list[str]:
     if report.spend_cents and extra.shown:
         lines.append(f"Gestures cost {ui.md(ui.money(report.spend_cents))}; recovered customers brought an "
                      f"estimated {_money(extra)} of extra margin ({report.margin_label}).")
+    lines.extend(ui.md(sentence) for sentence in wording.sensitivity_sentences(report))
     return lines
 
 

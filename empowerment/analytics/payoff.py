@@ -30,6 +30,7 @@ from empowerment.analytics.breakdowns import (
 from empowerment.analytics.diagnostics import Influence
 from empowerment.analytics.linking import default_as_of_ns, label_or_unknown, link_incidents
 from empowerment.analytics.result import Figure, GroupSummary, PayoffRequest, PayoffResult
+from empowerment.analytics.sensitivity import sensitivity
 from empowerment.analytics.survival import kaplan_meier
 
 RETURN_ATT = ("returned_within", "att")
@@ -241,6 +242,9 @@ def analyse(
     margin = incremental.scaled(request.margin)
     cost_per_recovery = spend / n_recovered if n_recovered else 0.0
     late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
+    roi = return_on_spend(margin, spend)
+    hidden = sensitivity(figures[RETURN_ATT], group_summary(linked.loc[recovered]).return_rate,
+                         margin if roi.shown else Figure.withheld(), spend)
     result = PayoffResult(
         horizon_days=request.horizon_days,
         recovery_window_hours=request.recovery_window_hours,
@@ -255,7 +259,10 @@ def analyse(
         incremental_revenue_cents=incremental,
         incremental_margin_cents=margin,
         customers_kept=figures[RETURN_ATT].scaled(kept_customers),
-        return_on_spend=return_on_spend(margin, spend),
+        return_on_spend=roi,
+        e_value=hidden.e_value,
+        e_value_limit=hidden.e_value_limit,
+        roi_tipping_share=hidden.roi_tipping_share,
         cost_of_inaction_cents=cost_of_inaction(figures[REVENUE_ATC], request.margin,
                                                 cost_per_recovery, n_comparison),
         spend_cents=spend,

@@ -147,6 +147,9 @@ class PayoffResult:
     negative_control_cents: Figure = Figure.withheld()  # per episode, revenue in the H days before
     balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # diagnostics.balance_table
     overlap: pd.DataFrame = field(default_factory=pd.DataFrame)  # diagnostics.overlap_frame
+    e_value: float | None = None  # analytics.sensitivity
+    e_value_limit: float | None = None
+    roi_tipping_share: float | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     late_gestures: int = 0  # live gestures after the recovery window: not counted as recoveries
     early_gestures: int = 0  # dated before their incident: never counted
@@ -181,6 +184,9 @@ class PayoffResult:
             "balance": [{"feature": row.feature, "smd_before": _finite(row.smd_before),
                          "smd_after_att": _finite(row.smd_after_att), "smd_after_atc": _finite(row.smd_after_atc)}
                         for row in self.balance.itertuples()],
+            "e_value": _finite(self.e_value),
+            "e_value_limit": _finite(self.e_value_limit),
+            "roi_tipping_share": _finite(self.roi_tipping_share),
             "spend_cents": self.spend_cents,
             "late_gestures": self.late_gestures,
             "early_gestures": self.early_gestures,

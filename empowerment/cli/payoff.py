@@ -142,6 +142,8 @@ def print_report(report: PayoffResult, scope: str = "all incidents") -> None:
         worst = report.balance.loc[report.balance["smd_after_att"].abs().idxmax()]
         print(f"{'Largest imbalance after':<28}{worst['feature']}: {worst['smd_after_att']:+.2f} SMD "
               f"(before weighting {worst['smd_before']:+.2f}; above 0.1 withholds the adjusted figures)")
+    for sentence in wording.sensitivity_sentences(report):
+        print(f"{'Hidden bias':<28}{sentence}")
     print()
     print(f"how: {report.assumptions}")
     for warning in report.warnings:
