@@ -231,3 +231,36 @@ def test_imbalance_after_weighting_above_a_tenth_makes_the_effect_unreliable() -
     overlap = result.overlap
     assert set(overlap["group"]) == {"Recovered", "Not recovered"}
     assert overlap["episodes"].sum() == 2 * 0 + len(linked)
+
+
+def test_the_coverage_benchmark_runs_on_every_hard_case() -> None:
+    """make test's smoke of benchmarks/bench_coverage.py (make bench runs 40 seeds at full size)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from benchmarks.bench_coverage import SCENARIOS, run
+
+    for scenario in SCENARIOS:
+        rates = run(scenario, seeds=1, customers=600, bootstrap=30)
+        assert set(rates) == {"covered", "return_fp", "revenue_fp", "roi_fp", "withheld"}
+
+
+def test_late_gestures_on_customers_already_back_create_no_effect() -> None:
+    from empowerment.analytics import PayoffRequest, compute_payoff
+    from empowerment.analytics.synthetic import HardCases
+
+    incidents, gestures, transactions, customers, truth = make_synthetic(
+        2000, 5, true_effect=0.0, hard=HardCases(late_share=1.0))
+    result = compute_payoff(incidents, gestures, transactions, customers,
+                            PayoffRequest(bootstrap=60, as_of=truth["as_of"]))
+    assert result.late_gestures > 50
+    uplift = result.return_uplift
+    assert uplift.low is not None and uplift.high is not None and uplift.low <= 0.0 <= uplift.high
+
+
+def test_effects_that_differ_by_customer_give_different_att_and_atc_truths() -> None:
+    from empowerment.analytics.synthetic import HardCases
+
+    *_, truth = make_synthetic(2000, 2, hard=HardCases(nonlinear_selection=True, heterogeneous=True))
+    assert truth["att_return"] > truth["atc_return"] + 0.02  # staff help the loyal, who gain more
