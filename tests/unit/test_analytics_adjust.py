@@ -264,3 +264,20 @@ def test_effects_that_differ_by_customer_give_different_att_and_atc_truths() -> 
 
     *_, truth = make_synthetic(2000, 2, hard=HardCases(nonlinear_selection=True, heterogeneous=True))
     assert truth["att_return"] > truth["atc_return"] + 0.02  # staff help the loyal, who gain more
+
+
+def test_what_works_is_adjusted_with_intervals_holm_and_a_minimum() -> None:
+    from empowerment.analytics.what_works import MIN_CASES, holm, what_works
+
+    linked, truth = _linked(3000, 6)
+    table = what_works(linked, "first_gesture_type", bootstrap=40)
+    assert set(table["level"]) == set(linked.loc[linked["recovered"], "first_gesture_type"])
+    estimated = table[table["cases"] >= MIN_CASES]
+    assert len(estimated) >= 3 and estimated["low"].le(estimated["estimate"]).all()
+    # every type has the same true effect here: most intervals cover it
+    assert ((estimated["low"] <= truth["att_return"]) & (truth["att_return"] <= estimated["high"])).mean() >= 0.7
+    assert (estimated["p_holm"] >= estimated["p_value"]).all()
+    small = what_works(linked, "first_gesture_type", within=("category", "service"), bootstrap=20)
+    few = small[small["cases"] < MIN_CASES]
+    assert len(few) and few["reason"].str.startswith("Not enough data").all() and few["estimate"].isna().all()
+    assert holm(np.array([0.01, 0.04, 0.03])).tolist() == pytest.approx([0.03, 0.06, 0.06])
