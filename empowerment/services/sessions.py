@@ -125,6 +125,32 @@ def restore_session(db: Database, claim: SessionClaim, now: datetime, idle_minut
     return load_actor(db, claim.employee_id)
 
 
+def cookie_secure(request_is_https: bool) -> bool:
+    """Whether the sign-in and device cookies carry `Secure` (`EMPOWERMENT_COOKIE_SECURE`): auto
+    marks them when the request came over HTTPS (directly or through the proxy) or the app's
+    public address is https, so a cookie set behind TLS is never sent over plain HTTP."""
+    config = settings.current()
+    if config.cookie_secure == "always":
+        return True
+    if config.cookie_secure == "never":
+        return False
+    return request_is_https or config.public_url.startswith("https://")
+
+
+def same_origin_request(headers: dict[str, str], host_url: str) -> bool:
+    """Whether a cookie-setting request comes from the app's own pages, not another site's form
+    (CSRF, e.g. signing the victim in as the attacker). Browsers send `Sec-Fetch-Site` and `Origin`
+    with every POST; a request with neither (not a browser) has no cookie to abuse."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    allowed = {host_url.rstrip("/"), settings.current().public_url.rstrip("/")}
+    return origin.rstrip("/") in allowed
+
+
 def parse_device(value: str | None) -> tuple[str, str | None, str | None] | None:
     """'tablet|HAR|HAR-FD' -> ("tablet", location code, team code); None if malformed."""
     parts = (value or "").split("|")
