@@ -91,10 +91,15 @@ _ACTIONS: tuple[Action, ...] = (
            out_of_reach="You may only undo your own gestures (managers: also their teams')."),
     Action("budget.read", "see a budget and its gestures", FRONT_LINE,
            out_of_reach="You may not see another person's budget."),
-    Action("customer.read", "find customers and read their history", {role: ALL for role in Role}),
+    Action("customer.read", "find customers and read their history",
+           {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL},
+           out_of_reach="This customer belongs to another location; ask a colleague there or a manager."),
     Action("customer.create", "add a customer", {role: ALL for role in Role}),
     Action("handover.read", "read the shift hand-over",
            {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}),
+    # HR and CX leads read the hand-over across locations with customers pseudonymised.
+    Action("handover.identities", "see customers' names and rooms on the hand-over",
+           {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.ADMIN: ALL}),
     # --- managing a team --------------------------------------------------------------------------
     Action("team.read", "open team views", READERS,
            denied="Team views are for managers; your own budget is on My budget.",
@@ -139,6 +144,10 @@ _ACTIONS: tuple[Action, ...] = (
     Action("notification.preferences", "choose how you are notified", EVERYONE_OWN,
            out_of_reach="You may only choose your own notifications."),
     Action("notification.log", "read the notification delivery log and send again", ADMINS),
+    # --- the record's integrity and people's data (issue 11) --------------------------------------
+    Action("integrity.verify", "check the ledger and the audit chain", ADMINS),
+    Action("database.backup", "back up and restore the database", ADMINS),
+    Action("customer.erase", "erase a customer's personal data on request", ADMINS),
 )
 
 ACTIONS: Mapping[str, Action] = {action.name: action for action in _ACTIONS}

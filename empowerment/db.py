@@ -154,6 +154,11 @@ class Database:
                 raise
             raise failure from exc
 
+    def writer_turn(self) -> Any:
+        """The writers' turn without a unit (SQLite; nothing on PostgreSQL): a restore copies
+        the database file back while no write unit of this installation runs."""
+        return self._sqlite_writer_turn()
+
     @contextmanager
     def _sqlite_writer_turn(self) -> Iterator[None]:
         """SQLite has one writer at a time. Waiting in SQLite's busy handler sleeps with backoff

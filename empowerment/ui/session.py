@@ -73,7 +73,7 @@ def current_actor() -> Actor | None:
         return None
     S[LAST_ACTIVITY] = now
     if S.get(SID):
-        sessions.touch_session(S[SID], now)
+        sessions.touch_session(get_db(), S[SID], now)
     if actor.employee_id is not None:
         # Re-read every run (one primary-key read): a changed role or team applies at once,
         # and a deactivated account is signed out instead of keeping access until it idles.
@@ -126,7 +126,7 @@ def start_session(actor: Actor) -> None:
     _wipe()
     sid, now = sessions.new_session_id(), _now()
     S[ACTOR], S[SID], S[LAST_ACTIVITY] = actor, sid, now
-    sessions.touch_session(sid, now)
+    sessions.touch_session(db, sid, now)
     if actor.employee_id is not None:
         _queue("POST", "/api/session", sessions.handoff_token(actor.employee_id, sid))
 

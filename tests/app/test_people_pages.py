@@ -347,8 +347,11 @@ def test_an_admin_edits_the_guideline(org: Org) -> None:
 def test_the_handover_page_offers_both_digests(org: Org) -> None:
     at = app(org.actors[Role.STAFF], page=str(ROOT / "pages" / "handover.py"))
     assert not at.exception
-    assert [d.label for d in at.get("download_button")] == [
-        "Printable digest (HTML)", "Digest as text"]
+    # links to the cookie-checked route, not /media downloads anyone with the URL could fetch
+    links = at.get("link_button")
+    assert [d.proto.label for d in links] == ["Printable digest (HTML)", "Digest as text"]
+    assert [d.proto.url for d in links] == ["/api/handover/digest?format=html", "/api/handover/digest?format=text"]
+    assert not at.get("download_button")
     assert "Comped \\<b\\>dinner\\</b\\>" in texts(at)
 
 

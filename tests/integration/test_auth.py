@@ -420,14 +420,41 @@ def test_a_cookie_restores_the_person_until_idle_or_signed_out(sqlite_db: Databa
     now = datetime.now().replace(microsecond=0)
     claim = sessions.SessionClaim(actor.employee_id or 0, sessions.new_session_id(), now)
     assert sessions.restore_session(sqlite_db, claim, now + timedelta(minutes=5), 15) == actor
-    sessions.touch_session(claim.sid, now + timedelta(minutes=10))
+    sessions.touch_session(sqlite_db, claim.sid, now + timedelta(minutes=10))
     assert sessions.restore_session(sqlite_db, claim, now + timedelta(minutes=24), 15) == actor
     assert sessions.restore_session(sqlite_db, claim, now + timedelta(minutes=26), 15) is None
-    sessions.touch_session(claim.sid, now)
+    sessions.touch_session(sqlite_db, claim.sid, now)
     sessions.end_session(sqlite_db, actor, claim.sid, "signed out")
     assert sessions.restore_session(sqlite_db, claim, now, 15) is None
 
 
+@pytest.mark.parametrize("backend", ["sqlite_db", "pg_db"])
+def test_activity_on_one_replica_keeps_the_session_alive_on_another(
+        request: pytest.FixtureRequest, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The idle clock is in the database: a browser that reconnects to another replica (a fresh
+    process, here a fresh `Database` and an empty per-process memo) keeps its session."""
+    db: Database = request.getfixturevalue(backend)
+    make_team(db, "FD")
+    accounts.create_user(db, SYSTEM, username="ana", name="Ana Staff", role=Role.STAFF,
+                         team_code="FD", password=PASSWORD, pin="4821")
+    actor = signin.authenticate(db, "ana", PASSWORD)
+    now = datetime.now().replace(microsecond=0)
+    claim = sessions.SessionClaim(actor.employee_id or 0, sessions.new_session_id(), now)
+    sessions.touch_session(db, claim.sid, now)
+    sessions.touch_session(db, claim.sid, now + timedelta(seconds=10))  # within TOUCH_EVERY: no write
+    assert sessions.last_activity(db, claim.sid) == now
+    for minutes in (10, 20):  # the person keeps working on replica A
+        sessions.touch_session(db, claim.sid, now + timedelta(minutes=minutes))
+    other_replica = Database(db.url)
+    monkeypatch.setattr(sessions, "_written", {})
+    try:
+        assert sessions.restore_session(other_replica, claim, now + timedelta(minutes=30), 15) == actor
+        assert sessions.restore_session(other_replica, claim, now + timedelta(minutes=36), 15) is None
+        sessions.end_session(other_replica, actor, claim.sid, "signed out")  # on B: revoked on A too
+        assert sessions.last_activity(db, claim.sid) is None
+        assert sessions.restore_session(db, claim, now + timedelta(minutes=21), 15) is None
+    finally:
+        other_replica.dispose()
 @pytest.mark.parametrize("username", ["ana", "nobody"])
 def test_thirty_parallel_guesses_check_at_most_ten_passwords(db: Database, monkeypatch: pytest.MonkeyPatch,
                                                              username: str) -> None:

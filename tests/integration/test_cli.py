@@ -92,7 +92,7 @@ def test_help_includes_the_other_command_modules(capsys: pytest.CaptureFixture[s
     for module, command in expected.items():
         if importlib.util.find_spec(f"empowerment.cli.{module}") is not None:
             assert command in out, command
-    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect")
+    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect", "integrity")
 
 
 def test_command_owners_name_every_command_and_its_module() -> None:
@@ -464,7 +464,11 @@ def test_demo_fills_an_empty_database_and_refuses_a_full_one(
     assert "manager.harbour" in out and "demo-manager" in out and "PIN 1234" in out
     line = runner.refused("demo", "--scale", "0.05")
     assert "The database already has data; demo fills only an empty one." in line
-    code, out, _ = runner("demo", "--scale", "0.05", "--seed", "4", "--force")
+    # Destructive: without a terminal to ask at, --force alone erases nothing (issue 11, 9).
+    refused = runner.refused("demo", "--scale", "0.05", "--seed", "4", "--force")
+    assert "ERASES every table" in refused and "add --yes" in refused
+    assert runner("balance", "--employee", "E010")[0] == 0  # still there
+    code, out, _ = runner("demo", "--scale", "0.05", "--seed", "4", "--force", "--yes")
     assert code == 0 and "Erasing" in out
     assert runner("balance", "--employee", "E010")[0] == 0
     assert "--scale" in runner.refused("demo", "--scale", "100")
