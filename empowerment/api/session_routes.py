@@ -21,8 +21,7 @@ from empowerment.services import sessions
 
 def _cross_site(request: Request) -> Response | None:
     """403 for a request another site's page made (see `sessions.same_origin_request`)."""
-    host_url = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-    if sessions.same_origin_request(dict(request.headers), host_url):
+    if sessions.same_origin_request(request.headers):
         return None
     return Response("Refused: this request did not come from the app's own pages.", status_code=403,
                     headers={"Cache-Control": "no-store"})

@@ -13,8 +13,10 @@ import hashlib
 import re
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
@@ -164,18 +166,22 @@ def cookie_secure(request_is_https: bool) -> bool:
     return request_is_https or config.public_url.startswith("https://")
 
 
-def same_origin_request(headers: dict[str, str], host_url: str) -> bool:
+def same_origin_request(headers: Mapping[str, str]) -> bool:
     """Whether a cookie-setting request comes from the app's own pages, not another site's form
     (CSRF, e.g. signing the victim in as the attacker). Browsers send `Sec-Fetch-Site` and `Origin`
-    with every POST; a request with neither (not a browser) has no cookie to abuse."""
+    with every POST; a request with neither (not a browser) has no victim's cookie to abuse. The
+    origin's host must be the one the request was sent to (`Host`, or the proxy's
+    `X-Forwarded-Host`) or the host of `EMPOWERMENT_PUBLIC_URL`; the scheme may differ behind a
+    proxy that ends TLS."""
     site = headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = headers.get("origin")
     if origin is None:
         return True
-    allowed = {host_url.rstrip("/"), settings.current().public_url.rstrip("/")}
-    return origin.rstrip("/") in allowed
+    allowed = {headers.get("host"), headers.get("x-forwarded-host"),
+               urlsplit(settings.current().public_url).netloc}
+    return urlsplit(origin).netloc in allowed - {None, ""}
 
 
 def parse_device(value: str | None) -> tuple[str, str | None, str | None] | None:

@@ -63,3 +63,10 @@ def test_an_https_public_address_makes_the_cookie_secure(client: TestClient, mon
     monkeypatch.setenv("EMPOWERMENT_PUBLIC_URL", "https://empowerment.example.org")
     cookie = client.post("/api/session", content=_token()).headers["set-cookie"].lower()
     assert "; secure" in cookie
+
+
+def test_behind_a_proxy_that_ends_tls_the_apps_own_https_origin_is_accepted(client: TestClient) -> None:
+    answer = client.post("/api/session", content=_token(),
+                         headers={"Origin": "https://localhost:8501", "Sec-Fetch-Site": "same-origin",
+                                  "X-Forwarded-Proto": "https"})
+    assert answer.status_code == 204
