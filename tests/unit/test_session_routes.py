@@ -70,3 +70,25 @@ def test_behind_a_proxy_that_ends_tls_the_apps_own_https_origin_is_accepted(clie
                          headers={"Origin": "https://localhost:8501", "Sec-Fetch-Site": "same-origin",
                                   "X-Forwarded-Proto": "https"})
     assert answer.status_code == 204
+
+
+def test_make_run_listens_on_this_computer_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from empowerment import settings
+
+    run = Path(settings.PROJECT_ROOT / "Makefile").read_text().split("\nrun:")[1].split("\n\n")[0]
+    assert "--server.address" in run and "bind_address" in run
+    monkeypatch.delenv("EMPOWERMENT_BIND_ADDRESS", raising=False)
+    assert settings.current().bind_address == "127.0.0.1"
+    monkeypatch.setenv("EMPOWERMENT_BIND_ADDRESS", "0.0.0.0")
+    assert settings.current().bind_address == "0.0.0.0"
+
+
+def test_tracebacks_are_never_shown_on_screen() -> None:
+    import tomllib
+
+    from empowerment import settings
+
+    config = tomllib.loads((settings.PROJECT_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
