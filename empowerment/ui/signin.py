@@ -165,12 +165,17 @@ def _switch_user_screen() -> None:
     left, right = st.columns(2)
     left.selectbox("Location", [None, *places], key="_emp_location_choice",
                    index=[None, *places].index(location), on_change=callback(_remember, signed_in=False),
-                   format_func=lambda c: "All locations" if c is None else places[c],
+                   format_func=lambda c: "Choose a location" if c is None else places[c],
                    args=("_emp_location_choice", TABLET_LOCATION))
     right.selectbox("Team", [None, *team_names], key="_emp_team_choice",
                     index=[None, *team_names].index(team), on_change=callback(_remember, signed_in=False),
-                    format_func=lambda c: "All teams" if c is None else team_names[c],
+                    format_func=lambda c: "Choose a team" if c is None else team_names[c],
                     args=("_emp_team_choice", TABLET_TEAM))
+    if location is None or team is None:
+        # Nobody is signed in yet: the names (and who works where) only for the chosen team's tablet.
+        st.info("Choose this tablet's location and team to see the names. The tablet remembers them.",
+                icon="📍")
+        return
     people = roster.tablet_roster(get_db(), location, team)
     if not people:
         st.info("Nobody here has a PIN yet. An admin can set PINs; until then, sign in with a "

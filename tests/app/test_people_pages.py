@@ -152,6 +152,7 @@ def test_the_shared_tablet_switches_user_with_a_pin_and_forgets_the_previous_per
     at.sidebar.button(key="_emp_switch").click().run()
     assert "lr_customer" not in at.session_state and "actor" not in at.session_state
     assert at.segmented_control[0].value == session.TABLET_MODE
+    choose_tablet_team(at)
     at.button(key=f"_emp_pick_{org.staff_code}").click().run()
     at.text_input(key="_emp_pin").set_value("1111")
     at.button(key="FormSubmitter:_emp_pin_form-Switch").click().run()
@@ -164,12 +165,27 @@ def test_the_shared_tablet_switches_user_with_a_pin_and_forgets_the_previous_per
     assert reasons == ['{"reason": "switch user"}']
 
 
+def choose_tablet_team(at: AppTest) -> AppTest:
+    """Pick the tablet's location and team (the only ones there are)."""
+    at.selectbox(key="_emp_location_choice").set_value(at.selectbox(key="_emp_location_choice").options[1]).run()
+    return at.selectbox(key="_emp_team_choice").set_value(at.selectbox(key="_emp_team_choice").options[1]).run()
+
+
+def _pick_buttons(at: AppTest) -> list[str]:
+    return [b.label for b in at.button if b.key and b.key.startswith("_emp_pick_")]
+
+
 def test_the_tablet_lists_people_by_location_and_team(org: Org) -> None:
     at = app()
     at.segmented_control[0].set_value(session.TABLET_MODE).run()
-    names = [b.label for b in at.button if b.key and b.key.startswith("_emp_pick_")]
-    assert names == ["Manager Person", "Staff Person"]
     assert [s.label for s in at.selectbox] == ["Location", "Team"]
+    # issue 11, finding 12: nobody signed in sees no names until the tablet's team is chosen
+    assert _pick_buttons(at) == []
+    assert "Choose this tablet's location and team" in texts(at)
+    at.selectbox(key="_emp_location_choice").set_value(at.selectbox(key="_emp_location_choice").options[1]).run()
+    assert _pick_buttons(at) == []
+    choose_tablet_team(at)
+    assert _pick_buttons(at) == ["Manager Person", "Staff Person"]
 
 
 def test_an_idle_session_returns_to_the_sign_in_screen(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
