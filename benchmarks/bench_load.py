@@ -17,7 +17,7 @@ The database is PostgreSQL (the demo organisation, copied from a kept template d
 target). The browsers run on the same machine as the servers and take CPU from them: the figures
 are a floor for this machine, not for a server with the clients elsewhere.
 
-    python benchmarks/bench_load.py                       # make bench: 4, 8, 12, 16, 24 users
+    python benchmarks/bench_load.py                       # make bench: 1, 2, 4, 8 ... 24 users
     python benchmarks/bench_load.py --users 2 --targets single --rounds 1   # the make-test smoke
 """
 
@@ -523,7 +523,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load test with real headless-Chromium users.")
-    parser.add_argument("--users", default="4,8,12,16,24", help="user counts to try, in order")
+    parser.add_argument("--users", default="1,2,4,8,12,16,24", help="user counts to try, in order")
     parser.add_argument("--targets", default="single,cluster", help="single, cluster or both")
     parser.add_argument("--replicas", type=int, default=2, help="replicas of the cluster target")
     parser.add_argument("--rounds", type=int, default=2, help="gestures per staff user (Payoff+Team per manager)")
