@@ -11,6 +11,7 @@ from empowerment.models.enums import (
     FollowUpKind,
     GestureStatus,
     GestureType,
+    IncidentStatus,
     LedgerEntryType,
     NotificationChannel,
     Period,
@@ -49,7 +50,7 @@ from empowerment.models.tables import (
 
 __all__ = [
     "NAMING_CONVENTION", "ApiRateWindow", "DeliveryStatus", "EventKind", "NotificationChannel", "ApiToken", "AppSetting", "AuditEvent", "Base", "Budget", "BudgetPolicy", "Customer",
-    "Employee", "Gesture", "GestureStatus", "GestureType", "Incident", "LedgerEntry", "LedgerEntryType",
+    "Employee", "Gesture", "GestureStatus", "GestureType", "Incident", "IncidentStatus", "LedgerEntry", "LedgerEntryType",
     "Location", "NotificationDelivery", "NotificationPreference", "OutboxEvent", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "WebhookSource", "table",
     "FollowUp", "FollowUpKind", "GestureValue", "Recognition", "VocabularyTerm",
 ]

@@ -5,7 +5,7 @@ A gesture's `type` becomes a plain string code (the organisation's gesture types
 `recognitions` and `follow_ups` are new.
 
 Revision ID: 0007_care
-Revises: 0007_cluster_browser_sessions
+Revises: 0009_front_line
 """
 
 import re
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_care"
-down_revision = "0007_cluster_browser_sessions"
+down_revision = "0009_front_line"
 branch_labels = None
 depends_on = None
 
