@@ -39,6 +39,8 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         if result.returncode:
             failures += 1
+            for line in result.stdout.strip().splitlines():  # the figures of a missed floor too
+                print(f"- {line}")
             print(f"- {' '.join(bench)}: FAILED after {elapsed:.0f} s\n{result.stderr[-2000:]}")
             continue
         for line in result.stdout.strip().splitlines():

@@ -102,7 +102,7 @@ def build_hotel(db: Database, seed: int = 3) -> Hotel:
         employee = staff[k % len(staff)]
         recovered = k % 2 == 0
         if recovered:
-            note = {0: EVIL_NOTE, 2: FORMULA_NOTE}.get(k, f"Moved the guest to a quiet room #{k}" if k % 3 else None)
+            note = {0: EVIL_NOTE, 2: FORMULA_NOTE}.get(k, f"Moved the guest to a quiet room #{k}" if k % 3 or k % 5 >= 3 else None)
             log_gesture(db, system, LogRequest(employee, code, TYPES[k % 5], [0, 2500, 5000, 9000, 16000][k % 5],
                                                category="Noise", note=note), at=at)
         else:
