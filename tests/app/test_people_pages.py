@@ -91,7 +91,7 @@ PAGES_OF = {  # written out, not derived from the registry, so a change to a gra
     Role.CX_LEAD: {"handover", "payoff", "joint_report", "notifications"},
     # admins hold no recovery budget (segregation of duties): no tablet form, no "My budget"
     Role.ADMIN: {"handover", "team", "payoff", "joint_report", "data",
-                 "policies", "audit_log", "connections", "deliveries", "notifications"},
+                 "policies", "customers", "audit_log", "connections", "deliveries", "notifications"},
 }
 
 
