@@ -139,6 +139,7 @@ _ACTIONS: tuple[Action, ...] = (
     Action("data.import", "import data files", ADMINS),
     Action("data.export", "export data files", ADMINS),
     Action("user.create", "create users", ADMINS),
+    Action("user.edit", "change, deactivate and reactivate employees", ADMINS),
     Action("password.set", "set a password", {**EVERYONE_OWN, Role.ADMIN: ALL},
            out_of_reach="You may not set another person's password."),
     Action("pin.set", "set a PIN", {**EVERYONE_OWN, Role.ADMIN: ALL},

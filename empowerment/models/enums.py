@@ -56,10 +56,20 @@ class Period(str, enum.Enum):
     QUARTER = "quarter"
     YEAR = "year"
 
+    @property
+    def label(self) -> str:
+        """As a choice or a table cell: "Month"."""
+        return self.value.capitalize()
+
 
 class Rollover(str, enum.Enum):
     NONE = "none"
     FULL = "full"
+
+    @property
+    def label(self) -> str:
+        """What happens to unused money at the period's end."""
+        return {"none": "Lapses", "full": "Rolls over in full"}[self.value]
 
 
 class GestureType(str, enum.Enum):
@@ -71,6 +81,27 @@ class GestureType(str, enum.Enum):
     PERSONAL_NOTE = "personal_note"
     TIME = "time"
     OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """What was done, in words: "On the house", "Personal note"."""
+        return _GESTURE_TYPE_LABELS[self]
+
+    @property
+    def icon(self) -> str:
+        """A Streamlit Material icon for buttons and pills (never an emoji: boxes without a font)."""
+        return _GESTURE_TYPE_ICONS[self]
+
+
+_GESTURE_TYPE_LABELS = {GestureType.REFUND: "Refund", GestureType.COMP: "On the house",
+                        GestureType.UPGRADE: "Upgrade", GestureType.GIFT: "Gift",
+                        GestureType.VOUCHER: "Voucher", GestureType.PERSONAL_NOTE: "Personal note",
+                        GestureType.TIME: "Time & care", GestureType.OTHER: "Something else"}
+_GESTURE_TYPE_ICONS = {GestureType.REFUND: ":material/payments:", GestureType.COMP: ":material/cake:",
+                       GestureType.UPGRADE: ":material/upgrade:", GestureType.GIFT: ":material/redeem:",
+                       GestureType.VOUCHER: ":material/confirmation_number:",
+                       GestureType.PERSONAL_NOTE: ":material/edit_note:",
+                       GestureType.TIME: ":material/schedule:", GestureType.OTHER: ":material/auto_awesome:"}
 
 
 class GestureStatus(str, enum.Enum):

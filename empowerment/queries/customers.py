@@ -58,14 +58,16 @@ def _card(customer: Customer, location: str | None = None) -> CustomerCard:
 def _in_reach(locations: list[int] | None) -> ColumnElement[bool]:
     """Customers of these locations (None: every location): seen at one of them (an incident
     there), or added by someone working there, or not seen anywhere yet (a guest arriving for
-    the first time, imported from the booking system, must be found at any desk). Erased
+    the first time, imported from the booking system, must be found at any desk; so is one whose
+    incidents carry no location). Erased
     customers are never listed."""
     not_erased = Customer.erased_at.is_(None)
     if locations is None:
         return not_erased
     creator = aliased(Employee)
     seen_here = exists().where(Incident.customer_id == Customer.id, Incident.location_id.in_(locations))
-    seen_anywhere = exists().where(Incident.customer_id == Customer.id)
+    # an incident with no location (a single-site install, an import without one) places nobody
+    seen_anywhere = exists().where(Incident.customer_id == Customer.id, Incident.location_id.is_not(None))
     added_here = exists().where(creator.id == Customer.created_by_id, creator.team_id == Team.id,
                                 Team.location_id.in_(locations))
     met_here = Customer.location_id.in_(locations)  # where the desk first met them

@@ -26,7 +26,7 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.models import Customer, Employee, Gesture, GestureStatus, Incident, IncidentStatus, Location
 from empowerment.periods import as_utc, local_time, utc_now, zone
-from empowerment.pseudonyms import Pseudonymiser
+from empowerment.queries.pseudonyms import Pseudonymiser
 
 WINDOW_HOURS = 24
 OPEN_DAYS = 30  # an open incident stays on the hand-over this long (the log form offers the same)

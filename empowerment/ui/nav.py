@@ -29,19 +29,20 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("log_recovery", "pages/log_recovery.py", "Log a recovery", "🤝", "gesture.log", "Front desk"),
-    PageSpec("my_budget", "pages/my_budget.py", "My budget", "💳", "budget.read", "Front desk"),
-    PageSpec("handover", "pages/handover.py", "Shift hand-over", "📋", "handover.read", "Front desk"),
-    PageSpec("team", "pages/team.py", "Team", "👥", "team.manage", "Manage"),
-    PageSpec("payoff", "pages/payoff.py", "Payoff", "📈", "payoff.read", "Insight"),
-    PageSpec("joint_report", "pages/joint_report.py", "Joint report", "📑", "report.read", "Insight"),
-    PageSpec("data", "pages/data.py", "Data", "🗂️", "data.import", "Admin"),
-    PageSpec("policies", "pages/policies.py", "Policies", "⚙️", "policy.set", "Admin"),
+    PageSpec("log_recovery", "pages/log_recovery.py", "Log a recovery", ":material/volunteer_activism:", "gesture.log", "Front desk"),
+    PageSpec("my_budget", "pages/my_budget.py", "My budget", ":material/account_balance_wallet:", "budget.read", "Front desk"),
+    PageSpec("handover", "pages/handover.py", "Shift hand-over", ":material/assignment:", "handover.read", "Front desk"),
+    PageSpec("team", "pages/team.py", "Team", ":material/groups:", "team.manage", "Manage"),
+    PageSpec("payoff", "pages/payoff.py", "Payoff", ":material/trending_up:", "payoff.read", "Insight"),
+    PageSpec("joint_report", "pages/joint_report.py", "Joint report", ":material/summarize:", "report.read", "Insight"),
+    PageSpec("data", "pages/data.py", "Data", ":material/folder_open:", "data.import", "Admin"),
+    PageSpec("people", "pages/people.py", "People", ":material/badge:", "user.edit", "Admin"),
+    PageSpec("policies", "pages/policies.py", "Policies", ":material/tune:", "policy.set", "Admin"),
     PageSpec("customers", "pages/customers.py", "Customers", ":material/group:", "customer.merge", "Admin"),
-    PageSpec("audit_log", "pages/audit_log.py", "Audit log", "🔎", "audit.read", "Admin"),
-    PageSpec("connections", "pages/connections.py", "Connections", "🔌", "api.manage", "Admin"),
-    PageSpec("deliveries", "pages/deliveries.py", "Delivery log", "📬", "notification.log", "Admin"),
-    PageSpec("notifications", "pages/notifications.py", "Notifications", "🔔", "notification.preferences",
+    PageSpec("audit_log", "pages/audit_log.py", "Audit log", ":material/manage_search:", "audit.read", "Admin"),
+    PageSpec("connections", "pages/connections.py", "Connections", ":material/cable:", "api.manage", "Admin"),
+    PageSpec("deliveries", "pages/deliveries.py", "Delivery log", ":material/outbox:", "notification.log", "Admin"),
+    PageSpec("notifications", "pages/notifications.py", "Notifications", ":material/notifications:", "notification.preferences",
              "Account"),
 )
 

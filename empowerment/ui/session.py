@@ -240,9 +240,9 @@ def render_account_box(actor: Actor) -> None:
     """Sidebar: who is signed in, and the way out."""
     with st.sidebar:
         st.caption(f"Signed in as **{ui.md(actor.name)}** · {actor.role.label}")
-        st.button("Switch user", key="_emp_switch", icon="🔁", width="stretch",
+        st.button("Switch user", key="_emp_switch", icon=":material/switch_account:", width="stretch",
                   on_click=callback(sign_out, signed_in=False), kwargs=dict(reason="switch user", mode=TABLET_MODE))
-        st.button("Sign out", key="_emp_sign_out", icon="🚪", width="stretch",
+        st.button("Sign out", key="_emp_sign_out", icon=":material/logout:", width="stretch",
                   on_click=callback(sign_out, signed_in=False))
         _idle_watch()
 
