@@ -150,6 +150,12 @@ def print_report(report: PayoffResult, scope: str = "all incidents") -> None:
     print()
     for label, value in summary_lines(report):
         print(f"{label + ':':<28}{value}")
+    if not report.balance.empty:
+        worst = report.balance.loc[report.balance["smd_after_att"].abs().idxmax()]
+        print(f"{'Largest imbalance after':<28}{worst['feature']}: {worst['smd_after_att']:+.2f} SMD "
+              f"(before weighting {worst['smd_before']:+.2f}; above 0.1 withholds the adjusted figures)")
+    for sentence in wording.sensitivity_sentences(report):
+        print(f"{'Hidden bias':<28}{sentence}")
     print()
     print(f"how: {report.assumptions}")
     for warning in report.warnings:
@@ -183,6 +189,8 @@ def summary_lines(report: PayoffResult) -> Sequence[tuple[str, str]]:
         ("Return uplift (adjusted)", wording.figure_text(report.return_uplift, "points")),
         ("Spend on gestures", money(report.spend_cents)),
         ("Incremental revenue", wording.figure_text(report.incremental_revenue_cents, "money")),
+        ("Incremental revenue, capped", wording.figure_text(report.incremental_revenue_winsorised_cents, "money")
+         + f" (customer revenue capped at the {report.winsor_percentile:.0f}th percentile)"),
         ("Incremental margin", wording.figure_text(report.incremental_margin_cents, "money")),
         ("Customers kept", wording.figure_text(report.customers_kept, "count")),
         ("Return on spend", wording.figure_text(report.return_on_spend, "percent")),

@@ -121,4 +121,8 @@ def customer_by_code(session: Session, customer_code: str) -> Customer:
         customer = matches[0] if len(matches) == 1 else None
     if customer is None:
         raise UnknownCustomer(f"No customer with id '{customer_code}'.")
+    if customer.merged_into_id is not None:  # a merged duplicate: its old id still finds the person
+        survivor = session.get(Customer, customer.merged_into_id)
+        if survivor is not None:
+            return survivor
     return customer

@@ -598,3 +598,14 @@ def test_physical_line_numbers_survive_skipped_lines_and_multiline_cells() -> No
 # --- the package -------------------------------------------------------------------------------
 
 
+
+
+def test_hr_cx_leads_and_admins_give_no_gestures_in_an_import_either(db: Database) -> None:
+    """Issue 11, finding 2: segregation of duties on every entry point, imports included."""
+    seed(db, "employees", "incidents")
+    run(db, "employees", "employee_id,name,role,team,location\nH1,Hal HR,hr,,\nA1,Ada Admin,admin,,\n")
+    error = refused(db, "gestures", GESTURE_HEADER + "G1,I1,E1,2024-03-01T11:00,refund,15,\n"
+                    "G2,I1,H1,2024-03-01T12:00,comp,6,\nG3,I1,A1,2024-03-01T13:00,gift,1,\n")
+    assert where(error.problems) == [(3, "employee_id"), (4, "employee_id")]
+    assert "do not give recovery gestures" in str(error.problems[0]["reason"])
+    assert _rows(db, Gesture) == []
