@@ -58,9 +58,9 @@ def choose_format(file_id: str, detected_separator: str | None) -> FileFormat:
     with st.expander(f"How the file is written{found}", icon="⚙️"):
         left, middle, right = st.columns(3)
         separator = left.selectbox("Separator", [DETECT, *SEPARATOR_LABELS], key=f"dt_sep_{file_id}",
-                                   format_func=lambda v: SEPARATOR_LABELS.get(v, "Detect from the header"))
+                                   format_func=lambda v: SEPARATOR_LABELS.get(v, "Detect"))
         decimal = middle.selectbox("Decimal mark in amounts", [DETECT, *DECIMAL_MARKS], key=f"dt_dec_{file_id}",
-                                   format_func=lambda v: DECIMAL_MARKS.get(v, "Detect from the amounts").capitalize())
+                                   format_func=lambda v: DECIMAL_MARKS.get(v, "detect").capitalize())
         dates = right.selectbox("Dates are written", list(DATE_FORMATS), format_func=DATE_FORMATS.get,
                                 key="dt_dates")
         st.caption("Year-first dates (2024-03-31) are read whatever is chosen; day and month are "
