@@ -17,11 +17,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from empowerment import access
 from empowerment.csvformat import IMPORT_KINDS, KINDS, template
 from empowerment.errors import EmpowermentError, ImportFailed
 from empowerment.queries import admin
 from empowerment.reports.safety import neutralise_frame
 from empowerment.services import organisation
+from empowerment.services.erasure import erase_customer
 from empowerment.services.importing import import_csv
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
@@ -123,8 +125,7 @@ def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
 
 # --- the page -----------------------------------------------------------------------------------
 
-def main() -> None:
-    actor = require_page("data")
+def main(actor: Any) -> None:
     st.title("Data")
     st.caption("Import employees, customers, transactions, incidents and recovery gestures from CSV files. "
                "A file is checked whole first; one bad row refuses it and every problem is listed.")
@@ -168,4 +169,37 @@ def main() -> None:
         st.caption("Check the file first; Import becomes available when the check passes.")
 
 
-main()
+def erasure_section(actor: Any) -> None:
+    """Erase a customer's personal data on request (admins). A form, so nothing runs until the
+    admin submits, and a confirmation box, because it cannot be undone."""
+    if not access.allows(actor, "customer.erase", anywhere=True):
+        return
+    st.divider()
+    st.subheader("Erase a customer on request")
+    st.caption("Removes the name, id, contact details, room and every note about their visits. Amounts, "
+               "dates and categories stay, so budgets and the payoff still add up. This cannot be undone.")
+    ui.show_flash("dt_erase_flash")
+    with st.form("dt_erase", clear_on_submit=True, border=True):
+        customer_code = st.text_input("Customer id", key="dt_erase_customer", max_chars=64)
+        reference = st.text_input("On what request (ticket or letter reference, not the name)",
+                                  key="dt_erase_reference", max_chars=200)
+        sure = st.checkbox("I understand this erases the customer's personal data for good",
+                           key="dt_erase_sure")
+        submitted = st.form_submit_button("Erase", icon="🧹", type="primary")
+    if not submitted:
+        return
+    if not sure:
+        ui.flash("dt_erase_flash", "warning", "Tick the box to confirm; nothing was erased.")
+    else:
+        try:
+            result = erase_customer(get_db(), actor, customer_code, reference)
+            ui.flash("dt_erase_flash", "success", result.as_text())
+            st.cache_data.clear()
+        except EmpowermentError as exc:
+            ui.flash("dt_erase_flash", "error", str(exc))
+    st.rerun()
+
+
+ACTOR = require_page("data")
+main(ACTOR)
+erasure_section(ACTOR)
