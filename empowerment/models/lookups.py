@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from empowerment.clock import day_bounds_utc, zone
 from empowerment.errors import NoBudgetPolicy, UnknownCustomer
+from empowerment.models.clock import day_bounds_utc, zone
 from empowerment.models.enums import GestureStatus, Rollover
 from empowerment.models.tables import Budget, BudgetPolicy, Customer, Employee, Gesture, Location, Team, table
 
