@@ -328,6 +328,17 @@ class SignInFailure(Base):
     __table_args__ = (Index("ix_sign_in_failures_name_time", "name_key", "failed_at"),)
 
 
+class BrowserSession(Base):
+    """A signed-in browser session's last activity, by a digest of its id (as the audit log names
+    it), so the idle timeout holds on whichever replica the browser reconnects to. Sign-out
+    revocation stays in the audit log; rows of sessions idle for a day are pruned."""
+
+    __tablename__ = "browser_sessions"
+    session_ref: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_browser_sessions_last_seen", "last_seen_at"),)
+
+
 class AppSetting(Base):
     """Organisation-wide editable settings: the empowerment guideline, column mappings, ..."""
 

@@ -365,7 +365,8 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
     """A manager approves (hold becomes spend) or rejects (hold released) a pending gesture."""
     with db.write() as session:
         gesture, employee = _gesture_for_update(session, gesture_code)
-        access.require(actor, "gesture.decide", team_id=employee.team_id)
+        access.require(actor, "gesture.decide", team_id=employee.team_id, employee_id=employee.id,
+                       logged_by_id=gesture.created_by_id)
         if gesture.status != GestureStatus.PENDING_APPROVAL:
             raise InvalidState(f"This gesture is {gesture.status.label.lower()}, not waiting for approval.")
         if not approve and not reason.strip():
@@ -398,7 +399,8 @@ def mark_reviewed(db: Database, actor: Actor, gesture_code: str, comment: str,
         raise InvalidInput(f"Keep the comment under {MAX_COMMENT_CHARS:,} characters.")
     with db.write() as session:
         gesture, employee = _gesture_for_update(session, gesture_code)
-        access.require(actor, "gesture.review", team_id=employee.team_id)
+        access.require(actor, "gesture.review", team_id=employee.team_id, employee_id=employee.id,
+                       logged_by_id=gesture.created_by_id)
         if not gesture.needs_review:
             raise InvalidState("This gesture was not flagged for review.")
         if gesture.reviewed_at is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -58,7 +57,6 @@ def period_choice(container: DeltaGenerator, kind: str, first: date, last: date,
     return PickedPeriod(name, window.start, window.last_day, f"in {window.label}")
 
 
-@cache
 def date_range(container: DeltaGenerator, first: date, last: date, key: str) -> tuple[date, date]:
     """A "From – to" picker in `container` (a column); while only the first day is picked, that
     day alone, with a hint to pick the last one."""

@@ -548,3 +548,16 @@ def test_api_tokens_batches_and_gesture_decisions_on_the_command_line(cli: Cli, 
     code, out, _ = cli("webhook-source", "create", "pms")
     assert code == 0 and out.strip().splitlines()[-1].startswith("whsec_")
     assert "pms" in cli("webhook-source", "list")[1]
+
+
+def test_three_immediate_policy_saves_leave_the_allowance_at_the_policy_amount(cli: Cli) -> None:
+    """Issue 11, finding 1: the change derives from the ledger's allocation, not `budget.policy_id`
+    (500 -> 600 -> 700 -> 800 before)."""
+    assert cli("log", "--employee", "E1", "--customer", "C1", "--type", "gift", "--amount", "10",
+               "--category", "Noise")[0] == 0  # opens this month's budget at 500.00
+    for _ in range(3):
+        code, out, err = cli("policy", "set", "Default", "--allowance", "600", "--period", "month", "--immediate")
+        assert code == 0, (out, err)
+    _, balance, _ = cli("balance", "--employee", "E1", "--format", "json")
+    status = json.loads(balance)
+    assert (status["allocated_cents"], status["remaining_cents"]) == (60_000, 59_000)
