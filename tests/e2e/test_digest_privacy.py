@@ -4,6 +4,7 @@ cookie at all, also after the tablet switched to another person."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import LANDSCAPE, Server, new_page, screenshot, sign_in
@@ -23,7 +24,7 @@ def test_the_digest_needs_the_live_cookie_and_dies_with_the_session(server: Serv
     url = server.url + href
     with page.expect_download() as download:
         link.click()
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert "SHIFT HAND-OVER" in text and "Grace Hopper" in text  # the front line sees who
 
     stranger = new_page(browser, LANDSCAPE)  # the URL alone, without the cookie
