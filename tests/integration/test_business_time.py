@@ -145,3 +145,12 @@ def test_an_approval_after_the_period_closed_spends_in_its_own_period(db: Databa
         budgets = list(session.scalars(select(Budget)))
     assert [b.remaining_cents for b in budgets] == [1_000_000 - 30_000]  # no budget opened or credited
     assert verify(db, SYSTEM).ok
+
+
+def test_my_budgets_daily_spend_follows_the_business_day(db: Database, new_york: None) -> None:
+    from empowerment.queries.my_budget import daily_spend
+
+    employee, customer = _setup(db)
+    _log(db, employee, customer, "10", at=datetime(2026, 2, 1, 3, 0))  # 22:00 on 31 January in New York
+    frame = daily_spend(db, SYSTEM, employee, date(2026, 1, 1), date(2026, 2, 1))
+    assert len(frame) == 31 and int(frame["spent_cents"].iloc[-1]) == 1_000 and int(frame["spent_cents"].sum()) == 1_000
