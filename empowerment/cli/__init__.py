@@ -29,6 +29,7 @@ COMMAND_OWNERS = {
     "decide": "connect", "history": "connect", "set-email": "connect", "notify-worker": "connect",
     "notify-digest": "connect",
     "verify": "integrity", "backup": "integrity", "restore": "integrity", "erase-customer": "integrity",
+    "location-zone": "integrity",
 }
 
 
