@@ -12,19 +12,18 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+# Business time is one rule, in `empowerment.clock` (below the models, so `models.lookups` can
+# count a business day too); re-exported here with the periods it decides.
+from empowerment.clock import as_utc as as_utc
+from empowerment.clock import business_date as business_date
+from empowerment.clock import business_today as business_today
+from empowerment.clock import day_bounds_utc as day_bounds_utc
+from empowerment.clock import local_time as local_time
+from empowerment.clock import utc_now as utc_now
+from empowerment.clock import window_bounds_utc as window_bounds_utc
+from empowerment.clock import zone as zone
 from empowerment.errors import InvalidInput
 from empowerment.models import Period
-
-# Business time is one rule, in `empowerment.models.clock` (beside the lookups, so `models.lookups` can
-# count a business day too); re-exported here with the periods it decides.
-from empowerment.models.clock import as_utc as as_utc
-from empowerment.models.clock import business_date as business_date
-from empowerment.models.clock import business_today as business_today
-from empowerment.models.clock import day_bounds_utc as day_bounds_utc
-from empowerment.models.clock import local_time as local_time
-from empowerment.models.clock import utc_now as utc_now
-from empowerment.models.clock import window_bounds_utc as window_bounds_utc
-from empowerment.models.clock import zone as zone
 
 
 def period_bounds(period: Period, on: date) -> tuple[date, date]:

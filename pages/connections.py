@@ -66,7 +66,7 @@ def _when(value: object) -> str:
     return "never" if value is None or pd.isna(value) else ui.when(value)  # type: ignore[arg-type]
 
 
-st.title("🔌 Connections")
+st.title("Connections")
 st.caption(f"Other systems use the API at {settings.current().public_url}/api/v1 "
            f"([docs]({settings.current().public_url}/api/v1/docs)).")
 ui.show_flash(FLASH)
@@ -90,7 +90,7 @@ with tokens_tab:
         st.form_submit_button("Create token", type="primary", on_click=callback(_create_token))
     tokens = connections.api_tokens(db, actor)
     if tokens.empty:
-        ui.empty_state("No API tokens yet", "Create one for each system that sends data or logs gestures.", "🔑")
+        ui.empty_state("No API tokens yet", "Create one for each system that sends data or logs gestures.", ":material/key:")
     for row in tokens.itertuples():
         with st.container(border=True):
             left, right = st.columns([4, 1])
@@ -109,7 +109,7 @@ with sources_tab:
         st.form_submit_button("Add source", type="primary", on_click=callback(_create_source))
     sources = connections.webhook_sources(db, actor)
     if sources.empty:
-        ui.empty_state("No webhook sources yet", "Add one for each system that pushes data.", "📮")
+        ui.empty_state("No webhook sources yet", "Add one for each system that pushes data.", ":material/webhook:")
     for row in sources.itertuples():
         with st.container(border=True):
             left, right = st.columns([4, 1])

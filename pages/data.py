@@ -1,16 +1,17 @@
 """Data (admins): import the organisation's records from CSV files.
 
-Pick the kind, upload the file, look at its first rows, map its columns when its headers differ
-from the canonical ones (remembered per kind), check it (a dry run that writes nothing), then
-import it. Every problem comes back as a table (line, column, value, reason) with a download.
-`empowerment.importing` does the work; an import is all rows or none, and repeating it changes
-nothing, so a double tap on Import is harmless.
+Pick the kind, upload the file, look at its first rows, say how it is written when detection is
+not enough (separator, decimal mark, date format), map its columns when its headers differ from
+the canonical ones (remembered per kind), check it (a dry run that writes nothing), then import
+it. Every problem comes back as a table (line, column, value, reason) with a download. An import
+is all rows or none, or, when chosen, the valid rows with the others offered as a rejects file to
+correct and import again; either way one transaction. Repeating an import changes nothing, so a
+double tap on Import is harmless. `empowerment.services.importing` does the work.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from typing import Any
 
@@ -18,13 +19,20 @@ import pandas as pd
 import streamlit as st
 
 from empowerment import access
-from empowerment.csvformat import IMPORT_KINDS, KINDS, template
+from empowerment.csvformat import (
+    DATE_FORMATS,
+    DECIMAL_MARKS,
+    DELIMITERS,
+    IMPORT_KINDS,
+    KINDS,
+    csv_bytes,
+    template,
+)
 from empowerment.errors import EmpowermentError, ImportFailed
 from empowerment.queries import admin
-from empowerment.reports.safety import neutralise_frame
 from empowerment.services import organisation
 from empowerment.services.erasure import erase_customer
-from empowerment.services.importing import import_csv
+from empowerment.services.importing import FileFormat, import_csv, preview_file, rejects_csv
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
@@ -36,15 +44,30 @@ NOT_IN_FILE = "(not in the file)"
 PROBLEM_COLUMNS = ["line", "column", "value", "reason"]
 KIND_LABELS = {"employees": "Employees", "customers": "Customers", "transactions": "Transactions (POS)",
                "incidents": "Incidents", "gestures": "Recovery gestures"}
+DETECT = "Detect"
+SEPARATOR_LABELS = {",": "Comma (,)", ";": "Semicolon (;)", "\t": "Tab"}
+ALL_OR_NOTHING, VALID_ROWS = "all", "valid"
+MODE_LABELS = {ALL_OR_NOTHING: "All or nothing: one bad row refuses the file",
+               VALID_ROWS: "Import the valid rows, download the rejects"}
 
 
-# --- reading the upload -------------------------------------------------------------------------
+# --- how the file is written ----------------------------------------------------------------------
 
-def preview(data: bytes) -> tuple[list[str], pd.DataFrame]:
-    """Header and first rows, as text (nothing is converted): raises ValueError if unreadable."""
-    frame = pd.read_csv(io.BytesIO(data), nrows=PREVIEW_ROWS, dtype=str, keep_default_na=False,
-                        encoding="utf-8-sig", skipinitialspace=True)
-    return [str(c).strip() for c in frame.columns], frame
+def choose_format(file_id: str, detected_separator: str | None) -> FileFormat:
+    """Separator and decimal mark: detected unless chosen; the date format is always a choice."""
+    found = f" (found: {DELIMITERS[detected_separator]})" if detected_separator else ""
+    with st.expander(f"How the file is written{found}", icon="⚙️"):
+        left, middle, right = st.columns(3)
+        separator = left.selectbox("Separator", [DETECT, *SEPARATOR_LABELS], key=f"dt_sep_{file_id}",
+                                   format_func=lambda v: SEPARATOR_LABELS.get(v, "Detect from the header"))
+        decimal = middle.selectbox("Decimal mark in amounts", [DETECT, *DECIMAL_MARKS], key=f"dt_dec_{file_id}",
+                                   format_func=lambda v: DECIMAL_MARKS.get(v, "Detect from the amounts").capitalize())
+        dates = right.selectbox("Dates are written", list(DATE_FORMATS), format_func=DATE_FORMATS.get,
+                                key="dt_dates")
+        st.caption("Year-first dates (2024-03-31) are read whatever is chosen; day and month are "
+                   "never guessed from the values.")
+    return FileFormat(delimiter=None if separator == DETECT else separator,
+                      decimal_mark=None if decimal == DETECT else decimal, date_format=dates)
 
 
 def choose_mapping(kind: str, headers: list[str], file_id: str) -> tuple[dict[str, str], bool]:
@@ -77,12 +100,14 @@ def choose_mapping(kind: str, headers: list[str], file_id: str) -> tuple[dict[st
 
 # --- running the importer -----------------------------------------------------------------------
 
-def run(kind: str, upload: Any, mapping: dict[str, str], dry_run: bool, actor: Any) -> dict[str, Any]:
+def run(kind: str, upload: Any, mapping: dict[str, str], dry_run: bool, actor: Any,
+        file_format: FileFormat, valid_rows_only: bool) -> dict[str, Any]:
     bar = st.progress(0.0, text="Checking…" if dry_run else "Importing…")
     try:
         summary = import_csv(
             get_db(), kind, upload, actor=actor, dry_run=dry_run,
             column_mapping=mapping or None, progress=lambda fraction, message: bar.progress(fraction, text=message),
+            file_format=file_format, valid_rows_only=valid_rows_only,
         )
     except ImportFailed as exc:
         bar.empty()
@@ -91,7 +116,9 @@ def run(kind: str, upload: Any, mapping: dict[str, str], dry_run: bool, actor: A
         bar.empty()
         return {"ok": False, "dry_run": dry_run, "message": str(exc), "problems": []}
     bar.empty()
-    return {"ok": True, "dry_run": dry_run, "message": summary.as_text(), "problems": []}
+    rejects = rejects_csv(kind, summary.rejects) if summary.rejected and summary.rejects is not None else None
+    return {"ok": True, "dry_run": dry_run, "message": summary.as_text(), "problems": summary.problems,
+            "rejected": summary.rejected, "rejects": rejects}
 
 
 def remember(kind: str, mapping: dict[str, str], wanted: bool, actor: Any) -> None:
@@ -105,10 +132,20 @@ def remember(kind: str, mapping: dict[str, str], wanted: bool, actor: Any) -> No
 
 def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
     lines = [ui.md(line) for line in result["message"].splitlines() if line.strip()]
+    stem = filename.rsplit(".", 1)[0] or kind
     if result["ok"]:
         (st.info if result["dry_run"] else st.success)("  \n".join(lines), icon="✅")
-        return
-    st.error("  \n".join(lines), icon="🚫")
+        if result.get("rejects"):
+            st.download_button(
+                f"Download the {result['rejected']:,} rejected row{'s' if result['rejected'] != 1 else ''} (CSV)",
+                result["rejects"], file_name=f"{stem}-rejects.csv", mime="text/csv", on_click="ignore",
+                icon="🧾", key="dt_rejects_csv",
+                help="The rows set aside as written, after their line, columns and what is wrong. "
+                     "Correct them and import that file.")
+        else:
+            return
+    else:
+        st.error("  \n".join(lines), icon="🚫")
     problems = pd.DataFrame(result["problems"], columns=PROBLEM_COLUMNS)
     if problems.empty:
         return
@@ -117,8 +154,9 @@ def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
         "line": st.column_config.NumberColumn("Line", format="%d"),
         "column": "Column", "value": "Value", "reason": "Reason"})
     st.caption(f"{len(problems):,} problem{'s' if len(problems) != 1 else ''} listed; line 1 is the header.")
-    report = neutralise_frame(problems).to_csv(index=False).encode("utf-8")  # no live formulas in Excel
-    stem = filename.rsplit(".", 1)[0] or kind
+    if result["ok"]:
+        return  # the rejects file above holds the rows with their problems
+    report = csv_bytes(problems)  # the one CSV writer: no live formulas in Excel
     st.download_button("Download the problems (CSV)", report, file_name=f"{stem}-problems.csv",
                        mime="text/csv", on_click="ignore", icon="🧾", key="dt_problems_csv")
 
@@ -128,7 +166,8 @@ def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
 def main(actor: Any) -> None:
     st.title("Data")
     st.caption("Import employees, customers, transactions, incidents and recovery gestures from CSV files. "
-               "A file is checked whole first; one bad row refuses it and every problem is listed.")
+               "A file is checked whole first and every problem is listed; you choose whether one bad row "
+               "refuses the file or only sets itself aside.")
     kind = st.selectbox("What does the file hold?", IMPORT_KINDS, format_func=KIND_LABELS.get, key="dt_kind")
     st.caption("Canonical header (required columns first):")
     st.code(template(kind), language=None)
@@ -139,28 +178,36 @@ def main(actor: Any) -> None:
         return
     data = upload.getvalue()
     file_id = hashlib.sha256(data).hexdigest()[:16]
+    separator = S.get(f"dt_sep_{file_id}", DETECT)
     try:
-        headers, first_rows = preview(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        st.warning(ui.md(f"The file cannot be previewed ({exc}); checking it will say what is wrong."))
-        headers, first_rows = [], pd.DataFrame()
+        headers, first_rows, detected = preview_file(
+            data, kind, FileFormat(delimiter=None if separator == DETECT else separator), PREVIEW_ROWS)
+    except EmpowermentError as exc:
+        st.warning(ui.md(str(exc)))
+        headers, first_rows, detected = [], pd.DataFrame(), None
     if not first_rows.empty or headers:
         st.dataframe(first_rows, hide_index=True, width="stretch", key="dt_preview")
         st.caption(ui.md(f"First {len(first_rows)} rows of {upload.name} ({len(data):,} bytes), as text."))
+    file_format = choose_format(file_id, detected)
     mapping, keep = choose_mapping(kind, headers, file_id) if headers else ({}, False)
-    attempt = json.dumps([kind, file_id, mapping], sort_keys=True)
+    mode = st.radio("When a row has a problem", list(MODE_LABELS), format_func=MODE_LABELS.get,
+                    key="dt_mode", horizontal=True)
+    valid_rows_only = mode == VALID_ROWS
+    attempt = json.dumps([kind, file_id, mapping, file_format.delimiter, file_format.decimal_mark,
+                          file_format.date_format, mode], sort_keys=True)
 
     check_col, import_col = st.columns(2)
     if check_col.button("Check the file", icon="🔍", key="dt_check", width="stretch",
                         help="A dry run: every row is validated, nothing is written."):
         remember(kind, mapping, keep, actor)
-        S[RESULT] = {"attempt": attempt, **run(kind, upload, mapping, True, actor)}
+        S[RESULT] = {"attempt": attempt, **run(kind, upload, mapping, True, actor, file_format, valid_rows_only)}
     result = S.get(RESULT) if (S.get(RESULT) or {}).get("attempt") == attempt else None
     checked_ok = bool(result and result["ok"])
     if import_col.button("Import", icon="📥", type="primary", key="dt_import", width="stretch",
                          disabled=not checked_ok, help="Available once the check has passed."):
         remember(kind, mapping, keep, actor)
-        S[RESULT] = result = {"attempt": attempt, **run(kind, upload, mapping, False, actor)}
+        S[RESULT] = result = {"attempt": attempt,
+                              **run(kind, upload, mapping, False, actor, file_format, valid_rows_only)}
         if result["ok"]:
             st.cache_data.clear()  # figures elsewhere are keyed on the data version too
     if result:

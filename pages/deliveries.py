@@ -29,7 +29,7 @@ def _send_again(actor: Actor, delivery_id: int) -> None:
         ui.flash(FLASH, "error", str(exc))
 
 
-st.title("📬 Delivery log")
+st.title("Delivery log")
 ui.show_flash(FLASH)
 waiting = connections.waiting_events(db, actor)
 if waiting:
@@ -39,7 +39,7 @@ status = st.segmented_control("Show", [None, *DeliveryStatus], default=None, key
                               format_func=lambda s: "All" if s is None else s.label)
 rows = connections.deliveries(db, actor, status.value if status else None)
 if rows.empty:
-    ui.empty_state("Nothing sent yet", "Notifications appear here once the worker sends them.", "📭")
+    ui.empty_state("Nothing sent yet", "Notifications appear here once the worker sends them.", ":material/inbox:")
 else:
     shown = rows.assign(
         event=rows["event"].map(lambda v: EventKind(v).label),

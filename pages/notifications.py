@@ -42,7 +42,7 @@ def _save(actor: Actor) -> None:
     ui.flash(FLASH, "success", "Saved: new notifications go where you chose.")
 
 
-st.title("🔔 Notifications")
+st.title("Notifications")
 st.caption("Approvals waiting for you, decisions on your gestures, gestures to review and the weekly digest. "
            "Each message links to the page where you act.")
 ui.show_flash(FLASH)

@@ -39,9 +39,9 @@ def _save_policy(actor: Actor) -> None:
         elif scope.startswith("team:"):
             kwargs["team_code"] = scope.removeprefix("team:")
         elif scope == ONE_EMPLOYEE:
-            kwargs["employee_code"] = (S.get("po_employee") or "").strip() or None
+            kwargs["employee_code"] = S.get("po_employee") or None
             if not kwargs["employee_code"]:
-                raise InvalidInput("Give the employee id the policy is for.")
+                raise InvalidInput("Pick the employee the policy is for.")
         policy = policies.set_policy(db, actor, policies.PolicyRequest(
             name=S.get("po_name", ""),
             allowance_cents=parse_cents(S.get("po_allowance", "")),
@@ -56,7 +56,8 @@ def _save_policy(actor: Actor) -> None:
     except EmpowermentError as exc:
         ui.flash(FLASH, "error", str(exc))
         return
-    ui.flash(FLASH, "success", f"Saved '{policy.name}': in force from {policy.effective_from:%d %b %Y}.")
+    moved = " Budgets already open this period now have the new allowance." if S.get("po_immediate") else ""
+    ui.flash(FLASH, "success", f"Saved '{policy.name}': in force from {policy.effective_from:%d %b %Y}.{moved}")
 
 
 def _save_guideline(actor: Actor) -> None:
@@ -68,47 +69,59 @@ def _save_guideline(actor: Actor) -> None:
     ui.flash(FLASH, "success", "Guideline saved; the tablets show it from their next screen.")
 
 
-st.title("⚙️ Policies")
+st.title("Policies")
 ui.show_flash(FLASH)
 
 versions = admin.policy_versions(db, actor)
 st.subheader("Budget policies")
 if versions.empty:
-    ui.empty_state("No policy yet", "Nobody has a budget until a policy exists: create one below.", "⚙️")
+    ui.empty_state("No policy yet", "Nobody has a budget until a policy exists: create one below.",
+                   ":material/tune:")
 else:
+    # Two narrow tables rather than one of ten columns, which scrolled sideways at 820 px.
+    money_format = ui.money_format()
+    money = st.column_config.NumberColumn
     shown = versions.assign(**{c: versions[c] / 100 for c in (
         "allowance_cents", "customer_daily_cap_cents", "review_above_cents", "approval_above_cents")})
-    money = st.column_config.NumberColumn
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
-        "name": "Policy", "scope": "Applies to", "period": "Period", "rollover": "Rollover",
-        "allowance_cents": money("Allowance", format="%.2f"),
-        "customer_daily_cap_cents": money("Per customer per day", format="%.2f"),
-        "review_above_cents": money("Review above", format="%.2f"),
-        "approval_above_cents": money("Approval above", format="%.2f"),
-        "effective_from": st.column_config.DateColumn("In force from"),
-        "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
-    })
+    st.dataframe(shown[["name", "scope", "allowance_cents", "period", "rollover", "effective_from"]],
+                 hide_index=True, width="stretch", column_config={
+                     "name": "Policy", "scope": "Applies to", "period": "Every", "rollover": "Unused money",
+                     "allowance_cents": money("Allowance", format=money_format),
+                     "effective_from": st.column_config.DateColumn("In force from", format="D MMM YYYY")})
+    st.dataframe(shown[["name", "customer_daily_cap_cents", "review_above_cents", "approval_above_cents"]],
+                 hide_index=True, width="stretch", column_config={
+                     "name": "Policy",
+                     "customer_daily_cap_cents": money("Per customer per day", format=money_format),
+                     "review_above_cents": money("Review above", format=money_format),
+                     "approval_above_cents": money("Approval above", format=money_format)})
     st.caption("Every version is kept. The newest version in force wins; an employee's own policy "
                "beats their team's, which beats their role's, which beats the one for everyone.")
 
 teams = admin.teams_for(db, actor)
-scopes = {EVERYONE: "Everyone", **{f"role:{r.value}": f"Role: {r.label}" for r in Role},
+people = admin.people(db, actor)
+people = people[people["active"]]
+employees = dict(zip(people["code"], people["name"] + people["team"].map(
+    lambda t: f" · {t}" if isinstance(t, str) else ""), strict=True))
+scopes = {EVERYONE: "Everyone", **{f"role:{r.value}": f"Role: {r.heading}" for r in Role},
           **{f"team:{c}": f"Team: {n}" for c, n in zip(teams["code"], teams["name"], strict=True)},
-          ONE_EMPLOYEE: "One employee (give the id)"}
+          ONE_EMPLOYEE: "One employee (pick them)"}
 with st.form("po_policy_form"):
     st.markdown("**Create a policy, or change one by reusing its name**")
     first, second = st.columns(2)
     first.text_input("Policy name", key="po_name", placeholder="e.g. Front desk monthly")
     second.selectbox("Applies to", list(scopes), key="po_scope", format_func=scopes.__getitem__)
     first.text_input("Allowance per period", key="po_allowance", placeholder="500.00")
-    second.text_input("Employee id (only for one employee)", key="po_employee")
-    first.selectbox("Period", [p.value for p in Period], key="po_period")
+    second.selectbox("Employee (only for one employee)", [None, *employees], key="po_employee",
+                     format_func=lambda c: "—" if c is None else employees[c])
+    first.selectbox("Period", [p.value for p in Period], key="po_period",
+                    format_func=lambda p: Period(p).label)
     second.selectbox("Unused money at period end", [r.value for r in Rollover], key="po_rollover",
-                     format_func={"none": "Lapses", "full": "Rolls over in full"}.__getitem__)
+                     format_func=lambda r: Rollover(r).label)
     first.text_input("Limit per customer per day", key="po_cap", value="2000.00")
     second.text_input("Manager reviews gestures above (optional)", key="po_review")
     first.text_input("Manager approves gestures above (optional)", key="po_approval")
-    st.checkbox("Apply immediately (otherwise a change starts with the next period)",
+    st.checkbox("Apply immediately: budgets already open this period get the new allowance now "
+                "(otherwise a change starts with the next period; a new policy's limits apply from today)",
                 key="po_immediate", value=False)
     st.form_submit_button("Save policy", type="primary", on_click=callback(_save_policy))
 

@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(arguments)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
+    except EmpowermentError as exc:  # an argument's own check (`common.fits`): one sentence
+        return fail(str(exc))
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

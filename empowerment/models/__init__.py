@@ -10,6 +10,7 @@ from empowerment.models.enums import (
     EventKind,
     GestureStatus,
     GestureType,
+    IncidentStatus,
     LedgerEntryType,
     NotificationChannel,
     Period,
@@ -44,6 +45,6 @@ from empowerment.models.tables import (
 
 __all__ = [
     "NAMING_CONVENTION", "ApiRateWindow", "DeliveryStatus", "EventKind", "NotificationChannel", "ApiToken", "AppSetting", "AuditEvent", "Base", "Budget", "BudgetPolicy", "Customer",
-    "Employee", "Gesture", "GestureStatus", "GestureType", "Incident", "LedgerEntry", "LedgerEntryType",
+    "Employee", "Gesture", "GestureStatus", "GestureType", "Incident", "IncidentStatus", "LedgerEntry", "LedgerEntryType",
     "Location", "NotificationDelivery", "NotificationPreference", "OutboxEvent", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "WebhookSource", "table",
 ]

@@ -56,10 +56,20 @@ class Period(str, enum.Enum):
     QUARTER = "quarter"
     YEAR = "year"
 
+    @property
+    def label(self) -> str:
+        """As a choice or a table cell: "Month"."""
+        return self.value.capitalize()
+
 
 class Rollover(str, enum.Enum):
     NONE = "none"
     FULL = "full"
+
+    @property
+    def label(self) -> str:
+        """What happens to unused money at the period's end."""
+        return {"none": "Lapses", "full": "Rolls over in full"}[self.value]
 
 
 class GestureType(str, enum.Enum):
@@ -71,6 +81,27 @@ class GestureType(str, enum.Enum):
     PERSONAL_NOTE = "personal_note"
     TIME = "time"
     OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """What was done, in words: "On the house", "Personal note"."""
+        return _GESTURE_TYPE_LABELS[self]
+
+    @property
+    def icon(self) -> str:
+        """A Streamlit Material icon for buttons and pills (never an emoji: boxes without a font)."""
+        return _GESTURE_TYPE_ICONS[self]
+
+
+_GESTURE_TYPE_LABELS = {GestureType.REFUND: "Refund", GestureType.COMP: "On the house",
+                        GestureType.UPGRADE: "Upgrade", GestureType.GIFT: "Gift",
+                        GestureType.VOUCHER: "Voucher", GestureType.PERSONAL_NOTE: "Personal note",
+                        GestureType.TIME: "Time & care", GestureType.OTHER: "Something else"}
+_GESTURE_TYPE_ICONS = {GestureType.REFUND: ":material/payments:", GestureType.COMP: ":material/cake:",
+                       GestureType.UPGRADE: ":material/upgrade:", GestureType.GIFT: ":material/redeem:",
+                       GestureType.VOUCHER: ":material/confirmation_number:",
+                       GestureType.PERSONAL_NOTE: ":material/edit_note:",
+                       GestureType.TIME: ":material/schedule:", GestureType.OTHER: ":material/auto_awesome:"}
 
 
 class GestureStatus(str, enum.Enum):
@@ -106,6 +137,48 @@ class GestureStatus(str, enum.Enum):
 
 _STATUS_LABELS = {GestureStatus.LOGGED: "Logged", GestureStatus.PENDING_APPROVAL: "Waiting for approval",
                   GestureStatus.REJECTED: "Rejected", GestureStatus.VOIDED: "Undone"}
+
+
+class IncidentStatus(str, enum.Enum):
+    """Where a bad experience stands. An incident is open until a gesture puts it right (resolved)
+    or someone closes it with a note (nothing to give, the guest left, a duplicate...). Undoing or
+    rejecting its only gesture opens it again."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"  # a gesture that counts against a budget is attached
+    CLOSED = "closed"  # closed by a person, with a note
+
+    @property
+    def label(self) -> str:
+        return _INCIDENT_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for someone: offered on the log form, on the hand-over, with an owner."""
+        return self == IncidentStatus.OPEN
+
+    @property
+    def can_be_closed(self) -> bool:
+        """Closing with a note is for an incident nobody has resolved yet."""
+        return self == IncidentStatus.OPEN
+
+    @property
+    def can_be_followed_up(self) -> bool:
+        """Checking back with the guest makes sense once something was done, or while it is open."""
+        return self in (IncidentStatus.OPEN, IncidentStatus.RESOLVED)
+
+    @property
+    def can_change_hands(self) -> bool:
+        """Acknowledged or taken over on the hand-over: only while it still needs someone."""
+        return self == IncidentStatus.OPEN
+
+    @classmethod
+    def open_statuses(cls) -> list[IncidentStatus]:
+        return [status for status in cls if status.is_open]
+
+
+_INCIDENT_LABELS = {IncidentStatus.OPEN: "Open", IncidentStatus.RESOLVED: "Resolved by a gesture",
+                    IncidentStatus.CLOSED: "Closed with a note"}
 
 
 class LedgerEntryType(str, enum.Enum):

@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from empowerment.models.enums import (
     GestureStatus,
     GestureType,
+    IncidentStatus,
     LedgerEntryType,
     Period,
     Role,
@@ -141,6 +142,13 @@ class Customer(Base):
     first_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[CreatedAt]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    # Where the desk first met them (the creator's team's location): shown in search results, and
+    # half of the walk-in duplicate rule ("same name at the same location within 30 days").
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    # A duplicate merged into another customer keeps its row (its old id still explains itself)
+    # and is never offered again; see services.customers.merge_customers.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set when an admin erased the personal data on request (services.erasure); the row stays.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     __table_args__ = (Index("ix_customers_name", "name"),)
@@ -157,9 +165,23 @@ class Incident(Base):
     description: Mapped[str | None] = mapped_column(Text)
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     created_at: Mapped[CreatedAt]
+    # Its life (rules on IncidentStatus): who looks after it, who acknowledged it at the
+    # hand-over, when someone checked back with the guest, and why it was closed.
+    status: Mapped[IncidentStatus] = mapped_column(
+        _enum(IncidentStatus, "incident_status"), default=IncidentStatus.OPEN, server_default="open")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    followed_up_at: Mapped[datetime | None] = mapped_column(DateTime)
+    followed_up_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    follow_up_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    close_note: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         Index("ix_incidents_customer_time", "customer_id", "occurred_at"),
         Index("ix_incidents_time", "occurred_at"),
+        Index("ix_incidents_status_time", "status", "occurred_at"),
     )
 
 
@@ -236,6 +258,10 @@ class BudgetPolicy(Base):
     def needs_review(self, cost_cents: int) -> bool:
         """Above "review above": logged at once, and a manager reads it afterwards."""
         return above(self.review_above_cents, cost_cents)
+
+    def needs_note(self, cost_cents: int) -> bool:
+        """A gesture a manager will review must say what happened: the review card has a story to read."""
+        return self.needs_review(cost_cents)
 
     @property
     def scope_rank(self) -> int:

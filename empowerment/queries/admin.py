@@ -4,6 +4,7 @@ column mappings, budget policy versions, and the teams an actor may open."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import select
@@ -12,7 +13,9 @@ from empowerment import access
 from empowerment.actor import Actor
 from empowerment.csvformat import import_kind
 from empowerment.db import Database
-from empowerment.models import AppSetting, BudgetPolicy, Employee, Team
+from empowerment.errors import EmpowermentError
+from empowerment.models import AppSetting, BudgetPolicy, Employee, Location, Team
+from empowerment.queries.budgets import BudgetStatus, status_in_session
 
 DEFAULT_GUIDELINE = """\
 **You own the guest's problem the moment you hear it.**
@@ -70,21 +73,22 @@ POLICY_COLUMNS = [
 
 
 def policy_versions(db: Database, actor: Actor) -> pd.DataFrame:
-    """Every version of every budget policy, newest first within each name (admins, hr)."""
+    """Every version of every budget policy, newest first within each name (admins, hr), in
+    words: whom it applies to ("Team: Front desk"), its period and rollover by their labels."""
     access.require(actor, "policy.read")
     with db.read() as session:
         rows = session.execute(
-            select(BudgetPolicy, Team.code, Employee.code)
+            select(BudgetPolicy, Team.name, Employee.name)
             .outerjoin(Team, Team.id == BudgetPolicy.team_id)
             .outerjoin(Employee, Employee.id == BudgetPolicy.employee_id)
             .order_by(BudgetPolicy.name, BudgetPolicy.effective_from.desc(), BudgetPolicy.id.desc())
         ).all()
     records = []
-    for policy, team_code, employee_code in rows:
-        scope = (f"team {team_code}" if team_code else f"employee {employee_code}" if employee_code
-                 else f"role {policy.role.value}" if policy.role else "everyone")
+    for policy, team_name, employee_name in rows:
+        scope = (f"Team: {team_name}" if team_name else f"Employee: {employee_name}" if employee_name
+                 else f"Role: {policy.role.heading}" if policy.role else "Everyone")
         records.append([
-            policy.name, scope, policy.allowance_cents, policy.period.value, policy.rollover.value,
+            policy.name, scope, policy.allowance_cents, policy.period.label, policy.rollover.label,
             policy.customer_daily_cap_cents, policy.review_above_cents, policy.approval_above_cents,
             policy.effective_from, policy.created_at,
         ])
@@ -99,3 +103,38 @@ def team_names_in_reach(db: Database, actor: Actor, action: str) -> list[str] | 
             return None
         ids = access.team_ids(session, actor, action)
         return sorted(set(session.scalars(select(Team.name).where(Team.id.in_(ids)))))
+
+
+# --- people admin ----------------------------------------------------------------------------------
+
+PEOPLE_COLUMNS = ["code", "name", "role", "team_code", "team", "location", "active", "username",
+                  "has_pin", "has_password", "pin_locked"]
+
+
+def people(db: Database, actor: Actor, now: datetime | None = None) -> pd.DataFrame:
+    """Everyone, active or not, by name, for the People page's picker and list (admins): how
+    they sign in (PIN, password), never a secret. `role` holds the role's value."""
+    access.require(actor, "user.edit")
+    now = now or datetime.now()
+    with db.read() as session:
+        rows = session.execute(
+            select(Employee, Team.code, Team.name, Location.name)
+            .outerjoin(Team, Team.id == Employee.team_id)
+            .outerjoin(Location, Location.id == Team.location_id)
+            .order_by(Employee.active.desc(), Employee.name, Employee.id)).all()
+        records = [[e.code, e.name, e.role.value, team_code, team_name, location, bool(e.active), e.username,
+                    e.pin_hash is not None, e.password_hash is not None,
+                    e.pin_locked_until is not None and e.pin_locked_until > now]
+                   for e, team_code, team_name, location in rows]
+    return pd.DataFrame(records, columns=PEOPLE_COLUMNS)
+
+
+def person_budget(db: Database, actor: Actor, employee_code: str, on: date | None = None) -> BudgetStatus | None:
+    """The person's current budget, for an admin about to adjust it; None when no policy gives
+    them one."""
+    with db.read() as session:
+        employee = access.employee(session, actor, "budget.adjust", employee_code)
+        try:
+            return status_in_session(session, employee, on or date.today())
+        except EmpowermentError:
+            return None

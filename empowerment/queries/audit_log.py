@@ -11,11 +11,12 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import select
 
-from empowerment import access
+from empowerment import access, labels
 from empowerment.actor import Actor
-from empowerment.csvformat import DANGEROUS_FIRST_CHARACTERS, QUOTE
+from empowerment.csvformat import csv_bytes, neutralise
 from empowerment.db import Database
-from empowerment.models import AuditEvent
+from empowerment.models import AuditEvent, Budget, BudgetPolicy, Customer, Employee, Gesture
+from empowerment.periods import period_label
 
 COLUMNS = ["occurred_at", "actor", "action", "entity", "entity_id", "detail"]
 MAX_ROWS = 5000
@@ -53,18 +54,67 @@ def query_audit(db: Database, actor: Actor, *, actions: list[str] | None = None,
     return pd.DataFrame([list(r) for r in rows], columns=COLUMNS)
 
 
-def neutralise(value: object) -> object:
-    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in DANGEROUS_FIRST_CHARACTERS:
-        return QUOTE + value
-    return value
+# Records people know by their organisation's reference (shown); the others are rows known only
+# by a database number (never shown: they are named instead).
+_REFERENCED = {"employee", "gesture", "customer", "incident"}
+PEOPLE_COLUMNS = ["When", "Who", "What", "On", "Reference", "Detail"]
+
+
+def for_people(db: Database, actor: Actor, events: pd.DataFrame) -> pd.DataFrame:
+    """The events as a person reads them: actions and details in words ("Wrong PIN",
+    "Amount: $12.00 · Reason: …"), each record named (the employee's name, the budget's owner and
+    period, the policy's name) rather than by its database number."""
+    access.require(actor, "audit.read")
+    names = _record_names(db, events)
+    return pd.DataFrame({
+        "When": events["occurred_at"],
+        "Who": events["actor"],
+        "What": events["action"].map(labels.audit_action),
+        "On": [names.get((entity, str(ref))) or labels.audit_entity(entity)
+               for entity, ref in zip(events["entity"], events["entity_id"], strict=True)],
+        "Reference": [str(ref) if entity in _REFERENCED and isinstance(ref, str) else ""
+                      for entity, ref in zip(events["entity"], events["entity_id"], strict=True)],
+        "Detail": events["detail"].map(labels.audit_detail),
+    }, columns=PEOPLE_COLUMNS)
+
+
+def _numbers(refs: set[str]) -> list[int]:
+    return [int(r) for r in refs if r.isdigit()]
+
+
+def _record_names(db: Database, events: pd.DataFrame) -> dict[tuple[str, str], str]:
+    wanted: dict[str, set[str]] = {}
+    for entity, ref in zip(events["entity"], events["entity_id"], strict=True):
+        if isinstance(ref, str) and ref:
+            wanted.setdefault(str(entity), set()).add(ref)
+    found: dict[tuple[str, str], str] = {}
+    with db.read() as session:
+        if refs := wanted.get("employee"):
+            for code, name in session.execute(select(Employee.code, Employee.name).where(Employee.code.in_(refs))):
+                found[("employee", code)] = f"Employee: {name}"
+        if refs := wanted.get("customer"):
+            for code, name in session.execute(select(Customer.code, Customer.name).where(Customer.code.in_(refs))):
+                found[("customer", code)] = f"Customer: {name}"
+        if refs := wanted.get("gesture"):
+            for code, name in session.execute(select(Gesture.code, Employee.name).join(
+                    Employee, Employee.id == Gesture.employee_id).where(Gesture.code.in_(refs))):
+                found[("gesture", code)] = f"Gesture by {name}"
+        if ids := _numbers(wanted.get("budget", set())):
+            for budget_id, period, start, name in session.execute(
+                    select(Budget.id, Budget.period, Budget.period_start, Employee.name)
+                    .join(Employee, Employee.id == Budget.employee_id).where(Budget.id.in_(ids))):
+                found[("budget", str(budget_id))] = f"Budget: {name}, {period_label(period, start)}"
+        if ids := _numbers(wanted.get("budget_policy", set())):
+            for policy_id, name in session.execute(
+                    select(BudgetPolicy.id, BudgetPolicy.name).where(BudgetPolicy.id.in_(ids))):
+                found[("budget_policy", str(policy_id))] = f"Budget policy: {name}"
+    return found
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV (with BOM, so spreadsheets detect the encoding), formula cells neutralised."""
-    safe = frame.copy()
-    safe.columns = [neutralise(str(c)) for c in safe.columns]
-    for column in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise)
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 CSV (with BOM, so spreadsheets detect the encoding) by the one CSV writer: CR and LF
+    inside a cell are quoted, formula cells neutralised (`csvformat.neutralise`)."""
+    return csv_bytes(frame)
+
+
+__all__ = ["COLUMNS", "audit_choices", "neutralise", "query_audit", "to_csv"]

@@ -80,27 +80,56 @@ def locked_pins(db: Database, actor: Actor, team_ids: Iterable[int] | None = Non
 # --- budget use -----------------------------------------------------------------------------------
 
 def budget_use(db: Database, actor: Actor, team_ids: Iterable[int] | None = None,
-               on: date | None = None) -> pd.DataFrame:
-    """One row per active team member for the period containing `on`: allocated, spent, held,
-    remaining, used share and number of gestures. Reads only: a period nobody opened yet shows
-    the policy's allowance and nothing spent."""
+               on: date | None = None, window: Window | None = None) -> pd.DataFrame:
+    """One row per active team member: allocated, spent, held, remaining (allocated = spent +
+    held + remaining), used share and number of gestures. Without `window`, the period containing
+    `on`; with it, every budget period that overlaps the window, added up. Reads only: a period
+    nobody opened yet (the current one) shows the policy's allowance and nothing spent."""
     on = on or date.today()
     with db.read() as session:
         members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
-        budgets = {b.employee_id: b for b in session.scalars(select(Budget).where(
-            Budget.employee_id.in_([e.id for e, _ in members]),
-            Budget.period_start <= on, Budget.period_end > on))}
+        overlap = ((Budget.period_start < window.end, Budget.period_end > window.start) if window
+                   else (Budget.period_start <= on, Budget.period_end > on))
+        by_employee: dict[int, list[Budget]] = {}
+        for budget in session.scalars(select(Budget).where(
+                Budget.employee_id.in_([e.id for e, _ in members]), *overlap)
+                .order_by(Budget.period_start)):
+            by_employee.setdefault(budget.employee_id, []).append(budget)
         sums: dict[tuple[int, LedgerEntryType], int] = {
             (budget_id, kind): int(total or 0) for budget_id, kind, total in session.execute(
                 select(LedgerEntry.budget_id, LedgerEntry.entry_type, func.sum(LedgerEntry.amount_cents))
-                .where(LedgerEntry.budget_id.in_([b.id for b in budgets.values()]))
+                .where(LedgerEntry.budget_id.in_([b.id for bs in by_employee.values() for b in bs]))
                 .group_by(LedgerEntry.budget_id, LedgerEntry.entry_type))}
-        rows = [_budget_row(session, employee, team, budgets.get(employee.id), sums, on)
+        shows_today = window is None or window.start <= on < window.end
+        rows = [_budget_rows(session, employee, team, by_employee.get(employee.id, []), sums, on,
+                             shows_today, window)
                 for employee, team in members]
         counts = _gesture_counts(session, [e.id for e, _ in members], rows)
     frame = pd.DataFrame(rows, columns=BUDGET_COLUMNS[:-1])
     frame["gestures"] = [counts.get(code, 0) for code in frame["employee_code"]]
     return frame
+
+
+def _budget_rows(session: Session, employee: Employee, team: str, budgets: list[Budget],
+                 sums: dict[tuple[int, LedgerEntryType], int], on: date, shows_today: bool,
+                 window: Window | None) -> list[object]:
+    """One person's row: their one budget, or the window's budgets added up (plus the current
+    period as it would open, when nobody opened it yet and the window contains today)."""
+    covers_today = any(b.period_start <= on < b.period_end for b in budgets)
+    parts = [_budget_row(session, employee, team, b, sums, on) for b in budgets]
+    if shows_today and not covers_today:
+        parts.append(_budget_row(session, employee, team, None, sums, on))
+    if not parts:  # nothing in the window: zeros over the window
+        assert window is not None
+        return [employee.code, employee.name, team, "", window.start, window.end, 0, 0, 0, 0, 0.0]
+    if len(parts) == 1 and window is None:
+        return parts[0]
+    allocated, spent, held, remaining = (sum(int(p[i]) for p in parts) for i in (6, 7, 8, 9))  # type: ignore[call-overload]
+    share = (spent + held) / allocated if allocated else 0.0
+    start = min(p[4] for p in parts)  # type: ignore[type-var]
+    end = max(p[5] for p in parts)  # type: ignore[type-var]
+    label = parts[0][3] if len(parts) == 1 else f"{len(parts)} periods"
+    return [employee.code, employee.name, team, label, start, end, allocated, spent, held, remaining, share]
 
 
 def _budget_row(session: Session, employee: Employee, team: str, budget: Budget | None,
@@ -201,23 +230,44 @@ def _gesture_rows(session: Session, ids: list[int], *conditions: object, limit: 
     return [[*r[:6], r[6].value, r[7], r[8].value, r[9]] for r in rows]
 
 
+def _not_own(actor: Actor) -> list[object]:
+    """Segregation of duties: nobody is offered a decision on, or a review of, a gesture they
+    logged themselves (another manager of the team, or an admin, sees it instead)."""
+    return [] if actor.employee_id is None else [Gesture.employee_id != actor.employee_id]
+
+
 def review_queue(db: Database, actor: Actor, team_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """Logged gestures flagged for review (above the policy's "review above") that nobody reviewed
-    yet. One waiting for approval is in the approval queue instead, and one a manager approved
-    has been looked at already."""
+    yet, except the actor's own. One waiting for approval is in the approval queue instead, and
+    one a manager approved has been looked at already."""
     with db.read() as session:
         ids = access.team_ids(session, actor, "team.read", team_ids)
         rows = _gesture_rows(session, ids, Gesture.needs_review.is_(True), Gesture.reviewed_at.is_(None),
-                             Gesture.decided_at.is_(None), Gesture.status.in_(GestureStatus.recoveries()))
+                             Gesture.decided_at.is_(None), Gesture.status.in_(GestureStatus.recoveries()),
+                             *_not_own(actor))
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
 
 
 def approval_queue(db: Database, actor: Actor, team_ids: Iterable[int] | None = None) -> pd.DataFrame:
-    """Gestures waiting for a manager's approval, newest first (their money is held)."""
+    """Gestures waiting for a manager's approval, newest first (their money is held), except the
+    actor's own."""
     with db.read() as session:
         ids = access.team_ids(session, actor, "team.read", team_ids)
-        rows = _gesture_rows(session, ids, Gesture.status == GestureStatus.PENDING_APPROVAL)
+        rows = _gesture_rows(session, ids, Gesture.status == GestureStatus.PENDING_APPROVAL, *_not_own(actor))
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+
+
+def own_waiting(db: Database, actor: Actor) -> int:
+    """How many of the actor's own gestures wait for someone else's approval or review (the page
+    says so, rather than leaving them out silently)."""
+    if actor.employee_id is None:
+        return 0
+    with db.read() as session:
+        return int(session.scalar(select(func.count(Gesture.id)).where(
+            Gesture.employee_id == actor.employee_id,
+            (Gesture.status == GestureStatus.PENDING_APPROVAL)
+            | (Gesture.needs_review.is_(True) & Gesture.reviewed_at.is_(None) & Gesture.decided_at.is_(None)
+               & Gesture.status.in_(GestureStatus.recoveries()))))  or 0)
 
 
 def story_feed(db: Database, actor: Actor, team_ids: Iterable[int] | None = None,
@@ -232,6 +282,37 @@ def story_feed(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
     frame = pd.DataFrame(rows, columns=QUEUE_COLUMNS).drop(columns=["customer"])
     frame["featured"] = frame["code"].isin(featured)
     return frame
+
+
+USE_COLUMNS = ["employee_code", "employee", "team", "incidents", "gestures", "gestures_per_incident"]
+
+
+def use_rates(db: Database, actor: Actor, window: Window,
+              team_ids: Iterable[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How much each person and team used their empowerment in the window: incidents they
+    handled, gestures they logged and gestures per incident handled (None without incidents),
+    lowest rate first: (people, teams)."""
+    with db.read() as session:
+        members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
+        ids = [e.id for e, _ in members]
+        incidents = dict(session.execute(
+            select(Incident.employee_id, func.count(Incident.id)).where(
+                Incident.employee_id.in_(ids), Incident.occurred_at >= window.start_at,
+                Incident.occurred_at < window.end_at).group_by(Incident.employee_id)).all())
+        gestures = dict(session.execute(
+            select(Gesture.employee_id, func.count(Gesture.id)).where(
+                Gesture.employee_id.in_(ids), Gesture.status.in_(GestureStatus.against_budget()),
+                Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
+            .group_by(Gesture.employee_id)).all())
+    people = pd.DataFrame(
+        [[e.code, e.name, team, int(incidents.get(e.id, 0)), int(gestures.get(e.id, 0))]
+         for e, team in members], columns=USE_COLUMNS[:-1])
+    teams = people.groupby("team", as_index=False)[["incidents", "gestures"]].sum()
+    for frame in (people, teams):
+        frame["gestures_per_incident"] = (frame["gestures"] / frame["incidents"]).where(frame["incidents"] > 0)
+    order = ["gestures_per_incident", "incidents"]
+    return (people.sort_values(order, ascending=[True, False], na_position="last", ignore_index=True),
+            teams.sort_values(order, ascending=[True, False], na_position="last", ignore_index=True))
 
 
 def under_use(db: Database, actor: Actor, window: Window,

@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 
+from empowerment import labels
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.money import format_money
@@ -60,7 +61,7 @@ def _money(cents: object) -> str:
 
 def _recovery_line(row: pd.Series) -> str:
     text = (f"{_when(row['occurred_at'])} · {_clean(row['by'])} · "
-            f"{_clean(row['type']).replace('_', ' ')} {_money(row['cost_cents'])} for "
+            f"{labels.gesture_type(row['type'])} {_money(row['cost_cents'])} for "
             f"{_clean(row['customer'])}{_room(row['room'])}")
     if row["featured"]:
         text += " · featured"

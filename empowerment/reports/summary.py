@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from empowerment import labels
 from empowerment.reports import wording
 from empowerment.reports.model import JointReport, currency_symbol, format_value
 from empowerment.reports.tables import MIN_TEAM_FOLLOWED_UP, money
@@ -23,7 +24,8 @@ def _cash(cents: Any) -> str:
 
 def summarise(report: JointReport) -> list[str]:
     """A few sentences a busy reader can take away without the tables."""
-    paragraphs = [_empowerment_sentence(report), _outcome_sentence(report), _money_sentence(report)]
+    paragraphs = [_empowerment_sentence(report), _outcome_sentence(report), _money_sentence(report),
+                  " ".join(wording.sensitivity_sentences(report.payoff))]
     paragraphs.append(_turnaround_sentence(report))
     paragraphs.append(_teams_sentence(report))
     return [p for p in paragraphs if p]
@@ -93,7 +95,7 @@ def _turnaround_sentence(report: JointReport) -> str:
                                   ("Approval before spending", "decided on", "approvals")):
         row = frame.loc[step]
         if row["Done"]:
-            parts.append(f"{done_verb} {int(row['Done']):,} flagged gestures in a median of "
+            parts.append(f"{done_verb} {labels.count(int(row['Done']), 'flagged gesture')} in a median of "
                          f"{row['Median hours']:.1f} hours")
         if row["Still waiting"]:
             waiting = int(row["Still waiting"])

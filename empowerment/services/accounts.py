@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from empowerment import access, audit
@@ -17,7 +17,7 @@ from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, InvalidInput
 from empowerment.models import Employee, Role, Team, TeamManager
 from empowerment.models.lookups import employee_by_code
-from empowerment.passwords import hash_secret, verify_secret
+from empowerment.services.passwords import hash_secret, verify_secret
 from empowerment.services.signin import MAX_SECRET_CHARS, PIN_PATTERN, lift_throttle
 
 MIN_PASSWORD_CHARS = 10
@@ -125,3 +125,116 @@ def unlock_pin(db: Database, actor: Actor, employee_code: str) -> None:
         session.execute(update(Employee).where(Employee.id == employee.id)
                         .values(pin_failed_attempts=0, pin_locked_until=None))
         audit.record(session, actor, "user.pin_unlocked", "employee", employee.code)
+
+
+# --- people admin: add, change, deactivate ---------------------------------------------------------
+
+MAX_NAME_CHARS = 200
+
+
+def _team(session: Session, team_code: str | None) -> Team | None:
+    if not team_code:
+        return None
+    team = session.scalar(select(Team).where(Team.code == team_code))
+    if team is None:
+        raise InvalidInput(f"No team with id '{team_code}'.")
+    return team
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput("Give the person's name.")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(f"Keep the name under {MAX_NAME_CHARS} characters.")
+    return name
+
+
+def _manage_team(session: Session, employee: Employee, team: Team | None) -> None:
+    """A manager manages the team they belong to; someone who stops being a manager manages none."""
+    if employee.role == Role.MANAGER and team is not None:
+        session.merge(TeamManager(team_id=team.id, employee_id=employee.id))
+    elif employee.role != Role.MANAGER:
+        session.execute(delete(TeamManager).where(TeamManager.employee_id == employee.id))
+
+
+def add_employee(db: Database, actor: Actor, *, name: str, role: Role, team_code: str | None = None,
+                 pin: str | None = None, username: str | None = None, password: str | None = None) -> str:
+    """Add a person (admins). Staff usually get only a PIN for the shared tablet; a user name and
+    password are for those who sign in elsewhere. A manager with a team also manages it. The
+    same hashing and rules as every other secret. Returns the new employee id."""
+    access.require(actor, "user.create")
+    name = _clean_name(name)
+    username = (username or "").strip() or None
+    if username is not None and not USERNAME_PATTERN.match(username):
+        raise InvalidInput("A user name is 2-100 letters, digits or . _ @ - (no spaces).")
+    if (username is None) != (not password):
+        raise InvalidInput("A user name and a password go together: give both, or neither.")
+    if pin and not role.signs_in_with_pin:
+        raise InvalidInput(f"PINs are for staff and managers on shared tablets; "
+                           f"{role.label} accounts sign in with a password.")
+    if not pin and not password:
+        raise InvalidInput("Give a PIN or a user name and password; otherwise they cannot sign in.")
+    pin_hash = hash_secret(_check_pin(pin)) if pin else None
+    password_hash = hash_secret(_check_password(password)) if password else None
+    with db.write() as session:
+        if username and session.scalar(select(Employee.id).where(Employee.username == username)) is not None:
+            raise InvalidInput(f"The user name '{username}' is taken; choose another.")
+        team = _team(session, team_code)
+        employee = Employee(code=f"E-{secrets.token_hex(4).upper()}", name=name, role=role,
+                            team_id=team.id if team else None, username=username,
+                            password_hash=password_hash, pin_hash=pin_hash, active=True)
+        session.add(employee)
+        session.flush()
+        _manage_team(session, employee, team)
+        audit.record(session, actor, "user.created", "employee", employee.code, dict(
+            name=name, role=role.value, team=team_code, username=username,
+            password=password_hash is not None, pin=pin_hash is not None))
+        return employee.code
+
+
+def update_employee(db: Database, actor: Actor, employee_code: str, *, name: str, role: Role,
+                    team_code: str | None) -> list[str]:
+    """Change a person's name, role or team (admins). A role without PINs loses its PIN. Returns
+    what changed, in words, for the page to say (nothing changed: an empty list, no audit row)."""
+    name = _clean_name(name)
+    with db.write() as session:
+        employee = access.employee(session, actor, "user.edit", employee_code, for_update=True,
+                                   active_only=False)
+        team = _team(session, team_code)
+        if employee.id == actor.employee_id and role != employee.role:
+            raise InvalidInput("You cannot change your own role; ask another admin.")
+        before = dict(name=employee.name, role=employee.role.value,
+                      team=employee.team.code if employee.team else None)
+        after = dict(name=name, role=role.value, team=team.code if team else None)
+        changed = [key for key in before if before[key] != after[key]]
+        if not changed:
+            return []
+        employee.name, employee.role, employee.team_id = name, role, team.id if team else None
+        if not role.signs_in_with_pin and employee.pin_hash is not None:
+            employee.pin_hash, employee.pin_failed_attempts, employee.pin_locked_until = None, 0, None
+            changed.append("pin removed")
+        session.flush()
+        _manage_team(session, employee, team)
+        audit.record(session, actor, "employee.updated", "employee", employee.code,
+                     {key: after[key] for key in after if before[key] != after[key]}
+                     | {f"previous_{key}": before[key] for key in before if before[key] != after[key]})
+        return changed
+
+
+def set_active(db: Database, actor: Actor, employee_code: str, active: bool, reason: str = "") -> None:
+    """Deactivate a person (they can no longer sign in, nor appear on the tablet; their records
+    stay) or bring them back. Admins; never oneself; with a reason when deactivating."""
+    reason = " ".join((reason or "").split())
+    if not active and not reason:
+        raise InvalidInput("Say why the person is deactivated (e.g. left the company).")
+    with db.write() as session:
+        employee = access.employee(session, actor, "user.edit", employee_code, for_update=True,
+                                   active_only=False)
+        if employee.id == actor.employee_id:
+            raise InvalidInput("You cannot deactivate yourself; ask another admin.")
+        if employee.active == active:
+            raise InvalidInput(f"{employee.name} is already {'active' if active else 'deactivated'}.")
+        employee.active = active
+        audit.record(session, actor, "employee.reactivated" if active else "employee.deactivated",
+                     "employee", employee.code, dict(reason=reason) if reason else None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ from empowerment.models import (
     GestureStatus,
     GestureType,
     Incident,
+    IncidentStatus,
     LedgerEntryType,
     Team,
     table,
@@ -167,6 +168,8 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
         incident = session.scalar(select(Incident).where(Incident.code == request.incident_code))
         if incident is None or incident.customer_id != customer.id:
             raise UnknownIncident(f"No incident '{request.incident_code}' for this customer.")
+        if incident.status == IncidentStatus.CLOSED:
+            raise InvalidState("That incident was closed with a note; pick what went wrong instead.")
     team = session.get(Team, employee.team_id) if employee.team_id else None
     budget = budget_covering(session, employee.id, day)
     return _Context(employee, customer, policy, incident, team.location_id if team else None,
@@ -179,7 +182,8 @@ def _new_incident(session: Session, ctx: _Context, category: str | None, at: dat
     incident_id = session.connection().execute(
         insert(incidents).values(
             code=code, customer_id=ctx.customer.id, occurred_at=at, category=category or "Other",
-            location_id=ctx.location_id, employee_id=ctx.employee.id,
+            location_id=ctx.location_id, employee_id=ctx.employee.id, owner_id=ctx.employee.id,
+            status=IncidentStatus.RESOLVED,  # written with its gesture, which always counts
         ).returning(incidents.c.id)
     ).scalar_one()
     return incident_id, code
@@ -211,6 +215,10 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
         if previous is not None:
             return _result_for(session, previous, already=True)
         ctx = _prepare(session, actor, request, at)
+    if ctx.policy.needs_note(valid.cost_cents) and not valid.note:
+        raise InvalidInput(
+            f"Above {format_cents(ctx.policy.review_above_cents)} a manager reviews the gesture "
+            "afterwards: add a note saying what happened and what you did.")
     try:
         with db.write() as session:
             return _spend(session, actor, request, valid, ctx, at)
@@ -253,6 +261,10 @@ def _spend(
     budget_id = ctx.budget_id or open_budget(session, actor, ctx.employee, ctx.day, policy)
     if ctx.incident is not None:
         incident_id, incident_code = ctx.incident.id, ctx.incident.code
+        session.connection().execute(
+            update(table(Incident)).where(table(Incident).c.id == incident_id,
+                                          table(Incident).c.status == IncidentStatus.OPEN)
+            .values(status=IncidentStatus.RESOLVED))
     else:
         incident_id, incident_code = _new_incident(session, ctx, valid.category, at)
     needs_approval = policy.needs_approval(valid.cost_cents)
@@ -336,6 +348,16 @@ def _give_back(session: Session, actor: Actor, gesture: Gesture, employee: Emplo
                 gesture_id=gesture.id, reason=reason)
 
 
+def _reopen_if_unresolved(session: Session, incident_id: int) -> None:
+    """A gesture stopped counting (undone, rejected): its incident is open again unless another
+    gesture still resolves it."""
+    still = exists().where(Gesture.incident_id == incident_id,
+                           Gesture.status.in_(GestureStatus.against_budget()))
+    session.execute(update(Incident).where(Incident.id == incident_id,
+                                           Incident.status == IncidentStatus.RESOLVED, ~still)
+                    .values(status=IncidentStatus.OPEN))
+
+
 def void_gesture(db: Database, actor: Actor, gesture_code: str, reason: str) -> int:
     """Undo by reversal: the gesture is marked voided and its money comes back with a reversing
     ledger entry (a release, for a hold). Returns the budget's new remaining balance."""
@@ -356,6 +378,8 @@ def void_gesture(db: Database, actor: Actor, gesture_code: str, reason: str) -> 
         gesture.voided_at = utc_now()
         gesture.voided_by_id = actor.employee_id
         gesture.void_reason = reason
+        session.flush()
+        _reopen_if_unresolved(session, gesture.incident_id)
         audit.record(session, actor, "gesture.voided", "gesture", gesture.code,
                      dict(cost_cents=gesture.cost_cents))
         return remaining
@@ -381,6 +405,9 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
         gesture.decided_at = utc_now()
         gesture.decided_by_id = actor.employee_id
         gesture.decision_reason = reason.strip() or None
+        if not approve:
+            session.flush()
+            _reopen_if_unresolved(session, gesture.incident_id)
         audit.record(session, actor, "gesture.approved" if approve else "gesture.rejected",
                      "gesture", gesture.code)
         record_event(session, EventKind.APPROVAL_DECIDED, dict(

@@ -1,6 +1,6 @@
 """Signing in: user name + password, or a PIN on the shared tablet.
 
-- Secrets are hashed with Argon2id (`empowerment.passwords`); nothing stores or logs one in clear.
+- Secrets are hashed with Argon2id (`empowerment.services.passwords`); nothing stores or logs one in clear.
 - A failed password sign-in says the same thing, in about the same time, whether the user name
   exists or not (one Argon2 verification and one audit row either way).
 - A PIN is 4-6 digits. 5 wrong tries lock it for 15 minutes; every failure, every lock and every
@@ -22,7 +22,7 @@ from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, PinLocked, SignInThrottled
 from empowerment.models import AuditEvent, Employee, Role, SignInFailure, table
 from empowerment.models.lookups import employee_by_code
-from empowerment.passwords import verify_secret
+from empowerment.services.passwords import verify_secret
 
 PIN_PATTERN = re.compile(r"^[0-9]{4,6}$")
 PIN_MAX_TRIES = 5
@@ -153,7 +153,7 @@ def authenticate_pin(db: Database, employee_code: str, pin: str, now: datetime |
         if employee.pin_locked_until is not None and employee.pin_locked_until > at:
             audit.record(session, SHARED_TABLET, "auth.pin_refused_locked", "employee",
                          employee.code, dict(locked_until=employee.pin_locked_until), at=at)
-            outcome = PinLocked(_locked_message(employee.pin_locked_until, at))
+            outcome = PinLocked(_locked_message(employee.pin_locked_until, at, employee))
         elif not ok:
             outcome = _count_failure(session, employee, at)
         else:
@@ -180,7 +180,7 @@ def _count_failure(session: Session, employee: Employee, at: datetime) -> Except
                      dict(until=employee.pin_locked_until, minutes=minutes), at=at)
         return PinLocked(
             f"Wrong PIN {PIN_MAX_TRIES} times: it is locked for {_duration(minutes)}. "
-            f"{_locked_message(employee.pin_locked_until, at)}")
+            f"{_locked_message(employee.pin_locked_until, at, employee)}")
     employee.pin_failed_attempts = attempts
     left = PIN_MAX_TRIES - attempts
     return AuthenticationFailed(
@@ -207,10 +207,14 @@ def _duration(minutes: int) -> str:
     return f"{minutes // 60} hours" if minutes % 60 == 0 else f"{minutes / 60:.1f} hours"
 
 
-def _locked_message(until: datetime, at: datetime) -> str:
+def _locked_message(until: datetime, at: datetime, employee: Employee) -> str:
+    """Until when, and what to do: a password is offered only to someone who has one (most staff
+    only have their PIN)."""
     when = f"{until:%H:%M}" if until.date() == at.date() else f"{until:%a %d %b, %H:%M}"
-    return (f"This PIN is locked until {when}. Ask a manager or an admin, "
-            "or sign in with your user name and password.")
+    if employee.password_hash and employee.username:
+        return (f"This PIN is locked until {when}. Ask a manager or an admin to unlock it, "
+                "or sign in with your user name and password.")
+    return f"This PIN is locked until {when}. Ask a manager or an admin to unlock it."
 
 
 def lift_throttle(session: Session, username: str) -> None:

@@ -16,7 +16,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from empowerment.models import GestureStatus
+from empowerment import labels
+from empowerment.models import GestureType
 from empowerment.money import currency_symbol, format_money
 from empowerment.queries.budgets import BudgetStatus
 from empowerment.queries.customers import CustomerHistory
@@ -26,24 +27,23 @@ TABLET_CSS = Path(__file__).with_name("tablet.css")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$~|#:])")
 _MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]<>$~|#:])")
 _ISOLATE, _END_ISOLATE = "\u2068", "\u2069"  # Unicode first-strong isolate / pop isolate
+# Streamlit's Markdown turns bare URLs, "www." names and e-mail addresses into links after the
+# escapes are resolved (GFM autolink literals work on the parsed text), so escaping cannot stop
+# them: an invisible word joiner inside "://", "www." and after "@" does.
+_NO_LINK = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)|(@)")
 
-GESTURE_LABELS = {
-    "refund": "💵 Refund",
-    "comp": "🍰 On the house",
-    "upgrade": "⬆️ Upgrade",
-    "gift": "🎁 Gift",
-    "voucher": "🎟️ Voucher",
-    "personal_note": "✍️ Personal note",
-    "time": "⏱️ Time & care",
-    "other": "✨ Something else",
-}
+# What was done, in words (from `GestureType.label`; emoji were boxes on tablets without an emoji font).
+GESTURE_LABELS = {kind.value: kind.label for kind in GestureType}
 
 
 # --- text and money -------------------------------------------------------------------------------
 
 def md(text: object) -> str:
-    """Escape Markdown (and LaTeX `$`) so user text and money display literally."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Escape Markdown (and LaTeX `$`) so user text and money display literally; URLs and e-mail
+    addresses in it are shown as text, never made into links."""
+    unlinked = _AUTOLINK.sub(lambda m: m.group(0) + _NO_LINK, str(text))
+    return _MD_SPECIAL.sub(r"\\\1", unlinked)
 
 
 def name(text: object) -> str:
@@ -54,7 +54,8 @@ def name(text: object) -> str:
 
 def unmd(text: str) -> str:
     """What a person reads: inverse of `md` and `name`, for tests that compare with a message."""
-    return _MD_UNESCAPE.sub(r"\1", text).replace(_ISOLATE, "").replace(_END_ISOLATE, "")
+    plain = _MD_UNESCAPE.sub(r"\1", text).replace(_ISOLATE, "").replace(_END_ISOLATE, "")
+    return plain.replace(_NO_LINK, "")
 
 
 def money(cents: int | None) -> str:
@@ -74,15 +75,20 @@ def money_short(cents: int | None) -> str:
     return money(cents)
 
 
+def money_format() -> str:
+    """The `st.column_config.NumberColumn` format for money in the installation's currency (a
+    table column of amounts carries its currency, like every amount a person reads)."""
+    presets = {"$": "dollar", "€": "euro", "£": "pound", "¥": "yen"}
+    symbol = currency_symbol()
+    return presets.get(symbol) or f"{symbol.strip()} %.2f"
+
+
 def gesture_label(value: str | None) -> str:
-    return GESTURE_LABELS.get(str(value), str(value).replace("_", " ").capitalize())
+    return labels.gesture_type(value)
 
 
 def status_label(value: str | None) -> str:
-    try:
-        return GestureStatus(str(value)).label
-    except ValueError:
-        return str(value)
+    return labels.status(value)
 
 
 def when(value: datetime | pd.Timestamp | None) -> str:
@@ -117,7 +123,7 @@ def show_flash(key: str, where: DeltaGenerator | None = None) -> None:
     getattr(where or st, kind)(md(message))
 
 
-def empty_state(title: str, body: str, icon: str = "🌱") -> None:
+def empty_state(title: str, body: str, icon: str = ":material/eco:") -> None:
     with st.container(border=True):
         st.markdown(f"### {icon} {md(title)}")
         st.caption(md(body))
@@ -143,7 +149,7 @@ def customer_history_card(history: CustomerHistory, shown: int = 3) -> None:
     st.caption(md(" · ".join(x for x in facts if x)) + f" · **{history.visits:,}** visits · last visit "
                f"**{last}** · **{history.open_incidents}** open issue{'s' * (history.open_incidents != 1)}")
     if history.events.empty:
-        st.info(f"First time we hear from {name(customer.name)}: nothing to repeat.", icon="🌱")
+        st.info(f"First time we hear from {name(customer.name)}: nothing to repeat.", icon=":material/eco:")
         return
     for row in history.events.head(shown).itertuples():
         st.markdown(history_line(row))
@@ -155,7 +161,7 @@ def customer_history_card(history: CustomerHistory, shown: int = 3) -> None:
 
 
 def history_line(row: object) -> str:
-    """'**22 Nov 2026** · Long wait → 🎁 Gift $15.00 · Ben Colleague · Logged' (Markdown-safe)."""
+    """'**22 Nov 2026** · Long wait → Gift $15.00 · Ben Colleague · Logged' (Markdown-safe)."""
     at = getattr(row, "gesture_at", None)
     at = at if at is not None and not pd.isna(at) else getattr(row, "incident_at", None)
     gesture = getattr(row, "gesture", None)
@@ -192,3 +198,56 @@ def gestures_table(history: pd.DataFrame) -> pd.DataFrame:
         "Cost": history["cost_cents"].map(money),
         "Status": history["status"].map(status_label),
     })
+
+
+# --- the tablet's hands: keypads, the Done button ---------------------------------------------------
+
+_KEYPAD_JS = """<script>(() => {
+  const pairs = window.__empKeypadPairs = Object.assign(window.__empKeypadPairs || {}, %s);
+  const apply = () => {
+    for (const [key, mode] of Object.entries(pairs)) {
+      document.querySelectorAll(`.st-key-${key} input`).forEach((input) => {
+        if (input.getAttribute("inputmode") === mode) return;
+        input.setAttribute("inputmode", mode);
+        input.setAttribute("autocomplete", "off");
+        if (mode === "numeric") input.setAttribute("pattern", "[0-9]*");
+      });
+    }
+  };
+  apply();
+  if (!window.__empKeypadObserver) {
+    window.__empKeypadObserver = new MutationObserver(apply);
+    window.__empKeypadObserver.observe(document.body, {subtree: true, childList: true});
+  }
+})();</script>"""
+
+
+def keypads(decimal: tuple[str, ...] = (), numeric: tuple[str, ...] = ()) -> None:
+    """Bring up the right on-screen keyboard: a decimal keypad for the text inputs keyed `decimal`
+    (amounts), a numeric pad for `numeric` (PINs). Streamlit's text input has no `inputmode`, so a
+    small script sets it on the inputs of those keys, and again whenever Streamlit redraws them.
+    Static code; the keys are the page's own widget keys, never user data."""
+    import json
+
+    pairs = {key: "decimal" for key in decimal} | {key: "numeric" for key in numeric}
+    if not all(re.fullmatch(r"[A-Za-z0-9_-]+", key) for key in pairs):
+        raise ValueError("widget keys only")
+    with st.container(key="emp_keypads"):  # hidden: no gap in the layout
+        st.html("<style>.st-key-emp_keypads {display: none}</style>" + _KEYPAD_JS % json.dumps(pairs),
+                unsafe_allow_javascript=True)
+
+
+def limits_bar(remaining_cents: int, cap_cents: int, cap_left_cents: int | None, review_above_cents: int | None,
+               approval_above_cents: int | None, who_decides: str, customer_name: str | None = None) -> None:
+    """What the person may spend, pinned at the top of the tablet page from the start: budget left,
+    the daily cap per customer (and what is left of it for the customer picked), the thresholds."""
+    cap = (f"{money(cap_left_cents)} left for {name(customer_name)} today (limit {money(cap_cents)})"
+           if customer_name is not None and cap_left_cents is not None
+           else f"up to {money(cap_cents)} per customer per day")
+    parts = [f"**{md(money(remaining_cents))}** budget left", md(cap) if customer_name is None else cap]
+    if approval_above_cents is not None:
+        parts.append(f"approval above {md(money(approval_above_cents))} ({name(who_decides)})")
+    if review_above_cents is not None:
+        parts.append(f"review above {md(money(review_above_cents))}")
+    with st.container(key="tablet_limits"):
+        st.markdown(" · ".join(parts))

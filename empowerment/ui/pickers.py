@@ -39,9 +39,11 @@ def period_widths(kind: str, others: int) -> list[float]:
 
 
 def period_choice(container: DeltaGenerator, kind: str, first: date, last: date, key: str,
-                  today: date | None = None) -> PickedPeriod:
+                  today: date | None = None, current_first: bool = False) -> PickedPeriod:
     """The period itself, in `container`: dates, or one of the named periods that touch
-    [first, last] (the newest finished one first), or all time (then the span is shown)."""
+    [first, last] (the newest finished one first; with `current_first` the one containing
+    today, for pages about now), or all time (then the span is shown). Named periods read as
+    words ("July 2026"), never as their codes."""
     today = today or date.today()
     if kind == DATES:
         date_from, date_to = date_range(container, first, last, key=f"{key}_dates")
@@ -50,11 +52,16 @@ def period_choice(container: DeltaGenerator, kind: str, first: date, last: date,
         container.markdown(f"**Incidents**  \n{first:%d %b %Y} – {last:%d %b %Y}")
         return PickedPeriod(None, None, None, "over all time")
     choices = period_choices(first, last, kind)
-    default = default_period(choices, today)
+    current = [c for c in choices if parse_period(c).start <= today < parse_period(c).end]
+    default = current[0] if current_first and current else default_period(choices, today)
     name = container.selectbox(kind, choices, index=choices.index(default) if default else 0,
-                               key=f"{key}_{kind.lower()}")
+                               key=f"{key}_{kind.lower()}", format_func=_period_words)
     window = parse_period(name)
     return PickedPeriod(name, window.start, window.last_day, f"in {window.label}")
+
+
+def _period_words(name: str) -> str:
+    return parse_period(name).label
 
 
 def date_range(container: DeltaGenerator, first: date, last: date, key: str) -> tuple[date, date]:

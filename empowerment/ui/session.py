@@ -43,6 +43,8 @@ FAILURE = "_emp_failure"  # a callback's failure, shown once at the top of the n
 # Kept when one person hands over to the next: the device's settings, not anybody's data.
 INFRASTRUCTURE_KEYS = frozenset({MODE, COOKIE_JS, COOKIE_CHECKED, NOTICE, TABLET_LOCATION, TABLET_TEAM})
 PASSWORD_MODE, TABLET_MODE = "Password", "Shared tablet"
+# Set by a PIN sign-in: app.py opens the person's landing page, not the URL the last person left.
+GO_HOME = "_emp_go_home"
 
 clock: Callable[[], datetime] = datetime.now  # tests replace it to move time forward
 
@@ -238,9 +240,9 @@ def render_account_box(actor: Actor) -> None:
     """Sidebar: who is signed in, and the way out."""
     with st.sidebar:
         st.caption(f"Signed in as **{ui.md(actor.name)}** · {actor.role.label}")
-        st.button("Switch user", key="_emp_switch", icon="🔁", width="stretch",
+        st.button("Switch user", key="_emp_switch", icon=":material/switch_account:", width="stretch",
                   on_click=callback(sign_out, signed_in=False), kwargs=dict(reason="switch user", mode=TABLET_MODE))
-        st.button("Sign out", key="_emp_sign_out", icon="🚪", width="stretch",
+        st.button("Sign out", key="_emp_sign_out", icon=":material/logout:", width="stretch",
                   on_click=callback(sign_out, signed_in=False))
         _idle_watch()
 

@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from empowerment import actor, passwords
+from empowerment import actor
 from empowerment.cli import main as cli_main
 from empowerment.db import Database
 from empowerment.errors import (
@@ -24,7 +24,7 @@ from empowerment.errors import (
 )
 from empowerment.models import AuditEvent, Employee, Role, SignInFailure, TeamManager
 from empowerment.queries import roster
-from empowerment.services import accounts, sessions, signin
+from empowerment.services import accounts, passwords, sessions, signin
 from tests.factories import SYSTEM, make_team
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)
@@ -244,6 +244,19 @@ def test_the_correct_pin_during_the_lock_is_refused_and_logged(sqlite_db: Databa
         signin.authenticate_pin(sqlite_db, ana, "4821", now=T0 + timedelta(minutes=14, seconds=59))
     assert len(_events(sqlite_db, "auth.pin_refused_locked")) == 1
     assert not _events(sqlite_db, "auth.signed_in")
+
+
+def test_the_lock_message_offers_a_password_only_to_someone_who_has_one(sqlite_db: Database, ana: str) -> None:
+    pin_only = accounts.create_user(sqlite_db, SYSTEM, username="cai", name="Cai PinOnly", role=Role.STAFF,
+                                    team_code="FD", pin="1357")
+    for code, pin in ((ana, "0000"), (pin_only, "0000")):
+        for _ in range(4):
+            with pytest.raises(AuthenticationFailed):
+                signin.authenticate_pin(sqlite_db, code, pin, now=T0)
+        with pytest.raises(PinLocked) as locked:
+            signin.authenticate_pin(sqlite_db, code, pin, now=T0)
+        assert ("password" in str(locked.value)) == (code == ana), str(locked.value)
+        assert "Ask a manager or an admin" in str(locked.value)
 
 
 def test_the_lock_lifts_after_fifteen_minutes(sqlite_db: Database, ana: str) -> None:

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -19,10 +20,12 @@ from empowerment.models import (
     Employee,
     Gesture,
     Incident,
+    Period,
     Role,
     Team,
     TeamManager,
 )
+from empowerment.periods import period_bounds
 from empowerment.queries import handover, team
 from empowerment.reports import digest
 from empowerment.services import gestures
@@ -64,7 +67,13 @@ def _log(org: Org, who: str, amount: str, *, note: str | None = None, kind: str 
          category: str = "Noise", at: datetime | None = None) -> str:
     actor = org.staff[who]
     return log_gesture(org.db, actor, LogRequest(f"E-{who.upper()}", org.customer, kind, amount,
-                                                 category=category, note=note), at=at or NOW).gesture_code
+                                                 category=category, note=note or _note_if_reviewed(amount)),
+                       at=at or NOW).gesture_code
+
+
+def _note_if_reviewed(amount: str) -> str | None:
+    """Above "review above" ($50 here) the service requires a note."""
+    return "Said sorry and put it right." if float(amount) > 50 else None
 
 
 def _incident(org: Org, who: str | None, category: str, at: datetime, description: str = "") -> None:
@@ -187,6 +196,56 @@ def test_under_use_flags_people_and_teams_with_incidents_but_no_gestures(org: Or
     void_gesture(org.db, org.manager, anas, "undo")
     staff, teams = team.under_use(org.db, org.manager, window)
     assert set(staff["employee"]) == {"Ana", "Ben"} and list(teams["team"]) == ["FD"]
+
+
+def test_nobody_is_offered_a_decision_or_review_of_their_own_gesture(org: Org) -> None:
+    """Segregation of duties: Mia's own big gestures go to another manager of the team (Noor)."""
+    make_policy(org.db, allowance_cents=200_000, role=Role.MANAGER, review_above_cents=5_000,
+                approval_above_cents=20_000, name="Managers")
+    noor_code = make_employee(org.db, "E-NOOR", role=Role.MANAGER, team_id=org.fd, name="Noor")
+    with org.db.write() as session:
+        session.add(TeamManager(team_id=org.fd, employee_id=session.scalars(
+            select(Employee.id).where(Employee.code == noor_code)).one()))
+    noor = actor_of(org.db, noor_code)
+    mia = actor_of(org.db, "E-MIA")
+    big = log_gesture(org.db, mia, LogRequest("E-MIA", org.customer, "refund", "1300", category="Billing",
+                                              note="Refunded the stay"), at=NOW).gesture_code
+    flagged = log_gesture(org.db, mia, LogRequest("E-MIA", org.customer, "comp", "80", category="Noise",
+                                                  note="Dinner"), at=NOW).gesture_code
+    assert big not in set(team.approval_queue(org.db, mia)["code"])
+    assert flagged not in set(team.review_queue(org.db, mia)["code"])
+    assert team.own_waiting(org.db, mia) == 2
+    assert big in set(team.approval_queue(org.db, noor)["code"])
+    assert flagged in set(team.review_queue(org.db, noor)["code"])
+    assert team.own_waiting(org.db, noor) == 0
+
+
+def test_budget_use_over_a_chosen_period_adds_its_budgets_up_and_the_figures_add_up(org: Org) -> None:
+    _log(org, "Ana", "30")
+    _log(org, "Ana", "250")  # held
+    window = team.Window(*period_bounds(Period.YEAR, NOW.date()))
+    use = team.budget_use(org.db, org.manager, window=window).set_index("employee")
+    ana = use.loc["Ana"]
+    assert (ana["spent_cents"], ana["held_cents"]) == (3_000, 25_000)
+    assert ana["allocated_cents"] == ana["spent_cents"] + ana["held_cents"] + ana["remaining_cents"]
+    last_year = team.Window(window.start.replace(year=window.start.year - 1), window.start)
+    before = team.budget_use(org.db, org.manager, window=last_year).set_index("employee")
+    assert before.loc["Ana", ["allocated_cents", "spent_cents", "gestures"]].tolist() == [0, 0, 0]
+
+
+def test_use_rates_give_gestures_per_incident_handled_lowest_first(org: Org) -> None:
+    _log(org, "Ana", "5")
+    _log(org, "Ana", "5")
+    _incident(org, "Ben", "Noise", NOW - timedelta(minutes=5))
+    _incident(org, "Cai", "Noise", NOW - timedelta(minutes=5))
+    _log(org, "Cai", "5")
+    window = team.window_of(team.budget_use(org.db, org.manager))
+    people, teams = team.use_rates(org.db, org.manager, window)
+    rates = dict(zip(people["employee"], people["gestures_per_incident"], strict=True))
+    assert list(people["employee"][:3]) == ["Ben", "Cai", "Ana"]
+    assert (rates["Ben"], rates["Cai"], rates["Ana"]) == (0.0, 0.5, 1.0)
+    assert pd.isna(rates["Mia"])  # handled nothing: no rate, last
+    assert teams.set_index("team").loc["FD", "gestures_per_incident"] == pytest.approx(3 / 5)
 
 
 # --- hand-over ------------------------------------------------------------------------------------

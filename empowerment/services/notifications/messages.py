@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from empowerment import labels
 from empowerment.models import EventKind
 from empowerment.money import format_money
 
@@ -26,8 +27,9 @@ class Message:
 
 
 def _gesture(payload: dict[str, Any]) -> str:
-    kind = str(payload.get("type", "gesture")).replace("_", " ")
-    return f"{format_money(int(payload.get('cost_cents', 0)))} {kind}"
+    """"gesture (On the house, $35.00)": what was done in words, the money with its currency."""
+    kind = labels.gesture_type(payload["type"]) if payload.get("type") else "Gesture"
+    return f"gesture ({kind}, {format_money(int(payload.get('cost_cents', 0)))})"
 
 
 def render(kind: EventKind, payload: dict[str, Any], public_url: str) -> Message:
@@ -55,7 +57,7 @@ def render(kind: EventKind, payload: dict[str, Any], public_url: str) -> Message
     for person in payload.get("low_use", [])[:15]:
         lines.append(f"- {person['name']} ({person['team']}) has used {person['used_percent']}% of their budget.")
     for person in payload.get("no_gestures", [])[:15]:
-        lines.append(f"- {person['name']} ({person['team']}) had {person['incidents']} incidents and "
+        lines.append(f"- {person['name']} ({person['team']}) had {labels.count(int(person['incidents']), 'incident')} and "
                      "logged no gesture.")
     for entry in payload.get("care_list", [])[:15]:  # filled once the care list exists
         lines.append(f"- Care list: {entry}")

@@ -5,7 +5,7 @@ the business's time zone: the location's (`Location.time_zone`) or else the inst
 `day_bounds_utc` a business day into the stored times it covers, so a 23- or 25-hour day at a
 daylight-saving change is counted exactly. The server's own clock zone (`TZ`) never matters.
 
-In the models package (it needs only the settings), so `models.lookups` and `periods` share it.
+Below the models (it needs only the settings), so `models.lookups` and `periods` share it.
 """
 
 from __future__ import annotations
