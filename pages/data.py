@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from empowerment import access
 from empowerment.csvformat import (
     DATE_FORMATS,
     DECIMAL_MARKS,
@@ -30,6 +31,7 @@ from empowerment.csvformat import (
 from empowerment.errors import EmpowermentError, ImportFailed, UnknownValues
 from empowerment.queries import admin
 from empowerment.services import organisation
+from empowerment.services.erasure import erase_customer
 from empowerment.services.importing import FileFormat, import_csv, preview_file, rejects_csv
 from empowerment.ui import components as ui
 from empowerment.ui import value_mapping
@@ -163,8 +165,7 @@ def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
 
 # --- the page -----------------------------------------------------------------------------------
 
-def main() -> None:
-    actor = require_page("data")
+def main(actor: Any) -> None:
     st.title("Data")
     st.caption("Import employees, customers, transactions, incidents and recovery gestures from CSV files. "
                "A file is checked whole first and every problem is listed; you choose whether one bad row "
@@ -219,4 +220,37 @@ def main() -> None:
         st.caption("Check the file first; Import becomes available when the check passes.")
 
 
-main()
+def erasure_section(actor: Any) -> None:
+    """Erase a customer's personal data on request (admins). A form, so nothing runs until the
+    admin submits, and a confirmation box, because it cannot be undone."""
+    if not access.allows(actor, "customer.erase", anywhere=True):
+        return
+    st.divider()
+    st.subheader("Erase a customer on request")
+    st.caption("Removes the name, id, contact details, room and every note about their visits. Amounts, "
+               "dates and categories stay, so budgets and the payoff still add up. This cannot be undone.")
+    ui.show_flash("dt_erase_flash")
+    with st.form("dt_erase", clear_on_submit=True, border=True):
+        customer_code = st.text_input("Customer id", key="dt_erase_customer", max_chars=64)
+        reference = st.text_input("On what request (ticket or letter reference, not the name)",
+                                  key="dt_erase_reference", max_chars=200)
+        sure = st.checkbox("I understand this erases the customer's personal data for good",
+                           key="dt_erase_sure")
+        submitted = st.form_submit_button("Erase", icon="🧹", type="primary")
+    if not submitted:
+        return
+    if not sure:
+        ui.flash("dt_erase_flash", "warning", "Tick the box to confirm; nothing was erased.")
+    else:
+        try:
+            result = erase_customer(get_db(), actor, customer_code, reference)
+            ui.flash("dt_erase_flash", "success", result.as_text())
+            st.cache_data.clear()
+        except EmpowermentError as exc:
+            ui.flash("dt_erase_flash", "error", str(exc))
+    st.rerun()
+
+
+ACTOR = require_page("data")
+main(ACTOR)
+erasure_section(ACTOR)
