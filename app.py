@@ -20,7 +20,7 @@ if __name__ == "__main__":
     from empowerment.ui.session import current_actor, framed, render_account_box, sync_cookie
     from empowerment.ui.signin import sign_in_pages
 
-    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
+    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide", initial_sidebar_state="collapsed")
     try:
         settings.current()
     except settings.SettingsInvalid as exc:  # say which setting is wrong instead of failing later
@@ -42,8 +42,10 @@ if __name__ == "__main__":
         landing = by_key.get(nav.landing_page_for(actor).key) or next(iter(by_key.values()))
         home = st.Page(partial(st.switch_page, landing), title=landing.title, icon=landing.icon,
                        url_path="home", default=True, visibility="hidden")
+        shown = {heading: list(pages) for heading, pages in sections.items()}
         next(iter(sections.values())).insert(0, home)
-        page = st.navigation(sections)
+        page = st.navigation(sections, position="hidden")
+        nav.render_links(shown)
         render_account_box(actor)
     sync_cookie()
     with framed():
