@@ -98,7 +98,15 @@ def _settle(page: Any) -> None:
         if not running:
             break
         page.wait_for_timeout(100)
-    page.wait_for_timeout(700)  # charts and grids draw after the script's last message
+    # Charts and tables are loaded lazily and draw after the script's last message.
+    page.wait_for_function("""() => {
+        const main = document.querySelector('[data-testid="stMain"]');
+        const shown = (sel) => [...main.querySelectorAll(sel)].filter(e => e.checkVisibility());
+        return shown('[data-testid="stDataFrame"]').every(g => g.querySelector('.dvn-scroller'))
+            && shown('[data-testid="stVegaLiteChart"]').every(c => c.querySelector('svg, canvas'))
+            && shown('[data-testid="stSkeleton"]').length === 0;
+    }""", timeout=15_000)
+    page.wait_for_timeout(300)
 
 
 def _sign_in(page: Any, base_url: str, login: Login) -> None:
@@ -147,8 +155,10 @@ _PROBLEMS_JS = """
   const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
   for (let node; (node = walker.nextNode());) {
     const parent = node.parentElement;
-    if (!parent || ['STYLE', 'SCRIPT'].includes(parent.tagName)) continue;
-    if (parent.closest('[data-testid="stIconMaterial"], [aria-hidden="true"]')) continue;
+    // Code blocks are deliberately literal (a CSV file's header a person types): not words.
+    if (!parent || ['STYLE', 'SCRIPT'].includes(parent.tagName) || parent.closest('pre, code')) continue;
+    if (parent.closest('[data-testid="stIconMaterial"], [aria-hidden="true"]')
+        || getComputedStyle(parent).fontFamily.includes('Material Symbols')) continue;
     parts.push(node.textContent);
   }
   return {text: parts.join('\\n') + '\\n' + headers.join('\\n') + '\\n' + cells.join('\\n'),
