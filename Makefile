@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint typecheck unit bench clean-db
+.PHONY: run test lint typecheck unit bench clean-db cluster
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run_all.py
+
+# N Streamlit replicas behind nginx on one PostgreSQL (docs/DEPLOYMENT.md); Ctrl-C stops it all.
+N ?= 3
+CLUSTER_PORT ?= 8500
+cluster: $(VENV)/.installed-run
+	$(BIN)/python scripts/cluster.py --replicas $(N) --port $(CLUSTER_PORT)
 
 clean-db:
 	rm -f data/empowerment.db data/empowerment.db-wal data/empowerment.db-shm

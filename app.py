@@ -14,19 +14,20 @@ import streamlit as st
 
 ROOT = Path(__file__).resolve().parent
 
-if __name__ == "__main__":
+
+def _frame() -> None:
     from empowerment import settings
     from empowerment.ui import nav
-    from empowerment.ui.session import current_actor, framed, render_account_box, sync_cookie
+    from empowerment.ui.session import current_actor, framed, render_account_box, show_failure, sync_cookie
     from empowerment.ui.signin import sign_in_pages
 
-    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide", initial_sidebar_state="collapsed")
     try:
         settings.current()
     except settings.SettingsInvalid as exc:  # say which setting is wrong instead of failing later
         st.error(str(exc))
         st.stop()
     actor = current_actor()
+    home = None
     if actor is None:
         page = st.navigation(sign_in_pages(), position="hidden")
     else:
@@ -45,11 +46,23 @@ if __name__ == "__main__":
         shown = {heading: list(pages) for heading, pages in sections.items()}
         next(iter(sections.values())).insert(0, home)
         page = st.navigation(sections, position="hidden")
-        nav.render_links(shown)
+        nav.render_links(shown)  # plain links: Streamlit's own menu fails axe-core's list rules
         render_account_box(actor)
-    sync_cookie()
+    if page is not home:
+        # "/" only forwards to the landing page (a rerun): the cookie hand-off waits for the page
+        # that stays on screen, or the rerun could remove its script before the browser ran it.
+        sync_cookie()
     with framed():
+        show_failure()
         page.run()
+
+
+if __name__ == "__main__":
+    from empowerment.ui.session import readable_failures
+
+    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide", initial_sidebar_state="collapsed")
+    with readable_failures("app.py"):
+        _frame()
 else:  # imported by `streamlit run` (uvicorn) to build the server
     from empowerment.api import routes
 

@@ -233,7 +233,7 @@ def repeated_cli(url: str, horizon: int, bootstrap: int) -> tuple[str, float, di
 
 
 def time_in_process(url: str, horizon: int, bootstrap: int) -> tuple[float, float, Any, dict]:
-    from empowerment.analytics import compute_payoff
+    from empowerment.analytics import PayoffRequest, compute_payoff
     from empowerment.queries.frames import load_analytics_frames
 
     database = Database(url)
@@ -241,8 +241,9 @@ def time_in_process(url: str, horizon: int, bootstrap: int) -> tuple[float, floa
     frames = load_analytics_frames(database)
     loaded = time.perf_counter() - started
     started = time.perf_counter()
+    request = PayoffRequest(horizon_days=horizon, as_of=frames.as_of, bootstrap=bootstrap)
     report = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
-                            horizon_days=horizon, as_of=frames.as_of, bootstrap=bootstrap)
+                            request).to_json()
     database.dispose()
     return loaded, time.perf_counter() - started, frames, report
 

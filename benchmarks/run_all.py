@@ -21,6 +21,7 @@ BENCHES = [
     ["benchmarks/bench_payoff.py", "--postgres-server", "postgresql+psycopg://postgres@127.0.0.1:5432/test"],
     ["benchmarks/bench_report.py"],
     ["benchmarks/bench_api.py"],
+    ["benchmarks/bench_load.py"],
 ]
 
 

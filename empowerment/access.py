@@ -10,6 +10,11 @@ not do it at all. The command line and background jobs act as `Actor.system()`, 
 everything. Pages are shown to the roles that hold their page action (`empowerment.ui.nav`), and
 every service checks its own action again, so no page ever decides scope. Refusals raise
 `PermissionDenied` with a sentence the page can show as it is.
+
+Segregation of duties lives here too, so every entry point (pages, command line, imports, API)
+gets it from the same check: an action may refuse the actor's own records (`not_own`: nobody
+approves or reviews a gesture they logged or that came from their own budget), and may touch only
+records held by some roles (`holders`: only staff and managers hold and spend a recovery budget).
 """
 
 from __future__ import annotations
@@ -45,6 +50,13 @@ class Action:
     denied: str | None = None
     # The sentence for a target out of the actor's reach; default "You may not <description> ...".
     out_of_reach: str | None = None
+    # Segregation of duties. `not_own`: the sentence refusing the action on a record that is the
+    # actor's own (their gesture, logged by them or on their budget); None: allowed on one's own.
+    not_own: str | None = None
+    # Whose records the action may touch, by the record holder's role (None: anyone's), and the
+    # sentence refusing anyone else's.
+    holders: frozenset[Role] | None = None
+    not_a_holder: str | None = None
     roles: frozenset[Role] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,8 +68,14 @@ class Action:
         return self.grants.get(actor.role)
 
 
+# Who holds a recovery budget and spends it: the front line. HR, CX leads and admins read, decide
+# and configure; they never spend through the service (their records are refused as budgets too).
+BUDGET_HOLDERS: frozenset[Role] = frozenset({Role.STAFF, Role.MANAGER})
+NO_BUDGET = ("HR, CX leads and admins do not spend recovery budgets; log the gesture under the "
+             "staff member or manager who made it.")
+
 # Reusable grants: who works on a team's gestures, and who reads across the organisation.
-FRONT_LINE: Mapping[Role, Reach] = {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.ADMIN: OWN}
+FRONT_LINE: Mapping[Role, Reach] = {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED}
 TEAM_LEADS: Mapping[Role, Reach] = {Role.MANAGER: MANAGED, Role.ADMIN: ALL}
 READERS: Mapping[Role, Reach] = {Role.MANAGER: MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}
 LEADERS: Mapping[Role, Reach] = {Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}
@@ -67,15 +85,21 @@ EVERYONE_OWN: Mapping[Role, Reach] = {role: OWN for role in Role}
 _ACTIONS: tuple[Action, ...] = (
     # --- the front line ---------------------------------------------------------------------------
     Action("gesture.log", "log a recovery gesture on a budget", FRONT_LINE,
-           out_of_reach="You may only log gestures on your own budget (managers: also for their teams)."),
+           out_of_reach="You may only log gestures on your own budget (managers: also for their teams).",
+           holders=BUDGET_HOLDERS, not_a_holder=NO_BUDGET),
     Action("gesture.void", "undo a gesture", FRONT_LINE,
            out_of_reach="You may only undo your own gestures (managers: also their teams')."),
     Action("budget.read", "see a budget and its gestures", FRONT_LINE,
            out_of_reach="You may not see another person's budget."),
-    Action("customer.read", "find customers and read their history", {role: ALL for role in Role}),
+    Action("customer.read", "find customers and read their history",
+           {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL},
+           out_of_reach="This customer belongs to another location; ask a colleague there or a manager."),
     Action("customer.create", "add a customer", {role: ALL for role in Role}),
     Action("handover.read", "read the shift hand-over",
            {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.HR: ALL, Role.CX_LEAD: ALL, Role.ADMIN: ALL}),
+    # HR and CX leads read the hand-over across locations with customers pseudonymised.
+    Action("handover.identities", "see customers' names and rooms on the hand-over",
+           {Role.STAFF: OWN, Role.MANAGER: OWN | MANAGED, Role.ADMIN: ALL}),
     # --- managing a team --------------------------------------------------------------------------
     Action("team.read", "open team views", READERS,
            denied="Team views are for managers; your own budget is on My budget.",
@@ -84,13 +108,18 @@ _ACTIONS: tuple[Action, ...] = (
     Action("team.manage", "manage a team's gestures and people", TEAM_LEADS,
            out_of_reach="You may only manage the teams you manage."),
     Action("gesture.decide", "approve or reject gestures waiting for approval", TEAM_LEADS,
-           out_of_reach="You may not approve gestures outside your teams."),
+           out_of_reach="You may not approve gestures outside your teams.",
+           not_own="You may not approve or reject a gesture you logged or that was given from your own "
+                   "budget; another manager of the team or an admin decides it."),
     Action("gesture.review", "mark flagged gestures reviewed", TEAM_LEADS,
-           out_of_reach="You may only review gestures for the teams you manage."),
+           out_of_reach="You may only review gestures for the teams you manage.",
+           not_own="You may not review a gesture you logged or that was given from your own budget; "
+                   "another manager of the team or an admin reviews it."),
     Action("story.feature", "feature recovery stories", READERS,
            out_of_reach="You may only feature stories of the teams you manage."),
     Action("pin.unlock", "unlock a locked PIN", TEAM_LEADS,
-           out_of_reach="You may not unlock the PIN of someone outside your teams."),
+           out_of_reach="You may not unlock the PIN of someone outside your teams.",
+           not_own="You may not unlock your own PIN; ask another manager or an admin."),
     # --- insight ----------------------------------------------------------------------------------
     Action("payoff.read", "read the payoff", READERS),
     Action("report.read", "open the joint report", LEADERS),
@@ -99,7 +128,9 @@ _ACTIONS: tuple[Action, ...] = (
     Action("policy.read", "read the budget policies", {Role.ADMIN: ALL, Role.HR: ALL}),
     # --- configuration ----------------------------------------------------------------------------
     Action("policy.set", "change budget policies", ADMINS),
-    Action("budget.adjust", "adjust budgets", ADMINS),
+    Action("budget.adjust", "adjust budgets", ADMINS,
+           not_own="You may not adjust your own budget; another admin does.",
+           holders=BUDGET_HOLDERS, not_a_holder="Only staff and managers hold a recovery budget to adjust."),
     Action("settings.edit", "change the organisation's settings (guideline, import mappings)", ADMINS),
     Action("data.import", "import data files", ADMINS),
     Action("data.export", "export data files", ADMINS),
@@ -114,6 +145,10 @@ _ACTIONS: tuple[Action, ...] = (
     Action("notification.preferences", "choose how you are notified", EVERYONE_OWN,
            out_of_reach="You may only choose your own notifications."),
     Action("notification.log", "read the notification delivery log and send again", ADMINS),
+    # --- the record's integrity and people's data (issue 11) --------------------------------------
+    Action("integrity.verify", "check the ledger and the audit chain", ADMINS),
+    Action("database.backup", "back up and restore the database", ADMINS),
+    Action("customer.erase", "erase a customer's personal data on request", ADMINS),
 )
 
 ACTIONS: Mapping[str, Action] = {action.name: action for action in _ACTIONS}
@@ -134,27 +169,45 @@ def _in_reach(actor: Actor, reach: Reach, team_id: int | None, employee_id: int 
     return MANAGED in reach and team_id is not None and team_id in actor.managed_team_ids
 
 
-def allows(actor: Actor, name: str, *, team_id: int | None = None, employee_id: int | None = None,
-           anywhere: bool = False) -> bool:
-    """May `actor` do `name` to a record of `team_id` / `employee_id`? With `anywhere`, whether the
-    actor may do it to anything at all (for showing a page or a button)."""
-    reach = action(name).reach(actor)
+def _refusal(actor: Actor, spec: Action, team_id: int | None, employee_id: int | None,
+             logged_by_id: int | None, holder_role: Role | None, anywhere: bool) -> str | None:
+    """Why `actor` may not do `spec` to this record (None: they may). The one place that decides,
+    segregation of duties included: reach, then the record holder's role, then self-dealing."""
+    reach = spec.reach(actor)
     if reach is None:
-        return False
-    return anywhere or _in_reach(actor, reach, team_id, employee_id)
+        return spec.denied or (f"Only {_role_list(spec.roles)} may {spec.description}; you are signed "
+                               f"in as {actor.role.label}.")
+    if anywhere:
+        return None
+    if not _in_reach(actor, reach, team_id, employee_id):
+        return spec.out_of_reach or f"You may not {spec.description} here."
+    if spec.holders is not None and holder_role is not None and holder_role not in spec.holders:
+        return spec.not_a_holder or f"You may not {spec.description} for a {holder_role.label}."
+    if (spec.not_own and actor.employee_id is not None
+            and actor.employee_id in (employee_id, logged_by_id)):
+        return spec.not_own
+    return None
+
+
+def allows(actor: Actor, name: str, *, team_id: int | None = None, employee_id: int | None = None,
+           logged_by_id: int | None = None, holder_role: Role | None = None, anywhere: bool = False) -> bool:
+    """May `actor` do `name` to a record of `team_id` / `employee_id` (held by someone with
+    `holder_role`, logged by `logged_by_id`)? With `anywhere`, whether the actor may do it to
+    anything at all (for showing a page or a button)."""
+    return _refusal(actor, action(name), team_id, employee_id, logged_by_id, holder_role, anywhere) is None
 
 
 def require(actor: Actor, name: str, *, team_id: int | None = None, employee_id: int | None = None,
-            anywhere: bool = False) -> None:
+            logged_by_id: int | None = None, holder_role: Role | None = None, anywhere: bool = False) -> None:
     """`allows`, or `PermissionDenied` with the action's own sentence."""
-    spec = action(name)
-    reach = spec.reach(actor)
-    if reach is None:
-        raise PermissionDenied(spec.denied or (
-            f"Only {_role_list(spec.roles)} may {spec.description}; you are signed in as "
-            f"{actor.role.label}."))
-    if not anywhere and not _in_reach(actor, reach, team_id, employee_id):
-        raise PermissionDenied(spec.out_of_reach or f"You may not {spec.description} here.")
+    refusal = _refusal(actor, action(name), team_id, employee_id, logged_by_id, holder_role, anywhere)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+
+
+def holds_a_budget(role: Role) -> bool:
+    """Whether people with `role` hold a recovery budget (the front line)."""
+    return role in BUDGET_HOLDERS
 
 
 def _role_list(roles: Iterable[Role]) -> str:
@@ -218,5 +271,5 @@ def employee(session: Session, actor: Actor, name: str, employee_code: str, *,
     found = employee_by_code(session, employee_code, for_update=for_update)
     if found is None or (active_only and not found.active):
         raise UnknownEmployee(f"No {'active ' if active_only else ''}employee with id '{employee_code}'.")
-    require(actor, name, team_id=found.team_id, employee_id=found.id)
+    require(actor, name, team_id=found.team_id, employee_id=found.id, holder_role=found.role)
     return found

@@ -1,16 +1,74 @@
-"""The audit log: every write records who and when. Details are JSON, never secrets."""
+"""The audit log: every write records who and when. Details are JSON, never secrets.
+
+The log is hash-chained: each row stores the hash of the row before it (`prev_hash`) and its own
+hash (`row_hash`), an HMAC-SHA256 over its content and `prev_hash` (`row_digest`), keyed with a
+sub-key of the installation's secret, so someone who can write to the database but has not the
+secret cannot recompute the chain after an edit. Changing, removing or inserting a row anywhere
+breaks the chain at that row, which `python -m empowerment verify` names. The database also
+refuses UPDATE, DELETE and (PostgreSQL) TRUNCATE on the table.
+
+Appends are serialised so two writers never chain onto the same row: on SQLite write units already
+run one at a time (`BEGIN IMMEDIATE`); on PostgreSQL `record` takes a transaction-scoped advisory
+lock before reading the chain's head, held until the unit commits or rolls back.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from empowerment import settings
 from empowerment.actor import Actor
 from empowerment.models import AuditEvent, table
+from empowerment.periods import as_utc, utc_now
+
+GENESIS_HASH = "0" * 64
+# pg_advisory_xact_lock key for appending to the chain (any fixed 64-bit number of our own).
+CHAIN_LOCK_KEY = 7_340_110_001
+
+
+_PURPOSE = b"empowerment.audit-chain.v1"
+_keys: dict[str, bytes] = {}
+
+
+def chain_key(secret: str | None = None) -> bytes:
+    """The chain's sub-key (the installation secret also signs cookies: never used directly).
+    Cached per configured secret, so the hot path does not read data/secret.key each time."""
+    if secret is not None:
+        return hmac.new(secret.encode("utf-8"), _PURPOSE, hashlib.sha256).digest()
+    configured = settings.current().secret_key
+    key = _keys.get(configured)
+    if key is None:
+        key = _keys[configured] = chain_key(settings.secret_key())
+    return key
+
+
+def row_digest(prev_hash: str, occurred_at: datetime, actor_id: int | None, actor_label: str,
+               action: str, entity: str, entity_id: str | None, detail: str | None, *,
+               key: bytes | None = None) -> str:
+    """The one hashing rule of the chain: HMAC-SHA256 of the row's content as canonical JSON,
+    the previous row's hash first. Times to the microsecond, as both databases store them."""
+    content = [prev_hash, occurred_at.isoformat(sep=" ", timespec="microseconds"), actor_id,
+               actor_label, action, entity, entity_id, detail]
+    canonical = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key or chain_key(), canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def chain_head(session: Session) -> str:
+    """The newest row's hash (the genesis hash for an empty log), after taking the chain's
+    append lock on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    events = table(AuditEvent)
+    head = session.connection().execute(
+        select(events.c.row_hash).order_by(events.c.id.desc()).limit(1)).scalar()
+    return head or GENESIS_HASH
 
 
 def record(
@@ -24,14 +82,21 @@ def record(
 ) -> None:
     # A Core insert on the connection: one statement, none of the ORM's bookkeeping inside hot
     # write units.
-    session.connection().execute(
-        insert(table(AuditEvent)).values(
-            occurred_at=at or datetime.now(),
-            actor_id=actor.employee_id,
-            actor_label=actor.name,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            detail=json.dumps(detail, default=str, ensure_ascii=False) if detail else None,
-        )
+    occurred_at = at or utc_now()
+    if type(occurred_at) is not datetime:  # a pandas Timestamp: hash what the database keeps
+        occurred_at = datetime.fromisoformat(str(occurred_at))
+    if occurred_at.tzinfo is not None:
+        occurred_at = as_utc(occurred_at)
+    values = dict(
+        occurred_at=occurred_at,
+        actor_id=actor.employee_id,
+        actor_label=actor.name,
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        detail=json.dumps(detail, default=str, ensure_ascii=False) if detail else None,
     )
+    prev_hash = chain_head(session)
+    row_hash = row_digest(prev_hash, **values)  # type: ignore[arg-type]
+    session.connection().execute(
+        insert(table(AuditEvent)).values(**values, prev_hash=prev_hash, row_hash=row_hash))

@@ -1,8 +1,8 @@
 """Engine and unit-of-work setup for SQLite (embedded default) and PostgreSQL, and the schema's
 Alembic upgrade (`upgrade`), used by `python -m empowerment init`, the demo and the tests.
 
-SQLite: WAL so readers never block the writer, a busy timeout so concurrent writers queue instead
-of failing, foreign keys on, and `BEGIN IMMEDIATE` for write units so the read-check-write of a
+SQLite: WAL so readers never block the writer, a bounded busy timeout so concurrent writers queue
+instead of failing (`EMPOWERMENT_DB_WAIT_SECONDS`, also the bound of the writers' flock), foreign keys on, and `BEGIN IMMEDIATE` for write units so the read-check-write of a
 spend happens under the database's single write lock. PostgreSQL: write units lock the budget row
 (`SELECT ... FOR UPDATE`) in the services.
 """
@@ -10,15 +10,21 @@ spend happens under the database's single write lock. PostgreSQL: write units lo
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from empowerment import settings
+from empowerment.errors import DatabaseBusy, InvalidInput, Unavailable, new_reference
+
+log = logging.getLogger("empowerment.db")
 
 _WRITE_OPTION = "empowerment_write_unit"
 
@@ -36,7 +42,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={settings.current().db_wait_seconds * 1000}")
         cursor.close()
         # SQLite's lower() only knows ASCII; customer search uses this for other scripts.
         dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
@@ -54,14 +60,51 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             from pathlib import Path
 
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": settings.current().db_wait_seconds}, **kwargs)
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # prepare_threshold=None keeps psycopg 3 usable behind PgBouncer in transaction mode.
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, connect_args={"prepare_threshold": None}, **kwargs)
+    config = settings.current()
+    engine = create_engine(url, connect_args={"prepare_threshold": None,
+                                              "connect_timeout": config.db_connect_timeout_seconds}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # A write waiting on another's row lock gives up after the bounded wait (a plain SET,
+        # not a startup option, so it passes through PgBouncer).
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = '{config.db_wait_seconds}s'")
+        dbapi_connection.commit()
+
+    return engine
+
+
+def _failure(exc: Exception) -> Exception | None:
+    """The readable domain error for a database failure (None: not one we translate). The
+    details go to the server's log under the reference the person sees."""
+    text = str(getattr(exc, "orig", exc) or exc)
+    if isinstance(exc, sa_exc.DataError) and "NUL" in text:
+        return InvalidInput("The text contains an invisible NUL character, which cannot be saved; "
+                            "remove it (retype the text) and try again.")
+    if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, TimeoutError)):
+        return None
+    reference = new_reference()
+    log.warning("Database failure %s: %s", reference, text, exc_info=exc)
+    lowered = text.lower()
+    if isinstance(exc, TimeoutError) or "locked" in lowered or "lock timeout" in lowered or "lock_timeout" in lowered:
+        return DatabaseBusy(
+            "Another change is being saved and took too long, so nothing was saved this time "
+            f"(reference {reference}). What you entered is kept: try again in a moment.", reference)
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        return Unavailable(
+            "The database cannot be written to right now, so nothing was saved "
+            f"(reference {reference}). What you entered is kept: tell an admin, then try again.", reference)
+    return Unavailable(
+        "The database is not answering right now, so nothing was saved or shown "
+        f"(reference {reference}). What you entered is kept: try again in a moment.", reference)
 
 
 class Database:
@@ -89,14 +132,32 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A read-only unit: never commits. Closing ends the transaction without expiring what was
         loaded, so results stay readable after the unit."""
-        with self._read_sessions() as session:
-            yield session
+        try:
+            with self._read_sessions() as session:
+                yield session
+        except Exception as exc:
+            failure = _failure(exc)
+            if failure is None:
+                raise
+            raise failure from exc
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write unit: commits once at the end, rolls back on any exception."""
-        with self._sqlite_writer_turn(), self._write_sessions() as session, session.begin():
-            yield session
+        """A write unit: commits once at the end, rolls back on any exception. A database that is
+        down, locked past the bounded wait or read-only raises `Unavailable` with a sentence."""
+        try:
+            with self._sqlite_writer_turn(), self._write_sessions() as session, session.begin():
+                yield session
+        except Exception as exc:
+            failure = _failure(exc)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    def writer_turn(self) -> Any:
+        """The writers' turn without a unit (SQLite; nothing on PostgreSQL): a restore copies
+        the database file back while no write unit of this installation runs."""
+        return self._sqlite_writer_turn()
 
     @contextmanager
     def _sqlite_writer_turn(self) -> Iterator[None]:
@@ -109,13 +170,34 @@ class Database:
             return
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _flock_within(fd, settings.current().db_wait_seconds)
             yield
         finally:
             os.close(fd)  # closing releases the lock
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _flock_within(fd: int, seconds: float) -> None:
+    """Take the writer lock, waiting at most `seconds` (then `TimeoutError`): at once when it is
+    free, else polling every 0.5-5 ms (a wait measured in writers' turns, not SQLite's 100 ms
+    backoff), so a stuck writer elsewhere never makes a tablet wait forever."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    deadline, pause = time.monotonic() + seconds, 0.0005
+    while True:
+        time.sleep(pause)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the SQLite writer lock was held for more than {seconds} s") from None
+            pause = min(pause * 2, 0.005)
 
 
 def alembic_config(url: str) -> Any:

@@ -96,3 +96,40 @@ class ImportFailed(EmpowermentError):
     def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
+
+
+# --- failures of the system, not of the request ----------------------------------------------------
+
+class Unavailable(EmpowermentError):
+    """The database could not be reached, or did not answer in time; nothing was saved. The
+    message carries a reference code that finds the details in the server's log."""
+
+    def __init__(self, message: str, reference: str) -> None:
+        super().__init__(message)
+        self.reference = reference
+
+
+class DatabaseBusy(Unavailable):
+    """Another change held the lock longer than `EMPOWERMENT_DB_WAIT_SECONDS`."""
+
+
+def new_reference() -> str:
+    """A short code a person can read out to an admin, e.g. 'K7Q2-9XMD'."""
+    import secrets
+
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+    code = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def unexpected(exc: BaseException, where: str) -> str:
+    """Log an unexpected failure with its full details server-side, under a new reference code, and
+    return the sentence a person reads instead of a traceback. Domain errors are already sentences."""
+    import logging
+
+    if isinstance(exc, EmpowermentError):
+        return str(exc)
+    reference = new_reference()
+    logging.getLogger("empowerment").error("Unexpected failure %s in %s", reference, where, exc_info=exc)
+    return (f"Something went wrong on our side and nothing was saved (reference {reference}). "
+            "What you entered is kept: try again, and if it keeps happening give the reference to an admin.")

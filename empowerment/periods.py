@@ -1,6 +1,10 @@
 """Periods: a budget's month, quarter or year, and the windows reports and pages are read over
 ("2026-Q3", "2026-07", "2026" or explicit dates). End dates are exclusive; labels are written once
-(`period_label`)."""
+(`period_label`).
+
+A period is closed once its exclusive end date is today's business day or earlier
+(`period_closed`): money given back after that goes to the current period, never into it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+# Business time is one rule, in `empowerment.clock` (below the models, so `models.lookups` can
+# count a business day too); re-exported here with the periods it decides.
+from empowerment.clock import as_utc as as_utc
+from empowerment.clock import business_date as business_date
+from empowerment.clock import business_today as business_today
+from empowerment.clock import day_bounds_utc as day_bounds_utc
+from empowerment.clock import local_time as local_time
+from empowerment.clock import utc_now as utc_now
+from empowerment.clock import window_bounds_utc as window_bounds_utc
+from empowerment.clock import zone as zone
 from empowerment.errors import InvalidInput
 from empowerment.models import Period
 
@@ -23,6 +37,11 @@ def period_bounds(period: Period, on: date) -> tuple[date, date]:
     else:
         start, end = date(on.year, 1, 1), date(on.year + 1, 1, 1)
     return start, end
+
+
+def period_closed(period_end: date, today: date) -> bool:
+    """A budget period [start, period_end) is over on `today` (a business day)."""
+    return today >= period_end
 
 
 def next_period_start(period: Period, on: date) -> date:

@@ -51,6 +51,16 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _margin(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 100:
+        raise ValueError("give a percentage above 0 and at most 100, such as 30")
+    return value / 100.0
+
+
 def _public_url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
@@ -81,6 +91,24 @@ def _digest_at(raw: str) -> tuple[int, int, int] | None:
     if not match or match.group(1) not in _WEEKDAYS:
         raise ValueError("give a weekday and a time such as 'mon 08:00', or 'off'")
     return _WEEKDAYS.index(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def _time_zone(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("give an IANA time zone name such as Europe/London or America/New_York") from None
+    return value
+
+
+def _secure_cookie(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("auto", "always", "never"):
+        raise ValueError("give auto, always or never")
+    return value
 
 
 def _flag(raw: str) -> bool:
@@ -119,6 +147,12 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "EMPOWERMENT_CURRENCY", "currency", "USD",
         "ISO currency code used to format money on screen and in reports.", _currency,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_TIME_ZONE", "time_zone", "UTC",
+        "The business's time zone (IANA name, e.g. Europe/London): daily caps, budget periods and "
+        "report dates follow it; a location's own zone overrides it. Times are stored in UTC.",
+        _time_zone,
     ),
     SettingSpec(
         "EMPOWERMENT_DEMO_ON_EMPTY", "demo_on_empty", "1",
@@ -181,6 +215,35 @@ SPECS: tuple[SettingSpec, ...] = (
         "EMPOWERMENT_OIDC_BUTTON_LABEL", "oidc_button_label", "Sign in with your company account",
         "Company sign-in: the button's words on the sign-in screen.",
     ),
+    SettingSpec(
+        "EMPOWERMENT_RECOVERY_WINDOW_HOURS", "recovery_window_hours", "72",
+        "Payoff: a gesture counts as recovering an incident only within this many hours after it; "
+        "follow-up for every incident starts when the window ends.", _whole(1, 24 * 30),
+    ),
+    SettingSpec(
+        "EMPOWERMENT_CONTRIBUTION_MARGIN_PERCENT", "contribution_margin", "30",
+        "Payoff: the share of revenue left after the cost of serving it, in percent; every money "
+        "figure and the return on spend are worked out on it.", _margin,
+        "EMPOWERMENT_BIND_ADDRESS", "bind_address", "127.0.0.1",
+        "The address `make run` listens on: this computer only by default; 0.0.0.0 to serve "
+        "the network (then put it behind HTTPS).",
+    ),
+    SettingSpec(
+        "EMPOWERMENT_COOKIE_SECURE", "cookie_secure", "auto",
+        "Whether sign-in cookies are marked Secure (sent over HTTPS only): auto (when the request "
+        "or the proxy's X-Forwarded-Proto is https, or EMPOWERMENT_PUBLIC_URL is https), always "
+        "or never.", _secure_cookie,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_DB_WAIT_SECONDS", "db_wait_seconds", "10",
+        "The longest a write waits for another writer's lock (SQLite's writer lock, PostgreSQL "
+        "row locks) before it gives up with a message to try again.", _whole(1, 600),
+    ),
+    SettingSpec(
+        "EMPOWERMENT_DB_CONNECT_TIMEOUT_SECONDS", "db_connect_timeout_seconds", "5",
+        "The longest the app waits to reach a PostgreSQL server before saying the database is "
+        "unavailable.", _whole(1, 120),
+    ),
 )
 
 
@@ -190,6 +253,7 @@ class Settings:
     secret_key: str  # as configured; empty means "generated into data/secret.key" (see secret_key())
     idle_timeout_minutes: int
     currency: str
+    time_zone: str
     demo_on_empty: bool
     public_url: str
     api_rate_limit_per_minute: int
@@ -207,6 +271,12 @@ class Settings:
     oidc_client_secret: str
     oidc_match_claim: str
     oidc_button_label: str
+    recovery_window_hours: int
+    contribution_margin: float  # a fraction: 30 % is 0.30
+    bind_address: str
+    cookie_secure: str  # auto | always | never
+    db_wait_seconds: int
+    db_connect_timeout_seconds: int
 
     @property
     def oidc_enabled(self) -> bool:

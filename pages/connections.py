@@ -8,12 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from empowerment import settings
+from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
 from empowerment.queries import connections
 from empowerment.queries.my_budget import employee_code_for
 from empowerment.services import api_tokens, webhooks
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 S = st.session_state
@@ -25,7 +26,7 @@ SCOPE_LABELS = {"ingest": "Send data in batches", "log": "Log, undo and decide g
                 "read": "Read histories and balances"}
 
 
-def _create_token() -> None:
+def _create_token(actor: Actor) -> None:
     try:
         new = api_tokens.create_token(db, actor, S.get("cn_name", ""), S.get("cn_scopes") or [],
                                       (S.get("cn_as") or "").strip() or employee_code_for(db, actor),
@@ -36,7 +37,7 @@ def _create_token() -> None:
     S[SHOWN] = ("token", new.name, new.token)
 
 
-def _revoke(token_id: int) -> None:
+def _revoke(actor: Actor, token_id: int) -> None:
     try:
         api_tokens.revoke_token(db, actor, token_id)
         ui.flash(FLASH, "success", "Token revoked; calls with it are refused from now on.")
@@ -44,7 +45,7 @@ def _revoke(token_id: int) -> None:
         ui.flash(FLASH, "error", str(exc))
 
 
-def _create_source() -> None:
+def _create_source(actor: Actor) -> None:
     try:
         secret = webhooks.create_source(db, actor, S.get("cn_source", ""))
     except EmpowermentError as exc:
@@ -53,7 +54,7 @@ def _create_source() -> None:
     S[SHOWN] = ("source", S.get("cn_source", "").strip().lower(), secret)
 
 
-def _revoke_source(name: str) -> None:
+def _revoke_source(actor: Actor, name: str) -> None:
     try:
         webhooks.revoke_source(db, actor, name)
         ui.flash(FLASH, "success", f"Pushes from {name} are refused from now on.")
@@ -86,7 +87,7 @@ with tokens_tab:
         left.multiselect("Scopes", list(SCOPE_LABELS), format_func=SCOPE_LABELS.get, key="cn_scopes")
         right.number_input("Calls per minute", min_value=0, step=60, key="cn_limit",
                            help=f"0: the default ({settings.current().api_rate_limit_per_minute:,}).")
-        st.form_submit_button("Create token", type="primary", on_click=_create_token)
+        st.form_submit_button("Create token", type="primary", on_click=callback(_create_token))
     tokens = connections.api_tokens(db, actor)
     if tokens.empty:
         ui.empty_state("No API tokens yet", "Create one for each system that sends data or logs gestures.", ":material/key:")
@@ -99,13 +100,13 @@ with tokens_tab:
                           f"{', '.join(SCOPE_LABELS[s].lower() for s in row.scopes.split())}")
             left.caption(f"Starts {ui.md(row.prefix)}… · {row.rate_limit_per_minute:,} calls a minute · {state}")
             if pd.isna(row.revoked_at):
-                right.button("Revoke", key=f"cn_revoke_{row.token_id}", on_click=_revoke, args=(row.token_id,))
+                right.button("Revoke", key=f"cn_revoke_{row.token_id}", on_click=callback(_revoke), args=(row.token_id,))
 with sources_tab:
     st.caption("A source pushes batches to /api/v1/webhooks/<name>, signed with its secret "
                "(HMAC-SHA256 of the timestamp and the body); pushes older than 5 minutes are refused.")
     with st.form("cn_source_form", border=True):
         st.text_input("Source name", key="cn_source", placeholder="pms")
-        st.form_submit_button("Add source", type="primary", on_click=_create_source)
+        st.form_submit_button("Add source", type="primary", on_click=callback(_create_source))
     sources = connections.webhook_sources(db, actor)
     if sources.empty:
         ui.empty_state("No webhook sources yet", "Add one for each system that pushes data.", ":material/webhook:")
@@ -114,6 +115,6 @@ with sources_tab:
             left, right = st.columns([4, 1])
             left.markdown(f"**{ui.md(row.name)}** · last push {_when(row.last_received_at)}")
             if pd.isna(row.revoked_at):
-                right.button("Revoke", key=f"cn_revoke_src_{row.name}", on_click=_revoke_source, args=(row.name,))
+                right.button("Revoke", key=f"cn_revoke_src_{row.name}", on_click=callback(_revoke_source), args=(row.name,))
             else:
                 left.caption(f"Revoked {ui.when(row.revoked_at)}")

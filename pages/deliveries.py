@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
 from empowerment.models import DeliveryStatus, EventKind, NotificationChannel
 from empowerment.queries import connections
 from empowerment.services.notifications.delivery import send_again
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 S = st.session_state
@@ -20,7 +21,7 @@ actor = require_page("deliveries")
 db = get_db()
 
 
-def _send_again(delivery_id: int) -> None:
+def _send_again(actor: Actor, delivery_id: int) -> None:
     try:
         send_again(db, actor, delivery_id)
         ui.flash(FLASH, "success", "Queued; the worker sends it within a few seconds.")
@@ -55,4 +56,4 @@ else:
         left, right = st.columns([4, 1])
         left.caption(f"{EventKind(row.event).label} to {ui.name(row.recipient)} · "
                      f"{NotificationChannel(row.channel).label} · {DeliveryStatus(row.status).label.lower()}")
-        right.button("Send again", key=f"dl_again_{row.delivery_id}", on_click=_send_again, args=(row.delivery_id,))
+        right.button("Send again", key=f"dl_again_{row.delivery_id}", on_click=callback(_send_again), args=(row.delivery_id,))

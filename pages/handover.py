@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from empowerment.queries import handover
+from empowerment.api.digest_routes import DIGEST_PATH
 from empowerment.reports import digest
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
@@ -15,18 +15,16 @@ actor = require_page("handover")
 db = get_db()
 
 st.title("📋 Shift hand-over")
-data = handover.build_handover(db, actor)
+data = digest.read_handover(db, actor)  # HR and CX: pseudonymised, and the read is audited
 st.caption(f"From {data.since:%a %d %b %H:%M} to {data.until:%a %d %b %H:%M}, for "
-           + ("every location." if data.every_location else "the locations of your team."))
+           + ("every location." if data.every_location else "the locations of your team.")
+           + (f" {digest.PSEUDONYM_NOTE}" if data.pseudonymised else ""))
 
-stamp = f"{data.until:%Y%m%d-%H%M}"
+# Links to a route that checks the sign-in cookie on every fetch (a download button's /media URL
+# needs none, and stayed fetchable after the tablet switched to someone else).
 with st.container(horizontal=True):
-    st.download_button("Printable digest (HTML)", digest.digest_html(data),
-                       file_name=f"handover-{stamp}.html", mime="text/html", icon="🖨️",
-                       on_click="ignore")
-    st.download_button("Digest as text", digest.digest_text(data),
-                       file_name=f"handover-{stamp}.txt", mime="text/plain", icon="📄",
-                       on_click="ignore")
+    st.link_button("Printable digest (HTML)", f"{DIGEST_PATH}?format=html", icon="🖨️")
+    st.link_button("Digest as text", f"{DIGEST_PATH}?format=text", icon="📄")
 
 if not data.locations:
     ui.empty_state("A quiet 24 hours", "Nothing open and no notable recoveries to hand over.", "🌙")

@@ -25,7 +25,7 @@ from empowerment.services import customers as customer_service
 from empowerment.services import gestures
 from empowerment.services.gestures import INCIDENT_CATEGORIES, MAX_NOTE_CHARS, LogRequest
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 QUICK_AMOUNTS = (0, 10, 25, 50, 100, 250)
@@ -180,7 +180,7 @@ def find_customer(actor: Actor) -> None:
         for i, card in enumerate(results):
             (left if i % 2 == 0 else right).button(
                 result_label(card), key=f"lr_pick_{card.code}", width="stretch",
-                on_click=_pick_customer, args=(card.code,),
+                on_click=callback(_pick_customer, signed_in=False), args=(card.code,),
             )
         new_customer_form(actor)
 
@@ -199,7 +199,7 @@ def new_customer_form(actor: Actor) -> None:
             room.text_input("Room", key="lr_new_room", max_chars=50)
             st.text_input("E-mail (optional)", key="lr_new_email", max_chars=200)
             st.form_submit_button("Add and continue", type="primary", width="stretch",
-                                  on_click=_create_customer, args=(actor,))
+                                  on_click=callback(_create_customer))
         if S.get("lr_new_error"):
             st.error(ui.md(S["lr_new_error"]))
 
@@ -214,7 +214,8 @@ def show_customer(actor: Actor) -> CustomerHistory | None:
     with st.container(border=True, key="tablet_customer"):
         name_col, change_col = st.columns([2, 1], vertical_alignment="center")
         name_col.subheader(f"1 · {ui.name(history.customer.name)}")
-        change_col.button("Change customer", key="lr_change", on_click=_change_customer, width="stretch")
+        change_col.button("Change customer", key="lr_change", on_click=callback(_change_customer, signed_in=False),
+                          width="stretch")
         ui.customer_history_card(history)
     return history
 
@@ -233,9 +234,9 @@ def what_went_wrong(history: CustomerHistory) -> None:
     if incidents:
         st.pills("Continue an open issue", list(incidents), key=INCIDENT,
                  format_func=lambda code: ui.md(incidents.get(code, code)),
-                 on_change=_only, args=(INCIDENT, CATEGORY, None))
+                 on_change=callback(_only, signed_in=False), args=(INCIDENT, CATEGORY, None))
     st.pills("Category", INCIDENT_CATEGORIES, key=CATEGORY, label_visibility="collapsed" if not incidents
-             else "visible", on_change=_only, args=(CATEGORY, INCIDENT, None))
+             else "visible", on_change=callback(_only, signed_in=False), args=(CATEGORY, INCIDENT, None))
 
 
 def what_you_did() -> None:
@@ -247,10 +248,11 @@ def cost() -> int | None:
     st.subheader("4 · What did it cost?")
     st.pills("Quick amount", QUICK_AMOUNTS, key=QUICK,
              format_func=lambda v: ui.md(ui.money(v * 100).removesuffix(".00")),
-             on_change=_only, args=(QUICK, CUSTOM, ""), label_visibility="collapsed")
+             on_change=callback(_only, signed_in=False), args=(QUICK, CUSTOM, ""),
+             label_visibility="collapsed")
     typed_col, _ = st.columns([1, 2])
     typed_col.text_input("Other amount", key=CUSTOM, placeholder="e.g. 37.50", live=True,
-                         on_change=_only, args=(CUSTOM, QUICK, None))
+                         on_change=callback(_only, signed_in=False), args=(CUSTOM, QUICK, None))
     try:
         return _amount_cents()
     except EmpowermentError as exc:
@@ -304,7 +306,7 @@ def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, am
         st.error(ui.md(S[FEEDBACK]))
     with st.container(key="tablet_submit"):
         st.button("✅ Log recovery", key="lr_submit", type="primary", width="stretch",
-                  on_click=_submit, args=(actor, employee_code, customer.name))
+                  on_click=callback(_submit), args=(employee_code, customer.name))
 
 
 def confirmation(actor: Actor) -> None:
@@ -324,11 +326,12 @@ def confirmation(actor: Actor) -> None:
         if conf["undo_error"]:
             st.error(ui.md(conf["undo_error"]))
         if not conf["undone"]:
-            st.button("↩️ Undo", key="lr_undo", width="stretch", on_click=_undo, args=(actor,))
+            st.button("↩️ Undo", key="lr_undo", width="stretch", on_click=callback(_undo))
         again, done = st.columns(2)
         again.button("➕ Another gesture", key="lr_again", type="primary", width="stretch",
-                     on_click=_log_another)
-        done.button("➡️ Next customer", key="lr_next", width="stretch", on_click=_change_customer)
+                     on_click=callback(_log_another, signed_in=False))
+        done.button("➡️ Next customer", key="lr_next", width="stretch",
+                    on_click=callback(_change_customer, signed_in=False))
 
 
 # --- the page -------------------------------------------------------------------------------------

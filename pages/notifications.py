@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
 from empowerment.models import NotificationChannel
 from empowerment.queries.connections import my_channels
 from empowerment.queries.my_budget import employee_code_for
 from empowerment.services.notifications.preferences import ChannelChoice, set_channels
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 S = st.session_state
@@ -25,7 +26,7 @@ HINTS = {"email": "Your work email", "slack": "https://hooks.slack.com/services/
          "teams": "https://...logic.azure.com/workflows/...", "webhook": "https://your-system.example/hooks"}
 
 
-def _save() -> None:
+def _save(actor: Actor) -> None:
     choices = []
     for channel in NotificationChannel:
         target = (S.get(f"nt_target_{channel.value}") or "").strip() or None
@@ -60,4 +61,4 @@ with st.form("nt_form", border=True, width=640):
             st.text_input("Signing secret", type="password", key="nt_secret",
                           placeholder="kept" if state.has_secret else "at least 16 characters",
                           help="We sign each post with it (X-Empowerment-Signature).")
-    st.form_submit_button("Save", type="primary", on_click=_save)
+    st.form_submit_button("Save", type="primary", on_click=callback(_save))

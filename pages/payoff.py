@@ -12,21 +12,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from empowerment.analytics import (
-    compute_payoff,
-    km_curves_frame,
-    link_incidents,
-    return_rate_by_cost_band,
-    return_rates_by,
-    spend_vs_revenue_over_time,
-)
-from empowerment.analytics.payoff import filter_incidents
+from empowerment import settings
+from empowerment.analytics import PayoffRequest, PayoffResult
+from empowerment.analytics.payoff import PayoffView, payoff_view
 from empowerment.charts import payoff as payoff_charts
 from empowerment.queries import admin
 from empowerment.queries import frames as frame_queries
+from empowerment.reports import wording
 from empowerment.ui import components as ui
 from empowerment.ui import pickers
 from empowerment.ui.session import get_db
@@ -36,9 +30,9 @@ HORIZONS = (30, 90, 180, 365)
 BOOTSTRAP = 200
 PERIOD_KINDS = ("All time", "Quarter", "Year", "Dates")
 ALL_LOCATIONS, ALL_TEAMS, MY_TEAMS = "All locations", "All teams", "All my teams"
-OBSERVATIONAL = ("Observational estimate: adjusted for prior visits, spend, tenure, category and "
-                 "location; not a randomised trial.")
-BREAKDOWNS = (("first_gesture_type", "Gesture type", "First gesture"), ("category", "Category", "Category"),
+OBSERVATIONAL = wording.OBSERVATIONAL
+BREAKDOWNS = (("first_gesture_type", "Gesture type", "First gesture"),
+              ("gesture_speed", "Speed", "First gesture came"), ("category", "Category", "Category"),
               ("location", "Location", "Location"), ("team", "Team", "Team"))
 
 
@@ -49,12 +43,6 @@ class Scope:
     location: str | None
     team: str | tuple[str, ...] | None
     label: str  # "in 2024-Q3", "over all time"
-
-
-# What the page shows, as a plain dict (st.cache_data pickles it, and a class defined in a page
-# script would be pickled by reference to a module that is replaced on every run):
-# report (compute_payoff's dict), curves, bands, over_time (small frames), breakdowns {column: frame}.
-PayoffView = dict[str, Any]
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -74,23 +62,12 @@ def cached_frames(database: str, version: str) -> frame_queries.AnalyticsFrames:
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=32)
 def cached_view(database: str, version: str, date_from: date | None, date_to: date | None, location: str | None,
-                team: str | tuple[str, ...] | None, horizon: int) -> PayoffView:
+                team: str | tuple[str, ...] | None, horizon: int, window_hours: int, margin: float) -> PayoffView:
     frames = cached_frames(database, version)
-    report = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
-                            horizon_days=horizon, as_of=frames.as_of, date_from=date_from,
-                            date_to=date_to, location=location, team=_team_arg(team),
-                            bootstrap=BOOTSTRAP, seed=0)
-    scoped = filter_incidents(frames.incidents, date_from, date_to, location, _team_arg(team))
-    linked = link_incidents(scoped, frames.gestures, frames.transactions, frames.customers,
-                            as_of=pd.Timestamp(report["as_of"]), horizon_days=horizon)
-    span = linked["occurred_at"].max() - linked["occurred_at"].min() if len(linked) else pd.Timedelta(0)
-    return {
-        "report": report,
-        "curves": km_curves_frame(linked),
-        "bands": return_rate_by_cost_band(linked),
-        "over_time": spend_vs_revenue_over_time(linked, "W" if span <= pd.Timedelta(days=120) else "M"),
-        "breakdowns": {column: return_rates_by(linked, column) for column, _, _ in BREAKDOWNS},
-    }
+    request = PayoffRequest(horizon_days=horizon, as_of=frames.as_of, date_from=date_from, date_to=date_to,
+                            location=location, team=_team_arg(team), bootstrap=BOOTSTRAP, seed=0,
+                            recovery_window_hours=window_hours, margin=margin)
+    return payoff_view(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
 
 
 def _team_arg(team: str | tuple[str, ...] | None) -> str | list[str] | None:
@@ -124,81 +101,83 @@ def visible_teams(actor: Any, options: frame_queries.FilterOptions) -> tuple[lis
 
 # --- the words ----------------------------------------------------------------------------------
 
-def _points(value: float) -> str:
-    return f"{abs(value) * 100:.1f}"
+def _money(figure: Any) -> str:
+    return ui.md(wording.figure_text(figure, "money"))
 
 
-def headline(report: dict[str, Any], period_label: str) -> list[str]:
-    """The answer in plain words, honest about uncertainty and about the method's limits."""
-    horizon = report["horizon_days"]
-    uplift = report["adjusted_uplift"]
-    lines = []
-    if report["overall"]["incidents"] == 0:
+def headline(report: PayoffResult, period_label: str) -> list[str]:
+    """The answer in plain words, honest about uncertainty and about the method's limits; a
+    figure that is not reliable gives its reason, never a number."""
+    horizon, uplift = report.horizon_days, report.return_uplift
+    if report.overall.incidents == 0:
         return [f"No incidents {period_label} for this selection."]
-    if uplift["reliable"] and uplift["estimate"] is not None:
-        estimate = uplift["estimate"]
-        direction = "more" if estimate >= 0 else "less"
-        sentence = (f"Recovered customers came back **{_points(estimate)} points {direction} often** "
-                    f"within {horizon} days than comparable unrecovered ones")
-        if uplift["ci_low"] is not None and uplift["ci_high"] is not None:
-            sentence += f" (95% CI {uplift['ci_low'] * 100:+.1f} to {uplift['ci_high'] * 100:+.1f} points)"
-            if uplift["ci_low"] <= 0 <= uplift["ci_high"]:
-                sentence += "; that range includes no difference at all"
+    lines = []
+    if uplift.shown and uplift.estimate is not None:
+        direction = "more" if uplift.estimate >= 0 else "less"
+        sentence = (f"Recovery {period_label} is associated with customers coming back **{abs(uplift.estimate) * 100:.1f} "
+                    f"points {direction} often** within {horizon} days than comparable unrecovered ones "
+                    f"({ui.md(wording.range_text(uplift, 'points'))})")
         lines.append(sentence + ".")
-    elif report["naive_uplift"] is not None:
+    elif report.naive_uplift is not None:
         lines.append(
-            f"The recovered and unrecovered customers {period_label} are too different (prior visits, "
-            "spend, tenure, category, location) to compare fairly, so **no adjusted estimate** is given. "
-            f"The raw gap is {report['naive_uplift'] * 100:+.1f} points, but it mixes the effect of "
-            "recovery with who was chosen for a gesture.")
+            f"**No adjusted estimate** {period_label}: {ui.md(uplift.reason)} The raw gap is "
+            f"{report.naive_uplift * 100:+.1f} points, but it mixes any effect of recovery with who was "
+            "chosen for a gesture.")
     else:
         lines.append(f"Not enough followed-up incidents with and without a gesture {period_label} "
                      f"to compare {horizon}-day return rates yet.")
-    cost = report.get("cost_of_inaction_cents")
-    if cost is not None and uplift["reliable"]:
-        if cost > 0:
-            lines.append(f"Unrecovered incidents {period_label} cost about **{ui.md(ui.money(cost))}** "
-                         f"in lost revenue{_money_ci(report, 'cost_of_inaction_cents')}.")
+    inaction = report.cost_of_inaction_cents
+    if inaction.shown and inaction.estimate is not None:
+        if inaction.estimate > 0:
+            lines.append(f"Incidents nobody recovered {period_label} are associated with about "
+                         f"**{_money(inaction)}** of lost margin, net of what recovering them would have "
+                         f"cost ({report.margin_label}).")
         else:
-            lines.append(f"Unrecovered incidents {period_label} show no measurable lost revenue.")
-    spend, extra = report["spend_cents"], report.get("incremental_revenue_cents")
-    if spend and extra is not None and uplift["reliable"]:
-        lines.append(f"Gestures cost {ui.md(ui.money(spend))} and brought in about "
-                     f"{ui.md(ui.money(extra))} of extra revenue{_money_ci(report, 'incremental_revenue_cents')}.")
+            lines.append(f"Incidents nobody recovered {period_label} show no measurable lost margin, net of "
+                         "what recovering them would have cost.")
+    extra = report.incremental_margin_cents
+    if report.spend_cents and extra.shown:
+        lines.append(f"Gestures cost {ui.md(ui.money(report.spend_cents))}; recovered customers brought an "
+                     f"estimated {_money(extra)} of extra margin ({report.margin_label}).")
     return lines
-
-
-def _money_ci(report: dict[str, Any], key: str) -> str:
-    low, high = report.get(f"{key}_ci_low"), report.get(f"{key}_ci_high")
-    if low is None or high is None:
-        return ""
-    return f" (95% CI {ui.md(ui.money(low))} to {ui.md(ui.money(high))})"
 
 
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def show_metrics(report: dict[str, Any]) -> None:
-    horizon, uplift = report["horizon_days"], report["adjusted_uplift"]
+def _tile(figure: Any, unit: str) -> str:
+    if not figure.shown or figure.estimate is None:
+        return "—"
+    if unit == "money":
+        return wording.round_money(figure.estimate)
+    return f"{figure.estimate * 100:+.1f} pts"
+
+
+def _tile_help(figure: Any, unit: str) -> str:
+    if not figure.shown:
+        return f"Not shown: {figure.reason}"
+    return f"{wording.range_text(figure, unit).capitalize()}. {OBSERVATIONAL}"
+
+
+def show_metrics(report: PayoffResult) -> None:
+    horizon = report.horizon_days
     # Two rows of short tiles: five across were truncated at 1024 px; exact figures are in the text.
     rates, money_row = st.columns(3), st.columns(3)
-    rates[0].metric(f"{horizon}-day return, recovered", _rate(report["recovered"]["return_rate"]),
-                    help=f"{report['recovered']['eligible']:,} recovered incidents with full follow-up")
-    rates[1].metric(f"{horizon}-day return, others", _rate(report["comparison"]["return_rate"]),
-                    help=f"{report['comparison']['eligible']:,} incidents without a gesture, full follow-up")
-    adjusted = f"{uplift['estimate'] * 100:+.1f} pts" if uplift["reliable"] and uplift["estimate"] is not None else "—"
-    rates[2].metric("Adjusted uplift", adjusted, help=OBSERVATIONAL)
-    money_row[0].metric("Spent on gestures", ui.money_short(report["spend_cents"]),
-                        help=ui.money(report["spend_cents"]))
-    extra = report.get("incremental_revenue_cents")
-    reliable_extra = extra is not None and uplift["reliable"]
-    money_row[1].metric("Extra revenue (est.)", ui.money_short(extra) if reliable_extra else "—",
-                        help=OBSERVATIONAL)
-    inaction = report.get("cost_of_inaction_cents")
-    money_row[2].metric("Cost of inaction (est.)",
-                        ui.money_short(inaction) if inaction is not None and uplift["reliable"] else "—",
-                        help=OBSERVATIONAL)
+    rates[0].metric(f"{horizon}-day return, recovered", _rate(report.recovered.return_rate),
+                    help=f"{report.recovered.eligible:,} recovered episodes with full follow-up "
+                         f"({report.recovered.customers:,} customers)")
+    rates[1].metric(f"{horizon}-day return, others", _rate(report.comparison.return_rate),
+                    help=f"{report.comparison.eligible:,} episodes without a gesture, full follow-up "
+                         f"({report.comparison.customers:,} customers)")
+    rates[2].metric("Adjusted uplift", _tile(report.return_uplift, "points"),
+                    help=_tile_help(report.return_uplift, "points"))
+    money_row[0].metric("Spent on gestures", wording.round_money(report.spend_cents),
+                        help=ui.money(report.spend_cents))
+    money_row[1].metric("Extra margin (est.)", _tile(report.incremental_margin_cents, "money"),
+                        help=_tile_help(report.incremental_margin_cents, "money") + f" {report.margin_label}.")
+    money_row[2].metric("Cost of inaction (est.)", _tile(report.cost_of_inaction_cents, "money"),
+                        help=_tile_help(report.cost_of_inaction_cents, "money") + f" {report.margin_label}.")
 
 
 def show_chart(chart: Any, caption: str, key: str) -> None:
@@ -207,7 +186,7 @@ def show_chart(chart: Any, caption: str, key: str) -> None:
 
 
 def show_charts(view: PayoffView, horizon: int) -> None:
-    report = view["report"]
+    report = view.result
     st.subheader("Did they come back?")
     rates = payoff_charts.uplift_frame(report)
     if not rates.empty:
@@ -215,28 +194,50 @@ def show_charts(view: PayoffView, horizon: int) -> None:
                    f"Share of customers back within {horizon} days, with 95% intervals. Left: as "
                    "observed. Right: recovered customers next to comparable unrecovered ones. "
                    + OBSERVATIONAL, "po_rates")
-    show_chart(payoff_charts.km_chart(view["curves"], horizon),
-               "Share of customers back by each day after the incident (Kaplan-Meier, 95% bands); "
-               "customers not yet back are followed up to the data's end. Not adjusted.", "po_km")
+    show_chart(payoff_charts.km_chart(view.curves, horizon),
+               "Share of customers back by each day after the recovery window (Kaplan-Meier, 95% bands); "
+               "customers not yet back are followed up to the data's end. As observed, not adjusted.", "po_km")
     st.subheader("Did it pay?")
-    if not view["over_time"].empty:
-        show_chart(payoff_charts.spend_vs_incremental_chart(payoff_charts.spend_vs_incremental_frame(view["over_time"], report)),
-                   "Spend on gestures per period of the incident, and the extra revenue they are "
-                   f"estimated to have brought in within {horizon} days. " + OBSERVATIONAL, "po_money")
+    money_frame = payoff_charts.spend_vs_incremental_frame(view.over_time, report)
+    if not money_frame.empty:
+        shown = report.incremental_margin_cents.shown
+        show_chart(payoff_charts.spend_vs_incremental_chart(money_frame),
+                   "Spend on gestures per period of the incident"
+                   + (f", and the extra margin they are associated with within {horizon} days "
+                      f"({report.margin_label}). " + OBSERVATIONAL if shown else
+                      f". The extra margin is not shown: {report.incremental_margin_cents.reason}")
+                   + " Periods still running are left out.", "po_money")
+    if report.recovered.incidents:
+        show_chart(payoff_charts.time_to_gesture_chart(view.gesture_delays),
+                   f"How soon the first gesture came. Only gestures within {report.recovery_window_hours} "
+                   f"hours of the incident count as a recovery ({report.late_gestures:,} later ones do not; "
+                   f"{report.early_gestures:,} dated before their incident never count).", "po_speed")
     st.subheader("What works?")
-    show_chart(payoff_charts.cost_band_chart(view["bands"], horizon),
+    show_chart(payoff_charts.cost_band_chart(view.bands, horizon),
                f"Share back within {horizon} days by what was spent on the incident, including "
-               "no-cost gestures and incidents without a gesture. As observed, not adjusted.", "po_bands")
+               "no-cost gestures and incidents without a gesture. Raw: as observed, not adjusted.", "po_bands")
     tabs = st.tabs([label for _, label, _ in BREAKDOWNS])
     for tab, (column, label, axis) in zip(tabs, BREAKDOWNS, strict=True):
         with tab:
-            frame = view["breakdowns"][column]
+            frame = view.breakdowns[column]
             if frame.empty or frame["n"].sum() == 0:
                 st.caption("No incidents with full follow-up yet.")
                 continue
             show_chart(payoff_charts.breakdown_chart(frame, column, axis, horizon),
                        f"Share back within {horizon} days by {label.lower()}, with 95% intervals; "
-                       "the largest groups first. As observed, not adjusted.", f"po_by_{column}")
+                       "the largest groups first. Raw: as observed, not adjusted.", f"po_by_{column}")
+
+
+def show_method(report: PayoffResult) -> None:
+    with st.expander("How this is worked out"):
+        st.markdown(ui.md(report.assumptions))
+        st.markdown(ui.md(
+            f"A gesture counts as a recovery only if it was logged within {report.recovery_window_hours} hours "
+            "after the incident (gestures dated before it never count); for every incident, follow-up starts "
+            f"when that window ends. Money is {report.margin_label}."))
+        st.caption(ui.md(f"Data as of {report.as_of[:16].replace('T', ' ')}."))
+        if st.toggle("Technical detail", key="po_technical"):
+            st.caption(ui.md(report.method))
 
 
 def main() -> None:
@@ -251,20 +252,20 @@ def main() -> None:
         return
     scope = choose_scope(options, teams, managed_only)
     horizon = st.segmented_control("Follow-up window (days)", HORIZONS, default=90, key="po_horizon") or 90
+    current = settings.current()
     with st.spinner("Computing the payoff…"):
-        view = cached_view(get_db().url, version, scope.date_from, scope.date_to, scope.location, scope.team, horizon)
-    report = view["report"]
+        view = cached_view(get_db().url, version, scope.date_from, scope.date_to, scope.location, scope.team,
+                           horizon, current.recovery_window_hours, current.contribution_margin)
+    report = view.result
     with st.container(border=True, key="po_headline"):
         for line in headline(report, scope.label):
             st.markdown(line)
     show_metrics(report)
-    for warning in report.get("warnings") or []:
+    for warning in report.warnings:
         st.caption(ui.md(warning))
-    if report["overall"]["incidents"]:
+    if report.overall.incidents:
         show_charts(view, horizon)
-    with st.expander("How this is worked out"):
-        st.markdown(ui.md(report["adjusted_uplift"]["method"]))
-        st.caption(ui.md(f"Data as of {str(report['as_of'])[:16].replace('T', ' ')}. {OBSERVATIONAL}"))
+    show_method(report)
 
 
 main()

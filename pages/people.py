@@ -9,13 +9,14 @@ from __future__ import annotations
 import streamlit as st
 
 from empowerment import labels
+from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
 from empowerment.models import Role
 from empowerment.money import parse_cents
 from empowerment.queries import admin
 from empowerment.services import accounts, ledger
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 S = st.session_state
@@ -42,8 +43,9 @@ def _clear(*keys: str) -> None:
 
 
 # --- callbacks ------------------------------------------------------------------------------------
+# Each callback gets the person re-read from the database (`callback`), never the previous run's.
 
-def _add() -> None:
+def _add(actor: Actor) -> None:
     role = Role(S.get("pp_new_role", Role.STAFF.value))
     name = S.get("pp_new_name", "")
     created: list[str] = []
@@ -59,7 +61,7 @@ def _add() -> None:
         _clear("pp_new_name", "pp_new_pin", "pp_new_username", "pp_new_password")
 
 
-def _save_details(code: str) -> None:
+def _save_details(actor: Actor, code: str) -> None:
     changed: list[list[str]] = []
 
     def call() -> None:
@@ -71,19 +73,19 @@ def _save_details(code: str) -> None:
         ui.flash(FLASH, "info", "Nothing to save: the details are as they were.")
 
 
-def _set_pin(code: str, name: str) -> None:
+def _set_pin(actor: Actor, code: str, name: str) -> None:
     if _flash_outcome(lambda: accounts.set_pin(db, actor, code, S.get(f"pp_pin_{code}", "")),
                       f"{name}'s new PIN is set (and any lock lifted). Tell them in person."):
         _clear(f"pp_pin_{code}")
 
 
-def _set_password(code: str, name: str) -> None:
+def _set_password(actor: Actor, code: str, name: str) -> None:
     if _flash_outcome(lambda: accounts.set_password(db, actor, code, S.get(f"pp_password_{code}", "")),
                       f"{name}'s new password is set."):
         _clear(f"pp_password_{code}")
 
 
-def _adjust(code: str, name: str) -> None:
+def _adjust(actor: Actor, code: str, name: str) -> None:
     def call() -> None:
         cents = parse_cents(S.get(f"pp_amount_{code}", ""))
         sign = -1 if S.get(f"pp_direction_{code}") == "Take away" else 1
@@ -93,7 +95,7 @@ def _adjust(code: str, name: str) -> None:
         _clear(f"pp_amount_{code}", f"pp_reason_{code}")
 
 
-def _set_active(code: str, name: str, active: bool) -> None:
+def _set_active(actor: Actor, code: str, name: str, active: bool) -> None:
     if _flash_outcome(lambda: accounts.set_active(db, actor, code, active, S.get(f"pp_why_{code}", "")),
                       f"{name} can sign in again." if active else
                       f"{name} is deactivated: they can no longer sign in; their records stay."):
@@ -123,7 +125,7 @@ def _add_form(team_names: dict[str, str]) -> None:
                           key="pp_new_password", type="password")
         st.caption("Staff usually need only a PIN. HR, CX leads and admins sign in with a user name "
                    "and password.")
-        st.form_submit_button("Add the person", type="primary", on_click=_add, icon=":material/person_add:")
+        st.form_submit_button("Add the person", type="primary", on_click=callback(_add), icon=":material/person_add:")
 
 
 def _details(row, team_names: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
@@ -138,7 +140,7 @@ def _details(row, team_names: dict[str, str]) -> None:  # type: ignore[no-untype
                         format_func=lambda c: team_names.get(c, "No team"))
         st.caption("A manager manages the team they are in. A role without a PIN (HR, CX lead, "
                    "admin) loses the tablet PIN.")
-        st.form_submit_button("Save details", type="primary", on_click=_save_details, args=(code,))
+        st.form_submit_button("Save details", type="primary", on_click=callback(_save_details), args=(code,))
 
 
 def _sign_in(row) -> None:  # type: ignore[no-untyped-def]
@@ -148,14 +150,14 @@ def _sign_in(row) -> None:  # type: ignore[no-untyped-def]
     if Role(row.role).signs_in_with_pin:
         with left.form(f"pp_pin_form_{code}", border=False):
             st.text_input("New PIN (4 to 6 digits)", key=f"pp_pin_{code}", type="password", max_chars=6)
-            st.form_submit_button("Set PIN", on_click=_set_pin, args=(code, name), icon=":material/pin:")
+            st.form_submit_button("Set PIN", on_click=callback(_set_pin), args=(code, name), icon=":material/pin:")
     else:
         left.caption(f"{Role(row.role).heading} accounts have no PIN.")
     if isinstance(row.username, str) and row.username:
         with right.form(f"pp_password_form_{code}", border=False):
             st.text_input(f"New password (at least {accounts.MIN_PASSWORD_CHARS} characters)",
                           key=f"pp_password_{code}", type="password")
-            st.form_submit_button("Set password", on_click=_set_password, args=(code, name),
+            st.form_submit_button("Set password", on_click=callback(_set_password), args=(code, name),
                                   icon=":material/password:")
     else:
         right.caption("No user name: this person signs in on the tablet only.")
@@ -179,7 +181,7 @@ def _budget(row) -> None:  # type: ignore[no-untyped-def]
         first.segmented_control("Adjustment", ["Add", "Take away"], default="Add", key=f"pp_direction_{code}")
         second.text_input("Amount", key=f"pp_amount_{code}", placeholder="50.00")
         st.text_input("Reason (kept in the audit log)", key=f"pp_reason_{code}")
-        st.form_submit_button("Adjust the budget", on_click=_adjust, args=(code, name),
+        st.form_submit_button("Adjust the budget", on_click=callback(_adjust), args=(code, name),
                               icon=":material/account_balance_wallet:")
 
 
@@ -188,13 +190,13 @@ def _status(row) -> None:  # type: ignore[no-untyped-def]
     if row.active:
         with st.form(f"pp_deactivate_form_{code}", border=False):
             st.text_input("Why (e.g. left the company)", key=f"pp_why_{code}")
-            st.form_submit_button("Deactivate", on_click=_set_active, args=(code, name, False),
+            st.form_submit_button("Deactivate", on_click=callback(_set_active), args=(code, name, False),
                                   icon=":material/person_off:")
         st.caption("A deactivated person cannot sign in and leaves the tablet's list; their gestures, "
                    "budget history and audit trail stay.")
     else:
         st.info(f"{ui.name(name)} is deactivated.", icon=":material/person_off:")
-        st.button("Reactivate", key=f"pp_reactivate_{code}", on_click=_set_active, args=(code, name, True),
+        st.button("Reactivate", key=f"pp_reactivate_{code}", on_click=callback(_set_active), args=(code, name, True),
                   icon=":material/person_check:")
 
 

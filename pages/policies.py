@@ -8,13 +8,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, InvalidInput
 from empowerment.models import Period, Role, Rollover
 from empowerment.money import parse_cents
 from empowerment.queries import admin
 from empowerment.services import organisation, policies
 from empowerment.ui import components as ui
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 S = st.session_state
@@ -30,7 +31,7 @@ def _optional_cents(key: str) -> int | None:
     return parse_cents(text) if text else None
 
 
-def _save_policy() -> None:
+def _save_policy(actor: Actor) -> None:
     scope = S.get("po_scope", EVERYONE)
     try:
         kwargs: dict[str, object] = {}
@@ -64,7 +65,7 @@ def _money_or_none(cents: object) -> str:
     return "—" if cents is None or pd.isna(cents) else ui.money(int(cents))  # type: ignore[call-overload]
 
 
-def _save_guideline() -> None:
+def _save_guideline(actor: Actor) -> None:
     try:
         organisation.set_guideline(db, actor, S.get("po_guideline", ""))
     except EmpowermentError as exc:
@@ -128,11 +129,11 @@ with st.form("po_policy_form"):
     st.checkbox("Apply immediately: budgets already open this period get the new allowance now "
                 "(otherwise a change starts with the next period; a new policy's limits apply from today)",
                 key="po_immediate", value=False)
-    st.form_submit_button("Save policy", type="primary", on_click=_save_policy)
+    st.form_submit_button("Save policy", type="primary", on_click=callback(_save_policy))
 
 st.subheader("Empowerment guideline")
 st.caption("Shown next to the form on every tablet. Markdown is allowed.")
 with st.form("po_guideline_form"):
     st.text_area("Guideline", value=admin.get_guideline(db), key="po_guideline", height=260,
                  max_chars=organisation.MAX_GUIDELINE_CHARS)
-    st.form_submit_button("Save guideline", on_click=_save_guideline)
+    st.form_submit_button("Save guideline", on_click=callback(_save_guideline))

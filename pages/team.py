@@ -12,13 +12,14 @@ import pandas as pd
 import streamlit as st
 
 from empowerment import labels
+from empowerment.actor import Actor
 from empowerment.charts import team as team_charts
 from empowerment.errors import EmpowermentError
 from empowerment.queries import admin, team
 from empowerment.services import accounts, gestures
 from empowerment.ui import components as ui
 from empowerment.ui import pickers
-from empowerment.ui.session import get_db
+from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import require_page
 
 S = st.session_state
@@ -30,6 +31,7 @@ db = get_db()
 
 
 # --- callbacks ------------------------------------------------------------------------------------
+# Each callback gets the person re-read from the database (`callback`): never the previous run's.
 # A decision or review is answered on its own card: each card is a fragment, so a tap reruns that
 # card only (about a tenth of the whole page), the page stays on its tab, and a refusal is shown on
 # the card that was tapped, not at the top of the page.
@@ -64,23 +66,23 @@ def _act(action: str, code: str, call, success: str) -> None:  # type: ignore[no
     ui.flash(FLASH, "success", success)
 
 
-def _mark_reviewed(code: str) -> None:
+def _mark_reviewed(actor: Actor, code: str) -> None:
     _card_act("review", code, lambda: gestures.mark_reviewed(db, actor, code, S.get(f"tm_comment_{code}", "")),
               "Marked reviewed.")
 
 
-def _void(code: str) -> None:
+def _void(actor: Actor, code: str) -> None:
     _card_act("void", code, lambda: gestures.void_gesture(db, actor, code, S.get(f"tm_void_{code}", "")),
               "Gesture undone; its money went back to the budget.")
 
 
-def _decide(code: str, approve: bool) -> None:
+def _decide(actor: Actor, code: str, approve: bool) -> None:
     reason = S.get(f"tm_reason_{code}", "")
     _card_act("decide", code, lambda: gestures.decide_gesture(db, actor, code, approve, reason),
               "Approved: the held money is now spent." if approve else "Rejected: the held money is back.")
 
 
-def _feature(code: str, featured: bool) -> None:
+def _feature(actor: Actor, code: str, featured: bool) -> None:
     try:
         gestures.set_featured(db, actor, code, featured)
         S[_outcome_key(f"story_{code}")] = ("success", "Story featured for the joint report." if featured
@@ -89,7 +91,7 @@ def _feature(code: str, featured: bool) -> None:
         S[_outcome_key(f"story_{code}")] = ("error", str(exc))
 
 
-def _unlock(code: str, name: str, lock: str) -> None:
+def _unlock(actor: Actor, code: str, name: str, lock: str) -> None:
     # keyed by the lock too: a later lock of the same person can be lifted again
     _act("unlock", f"{code}@{lock}", lambda: accounts.unlock_pin(db, actor, code),
          f"{name}'s PIN is unlocked; they can sign in on the tablet again.")
@@ -108,7 +110,7 @@ def _locked_pins(locked) -> None:  # type: ignore[no-untyped-def]
             left.markdown(f"{ui.name(row.name)} · {ui.md(row.team)} · locked until "
                           f"{row.locked_until:%d %b %H:%M}")
             right.button("Unlock", key=f"tm_unlock_{row.employee_code}", width="stretch",
-                         on_click=_unlock, args=(row.employee_code, row.name, str(row.locked_until)))
+                         on_click=callback(_unlock), args=(row.employee_code, row.name, str(row.locked_until)))
 
 
 def _whole(cents: int) -> str:
@@ -155,10 +157,10 @@ def _review_card(row) -> None:  # type: ignore[no-untyped-def]
         with left.form(f"tm_review_form_{row.code}", border=False):
             st.text_input("Comment", key=f"tm_comment_{row.code}", max_chars=gestures.MAX_COMMENT_CHARS)
             st.form_submit_button("Mark reviewed", type="primary", width="stretch",
-                                  on_click=_mark_reviewed, args=(row.code,))
+                                  on_click=callback(_mark_reviewed), args=(row.code,))
         with right.form(f"tm_void_form_{row.code}", border=False):
             st.text_input("Reason to undo", key=f"tm_void_{row.code}")
-            st.form_submit_button("Undo the gesture", width="stretch", on_click=_void, args=(row.code,))
+            st.form_submit_button("Undo the gesture", width="stretch", on_click=callback(_void), args=(row.code,))
 
 
 @st.fragment
@@ -171,8 +173,8 @@ def _approval_card(row) -> None:  # type: ignore[no-untyped-def]
             st.text_input("Reason (needed to reject)", key=f"tm_reason_{row.code}")
             left, right = st.columns(2)
             left.form_submit_button("Approve", type="primary", width="stretch",
-                                    on_click=_decide, args=(row.code, True))
-            right.form_submit_button("Reject", width="stretch", on_click=_decide,
+                                    on_click=callback(_decide), args=(row.code, True))
+            right.form_submit_button("Reject", width="stretch", on_click=callback(_decide),
                                      args=(row.code, False))
 
 
@@ -213,7 +215,7 @@ def _story_card(row) -> None:  # type: ignore[no-untyped-def]
             _k, message = S.pop(_outcome_key(f"story_{row.code}"))
             (st.success if kind == "success" else st.error)(ui.md(message))
         st.button("Un-feature" if featured else "Feature in the joint report",
-                  key=f"tm_feature_{row.code}", on_click=_feature, args=(row.code, not featured))
+                  key=f"tm_feature_{row.code}", on_click=callback(_feature), args=(row.code, not featured))
 
 
 def _stories_tab(stories) -> None:  # type: ignore[no-untyped-def]

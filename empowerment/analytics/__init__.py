@@ -11,13 +11,18 @@ from empowerment.analytics.breakdowns import (
 )
 from empowerment.analytics.linking import link_incidents
 from empowerment.analytics.payoff import compute_payoff, json_safe
+from empowerment.analytics.result import Figure, GroupSummary, PayoffRequest, PayoffResult
 from empowerment.analytics.survival import KMResult, LogRankResult, kaplan_meier, logrank
 from empowerment.analytics.synthetic import make_synthetic
 
 __all__ = [
     "EffectEstimate",
+    "Figure",
+    "GroupSummary",
     "KMResult",
     "LogRankResult",
+    "PayoffRequest",
+    "PayoffResult",
     "adjusted_effect",
     "adjusted_effects",
     "compute_payoff",

@@ -14,7 +14,7 @@ together), seeded, refitting all models.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ import pandas as pd
 from empowerment.analytics.aipw import AipwData, aipw_draws, case_weights
 from empowerment.analytics.design import covariate_matrix
 from empowerment.analytics.models import fit_logistic
+from empowerment.analytics.result import Figure
 
 SUPPORT = (0.01, 0.99)
 MAX_OUTSIDE_SUPPORT_SHARE = 0.10  # of the target group (treated for ATT)
@@ -40,7 +41,7 @@ class EffectEstimate:
     ci_high: float | None
     method: str
     reliable: bool
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
     naive: float | None = None
     outcome: str = "returned_within"
     estimand: str = "att"
@@ -48,6 +49,10 @@ class EffectEstimate:
     n_control: int = 0
     effective_sample_size: float | None = None  # of the reweighted group
     outside_support_share: float | None = None  # of the target group, trimmed
+
+    def to_figure(self) -> Figure:
+        """The estimate as a figure with its verdict (the warnings are its reasons)."""
+        return Figure(self.estimate, self.ci_low, self.ci_high, self.reliable, tuple(self.warnings))
 
 
 def _build_data(eligible: pd.DataFrame, outcomes: Sequence[str]) -> AipwData:
@@ -132,7 +137,8 @@ def _insufficient(
         f"{n_control} comparison; need {MIN_GROUP_FOR_ESTIMATE} of each)."
     )
     return EffectEstimate(
-        None, None, None, method, False, [message], naive, outcome, estimand, n_treated, n_control
+        estimate=None, ci_low=None, ci_high=None, method=method, reliable=False, warnings=(message,),
+        naive=naive, outcome=outcome, estimand=estimand, n_treated=n_treated, n_control=n_control,
     )
 
 
@@ -189,19 +195,19 @@ def _summarise(
     reliable = not notes and bool(np.isfinite([point, low, high]).all())
     n_treated = int(data.treated.sum())
     return EffectEstimate(
-        _finite_or_none(point),
-        _finite_or_none(low),
-        _finite_or_none(high),
-        method,
-        reliable,
-        notes,
-        naive,
-        outcome,
-        estimand,
-        n_treated,
-        data.treated.size - n_treated,
-        ess,
-        outside,
+        estimate=_finite_or_none(point),
+        ci_low=_finite_or_none(low),
+        ci_high=_finite_or_none(high),
+        method=method,
+        reliable=reliable,
+        warnings=tuple(notes),
+        naive=naive,
+        outcome=outcome,
+        estimand=estimand,
+        n_treated=n_treated,
+        n_control=data.treated.size - n_treated,
+        effective_sample_size=ess,
+        outside_support_share=outside,
     )
 
 

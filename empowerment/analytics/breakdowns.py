@@ -47,7 +47,7 @@ def return_rates_by(linked: pd.DataFrame, column: str) -> pd.DataFrame:
     """
     eligible = linked.loc[linked["eligible"].to_numpy(dtype=bool)]
     labels = label_or_unknown(eligible[column])
-    if column == "first_gesture_type":
+    if column in ("first_gesture_type", "gesture_speed"):
         labels = labels.where(eligible["recovered"].to_numpy(dtype=bool), NO_GESTURE_LABEL)
     return _rates(eligible, labels, column)
 
@@ -122,6 +122,11 @@ def spend_vs_revenue_over_time(linked: pd.DataFrame, freq: str = "M") -> pd.Data
     )
     summary = frame.groupby("period", sort=True).sum().reset_index()
     summary["revenue_after_cents"] = summary["revenue_after_cents"].round().astype("int64")
+    # A period still running at as-of is partial: charts leave it out rather than show a dip.
+    as_of = linked.attrs.get("as_of")
+    ends = (pd.PeriodIndex(summary["period"], freq=freq).end_time if len(summary)
+            else pd.DatetimeIndex([]))
+    summary["complete"] = np.asarray(ends <= pd.Timestamp(as_of)) if as_of is not None else True
     return summary
 
 
@@ -150,3 +155,17 @@ def km_curves_frame(linked: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) ->
             )
         )
     return pd.concat(pieces, ignore_index=True)
+
+
+GESTURE_DELAY_BINS = ((0.0, 1.0, "Within the hour"), (1.0, 4.0, "1–4 hours"), (4.0, 12.0, "4–12 hours"),
+                      (12.0, 24.0, "12–24 hours"), (24.0, 48.0, "1–2 days"), (48.0, math.inf, "2 days or more"))
+
+
+def time_to_gesture_frame(linked: pd.DataFrame) -> pd.DataFrame:
+    """How long after the incident the first counted gesture came: (delay, recovered) per bin."""
+    hours = linked.loc[linked["recovered"].to_numpy(dtype=bool), "hours_to_gesture"].to_numpy(dtype=float)
+    labels = [label for _, _, label in GESTURE_DELAY_BINS]
+    edges = [low for low, _, _ in GESTURE_DELAY_BINS] + [math.inf]
+    index = np.clip(np.searchsorted(np.asarray(edges), hours, side="right") - 1, 0, len(labels) - 1)
+    counts = np.bincount(index, minlength=len(labels)) if hours.size else np.zeros(len(labels), dtype=int)
+    return pd.DataFrame({"delay": labels, "recovered": counts.astype("int64")})

@@ -16,6 +16,7 @@ import pandas as pd
 NS_PER_DAY = 86_400 * 10**9
 PRIOR_WINDOW_DAYS = 365
 UNKNOWN_LABEL = "(unknown)"
+DEFAULT_RECOVERY_WINDOW_HOURS = 72
 
 
 def to_ns(values: Any) -> np.ndarray:
@@ -132,26 +133,92 @@ def is_sorted_by_customer_time(customer: np.ndarray, time: np.ndarray) -> bool:
     return bool((customer_step >= 0).all() and (np.diff(time)[same_customer] >= 0).all())
 
 
-def summarise_gestures(gestures: pd.DataFrame) -> pd.DataFrame:
-    """Per incident: spend, count and first type of the non-voided gestures."""
-    columns = ["spend_cents", "gesture_count", "first_gesture_type"]
-    if gestures is None or gestures.empty:
-        return pd.DataFrame(columns=columns, index=pd.Index([], name="incident_id"))
+SPEED_BANDS = ("Within the hour", "Same day", "Later")  # "later": still inside the recovery window
+HOUR_NS = 3_600 * 10**9
+
+
+def gesture_timing(gestures: pd.DataFrame, incidents: pd.DataFrame, window_ns: int) -> pd.DataFrame:
+    """Every live (non-voided) gesture with its delay after its incident and whether it counts.
+
+    A gesture counts as a recovery only from the incident's time to the end of the recovery
+    window; one dated before its incident never counts (a clock or entry mistake), one logged
+    after the window is "late" (the customer may already have come back: counting it would credit
+    the gesture with a return that happened before it).
+    """
+    columns = ["incident_id", "gesture_id", "occurred_at", "type", "cost_cents", "delay_ns", "timing"]
+    if gestures is None or gestures.empty or incidents.empty:
+        return pd.DataFrame(columns=columns)
     voided = gestures["voided"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    live = gestures.loc[~voided, ["incident_id", "occurred_at", "type", "cost_cents"]]
-    sort_keys = ["incident_id", "occurred_at"]
-    if "gesture_id" in gestures.columns:
-        live = live.assign(gesture_id=gestures.loc[~voided, "gesture_id"])
-        sort_keys.append("gesture_id")
-    live = live.sort_values(sort_keys, kind="stable")
-    grouped = live.groupby("incident_id", sort=False)
-    return pd.DataFrame(
-        {
-            "spend_cents": grouped["cost_cents"].sum().astype("int64"),
-            "gesture_count": grouped.size().astype("int64"),
-            "first_gesture_type": grouped["type"].first(),
-        }
-    )
+    live = gestures.loc[~voided]
+    position = pd.Index(incidents["incident_id"]).get_indexer(live["incident_id"])
+    live = live.loc[position >= 0]
+    position = position[position >= 0]
+    delay = to_ns(live["occurred_at"]) - to_ns(incidents["occurred_at"]).take(position)
+    timing = np.where(delay < 0, "early", np.where(delay > window_ns, "late", "counts"))
+    gesture_ids = live["gesture_id"].to_numpy() if "gesture_id" in live else np.arange(len(live))
+    return pd.DataFrame({
+        "incident_id": live["incident_id"].to_numpy(), "gesture_id": gesture_ids,
+        "occurred_at": live["occurred_at"].to_numpy(), "type": live["type"].to_numpy(),
+        "cost_cents": live["cost_cents"].to_numpy(dtype="int64"), "delay_ns": delay, "timing": timing,
+    })
+
+
+def summarise_gestures(timed: pd.DataFrame) -> pd.DataFrame:
+    """Per incident, of the gestures that count: spend, count, first type, hours to the first;
+    and how many live gestures were late or early (not counted)."""
+    columns = ["spend_cents", "gesture_count", "first_gesture_type", "hours_to_gesture", "late", "early"]
+    if timed.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="incident_id"))
+    counted = timed.loc[timed["timing"].to_numpy() == "counts"]
+    counted = counted.sort_values(["incident_id", "occurred_at", "gesture_id"], kind="stable")
+    grouped = counted.groupby("incident_id", sort=False)
+    summary = pd.DataFrame({
+        "spend_cents": grouped["cost_cents"].sum().astype("int64"),
+        "gesture_count": grouped.size().astype("int64"),
+        "first_gesture_type": grouped["type"].first(),
+        "hours_to_gesture": grouped["delay_ns"].min() / HOUR_NS,
+    })
+    misses = pd.crosstab(timed["incident_id"], timed["timing"])
+    summary = summary.reindex(summary.index.union(misses.index))
+    for name in ("late", "early"):
+        summary[name] = misses[name].reindex(summary.index).fillna(0).astype("int64") if name in misses \
+            else np.zeros(len(summary), dtype="int64")
+    return summary
+
+
+def speed_band(hours: np.ndarray) -> np.ndarray:
+    """Within the hour, same day (24 h), later: for recovered incidents; NaN hours give None."""
+    bands = np.where(hours <= 1.0, SPEED_BANDS[0], np.where(hours <= 24.0, SPEED_BANDS[1], SPEED_BANDS[2]))
+    labelled = bands.astype(object)
+    labelled[np.isnan(hours)] = None
+    return np.asarray(labelled)
+
+
+def episodes(incidents: pd.DataFrame, horizon_days: float) -> pd.DataFrame:
+    """Incidents of one customer within H days of the one before form one episode: the unit of
+    analysis, at its first incident's time (with that incident's id, category, place and team).
+
+    Returns the first incident of each episode with `incident_count`, and `episode_of` (every
+    incident's episode, by the first incident's id) in ``attrs``.
+    """
+    if incidents.empty:
+        first = incidents.assign(incident_count=np.zeros(0, dtype="int64"))
+        first.attrs["episode_of"] = pd.Series(dtype="int64")
+        return first
+    ordered = incidents.assign(_ns=to_ns(incidents["occurred_at"]))
+    ordered = ordered.sort_values(["customer_id", "_ns", "incident_id"], kind="stable")
+    customer = ordered["customer_id"].to_numpy()
+    stamp = ordered["_ns"].to_numpy()
+    gap = np.diff(stamp, prepend=stamp[0])
+    starts = np.ones(len(ordered), dtype=bool)
+    starts[1:] = (customer[1:] != customer[:-1]) | (gap[1:] > horizon_days * NS_PER_DAY)
+    number = np.cumsum(starts) - 1
+    first_ids = ordered["incident_id"].to_numpy()[starts]
+    first = ordered.loc[starts].drop(columns="_ns")
+    first["incident_count"] = np.bincount(number).astype("int64")
+    first = first.sort_index()
+    first.attrs["episode_of"] = pd.Series(first_ids[number], index=ordered["incident_id"].to_numpy())
+    return first
 
 
 def _first_seen_ns(
@@ -181,15 +248,16 @@ def default_as_of_ns(incidents: pd.DataFrame, transactions: pd.DataFrame) -> int
 
 
 def _window_columns(
-    ledger: Ledger, customer_ids: np.ndarray, incident_ns: np.ndarray, horizon_ns: int
+    ledger: Ledger, customer_ids: np.ndarray, incident_ns: np.ndarray, start_ns: np.ndarray, horizon_ns: int
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Return time and money/purchase sums in the windows around each incident, plus each
-    customer's first transaction time. Not yet masked for eligibility."""
+    """Return time and money/purchase sums in the windows around each incident (follow-up from
+    ``start_ns``, the end of the recovery window), plus each customer's first transaction time.
+    Not yet masked for eligibility."""
     start, end = ledger.blocks(customer_ids)
     # All window edges in one batched search; "before t" is "at or before t - 1 ns".
     prior_ns = PRIOR_WINDOW_DAYS * NS_PER_DAY
     targets = np.concatenate(
-        [incident_ns, incident_ns + horizon_ns, incident_ns - 1, incident_ns - horizon_ns - 1,
+        [start_ns, start_ns + horizon_ns, incident_ns - 1, incident_ns - horizon_ns - 1,
          incident_ns - prior_ns - 1]
     )  # fmt: skip
     edges = ledger.count_through(np.tile(start, 5), np.tile(end, 5), targets)
@@ -201,7 +269,7 @@ def _window_columns(
     money, purchases = ledger.amount_prefix, ledger.purchase_prefix
     columns = {
         "event": has_return,
-        "return_days": np.where(has_return, (return_ns - incident_ns) / NS_PER_DAY, np.nan),
+        "return_days": np.where(has_return, (return_ns - start_ns) / NS_PER_DAY, np.nan),
         "revenue_after_cents": (money[after_end] - money[after_start]).astype(float),
         "revenue_before_cents": money[before_end] - money[before_start],
         "prior_txn_count_365": purchases[before_end] - purchases[prior_start],
@@ -212,13 +280,18 @@ def _window_columns(
     return columns, first_txn_ns
 
 
-def _gesture_columns(gestures: pd.DataFrame, incident_ids: pd.Series) -> dict[str, np.ndarray]:
-    summary = summarise_gestures(gestures).reindex(incident_ids)
+def _gesture_columns(timed: pd.DataFrame, incident_ids: pd.Series) -> dict[str, np.ndarray]:
+    summary = summarise_gestures(timed).reindex(incident_ids)
+    hours = summary["hours_to_gesture"].to_numpy(dtype=float)
     return {
-        "recovered": summary["gesture_count"].notna().to_numpy(),
+        "recovered": summary["gesture_count"].fillna(0).to_numpy() > 0,
         "spend_cents": summary["spend_cents"].fillna(0).to_numpy(dtype="int64"),
         "gesture_count": summary["gesture_count"].fillna(0).to_numpy(dtype="int64"),
         "first_gesture_type": summary["first_gesture_type"].to_numpy(),
+        "hours_to_gesture": hours,
+        "gesture_speed": speed_band(hours),
+        "late_gestures": summary["late"].fillna(0).to_numpy(dtype="int64"),
+        "early_gestures": summary["early"].fillna(0).to_numpy(dtype="int64"),
     }
 
 
@@ -229,29 +302,51 @@ def link_incidents(
     customers: pd.DataFrame | None = None,
     as_of: Any = None,
     horizon_days: int = 90,
+    recovery_window_hours: float = DEFAULT_RECOVERY_WINDOW_HOURS,
+    by_episode: bool = False,
 ) -> pd.DataFrame:
-    """One row per incident with recovery, return, revenue-window and covariate columns.
+    """One row per incident (or episode) with recovery, return, revenue-window and covariate columns.
+
+    Recovered: a live gesture from the incident's time to the end of the recovery window (one
+    before the incident never counts, one after the window is late). Follow-up for every row,
+    recovered or not, starts when the window ends: the return is the first purchase after it, the
+    revenue is over (window end, window end + H], and a row is eligible once that lies before
+    as-of. With ``by_episode`` the rows are episodes (`episodes`: a customer's incidents within H
+    days of each other), and a gesture on any incident of the episode counts for it, timed from the
+    episode's start (``incident_count`` says how many incidents each row stands for).
 
     Transactions after ``as_of`` are ignored (not yet observed). Incidents after
     ``as_of`` stay in the output with duration 0, censored and not eligible.
     ``returned_within`` is 1.0 / 0.0, NaN when not eligible; ``revenue_after_cents``
-    is NaN when not eligible; ``prior_txn_count_365`` counts purchases (amount > 0).
+    is NaN when not eligible; ``prior_txn_count_365`` counts purchases (amount > 0);
+    ``revenue_before_cents`` (the H days before the incident) is the negative-control outcome.
     """
     as_of_ns = timestamp_to_ns(as_of) if as_of is not None else None
     ledger = Ledger.build(transactions, as_of_ns)
     if as_of_ns is None:
         as_of_ns = default_as_of_ns(incidents, transactions)
-    linked = incidents.reset_index(drop=True).copy()
+    every_incident = incidents.reset_index(drop=True)
+    episode_of = None
+    if by_episode:
+        rows = episodes(every_incident, horizon_days)
+        episode_of = rows.attrs["episode_of"]
+    else:
+        rows = every_incident.assign(incident_count=np.ones(len(every_incident), dtype="int64"))
+    linked = rows.reset_index(drop=True).copy()
+    linked.attrs = {}
     customer_ids = linked["customer_id"].to_numpy(dtype="int64")
     incident_ns = to_ns(linked["occurred_at"])
     horizon_ns = int(round(horizon_days * NS_PER_DAY))
-    windows, first_txn_ns = _window_columns(ledger, customer_ids, incident_ns, horizon_ns)
-    eligible = incident_ns + horizon_ns <= as_of_ns
-    for name, values in _gesture_columns(gestures, linked["incident_id"]).items():
+    window_ns = int(round(recovery_window_hours * HOUR_NS))
+    start_ns = incident_ns + window_ns  # follow-up starts when the recovery window ends
+    windows, first_txn_ns = _window_columns(ledger, customer_ids, incident_ns, start_ns, horizon_ns)
+    eligible = start_ns + horizon_ns <= as_of_ns
+    timed = _timed_gestures(gestures, every_incident, linked, window_ns, episode_of)
+    for name, values in _gesture_columns(timed, linked["incident_id"]).items():
         linked[name] = values
     linked["return_days"] = windows["return_days"]
     linked["duration_days"] = np.where(
-        windows["event"], windows["return_days"], np.maximum(as_of_ns - incident_ns, 0) / NS_PER_DAY
+        windows["event"], windows["return_days"], np.maximum(as_of_ns - start_ns, 0) / NS_PER_DAY
     )
     linked["event"] = windows["event"]
     linked["eligible"] = eligible
@@ -266,4 +361,19 @@ def link_incidents(
             linked[column] = pd.NA
     linked.attrs["as_of"] = pd.Timestamp(as_of_ns)
     linked.attrs["horizon_days"] = horizon_days
+    linked.attrs["recovery_window_hours"] = recovery_window_hours
     return linked
+
+
+def _timed_gestures(gestures: pd.DataFrame, incidents: pd.DataFrame, linked: pd.DataFrame, window_ns: int,
+                    episode_of: pd.Series | None) -> pd.DataFrame:
+    """Gestures timed against their own incident (early ones never count), then, for episodes,
+    credited to the episode and re-timed from its start."""
+    if episode_of is None:
+        return gesture_timing(gestures, linked, window_ns)
+    own = gesture_timing(gestures, incidents, window_ns)
+    early = own.loc[own["timing"].to_numpy() == "early"].assign(incident_id=lambda f: f["incident_id"].map(episode_of))
+    valid = own.loc[own["timing"].to_numpy() != "early"]
+    moved = valid.assign(incident_id=valid["incident_id"].map(episode_of).to_numpy(), voided=False)
+    timed = gesture_timing(moved, linked, window_ns)
+    return pd.concat([timed, early], ignore_index=True) if len(early) else timed

@@ -1,23 +1,34 @@
-"""The recovery payoff report: rates, curves, adjusted uplift and money, JSON-ready.
+"""The recovery payoff: rates, curves, adjusted uplift and money, each figure with its verdict.
 
-Scaling choices (the product brief's): customers kept and incremental revenue
-multiply the per-incident ATT by *all* recovered incidents in scope, including
-recent ones without full follow-up (assumed to benefit alike). Cost of inaction
-multiplies the effect on the comparison group (ATC, revenue) by all comparison
-incidents in scope.
+Scaling choices: incremental revenue multiplies the per-episode ATT by *all* recovered episodes in
+scope, including recent ones without full follow-up (assumed to benefit alike); customers kept
+multiplies the return uplift by the distinct customers with a recovered episode (a customer is
+kept once). Money is on the contribution margin (`PayoffRequest.margin`): return on spend is
+(incremental margin - spend) / spend, and the cost of inaction is the margin the comparison
+episodes lost (ATC) net of what recovering them would have cost at the observed spend per
+recovered episode.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from empowerment.analytics.adjust import EffectEstimate, adjusted_effects
+from empowerment.analytics.adjust import adjusted_effects
+from empowerment.analytics.breakdowns import (
+    km_curves_frame,
+    return_rate_by_cost_band,
+    return_rates_by,
+    spend_vs_revenue_over_time,
+    time_to_gesture_frame,
+)
 from empowerment.analytics.linking import default_as_of_ns, label_or_unknown, link_incidents
+from empowerment.analytics.result import Figure, GroupSummary, PayoffRequest, PayoffResult
 from empowerment.analytics.survival import kaplan_meier
 
 RETURN_ATT = ("returned_within", "att")
@@ -71,49 +82,82 @@ def _rounded_or_none(value: float | None) -> int | None:
     return None if value is None or not math.isfinite(value) else int(round(value))
 
 
-def group_summary(linked: pd.DataFrame) -> dict[str, Any]:
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def group_summary(linked: pd.DataFrame) -> GroupSummary:
     """Counts, H-day return rate among eligible, KM median (with CI) and revenue after H."""
     eligible = linked["eligible"].to_numpy(dtype=bool)
     returned = int(np.nansum(linked["returned_within"].to_numpy(dtype=float)[eligible]))
     curve = kaplan_meier(linked["duration_days"].to_numpy(), linked["event"].to_numpy())
-    return {
-        "incidents": len(linked),
-        "eligible": int(eligible.sum()),
-        "returned": returned,
-        "return_rate": returned / eligible.sum() if eligible.any() else None,
-        "km_median_days": curve.median,
-        "km_median_ci": list(curve.median_ci),
-        "revenue_after_cents": int(round(float(np.nansum(linked["revenue_after_cents"])))),
-    }
+    raw = linked["incident_count"].to_numpy() if "incident_count" in linked else np.ones(len(linked))
+    low, high = curve.median_ci
+    return GroupSummary(
+        incidents=len(linked),
+        raw_incidents=int(raw.sum()),
+        customers=int(linked["customer_id"].nunique()),
+        eligible=int(eligible.sum()),
+        returned=returned,
+        return_rate=returned / eligible.sum() if eligible.any() else None,
+        km_median_days=_finite_or_none(curve.median),
+        km_median_ci=(_finite_or_none(low), _finite_or_none(high)),
+        revenue_after_cents=int(round(float(np.nansum(linked["revenue_after_cents"])))),
+    )
 
 
-def _scaled(effect: EffectEstimate, count: int) -> tuple[float | None, ...]:
-    return tuple(None if v is None else v * count for v in (effect.estimate, effect.ci_low, effect.ci_high))
+def return_on_spend(margin: Figure, spend_cents: int) -> Figure:
+    """(incremental margin - spend) / spend, with the margin figure's interval and verdict."""
+    if spend_cents <= 0:
+        return Figure.withheld("Nothing was spent on gestures, so there is no return on spend to work out.")
+
+    def ratio(value: float | None) -> float | None:
+        return None if value is None else (value - spend_cents) / spend_cents
+
+    return Figure(ratio(margin.estimate), ratio(margin.low), ratio(margin.high), margin.reliable, margin.reasons)
 
 
-def _return_on_spend(incremental: float | None, spend: int) -> float | None:
-    return None if incremental is None or spend == 0 else (incremental - spend) / spend
+def cost_of_inaction(atc_revenue: Figure, margin: float, cost_per_recovery: float, comparison: int) -> Figure:
+    """Margin lost by the comparison episodes (ATC x margin), net of what recovering each would
+    have cost at the observed spend per recovered episode, times the comparison episodes."""
+
+    def net(value: float | None) -> float | None:
+        return None if value is None else (value * margin - cost_per_recovery) * comparison
+
+    return Figure(net(atc_revenue.estimate), net(atc_revenue.low), net(atc_revenue.high),
+                  atc_revenue.reliable, atc_revenue.reasons)
 
 
-def _money_block(name: str, values: tuple[float | None, ...]) -> dict[str, int | None]:
-    estimate, low, high = (_rounded_or_none(v) for v in values)
-    return {name: estimate, f"{name}_ci_low": low, f"{name}_ci_high": high}
-
-
-def _warnings(
-    effects: dict[tuple[str, str], EffectEstimate], linked: pd.DataFrame, horizon_days: int
-) -> list[str]:
+def _warnings(linked: pd.DataFrame, request: PayoffRequest) -> list[str]:
     notes: list[str] = []
+    horizon, window = request.horizon_days, request.recovery_window_hours
     too_recent = int((~linked["eligible"].to_numpy(dtype=bool)).sum())
     if too_recent:
         notes.append(
-            f"{too_recent} incidents are too recent for a full {horizon_days}-day follow-up; "
-            "they are left out of return rates and effects (not counted as lost)."
+            f"{too_recent:,} episodes are too recent for a full {horizon}-day follow-up after the "
+            f"{window}-hour recovery window; they are left out of return rates and effects (not counted as lost)."
         )
-    labels = {RETURN_ATT: "Return uplift", REVENUE_ATT: "Revenue effect", REVENUE_ATC: "Cost of inaction"}
-    for key, effect in effects.items():
-        notes.extend(f"{labels[key]}: {note}" for note in effect.warnings)
+    late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
+    if late:
+        notes.append(f"{late:,} gestures were logged more than {window} hours after their incident; they are "
+                     "not counted as recoveries (the customer may already have been back).")
+    if early:
+        notes.append(f"{early:,} gestures are dated before their incident; they never count.")
+    merged = int(linked["incident_count"].sum()) - len(linked)
+    if merged:
+        notes.append(f"{merged:,} incidents came within {horizon} days of the same customer's previous one and "
+                     "are counted with it, as one episode.")
     return notes
+
+
+PLAIN_METHOD = (
+    "Observational estimate, not a randomised trial. Recovered customers are compared with "
+    "unrecovered customers who looked alike before the incident: their purchases and spend in the "
+    "year before, how long they had been customers, the kind of incident and the place. The method "
+    "(doubly robust: weighting plus an outcome model) is right if either part is right, but it "
+    "cannot see anything else that made staff choose whom to help; a hidden factor like that would "
+    "bias every figure."
+)
 
 
 def compute_payoff(
@@ -121,51 +165,98 @@ def compute_payoff(
     gestures: pd.DataFrame,
     transactions: pd.DataFrame,
     customers: pd.DataFrame | None = None,
-    horizon_days: int = 90,
-    as_of: Any = None,
-    date_from: Any = None,
-    date_to: Any = None,
-    location: str | Sequence[str] | None = None,
-    team: str | Sequence[str] | None = None,
-    bootstrap: int = 200,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Did recovery keep customers, and did it pay? One JSON-ready dict (see module doc)."""
+    request: PayoffRequest | None = None,
+) -> PayoffResult:
+    """Did recovery keep customers, and did it pay? Every figure with its verdict (module doc)."""
+    return analyse(incidents, gestures, transactions, customers, request)[0]
+
+
+def analyse(
+    incidents: pd.DataFrame,
+    gestures: pd.DataFrame,
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    request: PayoffRequest | None = None,
+) -> tuple[PayoffResult, pd.DataFrame]:
+    """`compute_payoff`'s result and the linked analysis rows it came from (for charts and files)."""
+    request = request or PayoffRequest()
     as_of_stamp = (
-        pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(default_as_of_ns(incidents, transactions))
+        pd.Timestamp(request.as_of) if request.as_of is not None
+        else pd.Timestamp(default_as_of_ns(incidents, transactions))
     )
-    scoped = filter_incidents(incidents, date_from, date_to, location, team)
-    linked = link_incidents(scoped, gestures, transactions, customers, as_of_stamp, horizon_days)
+    scoped = filter_incidents(incidents, request.date_from, request.date_to, request.location, request.team)
+    if request.as_of is not None:  # the data as known at as-of: nothing dated after it
+        scoped = scoped.loc[pd.to_datetime(scoped["occurred_at"]).to_numpy() <= as_of_stamp.to_datetime64()]
+        gestures = gestures.loc[pd.to_datetime(gestures["occurred_at"]).to_numpy() <= as_of_stamp.to_datetime64()]
+    linked = link_incidents(scoped, gestures, transactions, customers, as_of_stamp, request.horizon_days,
+                            request.recovery_window_hours, by_episode=True)
     recovered = linked["recovered"].to_numpy(dtype=bool)
-    effects = adjusted_effects(linked, [RETURN_ATT, REVENUE_ATT, REVENUE_ATC], bootstrap, seed)
+    effects = adjusted_effects(linked, [RETURN_ATT, REVENUE_ATT, REVENUE_ATC], request.bootstrap, request.seed)
     uplift = effects[RETURN_ATT]
     n_recovered, n_comparison = int(recovered.sum()), int((~recovered).sum())
+    kept_customers = int(linked.loc[recovered, "customer_id"].nunique())
     spend = int(linked.loc[recovered, "spend_cents"].sum())
-    incremental = _scaled(effects[REVENUE_ATT], n_recovered)
-    kept = _scaled(uplift, n_recovered)
-    report: dict[str, Any] = {
-        "horizon_days": horizon_days,
-        "as_of": as_of_stamp.isoformat(),
-        "overall": group_summary(linked),
-        "recovered": group_summary(linked.loc[recovered]),
-        "comparison": group_summary(linked.loc[~recovered]),
-        "naive_uplift": uplift.naive,
-        "adjusted_uplift": {
-            "estimate": uplift.estimate,
-            "ci_low": uplift.ci_low,
-            "ci_high": uplift.ci_high,
-            "method": uplift.method,
-            "reliable": uplift.reliable,
-        },
-        "spend_cents": spend,
-        **_money_block("incremental_revenue_cents", incremental),
-        "customers_kept": kept[0],
-        "customers_kept_ci_low": kept[1],
-        "customers_kept_ci_high": kept[2],
-        "return_on_spend": _return_on_spend(incremental[0], spend),
-        "return_on_spend_ci_low": _return_on_spend(incremental[1], spend),
-        "return_on_spend_ci_high": _return_on_spend(incremental[2], spend),
-        **_money_block("cost_of_inaction_cents", _scaled(effects[REVENUE_ATC], n_comparison)),
-        "warnings": _warnings(effects, linked, horizon_days),
-    }
-    return json_safe(report)  # type: ignore[no-any-return]
+    revenue = effects[REVENUE_ATT].to_figure()
+    incremental = revenue.scaled(n_recovered)
+    margin = incremental.scaled(request.margin)
+    cost_per_recovery = spend / n_recovered if n_recovered else 0.0
+    late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
+    result = PayoffResult(
+        horizon_days=request.horizon_days,
+        recovery_window_hours=request.recovery_window_hours,
+        margin=request.margin,
+        as_of=as_of_stamp.isoformat(),
+        overall=group_summary(linked),
+        recovered=group_summary(linked.loc[recovered]),
+        comparison=group_summary(linked.loc[~recovered]),
+        naive_uplift=uplift.naive,
+        return_uplift=uplift.to_figure(),
+        revenue_uplift_cents=revenue,
+        incremental_revenue_cents=incremental,
+        incremental_margin_cents=margin,
+        customers_kept=uplift.to_figure().scaled(kept_customers),
+        return_on_spend=return_on_spend(margin, spend),
+        cost_of_inaction_cents=cost_of_inaction(effects[REVENUE_ATC].to_figure(), request.margin,
+                                                cost_per_recovery, n_comparison),
+        spend_cents=spend,
+        method=uplift.method,
+        assumptions=PLAIN_METHOD,
+        warnings=tuple(_warnings(linked, request)),
+        late_gestures=late,
+        early_gestures=early,
+    )
+    return result, linked
+
+
+BREAKDOWN_COLUMNS = ("first_gesture_type", "gesture_speed", "category", "location", "team")
+
+
+@dataclass(frozen=True)
+class PayoffView:
+    """What the Payoff page shows: the result and the small frames its charts draw."""
+
+    result: PayoffResult
+    curves: pd.DataFrame
+    bands: pd.DataFrame
+    over_time: pd.DataFrame
+    breakdowns: dict[str, pd.DataFrame]
+    gesture_delays: pd.DataFrame
+
+
+def payoff_view(
+    incidents: pd.DataFrame,
+    gestures: pd.DataFrame,
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    request: PayoffRequest,
+) -> PayoffView:
+    result, linked = analyse(incidents, gestures, transactions, customers, request)
+    span = linked["occurred_at"].max() - linked["occurred_at"].min() if len(linked) else pd.Timedelta(0)
+    return PayoffView(
+        result=result,
+        curves=km_curves_frame(linked),
+        bands=return_rate_by_cost_band(linked),
+        over_time=spend_vs_revenue_over_time(linked, "W" if span <= pd.Timedelta(days=120) else "M"),
+        breakdowns={column: return_rates_by(linked, column) for column in BREAKDOWN_COLUMNS},
+        gesture_delays=time_to_gesture_frame(linked),
+    )

@@ -43,6 +43,11 @@ class Timeline:
     incident_days: int = 365
     follow_up_days: int = 30  # after the last incident, up to as-of
     horizon_days: int = 90
+    recovery_window_hours: int = 72  # follow-up starts when the window ends (analytics.linking)
+
+    @property
+    def window_days(self) -> float:
+        return self.recovery_window_hours / 24.0
 
     @property
     def incident_start(self) -> pd.Timestamp:
@@ -158,10 +163,13 @@ def simulate_returns(
     horizon_ns = timeline.horizon_days * DAY_NS
     within = rng.random(n) < return_probability
     later = ~within & (rng.random(n) < 0.5)
+    # The effect is on a return within H days of the end of the recovery window (where the
+    # analysis starts its follow-up), so the truth is exactly `true_effect`.
+    start = timeline.window_days
     delay = np.where(
         within,
-        rng.uniform(1 / 24, timeline.horizon_days, n),
-        timeline.horizon_days + rng.exponential(45.0, n) + 1 / 24,
+        start + rng.uniform(1 / 24, timeline.horizon_days, n),
+        start + timeline.horizon_days + rng.exponential(45.0, n) + 1 / 24,
     )
     return_ns = incident_ns + (delay * DAY_NS).astype(np.int64)
     returns = (within | later) & (return_ns <= timeline.as_of.value)

@@ -4,6 +4,8 @@ every decision is a service's.
 
 - `/api/session`, `/api/device`: the sign-in and device cookies (`session_routes`).
 - `/api/oidc/login`, `/api/oidc/callback`: company sign-in with OpenID Connect (`oidc_routes`).
+- `/api/handover/digest`: the hand-over's printable digest, checked against the cookie on every
+  fetch (`digest_routes`).
 - `/api/v1/...`: the JSON API for other systems (`v1`), with `/api/v1/openapi.json` and readable
   docs at `/api/v1/docs`.
 
@@ -29,6 +31,7 @@ from starlette.routing import BaseRoute, Mount
 
 def routes() -> list[BaseRoute]:
     """Every HTTP route the app serves besides Streamlit's own."""
+    from empowerment.api.digest_routes import digest_routes
     from empowerment.api.oidc_routes import oidc_routes
     from empowerment.api.session_routes import cookie_routes
     from empowerment.api.v1 import create_app
@@ -37,4 +40,4 @@ def routes() -> list[BaseRoute]:
     # Starlette's mount pattern stops at a line break, so a path holding an encoded newline fell
     # through to Streamlit's plain-text 404; every /api/v1 path belongs to the API (problem+json).
     api.path_regex = re.compile(r"^/api/v1/(?P<path>.*)$", re.DOTALL)
-    return [*cookie_routes(), *oidc_routes(), api]
+    return [*cookie_routes(), *oidc_routes(), *digest_routes(), api]

@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 
 from empowerment.analytics.breakdowns import wilson_interval
+from empowerment.analytics.result import PayoffResult
 
 MAX_ROWS = 5_000
 MAX_LEVELS = 15  # bars per breakdown; the rest are lumped into "(other)"
 GREEN, GREY, GOLD, BLUE = "#2e7d32", "#9e9e9e", "#b8860b", "#1565c0"
+MARGIN_SERIES = "Extra margin (estimated)"
 GROUP_COLOURS = {"Recovered": GREEN, "Not recovered": GREY, "Comparable, not recovered": GOLD}
 
 
@@ -67,32 +69,28 @@ def km_chart(curves: pd.DataFrame, horizon_days: int | None = None) -> alt.Layer
 # Return rates: naive and adjusted, side by side
 
 
-def uplift_frame(report: dict[str, Any]) -> pd.DataFrame:
-    """Rows for `return_rates_chart` from a compute_payoff dict.
+def uplift_frame(report: PayoffResult) -> pd.DataFrame:
+    """Rows for `return_rates_chart` from a `PayoffResult`.
 
-    Naive: each group's H-day return rate (Wilson 95% CI). Adjusted: the recovered rate next to
-    what comparable unrecovered customers would have done (recovered rate - adjusted uplift, its
-    CI from the uplift's CI); only when the adjusted estimate is reliable.
+    As observed: each group's H-day return rate (Wilson 95% CI). Adjusted: the recovered rate next
+    to what comparable unrecovered customers would have done (recovered rate - adjusted uplift, its
+    range from the uplift's); only when the adjusted uplift may be shown (`Figure.shown`).
     """
     rows = []
-    for key, label in (("recovered", "Recovered"), ("comparison", "Not recovered")):
-        group = report[key]
-        if group["return_rate"] is None:
+    for group, label in ((report.recovered, "Recovered"), (report.comparison, "Not recovered")):
+        if group.return_rate is None:
             continue
-        low, high = wilson_interval(np.array([group["returned"]]), np.array([group["eligible"]]))
-        rows.append({"view": "Naive", "group": label, "rate": group["return_rate"],
-                     "ci_low": float(low[0]), "ci_high": float(high[0]), "n": group["eligible"]})
-    uplift = report["adjusted_uplift"]
-    recovered = report["recovered"]
-    if uplift["reliable"] and uplift["estimate"] is not None and recovered["return_rate"] is not None:
-        rate = recovered["return_rate"]
+        low, high = wilson_interval(np.array([group.returned]), np.array([group.eligible]))
+        rows.append({"view": "As observed", "group": label, "rate": group.return_rate,
+                     "ci_low": float(low[0]), "ci_high": float(high[0]), "n": group.eligible})
+    uplift, rate = report.return_uplift, report.recovered.return_rate
+    if uplift.shown and rate is not None and uplift.estimate is not None and uplift.low is not None \
+            and uplift.high is not None:
         naive = next(r for r in rows if r["group"] == "Recovered")
         rows.append({**naive, "view": "Adjusted"})
         rows.append({
-            "view": "Adjusted", "group": "Comparable, not recovered", "rate": rate - uplift["estimate"],
-            "ci_low": rate - (uplift["ci_high"] if uplift["ci_high"] is not None else uplift["estimate"]),
-            "ci_high": rate - (uplift["ci_low"] if uplift["ci_low"] is not None else uplift["estimate"]),
-            "n": report["comparison"]["eligible"],
+            "view": "Adjusted", "group": "Comparable, not recovered", "rate": rate - uplift.estimate,
+            "ci_low": rate - uplift.high, "ci_high": rate - uplift.low, "n": report.comparison.eligible,
         })
     return pd.DataFrame(rows, columns=["view", "group", "rate", "ci_low", "ci_high", "n"])
 
@@ -113,8 +111,8 @@ def return_rates_chart(rates: pd.DataFrame, horizon_days: int) -> alt.FacetChart
                  alt.Tooltip("ci_high:Q", title="to", format=".1%"), alt.Tooltip("n:Q", title="Incidents")])
     errors = base.mark_errorbar(ticks=True, color="#333").encode(
         y=alt.Y("ci_low:Q", title=f"Back within {horizon_days} days"), y2="ci_high:Q")
-    chart = alt.layer(bars, errors, data=frame).properties(width=220, height=260).facet(
-        column=alt.Column("view:N", title=None, sort=["Naive", "Adjusted"]))
+    chart = alt.layer(bars, errors, data=frame).properties(width=170, height=240).facet(
+        column=alt.Column("view:N", title=None, sort=["As observed", "Adjusted"]))
     return chart.resolve_scale(x="independent").configure_view(stroke=None)  # type: ignore[no-any-return]
 
 
@@ -122,21 +120,24 @@ def return_rates_chart(rates: pd.DataFrame, horizon_days: int) -> alt.FacetChart
 # Money over time
 
 
-def spend_vs_incremental_frame(over_time: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
+def spend_vs_incremental_frame(over_time: pd.DataFrame, report: PayoffResult) -> pd.DataFrame:
     """Long rows (period, series, dollars): spend on gestures, and the estimated incremental
-    revenue (the adjusted revenue effect per recovered incident x recovered incidents then).
+    margin (the adjusted per-episode effect x recovered episodes then, at the contribution margin)
+    only when that figure may be shown. Periods without their full follow-up yet are dropped, so
+    the chart never ends on a partial period.
 
     `over_time`: analytics.spend_vs_revenue_over_time.
     """
-    spend = over_time["spend_cents"].to_numpy(dtype=float) / 100
-    pieces = [pd.DataFrame({"period": over_time["period"], "series": "Spend on gestures", "dollars": spend})]
-    recovered = report["recovered"]["incidents"]
-    incremental = report.get("incremental_revenue_cents")
-    if incremental is not None and recovered:
-        per_incident = incremental / recovered / 100
+    complete = over_time.loc[over_time["complete"]] if "complete" in over_time else over_time
+    spend = complete["spend_cents"].to_numpy(dtype=float) / 100
+    pieces = [pd.DataFrame({"period": complete["period"], "series": "Spend on gestures", "dollars": spend})]
+    recovered = report.recovered.incidents
+    margin = report.incremental_margin_cents
+    if margin.shown and margin.estimate is not None and recovered:
+        per_incident = margin.estimate / recovered / 100
         pieces.append(pd.DataFrame({
-            "period": over_time["period"], "series": "Incremental revenue (estimated)",
-            "dollars": over_time["recovered_incidents"].to_numpy(dtype=float) * per_incident}))
+            "period": complete["period"], "series": MARGIN_SERIES,
+            "dollars": complete["recovered_incidents"].to_numpy(dtype=float) * per_incident}))
     return pd.concat(pieces, ignore_index=True)
 
 
@@ -146,7 +147,7 @@ def spend_vs_incremental_chart(frame: pd.DataFrame) -> alt.Chart:
         x=alt.X("period:T", title=None),
         y=alt.Y("dollars:Q", title="Dollars", axis=alt.Axis(format="$,.0f")),
         color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(
-            domain=["Spend on gestures", "Incremental revenue (estimated)"], range=[GOLD, GREEN])),
+            domain=["Spend on gestures", MARGIN_SERIES], range=[GOLD, GREEN])),
         tooltip=[alt.Tooltip("period:T", title="Period", format="%b %Y"),
                  alt.Tooltip("series:N", title="Series"), alt.Tooltip("dollars:Q", title="Dollars",
                                                                       format="$,.0f")],
@@ -209,3 +210,15 @@ def cost_band_chart(bands: pd.DataFrame, horizon_days: int) -> alt.LayerChart:
     errors = base.mark_errorbar(ticks=True, color="#333").encode(
         y=alt.Y("ci_low:Q", title=f"Back within {horizon_days} days"), y2="ci_high:Q")
     return _finish(alt.layer(bars, errors), width=alt.Step(70))  # type: ignore[no-any-return]
+
+
+def time_to_gesture_chart(delays: pd.DataFrame) -> alt.Chart:
+    """Recovered episodes by how long after the incident the first gesture came.
+    `delays`: analytics.breakdowns.time_to_gesture_frame (delay, recovered)."""
+    frame = _checked(delays)
+    chart = alt.Chart(frame).mark_bar(color=GREEN).encode(
+        x=alt.X("delay:N", title="First gesture after the incident", sort=list(frame["delay"]),
+                axis=alt.Axis(labelAngle=-25, labelLimit=140)),
+        y=alt.Y("recovered:Q", title="Recovered episodes"),
+        tooltip=[alt.Tooltip("delay:N", title="After"), alt.Tooltip("recovered:Q", title="Episodes")])
+    return _finish(chart, height=220, width=alt.Step(60))  # type: ignore[no-any-return]

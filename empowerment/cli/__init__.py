@@ -18,7 +18,7 @@ from empowerment import settings
 from empowerment.cli.common import EXIT_REFUSED, EXIT_UNEXPECTED, fail
 from empowerment.errors import EmpowermentError
 
-COMMAND_MODULES = ("core", "users", "payoff", "report", "connect")
+COMMAND_MODULES = ("core", "users", "payoff", "report", "connect", "integrity")
 COMMAND_OWNERS = {
     "init": "core", "demo": "core", "import": "core", "export": "core", "policy": "core",
     "log": "core", "balance": "core",
@@ -28,6 +28,7 @@ COMMAND_OWNERS = {
     "api-token": "connect", "webhook-source": "connect", "ingest": "connect", "void": "connect",
     "decide": "connect", "history": "connect", "set-email": "connect", "notify-worker": "connect",
     "notify-digest": "connect",
+    "verify": "integrity", "backup": "integrity", "restore": "integrity", "erase-customer": "integrity",
 }
 
 

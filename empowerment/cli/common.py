@@ -95,6 +95,29 @@ def open_db(args: argparse.Namespace, *, require_schema: bool = True) -> Databas
     return db
 
 
+def confirmed(args: argparse.Namespace, what: str, word: str = "yes") -> bool:
+    """A destructive command goes ahead with `--yes`, or when a person at a terminal types
+    `word`; without a terminal (a script, a pipe) it needs `--yes`. The caller refuses otherwise."""
+    if getattr(args, "yes", False):
+        return True
+    if not sys.stdin.isatty():
+        fail(f"{what}. Nothing was changed: add --yes to confirm.")
+        return False
+    print(f"{what}.", file=sys.stderr)
+    try:
+        answer = input(f"Type {word} to go ahead: ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() != word.lower():
+        fail("Not confirmed; nothing was changed.")
+        return False
+    return True
+
+
+def add_yes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true", help="confirm; do not ask (for scripts)")
+
+
 def fail(message: str) -> int:
     """Print one line `error: message` on stderr and return the refusal exit code (2)."""
     one_line = " ".join(str(message).split())

@@ -15,6 +15,7 @@ from empowerment.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
     add_command,
+    confirmed,
     database_parent,
     fail,
     open_db,
@@ -53,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--force", action="store_true",
         help="ERASE every table of a non-empty database first, then fill it",
     )
+    demo.add_argument("--yes", action="store_true",
+                      help="with --force: erase without asking (for scripts)")
     when.add_argument(
         "--if-empty", action="store_true",
         help="fill only an empty database and only when EMPOWERMENT_DEMO_ON_EMPTY=1 (the "
@@ -173,6 +176,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 return EXIT_OK
             if not args.force:
                 return fail(demo.NOT_EMPTY_MESSAGE + " Use --force to erase it first.")
+            shown = db.engine.url.render_as_string(hide_password=True)
+            if not confirmed(args, f"--force ERASES every table of {shown}, the ledger and the audit "
+                                   "log included (take a backup first: python -m empowerment backup FILE)",
+                             word="erase"):
+                return EXIT_REFUSED
             print("Erasing every table first (--force).", flush=True)
             demo.erase_database(db)
         upgrade(db)

@@ -2,7 +2,9 @@
 
     python -m empowerment payoff --horizon 90 --from 2024-01-01 --to 2024-03-31 --format json
 
-JSON is exactly `analytics.compute_payoff`'s dict; the table is a readable summary of it.
+JSON is `analytics.compute_payoff`'s result (`PayoffResult.to_json`: a figure that is not reliable
+carries no number, only its reasons); the table is a readable summary of it, in the same words as
+the page (`reports.wording`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from typing import Any
 
 import pandas as pd
 
-from empowerment.analytics import compute_payoff
+from empowerment import settings
+from empowerment.analytics import PayoffRequest, PayoffResult, compute_payoff
+from empowerment.analytics.result import GroupSummary
 from empowerment.cli.common import add_command, open_db, print_json, print_table
 from empowerment.errors import InvalidInput
 from empowerment.money import format_money
 from empowerment.queries.frames import DEFAULT_LOOKBACK_DAYS, load_analytics_frames
+from empowerment.reports import wording
 
 GROUPS = (("recovered", "Recovered"), ("comparison", "Not recovered"), ("overall", "All incidents"))
 def money(cents: Any) -> str:
@@ -60,14 +65,16 @@ def handler(args: argparse.Namespace) -> int:
         )
     finally:
         db.dispose()
-    report = compute_payoff(
-        frames.incidents, frames.gestures, frames.transactions, frames.customers,
+    current = settings.current()
+    request = PayoffRequest(
         horizon_days=args.horizon, as_of=frames.as_of, date_from=options["date_from"],
         date_to=options["date_to"], location=args.location, team=args.team,
         bootstrap=args.bootstrap, seed=args.seed,
+        recovery_window_hours=current.recovery_window_hours, margin=current.contribution_margin,
     )
+    report = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
     if args.format == "json":
-        print_json(report)
+        print_json(report.to_json())
     else:
         print_report(report, _scope_text(args))
     return 0
@@ -121,70 +128,51 @@ def days(value: float | None) -> str:
     return "not reached" if math.isinf(value) else f"{value:.0f}"
 
 
-def ci(low: Any, high: Any, fmt: Any) -> str:
-    if low is None or high is None:
-        return ""
-    return f" (95% CI {fmt(low)} to {fmt(high)})"
-
-
-def print_report(report: dict[str, Any], scope: str = "all incidents") -> None:
-    horizon = report["horizon_days"]
-    print(f"Recovery payoff: {horizon}-day horizon, data as of {str(report['as_of'])[:16]}; {scope}")
+def print_report(report: PayoffResult, scope: str = "all incidents") -> None:
+    horizon = report.horizon_days
+    print(f"Recovery payoff: {horizon}-day horizon, data as of {report.as_of[:16]}; {scope}")
+    print(f"Observational estimate (not a randomised trial); money {report.margin_label}; a gesture "
+          f"counts within {report.recovery_window_hours} hours of the incident.")
     print()
     print_table(_group_rows(report, horizon))
     print()
     for label, value in summary_lines(report):
         print(f"{label + ':':<28}{value}")
-    if report.get("warnings"):
-        print()
-        for warning in report["warnings"]:
-            print(f"note: {warning}")
+    print()
+    print(f"how: {report.assumptions}")
+    for warning in report.warnings:
+        print(f"note: {warning}")
 
 
-def _group_rows(report: dict[str, Any], horizon: int) -> list[dict[str, Any]]:
+def _group_rows(report: PayoffResult, horizon: int) -> list[dict[str, Any]]:
     rows = []
-    for key, label in GROUPS:
-        group = report[key]
+    groups: tuple[tuple[GroupSummary, str], ...] = (
+        (report.recovered, "Recovered"), (report.comparison, "Not recovered"), (report.overall, "All incidents"))
+    for group, label in groups:
         rows.append({
             "group": label,
-            "incidents": f"{group['incidents']:,}",
-            "followed up": f"{group['eligible']:,}",
-            f"back within {horizon}d": f"{group['returned']:,}",
-            "return rate": percent(group["return_rate"]),
-            "median days to return": days(group["km_median_days"]),
-            f"revenue in {horizon}d": money(group["revenue_after_cents"]),
+            "incidents": f"{group.raw_incidents:,}",
+            "episodes": f"{group.incidents:,}",
+            "customers": f"{group.customers:,}",
+            "followed up": f"{group.eligible:,}",
+            f"back within {horizon}d": f"{group.returned:,}",
+            "return rate": percent(group.return_rate),
+            "median days to return": days(group.km_median_days),
+            f"revenue in {horizon}d": money(group.revenue_after_cents),
         })
     return rows
 
 
-def summary_lines(report: dict[str, Any]) -> Sequence[tuple[str, str]]:
-    uplift = report["adjusted_uplift"]
-    if uplift["reliable"] and uplift["estimate"] is not None:
-        adjusted = points(uplift["estimate"])
-        if uplift["ci_low"] is not None and uplift["ci_high"] is not None:
-            adjusted += f" (95% CI {uplift['ci_low'] * 100:+.1f} to {uplift['ci_high'] * 100:+.1f} points)"
-    else:
-        adjusted = "not estimated: the groups do not overlap enough to compare them fairly"
+def summary_lines(report: PayoffResult) -> Sequence[tuple[str, str]]:
+    """Each figure in words; a figure that is not reliable shows its reason, never a number."""
+    raw = points(report.naive_uplift)
     return (
-        ("Return uplift (naive)", points(report["naive_uplift"])),
-        ("Return uplift (adjusted)", adjusted),
-        ("Spend on gestures", money(report["spend_cents"])),
-        ("Incremental revenue", _money_with_ci(report, "incremental_revenue_cents")),
-        ("Customers kept", _count(report["customers_kept"])
-         + ci(report["customers_kept_ci_low"], report["customers_kept_ci_high"], _count)),
-        ("Return on spend", _ratio(report["return_on_spend"])
-         + ci(report["return_on_spend_ci_low"], report["return_on_spend_ci_high"], _ratio)),
-        ("Cost of inaction", _money_with_ci(report, "cost_of_inaction_cents")),
+        ("Return difference (raw)", raw + ("" if report.naive_uplift is None else ", as observed, not adjusted")),
+        ("Return uplift (adjusted)", wording.figure_text(report.return_uplift, "points")),
+        ("Spend on gestures", money(report.spend_cents)),
+        ("Incremental revenue", wording.figure_text(report.incremental_revenue_cents, "money")),
+        ("Incremental margin", wording.figure_text(report.incremental_margin_cents, "money")),
+        ("Customers kept", wording.figure_text(report.customers_kept, "count")),
+        ("Return on spend", wording.figure_text(report.return_on_spend, "percent")),
+        ("Cost of inaction", wording.figure_text(report.cost_of_inaction_cents, "money")),
     )
-
-
-def _money_with_ci(report: dict[str, Any], key: str) -> str:
-    return money(report[key]) + ci(report[f"{key}_ci_low"], report[f"{key}_ci_high"], money)
-
-
-def _count(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def _ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:+.0f}%"

@@ -8,14 +8,16 @@ They take an open session and never commit; the caller's unit of work decides th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from empowerment.clock import day_bounds_utc, zone
 from empowerment.errors import NoBudgetPolicy, UnknownCustomer
 from empowerment.models.enums import GestureStatus, Rollover
-from empowerment.models.tables import Budget, BudgetPolicy, Customer, Employee, Gesture, table
+from empowerment.models.tables import Budget, BudgetPolicy, Customer, Employee, Gesture, Location, Team, table
 
 
 def choose_policy(candidates: Iterable[BudgetPolicy], employee_id: int, team_id: int | None,
@@ -68,17 +70,30 @@ def rollover_cents(session: Session, employee_id: int, policy: BudgetPolicy, sta
     return int(previous or 0)
 
 
-def given_to_customer_on(session: Session, employee_id: int, customer_id: int, day: date) -> int:
-    """Cents this person's gestures for this customer on `day` spend or hold: what the Ritz rule's
-    daily cap counts. Core, not ORM: it runs inside the writers' critical section."""
-    start = datetime.combine(day, time.min)
+def business_zone(session: Session, employee: Employee) -> ZoneInfo:
+    """The time zone a person's business days follow: their team's location's, else the
+    installation's (`periods.zone`)."""
+    name = None
+    if employee.team_id is not None:
+        name = session.execute(
+            select(Location.time_zone).join(Team, Team.location_id == Location.id)
+            .where(Team.id == employee.team_id)).scalar()
+    return zone(name)
+
+
+def given_to_customer_on(session: Session, employee_id: int, customer_id: int, day: date,
+                         tz: ZoneInfo | None = None) -> int:
+    """Cents this person's gestures for this customer on business day `day` (in `tz`, by default
+    the installation's zone) spend or hold: what the Ritz rule's daily cap counts. Core, not ORM:
+    it runs inside the writers' critical section."""
+    start, end = day_bounds_utc(day, tz)
     gestures = table(Gesture)
     spent = session.connection().execute(
         select(func.coalesce(func.sum(gestures.c.cost_cents), 0)).where(
             gestures.c.employee_id == employee_id,
             gestures.c.customer_id == customer_id,
             gestures.c.occurred_at >= start,
-            gestures.c.occurred_at < start + timedelta(days=1),
+            gestures.c.occurred_at < end,
             gestures.c.status.in_(GestureStatus.against_budget()),
         )
     ).scalar()

@@ -1,7 +1,7 @@
 """SQLAlchemy 2 typed models: the schema. Alembic migrations in `migrations/` are generated from this.
 
 Conventions: integer surrogate keys; `code` columns hold the organisation's own ids (the CSV ids);
-money is integer cents; times are naive datetimes in the business's local time; enums are stored by
+money is integer cents; times are naive datetimes in UTC (business days: `periods`); enums are stored by
 value as short strings; constraints are named so Alembic batch mode can alter SQLite tables.
 """
 
@@ -88,6 +88,8 @@ class Location(Base):
     id: Mapped[IntPK]
     code: Mapped[Code]
     name: Mapped[str] = mapped_column(String(200))
+    # IANA zone of this property (None: the installation's, EMPOWERMENT_TIME_ZONE); see periods.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Team(Base):
@@ -139,6 +141,8 @@ class Customer(Base):
     first_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[CreatedAt]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    # Set when an admin erased the personal data on request (services.erasure); the row stays.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     __table_args__ = (Index("ix_customers_name", "name"),)
 
 
@@ -308,6 +312,9 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON; never a password, PIN or hash
+    # The hash chain (empowerment.audit.row_digest): the previous row's hash and this row's.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class SignInFailure(Base):
@@ -319,6 +326,17 @@ class SignInFailure(Base):
     name_key: Mapped[str] = mapped_column(String(64))
     failed_at: Mapped[datetime] = mapped_column(DateTime)
     __table_args__ = (Index("ix_sign_in_failures_name_time", "name_key", "failed_at"),)
+
+
+class BrowserSession(Base):
+    """A signed-in browser session's last activity, by a digest of its id (as the audit log names
+    it), so the idle timeout holds on whichever replica the browser reconnects to. Sign-out
+    revocation stays in the audit log; rows of sessions idle for a day are pruned."""
+
+    __tablename__ = "browser_sessions"
+    session_ref: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_browser_sessions_last_seen", "last_seen_at"),)
 
 
 class AppSetting(Base):

@@ -21,13 +21,14 @@ from empowerment.db import Database
 from empowerment.models import Employee, LedgerEntry, LedgerEntryType, Period
 from empowerment.models.lookups import (
     budget_covering,
+    business_zone,
     customer_by_code,
     given_to_customer_on,
     require_policy,
     rollover_cents,
 )
 from empowerment.models.tables import above
-from empowerment.periods import period_bounds, period_label
+from empowerment.periods import business_today, period_bounds, period_label
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def budget_status(db: Database, actor: Actor, employee_code: str, on: date | Non
     """The person's balance for the period containing `on` (today by default)."""
     with db.read() as session:
         employee = access.employee(session, actor, "budget.read", employee_code)
-        return status_in_session(session, employee, on or date.today())
+        return status_in_session(session, employee, on or business_today(business_zone(session, employee)))
 
 
 @dataclass(frozen=True)
@@ -134,14 +135,15 @@ class SpendingLimits:
 def spending_limits(db: Database, actor: Actor, employee_code: str, customer_code: str | None,
                     on: date | None = None) -> SpendingLimits:
     """Remaining budget and what is left of the per-customer daily cap; one read unit."""
-    today = on or date.today()
     with db.read() as session:
         employee = access.employee(session, actor, "budget.read", employee_code)
+        tz = business_zone(session, employee)
+        today = on or business_today(tz)
         status = status_in_session(session, employee, today)
         given = 0
         if customer_code:
             customer = customer_by_code(session, customer_code)
-            given = given_to_customer_on(session, employee.id, customer.id, today)
+            given = given_to_customer_on(session, employee.id, customer.id, today, tz)
     return SpendingLimits(
         remaining_cents=status.remaining_cents, customer_cap_cents=status.customer_daily_cap_cents,
         customer_cap_left_cents=max(status.customer_daily_cap_cents - given, 0),

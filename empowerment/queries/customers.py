@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from empowerment import access
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.models import Customer, Employee, Gesture, Incident, Location, Transaction
+from empowerment.errors import PermissionDenied
+from empowerment.models import Customer, Employee, Gesture, Incident, Location, Team, Transaction
 from empowerment.models.lookups import customer_by_code
 
 
@@ -40,21 +41,39 @@ def _card(customer: Customer) -> CustomerCard:
     )
 
 
+def _in_reach(locations: list[int] | None) -> ColumnElement[bool]:
+    """Customers of these locations (None: every location): seen at one of them (an incident
+    there), or added by someone working there, or not seen anywhere yet (a guest arriving for
+    the first time, imported from the booking system, must be found at any desk). Erased
+    customers are never listed."""
+    not_erased = Customer.erased_at.is_(None)
+    if locations is None:
+        return not_erased
+    creator = aliased(Employee)
+    seen_here = exists().where(Incident.customer_id == Customer.id, Incident.location_id.in_(locations))
+    seen_anywhere = exists().where(Incident.customer_id == Customer.id)
+    added_here = exists().where(creator.id == Customer.created_by_id, creator.team_id == Team.id,
+                                Team.location_id.in_(locations))
+    return not_erased & or_(seen_here, added_here, ~seen_anywhere & Customer.created_by_id.is_(None))
+
+
 def search_customers(db: Database, actor: Actor, query: str, limit: int = 12) -> list[CustomerCard]:
-    """By id, name (any part), phone or room. Exact id/room/phone matches come first."""
-    access.require(actor, "customer.read", anywhere=True)
+    """By id, name (any part), phone or room, among the customers of the locations the actor
+    works at (`access` "customer.read"). Exact id/room/phone matches come first."""
     text = (query or "").strip()
     if len(text) < 2:
+        access.require(actor, "customer.read", anywhere=True)
         return []
     with db.read() as session:
+        reach = _in_reach(access.location_ids(session, actor, "customer.read"))
         exact = session.scalars(
             select(Customer).where(
-                or_(Customer.code == text, Customer.room == text, Customer.phone == text)
+                or_(Customer.code == text, Customer.room == text, Customer.phone == text), reach
             ).limit(limit)
         ).all()
         fuzzy = session.scalars(
             select(Customer)
-            .where(or_(_name_contains(session, text), Customer.phone.like(_anywhere(text), escape="\\")))
+            .where(or_(_name_contains(session, text), Customer.phone.like(_anywhere(text), escape="\\")), reach)
             .order_by(Customer.name)
             .limit(limit)
         ).all()
@@ -121,9 +140,12 @@ def _events(session: Session, customer_id: int, limit: int) -> pd.DataFrame:
 
 
 def customer_history(db: Database, actor: Actor, customer_code: str, limit: int = 50) -> CustomerHistory:
-    access.require(actor, "customer.read", anywhere=True)
     with db.read() as session:
+        locations = access.location_ids(session, actor, "customer.read")
         customer = customer_by_code(session, customer_code)
+        if locations is not None and session.scalar(
+                select(Customer.id).where(Customer.id == customer.id, _in_reach(locations))) is None:
+            raise PermissionDenied(access.action("customer.read").out_of_reach or "")
         visits, spend, last = session.execute(
             select(
                 func.count(Transaction.id),

@@ -4,6 +4,10 @@
 - Notable recoveries: gestures that carry a story (a note), were featured or were big enough to
   need a manager's review.
 The printable digest of it is `empowerment.reports.digest`.
+
+Readers who may not see who the customers are (`access` "handover.identities": HR and CX leads,
+who read every location) get each customer's pseudonym instead of the name and no room; the read
+itself is audited (`reports.digest.read_handover`). Times are shown on the business's clock.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from empowerment import access
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.models import Customer, Employee, Gesture, GestureStatus, Incident, Location
+from empowerment.periods import as_utc, local_time, utc_now, zone
+from empowerment.pseudonyms import Pseudonymiser
 
 WINDOW_HOURS = 24
 NO_LOCATION = "No location"
@@ -35,6 +41,7 @@ class Handover:
     open_incidents: pd.DataFrame
     recoveries: pd.DataFrame
     every_location: bool = False  # the reader's scope is the whole organisation
+    pseudonymised: bool = False  # customers shown by pseudonym, rooms left out
 
     @property
     def locations(self) -> list[str]:
@@ -45,7 +52,7 @@ class Handover:
 def build_handover(db: Database, actor: Actor, now: datetime | None = None,
                    hours: int = WINDOW_HOURS, location_id: int | None = None) -> Handover:
     """The hand-over for the locations the actor works at (every location for hr, cx, admin)."""
-    until = (now or datetime.now()).replace(microsecond=0)
+    until = as_utc(now).replace(microsecond=0) if now else utc_now()
     since = until - timedelta(hours=hours)
     with db.read() as session:
         scope = access.location_ids(session, actor, "handover.read")
@@ -53,12 +60,23 @@ def build_handover(db: Database, actor: Actor, now: datetime | None = None,
             scope = [location_id] if scope is None or location_id in scope else []
         open_rows = session.execute(_open_query(since, until, scope)).all()
         recovery_rows = session.execute(_recovery_query(since, until, scope)).all()
-    open_frame = pd.DataFrame([list(r) for r in open_rows], columns=OPEN_COLUMNS)
+    hide = not access.allows(actor, "handover.identities", anywhere=True)
+    open_frame = pd.DataFrame([list(r) for r in open_rows], columns=[*OPEN_COLUMNS, "customer_code"])
     recoveries = pd.DataFrame([[*r[:6], r[6].value, *r[7:]] for r in recovery_rows],
-                              columns=RECOVERY_COLUMNS)
+                              columns=[*RECOVERY_COLUMNS, "customer_code"])
+    names = Pseudonymiser() if hide else None
+    tz = zone()
+    frames = []
     for frame in (open_frame, recoveries):
         frame["location"] = frame["location"].fillna(NO_LOCATION)
-    return Handover(since, until, open_frame, recoveries, every_location=scope is None)
+        frame["occurred_at"] = pd.Series([local_time(t, tz) for t in frame["occurred_at"]], dtype="datetime64[us]")
+        if names is not None:
+            frame["customer"] = names.many(frame["customer_code"])
+            frame["room"] = None
+        frames.append(frame.drop(columns="customer_code"))
+    open_frame, recoveries = frames
+    return Handover(local_time(since, tz), local_time(until, tz), open_frame, recoveries,
+                    every_location=scope is None, pseudonymised=hide)
 
 
 def _in_scope(column: object, scope: list[int] | None) -> object:
@@ -73,7 +91,7 @@ def _open_query(since: datetime, until: datetime, scope: list[int] | None):  # t
                             Gesture.status.in_(GestureStatus.against_budget()))
     return (
         select(Location.name, Incident.occurred_at, Incident.code, Incident.category, Customer.name,
-               Customer.room, reporter.name, Incident.description)
+               Customer.room, reporter.name, Incident.description, Customer.code)
         .join(Customer, Customer.id == Incident.customer_id)
         .outerjoin(Location, Location.id == Incident.location_id)
         .outerjoin(reporter, reporter.id == Incident.employee_id)
@@ -87,7 +105,7 @@ def _recovery_query(since: datetime, until: datetime, scope: list[int] | None): 
     return (
         select(Location.name, Gesture.occurred_at, Gesture.code, Customer.name, Customer.room,
                Employee.name, Gesture.type, Gesture.cost_cents, Gesture.note, Gesture.featured,
-               Gesture.needs_review)
+               Gesture.needs_review, Customer.code)
         .join(Incident, Incident.id == Gesture.incident_id)
         .join(Customer, Customer.id == Gesture.customer_id)
         .join(Employee, Employee.id == Gesture.employee_id)

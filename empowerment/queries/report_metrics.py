@@ -19,7 +19,7 @@ Definitions (stated once, shown in the report's captions):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -40,6 +40,7 @@ from empowerment.models import (
     Role,
     Team,
 )
+from empowerment.periods import window_bounds_utc
 
 Stmt = Select[*tuple[Any, ...]]
 FRONT_LINE_ROLES = (Role.STAFF, Role.MANAGER)
@@ -56,11 +57,11 @@ class Scope:
 
     @property
     def start_at(self) -> datetime:
-        return datetime.combine(self.start, time.min)
+        return window_bounds_utc(self.start, self.end)[0]  # business days, stored times in UTC
 
     @property
     def end_at(self) -> datetime:
-        return datetime.combine(self.end, time.min)
+        return window_bounds_utc(self.start, self.end)[1]
 
 
 def _location_match(scope: Scope) -> ColumnElement[bool]:

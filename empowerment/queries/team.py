@@ -32,7 +32,7 @@ from empowerment.models import (
     Team,
 )
 from empowerment.models.lookups import policy_in_force, rollover_cents
-from empowerment.periods import period_bounds, period_label
+from empowerment.periods import period_bounds, period_label, window_bounds_utc
 from empowerment.queries.budgets import LedgerTotals, ledger_totals
 
 BUDGET_COLUMNS = ["employee_code", "employee", "team", "period", "period_start", "period_end",
@@ -49,11 +49,11 @@ class Window:
 
     @property
     def start_at(self) -> datetime:
-        return datetime.combine(self.start, datetime.min.time())
+        return window_bounds_utc(self.start, self.end)[0]  # business days, stored times in UTC
 
     @property
     def end_at(self) -> datetime:
-        return datetime.combine(self.end, datetime.min.time())
+        return window_bounds_utc(self.start, self.end)[1]
 
 
 def _members(session: Session, team_ids: list[int]) -> list[tuple[Employee, str]]:

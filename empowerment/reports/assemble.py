@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from empowerment import access
+from empowerment import access, settings
 from empowerment.actor import Actor
-from empowerment.analytics import compute_payoff, link_incidents, wilson_interval
+from empowerment.analytics import PayoffRequest, PayoffResult, wilson_interval
+from empowerment.analytics.payoff import analyse
 from empowerment.charts import report as report_charts
 from empowerment.db import Database
 from empowerment.queries import report_metrics
@@ -84,14 +85,14 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
         location=location,
         include_identities=include_identities,
         generated_at=datetime.now().replace(microsecond=0),
-        as_of=str(payoff["as_of"]),
+        as_of=payoff.as_of,
         horizon_days=horizon_days,
         summary=[],
         tables=tables,
         charts={},
         rows=incident_rows(linked, customers, pseudonyms, include_identities),
         payoff=payoff,
-        warnings=list(payoff.get("warnings") or []),
+        warnings=list(payoff.warnings),
     )
     report.charts.update(_charts(report))
     report.summary.extend(summarise(report))
@@ -101,17 +102,17 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
 
 
 def _outcomes(db: Database, window: ReportWindow, location: str | None, horizon_days: int,
-              bootstrap: int) -> tuple[dict[str, Any], pd.DataFrame]:
+              bootstrap: int) -> tuple[PayoffResult, pd.DataFrame]:
     from empowerment.queries.frames import load_analytics_frames
 
     frames = load_analytics_frames(db, date_from=window.start, date_to=window.last_day,
                                    location=location, team=None)
     # The frames are already scoped; as-of is the database's latest purchase, not the scope's.
-    payoff = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
-                            horizon_days=horizon_days, as_of=frames.as_of, bootstrap=bootstrap)
-    linked = link_incidents(frames.incidents, frames.gestures, frames.transactions, frames.customers,
-                            as_of=pd.Timestamp(payoff["as_of"]), horizon_days=horizon_days)
-    return payoff, linked
+    current = settings.current()
+    request = PayoffRequest(horizon_days=horizon_days, as_of=frames.as_of, bootstrap=bootstrap,
+                            recovery_window_hours=current.recovery_window_hours,
+                            margin=current.contribution_margin)
+    return analyse(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
 
 
 def _charts(report: JointReport) -> dict[str, ReportChart]:
@@ -137,9 +138,9 @@ def _charts(report: JointReport) -> dict[str, ReportChart]:
     return {chart.key: chart for chart in built}
 
 
-def _rate_intervals(payoff: dict[str, Any]) -> pd.DataFrame:
-    rows = [(label, payoff[key]["returned"], payoff[key]["eligible"])
-            for key, label in (("recovered", "Recovered"), ("comparison", "Not recovered"))]
+def _rate_intervals(payoff: PayoffResult) -> pd.DataFrame:
+    rows = [(label, group.returned, group.eligible)
+            for group, label in ((payoff.recovered, "Recovered"), (payoff.comparison, "Not recovered"))]
     returned = np.array([r[1] for r in rows], dtype=float)
     eligible = np.array([r[2] for r in rows], dtype=float)
     low, high = wilson_interval(returned, eligible)

@@ -1,5 +1,8 @@
 """The shift hand-over's printable digest: plain text, and self-contained HTML in which every value
-from the database is escaped (names and notes are typed by people: they are data, never markup)."""
+from the database is escaped (names and notes are typed by people: they are data, never markup).
+
+`read_handover` is how pages and the digest route read the hand-over: readers who see customers
+by pseudonym (HR and CX leads, across every location) leave an audit row for each read."""
 
 from __future__ import annotations
 
@@ -9,8 +12,22 @@ import re
 import pandas as pd
 
 from empowerment import labels
+from empowerment.actor import Actor
+from empowerment.db import Database
 from empowerment.money import format_money
-from empowerment.queries.handover import Handover
+from empowerment.queries.handover import Handover, build_handover
+from empowerment.services.report_access import record_handover_read
+
+PSEUDONYM_NOTE = "Customers are shown by pseudonym; rooms are left out."
+
+
+def read_handover(db: Database, actor: Actor, purpose: str = "page") -> Handover:
+    """The hand-over for `actor`; a pseudonymised read is audited (purpose: page, digest)."""
+    handover = build_handover(db, actor)
+    if handover.pseudonymised:
+        record_handover_read(db, actor, purpose, handover.locations, len(handover.open_incidents),
+                             len(handover.recoveries))
+    return handover
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -65,6 +82,8 @@ def _sections(handover: Handover) -> list[tuple[str, list[str], list[str]]]:
 
 def digest_text(handover: Handover) -> str:
     lines = [f"SHIFT HAND-OVER  {handover.since:%d %b %H:%M} – {handover.until:%d %b %H:%M}", ""]
+    if handover.pseudonymised:
+        lines[1:1] = [PSEUDONYM_NOTE]
     if not handover.locations:
         lines.append("Nothing open and no notable recoveries in the last 24 hours.")
     for location, open_lines, recovery_lines in _sections(handover):
@@ -89,6 +108,8 @@ def digest_html(handover: Handover) -> str:
              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
              "style-src 'unsafe-inline'\">",
              f"<title>{e(title)}</title><style>{_STYLE}</style></head><body>", f"<h1>{e(title)}</h1>"]
+    if handover.pseudonymised:
+        parts.append(f'<p class="none">{e(PSEUDONYM_NOTE)}</p>')
     if not handover.locations:
         parts.append('<p class="none">Nothing open and no notable recoveries in the last 24 hours.</p>')
     for location, open_lines, recovery_lines in _sections(handover):

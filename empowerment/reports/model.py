@@ -18,6 +18,7 @@ import altair as alt
 import pandas as pd
 
 from empowerment import money
+from empowerment.analytics.result import PayoffResult
 from empowerment.periods import (  # noqa: F401 - re-exported: the report's windows are periods
     ReportWindow,
     default_period,
@@ -118,7 +119,7 @@ class JointReport:
     tables: dict[str, ReportTable]
     charts: dict[str, ReportChart]
     rows: pd.DataFrame  # one row per incident in scope, customers pseudonymised
-    payoff: dict[str, Any]
+    payoff: PayoffResult
     warnings: list[str] = field(default_factory=list)
 
     title: str = "Empowerment and customer recovery: joint report"

@@ -34,8 +34,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from empowerment.analytics.result import Figure
 from empowerment.charts.report import to_png
+from empowerment.reports import wording
 from empowerment.reports.model import (
+    MISSING,
     SECTIONS,
     JointReport,
     ReportChart,
@@ -117,25 +120,23 @@ def _footer(report: JointReport):  # type: ignore[no-untyped-def]
 
 
 def key_figures(report: JointReport) -> Table:
-    payoff, symbol = report.payoff, currency_symbol()
+    payoff = report.payoff
     staff = report.tables["staff"].frame.iloc[-1]
-    overall = payoff["overall"]["incidents"]
-    recovered_share = payoff["recovered"]["incidents"] / overall if overall else None
-    uplift = payoff["adjusted_uplift"]
-    interval = ""
-    if uplift["ci_low"] is not None and uplift["ci_high"] is not None:
-        interval = (f" (95 % interval {format_value(uplift['ci_low'], 'points')} to "
-                    f"{format_value(uplift['ci_high'], 'points')})")
+    overall = payoff.overall.raw_incidents
+    recovered_share = payoff.recovered.raw_incidents / overall if overall else None
+    uplift = payoff.return_uplift
     figures = [
         (format_value(staff["Share who used it"], "percent"), "of front-line staff used their budget"),
         (format_value(recovered_share, "percent"), "of incidents were recovered"),
-        (format_value(uplift["estimate"], "points"),
-         f"customers back within {report.horizon_days} days due to recovery{interval}"),
-        (format_value((payoff["incremental_revenue_cents"] or 0) / 100 if payoff["incremental_revenue_cents"]
-                      is not None else None, "money", symbol), "extra revenue from recovered customers"),
-        (format_value(payoff["spend_cents"] / 100, "money", symbol), "spent on recovery gestures"),
-        (format_value((payoff["cost_of_inaction_cents"] or 0) / 100 if payoff["cost_of_inaction_cents"]
-                      is not None else None, "money", symbol), "cost of inaction"),
+        _shown(uplift, "points", f"customers back within {report.horizon_days} days, associated with recovery "
+               f"({wording.range_text(uplift, 'points')}; observational)"),
+        _shown(payoff.incremental_margin_cents, "money",
+               f"extra margin, estimated ({wording.range_text(payoff.incremental_margin_cents, 'money')}; "
+               f"{payoff.margin_label})"),
+        (wording.round_money(payoff.spend_cents), "spent on recovery gestures"),
+        _shown(payoff.cost_of_inaction_cents, "money",
+               f"cost of inaction, estimated ({wording.range_text(payoff.cost_of_inaction_cents, 'money')}; "
+               f"net of gesture cost, {payoff.margin_label})"),
     ]
     cells = [[para(value, "figure"), para(label, "figure_label")] for value, label in figures]
     rows = [[cells[i][0], cells[i + 1][0], cells[i + 2][0]] for i in (0, 3)]
@@ -148,6 +149,13 @@ def key_figures(report: JointReport) -> Table:
         ("LEFTPADDING", (0, 0), (-1, -1), 10),
     ]))
     return table
+
+
+def _shown(figure: Figure, unit: str, label: str) -> tuple[str, str]:
+    """(big value, label): the reason in the label, never a number, when the figure is not reliable."""
+    if not figure.shown:
+        return MISSING, f"{label.split(' (')[0]}: not shown. {figure.reason}"
+    return wording.value_text(figure, unit), label
 
 
 def title_page(report: JointReport) -> list[object]:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from empowerment import labels
+from empowerment.reports import wording
 from empowerment.reports.model import JointReport, currency_symbol, format_value
 from empowerment.reports.tables import MIN_TEAM_FOLLOWED_UP, money
 
@@ -31,8 +32,8 @@ def summarise(report: JointReport) -> list[str]:
 
 def _empowerment_sentence(report: JointReport) -> str:
     total = report.tables["staff"].frame.iloc[-1]
-    incidents = report.payoff["overall"]["incidents"]
-    recovered = report.payoff["recovered"]["incidents"]
+    incidents = report.payoff.overall.raw_incidents
+    recovered = report.payoff.recovered.raw_incidents
     where = f"at {report.location}" if report.location else "across all locations"
     people = (f"{int(total['Used their budget']):,} of {int(total['Front-line staff']):,} front-line staff "
               f"({_pct(total['Share who used it'])}) used their recovery budget, with "
@@ -40,43 +41,49 @@ def _empowerment_sentence(report: JointReport) -> str:
     if not incidents:
         return f"In {report.window.label} {where}, {people}; no incidents were recorded."
     return (f"In {report.window.label} {where}, {people}. Staff recovered {recovered:,} of {incidents:,} "
-            f"incidents ({_pct(recovered / incidents)}).")
+            f"incidents ({_pct(recovered / incidents)}), for {report.payoff.recovered.customers:,} of "
+            f"{report.payoff.overall.customers:,} customers.")
 
 
 def _outcome_sentence(report: JointReport) -> str:
     payoff, horizon = report.payoff, report.horizon_days
-    rec, com = payoff["recovered"]["return_rate"], payoff["comparison"]["return_rate"]
+    rec, com = payoff.recovered.return_rate, payoff.comparison.return_rate
     if rec is None or com is None:
         return (f"It is too early to say whether customers came back: too few incidents have had {horizon} "
                 "days of follow-up yet.")
     text = (f"Customers who received a recovery gesture came back within {horizon} days {_pct(rec)} of the "
-            f"time, against {_pct(com)} for those who did not.")
-    adjusted = payoff["adjusted_uplift"]
-    if adjusted["estimate"] is None:
-        return text + " There is not enough data to tell how much of that difference the gestures caused."
-    effect = (f"{abs(adjusted['estimate']) * 100:.1f} points "
-              f"({'more' if adjusted['estimate'] >= 0 else 'fewer'} customers)")
-    interval = ""
-    if adjusted["ci_low"] is not None and adjusted["ci_high"] is not None:
-        interval = f", 95% interval {adjusted['ci_low'] * 100:+.1f} to {adjusted['ci_high'] * 100:+.1f} points"
-    caution = "" if adjusted["reliable"] else " Treat this with caution: the comparison group is thin."
-    return (text + f" Compared with similar customers, recovery itself accounts for about {effect}{interval}."
-            + caution)
+            f"time, against {_pct(com)} for those who did not (as observed).")
+    uplift = payoff.return_uplift
+    if not uplift.shown or uplift.estimate is None:
+        return text + f" No adjusted comparison is given: {uplift.reason}"
+    effect = (f"{abs(uplift.estimate) * 100:.1f} points "
+              f"({'more' if uplift.estimate >= 0 else 'fewer'} customers back)")
+    return (text + f" Compared with similar customers nobody recovered, recovery is associated with an "
+            f"estimated {effect}, {wording.range_text(uplift, 'points')}. This is an observational estimate "
+            "(doubly-robust adjustment for purchases and spend in the year before, tenure, category and "
+            "location), not a randomised trial.")
 
 
 def _money_sentence(report: JointReport) -> str:
     payoff = report.payoff
-    spend = _cash(payoff["spend_cents"])
-    if payoff["incremental_revenue_cents"] is None:
-        return f"Staff spent {spend} on recovery gestures."
-    kept = payoff["customers_kept"]
-    text = (f"Staff spent {spend} on recovery; it kept about {kept:,.0f} customers and brought an estimated "
-            f"{_cash(payoff['incremental_revenue_cents'])} of extra revenue "
-            f"(95% interval {_cash(payoff['incremental_revenue_cents_ci_low'])} to "
-            f"{_cash(payoff['incremental_revenue_cents_ci_high'])}).")
-    if payoff["cost_of_inaction_cents"] is not None:
-        text += (f" Where nobody acted, the business lost an estimated "
-                 f"{_cash(payoff['cost_of_inaction_cents'])} of revenue: the cost of inaction.")
+    spend = _cash(payoff.spend_cents)
+    margin = payoff.incremental_margin_cents
+    if not margin.shown:
+        return f"Staff spent {spend} on recovery gestures. The extra margin is not shown: {margin.reason}"
+    text = f"Staff spent {spend} on recovery gestures."
+    kept = payoff.customers_kept
+    if kept.shown and kept.estimate is not None:
+        text += (f" Recovery is associated with about {kept.estimate:,.0f} more customers coming back "
+                 f"({wording.range_text(kept, 'count')}).")
+    text += (f" Recovered customers brought an estimated {wording.figure_text(margin, 'money')} of extra "
+             f"margin ({payoff.margin_label}).")
+    inaction = payoff.cost_of_inaction_cents
+    if inaction.shown:
+        text += (" Incidents nobody recovered are associated with an estimated "
+                 f"{wording.figure_text(inaction, 'money')} of lost margin, net of what recovering them "
+                 "would have cost: the cost of inaction.")
+    else:
+        text += f" The cost of inaction is not shown: {inaction.reason}"
     return text
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from empowerment.analytics.result import Figure, PayoffResult
 from empowerment.reports.model import ReportTable
 from empowerment.reports.privacy import Pseudonymiser
 
@@ -29,45 +30,60 @@ def _num(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _group_rows(payoff: dict[str, Any]) -> pd.DataFrame:
+def _group_rows(payoff: PayoffResult) -> pd.DataFrame:
     rows = []
-    for key, label in (("recovered", "Recovered"), ("comparison", "Not recovered"), ("overall", "All incidents")):
-        group = payoff[key]
+    for group, label in ((payoff.recovered, "Recovered"), (payoff.comparison, "Not recovered"),
+                         (payoff.overall, "All incidents")):
         rows.append({
             "Group": label,
-            "Incidents": int(group["incidents"]),
-            "Followed up": int(group["eligible"]),
-            "Came back": int(group["returned"]),
-            "Return rate": _num(group["return_rate"]),
-            "Median days to return": _num(group["km_median_days"]),
-            f"Revenue in the {payoff['horizon_days']} days after": money(group["revenue_after_cents"]),
+            "Incidents": group.raw_incidents,
+            "Episodes": group.incidents,
+            "Customers": group.customers,
+            "Followed up": group.eligible,
+            "Came back": group.returned,
+            "Return rate": _num(group.return_rate),
+            "Median days to return": _num(group.km_median_days),
+            f"Revenue in the {payoff.horizon_days} days after": money(group.revenue_after_cents),
         })
     return pd.DataFrame(rows)
 
 
-def _payoff_rows(payoff: dict[str, Any]) -> pd.DataFrame:
-    adjusted = payoff["adjusted_uplift"]
+NOT_SHOWN = "Not shown: "
 
-    def row(measure: str, unit: str, estimate: Any, low: Any = None, high: Any = None,
+
+def _payoff_rows(payoff: PayoffResult) -> pd.DataFrame:
+    """One row per figure. A figure that is not reliable has no number in any column (every
+    format draws from these values): its note gives the reason instead."""
+
+    def row(measure: str, unit: str, figure: Figure | None = None, value: Any = None,
             cents: bool = False) -> dict[str, Any]:
         convert = money if cents else _num
-        return {"Measure": measure, "Estimate": convert(estimate), "Low (95 %)": convert(low),
-                "High (95 %)": convert(high), "Unit": unit}
+        if figure is None:
+            return {"Measure": measure, "Estimate": convert(value), "Low (95 %)": float("nan"),
+                    "High (95 %)": float("nan"), "Unit": unit, "Note": "As observed, not adjusted."
+                    if unit == "points" else "As recorded."}
+        if not figure.shown:
+            return {"Measure": measure, "Estimate": float("nan"), "Low (95 %)": float("nan"),
+                    "High (95 %)": float("nan"), "Unit": unit, "Note": NOT_SHOWN + figure.reason}
+        note = ("Estimated; the range includes zero: could be zero." if figure.could_be_zero
+                else "Estimated; the range excludes zero.")
+        return {"Measure": measure, "Estimate": convert(figure.estimate), "Low (95 %)": convert(figure.low),
+                "High (95 %)": convert(figure.high), "Unit": unit, "Note": note}
 
-    horizon = payoff["horizon_days"]
+    horizon, margin = payoff.horizon_days, payoff.margin_label
     rows = [
-        row(f"Return within {horizon} days: difference, as observed", "points", payoff["naive_uplift"]),
-        row(f"Return within {horizon} days: difference due to recovery (adjusted)", "points",
-            adjusted["estimate"], adjusted["ci_low"], adjusted["ci_high"]),
-        row("Customers kept by recovery", "customers", payoff["customers_kept"],
-            payoff["customers_kept_ci_low"], payoff["customers_kept_ci_high"]),
-        row("Spent on recovery gestures", "money", payoff["spend_cents"], cents=True),
-        row("Extra revenue from recovered customers", "money", payoff["incremental_revenue_cents"],
-            payoff["incremental_revenue_cents_ci_low"], payoff["incremental_revenue_cents_ci_high"], cents=True),
-        row("Net return on spend", "ratio", payoff["return_on_spend"],
-            payoff["return_on_spend_ci_low"], payoff["return_on_spend_ci_high"]),
-        row("Cost of inaction (revenue lost where nobody acted)", "money", payoff["cost_of_inaction_cents"],
-            payoff["cost_of_inaction_cents_ci_low"], payoff["cost_of_inaction_cents_ci_high"], cents=True),
+        row(f"Return within {horizon} days: difference, as observed (raw)", "points", value=payoff.naive_uplift),
+        row(f"Return within {horizon} days: difference associated with recovery (adjusted)", "points",
+            payoff.return_uplift),
+        row("Customers kept (estimated, distinct customers)", "customers", payoff.customers_kept),
+        row("Spent on recovery gestures", "money", value=payoff.spend_cents, cents=True),
+        row("Extra revenue associated with recovery (estimated)", "money", payoff.incremental_revenue_cents,
+            cents=True),
+        row(f"Extra margin associated with recovery (estimated, {margin})", "money",
+            payoff.incremental_margin_cents, cents=True),
+        row(f"Net return on spend ({margin})", "ratio", payoff.return_on_spend),
+        row(f"Cost of inaction: margin lost where nobody acted, net of gesture cost ({margin})", "money",
+            payoff.cost_of_inaction_cents, cents=True),
     ]
     return pd.DataFrame(rows)
 
@@ -232,9 +248,9 @@ ROW_FORMATS = {"When": "datetime", "Recovered": "bool", "Gestures": "int", "Spen
 
 
 def build_tables(staff: pd.DataFrame, turnaround: pd.DataFrame, stories: pd.DataFrame, linked: pd.DataFrame,
-            payoff: dict[str, Any], pseudonyms: Pseudonymiser, include_identities: bool) -> dict[str, ReportTable]:
+            payoff: PayoffResult, pseudonyms: Pseudonymiser, include_identities: bool) -> dict[str, ReportTable]:
     by_team = _staff_by_team(staff)
-    horizon = payoff["horizon_days"]
+    horizon = payoff.horizon_days
     tables = [
         ReportTable("staff", "Who used their budget", "Empowerment",
                     "Front-line staff in scope (active staff and managers, and anyone who logged a gesture) "
@@ -257,12 +273,16 @@ def build_tables(staff: pd.DataFrame, turnaround: pd.DataFrame, stories: pd.Data
         ReportTable("outcome_groups", "Did recovered customers come back?", "Customer outcomes",
                     f"Return rate: customers who bought again within {horizon} days, among incidents old enough "
                     "to have been followed up that long. Median days: Kaplan-Meier estimate.",
-                    _group_rows(payoff), {"Incidents": "int", "Followed up": "int", "Came back": "int",
+                    _group_rows(payoff), {"Incidents": "int", "Episodes": "int", "Customers": "int",
+                                          "Followed up": "int", "Came back": "int",
                                           "Return rate": "percent", "Median days to return": "days",
                                           f"Revenue in the {horizon} days after": "money"}, total_row=True),
         ReportTable("payoff", "What recovery did for customers", "Customer outcomes",
-                    "Adjusted figures compare recovered customers with similar customers nobody recovered "
-                    "(loyalty, spend, tenure, category, location); intervals are 95 % bootstrap intervals.",
+                    "Observational estimates: adjusted figures compare recovered customers with similar "
+                    "customers nobody recovered (purchases and spend in the year before, tenure, category, "
+                    "location) by a doubly-robust method (weighting plus an outcome model); ranges are 95 % "
+                    "bootstrap intervals over customers. A figure that is not reliable is not shown; its note "
+                    "says why. " + payoff.assumptions,
                     _payoff_rows(payoff), {"Estimate": "by_unit", "Low (95 %)": "by_unit", "High (95 %)": "by_unit"}),
         ReportTable("teams", "Each team in figures", "Teams side by side",
                     "Each team's share of incidents recovered and budget used, beside the share of its customers "

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -42,8 +43,15 @@ from empowerment.models import (
     Team,
     table,
 )
-from empowerment.models.lookups import budget_covering, customer_by_code, given_to_customer_on, require_policy
+from empowerment.models.lookups import (
+    budget_covering,
+    business_zone,
+    customer_by_code,
+    given_to_customer_on,
+    require_policy,
+)
 from empowerment.money import cents_to_decimal, format_cents, parse_cents
+from empowerment.periods import as_utc, business_date, business_today, period_closed, utc_now
 from empowerment.services.ledger import open_budget, post
 from empowerment.services.notifications import EventKind, record_event
 
@@ -144,21 +152,25 @@ class _Context:
     incident: Incident | None
     location_id: int | None
     budget_id: int | None  # this period's budget, if it is open yet
+    day: date  # the business day of the gesture, in its location's time zone
+    tz: ZoneInfo
 
 
 def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) -> _Context:
     employee = access.employee(session, actor, "gesture.log", request.employee_code)
     customer = customer_by_code(session, request.customer_code)
-    policy = require_policy(session, employee, at.date())  # an immediate change bites at once
+    tz = business_zone(session, employee)
+    day = business_date(at, tz)  # `at` is UTC; the cap's day and the period follow the business
+    policy = require_policy(session, employee, day)  # an immediate change bites at once
     incident = None
     if request.incident_code:
         incident = session.scalar(select(Incident).where(Incident.code == request.incident_code))
         if incident is None or incident.customer_id != customer.id:
             raise UnknownIncident(f"No incident '{request.incident_code}' for this customer.")
     team = session.get(Team, employee.team_id) if employee.team_id else None
-    budget = budget_covering(session, employee.id, at.date())
+    budget = budget_covering(session, employee.id, day)
     return _Context(employee, customer, policy, incident, team.location_id if team else None,
-                    budget.id if budget else None)
+                    budget.id if budget else None, day, tz)
 
 
 def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
@@ -193,7 +205,7 @@ def _result_for(session: Session, gesture: Gesture, already: bool) -> LogResult:
 def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | None = None) -> LogResult:
     """Log one gesture, or refuse with a message saying exactly why and what is left."""
     valid = _validate(request)
-    at = at or datetime.now().replace(microsecond=0)
+    at = as_utc(at) if at is not None else utc_now()  # stored in UTC
     with db.read() as session:
         previous = _existing(session, request.idempotency_key)
         if previous is not None:
@@ -215,7 +227,7 @@ def _check_cap(session: Session, valid: _Validated, ctx: _Context, at: datetime)
     """The Ritz rule, counted with this gesture already written (so under the budget row's lock
     on PostgreSQL every concurrent gesture for this customer is seen)."""
     cap = ctx.policy.customer_daily_cap_cents
-    given = given_to_customer_on(session, ctx.employee.id, ctx.customer.id, at.date())
+    given = given_to_customer_on(session, ctx.employee.id, ctx.customer.id, ctx.day, ctx.tz)
     if given > cap:
         left = max(cap - (given - valid.cost_cents), 0)
         raise CustomerDailyCapExceeded(
@@ -238,7 +250,7 @@ def _spend(
     A repeated idempotency key fails the gesture insert on its unique index; `log_gesture` then
     reports the first gesture (the common double tap is caught before the lock)."""
     policy = ctx.policy
-    budget_id = ctx.budget_id or open_budget(session, actor, ctx.employee, at.date(), policy)
+    budget_id = ctx.budget_id or open_budget(session, actor, ctx.employee, ctx.day, policy)
     if ctx.incident is not None:
         incident_id, incident_code = ctx.incident.id, ctx.incident.code
     else:
@@ -303,14 +315,24 @@ def _gesture_for_update(session: Session, gesture_code: str) -> tuple[Gesture, E
     return row[0], row[1]
 
 
-def _give_back(session: Session, actor: Actor, gesture: Gesture, entry_type: LedgerEntryType, reason: str) -> int:
-    """Return a gesture's money to its budget with one entry; the new remaining balance."""
+def _give_back(session: Session, actor: Actor, gesture: Gesture, employee: Employee,
+               entry_type: LedgerEntryType, reason: str, *, to_current_period: bool = True) -> int:
+    """Return a gesture's money with one entry; the new remaining balance of the budget it went
+    to. Once the gesture's period is closed (`periods.period_closed`, on the business day) the
+    money goes to the current period's budget, never back into the closed one."""
     if not gesture.budget_id:
         return 0
+    budget_id = gesture.budget_id
+    if to_current_period:
+        budget = session.get(Budget, budget_id)
+        today = business_today(business_zone(session, employee))
+        if budget is not None and period_closed(budget.period_end, today):
+            budget_id = open_budget(session, actor, employee, today)
+            reason = f"{reason} (after its period closed)"
     if not gesture.cost_cents:
-        budget = session.get(Budget, gesture.budget_id)
+        budget = session.get(Budget, budget_id)
         return budget.remaining_cents if budget else 0
-    return post(session, gesture.budget_id, entry_type, gesture.cost_cents, actor=actor,
+    return post(session, budget_id, entry_type, gesture.cost_cents, actor=actor,
                 gesture_id=gesture.id, reason=reason)
 
 
@@ -327,13 +349,15 @@ def void_gesture(db: Database, actor: Actor, gesture_code: str, reason: str) -> 
             raise InvalidState(f"This gesture is already {gesture.status.label.lower()}; nothing changed.")
         entry = (LedgerEntryType.RELEASE if gesture.status == GestureStatus.PENDING_APPROVAL
                  else LedgerEntryType.REVERSAL)
-        remaining = _give_back(session, actor, gesture, entry, f"Voided: {reason}")
+        # Free text stays on the gesture, where erasure can reach it; the append-only ledger and
+        # audit log never copy it (services.erasure).
+        remaining = _give_back(session, actor, gesture, employee, entry, "Voided")
         gesture.status = GestureStatus.VOIDED
-        gesture.voided_at = datetime.now()
+        gesture.voided_at = utc_now()
         gesture.voided_by_id = actor.employee_id
         gesture.void_reason = reason
         audit.record(session, actor, "gesture.voided", "gesture", gesture.code,
-                     dict(reason=reason, cost_cents=gesture.cost_cents))
+                     dict(cost_cents=gesture.cost_cents))
         return remaining
 
 
@@ -341,21 +365,24 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
     """A manager approves (hold becomes spend) or rejects (hold released) a pending gesture."""
     with db.write() as session:
         gesture, employee = _gesture_for_update(session, gesture_code)
-        access.require(actor, "gesture.decide", team_id=employee.team_id)
+        access.require(actor, "gesture.decide", team_id=employee.team_id, employee_id=employee.id,
+                       logged_by_id=gesture.created_by_id)
         if gesture.status != GestureStatus.PENDING_APPROVAL:
             raise InvalidState(f"This gesture is {gesture.status.label.lower()}, not waiting for approval.")
         if not approve and not reason.strip():
             raise InvalidInput("Say why the gesture is rejected.")
-        _give_back(session, actor, gesture, LedgerEntryType.RELEASE, "Approval decided")
+        # approved: the hold becomes a spend in its own period; rejected: the money is freed
+        _give_back(session, actor, gesture, employee, LedgerEntryType.RELEASE, "Approval decided",
+                   to_current_period=not approve)
         if approve and gesture.cost_cents and gesture.budget_id:
             post(session, gesture.budget_id, LedgerEntryType.SPEND, gesture.cost_cents, actor=actor,
                  gesture_id=gesture.id, reason="Approved")
         gesture.status = GestureStatus.LOGGED if approve else GestureStatus.REJECTED
-        gesture.decided_at = datetime.now()
+        gesture.decided_at = utc_now()
         gesture.decided_by_id = actor.employee_id
         gesture.decision_reason = reason.strip() or None
         audit.record(session, actor, "gesture.approved" if approve else "gesture.rejected",
-                     "gesture", gesture.code, dict(reason=reason))
+                     "gesture", gesture.code)
         record_event(session, EventKind.APPROVAL_DECIDED, dict(
             gesture_code=gesture.code, employee_id=employee.id, employee_name=employee.name,
             cost_cents=gesture.cost_cents, type=gesture.type.value, approved=approve,
@@ -372,16 +399,17 @@ def mark_reviewed(db: Database, actor: Actor, gesture_code: str, comment: str,
         raise InvalidInput(f"Keep the comment under {MAX_COMMENT_CHARS:,} characters.")
     with db.write() as session:
         gesture, employee = _gesture_for_update(session, gesture_code)
-        access.require(actor, "gesture.review", team_id=employee.team_id)
+        access.require(actor, "gesture.review", team_id=employee.team_id, employee_id=employee.id,
+                       logged_by_id=gesture.created_by_id)
         if not gesture.needs_review:
             raise InvalidState("This gesture was not flagged for review.")
         if gesture.reviewed_at is not None:
             raise InvalidState("This gesture was already reviewed; nothing changed.")
-        gesture.reviewed_at = (now or datetime.now()).replace(microsecond=0)
+        gesture.reviewed_at = as_utc(now).replace(microsecond=0) if now else utc_now()
         gesture.reviewed_by_id = actor.employee_id
         gesture.review_comment = comment
         audit.record(session, actor, "gesture.reviewed", "gesture", gesture.code,
-                     dict(comment=comment), at=gesture.reviewed_at)
+                     at=gesture.reviewed_at)
 
 
 def set_featured(db: Database, actor: Actor, gesture_code: str, featured: bool = True) -> None:

@@ -23,11 +23,13 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import BudgetExceeded, InvalidAmount, InvalidInput
 from empowerment.models import Budget, BudgetPolicy, Employee, LedgerEntry, LedgerEntryType, table
-from empowerment.models.lookups import budget_covering, require_policy, rollover_cents
+from empowerment.models.lookups import budget_covering, business_zone, require_policy, rollover_cents
 from empowerment.money import MAX_AMOUNT_CENTS, format_cents
-from empowerment.periods import period_bounds, period_label
+from empowerment.periods import business_today, period_bounds, period_label
 
 MAX_REASON_CHARS = 500
+# The most one budget may hold: a thousand of the largest entries (ten billion dollars).
+MAX_BALANCE_CENTS = 1_000 * MAX_AMOUNT_CENTS
 
 
 def post(session: Session, budget_id: int, entry_type: LedgerEntryType, amount_cents: int, *,
@@ -46,19 +48,26 @@ def post(session: Session, budget_id: int, entry_type: LedgerEntryType, amount_c
         raise InvalidAmount(f"{format_cents(amount_cents)} is more than the most one entry may move "
                             f"({format_cents(MAX_AMOUNT_CENTS)}).")
     signed = entry_type.direction * amount_cents
-    budgets = table(Budget)
-    change = update(budgets).where(budgets.c.id == budget_id)
-    if signed < 0:
-        change = change.where(budgets.c.remaining_cents >= amount_cents)
-    remaining = session.connection().execute(
-        change.values(remaining_cents=budgets.c.remaining_cents + signed).returning(budgets.c.remaining_cents)
-    ).scalar()
-    if remaining is None:
-        raise _over_budget(session, actor, budget_id, amount_cents, for_a_gesture=gesture_id is not None)
+    # The entry first: the database holds `remaining_cents` to the ledger's sum (a trigger), so
+    # the balance may only move once its entry exists. A refusal below rolls both back.
     session.connection().execute(insert(table(LedgerEntry)).values(
         budget_id=budget_id, entry_type=entry_type, amount_cents=signed, gesture_id=gesture_id,
         reverses_entry_id=reverses_entry_id, reason=reason, created_by_id=actor.employee_id,
     ))
+    budgets = table(Budget)
+    change = update(budgets).where(budgets.c.id == budget_id)
+    if signed < 0:
+        change = change.where(budgets.c.remaining_cents >= amount_cents)
+    else:  # a ceiling far below int64, so no sum of entries can overflow (SQLite would make a REAL)
+        change = change.where(budgets.c.remaining_cents <= MAX_BALANCE_CENTS - amount_cents)
+    remaining = session.connection().execute(
+        change.values(remaining_cents=budgets.c.remaining_cents + signed).returning(budgets.c.remaining_cents)
+    ).scalar()
+    if remaining is None:
+        if signed > 0:
+            raise InvalidAmount(f"{format_cents(amount_cents)} would take the budget above the most "
+                                f"one budget may hold ({format_cents(MAX_BALANCE_CENTS)}).")
+        raise _over_budget(session, actor, budget_id, amount_cents, for_a_gesture=gesture_id is not None)
     return int(remaining)
 
 
@@ -109,10 +118,9 @@ def open_period(db: Database, actor: Actor, employee_code: str, on: date | None 
     """Open the person's budget for the period containing `on` (today by default), explicitly;
     returns its id. Reads never open a period: they show a period nobody opened yet as it would
     open. The first gesture of a period opens it too."""
-    on = on or date.today()
     with db.write() as session:
         employee = access.employee(session, actor, "budget.read", employee_code)
-        return open_budget(session, actor, employee, on)
+        return open_budget(session, actor, employee, on or business_today(business_zone(session, employee)))
 
 
 @dataclass(frozen=True)
@@ -136,10 +144,10 @@ def adjust_budget(db: Database, actor: Actor, adjustment: Adjustment) -> int:
         raise InvalidInput(f"Keep the reason under {MAX_REASON_CHARS} characters.")
     if not adjustment.amount_cents:
         raise InvalidInput("An adjustment of zero changes nothing; enter an amount.")
-    on = adjustment.on or date.today()
     kind = LedgerEntryType.ADJUSTMENT if adjustment.amount_cents > 0 else LedgerEntryType.DEDUCTION
     with db.write() as session:
         employee = access.employee(session, actor, "budget.adjust", adjustment.employee_code)
+        on = adjustment.on or business_today(business_zone(session, employee))
         budget_id = open_budget(session, actor, employee, on)
         remaining = post(session, budget_id, kind, abs(adjustment.amount_cents), actor=actor, reason=reason)
         audit.record(session, actor, "budget.adjusted", "budget", budget_id,

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from empowerment import audit, settings
 from empowerment.actor import Actor, load_actor
 from empowerment.db import Database
-from empowerment.models import AuditEvent
+from empowerment.models import AuditEvent, table
+from empowerment.models.tables import BrowserSession
 from empowerment.services.signin import SIGN_IN_SCREEN
 
 SESSION_COOKIE = "emp_session"
@@ -82,17 +85,39 @@ def read_cookie(value: str | None) -> SessionClaim | None:
     return SessionClaim(data["e"], str(data["s"]), issued)
 
 
-_last_seen: dict[str, datetime] = {}
-_last_seen_lock = threading.Lock()
+# Last activity lives in the database (`browser_sessions`), so a browser that reconnects to another
+# replica keeps its idle clock. Each process writes a session's row at most every TOUCH_EVERY: the
+# idle timeout is counted in minutes, and a write per rerun would queue every tap behind SQLite's
+# one writer. `_written` only remembers what this process last wrote; it decides nothing.
+TOUCH_EVERY = timedelta(seconds=30)
+_written: dict[str, datetime] = {}
+_written_lock = threading.Lock()
 
 
-def touch_session(sid: str, at: datetime) -> None:
-    """Remember the session's last activity (process memory; a restart falls back to issue time)."""
-    with _last_seen_lock:
-        _last_seen[sid] = at
-        if len(_last_seen) > 10_000:  # sessions that were never signed out: forget old ones
-            for stale in [k for k, v in _last_seen.items() if at - v > timedelta(hours=24)]:
-                del _last_seen[stale]
+def touch_session(db: Database, sid: str, at: datetime) -> None:
+    """Record the session's activity at `at` (shared by every replica through the database)."""
+    with _written_lock:
+        last = _written.get(sid)
+        if last is not None and last <= at < last + TOUCH_EVERY:
+            return
+        _written[sid] = at
+        if len(_written) > 10_000:  # sessions never signed out: forget old ones
+            for stale in [k for k, v in _written.items() if at - v > timedelta(hours=24)]:
+                del _written[stale]
+    rows = table(BrowserSession)
+    insert_fn = pg_insert if db.dialect == "postgresql" else sqlite_insert
+    upsert = insert_fn(rows).values(session_ref=_session_ref(sid), last_seen_at=at)
+    upsert = upsert.on_conflict_do_update(index_elements=["session_ref"], set_={"last_seen_at": at})
+    with db.write() as session:
+        session.connection().execute(upsert)
+        if last is None:  # a session new to this process: prune those idle for a day
+            session.connection().execute(delete(rows).where(rows.c.last_seen_at < at - timedelta(days=1)))
+
+
+def last_activity(db: Database, sid: str) -> datetime | None:
+    with db.read() as session:
+        return session.scalar(select(BrowserSession.last_seen_at).where(
+            BrowserSession.session_ref == _session_ref(sid)))
 
 
 def idle_expired(last_activity: datetime | None, now: datetime, idle_minutes: int) -> bool:
@@ -103,17 +128,19 @@ def end_session(db: Database, actor: Actor | None, sid: str | None, reason: str)
     """Sign out: the session id is revoked (in the audit log, so every server process sees it)."""
     if not sid and actor is None:
         return
-    with _last_seen_lock:
-        _last_seen.pop(sid or "", None)
+    with _written_lock:
+        _written.pop(sid or "", None)
     with db.write() as session:
+        if sid:
+            session.connection().execute(delete(table(BrowserSession)).where(
+                table(BrowserSession).c.session_ref == _session_ref(sid)))
         audit.record(session, actor or SIGN_IN_SCREEN, "auth.signed_out", "session",
                      _session_ref(sid) if sid else None, dict(reason=reason))
 
 
 def restore_session(db: Database, claim: SessionClaim, now: datetime, idle_minutes: int) -> Actor | None:
     """The actor for a cookie's claim if the session is neither idle, revoked nor orphaned."""
-    with _last_seen_lock:
-        last = _last_seen.get(claim.sid, claim.issued_at)
+    last = last_activity(db, claim.sid) or claim.issued_at
     if idle_expired(last, now, idle_minutes):
         return None
     with db.read() as session:

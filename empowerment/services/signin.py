@@ -13,7 +13,7 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from empowerment import audit
@@ -55,31 +55,42 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
     After PASSWORD_MAX_FAILURES failures with one user name within PASSWORD_WINDOW_MINUTES,
     that name is refused without checking the password (`SignInThrottled`) until the oldest
     failure leaves the window: online guessing slows to a few tries an hour. Names that match
-    no account count and answer the same way, so the throttle does not reveal which exist."""
+    no account count and answer the same way, so the throttle does not reveal which exist.
+
+    Parallel guesses cannot slip past the count: each attempt first reserves its place (a failure
+    row, written under a per-name lock in the database, so it holds across replicas), and only
+    then runs the slow hash; a correct password removes the reservations again."""
     at = _now(now)
     name = (username or "").strip()
     key = _name_key(name)
-    with db.read() as session:
+    failures = table(SignInFailure)
+    with db.write() as session:
+        _lock_name(session, key)
         recent = _recent_failures(session, key, at)
         if len(recent) >= PASSWORD_MAX_FAILURES:
-            wait = recent[-PASSWORD_MAX_FAILURES] + timedelta(minutes=PASSWORD_WINDOW_MINUTES) - at
-            throttled: Exception | None = SignInThrottled(_throttled_message(wait))
-            employee, ok, actor, code = None, False, None, None
-        else:
-            throttled = None
-            employee = session.scalar(select(Employee).where(Employee.username == name)) if name else None
-            stored = employee.password_hash if employee is not None and employee.active else None
-            ok = verify_secret(stored, (password or "")[:MAX_SECRET_CHARS])  # dummy verify when None
-            actor = actor_for(employee, session) if ok and employee is not None else None
-            code = employee.code if employee is not None else None
-    with db.write() as session:
-        failures = table(SignInFailure)
-        if throttled is not None:
             audit.record(session, SIGN_IN_SCREEN, "auth.sign_in_throttled", "employee", None,
                          dict(method="password"), at=at)
-        elif actor is None:
+            wait = recent[-PASSWORD_MAX_FAILURES] + timedelta(minutes=PASSWORD_WINDOW_MINUTES) - at
+            throttled: Exception | None = SignInThrottled(_throttled_message(wait))
+        else:
+            throttled = None
             session.connection().execute(insert(failures).values(name_key=key, failed_at=at))
-            # only the last day matters: also clears names tried once (a spray of random names)
+        employee = session.scalar(select(Employee).where(Employee.username == name)) if name else None
+        stored = employee.password_hash if employee is not None and employee.active else None
+        employee_id = employee.id if employee is not None else None
+        code = employee.code if employee is not None else None
+    if throttled is not None:
+        raise throttled
+    ok = verify_secret(stored, (password or "")[:MAX_SECRET_CHARS])  # dummy verify when None
+    actor = None
+    with db.write() as session:
+        if ok and employee_id is not None:
+            employee = session.get(Employee, employee_id)
+            if employee is not None and employee.active and employee.password_hash == stored:
+                actor = actor_for(employee, session)
+        if actor is None:
+            # the reservation stays as the failure; only the last day matters: also clears names
+            # tried once (a spray of random names)
             session.connection().execute(delete(failures).where(failures.c.failed_at < at - timedelta(days=1)))
             audit.record(session, SIGN_IN_SCREEN, "auth.sign_in_failed", "employee", code,
                          dict(method="password"), at=at)
@@ -87,11 +98,18 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
             session.connection().execute(delete(failures).where(failures.c.name_key == key))
             audit.record(session, actor, "auth.signed_in", "employee", code,
                          dict(method="password"), at=at)
-    if throttled is not None:
-        raise throttled
     if actor is None:
         raise AuthenticationFailed(SIGN_IN_FAILED)
     return actor
+
+
+def _lock_name(session: Session, key: str) -> None:
+    """Serialise attempts for one name until the unit ends. SQLite's write unit already holds the
+    single writer lock; PostgreSQL takes a transaction-level advisory lock on the name's digest
+    (released at commit, so it also works behind PgBouncer in transaction mode)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                        dict(k=int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)))
 
 
 def _name_key(name: str) -> str:

@@ -51,7 +51,7 @@ PAGES: tuple[PageSpec, ...] = (
 PAGES_BY_KEY = {page.key: page for page in PAGES}
 
 LANDING_PAGES = {Role.STAFF: "log_recovery", Role.MANAGER: "team", Role.HR: "joint_report",
-                 Role.CX_LEAD: "joint_report", Role.ADMIN: "log_recovery"}
+                 Role.CX_LEAD: "joint_report", Role.ADMIN: "team"}
 
 
 def pages_for(actor: Actor) -> list[PageSpec]:

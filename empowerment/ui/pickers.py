@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -65,7 +64,6 @@ def _period_words(name: str) -> str:
     return parse_period(name).label
 
 
-@cache
 def date_range(container: DeltaGenerator, first: date, last: date, key: str) -> tuple[date, date]:
     """A "From – to" picker in `container` (a column); while only the first day is picked, that
     day alone, with a hint to pick the last one."""

@@ -17,15 +17,17 @@ server, so the old cookie is useless even if the browser never deletes it.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import streamlit as st
 
-from empowerment import settings
+from empowerment import errors, settings
 from empowerment.actor import Actor, load_actor
 from empowerment.db import Database
 from empowerment.services import sessions
@@ -37,6 +39,7 @@ SID, LAST_ACTIVITY = "_emp_sid", "_emp_last_activity"
 MODE, COOKIE_JS, COOKIE_CHECKED, NOTICE = "_emp_mode", "_emp_cookie_js", "_emp_cookie_checked", "_emp_notice"
 TABLET_LOCATION, TABLET_TEAM, PICKED, ERROR = (
     "_emp_tablet_location", "_emp_tablet_team", "_emp_tablet_pick", "_emp_error")
+FAILURE = "_emp_failure"  # a callback's failure, shown once at the top of the next screen
 # Kept when one person hands over to the next: the device's settings, not anybody's data.
 INFRASTRUCTURE_KEYS = frozenset({MODE, COOKIE_JS, COOKIE_CHECKED, NOTICE, TABLET_LOCATION, TABLET_TEAM})
 PASSWORD_MODE, TABLET_MODE = "Password", "Shared tablet"
@@ -70,7 +73,7 @@ def current_actor() -> Actor | None:
         return None
     S[LAST_ACTIVITY] = now
     if S.get(SID):
-        sessions.touch_session(S[SID], now)
+        sessions.touch_session(get_db(), S[SID], now)
     if actor.employee_id is not None:
         # Re-read every run (one primary-key read): a changed role or team applies at once,
         # and a deactivated account is signed out instead of keeping access until it idles.
@@ -123,7 +126,7 @@ def start_session(actor: Actor) -> None:
     _wipe()
     sid, now = sessions.new_session_id(), _now()
     S[ACTOR], S[SID], S[LAST_ACTIVITY] = actor, sid, now
-    sessions.touch_session(sid, now)
+    sessions.touch_session(db, sid, now)
     if actor.employee_id is not None:
         _queue("POST", "/api/session", sessions.handoff_token(actor.employee_id, sid))
 
@@ -150,6 +153,56 @@ def framed() -> Iterator[None]:
         yield
     finally:
         _frame.active = False
+
+
+# --- callbacks and failures -----------------------------------------------------------------------
+
+def callback(fn: Callable[..., Any], *, signed_in: bool = True) -> Callable[..., None]:
+    """Every `on_click` / `on_change` in pages/ and ui/ goes through this (a test checks).
+
+    Streamlit runs a callback before the script, so before `app.py` re-reads the person: a callback
+    holding the previous run's actor would act with rights the person lost a moment ago (demoted,
+    deactivated, idle past the timeout). With `signed_in` (the default) the actor is re-read from
+    the database first, with the idle check, and passed as the callback's first argument; when
+    nobody is signed in any more the callback does nothing and the screen shows the sign-in.
+
+    Any failure becomes a sentence at the top of the next screen instead of a traceback (an
+    unexpected one is logged with a reference code), and the widgets keep what was typed."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            if not signed_in:
+                fn(*args, **kwargs)
+                return
+            actor = current_actor()
+            if actor is None:
+                return
+            fn(actor, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown as a sentence, logged in full
+            S[FAILURE] = errors.unexpected(exc, f"callback {fn.__module__}.{fn.__qualname__}")
+
+    return run
+
+
+def show_failure() -> None:
+    """A callback's failure, once, where the person looks first."""
+    message = S.pop(FAILURE, None)
+    if message:
+        st.error(message, icon="⚠️")
+
+
+@contextmanager
+def readable_failures(where: str) -> Iterator[None]:
+    """Run a screen; an exception becomes a short message with a reference code and a "Try again"
+    button, never a traceback. The script then stops early, which keeps every widget's value in
+    session state (a finished run would drop the widgets it did not draw: the draft)."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - Streamlit's own rerun/stop are BaseExceptions, not caught
+        st.error(errors.unexpected(exc, where), icon="⚠️")
+        st.button("Try again", key="_emp_try_again", icon="🔄", type="primary")
+        st.stop()
 
 
 # --- the cookie: page side ------------------------------------------------------------------------
@@ -186,8 +239,9 @@ def render_account_box(actor: Actor) -> None:
     with st.sidebar:
         st.caption(f"Signed in as **{ui.md(actor.name)}** · {actor.role.label}")
         st.button("Switch user", key="_emp_switch", icon=":material/switch_account:", width="stretch",
-                  on_click=sign_out, kwargs=dict(reason="switch user", mode=TABLET_MODE))
-        st.button("Sign out", key="_emp_sign_out", icon=":material/logout:", width="stretch", on_click=sign_out)
+                  on_click=callback(sign_out, signed_in=False), kwargs=dict(reason="switch user", mode=TABLET_MODE))
+        st.button("Sign out", key="_emp_sign_out", icon=":material/logout:", width="stretch",
+                  on_click=callback(sign_out, signed_in=False))
         _idle_watch()
 
 

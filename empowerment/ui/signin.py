@@ -29,6 +29,7 @@ from empowerment.ui.session import (
     _frame,
     _now,
     _queue,
+    callback,
     current_actor,
     get_db,
     start_session,
@@ -84,7 +85,7 @@ def render_sign_in() -> None:
         st.info(S.pop(NOTICE), icon="⏱️")
     mode = S.get(MODE, PASSWORD_MODE)
     st.segmented_control("Sign in with", [PASSWORD_MODE, TABLET_MODE], default=mode,
-                         key="_emp_mode_choice", on_change=_choose_mode, label_visibility="collapsed")
+                         key="_emp_mode_choice", on_change=callback(_choose_mode, signed_in=False), label_visibility="collapsed")
     if S.get(ERROR):
         st.error(S.pop(ERROR), icon=":material/lock:")
     if mode == TABLET_MODE:
@@ -126,7 +127,7 @@ def _password_form() -> None:
         st.text_input("Username", key="_emp_username", autocomplete="username")
         st.text_input("Password", type="password", key="_emp_password",
                       autocomplete="current-password")
-        st.form_submit_button("Sign in", type="primary", width="stretch", on_click=_password_sign_in)
+        st.form_submit_button("Sign in", type="primary", width="stretch", on_click=callback(_password_sign_in, signed_in=False))
 
 
 def _password_sign_in() -> None:
@@ -151,11 +152,11 @@ def _switch_user_screen() -> None:
     team = S.get(TABLET_TEAM) if S.get(TABLET_TEAM) in team_names else None
     left, right = st.columns(2)
     left.selectbox("Location", [None, *places], key="_emp_location_choice",
-                   index=[None, *places].index(location), on_change=_remember,
+                   index=[None, *places].index(location), on_change=callback(_remember, signed_in=False),
                    format_func=lambda c: "All locations" if c is None else places[c],
                    args=("_emp_location_choice", TABLET_LOCATION))
     right.selectbox("Team", [None, *team_names], key="_emp_team_choice",
-                    index=[None, *team_names].index(team), on_change=_remember,
+                    index=[None, *team_names].index(team), on_change=callback(_remember, signed_in=False),
                     format_func=lambda c: "All teams" if c is None else team_names[c],
                     args=("_emp_team_choice", TABLET_TEAM))
     people = roster.tablet_roster(get_db(), location, team)
@@ -169,7 +170,7 @@ def _switch_user_screen() -> None:
         for i, person in enumerate(people):
             columns[i % 4].button(person.name, key=f"_emp_pick_{person.code}", width="stretch",
                                   help=" · ".join(x for x in (person.team, person.location) if x),
-                                  on_click=_pick, args=(person.code, person.name))
+                                  on_click=callback(_pick, signed_in=False), args=(person.code, person.name))
 
 
 def _remember(widget_key: str, state_key: str) -> None:
@@ -187,9 +188,13 @@ def _pin_form(code: str, name: str) -> None:
         with st.form("_emp_pin_form", border=False):
             st.text_input("PIN", type="password", max_chars=6, key="_emp_pin",
                           placeholder="4 to 6 digits", autocomplete="off")
-            st.form_submit_button("Switch", type="primary", width="stretch", on_click=_pin_sign_in)
+            st.form_submit_button("Switch", type="primary", width="stretch", on_click=callback(_pin_sign_in, signed_in=False))
         st.button("Not me", key="_emp_not_me", icon="↩️", width="stretch",
-                  on_click=lambda: S.pop(PICKED, None))
+                  on_click=callback(_not_me, signed_in=False))
+
+
+def _not_me() -> None:
+    S.pop(PICKED, None)
 
 
 def _pin_sign_in() -> None:

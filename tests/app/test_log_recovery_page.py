@@ -264,10 +264,11 @@ def test_a_new_customer_is_created_on_the_spot_and_chosen(org: Org) -> None:
     assert [c.name for c in customer_queries.search_customers(org.db, org.staff, "512")] == ["Walk-in Wanda"]
 
 
-def test_an_admin_without_a_budget_policy_is_told_kindly(org: Org) -> None:
-    at = pick(page(org.admin), "Grace", org.customer_code)
+def test_a_manager_without_a_budget_policy_is_told_kindly(org: Org) -> None:
+    manager = actor_of(org.db, make_employee(org.db, "E-MGR", role=Role.MANAGER, name="Mo Manager"))
+    at = pick(page(manager), "Grace", org.customer_code)
     assert not at.exception
-    assert any("Ada Admin has no budget policy yet" in i for i in shown(at.info))
+    assert any("Mo Manager has no budget policy yet" in i for i in shown(at.info))
     assert not at.error
     assert "1 · Grace Hopper" in shown(at.subheader)  # the customer's card is still there...
     assert not [b for b in at.button if b.key == "lr_submit"]  # ...but no form to fail on submit
@@ -305,6 +306,13 @@ def test_a_manager_logs_for_themselves(org: Org) -> None:
     manager = actor_of(org.db, code)
     at = submit(fill(pick(page(manager), "Grace", org.customer_code), quick=250))
     assert "Logged $250.00. $750.00 left." in shown(at.success)
+
+
+def test_an_admin_holds_no_budget_and_is_not_offered_the_form(org: Org) -> None:
+    at = page(org.admin)
+    assert not at.exception
+    assert any("not available to your role" in e for e in shown(at.error))
+    assert not [b for b in at.button if b.key == "lr_submit"]
 
 
 def test_the_guideline_written_by_an_admin_is_shown_and_only_admins_may_change_it(org: Org) -> None:

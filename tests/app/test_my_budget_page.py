@@ -86,11 +86,11 @@ def test_someone_who_never_used_their_budget_is_encouraged(db: Database) -> None
     assert not at.dataframe
 
 
-def test_an_admin_without_a_budget_policy_is_told_kindly(db: Database) -> None:
-    make_employee(db, "E-ADM", role=Role.ADMIN, name="Ada Admin")
-    at = page(actor_of(db, "E-ADM"))
+def test_a_manager_without_a_budget_policy_is_told_kindly(db: Database) -> None:
+    make_employee(db, "E-MGR", role=Role.MANAGER, name="Mo Manager")
+    at = page(actor_of(db, "E-MGR"))
     assert not at.exception
-    assert any("Ada Admin has no budget policy yet" in ui.unmd(i.value) for i in at.info)
+    assert any("Mo Manager has no budget policy yet" in ui.unmd(i.value) for i in at.info)
     assert not at.error
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -12,18 +13,20 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import empowerment.analytics as analytics
+import empowerment.analytics.payoff as payoff_module
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.models import Employee, Role, TeamManager
 from empowerment.queries import frames as frame_queries
+from empowerment.reports.wording import OBSERVATIONAL as OBSERVATIONAL_WORDS
+from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
 from tests.integration.test_queries import store_synthetic, synthetic
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "payoff.py")
 LEAD = Actor(employee_id=None, name="Cleo Lead", role=Role.CX_LEAD)
-OBSERVATIONAL = "Observational estimate\\: adjusted for prior visits, spend, tenure, category and location"
+OBSERVATIONAL = ui.md(OBSERVATIONAL_WORDS)
 
 
 @pytest.fixture
@@ -61,9 +64,11 @@ def test_the_headline_answers_in_plain_words_with_its_uncertainty(db: Database) 
     at = page()
     assert not at.exception
     headline = [m.value for m in at.markdown]
-    assert any("Recovered customers came back **" in line and "than comparable unrecovered ones (95% CI" in line
+    assert any("Recovery over all time is associated with customers coming back **" in line
+               and "than comparable unrecovered ones (between " in line for line in headline)
+    assert not any("95% CI" in line for line in headline)
+    assert any(line.startswith("Gestures cost ") and "of extra margin (at a 30% contribution margin)" in line
                for line in headline)
-    assert any(line.startswith("Unrecovered incidents over all time cost about **") for line in headline)
     assert [m.label for m in at.metric][:3] == ["90-day return, recovered",
                                                  "90-day return, others", "Adjusted uplift"]
 
@@ -76,25 +81,28 @@ def test_every_chart_has_a_caption_and_adjusted_ones_say_what_they_are(db: Datab
     adjusted = [c for c in captions if c.startswith(("Share of customers back within", "Spend on gestures per"))]
     assert len(adjusted) == 2 and all(OBSERVATIONAL in c and "not a randomised trial" in c for c in adjusted)
     for start in ("Share of customers back by each day", "Share back within 90 days by what was spent",
-                  "Share back within 90 days by gesture type", "Share back within 90 days by team"):
+                  "Share back within 90 days by gesture type", "Share back within 90 days by team",
+                  "How soon the first gesture came", "Share back within 90 days by speed"):
         assert any(c.startswith(start) for c in captions), start
 
 
 def test_when_the_groups_do_not_overlap_the_page_says_so_instead_of_a_number(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = analytics.compute_payoff
+    real = payoff_module.analyse
 
-    def no_overlap(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        report = real(*args, **kwargs)
-        report["adjusted_uplift"]["reliable"] = False
-        return report
+    def no_overlap(*args: Any, **kwargs: Any) -> Any:
+        report, linked = real(*args, **kwargs)
+        reason = "Poor overlap: 40% of recovered incidents have no comparable incidents."
+        withheld = {name: getattr(report, name).with_reasons(reason) for name in report.figures}
+        return dataclasses.replace(report, **withheld), linked
 
-    monkeypatch.setattr(analytics, "compute_payoff", no_overlap)
+    monkeypatch.setattr(payoff_module, "analyse", no_overlap)
     at = page()
     words = texts(at)
-    assert "too different" in words and "**no adjusted estimate** is given" in words
-    assert "came back **" not in words and "lost revenue" not in words
-    assert at.metric[2].value == "—"
+    assert "**No adjusted estimate**" in words and "Poor overlap" in words
+    assert "coming back **" not in words and "lost margin" not in words and "extra margin (" not in words
+    assert at.metric[2].value == at.metric[4].value == at.metric[5].value == "—"
+    assert "Not shown: Poor overlap" in at.metric[4].help
 
 
 def test_filters_change_the_scope_and_the_horizon(db: Database) -> None:

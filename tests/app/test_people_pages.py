@@ -89,7 +89,8 @@ PAGES_OF = {  # written out, not derived from the registry, so a change to a gra
     Role.MANAGER: {"log_recovery", "my_budget", "handover", "team", "payoff", "notifications"},
     Role.HR: {"handover", "payoff", "joint_report", "audit_log", "notifications"},
     Role.CX_LEAD: {"handover", "payoff", "joint_report", "notifications"},
-    Role.ADMIN: {"log_recovery", "my_budget", "handover", "team", "payoff", "joint_report", "data",
+    # admins hold no recovery budget (segregation of duties): no tablet form, no "My budget"
+    Role.ADMIN: {"handover", "team", "payoff", "joint_report", "data",
                  "people", "policies", "audit_log", "connections", "deliveries", "notifications"},
 }
 
@@ -352,8 +353,11 @@ def test_an_admin_edits_the_guideline(org: Org) -> None:
 def test_the_handover_page_offers_both_digests(org: Org) -> None:
     at = app(org.actors[Role.STAFF], page=str(ROOT / "pages" / "handover.py"))
     assert not at.exception
-    assert [d.label for d in at.get("download_button")] == [
-        "Printable digest (HTML)", "Digest as text"]
+    # links to the cookie-checked route, not /media downloads anyone with the URL could fetch
+    links = at.get("link_button")
+    assert [d.proto.label for d in links] == ["Printable digest (HTML)", "Digest as text"]
+    assert [d.proto.url for d in links] == ["/api/handover/digest?format=html", "/api/handover/digest?format=text"]
+    assert not at.get("download_button")
     assert "Comped \\<b\\>dinner\\</b\\>" in texts(at)
 
 
@@ -440,3 +444,21 @@ def test_an_admin_changes_a_role_resets_a_pin_adjusts_a_budget_and_deactivates(o
 def test_nobody_but_admins_opens_people(org: Org) -> None:
     at = app(org.actors[Role.MANAGER], page=str(ROOT / "pages" / "people.py"))
     assert "not available to your role" in texts(at)
+
+
+def test_a_double_submit_of_an_immediate_policy_change_moves_the_allowance_once(org: Org) -> None:
+    """Issue 11, finding 1: each save brings the open budgets to the policy's amount, so a second
+    (or third) save of the same change adds nothing."""
+    from empowerment.queries.budgets import budget_status
+
+    at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
+    for _ in range(3):
+        at.text_input(key="po_name").set_value("Default")
+        at.text_input(key="po_allowance").set_value("600")
+        at.selectbox(key="po_scope").set_value("role:staff")
+        at.checkbox(key="po_immediate").check()
+        at.button(key="FormSubmitter:po_policy_form-Save policy").click().run()
+        assert not at.exception
+    status = budget_status(org.db, SYSTEM, org.staff_code)
+    assert status.allocated_cents == 60_000
+    assert status.remaining_cents == 60_000 - 8_000 - 25_000  # a logged 80.00 and a held 250.00

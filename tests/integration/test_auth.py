@@ -433,9 +433,73 @@ def test_a_cookie_restores_the_person_until_idle_or_signed_out(sqlite_db: Databa
     now = datetime.now().replace(microsecond=0)
     claim = sessions.SessionClaim(actor.employee_id or 0, sessions.new_session_id(), now)
     assert sessions.restore_session(sqlite_db, claim, now + timedelta(minutes=5), 15) == actor
-    sessions.touch_session(claim.sid, now + timedelta(minutes=10))
+    sessions.touch_session(sqlite_db, claim.sid, now + timedelta(minutes=10))
     assert sessions.restore_session(sqlite_db, claim, now + timedelta(minutes=24), 15) == actor
     assert sessions.restore_session(sqlite_db, claim, now + timedelta(minutes=26), 15) is None
-    sessions.touch_session(claim.sid, now)
+    sessions.touch_session(sqlite_db, claim.sid, now)
     sessions.end_session(sqlite_db, actor, claim.sid, "signed out")
     assert sessions.restore_session(sqlite_db, claim, now, 15) is None
+
+
+@pytest.mark.parametrize("backend", ["sqlite_db", "pg_db"])
+def test_activity_on_one_replica_keeps_the_session_alive_on_another(
+        request: pytest.FixtureRequest, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The idle clock is in the database: a browser that reconnects to another replica (a fresh
+    process, here a fresh `Database` and an empty per-process memo) keeps its session."""
+    db: Database = request.getfixturevalue(backend)
+    make_team(db, "FD")
+    accounts.create_user(db, SYSTEM, username="ana", name="Ana Staff", role=Role.STAFF,
+                         team_code="FD", password=PASSWORD, pin="4821")
+    actor = signin.authenticate(db, "ana", PASSWORD)
+    now = datetime.now().replace(microsecond=0)
+    claim = sessions.SessionClaim(actor.employee_id or 0, sessions.new_session_id(), now)
+    sessions.touch_session(db, claim.sid, now)
+    sessions.touch_session(db, claim.sid, now + timedelta(seconds=10))  # within TOUCH_EVERY: no write
+    assert sessions.last_activity(db, claim.sid) == now
+    for minutes in (10, 20):  # the person keeps working on replica A
+        sessions.touch_session(db, claim.sid, now + timedelta(minutes=minutes))
+    other_replica = Database(db.url)
+    monkeypatch.setattr(sessions, "_written", {})
+    try:
+        assert sessions.restore_session(other_replica, claim, now + timedelta(minutes=30), 15) == actor
+        assert sessions.restore_session(other_replica, claim, now + timedelta(minutes=36), 15) is None
+        sessions.end_session(other_replica, actor, claim.sid, "signed out")  # on B: revoked on A too
+        assert sessions.last_activity(db, claim.sid) is None
+        assert sessions.restore_session(db, claim, now + timedelta(minutes=21), 15) is None
+    finally:
+        other_replica.dispose()
+@pytest.mark.parametrize("username", ["ana", "nobody"])
+def test_thirty_parallel_guesses_check_at_most_ten_passwords(db: Database, monkeypatch: pytest.MonkeyPatch,
+                                                             username: str) -> None:
+    """Issue 11, finding 4: before, every one of 30 parallel guesses was checked (the count was
+    read before the slow hash and nothing serialised attempts)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_team(db, "FD")
+    accounts.create_user(db, SYSTEM, username="ana", name="Ana Staff", role=Role.STAFF, team_code="FD",
+                         password=PASSWORD)
+    checked: list[int] = []
+    real = signin.verify_secret
+
+    def slow_verify(stored: str | None, secret: str) -> bool:
+        checked.append(1)
+        time.sleep(0.05)  # the real hash is slow: the window in which guesses overlapped
+        return real(stored, secret)
+
+    monkeypatch.setattr(signin, "verify_secret", slow_verify)
+
+    def guess(i: int) -> str:
+        try:
+            signin.authenticate(db, username, f"guess {i}", now=T0)
+        except SignInThrottled:
+            return "throttled"
+        except AuthenticationFailed:
+            return "failed"
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        outcomes = list(pool.map(guess, range(30)))
+    assert len(checked) <= signin.PASSWORD_MAX_FAILURES, len(checked)
+    assert outcomes.count("failed") == len(checked) and outcomes.count("throttled") == 30 - len(checked)
+    with pytest.raises(SignInThrottled):  # and the right password is refused too while throttled
+        signin.authenticate(db, "ana" if username == "ana" else username, PASSWORD, now=T0)

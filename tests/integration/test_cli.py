@@ -92,7 +92,7 @@ def test_help_includes_the_other_command_modules(capsys: pytest.CaptureFixture[s
     for module, command in expected.items():
         if importlib.util.find_spec(f"empowerment.cli.{module}") is not None:
             assert command in out, command
-    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect")
+    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect", "integrity")
 
 
 def test_command_owners_name_every_command_and_its_module() -> None:
@@ -464,7 +464,11 @@ def test_demo_fills_an_empty_database_and_refuses_a_full_one(
     assert "manager.harbour" in out and "demo-manager" in out and "PIN 1234" in out
     line = runner.refused("demo", "--scale", "0.05")
     assert "The database already has data; demo fills only an empty one." in line
-    code, out, _ = runner("demo", "--scale", "0.05", "--seed", "4", "--force")
+    # Destructive: without a terminal to ask at, --force alone erases nothing (issue 11, 9).
+    refused = runner.refused("demo", "--scale", "0.05", "--seed", "4", "--force")
+    assert "ERASES every table" in refused and "add --yes" in refused
+    assert runner("balance", "--employee", "E010")[0] == 0  # still there
+    code, out, _ = runner("demo", "--scale", "0.05", "--seed", "4", "--force", "--yes")
     assert code == 0 and "Erasing" in out
     assert runner("balance", "--employee", "E010")[0] == 0
     assert "--scale" in runner.refused("demo", "--scale", "100")
@@ -544,3 +548,16 @@ def test_api_tokens_batches_and_gesture_decisions_on_the_command_line(cli: Cli, 
     code, out, _ = cli("webhook-source", "create", "pms")
     assert code == 0 and out.strip().splitlines()[-1].startswith("whsec_")
     assert "pms" in cli("webhook-source", "list")[1]
+
+
+def test_three_immediate_policy_saves_leave_the_allowance_at_the_policy_amount(cli: Cli) -> None:
+    """Issue 11, finding 1: the change derives from the ledger's allocation, not `budget.policy_id`
+    (500 -> 600 -> 700 -> 800 before)."""
+    assert cli("log", "--employee", "E1", "--customer", "C1", "--type", "gift", "--amount", "10",
+               "--category", "Noise")[0] == 0  # opens this month's budget at 500.00
+    for _ in range(3):
+        code, out, err = cli("policy", "set", "Default", "--allowance", "600", "--period", "month", "--immediate")
+        assert code == 0, (out, err)
+    _, balance, _ = cli("balance", "--employee", "E1", "--format", "json")
+    status = json.loads(balance)
+    assert (status["allocated_cents"], status["remaining_cents"]) == (60_000, 59_000)

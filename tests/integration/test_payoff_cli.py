@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from empowerment.analytics import compute_payoff
+from empowerment.analytics import PayoffRequest, compute_payoff
 from empowerment.cli import main
 from empowerment.db import Database
 from empowerment.queries import frames as frame_queries
+from tests.conftest import fresh_sqlite
 from tests.integration.test_queries import assert_same_report, store_synthetic, synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,9 +38,9 @@ def test_json_is_exactly_compute_payoffs_dict(stocked: Database, capsys: pytest.
     printed = json.loads(capsys.readouterr().out)
     frames = frame_queries.load_analytics_frames(stocked, date_from="2024-02-01", date_to="2024-09-30", location="north")
     expected = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
-                              horizon_days=60, as_of=frames.as_of, date_from="2024-02-01", date_to="2024-09-30",
-                              location="north", bootstrap=25, seed=3)
-    assert_same_report(printed, json.loads(json.dumps(expected)))
+                              PayoffRequest(horizon_days=60, as_of=frames.as_of, date_from="2024-02-01",
+                                            date_to="2024-09-30", location="north", bootstrap=25, seed=3))
+    assert_same_report(printed, json.loads(json.dumps(expected.to_json())))
     assert printed["horizon_days"] == 60 and printed["overall"]["incidents"] > 0
 
 
@@ -46,7 +48,7 @@ def test_table_summarises_groups_uplift_and_money(stocked: Database, capsys: pyt
     assert main(run(stocked, "--bootstrap", "20", "--team", "support")) == 0
     out = capsys.readouterr().out
     assert "Recovery payoff: 90-day horizon" in out and "team support" in out
-    for label in ("Recovered", "Not recovered", "All incidents", "Return uplift (naive):",
+    for label in ("Recovered", "Not recovered", "All incidents", "Return difference (raw):",
                   "Return uplift (adjusted):", "Spend on gestures:", "Incremental revenue:",
                   "Customers kept:", "Return on spend:", "Cost of inaction:"):
         assert label in out
@@ -61,11 +63,34 @@ def test_as_of_moves_the_follow_up_cut_off(stocked: Database, capsys: pytest.Cap
     assert early["overall"]["eligible"] < late["overall"]["eligible"]
 
 
+def test_as_of_equals_a_truncated_copy_of_the_database_figure_for_figure(
+        db: Database, tmp_path: Path, _sqlite_template: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--as-of T is the data as known at T: the same figures as a database holding only what is
+    dated up to T (incidents, gestures and transactions after it are not yet known)."""
+    incidents, gestures, transactions, customers = synthetic(300, 11)
+    store_synthetic(db, incidents, gestures, transactions, customers)
+    cut = pd.Timestamp("2024-09-01")
+    kept = incidents[incidents["occurred_at"] <= cut]
+    (tmp_path / "cut").mkdir()
+    truncated = fresh_sqlite(_sqlite_template, tmp_path / "cut")
+    store_synthetic(truncated, kept, gestures[(gestures["occurred_at"] <= cut)
+                                              & gestures["incident_id"].isin(kept["incident_id"])],
+                    transactions[transactions["occurred_at"] <= cut], customers)
+    args = ("--format", "json", "--bootstrap", "20", "--as-of", str(cut))
+    assert main(run(db, *args)) == 0
+    frozen = json.loads(capsys.readouterr().out)
+    assert main(run(truncated, *args)) == 0
+    copy = json.loads(capsys.readouterr().out)
+    truncated.dispose()
+    assert frozen["overall"]["incidents"] == len(kept) < len(incidents)
+    assert_same_report(frozen, copy)
+
+
 def test_an_empty_database_reports_no_incidents(db: Database, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(run(db, "--format", "json", "--bootstrap", "0")) == 0
     assert json.loads(capsys.readouterr().out)["overall"]["incidents"] == 0
     assert main(run(db, "--bootstrap", "0")) == 0
-    assert "Return uplift (adjusted):   not estimated" in capsys.readouterr().out
+    assert "Return uplift (adjusted):   not shown: Not enough eligible incidents" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, message", [

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from empowerment.actor import Actor
-from empowerment.analytics import compute_payoff, make_synthetic
+from empowerment.analytics import PayoffRequest, compute_payoff, make_synthetic
 from empowerment.db import Database
 from empowerment.models import (
     AuditEvent,
@@ -165,10 +165,10 @@ def test_frames_hold_exactly_the_stored_values(org) -> None:  # type: ignore[no-
 def test_payoff_from_the_database_equals_payoff_in_memory(org) -> None:  # type: ignore[no-untyped-def]
     db, (incidents, gestures, transactions, customers) = org
     frames = frame_queries.load_analytics_frames(db)
-    kwargs: dict[str, Any] = {"horizon_days": 60, "as_of": frames.as_of, "bootstrap": 30, "seed": 1}
-    from_db = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers, **kwargs)
-    in_memory = compute_payoff(incidents, gestures, transactions, customers, **kwargs)
-    assert_same_report(from_db, in_memory)
+    request = PayoffRequest(horizon_days=60, as_of=frames.as_of, bootstrap=30, seed=1)
+    from_db = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
+    in_memory = compute_payoff(incidents, gestures, transactions, customers, request)
+    assert_same_report(from_db.to_json(), in_memory.to_json())
 
 
 @pytest.mark.parametrize("scope", [
@@ -181,10 +181,10 @@ def test_payoff_from_the_database_equals_payoff_in_memory(org) -> None:  # type:
 def test_filters_scope_incidents_exactly_as_the_analytics_does(org, scope: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     db, (incidents, gestures, transactions, customers) = org
     frames = frame_queries.load_analytics_frames(db, **scope)
-    kwargs: dict[str, Any] = {"as_of": frames.as_of, "bootstrap": 0, **scope}
-    from_db = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers, **kwargs)
-    in_memory = compute_payoff(incidents, gestures, transactions, customers, **kwargs)
-    assert_same_report(from_db, in_memory)
+    request = PayoffRequest(as_of=frames.as_of, bootstrap=0, **scope)
+    from_db = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
+    in_memory = compute_payoff(incidents, gestures, transactions, customers, request)
+    assert_same_report(from_db.to_json(), in_memory.to_json())
     assert 0 < len(frames.incidents) < len(incidents)
     scoped_customers = set(frames.incidents["customer_id"])
     assert set(frames.transactions["customer_id"]) <= scoped_customers
@@ -286,8 +286,8 @@ def test_an_empty_database_gives_empty_frames(db: Database) -> None:
     assert all(len(f) == 0 for f in (frames.incidents, frames.gestures, frames.transactions, frames.customers))
     assert frames.transactions["occurred_at"].dtype == "datetime64[ns]"
     report = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
-                            bootstrap=0)
-    assert report["overall"]["incidents"] == 0
+                            PayoffRequest(bootstrap=0))
+    assert report.overall.incidents == 0
 
 
 def test_incidents_nobody_recorded_take_the_team_of_their_first_gesture(org) -> None:  # type: ignore[no-untyped-def]

@@ -150,10 +150,10 @@ def test_the_report_adds_up_on_each_backend(db: Database) -> None:
     assert total["Team"] == "All teams"
     assert (total["Front-line staff"], total["Used their budget"], total["Gestures"]) == (10, 9, 27)
     assert total["Front-line staff"] == staff.iloc[:-1]["Front-line staff"].sum()
-    assert total["Spent"] == pytest.approx(report.payoff["spend_cents"] / 100)
+    assert total["Spent"] == pytest.approx(report.payoff.spend_cents / 100)
     assert report.tables["budget_bands"].frame.iloc[-1]["People"] == 10
-    assert report.payoff["overall"]["incidents"] == hotel.incidents
-    assert report.payoff["recovered"]["incidents"] == hotel.recovered
+    assert report.payoff.overall.raw_incidents == hotel.incidents
+    assert report.payoff.recovered.raw_incidents == hotel.recovered
     teams = report.tables["teams"].frame
     assert teams.iloc[-1]["Incidents"] == hotel.incidents == teams.iloc[:-1]["Incidents"].sum()
     assert len(report.rows) == hotel.incidents

@@ -101,7 +101,7 @@ def test_good_overlap_is_reliable_without_warnings() -> None:
     recovered = rng.random(1500) < 0.4
     returned = rng.random(1500) < 0.3
     effect = adjusted_effect(_hand_made_linked(prior_counts, recovered, returned), bootstrap=50)
-    assert effect.reliable and effect.warnings == []
+    assert effect.reliable and effect.warnings == ()
     assert effect.effective_sample_size is not None and effect.effective_sample_size > 500
 
 

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from empowerment.analytics import link_incidents
-from empowerment.analytics.linking import _customer_time_order
+from empowerment.analytics import link_incidents as link_with_window
+from empowerment.analytics.linking import _customer_time_order, episodes
+
+# The window-free tests below check the return and revenue mechanics with follow-up from the
+# incident itself (a zero-hour recovery window); the timing tests at the end use real windows.
+
+
+def link_incidents(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    kwargs.setdefault("recovery_window_hours", 0)
+    return link_with_window(*args, **kwargs)
 
 T0 = pd.Timestamp("2024-03-01 12:00")
 
@@ -213,3 +222,65 @@ def test_customer_time_order_equals_lexsort(id_scale: int) -> None:
     expected = np.lexsort((time, customer))
     np.testing.assert_array_equal(customer[order], customer[expected])
     np.testing.assert_array_equal(time[order], time[expected])
+
+
+# --- timing: the recovery window, late and early gestures, episodes ---------------------------------
+
+
+def _timed_gestures(*rows: tuple[int, int, pd.Timestamp]) -> pd.DataFrame:
+    gestures = _gestures(*[(incident, customer, "voucher", 1000, False) for incident, customer, _ in rows])
+    return gestures.assign(occurred_at=pd.to_datetime([when for _, _, when in rows]))
+
+
+def test_only_gestures_inside_the_window_recover_and_follow_up_starts_when_it_ends() -> None:
+    incidents = _incidents((1, 10, T0), (2, 11, T0), (3, 12, T0))
+    gestures = _timed_gestures(
+        (1, 10, T0 + pd.Timedelta(minutes=30)),  # within the hour
+        (2, 11, T0 + pd.Timedelta(days=5)),  # late: after the 72-hour window
+        (3, 12, T0 - pd.Timedelta(hours=2)),  # before the incident: never counts
+    )
+    # Customer 11 is back on day 1, before the late gesture; all three return on day 10 as well.
+    transactions = _transactions((10, _day(1), 900), (11, _day(1), 900), (10, _day(10), 100),
+                                 (11, _day(10), 100), (12, _day(10), 100))
+    linked = link_with_window(incidents, gestures, transactions, as_of=_day(300), recovery_window_hours=72)
+    assert linked["recovered"].tolist() == [True, False, False]
+    assert linked["late_gestures"].tolist() == [0, 1, 0] and linked["early_gestures"].tolist() == [0, 0, 1]
+    assert linked["hours_to_gesture"].iloc[0] == pytest.approx(0.5)
+    assert linked["gesture_speed"].iloc[0] == "Within the hour" and pd.isna(linked["gesture_speed"].iloc[1])
+    # the day-1 purchases fall inside the window: neither group's return counts them
+    assert linked["return_days"].tolist() == pytest.approx([7.0, 7.0, 7.0])
+    assert linked["revenue_after_cents"].tolist() == [100.0, 100.0, 100.0]
+    assert linked["spend_cents"].tolist() == [1000, 0, 0]
+
+
+def test_late_gestures_no_longer_make_a_return_look_like_an_effect() -> None:
+    """A gesture logged after the customer is already back must not turn that return into a recovery."""
+    rng = np.random.default_rng(3)
+    n = 400
+    incidents = _incidents(*[(i, i, T0) for i in range(1, n + 1)])
+    back = rng.random(n) < 0.5
+    transactions = _transactions(*[(i + 1, _day(4), 500) for i in np.flatnonzero(back)])
+    late_on_returners = [(i + 1, i + 1, _day(5)) for i in np.flatnonzero(back)]
+    linked = link_with_window(incidents, _timed_gestures(*late_on_returners), transactions,
+                              as_of=_day(300), recovery_window_hours=72)
+    assert not linked["recovered"].any()
+
+
+def test_incidents_of_one_customer_within_h_days_form_one_episode() -> None:
+    incidents = _incidents((1, 10, T0), (2, 10, _day(30)), (3, 10, _day(100)), (4, 11, _day(5)),
+                           (5, 10, _day(300)))
+    grouped = episodes(incidents, horizon_days=90)
+    assert grouped["incident_id"].tolist() == [1, 4, 5]
+    assert grouped["incident_count"].tolist() == [3, 1, 1]  # 30 and 100 days chain within 90 of the last
+    assert grouped.attrs["episode_of"].to_dict() == {1: 1, 2: 1, 3: 1, 4: 4, 5: 5}
+
+
+def test_a_gesture_on_a_later_incident_of_the_episode_counts_from_the_episode_start() -> None:
+    incidents = _incidents((1, 10, T0), (2, 10, _day(1)), (3, 11, T0), (4, 11, _day(20)))
+    gestures = _timed_gestures((2, 10, _day(1.5)), (4, 11, _day(20)))
+    linked = link_with_window(incidents, gestures, _transactions((10, _day(200), 100)), as_of=_day(400),
+                              recovery_window_hours=72, by_episode=True)
+    assert linked["incident_id"].tolist() == [1, 3] and linked["incident_count"].tolist() == [2, 2]
+    assert linked["recovered"].tolist() == [True, False]  # day 20 is long after episode 3's window
+    assert linked["hours_to_gesture"].iloc[0] == pytest.approx(36.0)
+    assert linked["late_gestures"].tolist() == [0, 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -11,6 +12,9 @@ import pandas as pd
 import pytest
 
 from empowerment.analytics import (
+    Figure,
+    PayoffRequest,
+    PayoffResult,
     compute_payoff,
     km_curves_frame,
     link_incidents,
@@ -23,7 +27,9 @@ from empowerment.analytics import (
 from empowerment.analytics.payoff import filter_incidents, json_safe
 
 GROUP_KEYS = {
+    "episodes",
     "incidents",
+    "customers",
     "eligible",
     "returned",
     "return_rate",
@@ -31,12 +37,12 @@ GROUP_KEYS = {
     "km_median_ci",
     "revenue_after_cents",
 }
+FIGURES = {"return_uplift", "revenue_uplift_cents", "incremental_revenue_cents", "incremental_margin_cents",
+           "customers_kept", "return_on_spend", "cost_of_inaction_cents"}
 TOP_KEYS = {
-    "horizon_days", "as_of", "overall", "recovered", "comparison", "naive_uplift", "adjusted_uplift",
-    "spend_cents", "incremental_revenue_cents", "incremental_revenue_cents_ci_low",
-    "incremental_revenue_cents_ci_high", "customers_kept", "customers_kept_ci_low", "customers_kept_ci_high",
-    "return_on_spend", "return_on_spend_ci_low", "return_on_spend_ci_high", "cost_of_inaction_cents",
-    "cost_of_inaction_cents_ci_low", "cost_of_inaction_cents_ci_high", "warnings",
+    "horizon_days", "recovery_window_hours", "contribution_margin", "as_of", "overall", "recovered",
+    "comparison", "naive_uplift", *FIGURES, "spend_cents", "late_gestures", "early_gestures", "method",
+    "assumptions", "warnings",
 }  # fmt: skip
 
 
@@ -46,42 +52,45 @@ def synthetic() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame,
 
 
 @pytest.fixture(scope="module")
-def report(synthetic: tuple[Any, ...]) -> dict[str, Any]:
+def report(synthetic: tuple[Any, ...]) -> PayoffResult:
     incidents, gestures, transactions, customers, _ = synthetic
-    return compute_payoff(incidents, gestures, transactions, customers, bootstrap=60, seed=1)
+    return compute_payoff(incidents, gestures, transactions, customers, PayoffRequest(bootstrap=60, seed=1))
 
 
-def test_report_has_the_documented_shape_and_is_strict_json(report: dict[str, Any]) -> None:
-    assert set(report) == TOP_KEYS
+def test_result_is_frozen_and_its_json_has_the_documented_shape(report: PayoffResult) -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.spend_cents = 0  # type: ignore[misc]
+    data = report.to_json()
+    assert set(data) == TOP_KEYS
     for group in ("overall", "recovered", "comparison"):
-        assert set(report[group]) == GROUP_KEYS
-    assert set(report["adjusted_uplift"]) == {"estimate", "ci_low", "ci_high", "method", "reliable"}
-    json.dumps(report, allow_nan=False)
-    for key in ("spend_cents", "incremental_revenue_cents", "cost_of_inaction_cents"):
-        assert isinstance(report[key], int)
-    pd.Timestamp(report["as_of"])  # ISO string
+        assert set(data[group]) == GROUP_KEYS
+    for name in FIGURES:
+        assert set(data[name]) == {"estimate", "low", "high", "reliable", "reasons"}
+    json.dumps(data, allow_nan=False)
+    assert isinstance(data["spend_cents"], int)
+    pd.Timestamp(data["as_of"])  # ISO string
 
 
-def test_report_arithmetic_is_consistent(report: dict[str, Any], synthetic: tuple[Any, ...]) -> None:
-    recovered, comparison, overall = report["recovered"], report["comparison"], report["overall"]
-    assert recovered["incidents"] + comparison["incidents"] == overall["incidents"] == len(synthetic[0])
-    assert recovered["return_rate"] == pytest.approx(recovered["returned"] / recovered["eligible"])
-    assert report["naive_uplift"] == pytest.approx(recovered["return_rate"] - comparison["return_rate"])
-    uplift = report["adjusted_uplift"]
-    assert uplift["ci_low"] <= uplift["estimate"] <= uplift["ci_high"]
-    assert report["customers_kept"] == pytest.approx(uplift["estimate"] * recovered["incidents"])
-    spend = report["spend_cents"]
-    assert report["return_on_spend"] == pytest.approx(
-        (report["incremental_revenue_cents"] - spend) / spend, abs=1e-6
-    )
-    assert report["incremental_revenue_cents_ci_low"] <= report["incremental_revenue_cents"]
-    assert report["cost_of_inaction_cents_ci_low"] <= report["cost_of_inaction_cents_ci_high"]
-    assert any("too recent" in note for note in report["warnings"])
+def test_report_arithmetic_is_consistent(report: PayoffResult, synthetic: tuple[Any, ...]) -> None:
+    recovered, comparison, overall = report.recovered, report.comparison, report.overall
+    assert recovered.incidents + comparison.incidents == overall.incidents == len(synthetic[0])
+    assert recovered.return_rate == pytest.approx(recovered.returned / recovered.eligible)
+    assert report.naive_uplift == pytest.approx(recovered.return_rate - comparison.return_rate)
+    uplift = report.return_uplift
+    assert uplift.shown and uplift.low <= uplift.estimate <= uplift.high  # type: ignore[operator]
+    assert report.customers_kept.estimate == pytest.approx(uplift.estimate * recovered.customers)
+    spend = report.spend_cents
+    margin = report.incremental_margin_cents
+    assert margin.estimate == pytest.approx(report.incremental_revenue_cents.estimate * report.margin)
+    assert report.return_on_spend.estimate == pytest.approx((margin.estimate - spend) / spend, abs=1e-6)
+    assert report.incremental_revenue_cents.low <= report.incremental_revenue_cents.estimate  # type: ignore[operator]
+    assert report.cost_of_inaction_cents.low <= report.cost_of_inaction_cents.high  # type: ignore[operator]
+    assert any("too recent" in note for note in report.warnings)
 
 
-def test_spend_counts_only_non_voided_gestures(report: dict[str, Any], synthetic: tuple[Any, ...]) -> None:
+def test_spend_counts_only_non_voided_gestures(report: PayoffResult, synthetic: tuple[Any, ...]) -> None:
     gestures = synthetic[1]
-    assert report["spend_cents"] == int(gestures.loc[~gestures["voided"], "cost_cents"].sum())
+    assert report.spend_cents == int(gestures.loc[~gestures["voided"], "cost_cents"].sum())
 
 
 def test_filters_scope_incidents_by_time_location_and_team(synthetic: tuple[Any, ...]) -> None:
@@ -91,18 +100,10 @@ def test_filters_scope_incidents_by_time_location_and_team(synthetic: tuple[Any,
     assert len(scoped) > 0
     assert scoped["occurred_at"].min() >= start and scoped["occurred_at"].max() < end + pd.Timedelta(days=1)
     assert set(scoped["location"]) == {"north"} and set(scoped["team"]) <= {"floor", "support"}
-    report = compute_payoff(
-        incidents,
-        gestures,
-        transactions,
-        customers,
-        date_from=start,
-        date_to=end,
-        location="north",
-        team=["floor", "support"],
-        bootstrap=20,
-    )
-    assert report["overall"]["incidents"] == len(scoped)
+    request = PayoffRequest(date_from=start, date_to=end, location="north", team=["floor", "support"],
+                            bootstrap=20)
+    report = compute_payoff(incidents, gestures, transactions, customers, request)
+    assert report.overall.incidents == len(scoped)
 
 
 def test_no_spend_gives_no_return_on_spend_and_nan_becomes_none() -> None:
@@ -119,11 +120,21 @@ def test_no_spend_gives_no_return_on_spend_and_nan_becomes_none() -> None:
     transactions = pd.DataFrame({
         "customer_id": [1], "occurred_at": pd.to_datetime(["2024-06-01"]), "amount_cents": [500],
     })  # fmt: skip
-    report = compute_payoff(incidents, gestures, transactions, bootstrap=10)
-    assert report["spend_cents"] == 0 and report["return_on_spend"] is None
-    assert report["adjusted_uplift"]["estimate"] is None and report["adjusted_uplift"]["reliable"] is False
-    assert report["comparison"]["km_median_days"] is None  # never reached 0.5: infinite -> None
-    json.dumps(report, allow_nan=False)
+    report = compute_payoff(incidents, gestures, transactions, request=PayoffRequest(bootstrap=10))
+    assert report.spend_cents == 0 and not report.return_on_spend.shown
+    assert "Nothing was spent" in report.return_on_spend.reason
+    assert report.return_uplift.estimate is None and not report.return_uplift.reliable
+    assert report.comparison.km_median_days is None  # never reached 0.5: infinite -> None
+    data = report.to_json()
+    json.dumps(data, allow_nan=False)
+    assert data["return_on_spend"]["estimate"] is None and data["return_on_spend"]["reasons"]
+
+
+def test_an_unreliable_figure_has_no_number_in_json() -> None:
+    figure = Figure(-5.69, -9.0, -1.0, False, ("Few eligible incidents (12 recovered, 900 comparison).",))
+    assert not figure.shown
+    assert figure.to_json() == {"estimate": None, "low": None, "high": None, "reliable": False,
+                                "reasons": ["Few eligible incidents (12 recovered, 900 comparison)."]}
 
 
 def test_json_safe_converts_numpy_and_non_finite_values() -> None:

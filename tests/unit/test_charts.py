@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import altair as alt
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from empowerment.analytics import (
+    PayoffRequest,
     compute_payoff,
     km_curves_frame,
     link_incidents,
@@ -24,8 +26,8 @@ from empowerment.charts import payoff as payoff_charts
 @pytest.fixture(scope="module")
 def linked_and_report() -> tuple[pd.DataFrame, dict[str, Any]]:
     incidents, gestures, transactions, customers, _ = make_synthetic(1500, 9)
-    report = compute_payoff(incidents, gestures, transactions, customers, bootstrap=20)
-    linked = link_incidents(incidents, gestures, transactions, customers, pd.Timestamp(report["as_of"]), 90)
+    report = compute_payoff(incidents, gestures, transactions, customers, PayoffRequest(bootstrap=20))
+    linked = link_incidents(incidents, gestures, transactions, customers, pd.Timestamp(report.as_of), 90)
     return linked, report
 
 
@@ -53,29 +55,43 @@ def test_every_builder_gives_a_valid_small_chart(linked_and_report) -> None:  # 
 def test_uplift_frame_puts_naive_and_adjusted_side_by_side(linked_and_report) -> None:  # type: ignore[no-untyped-def]
     _, report = linked_and_report
     frame = payoff_charts.uplift_frame(report)
-    assert list(frame["view"]) == ["Naive", "Naive", "Adjusted", "Adjusted"]
+    assert list(frame["view"]) == ["As observed", "As observed", "Adjusted", "Adjusted"]
     adjusted = frame.iloc[3]
-    uplift = report["adjusted_uplift"]
-    recovered_rate = report["recovered"]["return_rate"]
-    assert adjusted["rate"] == pytest.approx(recovered_rate - uplift["estimate"])
-    assert adjusted["ci_low"] == pytest.approx(recovered_rate - uplift["ci_high"])
-    assert adjusted["ci_high"] == pytest.approx(recovered_rate - uplift["ci_low"])
+    uplift = report.return_uplift
+    recovered_rate = report.recovered.return_rate
+    assert adjusted["rate"] == pytest.approx(recovered_rate - uplift.estimate)
+    assert adjusted["ci_low"] == pytest.approx(recovered_rate - uplift.high)
+    assert adjusted["ci_high"] == pytest.approx(recovered_rate - uplift.low)
     assert (frame["ci_low"] <= frame["rate"]).all() and (frame["rate"] <= frame["ci_high"]).all()
 
 
 def test_an_unreliable_adjustment_is_not_drawn(linked_and_report) -> None:  # type: ignore[no-untyped-def]
     _, report = linked_and_report
-    unreliable = {**report, "adjusted_uplift": {**report["adjusted_uplift"], "reliable": False}}
-    assert set(payoff_charts.uplift_frame(unreliable)["view"]) == {"Naive"}
+    unreliable = dataclasses.replace(report, return_uplift=report.return_uplift.with_reasons("Poor overlap."))
+    assert set(payoff_charts.uplift_frame(unreliable)["view"]) == {"As observed"}
 
 
-def test_incremental_revenue_per_period_adds_up_to_the_estimate(linked_and_report) -> None:  # type: ignore[no-untyped-def]
+def test_incremental_margin_per_period_adds_up_to_the_estimate(linked_and_report) -> None:  # type: ignore[no-untyped-def]
     linked, report = linked_and_report
-    frame = payoff_charts.spend_vs_incremental_frame(spend_vs_revenue_over_time(linked, "M"), report)
-    incremental = frame.loc[frame["series"] == "Incremental revenue (estimated)", "dollars"].sum()
-    assert incremental == pytest.approx(report["incremental_revenue_cents"] / 100, rel=1e-6)
+    over_time = spend_vs_revenue_over_time(linked, "M")
+    frame = payoff_charts.spend_vs_incremental_frame(over_time, report)
+    complete = over_time[over_time["complete"]]
+    running = linked.copy()
+    running.attrs["as_of"] = pd.Timestamp("2024-12-15")
+    assert not spend_vs_revenue_over_time(running, "M")["complete"].iloc[-1]  # a running month is left out
+    incremental = frame.loc[frame["series"] == payoff_charts.MARGIN_SERIES, "dollars"].sum()
+    share = complete["recovered_incidents"].sum() / report.recovered.incidents
+    assert incremental == pytest.approx(report.incremental_margin_cents.estimate / 100 * share, rel=1e-6)
     spend = frame.loc[frame["series"] == "Spend on gestures", "dollars"].sum()
-    assert spend == pytest.approx(report["spend_cents"] / 100)
+    assert spend == pytest.approx(complete["spend_cents"].sum() / 100)
+
+
+def test_an_unreliable_margin_is_never_plotted(linked_and_report) -> None:  # type: ignore[no-untyped-def]
+    linked, report = linked_and_report
+    withheld = dataclasses.replace(report, incremental_margin_cents=report.incremental_margin_cents.with_reasons(
+        "No overlap."))
+    frame = payoff_charts.spend_vs_incremental_frame(spend_vs_revenue_over_time(linked, "M"), withheld)
+    assert set(frame["series"]) == {"Spend on gestures"}
 
 
 def test_many_levels_are_pooled_into_other() -> None:

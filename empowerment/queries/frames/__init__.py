@@ -2,7 +2,7 @@
 
     frames = load_analytics_frames(db, date_from=date(2024, 1, 1), location="Harbour")
     report = compute_payoff(frames.incidents, frames.gestures, frames.transactions,
-                            frames.customers, as_of=frames.as_of, ...)
+                            frames.customers, PayoffRequest(as_of=frames.as_of, ...))
 
 Frames and dtypes (the contract the analytics relies on):
 - incidents: incident_id, customer_id (int64), occurred_at (datetime64[ns]), category, location,
@@ -106,7 +106,8 @@ def load_analytics_frames(
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
 ) -> AnalyticsFrames:
     """The incidents in scope (same rules as `analytics.payoff.filter_incidents`), their gestures,
-    customers and the transactions the analytics needs. `lookback_days` must cover the prior-365
+    customers and the transactions the analytics needs. With `as_of`, the data as known then:
+    incidents, gestures and transactions dated after it are left out. `lookback_days` must cover the prior-365
     window and the horizon (pass horizon + 1 for horizons over a year)."""
     as_of_stamp = None if as_of is None else naive(pd.Timestamp(as_of))
     with Snapshot(db) as conn:
@@ -114,6 +115,9 @@ def load_analytics_frames(
         incidents = reader.frame(incidents_select(date_from, date_to), INCIDENT_KINDS)
         gestures = reader.frame(gestures_select(date_from, date_to), GESTURE_KINDS)
         incidents = _fill_team_from_gestures(incidents, gestures)
+        if as_of_stamp is not None:  # the data as known at as-of: nothing dated after it
+            incidents = incidents.loc[incidents["occurred_at"] <= as_of_stamp]
+            gestures = gestures.loc[gestures["occurred_at"] <= as_of_stamp]
         incidents = filter_incidents(incidents, date_from, date_to, location, team)
         incidents = incidents.reset_index(drop=True)
         gestures = gestures.loc[gestures["incident_id"].isin(incidents["incident_id"])]

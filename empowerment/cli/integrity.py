@@ -1,0 +1,106 @@
+"""Integrity commands: verify, backup, restore, erase-customer."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from empowerment.actor import Actor
+from empowerment.cli.common import EXIT_OK, EXIT_REFUSED, add_command, add_yes, confirmed, open_db
+
+EXIT_TAMPERED = 3  # verify found a problem (2 stays "refused", 1 "unexpected")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    add_command(
+        subparsers, "verify", cmd_verify,
+        help="Check every balance against the ledger and the audit log's hash chain.",
+        description="Check that every budget's balance equals the sum of its ledger entries, that "
+        "each entry moves money the way its type says, and that the audit log's hash chain is "
+        "whole. Names each row that fails; exits 3 if any does, 0 if all is well.",
+    )
+    backup = add_command(
+        subparsers, "backup", cmd_backup,
+        help="Write a restorable backup of the whole database to FILE.",
+        description="SQLite: the online backup API (people may keep working). PostgreSQL: pg_dump "
+        "in its custom format (the client tools must be installed). Never overwrites a file.",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE")
+    restore = add_command(
+        subparsers, "restore", cmd_restore,
+        help="Replace the whole database with a backup, then check it.",
+        description="Replace EVERY table with the contents of FILE (made by `backup`), upgrade the "
+        "schema, then run verify. Asks first unless --yes.",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE")
+    add_yes(restore)
+    erase = add_command(
+        subparsers, "erase-customer", cmd_erase_customer,
+        help="Erase a customer's personal data on request (keeps amounts and dates).",
+        description="Remove the customer's name, id, contact details, room and every free text about "
+        "their visits; amounts, dates and categories stay, so budgets and the payoff still add up. "
+        "Cannot be undone. Asks first unless --yes.",
+    )
+    erase.add_argument("customer", metavar="CUSTOMER_ID")
+    erase.add_argument("--reference", required=True, metavar="TEXT",
+                       help="on what request (a ticket or letter reference; never the name)")
+    add_yes(erase)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from empowerment.queries.integrity import verify
+
+    db = open_db(args)
+    try:
+        result = verify(db, Actor.system("cli"))
+    finally:
+        db.dispose()
+    print(result.as_text())
+    return EXIT_OK if result.ok else EXIT_TAMPERED
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from empowerment.services.backup import backup
+
+    db = open_db(args)
+    try:
+        print(backup(db, Actor.system("cli"), args.file).as_text())
+    finally:
+        db.dispose()
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from empowerment.queries.integrity import verify
+    from empowerment.services.backup import restore
+
+    db = open_db(args, require_schema=False)
+    try:
+        shown = db.engine.url.render_as_string(hide_password=True)
+        if not args.file.is_file():
+            from empowerment.errors import InvalidInput
+
+            raise InvalidInput(f"No backup file at {args.file}.")
+        if not confirmed(args, f"restore REPLACES every table of {shown} with {args.file}", word="restore"):
+            return EXIT_REFUSED
+        restore(db, Actor.system("cli"), args.file)
+        result = verify(db, Actor.system("cli"))
+    finally:
+        db.dispose()
+    print(f"Restored {args.file}.")
+    print(result.as_text())
+    return EXIT_OK if result.ok else EXIT_TAMPERED
+
+
+def cmd_erase_customer(args: argparse.Namespace) -> int:
+    from empowerment.services.erasure import erase_customer
+
+    db = open_db(args)
+    try:
+        if not confirmed(args, f"erase-customer removes {args.customer}'s personal data for good", word="erase"):
+            return EXIT_REFUSED
+        result = erase_customer(db, Actor.system("cli"), args.customer, args.reference)
+    finally:
+        db.dispose()
+    print(result.as_text())
+    return EXIT_OK

@@ -1,0 +1,75 @@
+"""The payoff's figures in words people read, one way everywhere (page, command line, every report
+format): money rounded to what matters, "between $5k and $145k" instead of "95% CI", "could be
+zero" when the interval includes zero, and the reason instead of a number for a figure that is not
+reliable. Nothing here prints an unreliable figure: every function checks `Figure.shown`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from empowerment import money
+from empowerment.analytics.result import Figure
+
+OBSERVATIONAL = ("Observational estimate, adjusted for purchases and spend in the year before, tenure, "
+                 "incident category and location; not a randomised trial.")
+# Phrases that claim a cause the data cannot show (issue 12): tests check no output contains them.
+CAUSAL_PHRASES = ("recovery itself accounts for", "the business lost", "it kept about", "due to recovery",
+                  "caused by recovery", "kept by recovery")
+
+
+def round_money(cents: float, symbol: str | None = None) -> str:
+    """Two significant figures, with k and M: $950, $12k, $145k, $1.2M (a finance reader's rounding)."""
+    symbol = money.currency_symbol() if symbol is None else symbol
+    units = cents / 100.0
+    sign = "-" if units < 0 else ""
+    size = abs(units)
+    if size == 0:
+        return f"{symbol}0"
+    digits = 2 - int(math.floor(math.log10(size))) - 1
+    rounded = round(size, digits)
+    for threshold, suffix in ((1e6, "M"), (1e3, "k")):
+        if rounded >= threshold:
+            value = rounded / threshold
+            text = f"{value:,.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.0f}"
+            return f"{sign}{symbol}{text}{suffix}"
+    return f"{sign}{symbol}{rounded:,.0f}"
+
+
+def points(value: float) -> str:
+    return f"{value * 100:+.1f} points"
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:+.0f}%"
+
+
+def count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+FORMATS: dict[str, Callable[[float], str]] = {"money": round_money, "points": points, "percent": percent, "count": count}
+
+
+def value_text(figure: Figure, unit: str) -> str:
+    """The estimate alone ("$12k", "+4.1 points"), or the reason when it may not be shown."""
+    if not figure.shown or figure.estimate is None:
+        return f"not shown: {figure.reason}"
+    return FORMATS[unit](figure.estimate)
+
+
+def range_text(figure: Figure, unit: str) -> str:
+    """'between $5k and $145k' (plus 'could be zero' when the range includes zero); '' if not shown."""
+    if not figure.shown or figure.low is None or figure.high is None:
+        return ""
+    fmt = FORMATS[unit]
+    text = f"between {fmt(figure.low)} and {fmt(figure.high)}"
+    return text + "; could be zero" if figure.could_be_zero else text
+
+
+def figure_text(figure: Figure, unit: str) -> str:
+    """'$12k (between $5k and $145k)' or 'not shown: <reason>'."""
+    if not figure.shown:
+        return value_text(figure, unit)
+    return f"{value_text(figure, unit)} ({range_text(figure, unit)})"
