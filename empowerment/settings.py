@@ -224,6 +224,8 @@ SPECS: tuple[SettingSpec, ...] = (
         "EMPOWERMENT_CONTRIBUTION_MARGIN_PERCENT", "contribution_margin", "30",
         "Payoff: the share of revenue left after the cost of serving it, in percent; every money "
         "figure and the return on spend are worked out on it.", _margin,
+    ),
+    SettingSpec(
         "EMPOWERMENT_BIND_ADDRESS", "bind_address", "127.0.0.1",
         "The address `make run` listens on: this computer only by default; 0.0.0.0 to serve "
         "the network (then put it behind HTTPS).",
