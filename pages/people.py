@@ -167,8 +167,8 @@ def _budget(row) -> None:  # type: ignore[no-untyped-def]
     code, name = row.code, row.name
     status = admin.person_budget(db, actor, code) if row.active else None
     if status is None:
-        st.caption("No budget: no policy gives this person one (see Policies)." if row.active
-                   else "A deactivated person's budget cannot be adjusted.")
+        st.caption("No budget: this person's role holds none, or no policy gives them one (see Policies)."
+                   if row.active else "A deactivated person's budget cannot be adjusted.")
         return
     cols = st.columns(3)
     cols[0].metric("Allocated", ui.money_short(status.allocated_cents), border=True)
