@@ -217,12 +217,13 @@ shown_inactive = st.toggle("Show deactivated people", key="pp_inactive")
 listed = everyone if shown_inactive else everyone[everyone["active"]]
 st.dataframe(listed.assign(
     Role=listed["role"].map(lambda r: Role(r).heading), Team=listed["team"].fillna("—"),
-    **{"Signs in with": [_sign_in_words(r) for r in listed.itertuples()]},
+    **{"Signs in with": [_sign_in_words(r).capitalize().replace("Pin", "PIN").replace("pin", "PIN")
+                         for r in listed.itertuples()]},
     Status=listed["active"].map({True: "Active", False: "Deactivated"}),
 )[["name", "Role", "Team", "Signs in with", "Status"]].rename(columns={"name": "Name"}),
     hide_index=True, width="stretch", height=min(38 + 35 * len(listed), 320))
 st.caption(f"{labels.count(int(everyone['active'].sum()), 'active person', 'active people')} · "
-           f"{labels.count(int((~everyone['active']).sum()), 'deactivated')}.")
+           f"{int((~everyone['active']).sum()):,} deactivated.")
 
 by_code = {row.code: row for row in everyone.itertuples()}
 options = list(listed["code"]) or list(everyone["code"])

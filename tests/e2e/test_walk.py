@@ -190,6 +190,7 @@ def _problems(page: Any, key: str) -> list[str]:
 
 # --- the walk -------------------------------------------------------------------------------------
 
+@pytest.mark.timeout(600)  # about 35 pages with axe-core: 2.5 min on an idle 2-core machine, longer when busy
 def test_every_page_as_every_role_at_820_reads_in_words_fits_and_passes_axe(
         browser: Any, server: Server, people: People) -> None:
     problems: dict[str, list[str]] = {}
