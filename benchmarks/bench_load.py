@@ -309,7 +309,8 @@ async def staff_user(browser: Any, base: str, person: StaffMember, customers: di
             await asyncio.sleep(rng.uniform(0.5, 1.5))
 
             async def switch() -> None:
-                await page.get_by_role("button", name="Switch user").click()
+                # in the sidebar, which may scroll it out of view: clicked by event
+                await page.get_by_role("button", name="Switch user").dispatch_event("click")
                 await expect(page.get_by_role("button", name=person.name, exact=True)).to_be_visible(timeout=timeout)
 
             await results.step(ACTION, "switch user", switch)
