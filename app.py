@@ -54,8 +54,10 @@ def _frame() -> None:
         landing = by_key.get(nav.landing_page_for(actor).key) or next(iter(by_key.values()))
         home = st.Page(partial(st.switch_page, landing), title=landing.title, icon=landing.icon,
                        url_path="home", default=True, visibility="hidden")
+        shown = {heading: list(pages) for heading, pages in sections.items()}
         next(iter(sections.values())).insert(0, home)
-        page = st.navigation(sections)
+        page = st.navigation(sections, position="hidden")
+        nav.render_links(shown)  # plain links: Streamlit's own menu fails axe-core's list rules
         if st.session_state.pop(GO_HOME, False) and page.url_path != landing.url_path:
             st.switch_page(landing)  # a PIN sign-in at the shared tablet starts on the person's own page
         render_account_box(actor)
@@ -71,7 +73,7 @@ def _frame() -> None:
 if __name__ == "__main__":
     from empowerment.ui.session import readable_failures
 
-    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide")
+    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide", initial_sidebar_state="collapsed")
     with readable_failures("app.py"):
         _frame()
 else:  # imported by `streamlit run` (uvicorn) to build the server

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from empowerment import access
 from empowerment.csvformat import (
     DATE_FORMATS,
     DECIMAL_MARKS,
@@ -27,11 +28,13 @@ from empowerment.csvformat import (
     csv_bytes,
     template,
 )
-from empowerment.errors import EmpowermentError, ImportFailed
+from empowerment.errors import EmpowermentError, ImportFailed, UnknownValues
 from empowerment.queries import admin
 from empowerment.services import organisation
+from empowerment.services.erasure import erase_customer
 from empowerment.services.importing import FileFormat, import_csv, preview_file, rejects_csv
 from empowerment.ui import components as ui
+from empowerment.ui import value_mapping
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 
@@ -57,9 +60,9 @@ def choose_format(file_id: str, detected_separator: str | None) -> FileFormat:
     with st.expander(f"How the file is written{found}", icon="⚙️"):
         left, middle, right = st.columns(3)
         separator = left.selectbox("Separator", [DETECT, *SEPARATOR_LABELS], key=f"dt_sep_{file_id}",
-                                   format_func=lambda v: SEPARATOR_LABELS.get(v, "Detect from the header"))
+                                   format_func=lambda v: SEPARATOR_LABELS.get(v, "Detect"))
         decimal = middle.selectbox("Decimal mark in amounts", [DETECT, *DECIMAL_MARKS], key=f"dt_dec_{file_id}",
-                                   format_func=lambda v: DECIMAL_MARKS.get(v, "Detect from the amounts").capitalize())
+                                   format_func=lambda v: DECIMAL_MARKS.get(v, "detect").capitalize())
         dates = right.selectbox("Dates are written", list(DATE_FORMATS), format_func=DATE_FORMATS.get,
                                 key="dt_dates")
         st.caption("Year-first dates (2024-03-31) are read whatever is chosen; day and month are "
@@ -109,7 +112,8 @@ def run(kind: str, upload: Any, mapping: dict[str, str], dry_run: bool, actor: A
         )
     except ImportFailed as exc:
         bar.empty()
-        return {"ok": False, "dry_run": dry_run, "message": str(exc), "problems": exc.problems}
+        unknown = (exc.unknown, exc.kinds) if isinstance(exc, UnknownValues) else None  # the value-mapping step
+        return {"ok": False, "dry_run": dry_run, "message": str(exc), "problems": exc.problems, "unknown": unknown}
     except EmpowermentError as exc:
         bar.empty()
         return {"ok": False, "dry_run": dry_run, "message": str(exc), "problems": []}
@@ -161,8 +165,7 @@ def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
 
 # --- the page -----------------------------------------------------------------------------------
 
-def main() -> None:
-    actor = require_page("data")
+def main(actor: Any) -> None:
     st.title("Data")
     st.caption("Import employees, customers, transactions, incidents and recovery gestures from CSV files. "
                "A file is checked whole first and every problem is listed; you choose whether one bad row "
@@ -197,7 +200,7 @@ def main() -> None:
 
     check_col, import_col = st.columns(2)
     if check_col.button("Check the file", icon="🔍", key="dt_check", width="stretch",
-                        help="A dry run: every row is validated, nothing is written."):
+                        help="A dry run: every row is validated, nothing is written.") or S.pop("vm_done", False):
         remember(kind, mapping, keep, actor)
         S[RESULT] = {"attempt": attempt, **run(kind, upload, mapping, True, actor, file_format, valid_rows_only)}
     result = S.get(RESULT) if (S.get(RESULT) or {}).get("attempt") == attempt else None
@@ -209,10 +212,45 @@ def main() -> None:
                               **run(kind, upload, mapping, False, actor, file_format, valid_rows_only)}
         if result["ok"]:
             st.cache_data.clear()  # figures elsewhere are keyed on the data version too
+    if result and result.get("unknown"):
+        value_mapping.offer(result["unknown"], actor)
     if result:
         show_result(result, kind, upload.name)
     elif not checked_ok:
         st.caption("Check the file first; Import becomes available when the check passes.")
 
 
-main()
+def erasure_section(actor: Any) -> None:
+    """Erase a customer's personal data on request (admins). A form, so nothing runs until the
+    admin submits, and a confirmation box, because it cannot be undone."""
+    if not access.allows(actor, "customer.erase", anywhere=True):
+        return
+    st.divider()
+    st.subheader("Erase a customer on request")
+    st.caption("Removes the name, id, contact details, room and every note about their visits. Amounts, "
+               "dates and categories stay, so budgets and the payoff still add up. This cannot be undone.")
+    ui.show_flash("dt_erase_flash")
+    with st.form("dt_erase", clear_on_submit=True, border=True):
+        customer_code = st.text_input("Customer id", key="dt_erase_customer", max_chars=64)
+        reference = st.text_input("On what request (ticket or letter reference, not the name)",
+                                  key="dt_erase_reference", max_chars=200)
+        sure = st.checkbox("I understand this erases the customer's personal data for good",
+                           key="dt_erase_sure")
+        submitted = st.form_submit_button("Erase", icon="🧹", type="primary")
+    if not submitted:
+        return
+    if not sure:
+        ui.flash("dt_erase_flash", "warning", "Tick the box to confirm; nothing was erased.")
+    else:
+        try:
+            result = erase_customer(get_db(), actor, customer_code, reference)
+            ui.flash("dt_erase_flash", "success", result.as_text())
+            st.cache_data.clear()
+        except EmpowermentError as exc:
+            ui.flash("dt_erase_flash", "error", str(exc))
+    st.rerun()
+
+
+ACTOR = require_page("data")
+main(ACTOR)
+erasure_section(ACTOR)

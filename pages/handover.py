@@ -12,6 +12,7 @@ from empowerment.api.digest_routes import DIGEST_PATH
 from empowerment.errors import EmpowermentError
 from empowerment.reports import digest
 from empowerment.services import incidents
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import done_button, require_page
@@ -65,6 +66,9 @@ st.caption(f"From {data.since:%a %d %b %H:%M} to {data.until:%a %d %b %H:%M}, fo
 with st.container(horizontal=True):
     st.link_button("Printable digest (HTML)", f"{DIGEST_PATH}?format=html", icon="🖨️")
     st.link_button("Digest as text", f"{DIGEST_PATH}?format=text", icon="📄")
+
+# Proactive care (issue 13): who is at risk, which recoveries still need a follow-up, what waits.
+care_ui.hand_over_sections(actor)
 
 if not data.locations:
     ui.empty_state("A quiet 24 hours", "Nothing open and no notable recoveries to hand over.", "🌙")

@@ -17,7 +17,8 @@ import streamlit as st
 from empowerment import settings
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
-from empowerment.models import GestureStatus, GestureType
+from empowerment.models import GestureStatus
+from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
 from empowerment.money import AmbiguousAmount, decimal_mark, parse_amount
 from empowerment.queries import admin, customers, my_budget
 from empowerment.queries.budgets import SpendingLimits, spending_limits
@@ -25,13 +26,13 @@ from empowerment.queries.customers import CustomerCard, CustomerHistory
 from empowerment.services import customers as customer_service
 from empowerment.services import gestures
 from empowerment.services.customers import LikelyDuplicate
-from empowerment.services.gestures import INCIDENT_CATEGORIES, MAX_NOTE_CHARS, LogRequest
+from empowerment.services.gestures import MAX_NOTE_CHARS, LogRequest
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import done_button, require_page
 
 QUICK_AMOUNTS = (0, 10, 25, 50, 100, 250)
-GESTURE_TYPES = tuple(t.value for t in GestureType)
 
 # Session keys (prefixed so they never collide with other pages).
 CUSTOMER, DRAFT_KEY, CONFIRMATION, FEEDBACK, OWNER = (
@@ -40,7 +41,7 @@ CUSTOMER, DRAFT_KEY, CONFIRMATION, FEEDBACK, OWNER = (
 INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE = (
     "lr_incident", "lr_category", "lr_type", "lr_quick", "lr_custom", "lr_note",
 )
-DRAFT_FIELDS = (INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE)
+DRAFT_FIELDS = (INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE, care_ui.VALUES_KEY)
 NEW_FIELDS = ("lr_new_name", "lr_new_phone", "lr_new_room", "lr_new_email")
 NEW_OPEN, NEW_ERROR, DUPLICATES = "lr_new_open", "lr_new_error", "lr_duplicates"
 S = st.session_state
@@ -179,7 +180,7 @@ def _submit(actor: Actor, employee_code: str, customer_name: str, who_decides: s
         request = LogRequest(
             employee_code=employee_code, customer_code=S[CUSTOMER], gesture_type=S[TYPE],
             amount=_amount_cents() or 0, incident_code=S.get(INCIDENT), category=S.get(CATEGORY),
-            note=S.get(NOTE), idempotency_key=S[DRAFT_KEY], source="app",
+            note=S.get(NOTE), idempotency_key=S[DRAFT_KEY], source="app", values=care_ui.chosen_values(),
         )
         result = gestures.log_gesture(get_db(), actor, request)
     except EmpowermentError as exc:
@@ -362,14 +363,26 @@ def what_went_wrong(history: CustomerHistory) -> None:
         st.pills("Continue an open issue", list(incidents), key=INCIDENT,
                  format_func=lambda code: ui.md(incidents.get(code, code)),
                  on_change=callback(_edited, signed_in=False), args=(INCIDENT, CATEGORY, None))
-    st.pills("Category", INCIDENT_CATEGORIES, key=CATEGORY, label_visibility="collapsed" if not incidents
+    vocab = care_ui.current_vocabulary()
+    st.pills("Category", vocab.codes(INCIDENT_CATEGORY), key=CATEGORY, format_func=lambda c: ui.md(
+             vocab.label(INCIDENT_CATEGORY, c)), label_visibility="collapsed" if not incidents
              else "visible", on_change=callback(_edited, signed_in=False), args=(CATEGORY, INCIDENT, None))
+
+
+def _category_of(history: CustomerHistory, incident_code: str | None) -> str | None:
+    if not incident_code or history.events.empty:
+        return None
+    match = history.events.loc[history.events["incident"] == incident_code, "category"]
+    return str(match.iloc[0]) if len(match) else None
 
 
 def what_you_did() -> None:
     st.markdown("##### What did you do?")
-    st.pills("Gesture", GESTURE_TYPES, key=TYPE, format_func=ui.gesture_label, label_visibility="collapsed",
-             on_change=callback(_edited, signed_in=False))
+    vocab = care_ui.current_vocabulary()
+    st.pills("Gesture", vocab.codes(GESTURE_TYPE), key=TYPE, format_func=lambda c: ui.gesture_label(
+        c) if c in ui.GESTURE_LABELS and vocab.term(GESTURE_TYPE, c).is_default else ui.md(vocab.label(GESTURE_TYPE, c)),
+        label_visibility="collapsed", on_change=callback(_edited, signed_in=False))
+    care_ui.value_pills()
 
 
 def cost() -> int | None:
@@ -493,10 +506,12 @@ def main() -> None:
         wrong_col, cost_col = st.columns(2, gap="medium")
         with wrong_col:
             what_went_wrong(history)
+            care_ui.what_tends_to_work(S.get(CATEGORY) or _category_of(history, S.get(INCIDENT)))
             what_you_did()
         with cost_col:
             amount = cost()
             before_submit(left, history.customer, amount)
+            care_ui.point_of_service_flags(history, amount)
             note_and_submit(actor, employee_code, history.customer, amount, left)
 
 

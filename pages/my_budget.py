@@ -12,6 +12,7 @@ from empowerment.charts.budget import spend_chart
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
 from empowerment.queries import my_budget
 from empowerment.queries.budgets import BudgetStatus, budget_status
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from empowerment.ui.signin import done_button, require_page
@@ -93,6 +94,7 @@ def main() -> None:
     st.subheader("My gestures")
     st.dataframe(ui.gestures_table(history), hide_index=True, width="stretch")
     my_stories(history)
+    care_ui.my_values_and_recognitions(actor, employee_code)  # issue 13
 
 
 main()

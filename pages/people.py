@@ -43,8 +43,8 @@ def _clear(*keys: str) -> None:
 
 
 # --- callbacks ------------------------------------------------------------------------------------
+# Each callback gets the person re-read from the database (`callback`), never the previous run's.
 
-# Each callback gets the person re-read from the database (`callback`): never the previous run's.
 def _add(actor: Actor) -> None:
     role = Role(S.get("pp_new_role", Role.STAFF.value))
     name = S.get("pp_new_name", "")
@@ -170,8 +170,8 @@ def _budget(row) -> None:  # type: ignore[no-untyped-def]
         return
     status = admin.person_budget(db, actor, code) if row.active else None
     if status is None:
-        st.caption("No budget: no policy gives this person one (see Policies)." if row.active
-                   else "A deactivated person's budget cannot be adjusted.")
+        st.caption("No budget: this person's role holds none, or no policy gives them one (see Policies)."
+                   if row.active else "A deactivated person's budget cannot be adjusted.")
         return
     cols = st.columns(3)
     cols[0].metric("Allocated", ui.money_short(status.allocated_cents), border=True)
@@ -220,12 +220,13 @@ shown_inactive = st.toggle("Show deactivated people", key="pp_inactive")
 listed = everyone if shown_inactive else everyone[everyone["active"]]
 st.dataframe(listed.assign(
     Role=listed["role"].map(lambda r: Role(r).heading), Team=listed["team"].fillna("—"),
-    **{"Signs in with": [_sign_in_words(r) for r in listed.itertuples()]},
+    **{"Signs in with": [_sign_in_words(r).capitalize().replace("Pin", "PIN").replace("pin", "PIN")
+                         for r in listed.itertuples()]},
     Status=listed["active"].map({True: "Active", False: "Deactivated"}),
 )[["name", "Role", "Team", "Signs in with", "Status"]].rename(columns={"name": "Name"}),
     hide_index=True, width="stretch", height=min(38 + 35 * len(listed), 320))
 st.caption(f"{labels.count(int(everyone['active'].sum()), 'active person', 'active people')} · "
-           f"{labels.count(int((~everyone['active']).sum()), 'deactivated')}.")
+           f"{int((~everyone['active']).sum()):,} deactivated.")
 
 by_code = {row.code: row for row in everyone.itertuples()}
 options = list(listed["code"]) or list(everyone["code"])

@@ -5,6 +5,7 @@ empowerment guideline shown next to the tablet form. `services.policies.set_poli
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from empowerment.actor import Actor
@@ -60,6 +61,10 @@ def _save_policy(actor: Actor) -> None:
     ui.flash(FLASH, "success", f"Saved '{policy.name}': in force from {policy.effective_from:%d %b %Y}.{moved}")
 
 
+def _money_or_none(cents: object) -> str:
+    return "—" if cents is None or pd.isna(cents) else ui.money(int(cents))  # type: ignore[call-overload]
+
+
 def _save_guideline(actor: Actor) -> None:
     try:
         organisation.set_guideline(db, actor, S.get("po_guideline", ""))
@@ -88,12 +93,13 @@ else:
                      "name": "Policy", "scope": "Applies to", "period": "Every", "rollover": "Unused money",
                      "allowance_cents": money("Allowance", format=money_format),
                      "effective_from": st.column_config.DateColumn("In force from", format="D MMM YYYY")})
-    st.dataframe(shown[["name", "customer_daily_cap_cents", "review_above_cents", "approval_above_cents"]],
-                 hide_index=True, width="stretch", column_config={
-                     "name": "Policy",
-                     "customer_daily_cap_cents": money("Per customer per day", format=money_format),
-                     "review_above_cents": money("Review above", format=money_format),
-                     "approval_above_cents": money("Approval above", format=money_format)})
+    # The limits as a plain table (two interactive grids on one page repeat their cell ids: axe).
+    st.table(pd.DataFrame({
+        "Policy": versions["name"],
+        "Per customer per day": versions["customer_daily_cap_cents"].map(_money_or_none),
+        "Review above": versions["review_above_cents"].map(_money_or_none),
+        "Approval above": versions["approval_above_cents"].map(_money_or_none),
+    }), hide_index=True)
     st.caption("Every version is kept. The newest version in force wins; an employee's own policy "
                "beats their team's, which beats their role's, which beats the one for everyone.")
 

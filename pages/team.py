@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from empowerment import labels
@@ -16,6 +17,7 @@ from empowerment.charts import team as team_charts
 from empowerment.errors import EmpowermentError
 from empowerment.queries import admin, team
 from empowerment.services import accounts, gestures
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui import pickers
 from empowerment.ui.session import callback, get_db
@@ -30,6 +32,7 @@ db = get_db()
 
 
 # --- callbacks ------------------------------------------------------------------------------------
+# Each callback gets the person re-read from the database (`callback`): never the previous run's.
 # A decision or review is answered on its own card: each card is a fragment, so a tap reruns that
 # card only (about a tenth of the whole page), the page stays on its tab, and a refusal is shown on
 # the card that was tapped, not at the top of the page.
@@ -273,11 +276,13 @@ def _under_use_tab(people, teams, period_words: str, one_team: bool) -> None:  #
     else:
         st.success("Everyone who handled an incident also made a gesture.", icon=":material/celebration:")
     rate = st.column_config.NumberColumn("Gestures per incident", format="%.2f")
-    if not one_team and len(teams) > 1:
+    if not one_team and len(teams) > 1:  # a plain table: two grids on one page repeat cell ids (axe)
         st.markdown("**Teams**")
-        st.dataframe(teams[teams["incidents"] > 0], hide_index=True, width="stretch", column_config={
-            "team": "Team", "incidents": "Incidents handled", "gestures": "Gestures",
-            "gestures_per_incident": rate})
+        busy = teams[teams["incidents"] > 0]
+        st.table(pd.DataFrame({"Team": busy["team"], "Incidents handled": busy["incidents"],
+                               "Gestures": busy["gestures"],
+                               "Gestures per incident": busy["gestures_per_incident"].map("{:.2f}".format)}),
+                 hide_index=True)
     st.markdown("**People**")
     st.dataframe(handled[["employee", *([] if one_team else ["team"]), "incidents", "gestures",
                           "gestures_per_incident"]],
@@ -328,7 +333,7 @@ _locked_pins(team.locked_pins(db, actor, team_ids))
 
 own = team.own_waiting(db, actor)
 tabs = st.tabs(["Budget use", "Spend", f"Approvals ({len(approvals)})", f"Review ({len(reviews)})",
-                "Stories", "Under-use"], key="tm_tab")
+                "Stories", "Under-use", "Values & speed"], key="tm_tab")
 with tabs[0]:
     _budget_tab(budgets, team.weekly_activity(db, actor, window, team_ids), one_team)
 with tabs[1]:
@@ -341,3 +346,5 @@ with tabs[4]:
     _stories_tab(team.story_feed(db, actor, team_ids))
 with tabs[5]:
     _under_use_tab(*team.use_rates(db, actor, window, team_ids), picked.label, one_team)
+with tabs[6]:  # issue 13: the values staff live, and the time from incident to gesture
+    care_ui.team_values_and_speed(actor, team_ids, window.start_at)

@@ -23,7 +23,8 @@ HEIGHT = 220
 def _configured(chart: Any) -> Any:
     return chart.properties(width=WIDTH, height=HEIGHT).configure_view(strokeWidth=0).configure_axis(
         labelFont="DejaVu Sans", titleFont="DejaVu Sans", labelFontSize=11, titleFontSize=12
-    ).configure_legend(labelFont="DejaVu Sans", titleFont="DejaVu Sans")
+    ).configure_legend(labelFont="DejaVu Sans", titleFont="DejaVu Sans").configure_mark(
+        aria=False)  # unnamed marks are unlabelled pictures to a screen reader (axe "svg-img-alt")
 
 
 def budget_bands_chart(bands: pd.DataFrame) -> alt.TopLevelMixin:

@@ -104,6 +104,18 @@ _GESTURE_TYPE_ICONS = {GestureType.REFUND: ":material/payments:", GestureType.CO
                        GestureType.TIME: ":material/schedule:", GestureType.OTHER: ":material/auto_awesome:"}
 
 
+class FollowUpKind(str, enum.Enum):
+    """What was done after a recovery (or from the care list) to close the loop with the customer."""
+
+    CALLED = "called"
+    CHECKED_IN = "checked_in"
+    WROTE = "wrote"
+
+    @property
+    def label(self) -> str:
+        return {"called": "Called", "checked_in": "Checked in", "wrote": "Wrote"}[self.value]
+
+
 class GestureStatus(str, enum.Enum):
     LOGGED = "logged"  # money spent (or zero-cost), counts as a recovery
     PENDING_APPROVAL = "pending_approval"  # above "approval above": money held, waiting for a manager

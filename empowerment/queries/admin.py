@@ -130,11 +130,11 @@ def people(db: Database, actor: Actor, now: datetime | None = None) -> pd.DataFr
 
 
 def person_budget(db: Database, actor: Actor, employee_code: str, on: date | None = None) -> BudgetStatus | None:
-    """The person's current budget, for an admin about to adjust it; None when no policy gives
-    them one."""
+    """The person's current budget, for an admin about to adjust it; None when they hold none
+    (their role holds no budget, or no policy gives them one)."""
     with db.read() as session:
-        employee = access.employee(session, actor, "budget.adjust", employee_code)
         try:
+            employee = access.employee(session, actor, "budget.adjust", employee_code)
             return status_in_session(session, employee, on or date.today())
         except EmpowermentError:
             return None

@@ -57,22 +57,25 @@ def _card(customer: Customer, location: str | None = None) -> CustomerCard:
 
 def _in_reach(locations: list[int] | None) -> ColumnElement[bool]:
     """Customers of these locations (None: every location): seen at one of them (an incident
-    there), or added by someone working there, or not seen anywhere yet (a guest arriving for
-    the first time, imported from the booking system, must be found at any desk; so is one whose
-    incidents carry no location). Erased
-    customers are never listed."""
+    there), or added at one of their desks, or met there first (`Customer.location_id`), or not
+    seen anywhere yet and not added at another location's desk (a guest arriving for the first
+    time, imported from the booking system, must be found at any desk; so is one whose incidents
+    carry no location). Erased customers are never listed."""
     not_erased = Customer.erased_at.is_(None)
     if locations is None:
         return not_erased
-    creator = aliased(Employee)
+    creator, team = aliased(Employee), aliased(Team)
+
+    def added_at(where: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists().where(creator.id == Customer.created_by_id, creator.team_id == team.id, where)
+
     seen_here = exists().where(Incident.customer_id == Customer.id, Incident.location_id.in_(locations))
     # an incident with no location (a single-site install, an import without one) places nobody
     seen_anywhere = exists().where(Incident.customer_id == Customer.id, Incident.location_id.is_not(None))
-    added_here = exists().where(creator.id == Customer.created_by_id, creator.team_id == Team.id,
-                                Team.location_id.in_(locations))
+    added_here = added_at(team.location_id.in_(locations))
+    added_elsewhere = added_at(team.location_id.is_not(None) & team.location_id.not_in(locations))
     met_here = Customer.location_id.in_(locations)  # where the desk first met them
-    return not_erased & or_(seen_here, added_here, met_here,
-                            ~seen_anywhere & Customer.created_by_id.is_(None))
+    return not_erased & or_(seen_here, added_here, met_here, ~seen_anywhere & ~added_elsewhere)
 
 
 def search_customers(db: Database, actor: Actor, query: str, limit: int = 12) -> list[CustomerCard]:

@@ -23,6 +23,7 @@ from empowerment.charts import payoff as payoff_charts
 from empowerment.charts import report as report_charts
 from empowerment.db import Database
 from empowerment.queries import report_metrics
+from empowerment.reports.care_section import care_tables
 from empowerment.reports.model import (
     JointReport,
     ReportChart,
@@ -81,6 +82,7 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
                                             with_names=include_identities)
     pseudonyms = Pseudonymiser(secret)
     tables = build_tables(staff, turnaround, stories, linked, payoff, pseudonyms, include_identities)
+    tables.update(care_tables(db, actor, window, location))  # issue 13: values lived, friction
     report = JointReport(
         window=window,
         location=location,

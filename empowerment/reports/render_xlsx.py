@@ -31,6 +31,7 @@ from empowerment.reports.tables import ROW_FORMATS
 SHEET_NAMES = {
     "staff": "Staff", "budget_bands": "Budget bands", "turnaround": "Turnaround",
     "outcome_groups": "Outcomes", "payoff": "Payoff", "balance": "Balance", "teams": "Teams", "stories": "Stories",
+    "values_lived": "Values lived", "friction": "Friction", "friction_alerts": "Friction alerts",
 }
 ROWS_SHEET = "Incidents"
 BOLD = Font(bold=True)

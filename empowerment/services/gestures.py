@@ -37,7 +37,7 @@ from empowerment.models import (
     Employee,
     Gesture,
     GestureStatus,
-    GestureType,
+    GestureValue,
     Incident,
     IncidentStatus,
     LedgerEntryType,
@@ -50,6 +50,13 @@ from empowerment.models.lookups import (
     customer_by_code,
     given_to_customer_on,
     require_policy,
+)
+from empowerment.models.vocabulary import (
+    GESTURE_TYPE,
+    MAX_VALUES_PER_GESTURE,
+    SERVICE_VALUE,
+    Vocabulary,
+    load_vocabulary,
 )
 from empowerment.money import cents_to_decimal, format_cents, parse_cents
 from empowerment.periods import as_utc, business_date, business_today, period_closed, utc_now
@@ -85,6 +92,7 @@ class LogRequest:
     note: str | None = None
     idempotency_key: str | None = None
     source: str = "app"
+    values: tuple[str, ...] = ()  # service value codes the gesture lived (at most two)
 
 
 @dataclass(frozen=True)
@@ -113,18 +121,18 @@ class LogResult:
 
 @dataclass(frozen=True)
 class _Validated:
-    gesture_type: GestureType
+    gesture_type: str  # the typed word; `_Context.gesture_type` is the code it means
     cost_cents: int
     note: str | None
     category: str | None
 
 
 def _validate(request: LogRequest) -> _Validated:
-    try:
-        gesture_type = GestureType(str(request.gesture_type).strip().lower())
-    except ValueError:
-        allowed = ", ".join(t.value for t in GestureType)
-        raise InvalidInput(f"'{request.gesture_type}' is not a gesture type; use one of: {allowed}.") from None
+    gesture_type = str(request.gesture_type or "").strip()
+    if not gesture_type:
+        raise InvalidInput("Pick a gesture type.")
+    if len(request.values) > MAX_VALUES_PER_GESTURE:
+        raise InvalidInput(f"Tag a gesture with at most {MAX_VALUES_PER_GESTURE} values.")
     if isinstance(request.amount, int) and not isinstance(request.amount, bool):
         cost_cents = parse_cents(cents_to_decimal(request.amount))  # same limits as typed text
     else:
@@ -155,9 +163,29 @@ class _Context:
     budget_id: int | None  # this period's budget, if it is open yet
     day: date  # the business day of the gesture, in its location's time zone
     tz: ZoneInfo
+    gesture_type: str = ""  # the organisation's code for the type
+    values: tuple[str, ...] = ()
+
+
+def _words(vocab: Vocabulary, request: LogRequest) -> tuple[str, tuple[str, ...]]:
+    """The gesture type's code and the value codes, from the words the caller used (codes, labels
+    or synonyms); retired terms cannot be chosen for a new gesture."""
+    code = vocab.match(GESTURE_TYPE, request.gesture_type)
+    if code is None or not vocab.is_active(GESTURE_TYPE, code):
+        allowed = ", ".join(vocab.codes(GESTURE_TYPE))
+        raise InvalidInput(f"'{request.gesture_type}' is not a gesture type; use one of: {allowed}.")
+    values: list[str] = []
+    for word in request.values:
+        value = vocab.match(SERVICE_VALUE, word)
+        if value is None or not vocab.is_active(SERVICE_VALUE, value):
+            raise InvalidInput(f"'{word}' is not one of the organisation's service values.")
+        if value not in values:
+            values.append(value)
+    return code, tuple(values)
 
 
 def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) -> _Context:
+    gesture_type, values = _words(load_vocabulary(session), request)
     employee = access.employee(session, actor, "gesture.log", request.employee_code)
     customer = customer_by_code(session, request.customer_code)
     tz = business_zone(session, employee)
@@ -173,7 +201,7 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
     team = session.get(Team, employee.team_id) if employee.team_id else None
     budget = budget_covering(session, employee.id, day)
     return _Context(employee, customer, policy, incident, team.location_id if team else None,
-                    budget.id if budget else None, day, tz)
+                    budget.id if budget else None, day, tz, gesture_type, values)
 
 
 def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
@@ -276,23 +304,26 @@ def _spend(
         insert(gestures).values(
             code=code, incident_id=incident_id, customer_id=ctx.customer.id,
             employee_id=ctx.employee.id, budget_id=budget_id, occurred_at=at,
-            type=valid.gesture_type, cost_cents=valid.cost_cents, note=valid.note, status=status,
+            type=ctx.gesture_type, cost_cents=valid.cost_cents, note=valid.note, status=status,
             source=request.source, idempotency_key=request.idempotency_key or None,
             needs_review=needs_review, created_by_id=actor.employee_id,
         ).returning(gestures.c.id)
     ).scalar_one()
+    if ctx.values:
+        session.connection().execute(insert(table(GestureValue)),
+                                     [dict(gesture_id=gesture_id, value_code=v) for v in ctx.values])
     remaining = _take(session, actor, valid, ctx, at, budget_id, gesture_id, needs_approval)
     _check_cap(session, valid, ctx, at)
     audit.record(
         session, actor, "gesture.logged", "gesture", code,
         dict(employee=ctx.employee.code, customer=ctx.customer.code, cost_cents=valid.cost_cents,
-             type=valid.gesture_type.value, status=status.value),
+             type=ctx.gesture_type, status=status.value, values=list(ctx.values)),
         at=at,
     )
     if needs_approval or needs_review:  # the outbox row commits (or not) with the gesture
         record_event(session, EventKind.APPROVAL_REQUESTED if needs_approval else EventKind.FLAGGED_FOR_REVIEW,
                      dict(gesture_code=code, employee_id=ctx.employee.id, employee_name=ctx.employee.name,
-                          team_id=ctx.employee.team_id, cost_cents=valid.cost_cents, type=valid.gesture_type.value,
+                          team_id=ctx.employee.team_id, cost_cents=valid.cost_cents, type=ctx.gesture_type,
                           category=ctx.incident.category if ctx.incident else (valid.category or "Other")),
                      at=at)
     return LogResult(
@@ -310,7 +341,7 @@ def _take(session: Session, actor: Actor, valid: _Validated, ctx: _Context, at: 
         return budget.remaining_cents if budget else 0
     try:
         return post(session, budget_id, LedgerEntryType.HOLD if needs_approval else LedgerEntryType.SPEND,
-                    valid.cost_cents, actor=actor, gesture_id=gesture_id, reason=valid.gesture_type.value)
+                    valid.cost_cents, actor=actor, gesture_id=gesture_id, reason=ctx.gesture_type)
     except BudgetExceeded:
         _check_cap(session, valid, ctx, at)  # over both limits: the cap is the one to name
         raise
@@ -412,7 +443,7 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
                      "gesture", gesture.code)
         record_event(session, EventKind.APPROVAL_DECIDED, dict(
             gesture_code=gesture.code, employee_id=employee.id, employee_name=employee.name,
-            cost_cents=gesture.cost_cents, type=gesture.type.value, approved=approve,
+            cost_cents=gesture.cost_cents, type=str(gesture.type), approved=approve,
             reason=reason.strip() or None, decided_by=actor.name))
 
 

@@ -23,6 +23,7 @@ from empowerment.queries.budgets import BudgetStatus
 from empowerment.queries.customers import CustomerHistory
 
 TABLET_CSS = Path(__file__).with_name("tablet.css")
+BASE_CSS = Path(__file__).with_name("base.css")
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$~|#:])")
 _MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]<>$~|#:])")
@@ -97,9 +98,14 @@ def when(value: datetime | pd.Timestamp | None) -> str:
     return f"{pd.Timestamp(value):%d %b %Y, %H:%M}"
 
 
-def _tablet_css() -> str:
+def _tablet_css(path: Path = TABLET_CSS) -> str:
     # Comments stripped: Streamlit 1.67 drops a style-only `st.html` whose CSS holds a comment.
-    return re.sub(r"/\*.*?\*/", "", TABLET_CSS.read_text(encoding="utf-8"), flags=re.S).strip()
+    return re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S).strip()
+
+
+def apply_base_style() -> None:
+    """Contrast, touch targets and unclipped metrics on every page (a static file)."""
+    st.html(f"<style>{_tablet_css(BASE_CSS)}</style>")
 
 
 def apply_tablet_style() -> None:

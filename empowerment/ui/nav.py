@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import streamlit as st
+
 from empowerment import access
 from empowerment.actor import Actor
 from empowerment.models import Role
+from empowerment.ui import components
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,13 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("log_recovery", "pages/log_recovery.py", "Log a recovery", ":material/volunteer_activism:", "gesture.log", "Front desk"),
     PageSpec("my_budget", "pages/my_budget.py", "My budget", ":material/account_balance_wallet:", "budget.read", "Front desk"),
     PageSpec("handover", "pages/handover.py", "Shift hand-over", ":material/assignment:", "handover.read", "Front desk"),
+    PageSpec("care_list", "pages/care_list.py", "Care list", ":material/favorite:", "care.read", "Front desk"),
     PageSpec("team", "pages/team.py", "Team", ":material/groups:", "team.manage", "Manage"),
     PageSpec("payoff", "pages/payoff.py", "Payoff", ":material/trending_up:", "payoff.read", "Insight"),
     PageSpec("joint_report", "pages/joint_report.py", "Joint report", ":material/summarize:", "report.read", "Insight"),
+    PageSpec("friction", "pages/friction.py", "Friction map", ":material/explore:", "friction.read", "Insight"),
     PageSpec("data", "pages/data.py", "Data", ":material/folder_open:", "data.import", "Admin"),
+    PageSpec("vocabulary", "pages/vocabulary.py", "Vocabulary", ":material/translate:", "vocabulary.edit", "Admin"),
     PageSpec("people", "pages/people.py", "People", ":material/badge:", "user.edit", "Admin"),
     PageSpec("policies", "pages/policies.py", "Policies", ":material/tune:", "policy.set", "Admin"),
     PageSpec("customers", "pages/customers.py", "Customers", ":material/group:", "customer.merge", "Admin"),
@@ -68,3 +74,15 @@ def sidebar_collapsed(actor: Actor, tablet_mode: bool) -> bool:
 
 def landing_page_for(actor: Actor) -> PageSpec:
     return PAGES_BY_KEY[LANDING_PAGES[actor.role]]
+
+
+def render_links(sections: dict[str, list[object]]) -> None:
+    """The sidebar's page links, by section, as plain links (Streamlit's own menu is a list whose
+    section headings are not list items: axe-core's "list" and "listitem" violations), and the
+    base style every page needs. `sections` maps a heading to its `st.Page`s (hidden ones left out)."""
+    components.apply_base_style()
+    with st.sidebar, st.container(key="emp_nav"):
+        for heading, pages in sections.items():
+            st.markdown(f"**{heading}**")
+            for page in pages:
+                st.page_link(page)  # type: ignore[arg-type]

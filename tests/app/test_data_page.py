@@ -198,3 +198,25 @@ def test_the_valid_rows_are_imported_and_the_rejects_downloaded(db: Database) ->
     problems = at.dataframe[-1].value
     assert set(problems["line"]) == {3, 4}
     assert at.get("download_button")
+
+
+# --- erasure on request (issue 11) ----------------------------------------------------------------
+
+def test_an_admin_erases_a_customer_from_the_data_page(db: Database) -> None:
+    with db.write() as session:
+        session.add(Customer(code="C9", name="Grace Hopper", room="1204", phone="+1 555 0100"))
+    at = page()
+    at.text_input(key="dt_erase_customer").set_value("C9")
+    at.text_input(key="dt_erase_reference").set_value("Ticket 4711")
+    at.button[-1].click().run()  # without the confirmation box: nothing happens
+    assert "Tick the box" in " ".join(w.value for w in at.warning)
+    with db.read() as session:
+        assert session.scalar(select(Customer.name).where(Customer.code == "C9")) == "Grace Hopper"
+    at.text_input(key="dt_erase_customer").set_value("C9")
+    at.text_input(key="dt_erase_reference").set_value("Ticket 4711")
+    at.checkbox(key="dt_erase_sure").check()
+    at.button[-1].click().run()
+    assert not at.exception
+    assert "the customer is now Erased customer" in " ".join(s.value for s in at.success)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Customer).where(Customer.name == "Grace Hopper")) == 0

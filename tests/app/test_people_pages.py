@@ -85,12 +85,14 @@ def texts(at: AppTest) -> str:
 # --- navigation and guards ------------------------------------------------------------------------
 
 PAGES_OF = {  # written out, not derived from the registry, so a change to a grant shows up here
-    Role.STAFF: {"log_recovery", "my_budget", "handover", "notifications"},
-    Role.MANAGER: {"log_recovery", "my_budget", "handover", "team", "payoff", "notifications"},
-    Role.HR: {"handover", "payoff", "joint_report", "audit_log", "notifications"},
-    Role.CX_LEAD: {"handover", "payoff", "joint_report", "notifications"},
+    Role.STAFF: {"log_recovery", "my_budget", "handover", "care_list", "notifications"},
+    Role.MANAGER: {"log_recovery", "my_budget", "handover", "care_list", "team", "payoff", "friction",
+                   "notifications"},
+    Role.HR: {"handover", "care_list", "payoff", "joint_report", "friction", "audit_log", "notifications"},
+    Role.CX_LEAD: {"handover", "care_list", "payoff", "joint_report", "friction", "notifications"},
     # admins hold no recovery budget (segregation of duties): no tablet form, no "My budget"
-    Role.ADMIN: {"handover", "team", "payoff", "joint_report", "data", "people", "customers",
+    Role.ADMIN: {"handover", "care_list", "team", "payoff", "joint_report", "friction", "data", "vocabulary",
+                 "people", "customers",
                  "policies", "audit_log", "connections", "deliveries", "notifications"},
 }
 
@@ -262,7 +264,7 @@ def test_the_team_page_shows_budget_use_queues_and_stories(org: Org) -> None:
     assert not at.exception
     assert [m.label for m in at.metric] == ["Allocated", "Spent", "Held", "Remaining"]
     assert [t.label for t in at.tabs] == ["Budget use", "Spend", "Approvals (1)", "Review (1)",
-                                          "Stories", "Under-use"]
+                                          "Stories", "Under-use", "Values & speed"]
     assert "Comped \\<b\\>dinner\\</b\\>" in texts(at)  # typed text is shown, never rendered
 
 

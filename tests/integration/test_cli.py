@@ -92,7 +92,7 @@ def test_help_includes_the_other_command_modules(capsys: pytest.CaptureFixture[s
     for module, command in expected.items():
         if importlib.util.find_spec(f"empowerment.cli.{module}") is not None:
             assert command in out, command
-    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect", "integrity")
+    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect", "integrity", "care")
 
 
 def test_command_owners_name_every_command_and_its_module() -> None:
@@ -283,7 +283,7 @@ def test_log_with_a_repeated_key_logs_once(cli: Cli) -> None:
 
 def test_log_above_approval_waits_for_a_manager(cli: Cli) -> None:
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C1", "--type", "refund",
-                       "--amount", "450", "--category", "Billing error")
+                       "--amount", "450", "--category", "Billing error", "--note", "Charged twice")
     assert code == 0
     assert "waiting for a manager's approval" in out and "approval queue" in out
     db = cli.db()
@@ -294,7 +294,7 @@ def test_log_above_approval_waits_for_a_manager(cli: Cli) -> None:
 
 def test_log_above_review_is_flagged(cli: Cli) -> None:
     _, out, _ = cli("log", "--employee", "E1", "--customer", "C1", "--type", "refund",
-                    "--amount", "200", "--category", "Billing error")
+                    "--amount", "200", "--category", "Billing error", "--note", "Charged twice")
     assert "A manager will review it afterwards." in out
 
 
@@ -317,7 +317,7 @@ def test_log_above_review_is_flagged(cli: Cli) -> None:
 def test_log_refusals(cli: Cli, overrides: dict[str, str | None], fragment: str) -> None:
     options: dict[str, str | None] = {
         "--employee": "E1", "--customer": "C1", "--type": "comp", "--amount": "10",
-        "--category": "Noise",
+        "--category": "Noise", "--note": "Said sorry",  # above "review above" a note is required
     }
     options.update(overrides)
     args = [part for key, value in options.items() if value is not None
@@ -537,7 +537,7 @@ def test_api_tokens_batches_and_gesture_decisions_on_the_command_line(cli: Cli, 
     assert code == 0 and "1 added" in out and "1 refused" in out
 
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C2", "--type", "refund", "--amount", "450",
-                       "--category", "Billing error")
+                       "--category", "Billing error", "--note", "Charged twice")
     waiting = out.split()[0]
     assert cli("decide", waiting, "--reject", "--reason", "Not ours")[0] == 0
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C2", "--type", "gift", "--amount", "20",

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from empowerment.errors import ImportFailed
+from empowerment.errors import ImportFailed, UnknownValues
 
 MAX_PROBLEMS = 10_000  # problems listed in ImportFailed.problems (the message gives the total)
 
@@ -21,6 +21,9 @@ class Problems:
         self._parts: list[pd.DataFrame] = []
         self._order = {name: i for i, name in enumerate(column_order)}
         self.count = 0
+        # Set by the value-mapping step (vocabulary_step): words that need mapping, by column.
+        self.unknown_values: dict[str, dict[str, int]] = {}
+        self.vocabulary_kinds: dict[str, str] = {}
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -98,6 +101,8 @@ class Problems:
         message = f"{n:,} problem{'' if n == 1 else 's'} in {filename}; nothing was imported."
         if n > MAX_PROBLEMS:
             message += f" The first {MAX_PROBLEMS:,} are listed."
+        if self.unknown_values:
+            raise UnknownValues(message, self.as_list(), self.unknown_values, self.vocabulary_kinds)
         raise ImportFailed(message, self.as_list())
 
 

@@ -19,6 +19,7 @@ from empowerment.services.importing.reading import Source, decode, parse, read_s
 from empowerment.services.importing.rejects import rejected_rows
 from empowerment.services.importing.summary import ImportSummary, Progress, ProgressCallback
 from empowerment.services.importing.validation import validate
+from empowerment.services.importing.vocabulary_step import apply_vocabulary
 
 try:  # COPY runs on the raw psycopg connection, whose errors SQLAlchemy does not wrap
     from psycopg.errors import IntegrityError as _PsycopgIntegrityError
@@ -39,6 +40,7 @@ def import_csv(
     progress: ProgressCallback | None = None,
     file_format: FileFormat | None = None,
     valid_rows_only: bool = False,
+    value_mapping: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ImportSummary:
     """Import one CSV file of `kind` (employees, customers, transactions, incidents, gestures).
 
@@ -48,6 +50,9 @@ def import_csv(
     anything is wrong. With `valid_rows_only` the rows without a problem are written (in one
     transaction too) and the others come back in `summary.rejects` / `summary.problems`; only a
     file that cannot be read at all (encoding, header) is still refused whole.
+    Words that name vocabulary terms (a gesture's type, an incident's category) are read as the
+    organisation's words first; unknown ones need a mapping (`value_mapping` {column: {word:
+    code}}, see `vocabulary_step`) and refuse the file as `UnknownValues`.
     """
     access.require(actor, "data.import")
     _check_kind(kind)
@@ -65,6 +70,7 @@ def import_csv(
     del text, data
     summary.rows = len(raw) + problems.count  # so far: one problem per unreadable record
     report(0.1, f"Checking {len(raw):,} rows")
+    spec = apply_vocabulary(db, spec, raw, lines, value_mapping, problems, summary.warnings)
     frame, summary.decimal_mark = validate(
         raw, lines, spec, problems, summary.warnings, file_format, nul_bytes=nul_bytes
     )
