@@ -134,6 +134,7 @@ def test_every_browser_sticks_to_one_replica_and_both_get_browsers(running: Runn
     replicas, and each one's requests all reach the replica it started on."""
     import urllib.request
 
+    time.sleep(6)  # nginx counts a replica stopped by the test before as down for fail_timeout (5 s)
     seen: set[str] = set()
     for _ in range(8):
         with urllib.request.urlopen(running.cluster.url + "/") as first:
