@@ -290,9 +290,11 @@ async def staff_user(browser: Any, base: str, person: StaffMember, customers: di
 
             async def find(customer: str = customer) -> None:
                 await page.get_by_role("textbox", name="Find the customer").fill(customer)
-                pick = page.get_by_role("button", name=re.compile(re.escape(customer))).first
+                pick = page.locator(f".st-key-lr_pick_{customer} button").first  # "Choose <name>"
                 await pick.click()
-                await expect(page.get_by_role("heading", name=re.compile(r"^1 · "))).to_be_visible(timeout=timeout)
+                # the customer is open: the form ends in the submit button
+                await expect(page.get_by_role("button", name=re.compile(r"Log recovery"))).to_be_visible(
+                    timeout=timeout)
 
             await results.step(ACTION, "find a customer", find)
             for label in ("Noise", "On the house", "$25"):
@@ -307,7 +309,8 @@ async def staff_user(browser: Any, base: str, person: StaffMember, customers: di
             await asyncio.sleep(rng.uniform(0.5, 1.5))
 
             async def switch() -> None:
-                await page.get_by_role("button", name="Switch user").click()
+                # in the sidebar, which may scroll it out of view: clicked by event
+                await page.get_by_role("button", name="Switch user").dispatch_event("click")
                 await expect(page.get_by_role("button", name=person.name, exact=True)).to_be_visible(timeout=timeout)
 
             await results.step(ACTION, "switch user", switch)
@@ -325,7 +328,7 @@ async def manager_user(browser: Any, base: str, username: str, rounds: int, resu
     context.set_default_timeout(STEP_TIMEOUT_MS)
     page = await context.new_page()
     timeout = STEP_TIMEOUT_MS
-    team_ready = page.get_by_text(re.compile(r"^This period: "))
+    team_ready = page.get_by_test_id("stMetricLabel").filter(has_text="Held")  # Team's totals drawn
     try:
         async def open_sign_in() -> Any:
             response = await page.goto(base)
