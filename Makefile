@@ -18,12 +18,14 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-test.txt
 	touch $@ $(VENV)/.installed-run
 
+# Listens on this computer only unless EMPOWERMENT_BIND_ADDRESS says otherwise (see README, Security).
 run: $(VENV)/.installed-run
 	$(BIN)/python -m empowerment init
 	$(BIN)/python -m empowerment demo --if-empty
 	# The notification worker runs beside the app and stops with it.
 	$(BIN)/python -m empowerment notify-worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	OPENBLAS_NUM_THREADS=1 $(BIN)/streamlit run app.py --server.port $(PORT)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/streamlit run app.py --server.port $(PORT) \
+	  --server.address "$$($(BIN)/python -c 'from empowerment import settings; print(settings.current().bind_address)')"
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check empowerment pages app.py tests benchmarks scripts migrations

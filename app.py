@@ -18,7 +18,16 @@ ROOT = Path(__file__).resolve().parent
 def _frame() -> None:
     from empowerment import settings
     from empowerment.ui import nav
-    from empowerment.ui.session import current_actor, framed, render_account_box, show_failure, sync_cookie
+    from empowerment.ui.session import (
+        GO_HOME,
+        MODE,
+        TABLET_MODE,
+        current_actor,
+        framed,
+        render_account_box,
+        show_failure,
+        sync_cookie,
+    )
     from empowerment.ui.signin import sign_in_pages
 
     try:
@@ -27,6 +36,8 @@ def _frame() -> None:
         st.error(str(exc))
         st.stop()
     actor = current_actor()
+    if actor is not None and nav.sidebar_collapsed(actor, st.session_state.get(MODE) == TABLET_MODE):
+        st.set_page_config(initial_sidebar_state="collapsed")
     home = None
     if actor is None:
         page = st.navigation(sign_in_pages(), position="hidden")
@@ -47,6 +58,8 @@ def _frame() -> None:
         next(iter(sections.values())).insert(0, home)
         page = st.navigation(sections, position="hidden")
         nav.render_links(shown)  # plain links: Streamlit's own menu fails axe-core's list rules
+        if st.session_state.pop(GO_HOME, False) and page.url_path != landing.url_path:
+            st.switch_page(landing)  # a PIN sign-in at the shared tablet starts on the person's own page
         render_account_box(actor)
     if page is not home:
         # "/" only forwards to the landing page (a rerun): the cookie hand-off waits for the page

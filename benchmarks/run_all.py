@@ -19,6 +19,7 @@ BENCHES = [
     ["benchmarks/bench_import.py"],
     ["benchmarks/bench_tablet.py"],
     ["benchmarks/bench_payoff.py", "--postgres-server", "postgresql+psycopg://postgres@127.0.0.1:5432/test"],
+    ["benchmarks/bench_coverage.py", "--seeds", "40"],
     ["benchmarks/bench_report.py"],
     ["benchmarks/bench_api.py"],
     ["benchmarks/bench_load.py"],
@@ -38,6 +39,8 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         if result.returncode:
             failures += 1
+            for line in result.stdout.strip().splitlines():  # the figures of a missed floor too
+                print(f"- {line}")
             print(f"- {' '.join(bench)}: FAILED after {elapsed:.0f} s\n{result.stderr[-2000:]}")
             continue
         for line in result.stdout.strip().splitlines():

@@ -2,20 +2,23 @@
 
 `importing` validates against these declarations, `exporting` writes them, and pages can show
 `template(kind)` as the header line a file must start with. The formula escape of text cells
-(`escape_formulas` / `unescape_formulas`) is part of the format too.
+(`escape_formulas` / `unescape_formulas`) is part of the format too, and so is the one CSV writer
+every file the app writes goes through (`csv_text` / `csv_bytes`: exports, the audit log, report
+tables, import problem lists): it quotes any cell holding a comma, a quote, a CR or a LF, ends
+lines with CRLF (RFC 4180), and neutralises formula cells by the one rule below.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
+
+import pandas as pd
 
 from empowerment.models import GestureType, LedgerEntryType, Role
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 CODE_MAX = 64  # models.Code: String(64)
 
@@ -181,6 +184,48 @@ def template(kind: str) -> str:
     return ",".join(spec.required + spec.optional)
 
 
+# --- How a file is written: separator, decimal mark, date order --------------------------------
+
+DELIMITERS: dict[str, str] = {",": "commas", ";": "semicolons", "\t": "tabs"}
+"""Separators a file may use (detected from the header line unless chosen), and their words."""
+DECIMAL_MARKS: dict[str, str] = {".": "a dot (12.50)", ",": "a comma (12,50)"}
+"""Decimal marks of amounts (detected from the amounts unless chosen); the other character may
+separate thousands ("1,234.50", "1.234,50")."""
+DATE_FORMATS: dict[str, str] = {
+    "iso": "Year-month-day (2024-03-31, ISO 8601)",
+    "dmy": "Day/month/year (31/03/2024)",
+    "mdy": "Month/day/year (03/31/2024)",
+}
+"""How dates are written. ISO 8601 dates are read in every setting (the year first is never
+ambiguous); "dmy" and "mdy" also read 31/03/2024, 31.03.2024 and 31-03-2024, with an optional
+time after a space ("31/03/2024 14:05")."""
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """How an imported file is written. None: detected (the separator from the header line, the
+    decimal mark from the amounts)."""
+
+    delimiter: str | None = None
+    decimal_mark: str | None = None
+    date_format: str = "iso"
+
+    def __post_init__(self) -> None:
+        from empowerment.errors import InvalidInput
+
+        if self.delimiter is not None and self.delimiter not in DELIMITERS:
+            raise InvalidInput(
+                f"The separator {self.delimiter!r} is not one the import reads; use a comma, a "
+                "semicolon or a tab."
+            )
+        if self.decimal_mark is not None and self.decimal_mark not in DECIMAL_MARKS:
+            raise InvalidInput(f"The decimal mark {self.decimal_mark!r} must be a dot (.) or a comma (,).")
+        if self.date_format not in DATE_FORMATS:
+            raise InvalidInput(
+                f"'{self.date_format}' is not a date format; use one of: {', '.join(DATE_FORMATS)}."
+            )
+
+
 # --- Spreadsheet formula injection (OWASP "CSV injection") -------------------------------------
 
 ESCAPED_TYPES = frozenset({"id", "ref", "text", "choice"})
@@ -229,3 +274,67 @@ def _formula_rule() -> tuple[str, str, str]:
     formula = "[" + re.escape("".join(sorted(DANGEROUS_FIRST_CHARACTERS))) + "]"
     quotes = re.escape(QUOTE) + "*"
     return QUOTE, quotes + formula, re.escape(QUOTE) + quotes + formula
+
+
+def is_dangerous(value: object) -> bool:
+    """A text cell a spreadsheet would run as a formula (its first character is in the set)."""
+    return isinstance(value, str) and value[:1] in DANGEROUS_FIRST_CHARACTERS
+
+
+def neutralise(value: Any) -> Any:
+    """One cell: dangerous strings gain a leading `'`; everything else is returned unchanged."""
+    if is_dangerous(value):
+        return QUOTE + value
+    return value
+
+
+def _is_textual(series: pd.Series) -> bool:
+    return series.dtype == object or isinstance(series.dtype, pd.StringDtype)
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell and every column name neutralised; numeric columns untouched."""
+    safe = frame.copy()
+    for position in range(safe.shape[1]):
+        series = safe.iloc[:, position]
+        if _is_textual(series):
+            safe.isetitem(position, series.map(neutralise, na_action="ignore"))
+    safe.columns = [neutralise(str(c)) if isinstance(c, str) else c for c in safe.columns]
+    if _is_textual(safe.index.to_series()):
+        safe.index = safe.index.map(neutralise)
+    return safe
+
+
+# --- The one CSV writer ------------------------------------------------------------------------
+
+LINE_END = "\r\n"
+"""RFC 4180 line end. It also makes the writer quote a cell holding a lone CR (Python's csv module
+quotes only the characters of its line terminator: with "\n" a CR inside a name was written bare
+and split the row in a spreadsheet)."""
+
+
+def csv_text(
+    frame: pd.DataFrame,
+    *,
+    header: bool = True,
+    escaped_columns: Iterable[str] | None = None,
+) -> str:
+    """The one CSV writer: `frame` as CSV text, every cell a spreadsheet would run made inert.
+
+    `escaped_columns=None` (files people read: reports, the audit log, problem lists): every text
+    cell and every column name is neutralised (`neutralise`). Given names (the import format, which
+    must read back unchanged): those columns get the reversible `escape_formulas` and the rest is
+    written as it is (amounts like "-12.50" are numbers, not formulas)."""
+    if escaped_columns is None:
+        safe = neutralise_frame(frame)
+    else:
+        safe = frame.copy()
+        for name in escaped_columns:
+            safe[name] = escape_formulas(safe[name].astype(object))
+    return safe.to_csv(index=False, header=header, lineterminator=LINE_END)
+
+
+def csv_bytes(frame: pd.DataFrame, *, bom: bool = True) -> bytes:
+    """`csv_text` of a file people open (every text cell neutralised) as UTF-8, by default with a
+    byte-order mark so spreadsheets read accents right."""
+    return csv_text(frame).encode("utf-8-sig" if bom else "utf-8")

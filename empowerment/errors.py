@@ -133,3 +133,16 @@ def unexpected(exc: BaseException, where: str) -> str:
     logging.getLogger("empowerment").error("Unexpected failure %s in %s", reference, where, exc_info=exc)
     return (f"Something went wrong on our side and nothing was saved (reference {reference}). "
             "What you entered is kept: try again, and if it keeps happening give the reference to an admin.")
+
+
+class UnknownValues(ImportFailed):
+    """A file uses words the organisation's vocabulary does not know (yet): `unknown` is
+    {column: {word as written: rows using it}}, `kinds` {column: vocabulary kind}. One mapping
+    step (`importing.import_csv(value_mapping=...)`, remembered by `services.vocabulary.map_values`)
+    lets the file in."""
+
+    def __init__(self, message: str, problems: list[dict[str, object]], unknown: dict[str, dict[str, int]],
+                 kinds: dict[str, str]) -> None:
+        super().__init__(message, problems)
+        self.unknown = unknown
+        self.kinds = kinds

@@ -42,6 +42,15 @@ def _currency(raw: str) -> str:
     return raw.strip().upper()
 
 
+def _locale(raw: str) -> str:
+    from babel.core import Locale, UnknownLocaleError
+
+    try:
+        return str(Locale.parse(raw.strip().replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        raise ValueError("give a locale such as en_US, en_GB, de_DE or fr_FR") from None
+
+
 def _whole(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
         if not raw.strip().isdigit() or not low <= int(raw) <= high:
@@ -147,6 +156,11 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "EMPOWERMENT_CURRENCY", "currency", "USD",
         "ISO currency code used to format money on screen and in reports.", _currency,
+    ),
+    SettingSpec(
+        "EMPOWERMENT_LOCALE", "locale", "en_US",
+        "How people type numbers: the decimal mark of amounts typed at the tablet follows it "
+        "(en_US 12.50, de_DE 12,50).", _locale,
     ),
     SettingSpec(
         "EMPOWERMENT_TIME_ZONE", "time_zone", "UTC",
@@ -255,6 +269,7 @@ class Settings:
     secret_key: str  # as configured; empty means "generated into data/secret.key" (see secret_key())
     idle_timeout_minutes: int
     currency: str
+    locale: str
     time_zone: str
     demo_on_empty: bool
     public_url: str
@@ -343,6 +358,10 @@ def idle_timeout_minutes() -> int:
 
 def currency() -> str:
     return current().currency
+
+
+def locale() -> str:
+    return current().locale
 
 
 def demo_on_empty() -> bool:

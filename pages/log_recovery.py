@@ -14,22 +14,25 @@ from typing import Any
 
 import streamlit as st
 
+from empowerment import settings
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
-from empowerment.models import GestureType
-from empowerment.money import parse_cents
+from empowerment.models import GestureStatus
+from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
+from empowerment.money import AmbiguousAmount, decimal_mark, parse_amount
 from empowerment.queries import admin, customers, my_budget
 from empowerment.queries.budgets import SpendingLimits, spending_limits
 from empowerment.queries.customers import CustomerCard, CustomerHistory
 from empowerment.services import customers as customer_service
 from empowerment.services import gestures
-from empowerment.services.gestures import INCIDENT_CATEGORIES, MAX_NOTE_CHARS, LogRequest
+from empowerment.services.customers import LikelyDuplicate
+from empowerment.services.gestures import MAX_NOTE_CHARS, LogRequest
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui.session import callback, get_db
-from empowerment.ui.signin import require_page
+from empowerment.ui.signin import done_button, require_page
 
 QUICK_AMOUNTS = (0, 10, 25, 50, 100, 250)
-GESTURE_TYPES = tuple(t.value for t in GestureType)
 
 # Session keys (prefixed so they never collide with other pages).
 CUSTOMER, DRAFT_KEY, CONFIRMATION, FEEDBACK, OWNER = (
@@ -38,7 +41,9 @@ CUSTOMER, DRAFT_KEY, CONFIRMATION, FEEDBACK, OWNER = (
 INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE = (
     "lr_incident", "lr_category", "lr_type", "lr_quick", "lr_custom", "lr_note",
 )
-DRAFT_FIELDS = (INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE)
+DRAFT_FIELDS = (INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE, care_ui.VALUES_KEY)
+NEW_FIELDS = ("lr_new_name", "lr_new_phone", "lr_new_room", "lr_new_email")
+NEW_OPEN, NEW_ERROR, DUPLICATES = "lr_new_open", "lr_new_error", "lr_duplicates"
 S = st.session_state
 
 
@@ -71,18 +76,51 @@ def _change_customer() -> None:
     S.pop(CUSTOMER, None)
 
 
-def _create_customer(actor: Actor) -> None:
+def _carry_query() -> None:
+    """The text searched is what the new-customer form starts from: digits go to the room (short)
+    or the phone (long), anything else to the name."""
+    query = " ".join((S.get("lr_query") or "").split())
+    for key in NEW_FIELDS:
+        S.pop(key, None)
+    S.pop(NEW_ERROR, None)
+    S.pop(DUPLICATES, None)
+    digits = query.replace(" ", "").replace("+", "").replace("-", "")
+    if digits.isdigit():
+        S["lr_new_room" if len(digits) <= 5 else "lr_new_phone"] = query
+    elif query:
+        S["lr_new_name"] = query
+
+
+def _open_new(open_it: bool = True) -> None:
+    S[NEW_OPEN] = open_it
+    S.pop(DUPLICATES, None)
+    S.pop(NEW_ERROR, None)
+
+
+def _create_customer(actor: Actor, not_a_duplicate: bool = False) -> None:
     if S.get(CUSTOMER):  # a second tap after the customer was already created
         return
     try:
         code = customer_service.create_customer(
             get_db(), actor, S.get("lr_new_name", ""), phone=S.get("lr_new_phone"),
-            room=S.get("lr_new_room"), email=S.get("lr_new_email"),
+            room=S.get("lr_new_room"), email=S.get("lr_new_email"), not_a_duplicate=not_a_duplicate,
         )
-    except EmpowermentError as exc:
-        S["lr_new_error"] = str(exc)
+    except LikelyDuplicate as exc:
+        S[DUPLICATES] = exc.candidates
+        S.pop(NEW_ERROR, None)
         return
-    S.pop("lr_new_error", None)
+    except EmpowermentError as exc:
+        S[NEW_ERROR] = str(exc)
+        return
+    S.pop(NEW_ERROR, None)
+    S.pop(DUPLICATES, None)
+    S.pop(NEW_OPEN, None)
+    _pick_customer(code)
+
+
+def _pick_existing(code: str) -> None:
+    S.pop(DUPLICATES, None)
+    S.pop(NEW_OPEN, None)
     _pick_customer(code)
 
 
@@ -93,12 +131,32 @@ def _only(keep: str, clear: str, empty: Any) -> None:
 
 
 def _amount_cents() -> int | None:
-    """The cost chosen: typed text wins over a quick amount. Raises InvalidAmount for bad text."""
+    """The cost chosen: typed text wins over a quick amount. Raises InvalidAmount for bad text and
+    AmbiguousAmount (with the readings) for text that could be read two ways."""
     typed = (S.get(CUSTOM) or "").strip()
     if typed:
-        return parse_cents(typed)
+        return parse_amount(typed, settings.locale())
     quick = S.get(QUICK)
     return None if quick is None else int(quick) * 100
+
+
+def _typed(cents: int) -> str:
+    """Cents as a person types them here, unambiguous: 150000 -> "1500.00" (or "1500,00")."""
+    units, rem = divmod(cents, 100)
+    return f"{units}{decimal_mark(settings.locale())}{rem:02d}"
+
+
+def _choose_reading(cents: int) -> None:
+    S[CUSTOM] = _typed(cents)
+    S[QUICK] = None
+    S.pop(FEEDBACK, None)
+
+
+def _edited(keep: str | None = None, clear: str | None = None, empty: Any = None) -> None:
+    """Any change to the draft clears the last submit's error at once (it may no longer apply)."""
+    S.pop(FEEDBACK, None)
+    if keep and clear:
+        _only(keep, clear, empty)
 
 
 def _missing() -> str | None:
@@ -111,7 +169,7 @@ def _missing() -> str | None:
     return None
 
 
-def _submit(actor: Actor, employee_code: str, customer_name: str) -> None:
+def _submit(actor: Actor, employee_code: str, customer_name: str, who_decides: str) -> None:
     if S.get(CONFIRMATION):  # a late second tap on a gesture already logged: nothing to do
         return
     problem = _missing()
@@ -122,7 +180,7 @@ def _submit(actor: Actor, employee_code: str, customer_name: str) -> None:
         request = LogRequest(
             employee_code=employee_code, customer_code=S[CUSTOMER], gesture_type=S[TYPE],
             amount=_amount_cents() or 0, incident_code=S.get(INCIDENT), category=S.get(CATEGORY),
-            note=S.get(NOTE), idempotency_key=S[DRAFT_KEY], source="app",
+            note=S.get(NOTE), idempotency_key=S[DRAFT_KEY], source="app", values=care_ui.chosen_values(),
         )
         result = gestures.log_gesture(get_db(), actor, request)
     except EmpowermentError as exc:
@@ -135,7 +193,8 @@ def _submit(actor: Actor, employee_code: str, customer_name: str) -> None:
         code=result.gesture_code, message=replace(result, already_logged=False).message,
         cost=result.cost_cents,
         remaining=result.remaining_cents, already=result.already_logged, customer=customer_name,
-        undone=False, undo_error=None,
+        undone=False, undo_error=None, pending=result.status == GestureStatus.PENDING_APPROVAL,
+        who_decides=who_decides,
     )
     S[DRAFT_KEY] = uuid.uuid4().hex  # rotated after success: the next gesture is a new one
 
@@ -160,153 +219,229 @@ def _log_another() -> None:
 
 # --- sections -------------------------------------------------------------------------------------
 
-def show_guideline() -> None:
-    with st.expander("📖 Our empowerment guideline", expanded=False):
-        # Written by an admin as Markdown (no HTML); `$` escaped so amounts don't become LaTeX.
-        st.markdown(admin.get_guideline(get_db()).replace("$", "\\$"))
+def header(actor: Actor) -> None:
+    """Title, who is at the tablet, the guideline one tap away, and Done."""
+    with st.container(horizontal=True, vertical_alignment="center", key="tablet_header"):
+        with st.container(width="stretch", gap="small"):
+            st.title("Log a recovery")
+            st.caption(f"Signed in as {ui.name(actor.name)}")
+        with st.popover("Guideline", icon=":material/menu_book:"):
+            # Written by an admin as Markdown (no HTML); `$` escaped so amounts don't become LaTeX.
+            st.markdown(admin.get_guideline(get_db()).replace("$", "\\$"))
+        done_button("lr_done")
+
+
+def limits_now(actor: Actor, employee_code: str, customer: CustomerCard | None) -> SpendingLimits | None:
+    """Budget left, the customer's daily cap and the thresholds, pinned on top (message shown instead
+    when there is no budget)."""
+    try:
+        left = spending_limits(get_db(), actor, employee_code, customer.code if customer else None)
+    except NoBudgetPolicy as exc:
+        st.info(f"{ui.md(exc)} You can still look customers up and read their history; logging a "
+                "gesture needs a budget.", icon=":material/info:")
+        return None
+    except EmpowermentError as exc:
+        st.error(ui.md(exc))
+        return None
+    ui.limits_bar(left.remaining_cents, left.customer_cap_cents,
+                  left.customer_cap_left_cents if customer else None, left.review_above_cents,
+                  left.approval_above_cents, left.who_decides, customer.name if customer else None)
+    return left
 
 
 def find_customer(actor: Actor) -> None:
     with st.container(key="tablet_find"):
-        st.subheader("1 · Who is it?")
         query = st.text_input(
             "Find the customer", key="lr_query", placeholder="Name, customer id, phone or room",
-            icon="🔎", live=True,
+            icon=":material/search:", live=True, on_change=callback(_carry_query, signed_in=False),
         )
-        results = customers.search_customers(get_db(), actor, query or "")
-        if len((query or "").strip()) >= 2 and not results:
-            st.caption(f"No customer matches “{ui.md(query)}”. Add them below.")
-        left, right = st.columns(2)
+        text = (query or "").strip()
+        results = customers.search_customers(get_db(), actor, text)
+        nothing = len(text) >= 2 and not results
+        if nothing:
+            st.caption(f"No customer matches “{ui.md(text)}”: add them below.")
+        columns = st.columns(2)
         for i, card in enumerate(results):
-            (left if i % 2 == 0 else right).button(
-                result_label(card), key=f"lr_pick_{card.code}", width="stretch",
-                on_click=callback(_pick_customer, signed_in=False), args=(card.code,),
-            )
-        new_customer_form(actor)
+            with columns[i % 2]:
+                result_card(card)
+        if S.get(DUPLICATES):
+            duplicate_offer(actor)
+        elif nothing or S.get(NEW_OPEN):
+            new_customer_form(actor)
+        elif len(text) >= 2:
+            st.button("New customer", key="lr_new_toggle", icon=":material/person_add:",
+                      on_click=callback(_open_new, signed_in=False), width="stretch")
 
 
-def result_label(card: CustomerCard) -> str:
-    details = " · ".join(x for x in (card.room and f"room {card.room}", card.phone, card.code) if x)
-    return f"**{ui.name(card.name)}** · {ui.md(details)}"
+def card_details(card: CustomerCard) -> str:
+    """Everything that tells two people of the same name apart, never cut off."""
+    return " · ".join(x for x in (card.room and f"room {card.room}", card.phone, card.email,
+                                  card.location, card.code) if x)
+
+
+def result_card(card: CustomerCard) -> None:
+    with st.container(border=True, key=f"tablet_result_{card.code}"):
+        st.markdown(f"**{ui.name(card.name)}**  \n{ui.md(card_details(card))}")
+        st.button(f"Choose {card.name}", key=f"lr_pick_{card.code}", width="stretch",
+                  on_click=callback(_pick_customer, signed_in=False), args=(card.code,))
 
 
 def new_customer_form(actor: Actor) -> None:
-    with st.expander("➕ New customer", expanded=bool(S.get("lr_new_error"))):
+    with st.container(border=True, key="tablet_new_customer"):
+        st.markdown("##### New customer")
         with st.form("lr_new_customer", clear_on_submit=False, border=False):
             st.text_input("Name", key="lr_new_name", max_chars=customer_service.MAX_NAME_CHARS)
-            phone, room = st.columns(2)
+            phone, room, email = st.columns(3)
             phone.text_input("Phone", key="lr_new_phone", max_chars=50)
             room.text_input("Room", key="lr_new_room", max_chars=50)
-            st.text_input("E-mail (optional)", key="lr_new_email", max_chars=200)
+            email.text_input("E-mail (optional)", key="lr_new_email", max_chars=200)
             st.form_submit_button("Add and continue", type="primary", width="stretch",
                                   on_click=callback(_create_customer))
-        if S.get("lr_new_error"):
-            st.error(ui.md(S["lr_new_error"]))
+        if S.get(NEW_ERROR):
+            st.error(ui.md(S[NEW_ERROR]))
 
 
-def show_customer(actor: Actor) -> CustomerHistory | None:
+def duplicate_offer(actor: Actor) -> None:
+    """Before a new customer is created: the people they probably are."""
+    candidates = S[DUPLICATES]
+    typed = " ".join((S.get("lr_new_name") or "").split())
+    with st.container(border=True, key="tablet_duplicates"):
+        st.warning(f"{ui.name(typed)} may already be a customer. Is it one of these?",
+                   icon=":material/group:")
+        for candidate in candidates:
+            details = " · ".join(x for x in (candidate.room and f"room {candidate.room}", candidate.phone,
+                                             candidate.email, candidate.location, candidate.code) if x)
+            with st.container(border=True):
+                st.markdown(f"**{ui.name(candidate.name)}**  \n{ui.md(details)}  \n*{ui.md(candidate.why)}*")
+                st.button(f"Yes, it is {candidate.name}", key=f"lr_same_{candidate.code}", type="primary",
+                          width="stretch", on_click=callback(_pick_existing, signed_in=False), args=(candidate.code,))
+        st.button(f"No, {typed} is someone else: add them", key="lr_not_duplicate", width="stretch",
+                  on_click=callback(_create_customer), args=(True,))
+
+
+def load_history(actor: Actor) -> CustomerHistory | None:
     try:
-        history = customers.customer_history(get_db(), actor, S[CUSTOMER])
+        return customers.customer_history(get_db(), actor, S[CUSTOMER])
     except EmpowermentError as exc:
         st.error(ui.md(exc))
         S.pop(CUSTOMER, None)
         return None
+
+
+def customer_block(history: CustomerHistory) -> None:
+    """The customer in two lines, with the history collapsed to its summary (one tap opens it)."""
+    card = history.customer
     with st.container(border=True, key="tablet_customer"):
-        name_col, change_col = st.columns([2, 1], vertical_alignment="center")
-        name_col.subheader(f"1 · {ui.name(history.customer.name)}")
-        change_col.button("Change customer", key="lr_change", on_click=callback(_change_customer, signed_in=False),
+        name_col, change_col = st.columns([3, 1], vertical_alignment="center")
+        with name_col:
+            st.subheader(ui.name(card.name))
+            st.caption(ui.md(card_details(card)))
+        change_col.button("Change", key="lr_change", icon=":material/swap_horiz:", on_click=callback(_change_customer, signed_in=False),
                           width="stretch")
-        ui.customer_history_card(history)
-    return history
+        if history.events.empty and not history.visits:  # one line: nothing to fold away
+            ui.customer_history_card(history)
+            return
+        with st.expander(f"History: {ui.md(history.summary)}", expanded=False, icon=":material/history:"):
+            if history.recent_visits:
+                st.caption("Last visits: " + ", ".join(f"{ui.when(at)}" for at in history.recent_visits))
+            if history.open_incident_list:
+                st.caption("Open in the last 30 days: " + "; ".join(
+                    ui.md(f"{i.category} ({ui.when(i.occurred_at)}, {i.owner or 'nobody yet'})")
+                    for i in history.open_incident_list))
+            ui.customer_history_card(history)
 
 
 def open_incidents(history: CustomerHistory) -> dict[str, str]:
-    events = history.events
-    if events.empty:
-        return {}
-    unresolved = events[events["gesture"].isna()]
-    return {row.incident: f"{row.category} · {ui.when(row.incident_at)}" for row in unresolved.itertuples()}
+    """Open incidents of the last 30 days only (older ones are on the hand-over, not offered here)."""
+    return {i.code: f"{i.category} · {ui.when(i.occurred_at)}" for i in history.open_incident_list}
 
 
 def what_went_wrong(history: CustomerHistory) -> None:
-    st.subheader("2 · What went wrong?")
+    st.markdown("##### What went wrong?")
     incidents = open_incidents(history)
     if incidents:
         st.pills("Continue an open issue", list(incidents), key=INCIDENT,
                  format_func=lambda code: ui.md(incidents.get(code, code)),
-                 on_change=callback(_only, signed_in=False), args=(INCIDENT, CATEGORY, None))
-    st.pills("Category", INCIDENT_CATEGORIES, key=CATEGORY, label_visibility="collapsed" if not incidents
-             else "visible", on_change=callback(_only, signed_in=False), args=(CATEGORY, INCIDENT, None))
+                 on_change=callback(_edited, signed_in=False), args=(INCIDENT, CATEGORY, None))
+    vocab = care_ui.current_vocabulary()
+    st.pills("Category", vocab.codes(INCIDENT_CATEGORY), key=CATEGORY, format_func=lambda c: ui.md(
+             vocab.label(INCIDENT_CATEGORY, c)), label_visibility="collapsed" if not incidents
+             else "visible", on_change=callback(_edited, signed_in=False), args=(CATEGORY, INCIDENT, None))
+
+
+def _category_of(history: CustomerHistory, incident_code: str | None) -> str | None:
+    if not incident_code or history.events.empty:
+        return None
+    match = history.events.loc[history.events["incident"] == incident_code, "category"]
+    return str(match.iloc[0]) if len(match) else None
 
 
 def what_you_did() -> None:
-    st.subheader("3 · What did you do?")
-    st.pills("Gesture", GESTURE_TYPES, key=TYPE, format_func=ui.gesture_label, label_visibility="collapsed")
+    st.markdown("##### What did you do?")
+    vocab = care_ui.current_vocabulary()
+    st.pills("Gesture", vocab.codes(GESTURE_TYPE), key=TYPE, format_func=lambda c: ui.gesture_label(
+        c) if c in ui.GESTURE_LABELS and vocab.term(GESTURE_TYPE, c).is_default else ui.md(vocab.label(GESTURE_TYPE, c)),
+        label_visibility="collapsed", on_change=callback(_edited, signed_in=False))
+    care_ui.value_pills()
 
 
 def cost() -> int | None:
-    st.subheader("4 · What did it cost?")
+    st.markdown("##### What did it cost?")
     st.pills("Quick amount", QUICK_AMOUNTS, key=QUICK,
              format_func=lambda v: ui.md(ui.money(v * 100).removesuffix(".00")),
-             on_change=callback(_only, signed_in=False), args=(QUICK, CUSTOM, ""),
-             label_visibility="collapsed")
-    typed_col, _ = st.columns([1, 2])
-    typed_col.text_input("Other amount", key=CUSTOM, placeholder="e.g. 37.50", live=True,
-                         on_change=callback(_only, signed_in=False), args=(CUSTOM, QUICK, None))
+             on_change=callback(_edited, signed_in=False), args=(QUICK, CUSTOM, ""), label_visibility="collapsed")
+    mark = decimal_mark(settings.locale())
+    st.text_input("Other amount", key=CUSTOM, placeholder=f"e.g. 37{mark}50", live=True,
+                  on_change=callback(_edited, signed_in=False), args=(CUSTOM, QUICK, None))
     try:
         return _amount_cents()
+    except AmbiguousAmount as exc:  # asked, never guessed
+        st.warning(ui.md(exc), icon=":material/help:")
+        with st.container(horizontal=True):
+            for i, cents in enumerate(exc.choices):
+                st.button(ui.md(ui.money(cents)), key=f"lr_reading_{i}", on_click=callback(_choose_reading, signed_in=False), args=(cents,))
+        return None
     except EmpowermentError as exc:
-        st.error(ui.md(exc), icon="⚠️")
+        st.error(ui.md(exc), icon=":material/error:")
         return None
 
 
-def budget_left(actor: Actor, employee_code: str, customer: CustomerCard) -> SpendingLimits | None:
-    """Remaining budget and what is left of the per-customer daily cap, or None (message shown)."""
-    try:
-        return spending_limits(get_db(), actor, employee_code, customer.code)
-    except NoBudgetPolicy as exc:
-        st.info(f"{ui.md(exc)} You can still look customers up and read their history; logging a "
-                "gesture needs a budget.", icon="🙂")
-    except EmpowermentError as exc:
-        st.error(ui.md(exc))
-    return None
-
-
-def limits(left: SpendingLimits, customer: CustomerCard, amount: int | None) -> None:
-    """Both limits before submitting, and exactly which one the amount would break."""
-    budget_col, cap_col = st.columns(2)
-    budget_col.metric("Your budget left", ui.md(ui.money(left.remaining_cents)))
-    cap_col.metric(f"Left for {ui.name(customer.name)} today", ui.md(ui.money(left.customer_cap_left_cents)),
-                   help=f"Daily limit per customer: {ui.md(ui.money(left.customer_cap_cents))}")
+def before_submit(left: SpendingLimits, customer: CustomerCard, amount: int | None) -> None:
+    """Say it before submit: a limit the amount breaks, the approval it needs, the review it gets."""
     if amount is None:
         return
     if amount > left.remaining_cents:
         st.warning(ui.md(f"{ui.money(amount)} is more than your remaining budget of "
-                         f"{ui.money(left.remaining_cents)}."), icon="✋")
+                         f"{ui.money(left.remaining_cents)}."), icon=":material/block:")
     if amount > left.customer_cap_left_cents:
         st.warning(ui.md(f"{ui.money(amount)} is over what is left for ") + ui.name(customer.name)
                    + ui.md(f" today: {ui.money(left.customer_cap_left_cents)} of the "
-                           f"{ui.money(left.customer_cap_cents)} daily limit."), icon="✋")
+                           f"{ui.money(left.customer_cap_cents)} daily limit."), icon=":material/block:")
+    if left.needs_approval(amount):
+        st.warning(f"This needs a manager's approval: the money will be held until {ui.name(left.who_decides)} "
+                   "decides.", icon=":material/hourglass_top:")
+    elif left.needs_note(amount):
+        st.info("A manager will review this afterwards: add a note.", icon=":material/rate_review:")
 
 
-def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, amount: int | None) -> None:
+def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, amount: int | None,
+                    left: SpendingLimits) -> None:
+    required = amount is not None and left.needs_note(amount)
     # No `max_chars`: Streamlit would silently cut a pasted note; the service refuses it instead.
-    note = st.text_area("Note (optional): what happened, what you did, anything the next colleague "
-                        "should know", key=NOTE, height=100)
+    note = st.text_area("Note (required: what happened and what you did)" if required
+                        else "Note (optional): what happened, what you did",
+                        key=NOTE, height=68, on_change=callback(_edited, signed_in=False))
     count = len((note or "").strip())
     if count > MAX_NOTE_CHARS:
         st.warning(f"{count:,} / {MAX_NOTE_CHARS:,} characters: shorten the note by "
-                   f"{count - MAX_NOTE_CHARS:,}.", icon="✂️")
-    else:
-        st.caption(f"{count:,} / {MAX_NOTE_CHARS:,} characters")
-    parts = [ui.md(ui.gesture_label(S[TYPE])) if S.get(TYPE) else None,
-             ui.md(ui.money(amount)) if amount is not None else None, f"for {ui.name(customer.name)}"]
-    st.markdown("**Ready to log:** " + " · ".join(p for p in parts if p))
+                   f"{count - MAX_NOTE_CHARS:,}.", icon=":material/content_cut:")
     if S.get(FEEDBACK):
         st.error(ui.md(S[FEEDBACK]))
+    label = "Log recovery" + (f" · {ui.md(ui.money(amount))}" if amount is not None else "")
     with st.container(key="tablet_submit"):
-        st.button("✅ Log recovery", key="lr_submit", type="primary", width="stretch",
-                  on_click=callback(_submit), args=(employee_code, customer.name))
+        st.button(label, key="lr_submit", type="primary",
+                  width="stretch", icon=":material/check_circle:",
+                  on_click=callback(_submit), args=(employee_code, customer.name, left.who_decides))
 
 
 def confirmation(actor: Actor) -> None:
@@ -314,11 +449,17 @@ def confirmation(actor: Actor) -> None:
     with st.container(border=True, key="tablet_confirmation"):
         st.markdown(f"#### Recovery for {ui.name(conf['customer'])}")
         if conf["undone"]:
-            st.success(ui.md(f"Undone. {ui.money(conf['cost'])} is back in your budget."), icon="↩️")
+            st.success(ui.md(f"Undone. {ui.money(conf['cost'])} is back in your budget."),
+                       icon=":material/undo:")
             st.metric("Your balance", ui.md(ui.money(conf["remaining"])),
                       delta=ui.md(f"+{ui.money(conf['cost'])}"))
         else:
-            st.success(ui.md(conf["message"]), icon="✅")
+            if conf.get("pending"):  # amber: not done yet, and who will decide
+                who = conf["who_decides"][:1].upper() + conf["who_decides"][1:]  # "An admin", "Mia Manager"
+                st.warning(ui.md(conf["message"]) + f" {ui.name(who)} will decide.",
+                           icon=":material/hourglass_top:")
+            else:
+                st.success(ui.md(conf["message"]), icon=":material/check_circle:")
             st.metric("Your balance", ui.md(ui.money(conf["remaining"])),
                       delta=ui.md(f"-{ui.money(conf['cost'])}") if conf["cost"] else None)
             if conf["already"]:
@@ -326,11 +467,11 @@ def confirmation(actor: Actor) -> None:
         if conf["undo_error"]:
             st.error(ui.md(conf["undo_error"]))
         if not conf["undone"]:
-            st.button("↩️ Undo", key="lr_undo", width="stretch", on_click=callback(_undo))
+            st.button("Undo", key="lr_undo", icon=":material/undo:", width="stretch", on_click=callback(_undo))
         again, done = st.columns(2)
-        again.button("➕ Another gesture", key="lr_again", type="primary", width="stretch",
+        again.button("Another gesture", key="lr_again", icon=":material/add:", type="primary", width="stretch",
                      on_click=callback(_log_another, signed_in=False))
-        done.button("➡️ Next customer", key="lr_next", width="stretch",
+        done.button("Next customer", key="lr_next", icon=":material/arrow_forward:", width="stretch",
                     on_click=callback(_change_customer, signed_in=False))
 
 
@@ -340,30 +481,38 @@ def main() -> None:
     actor = require_page("log_recovery")
     _reset_for(actor)
     ui.apply_tablet_style()
-    st.title("🤝 Log a recovery")
+    ui.keypads(decimal=(CUSTOM,))
+    header(actor)
     try:
         employee_code = my_budget.employee_code_for(get_db(), actor)
     except EmpowermentError as exc:
         st.error(ui.md(exc))
         return
-    st.caption(f"Signed in as {ui.name(actor.name)}. Put it right on the spot, then log it here.")
-    show_guideline()
     if S.get(CONFIRMATION):
         confirmation(actor)
         return
     if not S.get(CUSTOMER):
+        limits_now(actor, employee_code, None)
         find_customer(actor)
         return
-    history = show_customer(actor)
-    left = budget_left(actor, employee_code, history.customer) if history else None
-    if history is None or left is None:
+    history = load_history(actor)
+    if history is None:
+        return
+    left = limits_now(actor, employee_code, history.customer)
+    customer_block(history)
+    if left is None:
         return
     with st.container(key="tablet_form"):
-        what_went_wrong(history)
-        what_you_did()
-        amount = cost()
-        limits(left, history.customer, amount)
-        note_and_submit(actor, employee_code, history.customer, amount)
+        wrong_col, cost_col = st.columns(2, gap="medium")
+        with wrong_col:
+            what_went_wrong(history)
+            care_ui.what_tends_to_work(S.get(CATEGORY) or _category_of(history, S.get(INCIDENT)))
+            what_you_did()
+        with cost_col:
+            amount = cost()
+            before_submit(left, history.customer, amount)
+            care_ui.point_of_service_flags(history, amount)
+            note_and_submit(actor, employee_code, history.customer, amount, left)
 
 
 main()

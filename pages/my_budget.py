@@ -12,9 +12,10 @@ from empowerment.charts.budget import spend_chart
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
 from empowerment.queries import my_budget
 from empowerment.queries.budgets import BudgetStatus, budget_status
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
-from empowerment.ui.signin import require_page
+from empowerment.ui.signin import done_button, require_page
 
 HISTORY_LIMIT = 200
 STORIES_SHOWN = 10
@@ -32,7 +33,9 @@ def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
     with st.container(border=True, key="tablet_balance"):
         last_day = status.period_end - timedelta(days=1)
         st.caption(ui.md(f"{status.period_label} · {status.policy_name} · last day {last_day:%d %b %Y}"))
-        remaining, allocated, spent, held = st.columns(4)
+        # Two by two: four tiles in a row cut "Remaining" off in portrait ("$50…").
+        remaining, held = st.columns(2)
+        allocated, spent = st.columns(2)
         remaining.metric("Remaining", ui.md(ui.money(status.remaining_cents)))
         allocated.metric("Allocated", ui.md(ui.money(status.allocated_cents)))
         spent.metric("Spent", ui.md(ui.money(status.spent_cents)))
@@ -69,7 +72,9 @@ def my_stories(history: pd.DataFrame) -> None:
 def main() -> None:
     actor = require_page("my_budget")
     ui.apply_tablet_style()
-    st.title("💳 My budget")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.title("💳 My budget", width="stretch")
+        done_button("mb_done")
     try:
         employee_code = my_budget.employee_code_for(get_db(), actor)
     except EmpowermentError as exc:
@@ -89,6 +94,7 @@ def main() -> None:
     st.subheader("My gestures")
     st.dataframe(ui.gestures_table(history), hide_index=True, width="stretch")
     my_stories(history)
+    care_ui.my_values_and_recognitions(actor, employee_code)  # issue 13
 
 
 main()

@@ -139,6 +139,7 @@ def headline(report: PayoffResult, period_label: str) -> list[str]:
     if report.spend_cents and extra.shown:
         lines.append(f"Gestures cost {ui.md(ui.money(report.spend_cents))}; recovered customers brought an "
                      f"estimated {_money(extra)} of extra margin ({report.margin_label}).")
+    lines.extend(ui.md(sentence) for sentence in wording.sensitivity_sentences(report))
     return lines
 
 
@@ -228,6 +229,37 @@ def show_charts(view: PayoffView, horizon: int) -> None:
                        "the largest groups first. Raw: as observed, not adjusted.", f"po_by_{column}")
 
 
+def show_checks(report: PayoffResult) -> None:
+    """The diagnostics behind the verdicts, one click from the headline."""
+    if report.balance.empty:
+        return
+    with st.expander("Check the comparison: balance, overlap and outliers"):
+        worst = float(report.balance["smd_after_att"].abs().max())
+        st.markdown(ui.md(
+            "Recovered and comparable unrecovered customers should look alike before the incident. After "
+            f"weighting, the largest difference is {worst:.2f} standardised units "
+            + ("(within 0.1: like for like)." if worst <= 0.1 else "(above 0.1: the adjusted figures are not shown).")))
+        show_chart(payoff_charts.balance_chart(payoff_charts.balance_frame(report.balance)),
+                   "Each feature's difference between the groups before (grey) and after (green) weighting; "
+                   "the shaded band is ±0.1.", "po_balance")
+        show_chart(payoff_charts.overlap_chart(report.overlap),
+                   "How likely a gesture was for each episode, from what was known before it. Where one group "
+                   "has no counterpart, no fair comparison is possible.", "po_overlap")
+        raw, clipped = report.incremental_revenue_cents, report.incremental_revenue_winsorised_cents
+        st.markdown(ui.md(
+            f"Extra revenue, all purchases: {wording.figure_text(raw, 'money')}. With the largest and smallest "
+            f"{100 - report.winsor_percentile:.0f}% of customer revenue capped: "
+            f"{wording.figure_text(clipped, 'money')}. A large gap means a few big purchases drive the figure."))
+        control = report.negative_control_cents
+        if control.low is not None and control.high is not None:
+            st.markdown(ui.md(
+                f"Check for hidden selection: revenue in the {report.horizon_days} days *before* the incident, which "
+                "recovery cannot have changed, differs by "
+                f"{wording.round_money(control.low)} to {wording.round_money(control.high)} per episode after "
+                "adjustment" + ("; that includes zero, as it should." if control.low <= 0 <= control.high
+                                 else "; that excludes zero: hidden selection probably remains.")))
+
+
 def show_method(report: PayoffResult) -> None:
     with st.expander("How this is worked out"):
         st.markdown(ui.md(report.assumptions))
@@ -261,6 +293,7 @@ def main() -> None:
         for line in headline(report, scope.label):
             st.markdown(line)
     show_metrics(report)
+    show_checks(report)
     for warning in report.warnings:
         st.caption(ui.md(warning))
     if report.overall.incidents:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from empowerment import labels
+from empowerment import access, labels
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
 from empowerment.models import Role
@@ -165,6 +165,9 @@ def _sign_in(row) -> None:  # type: ignore[no-untyped-def]
 
 def _budget(row) -> None:  # type: ignore[no-untyped-def]
     code, name = row.code, row.name
+    if not access.holds_a_budget(Role(row.role)):
+        st.caption("No budget: only staff and managers hold a recovery budget.")
+        return
     status = admin.person_budget(db, actor, code) if row.active else None
     if status is None:
         st.caption("No budget: this person's role holds none, or no policy gives them one (see Policies)."

@@ -17,6 +17,7 @@ from empowerment.charts import team as team_charts
 from empowerment.errors import EmpowermentError
 from empowerment.queries import admin, team
 from empowerment.services import accounts, gestures
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui import pickers
 from empowerment.ui.session import callback, get_db
@@ -66,6 +67,7 @@ def _act(action: str, code: str, call, success: str) -> None:  # type: ignore[no
     ui.flash(FLASH, "success", success)
 
 
+# Each callback gets the person re-read from the database (`callback`): never the previous run's.
 def _mark_reviewed(actor: Actor, code: str) -> None:
     _card_act("review", code, lambda: gestures.mark_reviewed(db, actor, code, S.get(f"tm_comment_{code}", "")),
               "Marked reviewed.")
@@ -331,7 +333,7 @@ _locked_pins(team.locked_pins(db, actor, team_ids))
 
 own = team.own_waiting(db, actor)
 tabs = st.tabs(["Budget use", "Spend", f"Approvals ({len(approvals)})", f"Review ({len(reviews)})",
-                "Stories", "Under-use"], key="tm_tab")
+                "Stories", "Under-use", "Values & speed"], key="tm_tab")
 with tabs[0]:
     _budget_tab(budgets, team.weekly_activity(db, actor, window, team_ids), one_team)
 with tabs[1]:
@@ -344,3 +346,5 @@ with tabs[4]:
     _stories_tab(team.story_feed(db, actor, team_ids))
 with tabs[5]:
     _under_use_tab(*team.use_rates(db, actor, window, team_ids), picked.label, one_team)
+with tabs[6]:  # issue 13: the values staff live, and the time from incident to gesture
+    care_ui.team_values_and_speed(actor, team_ids, window.start_at)

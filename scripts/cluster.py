@@ -294,6 +294,9 @@ class Cluster:
     def stop(self) -> None:
         if self.run_dir is not None:
             self.stop_nginx()
+        for process in self.processes:  # all at once, then wait: each takes a moment to close
+            if process.popen.poll() is None:
+                process.popen.terminate()
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()

@@ -21,6 +21,14 @@ import pandas as pd
 
 from empowerment.analytics.aipw import AipwData, aipw_draws, case_weights
 from empowerment.analytics.design import covariate_matrix
+from empowerment.analytics.diagnostics import (
+    MAX_SMD,
+    Influence,
+    balance_table,
+    imbalance_reason,
+    influence,
+    overlap_frame,
+)
 from empowerment.analytics.models import fit_logistic
 from empowerment.analytics.result import Figure
 
@@ -86,9 +94,11 @@ def describe_method(estimand: str, bootstrap: int, seed: int) -> str:
         model_arm = "recovered"
     return (
         f"Doubly-robust AIPW effect on {target}: ridge-logistic propensity p on prior-365-day "
-        f"purchases and revenue, tenure, category and location; {weighting}; linear outcome "
+        f"purchases and revenue (log and raw scale, no-purchase and top-decile indicators), "
+        f"tenure, category and location; {weighting}; linear outcome "
         f"model fitted on {model_arm} incidents; propensities outside [{SUPPORT[0]}, {SUPPORT[1]}] "
-        f"trimmed; 95% percentile bootstrap over customers, all models refitted (B={bootstrap}, seed={seed})"
+        f"trimmed; balance after weighting must be within {MAX_SMD} SMD on every feature; 95% percentile "
+        f"bootstrap over customers, all models refitted (B={bootstrap}, seed={seed})"
     )
 
 
@@ -142,6 +152,16 @@ def _insufficient(
     )
 
 
+@dataclass(frozen=True)
+class Adjustment:
+    """The adjusted effects and the diagnostics behind their verdicts."""
+
+    effects: dict[Request, EffectEstimate]
+    balance: pd.DataFrame  # diagnostics.balance_table (empty when nothing could be fitted)
+    overlap: pd.DataFrame  # diagnostics.overlap_frame
+    influence: dict[Request, Influence | None]
+
+
 def adjusted_effects(
     linked: pd.DataFrame,
     requests: Sequence[Request] = (("returned_within", "att"),),
@@ -149,19 +169,34 @@ def adjusted_effects(
     seed: int = 0,
 ) -> dict[Request, EffectEstimate]:
     """Several adjusted effects from one shared set of bootstrap draws (paired CIs)."""
+    return adjust(linked, requests, bootstrap, seed).effects
+
+
+def adjust(
+    linked: pd.DataFrame,
+    requests: Sequence[Request] = (("returned_within", "att"),),
+    bootstrap: int = 200,
+    seed: int = 0,
+) -> Adjustment:
+    """`adjusted_effects` with the balance table, the overlap histogram and the influence check;
+    an imbalance above 0.1 SMD after weighting makes the effects it concerns unreliable."""
     eligible = linked.loc[linked["eligible"].to_numpy(dtype=bool)]
     n_treated = int(eligible["recovered"].sum())
     n_control = len(eligible) - n_treated
     methods = {req: describe_method(req[1], bootstrap, seed) for req in requests}
     naives = {req: _naive(eligible, req[0]) for req in requests}
     if min(n_treated, n_control) < MIN_GROUP_FOR_ESTIMATE:
-        return {req: _insufficient(*req, methods[req], naives[req], n_treated, n_control) for req in requests}
+        effects = {req: _insufficient(*req, methods[req], naives[req], n_treated, n_control) for req in requests}
+        return Adjustment(effects, pd.DataFrame(columns=["feature", "smd_before", "smd_after_att", "smd_after_atc"]),
+                          pd.DataFrame(columns=["start", "end", "group", "episodes"]), dict.fromkeys(requests))
     outcomes = list(dict.fromkeys(outcome for outcome, _ in requests))
     data = _build_data(eligible, outcomes)
     customers = eligible["customer_id"].to_numpy() if "customer_id" in eligible else None
     weights = case_weights(len(eligible), bootstrap, seed, clusters=customers)
     draws = aipw_draws(data, weights, [e for _, e in requests])
+    balance = balance_table(eligible, data)
     results = {}
+    spread = {}
     for outcome, estimand in requests:
         column = draws[estimand][:, outcomes.index(outcome)]
         results[(outcome, estimand)] = _summarise(
@@ -172,8 +207,11 @@ def adjusted_effects(
             methods[(outcome, estimand)],
             naives[(outcome, estimand)],
             outcome,
+            imbalance_reason(balance, estimand),
         )
-    return results
+        spread[(outcome, estimand)] = influence(data, outcomes.index(outcome), estimand, customers) \
+            if customers is not None else None
+    return Adjustment(results, balance, overlap_frame(data), spread)
 
 
 def _summarise(
@@ -184,11 +222,14 @@ def _summarise(
     method: str,
     naive: float | None,
     outcome: str,
+    imbalance: str | None = None,
 ) -> EffectEstimate:
     finite = draws[np.isfinite(draws)]
     failed = 1.0 - finite.size / draws.size if draws.size else 0.0
     outside, ess = _diagnostics(data, estimand)
     notes = _reliability_warnings(data, estimand, outside, ess, failed)
+    if imbalance:
+        notes.append(imbalance)
     low, high = np.nan, np.nan
     if finite.size and failed <= MAX_FAILED_DRAW_SHARE:
         low, high = (float(v) for v in np.percentile(finite, [2.5, 97.5]))

@@ -18,14 +18,40 @@ def _signed_log1p(values: np.ndarray) -> np.ndarray:
 
 
 def _continuous_columns(linked: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Prior activity on the log and the raw scale and the two indicator features that log-linear
+    terms miss: no purchase at all in the year before, and the top decile of prior revenue.
+    (A fixed linear specification left prior revenue imbalanced by 0.16-0.21 SMD under nonlinear
+    selection; these terms let both models bend where selection does.)"""
     count = linked["prior_txn_count_365"].to_numpy(dtype=float)
     revenue_dollars = linked["prior_revenue_cents_365"].to_numpy(dtype=float) / 100.0
     tenure = linked["tenure_days"].to_numpy(dtype=float)
+    log_count = np.log1p(np.maximum(count, 0.0))
+    log_revenue = _signed_log1p(revenue_dollars)
     return {
-        "log1p_prior_txn_count_365": np.log1p(np.maximum(count, 0.0)),
-        "slog1p_prior_revenue_365": _signed_log1p(revenue_dollars),
+        "log1p_prior_txn_count_365": log_count,
+        "slog1p_prior_revenue_365": log_revenue,
         "log1p_tenure_days": np.log1p(np.maximum(np.nan_to_num(tenure), 0.0)),
+        "prior_txn_count_365": _clipped(count),
+        "prior_revenue_365": _clipped(revenue_dollars),
+        "tenure_days": _clipped(np.nan_to_num(tenure)),
+        "no_purchase_365": (count <= 0).astype(float),
+        "top_decile_prior_revenue": top_decile(revenue_dollars),
     }
+
+
+def _clipped(values: np.ndarray) -> np.ndarray:
+    """The raw scale (balance is judged on it too), clipped at the 1st and 99th percentiles so a
+    single huge customer cannot steer the fit."""
+    if values.size == 0:
+        return values
+    low, high = np.percentile(values, [1.0, 99.0])
+    return np.asarray(np.clip(values, low, high))
+
+
+def top_decile(values: np.ndarray) -> np.ndarray:
+    if values.size == 0:
+        return np.zeros(0)
+    return (values > np.quantile(values, 0.9)).astype(float)
 
 
 def _level_codes(labels: pd.Series, min_count: int) -> tuple[np.ndarray, list[str]]:

@@ -178,11 +178,12 @@ def summarise_gestures(timed: pd.DataFrame) -> pd.DataFrame:
         "first_gesture_type": grouped["type"].first(),
         "hours_to_gesture": grouped["delay_ns"].min() / HOUR_NS,
     })
-    misses = pd.crosstab(timed["incident_id"], timed["timing"])
-    summary = summary.reindex(summary.index.union(misses.index))
-    for name in ("late", "early"):
-        summary[name] = misses[name].reindex(summary.index).fillna(0).astype("int64") if name in misses \
-            else np.zeros(len(summary), dtype="int64")
+    index = summary.index.union(pd.Index(pd.unique(timed["incident_id"].to_numpy())))
+    summary = summary.reindex(index)
+    codes = index.get_indexer(timed["incident_id"].to_numpy())
+    timing = timed["timing"].to_numpy()
+    for name in ("late", "early"):  # one bincount each: no per-incident Python
+        summary[name] = np.bincount(codes[timing == name], minlength=len(index)).astype("int64")
     return summary
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from empowerment.analytics.adjust import adjusted_effects
+from empowerment.analytics.adjust import Adjustment, EffectEstimate, adjust
 from empowerment.analytics.breakdowns import (
     km_curves_frame,
     return_rate_by_cost_band,
@@ -27,13 +27,40 @@ from empowerment.analytics.breakdowns import (
     spend_vs_revenue_over_time,
     time_to_gesture_frame,
 )
+from empowerment.analytics.diagnostics import Influence
 from empowerment.analytics.linking import default_as_of_ns, label_or_unknown, link_incidents
 from empowerment.analytics.result import Figure, GroupSummary, PayoffRequest, PayoffResult
+from empowerment.analytics.sensitivity import sensitivity
 from empowerment.analytics.survival import kaplan_meier
 
 RETURN_ATT = ("returned_within", "att")
 REVENUE_ATT = ("revenue_after_cents", "att")
 REVENUE_ATC = ("revenue_after_cents", "atc")
+WINSORISED_ATT = ("revenue_after_winsorised_cents", "att")
+NEGATIVE_CONTROL = ("revenue_before_cents", "att")  # the H days before: recovery cannot have moved it
+WINSOR_PERCENTILE = 99.0
+
+
+def winsorised(linked: pd.DataFrame, percentile: float = WINSOR_PERCENTILE) -> np.ndarray:
+    """Revenue after, clipped at the stated percentiles (both tails) of the eligible episodes."""
+    values = linked["revenue_after_cents"].to_numpy(dtype=float)
+    known = values[np.isfinite(values)]
+    if not known.size:
+        return values
+    low, high = np.percentile(known, [100.0 - percentile, percentile])
+    return np.asarray(np.clip(values, low, high))
+
+
+def _verdict(effect: EffectEstimate, spread: Influence | None) -> Figure:
+    """The effect as a figure; unreliable too when leaving out one customer moves it outside its range."""
+    figure = effect.to_figure()
+    if spread is None or figure.low is None or figure.high is None:
+        return figure
+    if not figure.low <= spread.without_largest <= figure.high:
+        return figure.with_reasons(
+            f"One customer drives this figure: leaving out that single customer ({spread.customer_share:.1%} of "
+            "the episodes) moves it outside its 95% range.")
+    return figure
 
 
 def json_safe(value: Any) -> Any:
@@ -150,6 +177,16 @@ def _warnings(linked: pd.DataFrame, request: PayoffRequest) -> list[str]:
     return notes
 
 
+def _diagnostic_warnings(adjustment: Adjustment, figures: dict[tuple[str, str], Figure]) -> list[str]:
+    notes = []
+    control = figures[NEGATIVE_CONTROL]
+    if control.low is not None and control.high is not None and not control.low <= 0 <= control.high:
+        notes.append("Warning: revenue in the days *before* the incident, which recovery cannot have changed, "
+                     "still differs between the adjusted groups (its interval excludes zero): hidden "
+                     "selection probably remains, so treat every figure with extra care.")
+    return notes
+
+
 PLAIN_METHOD = (
     "Observational estimate, not a randomised trial. Recovered customers are compared with "
     "unrecovered customers who looked alike before the incident: their purchases and spend in the "
@@ -191,16 +228,23 @@ def analyse(
     linked = link_incidents(scoped, gestures, transactions, customers, as_of_stamp, request.horizon_days,
                             request.recovery_window_hours, by_episode=True)
     recovered = linked["recovered"].to_numpy(dtype=bool)
-    effects = adjusted_effects(linked, [RETURN_ATT, REVENUE_ATT, REVENUE_ATC], request.bootstrap, request.seed)
+    linked["revenue_after_winsorised_cents"] = winsorised(linked)
+    adjustment = adjust(linked, [RETURN_ATT, REVENUE_ATT, REVENUE_ATC, WINSORISED_ATT, NEGATIVE_CONTROL],
+                        request.bootstrap, request.seed)
+    effects = adjustment.effects
     uplift = effects[RETURN_ATT]
+    figures = {key: _verdict(effects[key], adjustment.influence[key]) for key in effects}
     n_recovered, n_comparison = int(recovered.sum()), int((~recovered).sum())
     kept_customers = int(linked.loc[recovered, "customer_id"].nunique())
     spend = int(linked.loc[recovered, "spend_cents"].sum())
-    revenue = effects[REVENUE_ATT].to_figure()
+    revenue = figures[REVENUE_ATT]
     incremental = revenue.scaled(n_recovered)
     margin = incremental.scaled(request.margin)
     cost_per_recovery = spend / n_recovered if n_recovered else 0.0
     late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
+    roi = return_on_spend(margin, spend)
+    hidden = sensitivity(figures[RETURN_ATT], group_summary(linked.loc[recovered]).return_rate,
+                         margin if roi.shown else Figure.withheld(), spend)
     result = PayoffResult(
         horizon_days=request.horizon_days,
         recovery_window_hours=request.recovery_window_hours,
@@ -210,18 +254,26 @@ def analyse(
         recovered=group_summary(linked.loc[recovered]),
         comparison=group_summary(linked.loc[~recovered]),
         naive_uplift=uplift.naive,
-        return_uplift=uplift.to_figure(),
+        return_uplift=figures[RETURN_ATT],
         revenue_uplift_cents=revenue,
         incremental_revenue_cents=incremental,
         incremental_margin_cents=margin,
-        customers_kept=uplift.to_figure().scaled(kept_customers),
-        return_on_spend=return_on_spend(margin, spend),
-        cost_of_inaction_cents=cost_of_inaction(effects[REVENUE_ATC].to_figure(), request.margin,
+        customers_kept=figures[RETURN_ATT].scaled(kept_customers),
+        return_on_spend=roi,
+        e_value=hidden.e_value,
+        e_value_limit=hidden.e_value_limit,
+        roi_tipping_share=hidden.roi_tipping_share,
+        cost_of_inaction_cents=cost_of_inaction(figures[REVENUE_ATC], request.margin,
                                                 cost_per_recovery, n_comparison),
         spend_cents=spend,
         method=uplift.method,
         assumptions=PLAIN_METHOD,
-        warnings=tuple(_warnings(linked, request)),
+        incremental_revenue_winsorised_cents=figures[WINSORISED_ATT].scaled(n_recovered),
+        winsor_percentile=WINSOR_PERCENTILE,
+        negative_control_cents=figures[NEGATIVE_CONTROL],
+        balance=adjustment.balance,
+        overlap=adjustment.overlap,
+        warnings=tuple(_warnings(linked, request) + _diagnostic_warnings(adjustment, figures)),
         late_gestures=late,
         early_gestures=early,
     )

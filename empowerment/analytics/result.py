@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 DEFAULT_HORIZON_DAYS = 90
 DEFAULT_RECOVERY_WINDOW_HOURS = 72
 DEFAULT_MARGIN = 0.30  # contribution margin: the share of revenue left after the cost of serving it
@@ -140,6 +142,14 @@ class PayoffResult:
     spend_cents: int  # gestures within the recovery window
     method: str  # the technical description
     assumptions: str  # the same in plain words
+    incremental_revenue_winsorised_cents: Figure = Figure.withheld()  # revenue clipped at the percentile
+    winsor_percentile: float = 99.0
+    negative_control_cents: Figure = Figure.withheld()  # per episode, revenue in the H days before
+    balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # diagnostics.balance_table
+    overlap: pd.DataFrame = field(default_factory=pd.DataFrame)  # diagnostics.overlap_frame
+    e_value: float | None = None  # analytics.sensitivity
+    e_value_limit: float | None = None
+    roi_tipping_share: float | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     late_gestures: int = 0  # live gestures after the recovery window: not counted as recoveries
     early_gestures: int = 0  # dated before their incident: never counted
@@ -149,6 +159,7 @@ class PayoffResult:
         return {"return_uplift": self.return_uplift, "revenue_uplift_cents": self.revenue_uplift_cents,
                 "incremental_revenue_cents": self.incremental_revenue_cents,
                 "incremental_margin_cents": self.incremental_margin_cents,
+                "incremental_revenue_winsorised_cents": self.incremental_revenue_winsorised_cents,
                 "customers_kept": self.customers_kept, "return_on_spend": self.return_on_spend,
                 "cost_of_inaction_cents": self.cost_of_inaction_cents}
 
@@ -168,6 +179,14 @@ class PayoffResult:
             "comparison": self.comparison.to_json(),
             "naive_uplift": _finite(self.naive_uplift),
             **{name: figure.to_json() for name, figure in self.figures.items()},
+            "winsor_percentile": self.winsor_percentile,
+            "negative_control_cents": self.negative_control_cents.to_json(),
+            "balance": [{"feature": row.feature, "smd_before": _finite(row.smd_before),
+                         "smd_after_att": _finite(row.smd_after_att), "smd_after_atc": _finite(row.smd_after_atc)}
+                        for row in self.balance.itertuples()],
+            "e_value": _finite(self.e_value),
+            "e_value_limit": _finite(self.e_value_limit),
+            "roi_tipping_share": _finite(self.roi_tipping_share),
             "spend_cents": self.spend_cents,
             "late_gestures": self.late_gestures,
             "early_gestures": self.early_gestures,

@@ -237,6 +237,49 @@ def simulate_gestures(
     )
 
 
+@dataclass(frozen=True)
+class HardCases:
+    """The ways real data goes wrong (issue 12), each switchable, for the coverage benchmark.
+
+    - nonlinear_selection: staff choose by steps in prior activity (none / some / many purchases),
+      which a linear-in-log propensity cannot follow exactly;
+    - heterogeneous: the effect is larger for loyal customers, so the effect on the recovered (ATT)
+      differs from the effect on the others (ATC); both are in the truth;
+    - late_share: that share of the *unrecovered* customers who came back within 30 days of the
+      window's end get a gesture logged an hour after they came back (immortal time: counting it
+      would credit the gesture with the return);
+    - heavy_tails: each customer's purchase amounts are scaled by a lognormal factor (sigma 1.2),
+      so a few customers hold much of the revenue.
+    """
+
+    nonlinear_selection: bool = False
+    heterogeneous: bool = False
+    late_share: float = 0.0
+    heavy_tails: bool = False
+
+
+def _nonlinear_probability(prior_count: np.ndarray, category_code: np.ndarray) -> np.ndarray:
+    logit = (-1.3 + 1.1 * ((prior_count >= 4) & (prior_count < 10)) + 2.3 * (prior_count >= 10)
+             - 1.2 * (prior_count == 0) + CATEGORY_GESTURE_SHIFT[category_code])
+    return np.asarray(1.0 / (1.0 + np.exp(-logit)))
+
+
+def _late_gestures(rng: np.random.Generator, incidents: pd.DataFrame, follow_up: pd.DataFrame,
+                   recovered: np.ndarray, share: float, timeline: Timeline) -> pd.DataFrame:
+    purchases = follow_up.loc[follow_up["amount_cents"] > 0]
+    first_back = purchases.groupby("customer_id")["occurred_at"].min()
+    back = pd.to_datetime(incidents["customer_id"].map(first_back)).to_numpy(dtype="datetime64[ns]")
+    start = incidents["occurred_at"].to_numpy(dtype="datetime64[ns]") + np.timedelta64(
+        int(timeline.window_days * DAY_NS), "ns")
+    soon = ~np.isnat(back) & (back <= start + np.timedelta64(30 * DAY_NS, "ns"))
+    chosen = soon & ~recovered & (rng.random(len(incidents)) < share)
+    late = simulate_gestures(rng, incidents, chosen)
+    late = late.loc[~late["voided"].to_numpy()]
+    when = pd.Series(back, index=incidents["incident_id"].to_numpy())
+    times = when.reindex(late["incident_id"].to_numpy()).to_numpy() + np.timedelta64(3_600 * 10**9, "ns")
+    return late.assign(occurred_at=times)
+
+
 def make_synthetic(
     n_customers: int,
     seed: int,
@@ -244,12 +287,16 @@ def make_synthetic(
     selection_bias: bool = True,
     placebo: bool = False,
     timeline: Timeline | None = None,
+    hard: HardCases | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """(incidents, gestures, transactions, customers, truth); truth["att_return"] is the effect.
+    """(incidents, gestures, transactions, customers, truth); truth["att_return"] is the effect on
+    the recovered, truth["atc_return"] on the others (equal unless ``hard.heterogeneous``).
 
-    ``placebo`` assigns gestures at random and sets the true effect to 0.
+    ``placebo`` assigns gestures at random and sets the true effect to 0; ``hard`` switches on
+    the hard cases (`HardCases`). With a zero effect the true revenue effect is zero too.
     """
     timeline = timeline or Timeline()
+    hard = hard or HardCases()
     rng = np.random.default_rng(seed)
     effect = 0.0 if placebo else true_effect
     customers = simulate_customers(rng, n_customers, timeline)
@@ -265,15 +312,31 @@ def make_synthetic(
     )
     prior_count = np.bincount(prior["customer_id"].to_numpy() - 1, minlength=n_customers)
     codes = category_codes(incidents)
-    propensity = gesture_probability(prior_count, codes, selection_bias and not placebo)
+    if hard.nonlinear_selection and selection_bias and not placebo:
+        propensity = _nonlinear_probability(prior_count, codes)
+    else:
+        propensity = gesture_probability(prior_count, codes, selection_bias and not placebo)
     recovered = rng.random(n_customers) < propensity
-    return_probability = np.clip(baseline_return_probability(prior_count, codes) + effect * recovered, 0, 1)
+    baseline = baseline_return_probability(prior_count, codes)
+    effects = effect * (0.4 + 1.2 * (prior_count >= 6)) if hard.heterogeneous else np.full(n_customers, effect)
+    treated_probability = np.clip(baseline + effects, 0, 1)
+    return_probability = np.where(recovered, treated_probability, baseline)
     follow_up = simulate_returns(rng, incidents, return_probability, loyalty, timeline)
     transactions = pd.concat([prior, follow_up], ignore_index=True)
+    if hard.heavy_tails:
+        scale = rng.lognormal(-0.72, 1.2, n_customers)  # mean 1: the same total, far more uneven
+        factor = scale[transactions["customer_id"].to_numpy() - 1]
+        transactions["amount_cents"] = np.round(transactions["amount_cents"].to_numpy() * factor).astype(np.int64)
     transactions = transactions.sort_values(["customer_id", "occurred_at"], ignore_index=True)
     gestures = simulate_gestures(rng, incidents, recovered)
+    if hard.late_share > 0:
+        late = _late_gestures(rng, incidents, follow_up, recovered, hard.late_share, timeline)
+        late = late.assign(gesture_id=late["gesture_id"] + int(gestures["gesture_id"].max()))
+        gestures = pd.concat([gestures, late], ignore_index=True)
+    gain = treated_probability - baseline
     truth = {
-        "att_return": effect,
+        "att_return": float(gain[recovered].mean()) if hard.heterogeneous and recovered.any() else effect,
+        "atc_return": float(gain[~recovered].mean()) if hard.heterogeneous and (~recovered).any() else effect,
         "horizon_days": timeline.horizon_days,
         "as_of": timeline.as_of,
         "recovered_share": float(recovered.mean()),

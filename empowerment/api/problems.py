@@ -49,6 +49,8 @@ PROBLEMS: tuple[tuple[type[Exception], Kind], ...] = (
     (errors.SpendRefused, Kind(409, "spend-refused", "The gesture breaks a budget rule")),
     (errors.InvalidState, Kind(409, "invalid-state", "Not possible in its current state")),
     (errors.RateLimited, Kind(429, "rate-limited", "Too many calls with this token")),
+    (errors.DatabaseBusy, Kind(503, "busy", "Another change held the data too long; try again")),
+    (errors.Unavailable, Kind(503, "unavailable", "The database is unavailable; try again")),
     (errors.EmpowermentError, Kind(400, "refused", "Refused")),
 )
 REQUEST_INVALID = Kind(422, "request-invalid", "The request does not match the API's schema")

@@ -222,3 +222,44 @@ def time_to_gesture_chart(delays: pd.DataFrame) -> alt.Chart:
         y=alt.Y("recovered:Q", title="Recovered episodes"),
         tooltip=[alt.Tooltip("delay:N", title="After"), alt.Tooltip("recovered:Q", title="Episodes")])
     return _finish(chart, height=220, width=alt.Step(60))  # type: ignore[no-any-return]
+
+
+def overlap_chart(overlap: pd.DataFrame) -> alt.Chart:
+    """Propensity histograms, recovered above the axis and not recovered below: where one group
+    has no counterpart, no fair comparison is possible. `overlap`: diagnostics.overlap_frame."""
+    frame = _checked(overlap).assign(
+        signed=lambda f: np.where(f["group"] == "Recovered", f["episodes"], -f["episodes"]),
+        middle=lambda f: (f["start"] + f["end"]) / 2)
+    chart = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("start:Q", title="Chance of a gesture, from what was known before the incident",
+                bin="binned", axis=alt.Axis(format="%")),
+        x2="end:Q",
+        y=alt.Y("signed:Q", title="Episodes (not recovered below)"),
+        color=alt.Color("group:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(
+            domain=["Recovered", "Not recovered"], range=[GREEN, GREY])),
+        tooltip=[alt.Tooltip("group:N", title="Group"), alt.Tooltip("middle:Q", title="Chance", format=".0%"),
+                 alt.Tooltip("episodes:Q", title="Episodes")])
+    return _finish(chart, height=220)  # type: ignore[no-any-return]
+
+
+def balance_frame(balance: pd.DataFrame, estimand: str = "att") -> pd.DataFrame:
+    """Long rows (feature, when, smd) for `balance_chart`; the features as people read them."""
+    rows = balance.rename(columns={"smd_before": "Before weighting", f"smd_after_{estimand}": "After weighting"})
+    return rows.melt(id_vars="feature", value_vars=["Before weighting", "After weighting"],
+                     var_name="when", value_name="smd")
+
+
+def balance_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Standardised mean difference per feature before and after weighting, with the ±0.1 band."""
+    data = _checked(frame)
+    order = list(dict.fromkeys(data["feature"]))
+    points = alt.Chart(data).mark_point(filled=True, size=60).encode(
+        x=alt.X("smd:Q", title="Difference between the groups (standardised)"),
+        y=alt.Y("feature:N", title=None, sort=order, axis=alt.Axis(labelLimit=220)),
+        color=alt.Color("when:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(
+            domain=["Before weighting", "After weighting"], range=[GREY, GREEN])),
+        tooltip=[alt.Tooltip("feature:N", title="Feature"), alt.Tooltip("when:N", title="When"),
+                 alt.Tooltip("smd:Q", title="Difference", format="+.2f")])
+    band = alt.Chart(pd.DataFrame({"low": [-0.1], "high": [0.1]})).mark_rect(opacity=0.12, color=GREEN).encode(
+        x="low:Q", x2="high:Q")
+    return _finish(alt.layer(band, points), height=max(140, 20 * len(order)))  # type: ignore[no-any-return]

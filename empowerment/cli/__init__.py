@@ -18,7 +18,7 @@ from empowerment import settings
 from empowerment.cli.common import EXIT_REFUSED, EXIT_UNEXPECTED, fail
 from empowerment.errors import EmpowermentError
 
-COMMAND_MODULES = ("core", "users", "payoff", "report", "connect", "integrity")
+COMMAND_MODULES = ("core", "users", "payoff", "report", "connect", "integrity", "care")
 COMMAND_OWNERS = {
     "init": "core", "demo": "core", "import": "core", "export": "core", "policy": "core",
     "log": "core", "balance": "core",
@@ -29,6 +29,9 @@ COMMAND_OWNERS = {
     "decide": "connect", "history": "connect", "set-email": "connect", "notify-worker": "connect",
     "notify-digest": "connect",
     "verify": "integrity", "backup": "integrity", "restore": "integrity", "erase-customer": "integrity",
+    "care-list": "care", "follow-up": "care", "friction": "care", "vocabulary": "care", "value-tags": "care",
+    "follow-ups": "care",
+    "location-zone": "integrity",
 }
 
 
@@ -65,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(arguments)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
+    except EmpowermentError as exc:  # an argument's own check (`common.fits`): one sentence
+        return fail(str(exc))
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

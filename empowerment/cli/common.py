@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -34,7 +35,7 @@ from sqlalchemy import inspect
 
 from empowerment import settings
 from empowerment.db import Database
-from empowerment.errors import InvalidState
+from empowerment.errors import InvalidInput, InvalidState
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -76,6 +77,51 @@ def add_command(
     )
     parser.set_defaults(handler=handler)
     return parser
+
+
+# --- argument checks shared by the commands: refused by argparse with one sentence (exit 2) ----
+
+
+def fits(most: int | Any, flag: str, *, strip: bool = True) -> Callable[[str], str]:
+    """An argparse `type=`: text at most `most` characters (or as long as the database column
+    `most` holds), without NUL characters; surrounding spaces removed unless `strip` is False.
+    Refuses with InvalidInput, which `main` prints as one line (exit 2)."""
+    length = most if isinstance(most, int) else getattr(getattr(most, "type", None), "length", None)
+
+    def check(text: str) -> str:
+        if "\x00" in text:
+            raise InvalidInput(f"{flag} contains a NUL character; remove it.")
+        text = text.strip() if strip else text
+        if length is not None and len(text) > length:
+            raise InvalidInput(f"{flag} is {len(text):,} characters long; the most is {length:,}.")
+        return text
+
+    return check
+
+
+_STARTS_LIKE_A_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def day_or_time(text: str | None, flag: str) -> datetime | None:
+    """An ISO 8601 day or time given on the command line (None stays None). Words ("now",
+    "today") are refused: they would mean a different moment each time the command runs."""
+    if text is None:
+        return None
+    value = text.strip()
+    if not _STARTS_LIKE_A_DATE.match(value):
+        raise InvalidInput(f"{flag} '{text}' is not a date; use YYYY-MM-DD or an ISO time like 2026-03-31T14:05.")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{flag} '{text}' is not a date; use YYYY-MM-DD or an ISO time like 2026-03-31T14:05.") from None
+
+
+def known_location(db: Database, text: str) -> str:
+    """A location given by code or name -> its name; InvalidInput naming the locations there are."""
+    from empowerment.queries.report_metrics import location_name
+
+    with db.read() as session:
+        return location_name(session, text) or text
 
 
 def database_url(args: argparse.Namespace) -> str:

@@ -21,7 +21,16 @@ from typing import Any
 
 from empowerment import settings
 from empowerment.actor import Actor
-from empowerment.cli.common import EXIT_OK, EXIT_REFUSED, add_command, fail, open_db, print_json, print_table
+from empowerment.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    add_command,
+    fail,
+    fits,
+    open_db,
+    print_json,
+    print_table,
+)
 from empowerment.errors import InvalidInput
 from empowerment.money import format_cents
 
@@ -35,10 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     actions = tokens.add_subparsers(dest="token_command", metavar="ACTION", title="actions")
     create = add_command(actions, "create", cmd_token_create,
                          help="Create a token (printed once; only its digest is stored).")
-    create.add_argument("--name", required=True, help="the system that will use it, e.g. 'PMS Harbour'")
+    create.add_argument("--name", required=True, type=fits(100, "--name"), help="the system that will use it, e.g. 'PMS Harbour'")
     create.add_argument("--scope", action="append", required=True, choices=["ingest", "log", "read"],
                         help="repeatable: ingest (batches), log (log/void/decide), read (history, balance)")
-    create.add_argument("--as", dest="employee", required=True, metavar="EMPLOYEE_ID",
+    create.add_argument("--as", dest="employee", required=True, metavar="EMPLOYEE_ID", type=fits(64, "--as"),
                         help="whose rights the token carries (an admin for ingest)")
     create.add_argument("--rate-limit", type=int, default=None, metavar="CALLS_PER_MINUTE")
     add_command(actions, "list", cmd_token_list, help="List tokens (never the tokens themselves).")
@@ -50,10 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sources.set_defaults(handler=lambda _a: _help(sources))
     source_actions = sources.add_subparsers(dest="source_command", metavar="ACTION", title="actions")
     screate = add_command(source_actions, "create", cmd_source_create, help="Add a source (its secret is printed once).")
-    screate.add_argument("name", metavar="NAME")
+    screate.add_argument("name", metavar="NAME", type=fits(64, "the source name"))
     add_command(source_actions, "list", cmd_source_list, help="List sources.")
     srevoke = add_command(source_actions, "revoke", cmd_source_revoke, help="Refuse a source's pushes from now on.")
-    srevoke.add_argument("name", metavar="NAME")
+    srevoke.add_argument("name", metavar="NAME", type=fits(64, "the source name"))
 
     ingest = add_command(subparsers, "ingest", cmd_ingest,
                          help="Upsert a JSON batch of customers, transactions or incidents (as the API does).")
@@ -63,25 +72,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="write the valid rows and list the others (default: all or nothing)")
 
     void = add_command(subparsers, "void", cmd_void, help="Undo a gesture (a reversing entry).")
-    void.add_argument("gesture_id", metavar="GESTURE_ID")
-    void.add_argument("--reason", required=True)
+    void.add_argument("gesture_id", metavar="GESTURE_ID", type=fits(64, "the gesture id"))
+    void.add_argument("--reason", required=True, type=fits(1000, "--reason"))
 
     decide = add_command(subparsers, "decide", cmd_decide, help="Approve or reject a gesture waiting for approval.")
-    decide.add_argument("gesture_id", metavar="GESTURE_ID")
+    decide.add_argument("gesture_id", metavar="GESTURE_ID", type=fits(64, "the gesture id"))
     choice = decide.add_mutually_exclusive_group(required=True)
     choice.add_argument("--approve", action="store_true")
     choice.add_argument("--reject", action="store_true")
-    decide.add_argument("--reason", default="")
+    decide.add_argument("--reason", default="", type=fits(1000, "--reason"))
 
     history = add_command(subparsers, "history", cmd_history, help="A customer's history.")
-    history.add_argument("customer_id", metavar="CUSTOMER_ID")
+    history.add_argument("customer_id", metavar="CUSTOMER_ID", type=fits(64, "the customer id"))
     history.add_argument("--format", choices=("table", "json"), default="table")
     history.add_argument("--limit", type=int, default=50)
 
     email = add_command(subparsers, "set-email", cmd_set_email,
                         help="Record a person's work email (notifications, company sign-in).")
-    email.add_argument("employee_id", metavar="EMPLOYEE_ID")
-    email.add_argument("email", metavar="ADDRESS", help="the address, or '' to clear it")
+    email.add_argument("employee_id", metavar="EMPLOYEE_ID", type=fits(64, "the employee id"))
+    email.add_argument("email", metavar="ADDRESS", type=fits(200, "the address"), help="the address, or '' to clear it")
 
     worker = add_command(subparsers, "notify-worker", cmd_worker,
                          help="Deliver notifications (runs until stopped; `make run` starts it).")

@@ -18,17 +18,30 @@ from empowerment.cli.common import (
     confirmed,
     database_parent,
     fail,
+    fits,
     open_db,
     print_json,
     print_table,
 )
-from empowerment.csvformat import EXPORT_KINDS, IMPORT_KINDS
+from empowerment.csvformat import DATE_FORMATS, EXPORT_KINDS, IMPORT_KINDS, FileFormat
 from empowerment.db import upgrade
 from empowerment.errors import ImportFailed, InvalidInput
-from empowerment.models import GestureStatus, Period, Role, Rollover
+from empowerment.models import (
+    BudgetPolicy,
+    Employee,
+    Gesture,
+    GestureStatus,
+    Incident,
+    Period,
+    Role,
+    Rollover,
+)
 from empowerment.money import format_cents, parse_cents
 
 MAX_PROBLEM_LINES = 50
+SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+DECIMAL_MARK_WORDS = {"dot": ".", "comma": ","}
+CODE = Employee.__table__.c.code  # every id (code) column holds as many characters as this one
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -76,6 +89,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--map", action="append", default=[], metavar="CANONICAL=HEADER",
         help="read column CANONICAL from the file's column HEADER (repeatable)",
     )
+    imp.add_argument("--separator", choices=tuple(SEPARATORS), default=None,
+                     help="what separates the cells (default: detected from the header line)")
+    imp.add_argument("--decimal-mark", choices=tuple(DECIMAL_MARK_WORDS), default=None,
+                     help="the decimal mark of amounts: dot (12.50) or comma (12,50); default: "
+                     "detected from the amounts")
+    imp.add_argument("--date-format", choices=tuple(DATE_FORMATS), default="iso",
+                     help="how dates are written: " + "; ".join(
+                         f"{key} = {label}" for key, label in DATE_FORMATS.items()))
+    imp.add_argument("--valid-rows-only", action="store_true",
+                     help="import the rows without a problem and write the others, with the "
+                     "reasons, to the rejects file (default: all rows or none)")
+    imp.add_argument("--rejects", type=Path, metavar="FILE",
+                     help="with --valid-rows-only: where the rejected rows go (default: "
+                     "FILE-rejects.csv beside the file)")
 
     exp = add_command(
         subparsers, "export", cmd_export,
@@ -83,7 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description=f"Export KIND ({', '.join(EXPORT_KINDS)}) as CSV, to stdout or --out.",
     )
     exp.add_argument("kind", choices=EXPORT_KINDS, metavar="KIND", help=", ".join(EXPORT_KINDS))
-    exp.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
+    exp.add_argument("--out", metavar="FILE", help="write here instead of stdout; a directory "
+                     "(an existing one, or a path ending in /) gets KIND.csv inside it")
 
     policy = subparsers.add_parser(
         "policy", help="Budget policies.", description="Budget policies.",
@@ -98,13 +126,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "from the next period unless --immediate). Without --team/--role/--employee the "
         "policy is the organisation's default.",
     )
-    pset.add_argument("name", metavar="NAME")
+    pset.add_argument("name", metavar="NAME", type=fits(BudgetPolicy.__table__.c.name, "the policy name"))
     pset.add_argument("--allowance", required=True, metavar="AMOUNT", help="e.g. 500 or 500.00")
     pset.add_argument("--period", required=True, choices=[p.value for p in Period])
     scope = pset.add_mutually_exclusive_group()
-    scope.add_argument("--team", metavar="TEAM_ID")
+    scope.add_argument("--team", metavar="TEAM_ID", type=fits(CODE, "--team"))
     scope.add_argument("--role", choices=[r.value for r in Role])
-    scope.add_argument("--employee", metavar="EMPLOYEE_ID")
+    scope.add_argument("--employee", metavar="EMPLOYEE_ID", type=fits(CODE, "--employee"))
     pset.add_argument(
         "--customer-daily-cap", metavar="AMOUNT", default="2000",
         help="most one person may spend on one customer per day (default 2000)",
@@ -124,21 +152,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Log a recovery gesture against the employee's budget. A repeated --key "
         "logs once.",
     )
-    log.add_argument("--employee", required=True, metavar="EMPLOYEE_ID")
-    log.add_argument("--customer", required=True, metavar="CUSTOMER_ID")
+    log.add_argument("--employee", required=True, metavar="EMPLOYEE_ID", type=fits(CODE, "--employee"))
+    log.add_argument("--customer", required=True, metavar="CUSTOMER_ID", type=fits(CODE, "--customer"))
     log.add_argument("--type", required=True, metavar="TYPE", dest="gesture_type",
                      help="refund, comp, upgrade, gift, voucher, personal_note, time or other")
-    log.add_argument("--amount", required=True, metavar="AMOUNT", help="e.g. 25 or 25.50")
+    log.add_argument("--amount", required=True, metavar="AMOUNT", help="e.g. 25 or 25.50",
+                     type=fits(32, "--amount"))
     what = log.add_mutually_exclusive_group()
-    what.add_argument("--incident", metavar="INCIDENT_ID", help="an existing incident")
-    what.add_argument("--category", metavar="CATEGORY", help="what went wrong (new incident)")
-    log.add_argument("--note", metavar="TEXT")
-    log.add_argument("--key", metavar="KEY", help="idempotency key: a retry logs once")
+    what.add_argument("--incident", metavar="INCIDENT_ID", help="an existing incident",
+                      type=fits(Incident.__table__.c.code, "--incident"))
+    what.add_argument("--category", metavar="CATEGORY", help="what went wrong (new incident)",
+                      type=fits(Incident.__table__.c.category, "--category"))
+    log.add_argument("--note", metavar="TEXT", type=fits(2000, "--note", strip=False))
+    log.add_argument("--key", metavar="KEY", help="idempotency key: a retry logs once",
+                     type=fits(Gesture.__table__.c.idempotency_key, "--key"))
 
     balance = add_command(
         subparsers, "balance", cmd_balance, help="Show an employee's budget for this period."
     )
-    balance.add_argument("--employee", required=True, metavar="EMPLOYEE_ID")
+    balance.add_argument("--employee", required=True, metavar="EMPLOYEE_ID", type=fits(CODE, "--employee"))
     balance.add_argument("--format", choices=("table", "json"), default="table")
 
 
@@ -236,7 +268,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         return fail("CSV import is not available in this version.")
     if not args.file.is_file():
         return fail(f"No file at {args.file}.")
+    if args.rejects is not None and not args.valid_rows_only:
+        return fail("--rejects goes with --valid-rows-only (without it, an import is all rows or none).")
     mapping = _parse_mapping(args.map)
+    file_format = FileFormat(
+        delimiter=SEPARATORS.get(args.separator or ""),
+        decimal_mark=DECIMAL_MARK_WORDS.get(args.decimal_mark or ""),
+        date_format=args.date_format,
+    )
     db = open_db(args)
 
     def progress(fraction: float, message: str) -> None:
@@ -245,7 +284,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         summary = importing.import_csv(
             db, args.kind, args.file, actor=Actor.system("cli"), dry_run=args.dry_run,
-            column_mapping=mapping or None, progress=progress,
+            column_mapping=mapping or None, progress=progress, file_format=file_format,
+            valid_rows_only=args.valid_rows_only,
         )
     except ImportFailed as exc:
         fail(str(exc))
@@ -254,7 +294,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     print(summary.as_text())
+    if summary.rejected and summary.rejects is not None:
+        target = args.rejects or args.file.with_name(f"{args.file.stem}-rejects.csv")
+        target.write_bytes(importing.rejects_csv(args.kind, summary.rejects))
+        print(f"The {summary.rejected:,} rejected row{'s' if summary.rejected != 1 else ''}, with the "
+              f"reasons, are in {target}.")
+        print_problems(summary.problems)
     return EXIT_OK
+
+
+def export_target(out: str, kind: str) -> Path:
+    """`--out`: a file, or a directory (existing, or named with a trailing /) that gets KIND.csv."""
+    path = Path(out)
+    if out.endswith(("/", "\\")) or path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        return path / f"{kind}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -269,9 +325,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             sys.stdout.flush()
             print(f"Exported {rows:,} rows of {args.kind}.", file=sys.stderr)
         else:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            rows = export_csv(db, args.kind, args.out, actor=Actor.system("cli"))
-            print(f"Exported {rows:,} rows of {args.kind} to {args.out}.")
+            target = export_target(args.out, args.kind)
+            rows = export_csv(db, args.kind, target, actor=Actor.system("cli"))
+            print(f"Exported {rows:,} rows of {args.kind} to {target}.")
     finally:
         db.dispose()
     return EXIT_OK

@@ -45,6 +45,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     erase.add_argument("--reference", required=True, metavar="TEXT",
                        help="on what request (a ticket or letter reference; never the name)")
     add_yes(erase)
+    zone = add_command(
+        subparsers, "location-zone", cmd_location_zone,
+        help="Set a location's time zone (daily caps, periods and 'today' follow it).",
+        description="Give the location (id or name) an IANA time zone such as Europe/London; "
+        "--installation makes it follow EMPOWERMENT_TIME_ZONE again. Times stay stored in UTC.",
+    )
+    zone.add_argument("location", metavar="LOCATION")
+    which = zone.add_mutually_exclusive_group(required=True)
+    which.add_argument("time_zone", nargs="?", metavar="ZONE")
+    which.add_argument("--installation", action="store_true", help="follow the installation's zone")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -103,4 +113,18 @@ def cmd_erase_customer(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     print(result.as_text())
+    return EXIT_OK
+
+
+def cmd_location_zone(args: argparse.Namespace) -> int:
+    from empowerment.services.organisation import set_location_time_zone
+
+    db = open_db(args)
+    try:
+        in_force = set_location_time_zone(db, Actor.system("cli"), args.location,
+                                          None if args.installation else args.time_zone)
+    finally:
+        db.dispose()
+    follows = " (the installation's)" if args.installation else ""
+    print(f"{args.location} keeps business time in {in_force}{follows}.")
     return EXIT_OK

@@ -19,13 +19,25 @@ import pandas as pd
 from empowerment import settings
 from empowerment.analytics import PayoffRequest, PayoffResult, compute_payoff
 from empowerment.analytics.result import GroupSummary
-from empowerment.cli.common import add_command, open_db, print_json, print_table
+from empowerment.cli.common import (
+    add_command,
+    day_or_time,
+    fits,
+    known_location,
+    open_db,
+    print_json,
+    print_table,
+)
 from empowerment.errors import InvalidInput
 from empowerment.money import format_money
 from empowerment.queries.frames import DEFAULT_LOOKBACK_DAYS, load_analytics_frames
 from empowerment.reports import wording
 
 GROUPS = (("recovered", "Recovered"), ("comparison", "Not recovered"), ("overall", "All incidents"))
+MAX_HORIZON_DAYS = 3650  # ten years of follow-up: longer is no longer "what happened next"
+MAX_BOOTSTRAP = 10_000
+
+
 def money(cents: Any) -> str:
     """Cents in the installation's currency (EMPOWERMENT_CURRENCY); '—' when unknown."""
     return format_money(None if cents is None else int(round(cents)))
@@ -39,14 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "H-day return rates, time to return, the covariate-adjusted uplift (an observational "
         "estimate, not a randomised trial), spend, incremental revenue and the cost of inaction.",
     )
-    parser.add_argument("--horizon", type=int, default=90, metavar="DAYS",
-                        help="follow-up window in days (default 90)")
+    parser.add_argument("--horizon", type=int, default=90,
+                        metavar="DAYS", help=f"follow-up window in days (default 90, at most {MAX_HORIZON_DAYS:,})")
     parser.add_argument("--as-of", dest="as_of", metavar="T",
                         help="analyse the data as it was at T (default: the latest transaction)")
     parser.add_argument("--from", dest="date_from", metavar="D", help="first incident day")
     parser.add_argument("--to", dest="date_to", metavar="D", help="last incident day (inclusive)")
-    parser.add_argument("--location", help="only incidents at this location (its name)")
-    parser.add_argument("--team", help="only incidents of this team (its name)")
+    parser.add_argument("--location", help="only incidents at this location (its name)",
+                        type=fits(200, "--location"))
+    parser.add_argument("--team", help="only incidents of this team (its name)", type=fits(200, "--team"))
     parser.add_argument("--bootstrap", type=int, default=200, metavar="N",
                         help="bootstrap draws for the confidence intervals (default 200; 0 = none)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -58,6 +71,8 @@ def handler(args: argparse.Namespace) -> int:
     options = _checked(args)
     db = open_db(args)
     try:
+        if args.location:
+            args.location = known_location(db, args.location)
         frames = load_analytics_frames(
             db, date_from=options["date_from"], date_to=options["date_to"],
             location=args.location, team=args.team, as_of=options["as_of"],
@@ -83,22 +98,19 @@ def handler(args: argparse.Namespace) -> int:
 def _checked(args: argparse.Namespace) -> dict[str, Any]:
     if args.horizon <= 0:
         raise InvalidInput("--horizon must be a positive number of days, for example 90.")
+    if args.horizon > MAX_HORIZON_DAYS:
+        raise InvalidInput(f"--horizon is {args.horizon:,} days; the most is {MAX_HORIZON_DAYS:,} (ten years).")
     if args.bootstrap < 0:
         raise InvalidInput("--bootstrap must be 0 or more draws.")
+    if args.bootstrap > MAX_BOOTSTRAP:
+        raise InvalidInput(f"--bootstrap is {args.bootstrap:,} draws; the most is {MAX_BOOTSTRAP:,}.")
     return {name: _timestamp(getattr(args, name), flag)
             for name, flag in (("date_from", "--from"), ("date_to", "--to"), ("as_of", "--as-of"))}
 
 
 def _timestamp(text: str | None, flag: str) -> pd.Timestamp | None:
-    if text is None:
-        return None
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{flag} '{text}' is not a date; use YYYY-MM-DD or an ISO time.") from exc
-    if pd.isna(stamp):
-        raise InvalidInput(f"{flag} '{text}' is not a date; use YYYY-MM-DD or an ISO time.")
-    return stamp
+    moment = day_or_time(text, flag)  # "now" and "today" are refused
+    return None if moment is None else pd.Timestamp(moment)
 
 
 def _scope_text(args: argparse.Namespace) -> str:
@@ -138,6 +150,12 @@ def print_report(report: PayoffResult, scope: str = "all incidents") -> None:
     print()
     for label, value in summary_lines(report):
         print(f"{label + ':':<28}{value}")
+    if not report.balance.empty:
+        worst = report.balance.loc[report.balance["smd_after_att"].abs().idxmax()]
+        print(f"{'Largest imbalance after':<28}{worst['feature']}: {worst['smd_after_att']:+.2f} SMD "
+              f"(before weighting {worst['smd_before']:+.2f}; above 0.1 withholds the adjusted figures)")
+    for sentence in wording.sensitivity_sentences(report):
+        print(f"{'Hidden bias':<28}{sentence}")
     print()
     print(f"how: {report.assumptions}")
     for warning in report.warnings:
@@ -171,6 +189,8 @@ def summary_lines(report: PayoffResult) -> Sequence[tuple[str, str]]:
         ("Return uplift (adjusted)", wording.figure_text(report.return_uplift, "points")),
         ("Spend on gestures", money(report.spend_cents)),
         ("Incremental revenue", wording.figure_text(report.incremental_revenue_cents, "money")),
+        ("Incremental revenue, capped", wording.figure_text(report.incremental_revenue_winsorised_cents, "money")
+         + f" (customer revenue capped at the {report.winsor_percentile:.0f}th percentile)"),
         ("Incremental margin", wording.figure_text(report.incremental_margin_cents, "money")),
         ("Customers kept", wording.figure_text(report.customers_kept, "count")),
         ("Return on spend", wording.figure_text(report.return_on_spend, "percent")),

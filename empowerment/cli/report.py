@@ -14,10 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from empowerment.actor import Actor
-from empowerment.cli.common import add_command, fail, open_db
+from empowerment.cli.common import add_command, fail, fits, known_location, open_db
+from empowerment.errors import InvalidInput
+from empowerment.periods import resolve_window
 from empowerment.reports.assemble import ReportRequest, build_joint_report
 from empowerment.reports.model import JointReport
 
@@ -33,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--period", help="2026-Q3, 2026-07 or 2026 (default: the current quarter)")
     parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (instead of --period)")
     parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day, inclusive")
-    parser.add_argument("--location", help="one location (code or name); default: all")
+    parser.add_argument("--location", help="one location (code or name); default: all",
+                        type=fits(200, "--location"))
     parser.add_argument("--format", choices=FORMATS, default=None,
                         help="file format (default: from the --out extension)")
     parser.add_argument("--table", default="rows",
@@ -78,9 +82,17 @@ def handler(args: argparse.Namespace) -> int:
 
         if args.table not in TABLE_KEYS:
             return fail(f"No table '{args.table}'; use one of: rows, {', '.join(TABLE_KEYS)}.")
+    window = resolve_window(args.period, args.date_from, args.date_to)  # a bad period: one sentence
+    if window.start > date.today():
+        raise InvalidInput(
+            f"{window.label} starts on {window.start:%d %b %Y}, after today: there is nothing to "
+            "report yet. Choose a period that has begun."
+        )
     started = time.perf_counter()
     db = open_db(args)
     try:
+        if args.location:
+            known_location(db, args.location)
         report = build_joint_report(
             db, Actor.system("cli"), ReportRequest(period=args.period, date_from=args.date_from, date_to=args.date_to,
             location=args.location, include_identities=args.include_identities))

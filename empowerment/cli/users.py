@@ -11,7 +11,7 @@ import getpass
 import sys
 
 from empowerment.actor import Actor
-from empowerment.cli.common import EXIT_OK, add_command, fail, open_db
+from empowerment.cli.common import EXIT_OK, add_command, fail, fits, open_db
 from empowerment.models import Role
 from empowerment.services import accounts
 
@@ -27,11 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "the PIN is read from stdin (after the password, on the next line).",
     )
     create.add_argument("--role", required=True, choices=ROLES)
-    create.add_argument("--username", required=True)
-    create.add_argument("--name", required=True, help="the person's full name")
-    create.add_argument("--employee-id", dest="employee_id", default=None,
+    create.add_argument("--username", required=True, type=fits(100, "--username"))
+    create.add_argument("--name", required=True, type=fits(200, "--name"), help="the person's full name")
+    create.add_argument("--employee-id", dest="employee_id", default=None, type=fits(64, "--employee-id"),
                         help="the organisation's employee id (existing or new)")
-    create.add_argument("--team", default=None, help="team id; a manager also manages it")
+    create.add_argument("--team", default=None, type=fits(64, "--team"), help="team id; a manager also manages it")
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     create.add_argument("--pin-stdin", action="store_true",
                         help="read a 4-6 digit PIN from stdin (staff and managers)")
@@ -40,12 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     password = add_command(subparsers, "set-password", cmd_set_password,
                            help="Set a person's password (asked for, or --password-stdin).")
-    password.add_argument("--employee-id", dest="employee_id", required=True)
+    password.add_argument("--employee-id", dest="employee_id", required=True, type=fits(64, "--employee-id"))
     password.add_argument("--password-stdin", action="store_true")
 
     pin = add_command(subparsers, "set-pin", cmd_set_pin,
                       help="Set a person's PIN and lift any lock (asked for, or --pin-stdin).")
-    pin.add_argument("--employee-id", dest="employee_id", required=True)
+    pin.add_argument("--employee-id", dest="employee_id", required=True, type=fits(64, "--employee-id"))
     pin.add_argument("--pin-stdin", action="store_true")
 
 

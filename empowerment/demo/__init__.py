@@ -86,8 +86,8 @@ from empowerment.demo.plan import DemoPlan, make_plan
 from empowerment.demo.writing import database_is_empty, erase_database, write_plan
 from empowerment.errors import InvalidState
 from empowerment.models import GestureStatus, Role
-from empowerment.passwords import hash_secret
 from empowerment.services.gestures import LogRequest, LogResult, log_gesture
+from empowerment.services.passwords import hash_secret
 
 __all__ = [
     "DEMO_TRUE_UPLIFT", "NOT_EMPTY_MESSAGE", "DemoLogin", "DemoSummary",

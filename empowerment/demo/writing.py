@@ -36,7 +36,9 @@ from empowerment.models import (
     Transaction,
 )
 from empowerment.periods import period_label
+from empowerment.services.customers import locate_customers
 from empowerment.services.gestures import INCIDENT_CATEGORIES
+from empowerment.services.incidents import resolve_where_gestures
 
 if TYPE_CHECKING:
     from empowerment.demo.plan import DemoPlan
@@ -252,6 +254,8 @@ def write_plan(db: Database, plan: DemoPlan, hashes: Mapping[str, str],
             "created_by_id": by_employee,
         }, constants={"source": "app"})
         say(f"  {n:,} gestures written")
+        resolve_where_gestures(conn)  # incidents with a gesture that counts are resolved
+        locate_customers(conn)  # where the desk met them: their latest incident's location
 
         policy_name = policy_rows["name"].to_numpy()
         allowance_reason = {

@@ -104,6 +104,18 @@ _GESTURE_TYPE_ICONS = {GestureType.REFUND: ":material/payments:", GestureType.CO
                        GestureType.TIME: ":material/schedule:", GestureType.OTHER: ":material/auto_awesome:"}
 
 
+class FollowUpKind(str, enum.Enum):
+    """What was done after a recovery (or from the care list) to close the loop with the customer."""
+
+    CALLED = "called"
+    CHECKED_IN = "checked_in"
+    WROTE = "wrote"
+
+    @property
+    def label(self) -> str:
+        return {"called": "Called", "checked_in": "Checked in", "wrote": "Wrote"}[self.value]
+
+
 class GestureStatus(str, enum.Enum):
     LOGGED = "logged"  # money spent (or zero-cost), counts as a recovery
     PENDING_APPROVAL = "pending_approval"  # above "approval above": money held, waiting for a manager
@@ -137,6 +149,48 @@ class GestureStatus(str, enum.Enum):
 
 _STATUS_LABELS = {GestureStatus.LOGGED: "Logged", GestureStatus.PENDING_APPROVAL: "Waiting for approval",
                   GestureStatus.REJECTED: "Rejected", GestureStatus.VOIDED: "Undone"}
+
+
+class IncidentStatus(str, enum.Enum):
+    """Where a bad experience stands. An incident is open until a gesture puts it right (resolved)
+    or someone closes it with a note (nothing to give, the guest left, a duplicate...). Undoing or
+    rejecting its only gesture opens it again."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"  # a gesture that counts against a budget is attached
+    CLOSED = "closed"  # closed by a person, with a note
+
+    @property
+    def label(self) -> str:
+        return _INCIDENT_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for someone: offered on the log form, on the hand-over, with an owner."""
+        return self == IncidentStatus.OPEN
+
+    @property
+    def can_be_closed(self) -> bool:
+        """Closing with a note is for an incident nobody has resolved yet."""
+        return self == IncidentStatus.OPEN
+
+    @property
+    def can_be_followed_up(self) -> bool:
+        """Checking back with the guest makes sense once something was done, or while it is open."""
+        return self in (IncidentStatus.OPEN, IncidentStatus.RESOLVED)
+
+    @property
+    def can_change_hands(self) -> bool:
+        """Acknowledged or taken over on the hand-over: only while it still needs someone."""
+        return self == IncidentStatus.OPEN
+
+    @classmethod
+    def open_statuses(cls) -> list[IncidentStatus]:
+        return [status for status in cls if status.is_open]
+
+
+_INCIDENT_LABELS = {IncidentStatus.OPEN: "Open", IncidentStatus.RESOLVED: "Resolved by a gesture",
+                    IncidentStatus.CLOSED: "Closed with a note"}
 
 
 class LedgerEntryType(str, enum.Enum):

@@ -109,8 +109,20 @@ def employee_by_code(session: Session, employee_code: str, *, for_update: bool =
 
 
 def customer_by_code(session: Session, customer_code: str) -> Customer:
-    """The one customer lookup by the organisation's id."""
-    customer = session.scalar(select(Customer).where(Customer.code == str(customer_code).strip()))
+    """The one customer lookup by the organisation's id. Customer ids are matched ignoring case
+    ("c00002" is C00002: people type them): the exact id first (indexed), else the one customer
+    whose id differs only in case."""
+    code = str(customer_code).strip()
+    customer = session.scalar(select(Customer).where(Customer.code == code))
+    if customer is None and code:
+        matches = session.scalars(
+            select(Customer).where(func.lower(Customer.code) == code.lower()).order_by(Customer.id).limit(2)
+        ).all()
+        customer = matches[0] if len(matches) == 1 else None
     if customer is None:
         raise UnknownCustomer(f"No customer with id '{customer_code}'.")
+    if customer.merged_into_id is not None:  # a merged duplicate: its old id still finds the person
+        survivor = session.get(Customer, customer.merged_into_id)
+        if survivor is not None:
+            return survivor
     return customer

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     func,
 )
@@ -32,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from empowerment.models.enums import (
     GestureStatus,
-    GestureType,
+    IncidentStatus,
     LedgerEntryType,
     Period,
     Role,
@@ -59,6 +60,28 @@ def above(threshold_cents: int | None, cost_cents: int) -> bool:
     """A policy threshold ("review above", "approval above") applies when it is set, and only to a
     cost strictly above it."""
     return threshold_cents is not None and cost_cents > threshold_cents
+
+
+class TermCode(str):
+    """A vocabulary code read from the database (a gesture's type). It is a plain string; `.value`
+    is kept so code written against the enum it replaced (`gesture.type.value`) still reads."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+class TermCodeType(TypeDecorator[str]):
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: object, dialect: object) -> str | None:
+        return None if value is None else str(getattr(value, "value", value))
+
+    def process_result_value(self, value: str | None, dialect: object) -> str | None:
+        return None if value is None else TermCode(value)
 
 
 class Base(DeclarativeBase):
@@ -141,6 +164,13 @@ class Customer(Base):
     first_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[CreatedAt]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    # Where the desk first met them (the creator's team's location): shown in search results, and
+    # half of the walk-in duplicate rule ("same name at the same location within 30 days").
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    # A duplicate merged into another customer keeps its row (its old id still explains itself)
+    # and is never offered again; see services.customers.merge_customers.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set when an admin erased the personal data on request (services.erasure); the row stays.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     __table_args__ = (Index("ix_customers_name", "name"),)
@@ -157,9 +187,23 @@ class Incident(Base):
     description: Mapped[str | None] = mapped_column(Text)
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     created_at: Mapped[CreatedAt]
+    # Its life (rules on IncidentStatus): who looks after it, who acknowledged it at the
+    # hand-over, when someone checked back with the guest, and why it was closed.
+    status: Mapped[IncidentStatus] = mapped_column(
+        _enum(IncidentStatus, "incident_status"), default=IncidentStatus.OPEN, server_default="open")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    followed_up_at: Mapped[datetime | None] = mapped_column(DateTime)
+    followed_up_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    follow_up_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    close_note: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         Index("ix_incidents_customer_time", "customer_id", "occurred_at"),
         Index("ix_incidents_time", "occurred_at"),
+        Index("ix_incidents_status_time", "status", "occurred_at"),
     )
 
 
@@ -172,7 +216,9 @@ class Gesture(Base):
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
     budget_id: Mapped[int | None] = mapped_column(ForeignKey("budgets.id"))
     occurred_at: Mapped[Timestamp]
-    type: Mapped[GestureType] = mapped_column(_enum(GestureType, "gesture_type"))
+    # The organisation's gesture type code (models.vocabulary): a plain string, so admins can add
+    # types; GestureType holds the codes the app ships with.
+    type: Mapped[str] = mapped_column(TermCodeType())
     cost_cents: Mapped[Cents]
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[GestureStatus] = mapped_column(
@@ -236,6 +282,10 @@ class BudgetPolicy(Base):
     def needs_review(self, cost_cents: int) -> bool:
         """Above "review above": logged at once, and a manager reads it afterwards."""
         return above(self.review_above_cents, cost_cents)
+
+    def needs_note(self, cost_cents: int) -> bool:
+        """A gesture a manager will review must say what happened: the review card has a story to read."""
+        return self.needs_review(cost_cents)
 
     @property
     def scope_rank(self) -> int:
@@ -442,3 +492,69 @@ class NotificationDelivery(Base):
         UniqueConstraint("event_id", "employee_id", "channel", name="uq_notification_deliveries_once"),
         Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
     )
+
+
+# --- the organisation's words, values on gestures, follow-ups (issue 13) ----------------------------
+
+class VocabularyTerm(Base):
+    """One word of the organisation's vocabulary: a gesture type, an incident category or a
+    service value. `code` is stable (what records store); everything else may be edited. A term
+    is retired, never deleted, so old records keep their meaning. The app's defaults
+    (`models.vocabulary.DEFAULTS`) apply until a row with the same kind and code overrides them."""
+
+    __tablename__ = "vocabulary_terms"
+    id: Mapped[IntPK]
+    kind: Mapped[str] = mapped_column(String(32))  # gesture_type | incident_category | service_value
+    code: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(String(300))
+    costs_money: Mapped[bool | None] = mapped_column(Boolean)  # gesture types
+    valuation: Mapped[str | None] = mapped_column(String(32))  # gesture types: rate_difference | hourly
+    hourly_rate_cents: Mapped[int | None] = mapped_column(BigInteger)  # valuation "hourly"
+    severity: Mapped[int | None] = mapped_column(Integer)  # incident categories: 1-3
+    touchpoint: Mapped[str | None] = mapped_column(String(32))  # incident categories
+    synonyms: Mapped[str | None] = mapped_column(Text)  # JSON list of other words for it (imports)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    __table_args__ = (UniqueConstraint("kind", "code", name="uq_vocabulary_terms_kind_code"),)
+
+
+class GestureValue(Base):
+    """A service value a gesture lived (one or two per gesture, chosen by the person who gave it)."""
+
+    __tablename__ = "gesture_values"
+    gesture_id: Mapped[int] = mapped_column(ForeignKey("gestures.id"), primary_key=True)
+    value_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __table_args__ = (Index("ix_gesture_values_value", "value_code"),)
+
+
+class Recognition(Base):
+    """A manager's thanks for a gesture (its story featured on the location's recognition feed)."""
+
+    __tablename__ = "recognitions"
+    id: Mapped[IntPK]
+    gesture_id: Mapped[int] = mapped_column(ForeignKey("gestures.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)  # who is thanked
+    thanked_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FollowUp(Base):
+    """A step after an incident: the customer was called, checked in on or written to (or cared
+    for from the proactive care list). Who and when; append-only."""
+
+    __tablename__ = "follow_ups"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # enums.FollowUpKind
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    occurred_at: Mapped[Timestamp]
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="app")  # app | care | cli | import
+    created_at: Mapped[CreatedAt]
+    __table_args__ = (Index("ix_follow_ups_customer_time", "customer_id", "occurred_at"),)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from empowerment import access, labels
 from empowerment.actor import Actor
-from empowerment.csvformat import DANGEROUS_FIRST_CHARACTERS, QUOTE
+from empowerment.csvformat import csv_bytes, neutralise
 from empowerment.db import Database
 from empowerment.models import AuditEvent, Budget, BudgetPolicy, Customer, Employee, Gesture
 from empowerment.periods import period_label
@@ -111,18 +111,10 @@ def _record_names(db: Database, events: pd.DataFrame) -> dict[tuple[str, str], s
     return found
 
 
-def neutralise(value: object) -> object:
-    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in DANGEROUS_FIRST_CHARACTERS:
-        return QUOTE + value
-    return value
-
-
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV (with BOM, so spreadsheets detect the encoding), formula cells neutralised."""
-    safe = frame.copy()
-    safe.columns = [neutralise(str(c)) for c in safe.columns]
-    for column in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise)
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 CSV (with BOM, so spreadsheets detect the encoding) by the one CSV writer: CR and LF
+    inside a cell are quoted, formula cells neutralised (`csvformat.neutralise`)."""
+    return csv_bytes(frame)
+
+
+__all__ = ["COLUMNS", "audit_choices", "neutralise", "query_audit", "to_csv"]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from empowerment import access
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.models import Employee, LedgerEntry, LedgerEntryType, Period
+from empowerment.models import Employee, LedgerEntry, LedgerEntryType, Period, TeamManager
 from empowerment.models.lookups import (
     budget_covering,
     business_zone,
@@ -120,6 +120,14 @@ class SpendingLimits:
     customer_cap_left_cents: int  # of which is left for this customer today
     review_above_cents: int | None
     approval_above_cents: int | None
+    approvers: tuple[str, ...] = ()  # who decides this person's gestures: their team's managers
+
+    @property
+    def who_decides(self) -> str:
+        """"Maria Lopez", "Maria Lopez or Tom Berg", or "an admin" when the team has no manager."""
+        if not self.approvers:
+            return "an admin"
+        return " or ".join(self.approvers) if len(self.approvers) <= 2 else f"{self.approvers[0]} or another manager"
 
     @property
     def spendable_now_cents(self) -> int:
@@ -130,6 +138,10 @@ class SpendingLimits:
 
     def needs_review(self, cost_cents: int) -> bool:
         return above(self.review_above_cents, cost_cents)
+
+    def needs_note(self, cost_cents: int) -> bool:
+        """The same rule as BudgetPolicy.needs_note: a reviewed gesture carries a note."""
+        return self.needs_review(cost_cents)
 
 
 def spending_limits(db: Database, actor: Actor, employee_code: str, customer_code: str | None,
@@ -144,9 +156,14 @@ def spending_limits(db: Database, actor: Actor, employee_code: str, customer_cod
         if customer_code:
             customer = customer_by_code(session, customer_code)
             given = given_to_customer_on(session, employee.id, customer.id, today, tz)
+        approvers = tuple(session.scalars(
+            select(Employee.name).join(TeamManager, TeamManager.employee_id == Employee.id)
+            .where(TeamManager.team_id == employee.team_id, Employee.active.is_(True), Employee.id != employee.id)
+            .order_by(Employee.name))) if employee.team_id is not None else ()
     return SpendingLimits(
         remaining_cents=status.remaining_cents, customer_cap_cents=status.customer_daily_cap_cents,
         customer_cap_left_cents=max(status.customer_daily_cap_cents - given, 0),
         review_above_cents=status.review_above_cents, approval_above_cents=status.approval_above_cents,
+        approvers=approvers,
     )
 

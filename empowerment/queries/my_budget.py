@@ -5,10 +5,10 @@ Query functions only: they open a read unit, never write, and return DataFrames.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from empowerment import access
@@ -16,6 +16,8 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import UnknownEmployee
 from empowerment.models import Customer, Employee, Gesture, GestureStatus, Incident
+from empowerment.models.lookups import business_zone
+from empowerment.periods import business_date, window_bounds_utc
 
 HISTORY_COLUMNS = [
     "code", "occurred_at", "customer", "category", "gesture", "cost_cents", "status", "needs_review", "note",
@@ -70,22 +72,23 @@ def my_stories(history: pd.DataFrame) -> pd.DataFrame:
 
 def daily_spend(db: Database, actor: Actor, employee_code: str, start: date, end: date) -> pd.DataFrame:
     """Money spent (or held) per day in [start, end), every day present, voided gestures excluded."""
-    start_at = datetime.combine(start, datetime.min.time())
-    end_at = datetime.combine(end, datetime.min.time())
-    day = func.date(Gesture.occurred_at)
     with db.read() as session:
         employee = _employee(session, actor, employee_code)
+        tz = business_zone(session, employee)
+        start_at, end_at = window_bounds_utc(start, end, tz)  # business days, stored in UTC
         rows = session.execute(
-            select(day, func.sum(Gesture.cost_cents))
+            select(Gesture.occurred_at, Gesture.cost_cents)
             .where(
                 Gesture.employee_id == employee.id,
                 Gesture.occurred_at >= start_at,
                 Gesture.occurred_at < end_at,
                 Gesture.status.in_(GestureStatus.against_budget()),
             )
-            .group_by(day)
         ).all()
-    spent = {str(d): int(c or 0) for d, c in rows}
+    spent: dict[str, int] = {}
+    for moment, cents in rows:  # one person's gestures in one period: a handful, summed by business day
+        key = str(business_date(moment, tz))
+        spent[key] = spent.get(key, 0) + int(cents or 0)
     days = [start + timedelta(days=i) for i in range((end - start).days)]
     frame = pd.DataFrame({"day": pd.to_datetime(days), "spent_cents": [spent.get(str(d), 0) for d in days]})
     frame["cumulative_cents"] = frame["spent_cents"].cumsum()

@@ -210,7 +210,7 @@ def spend_breakdown(db: Database, actor: Actor, window: Window,
             .where(Employee.team_id.in_(ids), Gesture.status.in_(GestureStatus.recoveries()),
                    Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
             .group_by(Gesture.type, Incident.category)).all()
-    frame = pd.DataFrame([[t.value, c, int(n), int(s or 0)] for t, c, n, s in rows],
+    frame = pd.DataFrame([[str(t), c, int(n), int(s or 0)] for t, c, n, s in rows],
                          columns=["gesture_type", "category", "gestures", "spend_cents"])
     return frame.sort_values("spend_cents", ascending=False, ignore_index=True)
 
@@ -227,7 +227,7 @@ def _gesture_rows(session: Session, ids: list[int], *conditions: object, limit: 
         .join(Incident, Incident.id == Gesture.incident_id)
         .where(Employee.team_id.in_(ids), *conditions)  # type: ignore[arg-type]
         .order_by(Gesture.occurred_at.desc(), Gesture.id.desc()).limit(limit)).all()
-    return [[*r[:6], r[6].value, r[7], r[8].value, r[9]] for r in rows]
+    return [[*r[:6], str(r[6]), r[7], r[8].value, r[9]] for r in rows]
 
 
 def _not_own(actor: Actor) -> list[object]:

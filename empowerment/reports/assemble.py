@@ -19,9 +19,11 @@ from empowerment import access, settings
 from empowerment.actor import Actor
 from empowerment.analytics import PayoffRequest, PayoffResult, wilson_interval
 from empowerment.analytics.payoff import analyse
+from empowerment.charts import payoff as payoff_charts
 from empowerment.charts import report as report_charts
 from empowerment.db import Database
 from empowerment.queries import report_metrics
+from empowerment.reports.care_section import care_tables
 from empowerment.reports.model import (
     JointReport,
     ReportChart,
@@ -80,6 +82,7 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
                                             with_names=include_identities)
     pseudonyms = Pseudonymiser(secret)
     tables = build_tables(staff, turnaround, stories, linked, payoff, pseudonyms, include_identities)
+    tables.update(care_tables(db, actor, window, location))  # issue 13: values lived, friction
     report = JointReport(
         window=window,
         location=location,
@@ -131,6 +134,10 @@ def _charts(report: JointReport) -> dict[str, ReportChart]:
         ReportChart("outcome_groups", "Recovered customers vs the rest", "Customer outcomes",
                     f"Share who came back within {report.horizon_days} days, with 95 % intervals (as observed, "
                     "not adjusted).", report_charts.return_rates_chart(groups, report.horizon_days)),
+        ReportChart("balance", "Were the groups alike before the incident?", "Customer outcomes",
+                    "How likely a gesture was for each episode, from what was known before it (recovered above, "
+                    "not recovered below). Where one group has no counterpart, no fair comparison is possible.",
+                    payoff_charts.overlap_chart(report.payoff.overlap)),
         ReportChart("teams", "Do the teams that act more keep more customers?", "Teams side by side",
                     f"One dot per team with at least {MIN_TEAM_FOLLOWED_UP} incidents followed up, numbered "
                     "as in the table below; dot size is the number followed up.", report_charts.teams_scatter(scatter)),

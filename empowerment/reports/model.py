@@ -28,7 +28,7 @@ from empowerment.periods import (  # noqa: F401 - re-exported: the report's wind
 )
 
 SECTIONS = ("Empowerment", "Customer outcomes", "Teams side by side", "Stories")
-TABLE_KEYS = ("staff", "budget_bands", "turnaround", "outcome_groups", "payoff", "teams", "stories")
+TABLE_KEYS = ("staff", "budget_bands", "turnaround", "outcome_groups", "payoff", "balance", "teams", "stories")
 UNIT_FORMATS = {"points": "points", "customers": "number", "money": "money", "ratio": "percent"}
 MISSING = "—"
 
@@ -58,6 +58,8 @@ def format_value(value: Any, fmt: str, symbol: str = "$") -> str:
         return f"{int(value):,}"
     if fmt in ("number", "hours", "days"):
         return f"{value:,.1f}"
+    if fmt == "number2":
+        return f"{value:+.2f}"
     if fmt == "bool":
         return "Yes" if value else ""
     if fmt == "datetime":

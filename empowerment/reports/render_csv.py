@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from empowerment.csvformat import csv_bytes
 from empowerment.reports.model import JointReport
-from empowerment.reports.safety import neutralise_frame
 
 ROWS_KEY = "rows"
 
 
 def frame_to_csv(frame: pd.DataFrame) -> bytes:
-    safe = neutralise_frame(frame)
-    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    return csv_bytes(frame)  # the one CSV writer: CR/LF quoted, formula cells neutralised
 
 
 def render_csv(report: JointReport, table: str = ROWS_KEY) -> bytes:

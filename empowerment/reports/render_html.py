@@ -25,7 +25,7 @@ th,td{padding:.3rem .45rem;vertical-align:top}td{border-bottom:1px solid #d6dedb
 td.n{text-align:right;white-space:nowrap}tr.total td{font-weight:bold;border-top:2px solid #1f6f5c}
 .summary p{font-size:1.05rem}img{max-width:100%;height:auto}
 """
-NUMERIC = {"int", "money", "percent", "points", "number", "hours", "days"}
+NUMERIC = {"int", "money", "percent", "points", "number", "number2", "hours", "days"}
 
 
 def _e(value: object) -> str:

@@ -30,7 +30,8 @@ from empowerment.reports.tables import ROW_FORMATS
 
 SHEET_NAMES = {
     "staff": "Staff", "budget_bands": "Budget bands", "turnaround": "Turnaround",
-    "outcome_groups": "Outcomes", "payoff": "Payoff", "teams": "Teams", "stories": "Stories",
+    "outcome_groups": "Outcomes", "payoff": "Payoff", "balance": "Balance", "teams": "Teams", "stories": "Stories",
+    "values_lived": "Values lived", "friction": "Friction", "friction_alerts": "Friction alerts",
 }
 ROWS_SHEET = "Incidents"
 BOLD = Font(bold=True)
@@ -40,7 +41,7 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 def number_formats(symbol: str) -> dict[str, str]:
     money = f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'
     return {"money": money, "percent": "0.0%", "points": "+0.0%;-0.0%", "int": "#,##0",
-            "number": "#,##0.0", "hours": "#,##0.0", "days": "#,##0.0",
+            "number": "#,##0.0", "number2": "+0.00;-0.00", "hours": "#,##0.0", "days": "#,##0.0",
             "datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}
 
 

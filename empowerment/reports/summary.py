@@ -24,7 +24,8 @@ def _cash(cents: Any) -> str:
 
 def summarise(report: JointReport) -> list[str]:
     """A few sentences a busy reader can take away without the tables."""
-    paragraphs = [_empowerment_sentence(report), _outcome_sentence(report), _money_sentence(report)]
+    paragraphs = [_empowerment_sentence(report), _outcome_sentence(report), _money_sentence(report),
+                  " ".join(wording.sensitivity_sentences(report.payoff))]
     paragraphs.append(_turnaround_sentence(report))
     paragraphs.append(_teams_sentence(report))
     return [p for p in paragraphs if p]

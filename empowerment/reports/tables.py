@@ -65,8 +65,8 @@ def _payoff_rows(payoff: PayoffResult) -> pd.DataFrame:
         if not figure.shown:
             return {"Measure": measure, "Estimate": float("nan"), "Low (95 %)": float("nan"),
                     "High (95 %)": float("nan"), "Unit": unit, "Note": NOT_SHOWN + figure.reason}
-        note = ("Estimated; the range includes zero: could be zero." if figure.could_be_zero
-                else "Estimated; the range excludes zero.")
+        note = ("Observational estimate; the range includes zero: could be zero." if figure.could_be_zero
+                else "Observational estimate; the range excludes zero.")
         return {"Measure": measure, "Estimate": convert(figure.estimate), "Low (95 %)": convert(figure.low),
                 "High (95 %)": convert(figure.high), "Unit": unit, "Note": note}
 
@@ -84,8 +84,20 @@ def _payoff_rows(payoff: PayoffResult) -> pd.DataFrame:
         row(f"Net return on spend ({margin})", "ratio", payoff.return_on_spend),
         row(f"Cost of inaction: margin lost where nobody acted, net of gesture cost ({margin})", "money",
             payoff.cost_of_inaction_cents, cents=True),
+        {"Measure": "How these are worked out", "Estimate": float("nan"), "Low (95 %)": float("nan"),
+         "High (95 %)": float("nan"), "Unit": "text", "Note": payoff.assumptions},
     ]
     return pd.DataFrame(rows)
+
+
+def _balance_rows(payoff: PayoffResult) -> pd.DataFrame:
+    balance = payoff.balance
+    if balance.empty:
+        return pd.DataFrame({"Feature": pd.Series(dtype=object), "Before weighting": pd.Series(dtype=float),
+                             "After weighting": pd.Series(dtype=float)})
+    return pd.DataFrame({"Feature": balance["feature"].astype(object).to_numpy(),
+                         "Before weighting": balance["smd_before"].astype(float).round(3).to_numpy(),
+                         "After weighting": balance["smd_after_att"].astype(float).round(3).to_numpy()})
 
 
 # --- empowerment ------------------------------------------------------------------------------
@@ -284,6 +296,11 @@ def build_tables(staff: pd.DataFrame, turnaround: pd.DataFrame, stories: pd.Data
                     "bootstrap intervals over customers. A figure that is not reliable is not shown; its note "
                     "says why. " + payoff.assumptions,
                     _payoff_rows(payoff), {"Estimate": "by_unit", "Low (95 %)": "by_unit", "High (95 %)": "by_unit"}),
+        ReportTable("balance", "Were the groups alike before the incident?", "Customer outcomes",
+                    "Standardised mean difference between recovered and unrecovered episodes, before and after "
+                    "the weighting that makes them comparable. After weighting, a difference above 0.1 on any "
+                    "feature means the adjusted figures are not shown.",
+                    _balance_rows(payoff), {"Before weighting": "number2", "After weighting": "number2"}),
         ReportTable("teams", "Each team in figures", "Teams side by side",
                     "Each team's share of incidents recovered and budget used, beside the share of its customers "
                     f"who came back within {horizon} days. A comparison between teams, not proof of cause.",

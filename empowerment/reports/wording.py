@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 
 from empowerment import money
-from empowerment.analytics.result import Figure
+from empowerment.analytics.result import Figure, PayoffResult
 
 OBSERVATIONAL = ("Observational estimate, adjusted for purchases and spend in the year before, tenure, "
                  "incident category and location; not a randomised trial.")
@@ -73,3 +73,19 @@ def figure_text(figure: Figure, unit: str) -> str:
     if not figure.shown:
         return value_text(figure, unit)
     return f"{value_text(figure, unit)} ({range_text(figure, unit)})"
+
+
+def sensitivity_sentences(result: PayoffResult) -> list[str]:
+    """The E-value and the ROI tipping point in one plain sentence each (only for figures shown)."""
+    lines = []
+    if result.return_uplift.shown and result.e_value is not None:
+        text = (f"A hidden factor would have to make recovery and return each about {result.e_value:.1f} times as "
+                "likely to explain this association away")
+        if result.e_value_limit is not None:
+            text += (", and the range already includes no effect" if result.e_value_limit <= 1.0 else
+                     f" ({result.e_value_limit:.1f} times to bring the range to include no effect)")
+        lines.append(text + " (E-value, VanderWeele and Ding 2017).")
+    if result.return_on_spend.shown and result.roi_tipping_share is not None:
+        lines.append(f"The return on spend would fall to zero if hidden bias accounted for "
+                     f"{result.roi_tipping_share:.0%} of the estimated extra margin.")
+    return lines

@@ -17,7 +17,7 @@ from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, InvalidInput
 from empowerment.models import Employee, Role, Team, TeamManager
 from empowerment.models.lookups import employee_by_code
-from empowerment.passwords import hash_secret, verify_secret
+from empowerment.services.passwords import hash_secret, verify_secret
 from empowerment.services.signin import MAX_SECRET_CHARS, PIN_PATTERN, lift_throttle
 
 MIN_PASSWORD_CHARS = 10

@@ -78,6 +78,8 @@ def erase_customer(db: Database, actor: Actor, customer_code: str, reference: st
         incidents = len(list(session.scalars(
             update(Incident).where(Incident.customer_id == customer.id, Incident.description.is_not(None))
             .values(description=None).returning(Incident.id))))
+        session.execute(update(Incident).where(Incident.customer_id == customer.id)  # the notes of its life
+                        .values(close_note=None, follow_up_note=None))
         gesture_ids = list(session.scalars(select(Gesture.id).where(Gesture.customer_id == customer.id)))
         if gesture_ids:
             for column in ("review_comment", "decision_reason", "void_reason"):

@@ -6,11 +6,12 @@
 Columns are those of `csvschema.KINDS[kind]`: ids as the organisation's codes, amounts as decimal
 strings with 2 decimals ("-12.50"), times as ISO 8601 ("2024-03-31T14:05:00", microseconds only
 when present), dates as "2024-03-31", empty cells for NULL. Files are UTF-8 without a byte-order
-mark. Exporting a kind and importing the file again changes nothing (every row "unchanged").
+mark, written by the one CSV writer (`csvformat.csv_text`): lines end in CRLF and a cell holding a
+comma, a quote, a CR or a LF is quoted, so a carriage return inside a name stays inside its cell. Exporting a kind and importing the file again changes nothing (every row "unchanged").
 
 Safe to open in a spreadsheet: a text cell (id, name, note, description, category...) starting with
 `=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading `'`, so it is shown and
-never run (OWASP "CSV injection"; `csvschema.escape_formulas`). The importer removes that quote
+never run (OWASP "CSV injection"; `csvformat.escape_formulas`). The importer removes that quote
 again. Amounts are numbers, not text: "-12.50" is written as it is.
 
 `ledger` (export only): entry_id, employee_id (the budget's employee), period_start (the budget's
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session, aliased
 
 from empowerment import access
 from empowerment.actor import Actor
-from empowerment.csvformat import ESCAPED_TYPES, EXPORT_KINDS, KINDS, CsvKind, escape_formulas
+from empowerment.csvformat import ESCAPED_TYPES, EXPORT_KINDS, KINDS, LINE_END, CsvKind, csv_text
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
 from empowerment.models import (
@@ -67,14 +68,15 @@ def export_csv(db: Database, kind: str, out: str | Path | IO[str] | IO[bytes], *
 
 
 def _export(db: Database, spec: CsvKind, write: Callable[[str], Any]) -> int:
-    write(",".join(spec.names) + "\n")
+    write(",".join(spec.names) + LINE_END)
+    escaped = [c.name for c in spec.columns if c.type in ESCAPED_TYPES]
     rows = 0
     with db.read() as session:
         stmt = _QUERIES[spec.name](session)
         result = session.connection().execution_options(yield_per=CHUNK_ROWS).execute(stmt)
         for part in result.partitions():
             frame = _format(spec, pd.DataFrame([tuple(r) for r in part], columns=spec.names))
-            write(frame.to_csv(header=False, index=False, lineterminator="\n"))
+            write(csv_text(frame, header=False, escaped_columns=escaped))
             rows += len(frame)
     return rows
 
@@ -82,9 +84,7 @@ def _export(db: Database, spec: CsvKind, write: Callable[[str], Any]) -> int:
 def _format(spec: CsvKind, frame: pd.DataFrame) -> pd.DataFrame:
     for col in spec.columns:
         values = frame[col.name]
-        if col.type in ESCAPED_TYPES:
-            frame[col.name] = escape_formulas(values)
-        elif col.type in ("money", "signed_money"):
+        if col.type in ("money", "signed_money"):
             frame[col.name] = _money(values)
         elif col.type == "time":
             frame[col.name] = _time(values)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,8 +37,9 @@ from empowerment.models import (
     Employee,
     Gesture,
     GestureStatus,
-    GestureType,
+    GestureValue,
     Incident,
+    IncidentStatus,
     LedgerEntryType,
     Team,
     table,
@@ -49,6 +50,13 @@ from empowerment.models.lookups import (
     customer_by_code,
     given_to_customer_on,
     require_policy,
+)
+from empowerment.models.vocabulary import (
+    GESTURE_TYPE,
+    MAX_VALUES_PER_GESTURE,
+    SERVICE_VALUE,
+    Vocabulary,
+    load_vocabulary,
 )
 from empowerment.money import cents_to_decimal, format_cents, parse_cents
 from empowerment.periods import as_utc, business_date, business_today, period_closed, utc_now
@@ -84,6 +92,7 @@ class LogRequest:
     note: str | None = None
     idempotency_key: str | None = None
     source: str = "app"
+    values: tuple[str, ...] = ()  # service value codes the gesture lived (at most two)
 
 
 @dataclass(frozen=True)
@@ -112,18 +121,18 @@ class LogResult:
 
 @dataclass(frozen=True)
 class _Validated:
-    gesture_type: GestureType
+    gesture_type: str  # the typed word; `_Context.gesture_type` is the code it means
     cost_cents: int
     note: str | None
     category: str | None
 
 
 def _validate(request: LogRequest) -> _Validated:
-    try:
-        gesture_type = GestureType(str(request.gesture_type).strip().lower())
-    except ValueError:
-        allowed = ", ".join(t.value for t in GestureType)
-        raise InvalidInput(f"'{request.gesture_type}' is not a gesture type; use one of: {allowed}.") from None
+    gesture_type = str(request.gesture_type or "").strip()
+    if not gesture_type:
+        raise InvalidInput("Pick a gesture type.")
+    if len(request.values) > MAX_VALUES_PER_GESTURE:
+        raise InvalidInput(f"Tag a gesture with at most {MAX_VALUES_PER_GESTURE} values.")
     if isinstance(request.amount, int) and not isinstance(request.amount, bool):
         cost_cents = parse_cents(cents_to_decimal(request.amount))  # same limits as typed text
     else:
@@ -154,9 +163,29 @@ class _Context:
     budget_id: int | None  # this period's budget, if it is open yet
     day: date  # the business day of the gesture, in its location's time zone
     tz: ZoneInfo
+    gesture_type: str = ""  # the organisation's code for the type
+    values: tuple[str, ...] = ()
+
+
+def _words(vocab: Vocabulary, request: LogRequest) -> tuple[str, tuple[str, ...]]:
+    """The gesture type's code and the value codes, from the words the caller used (codes, labels
+    or synonyms); retired terms cannot be chosen for a new gesture."""
+    code = vocab.match(GESTURE_TYPE, request.gesture_type)
+    if code is None or not vocab.is_active(GESTURE_TYPE, code):
+        allowed = ", ".join(vocab.codes(GESTURE_TYPE))
+        raise InvalidInput(f"'{request.gesture_type}' is not a gesture type; use one of: {allowed}.")
+    values: list[str] = []
+    for word in request.values:
+        value = vocab.match(SERVICE_VALUE, word)
+        if value is None or not vocab.is_active(SERVICE_VALUE, value):
+            raise InvalidInput(f"'{word}' is not one of the organisation's service values.")
+        if value not in values:
+            values.append(value)
+    return code, tuple(values)
 
 
 def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) -> _Context:
+    gesture_type, values = _words(load_vocabulary(session), request)
     employee = access.employee(session, actor, "gesture.log", request.employee_code)
     customer = customer_by_code(session, request.customer_code)
     tz = business_zone(session, employee)
@@ -167,10 +196,12 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
         incident = session.scalar(select(Incident).where(Incident.code == request.incident_code))
         if incident is None or incident.customer_id != customer.id:
             raise UnknownIncident(f"No incident '{request.incident_code}' for this customer.")
+        if incident.status == IncidentStatus.CLOSED:
+            raise InvalidState("That incident was closed with a note; pick what went wrong instead.")
     team = session.get(Team, employee.team_id) if employee.team_id else None
     budget = budget_covering(session, employee.id, day)
     return _Context(employee, customer, policy, incident, team.location_id if team else None,
-                    budget.id if budget else None, day, tz)
+                    budget.id if budget else None, day, tz, gesture_type, values)
 
 
 def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
@@ -179,7 +210,8 @@ def _new_incident(session: Session, ctx: _Context, category: str | None, at: dat
     incident_id = session.connection().execute(
         insert(incidents).values(
             code=code, customer_id=ctx.customer.id, occurred_at=at, category=category or "Other",
-            location_id=ctx.location_id, employee_id=ctx.employee.id,
+            location_id=ctx.location_id, employee_id=ctx.employee.id, owner_id=ctx.employee.id,
+            status=IncidentStatus.RESOLVED,  # written with its gesture, which always counts
         ).returning(incidents.c.id)
     ).scalar_one()
     return incident_id, code
@@ -211,6 +243,10 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
         if previous is not None:
             return _result_for(session, previous, already=True)
         ctx = _prepare(session, actor, request, at)
+    if ctx.policy.needs_note(valid.cost_cents) and not valid.note:
+        raise InvalidInput(
+            f"Above {format_cents(ctx.policy.review_above_cents)} a manager reviews the gesture "
+            "afterwards: add a note saying what happened and what you did.")
     try:
         with db.write() as session:
             return _spend(session, actor, request, valid, ctx, at)
@@ -253,6 +289,10 @@ def _spend(
     budget_id = ctx.budget_id or open_budget(session, actor, ctx.employee, ctx.day, policy)
     if ctx.incident is not None:
         incident_id, incident_code = ctx.incident.id, ctx.incident.code
+        session.connection().execute(
+            update(table(Incident)).where(table(Incident).c.id == incident_id,
+                                          table(Incident).c.status == IncidentStatus.OPEN)
+            .values(status=IncidentStatus.RESOLVED))
     else:
         incident_id, incident_code = _new_incident(session, ctx, valid.category, at)
     needs_approval = policy.needs_approval(valid.cost_cents)
@@ -264,23 +304,26 @@ def _spend(
         insert(gestures).values(
             code=code, incident_id=incident_id, customer_id=ctx.customer.id,
             employee_id=ctx.employee.id, budget_id=budget_id, occurred_at=at,
-            type=valid.gesture_type, cost_cents=valid.cost_cents, note=valid.note, status=status,
+            type=ctx.gesture_type, cost_cents=valid.cost_cents, note=valid.note, status=status,
             source=request.source, idempotency_key=request.idempotency_key or None,
             needs_review=needs_review, created_by_id=actor.employee_id,
         ).returning(gestures.c.id)
     ).scalar_one()
+    if ctx.values:
+        session.connection().execute(insert(table(GestureValue)),
+                                     [dict(gesture_id=gesture_id, value_code=v) for v in ctx.values])
     remaining = _take(session, actor, valid, ctx, at, budget_id, gesture_id, needs_approval)
     _check_cap(session, valid, ctx, at)
     audit.record(
         session, actor, "gesture.logged", "gesture", code,
         dict(employee=ctx.employee.code, customer=ctx.customer.code, cost_cents=valid.cost_cents,
-             type=valid.gesture_type.value, status=status.value),
+             type=ctx.gesture_type, status=status.value, values=list(ctx.values)),
         at=at,
     )
     if needs_approval or needs_review:  # the outbox row commits (or not) with the gesture
         record_event(session, EventKind.APPROVAL_REQUESTED if needs_approval else EventKind.FLAGGED_FOR_REVIEW,
                      dict(gesture_code=code, employee_id=ctx.employee.id, employee_name=ctx.employee.name,
-                          team_id=ctx.employee.team_id, cost_cents=valid.cost_cents, type=valid.gesture_type.value,
+                          team_id=ctx.employee.team_id, cost_cents=valid.cost_cents, type=ctx.gesture_type,
                           category=ctx.incident.category if ctx.incident else (valid.category or "Other")),
                      at=at)
     return LogResult(
@@ -298,7 +341,7 @@ def _take(session: Session, actor: Actor, valid: _Validated, ctx: _Context, at: 
         return budget.remaining_cents if budget else 0
     try:
         return post(session, budget_id, LedgerEntryType.HOLD if needs_approval else LedgerEntryType.SPEND,
-                    valid.cost_cents, actor=actor, gesture_id=gesture_id, reason=valid.gesture_type.value)
+                    valid.cost_cents, actor=actor, gesture_id=gesture_id, reason=ctx.gesture_type)
     except BudgetExceeded:
         _check_cap(session, valid, ctx, at)  # over both limits: the cap is the one to name
         raise
@@ -336,6 +379,16 @@ def _give_back(session: Session, actor: Actor, gesture: Gesture, employee: Emplo
                 gesture_id=gesture.id, reason=reason)
 
 
+def _reopen_if_unresolved(session: Session, incident_id: int) -> None:
+    """A gesture stopped counting (undone, rejected): its incident is open again unless another
+    gesture still resolves it."""
+    still = exists().where(Gesture.incident_id == incident_id,
+                           Gesture.status.in_(GestureStatus.against_budget()))
+    session.execute(update(Incident).where(Incident.id == incident_id,
+                                           Incident.status == IncidentStatus.RESOLVED, ~still)
+                    .values(status=IncidentStatus.OPEN))
+
+
 def void_gesture(db: Database, actor: Actor, gesture_code: str, reason: str) -> int:
     """Undo by reversal: the gesture is marked voided and its money comes back with a reversing
     ledger entry (a release, for a hold). Returns the budget's new remaining balance."""
@@ -356,6 +409,8 @@ def void_gesture(db: Database, actor: Actor, gesture_code: str, reason: str) -> 
         gesture.voided_at = utc_now()
         gesture.voided_by_id = actor.employee_id
         gesture.void_reason = reason
+        session.flush()
+        _reopen_if_unresolved(session, gesture.incident_id)
         audit.record(session, actor, "gesture.voided", "gesture", gesture.code,
                      dict(cost_cents=gesture.cost_cents))
         return remaining
@@ -381,11 +436,14 @@ def decide_gesture(db: Database, actor: Actor, gesture_code: str, approve: bool,
         gesture.decided_at = utc_now()
         gesture.decided_by_id = actor.employee_id
         gesture.decision_reason = reason.strip() or None
+        if not approve:
+            session.flush()
+            _reopen_if_unresolved(session, gesture.incident_id)
         audit.record(session, actor, "gesture.approved" if approve else "gesture.rejected",
                      "gesture", gesture.code)
         record_event(session, EventKind.APPROVAL_DECIDED, dict(
             gesture_code=gesture.code, employee_id=employee.id, employee_name=employee.name,
-            cost_cents=gesture.cost_cents, type=gesture.type.value, approved=approve,
+            cost_cents=gesture.cost_cents, type=str(gesture.type), approved=approve,
             reason=reason.strip() or None, decided_by=actor.name))
 
 

@@ -5,8 +5,10 @@ A batch is not a second validator: its rows are written as the CSV the import re
 the rows use, text escaped exactly as an export would) and handed to `importing.import_csv`, so a
 batch is checked by the same rules and answered with the same messages as an uploaded file, and a
 repeated batch changes nothing. Each problem's file line is mapped back to the row's position in
-the batch. All or nothing by default; with `valid_rows_only` the rows without a problem are
-written (in one transaction too) and the others come back with their errors.
+the batch. All or nothing by default; with `valid_rows_only` the import's own "import the valid
+rows" mode writes the rows without a problem (in one transaction too) and the others come back
+with their errors. The CSV is always comma-separated with decimal dots and ISO times: a batch is
+never read by guesswork.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from empowerment.actor import Actor
-from empowerment.csvformat import ESCAPED_TYPES, KINDS, escape_formulas
+from empowerment.csvformat import ESCAPED_TYPES, KINDS, FileFormat, escape_formulas
 from empowerment.db import Database
 from empowerment.errors import ImportFailed, InvalidInput
 from empowerment.services.importing import ImportSummary, import_csv
@@ -30,7 +32,7 @@ MAX_BATCH_ROWS = 10_000
 BATCH_KINDS = ("customers", "transactions", "incidents")
 SOURCE_NAME = "this batch"  # how the import's messages name what they checked
 _FIRST_LINE = re.compile(r"on line (\d+)")
-_MAX_ROUNDS = 4  # valid-rows-only: rounds of dropping refused rows (the problem list is capped)
+BATCH_FORMAT = FileFormat(delimiter=",", decimal_mark=".", date_format="iso")
 
 
 @dataclass(frozen=True)
@@ -79,31 +81,18 @@ def upsert_rows(db: Database, actor: Actor, kind: str, rows: Sequence[Mapping[st
     if len(rows) > MAX_BATCH_ROWS:
         raise InvalidInput(f"The batch has {len(rows):,} rows; send at most {MAX_BATCH_ROWS:,} a call.")
     id_column = KINDS[kind].columns[0].name
-    positions = list(range(len(rows)))  # batch positions still in play
-    refused: list[RowError] = []
     warnings = _unused_fields(kind, rows)
-    for _ in range(_MAX_ROUNDS):
-        if not positions:
-            break
-        data, line_to_position = _as_csv(kind, [rows[i] for i in positions], positions)
-        try:
-            summary = import_csv(db, kind, _named(data), actor=actor)
-        except ImportFailed as exc:
-            errors = _row_errors(exc, line_to_position, rows, id_column)
-            if not errors:
-                raise InvalidInput(str(exc)) from None  # the batch as a whole (cannot be a row's)
-            if not valid_rows_only:
-                raise BatchRefused(_refusal(exc, len(rows)), errors) from None
-            refused += errors
-            bad = {e.row for e in errors}
-            positions = [i for i in positions if i not in bad]
-            continue
-        return _result(kind, len(rows), summary, refused, warnings)
-    if positions:  # problems kept appearing (the import lists at most 10,000 a round)
-        raise InvalidInput("This batch has too many problems to set the wrong rows aside; nothing was "
-                           "imported. Send it in smaller parts.")
-    return BatchResult(kind, len(rows), rejected=len({e.row for e in refused}),  # every row was wrong
-                       errors=sorted(refused, key=lambda e: e.row), warnings=warnings)
+    data, line_to_position = _as_csv(kind, rows, list(range(len(rows))))
+    try:
+        summary = import_csv(db, kind, _named(data), actor=actor, file_format=BATCH_FORMAT,
+                             valid_rows_only=valid_rows_only)
+    except ImportFailed as exc:
+        errors = _row_errors(exc.problems, line_to_position, rows, id_column)
+        if not errors:
+            raise InvalidInput(str(exc)) from None  # the batch as a whole (cannot be a row's)
+        raise BatchRefused(_refusal(exc, len(rows)), errors) from None
+    refused = _row_errors(summary.problems, line_to_position, rows, id_column)
+    return _result(kind, len(rows), summary, refused, warnings)
 
 
 def _unused_fields(kind: str, rows: Sequence[Mapping[str, object]]) -> list[str]:
@@ -155,10 +144,10 @@ def _named(data: bytes) -> io.BytesIO:
     return buffer
 
 
-def _row_errors(exc: ImportFailed, line_to_position: dict[int, int], rows: Sequence[Mapping[str, object]],
-                id_column: str) -> list[RowError]:
+def _row_errors(problems: Sequence[Mapping[str, object]], line_to_position: dict[int, int],
+                rows: Sequence[Mapping[str, object]], id_column: str) -> list[RowError]:
     errors = []
-    for problem in exc.problems:
+    for problem in problems:
         position = line_to_position.get(int(problem.get("line") or 0))  # type: ignore[call-overload]
         if position is None:
             continue
@@ -180,7 +169,7 @@ def _result(kind: str, total: int, summary: ImportSummary, refused: list[RowErro
             warnings: list[str]) -> BatchResult:
     return BatchResult(
         kind=kind, rows=total, inserted=summary.inserted, updated=summary.updated,
-        unchanged=summary.unchanged, rejected=len({e.row for e in refused}),
+        unchanged=summary.unchanged, rejected=summary.rejected,
         customers_created=summary.customers_created, locations_created=summary.locations_created,
         errors=sorted(refused, key=lambda e: e.row), warnings=[*warnings, *summary.warnings],
     )

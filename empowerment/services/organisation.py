@@ -120,3 +120,31 @@ def suggest_mapping(kind: str, headers: Sequence[str], remembered: Mapping[str, 
         else:
             suggestion[column] = by_normal.get(_normal(column))
     return suggestion
+
+
+def set_location_time_zone(db: Database, actor: Actor, location: str, time_zone: str | None) -> str | None:
+    """A property's own time zone (IANA name), or None to follow the installation's
+    (EMPOWERMENT_TIME_ZONE). Its daily caps, periods and "today" follow it from the next gesture.
+    `location` is its id or its name. Returns the zone now in force for it."""
+    from sqlalchemy import or_, select
+
+    from empowerment.models import Location
+    from empowerment.periods import zone
+
+    access.require(actor, "settings.edit")
+    name = (time_zone or "").strip() or None
+    if name is not None:
+        name = zone(name).key  # refuses an unknown zone with what to give instead
+    with db.write() as session:
+        wanted = (location or "").strip()
+        found = session.scalars(select(Location).where(or_(Location.code == wanted, Location.name == wanted))).all()
+        if len(found) != 1:
+            raise InvalidInput(f"No location '{wanted}'." if not found
+                               else f"More than one location is called '{wanted}'; give its id.")
+        place = found[0]
+        if place.time_zone == name:
+            return zone(name).key
+        audit.record(session, actor, "location.time_zone", "location", place.code,
+                     dict(before=place.time_zone, after=name))
+        place.time_zone = name
+        return zone(name).key

@@ -13,8 +13,10 @@ import hashlib
 import re
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
@@ -150,6 +152,36 @@ def restore_session(db: Database, claim: SessionClaim, now: datetime, idle_minut
     if revoked is not None:
         return None
     return load_actor(db, claim.employee_id)
+
+
+def cookie_secure(request_is_https: bool) -> bool:
+    """Whether the sign-in and device cookies carry `Secure` (`EMPOWERMENT_COOKIE_SECURE`): auto
+    marks them when the request came over HTTPS (directly or through the proxy) or the app's
+    public address is https, so a cookie set behind TLS is never sent over plain HTTP."""
+    config = settings.current()
+    if config.cookie_secure == "always":
+        return True
+    if config.cookie_secure == "never":
+        return False
+    return request_is_https or config.public_url.startswith("https://")
+
+
+def same_origin_request(headers: Mapping[str, str]) -> bool:
+    """Whether a cookie-setting request comes from the app's own pages, not another site's form
+    (CSRF, e.g. signing the victim in as the attacker). Browsers send `Sec-Fetch-Site` and `Origin`
+    with every POST; a request with neither (not a browser) has no victim's cookie to abuse. The
+    origin's host must be the one the request was sent to (`Host`, or the proxy's
+    `X-Forwarded-Host`) or the host of `EMPOWERMENT_PUBLIC_URL`; the scheme may differ behind a
+    proxy that ends TLS."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    allowed = {headers.get("host"), headers.get("x-forwarded-host"),
+               urlsplit(settings.current().public_url).netloc}
+    return urlsplit(origin).netloc in allowed - {None, ""}
 
 
 def parse_device(value: str | None) -> tuple[str, str | None, str | None] | None:

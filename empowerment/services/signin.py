@@ -1,6 +1,6 @@
 """Signing in: user name + password, or a PIN on the shared tablet.
 
-- Secrets are hashed with Argon2id (`empowerment.passwords`); nothing stores or logs one in clear.
+- Secrets are hashed with Argon2id (`empowerment.services.passwords`); nothing stores or logs one in clear.
 - A failed password sign-in says the same thing, in about the same time, whether the user name
   exists or not (one Argon2 verification and one audit row either way).
 - A PIN is 4-6 digits. 5 wrong tries lock it for 15 minutes; every failure, every lock and every
@@ -22,7 +22,7 @@ from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, PinLocked, SignInThrottled
 from empowerment.models import AuditEvent, Employee, Role, SignInFailure, table
 from empowerment.models.lookups import employee_by_code
-from empowerment.passwords import verify_secret
+from empowerment.services.passwords import verify_secret
 
 PIN_PATTERN = re.compile(r"^[0-9]{4,6}$")
 PIN_MAX_TRIES = 5

@@ -28,6 +28,11 @@ BASE_CSS = Path(__file__).with_name("base.css")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$~|#:])")
 _MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]<>$~|#:])")
 _ISOLATE, _END_ISOLATE = "\u2068", "\u2069"  # Unicode first-strong isolate / pop isolate
+# Streamlit's Markdown turns bare URLs, "www." names and e-mail addresses into links after the
+# escapes are resolved (GFM autolink literals work on the parsed text), so escaping cannot stop
+# them: an invisible word joiner inside "://", "www." and after "@" does.
+_NO_LINK = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)|(@)")
 
 # What was done, in words (from `GestureType.label`; emoji were boxes on tablets without an emoji font).
 GESTURE_LABELS = {kind.value: kind.label for kind in GestureType}
@@ -36,8 +41,10 @@ GESTURE_LABELS = {kind.value: kind.label for kind in GestureType}
 # --- text and money -------------------------------------------------------------------------------
 
 def md(text: object) -> str:
-    """Escape Markdown (and LaTeX `$`) so user text and money display literally."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Escape Markdown (and LaTeX `$`) so user text and money display literally; URLs and e-mail
+    addresses in it are shown as text, never made into links."""
+    unlinked = _AUTOLINK.sub(lambda m: m.group(0) + _NO_LINK, str(text))
+    return _MD_SPECIAL.sub(r"\\\1", unlinked)
 
 
 def name(text: object) -> str:
@@ -48,7 +55,8 @@ def name(text: object) -> str:
 
 def unmd(text: str) -> str:
     """What a person reads: inverse of `md` and `name`, for tests that compare with a message."""
-    return _MD_UNESCAPE.sub(r"\1", text).replace(_ISOLATE, "").replace(_END_ISOLATE, "")
+    plain = _MD_UNESCAPE.sub(r"\1", text).replace(_ISOLATE, "").replace(_END_ISOLATE, "")
+    return plain.replace(_NO_LINK, "")
 
 
 def money(cents: int | None) -> str:
@@ -196,3 +204,56 @@ def gestures_table(history: pd.DataFrame) -> pd.DataFrame:
         "Cost": history["cost_cents"].map(money),
         "Status": history["status"].map(status_label),
     })
+
+
+# --- the tablet's hands: keypads, the Done button ---------------------------------------------------
+
+_KEYPAD_JS = """<script>(() => {
+  const pairs = window.__empKeypadPairs = Object.assign(window.__empKeypadPairs || {}, %s);
+  const apply = () => {
+    for (const [key, mode] of Object.entries(pairs)) {
+      document.querySelectorAll(`.st-key-${key} input`).forEach((input) => {
+        if (input.getAttribute("inputmode") === mode) return;
+        input.setAttribute("inputmode", mode);
+        input.setAttribute("autocomplete", "off");
+        if (mode === "numeric") input.setAttribute("pattern", "[0-9]*");
+      });
+    }
+  };
+  apply();
+  if (!window.__empKeypadObserver) {
+    window.__empKeypadObserver = new MutationObserver(apply);
+    window.__empKeypadObserver.observe(document.body, {subtree: true, childList: true});
+  }
+})();</script>"""
+
+
+def keypads(decimal: tuple[str, ...] = (), numeric: tuple[str, ...] = ()) -> None:
+    """Bring up the right on-screen keyboard: a decimal keypad for the text inputs keyed `decimal`
+    (amounts), a numeric pad for `numeric` (PINs). Streamlit's text input has no `inputmode`, so a
+    small script sets it on the inputs of those keys, and again whenever Streamlit redraws them.
+    Static code; the keys are the page's own widget keys, never user data."""
+    import json
+
+    pairs = {key: "decimal" for key in decimal} | {key: "numeric" for key in numeric}
+    if not all(re.fullmatch(r"[A-Za-z0-9_-]+", key) for key in pairs):
+        raise ValueError("widget keys only")
+    with st.container(key="emp_keypads"):  # hidden: no gap in the layout
+        st.html("<style>.st-key-emp_keypads {display: none}</style>" + _KEYPAD_JS % json.dumps(pairs),
+                unsafe_allow_javascript=True)
+
+
+def limits_bar(remaining_cents: int, cap_cents: int, cap_left_cents: int | None, review_above_cents: int | None,
+               approval_above_cents: int | None, who_decides: str, customer_name: str | None = None) -> None:
+    """What the person may spend, pinned at the top of the tablet page from the start: budget left,
+    the daily cap per customer (and what is left of it for the customer picked), the thresholds."""
+    cap = (f"{money(cap_left_cents)} left for {name(customer_name)} today (limit {money(cap_cents)})"
+           if customer_name is not None and cap_left_cents is not None
+           else f"up to {money(cap_cents)} per customer per day")
+    parts = [f"**{md(money(remaining_cents))}** budget left", md(cap) if customer_name is None else cap]
+    if approval_above_cents is not None:
+        parts.append(f"approval above {md(money(approval_above_cents))} ({name(who_decides)})")
+    if review_above_cents is not None:
+        parts.append(f"review above {md(money(review_above_cents))}")
+    with st.container(key="tablet_limits"):
+        st.markdown(" · ".join(parts))

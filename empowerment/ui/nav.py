@@ -35,12 +35,16 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("log_recovery", "pages/log_recovery.py", "Log a recovery", ":material/volunteer_activism:", "gesture.log", "Front desk"),
     PageSpec("my_budget", "pages/my_budget.py", "My budget", ":material/account_balance_wallet:", "budget.read", "Front desk"),
     PageSpec("handover", "pages/handover.py", "Shift hand-over", ":material/assignment:", "handover.read", "Front desk"),
+    PageSpec("care_list", "pages/care_list.py", "Care list", ":material/favorite:", "care.read", "Front desk"),
     PageSpec("team", "pages/team.py", "Team", ":material/groups:", "team.manage", "Manage"),
     PageSpec("payoff", "pages/payoff.py", "Payoff", ":material/trending_up:", "payoff.read", "Insight"),
     PageSpec("joint_report", "pages/joint_report.py", "Joint report", ":material/summarize:", "report.read", "Insight"),
+    PageSpec("friction", "pages/friction.py", "Friction map", ":material/explore:", "friction.read", "Insight"),
     PageSpec("data", "pages/data.py", "Data", ":material/folder_open:", "data.import", "Admin"),
+    PageSpec("vocabulary", "pages/vocabulary.py", "Vocabulary", ":material/translate:", "vocabulary.edit", "Admin"),
     PageSpec("people", "pages/people.py", "People", ":material/badge:", "user.edit", "Admin"),
     PageSpec("policies", "pages/policies.py", "Policies", ":material/tune:", "policy.set", "Admin"),
+    PageSpec("customers", "pages/customers.py", "Customers", ":material/group:", "customer.merge", "Admin"),
     PageSpec("audit_log", "pages/audit_log.py", "Audit log", ":material/manage_search:", "audit.read", "Admin"),
     PageSpec("connections", "pages/connections.py", "Connections", ":material/cable:", "api.manage", "Admin"),
     PageSpec("deliveries", "pages/deliveries.py", "Delivery log", ":material/outbox:", "notification.log", "Admin"),
@@ -57,6 +61,15 @@ LANDING_PAGES = {Role.STAFF: "log_recovery", Role.MANAGER: "team", Role.HR: "joi
 def pages_for(actor: Actor) -> list[PageSpec]:
     """The pages this person may open, in the registry's order."""
     return [page for page in PAGES if access.allows(actor, page.action, anywhere=True)]
+
+
+# Who works at the shared tablet: their pages get the whole width, the menu one tap away.
+TABLET_ROLES = frozenset({Role.STAFF})
+
+
+def sidebar_collapsed(actor: Actor, tablet_mode: bool) -> bool:
+    """Collapse the sidebar on the shared tablet (any role signed in there) and for staff."""
+    return tablet_mode or actor.role in TABLET_ROLES
 
 
 def landing_page_for(actor: Actor) -> PageSpec:

@@ -43,6 +43,8 @@ FAILURE = "_emp_failure"  # a callback's failure, shown once at the top of the n
 # Kept when one person hands over to the next: the device's settings, not anybody's data.
 INFRASTRUCTURE_KEYS = frozenset({MODE, COOKIE_JS, COOKIE_CHECKED, NOTICE, TABLET_LOCATION, TABLET_TEAM})
 PASSWORD_MODE, TABLET_MODE = "Password", "Shared tablet"
+# Set by a PIN sign-in: app.py opens the person's landing page, not the URL the last person left.
+GO_HOME = "_emp_go_home"
 
 clock: Callable[[], datetime] = datetime.now  # tests replace it to move time forward
 

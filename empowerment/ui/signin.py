@@ -17,6 +17,7 @@ from empowerment.ui import components as ui
 from empowerment.ui.nav import PAGES, PAGES_BY_KEY
 from empowerment.ui.session import (
     ERROR,
+    GO_HOME,
     MODE,
     NOTICE,
     PASSWORD_MODE,
@@ -32,6 +33,7 @@ from empowerment.ui.session import (
     callback,
     current_actor,
     get_db,
+    sign_out,
     start_session,
     sync_cookie,
 )
@@ -46,6 +48,16 @@ def _reframe_if_served_alone() -> None:
     if PagesManager.uses_pages_directory and not getattr(_frame, "active", False):
         PagesManager.uses_pages_directory = False  # what st.navigation itself does on first call
         st.rerun()
+
+
+def _done() -> None:
+    sign_out("done", mode=TABLET_MODE)
+
+
+def done_button(key: str) -> None:
+    """"Done": this person's turn at the shared tablet ends; the switch-user screen comes back."""
+    st.button("Done", key=key, icon=":material/logout:", on_click=callback(_done, signed_in=False),
+              help="End your turn: the tablet goes back to the switch-user screen.")
 
 
 def require_page(key: str) -> Actor:
@@ -153,12 +165,17 @@ def _switch_user_screen() -> None:
     left, right = st.columns(2)
     left.selectbox("Location", [None, *places], key="_emp_location_choice",
                    index=[None, *places].index(location), on_change=callback(_remember, signed_in=False),
-                   format_func=lambda c: "All locations" if c is None else places[c],
+                   format_func=lambda c: "Choose a location" if c is None else places[c],
                    args=("_emp_location_choice", TABLET_LOCATION))
     right.selectbox("Team", [None, *team_names], key="_emp_team_choice",
                     index=[None, *team_names].index(team), on_change=callback(_remember, signed_in=False),
-                    format_func=lambda c: "All teams" if c is None else team_names[c],
+                    format_func=lambda c: "Choose a team" if c is None else team_names[c],
                     args=("_emp_team_choice", TABLET_TEAM))
+    if location is None or team is None:
+        # Nobody is signed in yet: the names (and who works where) only for the chosen team's tablet.
+        st.info("Choose this tablet's location and team to see the names. The tablet remembers them.",
+                icon="📍")
+        return
     people = roster.tablet_roster(get_db(), location, team)
     if not people:
         st.info("Nobody here has a PIN yet. An admin can set PINs; until then, sign in with a "
@@ -184,6 +201,7 @@ def _pick(code: str, name: str) -> None:
 
 def _pin_form(code: str, name: str) -> None:
     st.subheader(ui.md(name))
+    ui.keypads(numeric=("_emp_pin",))  # the numeric pad, not the full keyboard
     with st.container(key="tablet_pin", width=420):
         with st.form("_emp_pin_form", border=False):
             st.text_input("PIN", type="password", max_chars=6, key="_emp_pin",
@@ -208,3 +226,4 @@ def _pin_sign_in() -> None:
         S[ERROR] = str(exc)
         return
     start_session(actor)
+    S[GO_HOME] = True  # at the shared tablet everyone starts on their own landing page

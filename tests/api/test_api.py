@@ -27,8 +27,9 @@ def _problem(response, status: int, code: str) -> dict:  # type: ignore[no-untyp
 
 
 def _gesture(amount: str = "12.50", employee: str = "S1", **extra: object) -> dict[str, object]:
+    # a note: above "review above" ($100 here) the service requires one
     return {"employee_id": employee, "customer_id": "C1", "type": "gift", "amount": amount,
-            "category": "Long wait", **extra}
+            "category": "Long wait", "note": "Waited an hour at check-in", **extra}
 
 
 # --- tokens and scopes ----------------------------------------------------------------------------
@@ -117,6 +118,19 @@ def test_scope_rules_are_the_apps(api: Api) -> None:
         decided = manager.post(f"/gestures/{waiting.json()['gesture_id']}/decision", json={"approve": True})
         assert decided.status_code == 200 and decided.json()["status"] == "logged", decided.text
         _problem(manager.get("/employees/S2/balance"), 403, "forbidden")
+
+
+def test_no_self_dealing_through_the_api(api: Api) -> None:
+    """Issue 11, finding 2: the API is the same service, so the same segregation of duties."""
+    with api.client("manager") as manager:
+        own = manager.post("/gestures", json=_gesture("350", employee="M1"))
+        assert own.json()["status"] == "pending_approval", own.text
+        refused = _problem(manager.post(f"/gestures/{own.json()['gesture_id']}/decision", json={"approve": True}),
+                           403, "forbidden")
+        assert "you logged" in refused["detail"]
+    with api.client("admin-all") as admin:
+        spent = _problem(admin.post("/gestures", json=_gesture(employee="A1")), 403, "forbidden")
+        assert spent["detail"].startswith("Only staff and managers may log")
 
 
 def test_refusals_carry_the_services_sentences(api: Api) -> None:

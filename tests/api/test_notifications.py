@@ -142,7 +142,7 @@ def test_approvals_reach_the_approvers_and_the_decision_reaches_the_employee(
     try:
         with api.client("staff") as staff:
             waiting = staff.post("/gestures", json={"employee_id": "S1", "customer_id": "C2", "type": "refund",
-                                                    "amount": "320", "category": "Billing error"}).json()
+                                                    "amount": "320", "category": "Billing error", "note": "Put right on the spot"}).json()
         assert waiting["status"] == "pending_approval"
         assert _wait(lambda: any(b"Approval needed" in m for m in mailbox.messages) and receiver.posts)
         mail = message_from_bytes(next(m for m in mailbox.messages if b"Approval needed" in m))
@@ -169,7 +169,7 @@ def test_a_worker_killed_before_delivery_delivers_after_restart_once(api: Api, m
     before = len(mailbox.messages)
     with api.client("staff") as staff:  # committed: the event is in the outbox
         flagged = staff.post("/gestures", json={"employee_id": "S1", "customer_id": "C1", "type": "comp",
-                                                "amount": "150", "category": "Noise"}).json()
+                                                "amount": "150", "category": "Noise", "note": "Put right on the spot"}).json()
     assert flagged["needs_review"] and flagged["status"] == "logged"
     worker.kill()  # between the commit and any delivery
     worker.wait(timeout=10)
@@ -204,7 +204,7 @@ def test_a_hanging_receiver_does_not_slow_the_gesture_call(api: Api, mailbox: Ma
                 for _ in range(n):
                     started = time.perf_counter()
                     answer = staff.post("/gestures", json={"employee_id": "S1", "customer_id": "C2", "type": "gift",
-                                                           "amount": "110", "category": "Noise"},
+                                                           "amount": "110", "category": "Noise", "note": "Put right on the spot"},
                                         headers={"Idempotency-Key": uuid.uuid4().hex})
                     seconds.append(time.perf_counter() - started)
                     assert answer.status_code == 201, answer.text

@@ -17,6 +17,7 @@ from empowerment.errors import InvalidInput, PermissionDenied
 from empowerment.models import AppSetting, AuditEvent, Customer, Role, Transaction
 from empowerment.queries import admin
 from empowerment.services import organisation
+from empowerment.ui.components import unmd as ui_text
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
 
@@ -156,7 +157,66 @@ def test_problems_come_back_as_a_table_with_a_download(db: Database) -> None:
     assert at.get("download_button")
 
 
-def test_a_file_with_another_separator_is_refused_with_a_reason(db: Database) -> None:
-    at = upload(page(), POS, "pos.csv")
+def test_a_semicolon_file_with_decimal_commas_is_detected_mapped_and_imported(db: Database) -> None:
+    """Issue 10: the usual European spreadsheet export was read as one column and refused."""
+    at = upload(page(), POS.replace(b"20.00", b"20,50"), "pos.csv")
+    assert not at.exception
+    assert list(at.dataframe[0].value.columns) == ["Receipt No", "Guest", "When", "Total", "Till"]
+    assert any("found: semicolons" in e.label for e in at.expander)
+    keys = mapping_selects(at)
+    for column, header in {"transaction_id": "Receipt No", "customer_id": "Guest", "occurred_at": "When",
+                           "amount": "Total"}.items():
+        at.selectbox(key=keys[column]).set_value(header)
+    at.run()
     at.button(key="dt_check").click().run()
-    assert not at.exception and at.error
+    assert at.info and "separated by semicolons, amounts with a comma" in ui_text(at.info[0].value)
+    at.button(key="dt_import").click().run()
+    with db.read() as session:
+        assert session.scalars(select(Transaction.amount_cents)).all() == [2050]
+
+
+def test_day_first_dates_are_read_when_chosen(db: Database) -> None:
+    at = upload(page(), b"transaction_id,customer_id,occurred_at,amount\nT1,C1,31/01/2024,1\n", "eu.csv")
+    at.button(key="dt_check").click().run()
+    assert at.error and "is not a date or time" in at.dataframe[-1].value["reason"][0]
+    at.selectbox(key="dt_dates").set_value("dmy").run()
+    at.button(key="dt_check").click().run()
+    assert at.info and "Checked 1 transaction" in at.info[0].value
+    at.button(key="dt_import").click().run()
+    assert count(db, Transaction) == 1
+
+
+def test_the_valid_rows_are_imported_and_the_rejects_downloaded(db: Database) -> None:
+    at = upload(page(), BAD, "bad.csv")
+    at.radio(key="dt_mode").set_value("valid").run()
+    at.button(key="dt_check").click().run()
+    assert at.info and "2 rows with problems would be set aside" in ui_text(at.info[0].value)
+    assert not at.button(key="dt_import").disabled and count(db, Transaction) == 0
+    at.button(key="dt_import").click().run()
+    assert "Imported 3 transactions: 1 added" in ui_text(at.success[0].value)
+    assert count(db, Transaction) == 1
+    problems = at.dataframe[-1].value
+    assert set(problems["line"]) == {3, 4}
+    assert at.get("download_button")
+
+
+# --- erasure on request (issue 11) ----------------------------------------------------------------
+
+def test_an_admin_erases_a_customer_from_the_data_page(db: Database) -> None:
+    with db.write() as session:
+        session.add(Customer(code="C9", name="Grace Hopper", room="1204", phone="+1 555 0100"))
+    at = page()
+    at.text_input(key="dt_erase_customer").set_value("C9")
+    at.text_input(key="dt_erase_reference").set_value("Ticket 4711")
+    at.button[-1].click().run()  # without the confirmation box: nothing happens
+    assert "Tick the box" in " ".join(w.value for w in at.warning)
+    with db.read() as session:
+        assert session.scalar(select(Customer.name).where(Customer.code == "C9")) == "Grace Hopper"
+    at.text_input(key="dt_erase_customer").set_value("C9")
+    at.text_input(key="dt_erase_reference").set_value("Ticket 4711")
+    at.checkbox(key="dt_erase_sure").check()
+    at.button[-1].click().run()
+    assert not at.exception
+    assert "the customer is now Erased customer" in " ".join(s.value for s in at.success)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Customer).where(Customer.name == "Grace Hopper")) == 0

@@ -62,8 +62,8 @@ def test_hr_reads_the_summary_first_then_every_section(db: Database) -> None:
     summary = " ".join(m.value for m in at.markdown)
     assert "9 of 11 front-line staff" in summary  # the ten at the hotel and the page's manager
     assert [h.value for h in at.header] == ["Empowerment", "Customer outcomes", "Teams side by side", "Stories"]
-    assert len(at.get("vega_lite_chart")) == 3
-    assert len(at.dataframe) == 6  # every table but the stories, which are cards
+    assert len(at.get("vega_lite_chart")) == 4  # budget bands, outcomes, overlap, teams
+    assert len(at.dataframe) == 10  # every table but the stories, which are cards (3 from issue 13: values, friction)
     assert {b.proto.label for b in at.get("download_button")} >= {"PDF report", "Spreadsheet (XLSX)"}
 
 

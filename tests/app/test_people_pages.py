@@ -13,12 +13,12 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from empowerment import actor, passwords
+from empowerment import actor
 from empowerment.actor import Actor
 from empowerment.db import Database, upgrade
 from empowerment.errors import AuthenticationFailed
 from empowerment.models import AuditEvent, BudgetPolicy, Employee, Gesture, GestureStatus, Role
-from empowerment.services import accounts, signin
+from empowerment.services import accounts, passwords, signin
 from empowerment.services.gestures import LogRequest, log_gesture
 from empowerment.ui import nav, session
 from empowerment.ui import session as ui_session
@@ -64,7 +64,7 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
     review = log_gesture(db, staff, LogRequest(staff_code, customer, "comp", "80", category="Noise",
                                                note="Comped <b>dinner</b>")).gesture_code
     pending = log_gesture(db, staff, LogRequest(staff_code, customer, "refund", "250",
-                                                category="Billing error")).gesture_code
+                                                category="Billing error", note="Charged twice")).gesture_code
     yield Org(db, actors, staff_code, review, pending)
     get_db.clear()
     db.dispose()
@@ -85,13 +85,15 @@ def texts(at: AppTest) -> str:
 # --- navigation and guards ------------------------------------------------------------------------
 
 PAGES_OF = {  # written out, not derived from the registry, so a change to a grant shows up here
-    Role.STAFF: {"log_recovery", "my_budget", "handover", "notifications"},
-    Role.MANAGER: {"log_recovery", "my_budget", "handover", "team", "payoff", "notifications"},
-    Role.HR: {"handover", "payoff", "joint_report", "audit_log", "notifications"},
-    Role.CX_LEAD: {"handover", "payoff", "joint_report", "notifications"},
+    Role.STAFF: {"log_recovery", "my_budget", "handover", "care_list", "notifications"},
+    Role.MANAGER: {"log_recovery", "my_budget", "handover", "care_list", "team", "payoff", "friction",
+                   "notifications"},
+    Role.HR: {"handover", "care_list", "payoff", "joint_report", "friction", "audit_log", "notifications"},
+    Role.CX_LEAD: {"handover", "care_list", "payoff", "joint_report", "friction", "notifications"},
     # admins hold no recovery budget (segregation of duties): no tablet form, no "My budget"
-    Role.ADMIN: {"handover", "team", "payoff", "joint_report", "data",
-                 "people", "policies", "audit_log", "connections", "deliveries", "notifications"},
+    Role.ADMIN: {"handover", "care_list", "team", "payoff", "joint_report", "friction", "data", "vocabulary",
+                 "people", "customers",
+                 "policies", "audit_log", "connections", "deliveries", "notifications"},
 }
 
 
@@ -152,6 +154,7 @@ def test_the_shared_tablet_switches_user_with_a_pin_and_forgets_the_previous_per
     at.sidebar.button(key="_emp_switch").click().run()
     assert "lr_customer" not in at.session_state and "actor" not in at.session_state
     assert at.segmented_control[0].value == session.TABLET_MODE
+    choose_tablet_team(at)
     at.button(key=f"_emp_pick_{org.staff_code}").click().run()
     at.text_input(key="_emp_pin").set_value("1111")
     at.button(key="FormSubmitter:_emp_pin_form-Switch").click().run()
@@ -164,12 +167,27 @@ def test_the_shared_tablet_switches_user_with_a_pin_and_forgets_the_previous_per
     assert reasons == ['{"reason": "switch user"}']
 
 
+def choose_tablet_team(at: AppTest) -> AppTest:
+    """Pick the tablet's location and team (the only ones there are)."""
+    at.selectbox(key="_emp_location_choice").set_value(at.selectbox(key="_emp_location_choice").options[1]).run()
+    return at.selectbox(key="_emp_team_choice").set_value(at.selectbox(key="_emp_team_choice").options[1]).run()
+
+
+def _pick_buttons(at: AppTest) -> list[str]:
+    return [b.label for b in at.button if b.key and b.key.startswith("_emp_pick_")]
+
+
 def test_the_tablet_lists_people_by_location_and_team(org: Org) -> None:
     at = app()
     at.segmented_control[0].set_value(session.TABLET_MODE).run()
-    names = [b.label for b in at.button if b.key and b.key.startswith("_emp_pick_")]
-    assert names == ["Manager Person", "Staff Person"]
     assert [s.label for s in at.selectbox] == ["Location", "Team"]
+    # issue 11, finding 12: nobody signed in sees no names until the tablet's team is chosen
+    assert _pick_buttons(at) == []
+    assert "Choose this tablet's location and team" in texts(at)
+    at.selectbox(key="_emp_location_choice").set_value(at.selectbox(key="_emp_location_choice").options[1]).run()
+    assert _pick_buttons(at) == []
+    choose_tablet_team(at)
+    assert _pick_buttons(at) == ["Manager Person", "Staff Person"]
 
 
 def test_an_idle_session_returns_to_the_sign_in_screen(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -246,7 +264,7 @@ def test_the_team_page_shows_budget_use_queues_and_stories(org: Org) -> None:
     assert not at.exception
     assert [m.label for m in at.metric] == ["Allocated", "Spent", "Held", "Remaining"]
     assert [t.label for t in at.tabs] == ["Budget use", "Spend", "Approvals (1)", "Review (1)",
-                                          "Stories", "Under-use"]
+                                          "Stories", "Under-use", "Values & speed"]
     assert "Comped \\<b\\>dinner\\</b\\>" in texts(at)  # typed text is shown, never rendered
 
 
@@ -378,6 +396,22 @@ def test_staff_get_no_audit_log(org: Org) -> None:
         assert s.scalar(select(Employee.id).where(Employee.username == "staff")) is not None
 
 
+def test_a_double_submit_of_an_immediate_policy_change_moves_the_allowance_once(org: Org) -> None:
+    """Issue 11, finding 1: each save brings the open budgets to the policy's amount, so a second
+    (or third) save of the same change adds nothing."""
+    from empowerment.queries.budgets import budget_status
+
+    at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
+    for _ in range(3):
+        at.text_input(key="po_name").set_value("Default")
+        at.text_input(key="po_allowance").set_value("600")
+        at.selectbox(key="po_scope").set_value("role:staff")
+        at.checkbox(key="po_immediate").check()
+        at.button(key="FormSubmitter:po_policy_form-Save policy").click().run()
+        assert not at.exception
+    status = budget_status(org.db, SYSTEM, org.staff_code)
+    assert status.allocated_cents == 60_000
+    assert status.remaining_cents == 60_000 - 8_000 - 25_000  # a logged 80.00 and a held 250.00
 # --- People (admins) ------------------------------------------------------------------------------
 
 def people_page(org: Org) -> AppTest:
@@ -444,21 +478,3 @@ def test_an_admin_changes_a_role_resets_a_pin_adjusts_a_budget_and_deactivates(o
 def test_nobody_but_admins_opens_people(org: Org) -> None:
     at = app(org.actors[Role.MANAGER], page=str(ROOT / "pages" / "people.py"))
     assert "not available to your role" in texts(at)
-
-
-def test_a_double_submit_of_an_immediate_policy_change_moves_the_allowance_once(org: Org) -> None:
-    """Issue 11, finding 1: each save brings the open budgets to the policy's amount, so a second
-    (or third) save of the same change adds nothing."""
-    from empowerment.queries.budgets import budget_status
-
-    at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
-    for _ in range(3):
-        at.text_input(key="po_name").set_value("Default")
-        at.text_input(key="po_allowance").set_value("600")
-        at.selectbox(key="po_scope").set_value("role:staff")
-        at.checkbox(key="po_immediate").check()
-        at.button(key="FormSubmitter:po_policy_form-Save policy").click().run()
-        assert not at.exception
-    status = budget_status(org.db, SYSTEM, org.staff_code)
-    assert status.allocated_cents == 60_000
-    assert status.remaining_cents == 60_000 - 8_000 - 25_000  # a logged 80.00 and a held 250.00

@@ -73,7 +73,8 @@ def test_a_gesture_logged_through_one_replica_shows_on_the_others_next_rerun(
     expect(writer.get_by_text("Logged $25.00.")).to_be_visible()
 
     _choose(watcher, "Noise")  # any tap reruns Ana's page on replica 2
-    expect(watcher.get_by_text(re.compile(re.escape(note)))).to_be_visible()
+    watcher.get_by_text(re.compile("^History: ")).first.tap()  # the history, collapsed to its summary, opens
+    expect(watcher.get_by_text(re.compile(re.escape(note))).first).to_be_visible()
     screenshot(watcher, "cluster-other-replica-sees-the-gesture.png")
     writer.context.close()
     watcher.context.close()

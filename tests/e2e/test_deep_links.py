@@ -162,7 +162,7 @@ def test_screenshots_of_the_team_page_and_the_switch_user_screen(browser: Any, d
     screenshot(page, "team-page.png")
 
     page.get_by_role("button", name="Switch user").click()
-    expect(page.get_by_text("Tap your name.")).to_be_visible()
+    expect(page.get_by_text("Choose this tablet's location and team")).to_be_visible()  # no names yet
     page.get_by_role("combobox", name="Location").click()
     page.get_by_role("option", name="Harbour Hotel").click()
     page.get_by_role("combobox", name="Team").click()

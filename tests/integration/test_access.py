@@ -13,14 +13,14 @@ from argon2 import PasswordHasher
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.exc import DBAPIError
 
-from empowerment import actor, passwords
+from empowerment import actor
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, PermissionDenied
 from empowerment.models import Employee, LedgerEntry, Period, Role
 from empowerment.queries import admin, audit_log, handover, team
 from empowerment.queries.budgets import budget_status
-from empowerment.services import accounts, gestures, organisation, signin
+from empowerment.services import accounts, gestures, organisation, passwords, signin
 from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture, void_gesture
 from empowerment.services.policies import PolicyRequest, set_policy
 from tests.factories import SYSTEM, code_of, make_customer, make_policy, make_team
@@ -62,7 +62,8 @@ def org(db: Database, monkeypatch: pytest.MonkeyPatch) -> Org:
     ana_code, hal_code = code_of(db, ana), code_of(db, hal)
     logged = log_gesture(db, ana, LogRequest(ana_code, customer, "comp", "80", category="Noise",
                                              note="Comped dinner"))
-    pending = log_gesture(db, hal, LogRequest(hal_code, customer, "refund", "250", category="Cleanliness"))
+    pending = log_gesture(db, hal, LogRequest(hal_code, customer, "refund", "250", category="Cleanliness",
+                                                note="Stained sheets, refunded a night"))
     return Org(db, fd, hk, ana, hal, mia, mx, _person(db, "hr", Role.HR, None),
                _person(db, "cx", Role.CX_LEAD, None), _person(db, "admin", Role.ADMIN, None),
                pending.gesture_code, logged.gesture_code)

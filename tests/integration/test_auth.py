@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from empowerment import actor, passwords
+from empowerment import actor
 from empowerment.cli import main as cli_main
 from empowerment.db import Database
 from empowerment.errors import (
@@ -24,7 +24,7 @@ from empowerment.errors import (
 )
 from empowerment.models import AuditEvent, Employee, Role, SignInFailure, TeamManager
 from empowerment.queries import roster
-from empowerment.services import accounts, sessions, signin
+from empowerment.services import accounts, passwords, sessions, signin
 from tests.factories import SYSTEM, make_team
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -145,3 +146,36 @@ def test_an_approval_after_the_period_closed_spends_in_its_own_period(db: Databa
         budgets = list(session.scalars(select(Budget)))
     assert [b.remaining_cents for b in budgets] == [1_000_000 - 30_000]  # no budget opened or credited
     assert verify(db, SYSTEM).ok
+
+
+def test_my_budgets_daily_spend_follows_the_business_day(db: Database, new_york: None) -> None:
+    from empowerment.queries.my_budget import daily_spend
+
+    employee, customer = _setup(db)
+    _log(db, employee, customer, "10", at=datetime(2026, 2, 1, 3, 0))  # 22:00 on 31 January in New York
+    frame = daily_spend(db, SYSTEM, employee, date(2026, 1, 1), date(2026, 2, 1))
+    assert len(frame) == 31 and int(frame["spent_cents"].iloc[-1]) == 1_000 and int(frame["spent_cents"].sum()) == 1_000
+
+
+def test_an_admin_sets_a_locations_zone_on_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from empowerment.cli import main
+
+    url = f"sqlite:///{tmp_path}/z.db"
+    assert main(["init", "--database-url", url]) == 0
+    db = Database(url)
+    employee, customer = _setup(db)
+    with db.read() as session:
+        code = session.scalars(select(Location.code)).one()
+    capsys.readouterr()
+    assert main(["location-zone", code, "Asia/Tokyo", "--database-url", url]) == 0
+    assert "Asia/Tokyo" in capsys.readouterr().out
+    _log(db, employee, customer, "1500", at=datetime(2026, 6, 1, 14, 30))  # 23:30 in Tokyo
+    _log(db, employee, customer, "1500", at=datetime(2026, 6, 1, 15, 30))  # 00:30 the next day
+    assert main(["location-zone", code, "Mars/Base", "--database-url", url]) == 2
+    assert "not a time zone" in capsys.readouterr().err
+    assert main(["location-zone", "Nowhere", "UTC", "--database-url", url]) == 2
+    assert main(["location-zone", code, "--installation", "--database-url", url]) == 0
+    with pytest.raises(CustomerDailyCapExceeded):  # back on UTC: 15:30 and 16:00 are one day
+        _log(db, employee, customer, "1500", at=datetime(2026, 6, 1, 16, 0))
+    db.dispose()

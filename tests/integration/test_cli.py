@@ -92,7 +92,7 @@ def test_help_includes_the_other_command_modules(capsys: pytest.CaptureFixture[s
     for module, command in expected.items():
         if importlib.util.find_spec(f"empowerment.cli.{module}") is not None:
             assert command in out, command
-    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect", "integrity")
+    assert COMMAND_MODULES == ("core", "users", "payoff", "report", "connect", "integrity", "care")
 
 
 def test_command_owners_name_every_command_and_its_module() -> None:
@@ -283,7 +283,7 @@ def test_log_with_a_repeated_key_logs_once(cli: Cli) -> None:
 
 def test_log_above_approval_waits_for_a_manager(cli: Cli) -> None:
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C1", "--type", "refund",
-                       "--amount", "450", "--category", "Billing error")
+                       "--amount", "450", "--category", "Billing error", "--note", "Charged twice")
     assert code == 0
     assert "waiting for a manager's approval" in out and "approval queue" in out
     db = cli.db()
@@ -294,7 +294,7 @@ def test_log_above_approval_waits_for_a_manager(cli: Cli) -> None:
 
 def test_log_above_review_is_flagged(cli: Cli) -> None:
     _, out, _ = cli("log", "--employee", "E1", "--customer", "C1", "--type", "refund",
-                    "--amount", "200", "--category", "Billing error")
+                    "--amount", "200", "--category", "Billing error", "--note", "Charged twice")
     assert "A manager will review it afterwards." in out
 
 
@@ -317,7 +317,7 @@ def test_log_above_review_is_flagged(cli: Cli) -> None:
 def test_log_refusals(cli: Cli, overrides: dict[str, str | None], fragment: str) -> None:
     options: dict[str, str | None] = {
         "--employee": "E1", "--customer": "C1", "--type": "comp", "--amount": "10",
-        "--category": "Noise",
+        "--category": "Noise", "--note": "Said sorry",  # above "review above" a note is required
     }
     options.update(overrides)
     args = [part for key, value in options.items() if value is not None
@@ -537,7 +537,7 @@ def test_api_tokens_batches_and_gesture_decisions_on_the_command_line(cli: Cli, 
     assert code == 0 and "1 added" in out and "1 refused" in out
 
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C2", "--type", "refund", "--amount", "450",
-                       "--category", "Billing error")
+                       "--category", "Billing error", "--note", "Charged twice")
     waiting = out.split()[0]
     assert cli("decide", waiting, "--reject", "--reason", "Not ours")[0] == 0
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C2", "--type", "gift", "--amount", "20",
@@ -548,6 +548,67 @@ def test_api_tokens_batches_and_gesture_decisions_on_the_command_line(cli: Cli, 
     code, out, _ = cli("webhook-source", "create", "pms")
     assert code == 0 and out.strip().splitlines()[-1].startswith("whsec_")
     assert "pms" in cli("webhook-source", "list")[1]
+
+
+# --- imports that take real files, and bad input (issues 10 and 11) ---------------------------------
+
+
+def test_import_a_semicolon_file_with_day_first_dates_and_decimal_commas(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "kasse.csv"
+    source.write_text("transaction_id;customer_id;occurred_at;amount\nT1;C1;31.03.2024 18:30;12,50\n",
+                      encoding="utf-8")
+    code, out, err = cli("import", "transactions", str(source), "--date-format", "dmy")
+    assert code == 0, err
+    assert "1 added" in out and "separated by semicolons, amounts with a comma" in out
+    code, out, _ = cli("export", "transactions")
+    assert "T1,C1,2024-03-31T18:30:00,12.50" in out
+
+
+def test_import_the_valid_rows_and_write_the_rejects(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "pos.csv"
+    source.write_text("transaction_id,customer_id,occurred_at,amount\nT1,C1,2024-01-01,5\n"
+                      "T2,C1,today,5\nT3,C1,2024-01-02,x\n", encoding="utf-8")
+    code, out, err = cli("import", "transactions", str(source), "--valid-rows-only")
+    assert code == 0, err
+    assert "1 added" in out and "2 rows with problems were set aside" in out
+    rejects = tmp_path / "pos-rejects.csv"
+    assert f"are in {rejects}" in out
+    text = rejects.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == "line,columns,problem,transaction_id,customer_id,occurred_at,amount"
+    assert "3,occurred_at,\"occurred_at: is not a date or time" in text
+    assert cli.refused("import", "transactions", str(source), "--rejects", "x.csv").endswith(
+        "--rejects goes with --valid-rows-only (without it, an import is all rows or none).")
+
+
+def test_export_into_a_directory(cli: Cli, tmp_path: Path) -> None:
+    """`--out dir/` wrote a file named `dir`; an existing directory raised IsADirectoryError."""
+    code, out, _ = cli("export", "customers", "--out", f"{tmp_path}/new/")
+    assert code == 0 and (tmp_path / "new" / "customers.csv").is_file()
+    code, out, _ = cli("export", "employees", "--out", str(tmp_path / "new"))
+    assert code == 0 and (tmp_path / "new" / "employees.csv").is_file()
+    assert f"to {tmp_path / 'new' / 'employees.csv'}" in out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["log", "--employee", "E1", "--customer", "C1", "--type", "comp", "--amount", "1",
+      "--category", "Noise", "--key", "k" * 5000], "--key is 5,000 characters long; the most is 100."),
+    (["log", "--employee", "E" * 65, "--customer", "C1", "--type", "comp", "--amount", "1",
+      "--category", "Noise"], "--employee is 65 characters long; the most is 64."),
+    (["log", "--employee", "E1", "--customer", "C1", "--type", "comp", "--amount", "1",
+      "--category", "N" * 101], "--category is 101 characters long; the most is 100."),
+    (["policy", "set", "P" * 101, "--allowance", "5", "--period", "month"], "the policy name is 101"),
+    (["create-user", "--role", "admin", "--username", "u" * 101, "--name", "N"], "--username is 101"),
+    (["report", "--period", "2030-Q1", "--format", "csv", "--out", "-"], "2030-Q1 starts on 01 Jan 2030, after today"),
+    (["report", "--period", "2026-Q5", "--format", "csv", "--out", "-"], "'2026-Q5' is not a period"),
+    (["report", "--location", "Nowhere", "--format", "csv", "--out", "-"], "No location 'Nowhere'"),
+    (["payoff", "--location", "Nowhere"], "No location 'Nowhere'; the locations are:"),
+    (["payoff", "--horizon", "100000000"], "--horizon is 100,000,000 days; the most is 3,650"),
+    (["payoff", "--as-of", "now"], "--as-of 'now' is not a date"),
+    (["payoff", "--to", "today"], "--to 'today' is not a date"),
+])
+def test_bad_arguments_get_one_sentence_never_a_traceback(cli: Cli, args: list[str], fragment: str) -> None:
+    assert fragment in cli.refused(*args)
+    assert _gesture_count(cli.url) == 0
 
 
 def test_three_immediate_policy_saves_leave_the_allowance_at_the_policy_amount(cli: Cli) -> None:

@@ -64,7 +64,8 @@ def test_a_batch_is_idempotent_and_refused_whole(org: Database) -> None:
 def test_events_are_written_with_the_gesture_and_fanned_out_once(org: Database) -> None:
     set_email(org, SYSTEM, "M1", "mia@example.org")
     set_email(org, SYSTEM, "S1", "sam@example.org")
-    waiting = log_gesture(org, actor_of(org, "S1"), LogRequest("S1", "C1", "refund", "250", category="Noise"))
+    waiting = log_gesture(org, actor_of(org, "S1"), LogRequest("S1", "C1", "refund", "250", category="Noise",
+                                                                  note="Road works at night"))
     decide_gesture(org, actor_of(org, "M1"), waiting.gesture_code, approve=True)
     with org.read() as session:
         kinds = list(session.scalars(select(OutboxEvent.kind).order_by(OutboxEvent.id)))
@@ -82,7 +83,8 @@ def test_a_refused_gesture_leaves_no_event(org: Database) -> None:
     from empowerment.errors import CustomerDailyCapExceeded
 
     with pytest.raises(CustomerDailyCapExceeded):
-        log_gesture(org, actor_of(org, "S1"), LogRequest("S1", "C1", "refund", "2500", category="Noise"))
+        log_gesture(org, actor_of(org, "S1"), LogRequest("S1", "C1", "refund", "2500", category="Noise",
+                                                             note="Too much"))
     with org.read() as session:
         assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
 

@@ -33,10 +33,10 @@ from empowerment.models import (
     TeamManager,
     Transaction,
 )
-from empowerment.passwords import verify_secret
 from empowerment.queries.budgets import budget_status
 from empowerment.services.customers import create_customer
 from empowerment.services.gestures import INCIDENT_CATEGORIES, LogRequest, log_gesture
+from empowerment.services.passwords import verify_secret
 
 NOW = datetime(2026, 3, 18, 15, 30)  # fixed, so every figure below is reproducible
 

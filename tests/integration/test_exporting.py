@@ -37,7 +37,7 @@ def _table(text: str) -> list[dict[str, str]]:
 def test_every_kind_exports_its_canonical_header_even_when_empty(db: Database, kind: str) -> None:
     out = io.StringIO()
     assert export_csv(db, kind, out, actor=SYSTEM) == 0
-    assert out.getvalue() == ",".join(KINDS[kind].names) + "\n"
+    assert out.getvalue() == ",".join(KINDS[kind].names) + "\r\n"  # RFC 4180 line ends
 
 
 def test_values_are_codes_decimal_amounts_and_iso_times(db: Database) -> None:
@@ -96,7 +96,7 @@ def test_the_ledger_export_lists_every_entry_with_its_budget_employee_and_gestur
     spend = by_type[("E1", "spend")]
     assert spend["amount"] == "-30.00" and spend["gesture_id"].startswith("G-")
     assert by_type[("E1", "reversal")]["amount"] == "30.00"
-    assert "Logged twice" in by_type[("E1", "reversal")]["reason"]
+    assert by_type[("E1", "reversal")]["reason"] == "Voided"  # free text stays on the gesture (erasure)
     assert by_type[("E2", "spend")]["amount"] == "-12.34"
     allocation = by_type[("E1", "allocation")]
     assert allocation["amount"] == "500.00" and allocation["gesture_id"] == ""
@@ -109,8 +109,8 @@ def test_export_writes_to_a_path_a_text_file_or_a_binary_file(db: Database, tmp_
     seed(db, "customers")
     path = tmp_path / "customers.csv"
     assert export_csv(db, "customers", path, actor=SYSTEM) == 2
-    text = path.read_text(encoding="utf-8")
-    assert not text.startswith("\ufeff") and "\r" not in text
+    text = path.read_bytes().decode("utf-8")
+    assert not text.startswith("\ufeff") and text.count("\r\n") == 3  # RFC 4180: CRLF line ends
     binary = io.BytesIO()
     assert export_csv(db, "customers", binary, actor=SYSTEM) == 2
     assert binary.getvalue().decode("utf-8") == text == exported(db, "customers")
@@ -133,7 +133,7 @@ def test_large_exports_are_streamed_in_chunks(db: Database, monkeypatch: pytest.
     out = Recorder()
     assert export_csv(db, "transactions", out, actor=SYSTEM) == 10
     assert len(writes) == 1 + 4  # the header, then 3 + 3 + 3 + 1 rows
-    assert out.getvalue() == text.replace(".05\n", ".05\n")
+    assert out.getvalue() == text.replace("\n", "\r\n")
     with db.read() as session:
         assert len(list(session.scalars(select(Transaction)))) == 10
 
@@ -210,3 +210,38 @@ def test_a_negative_amount_is_exported_as_a_plain_number(db: Database) -> None:
 def test_an_unknown_kind_is_refused(db: Database) -> None:
     with pytest.raises(InvalidInput, match="Unknown export"):
         export_csv(db, "payroll", io.StringIO(), actor=SYSTEM)
+
+
+CR_NAME = "Ana\r=1+2+cmd|' /C calc'!A0"  # a CR then what would be a live formula in a new row
+
+
+def test_a_carriage_return_inside_a_name_stays_in_its_cell_and_round_trips(db: Database) -> None:
+    """Before the one writer: the CR was written bare, the row split in a spreadsheet and its
+    second half (`=1+2+cmd|...`) became the first cell of a new row, a live formula."""
+    run(db, "customers", "customer_id,name\nC1,Plain\n")
+    with db.write() as session:
+        session.scalars(select(Customer).where(Customer.code == "C1")).one().name = CR_NAME
+    text = exported(db, "customers")
+    assert '"Ana\r=1+2' in text  # quoted, so the CR is inside the cell
+    # What a spreadsheet sees: Python's csv reader with universal newlines off, as Excel reads it.
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [["customer_id", "name", "segment", "email", "phone"], ["C1", CR_NAME, "", "", ""]]
+    before = snapshot(db)
+    assert run(db, "customers", text).unchanged == 1
+    after = snapshot(db)
+    after.pop("audit_events"), before.pop("audit_events")
+    assert after == before
+
+
+def test_every_csv_the_app_writes_goes_through_the_one_writer() -> None:
+    """The report tables, the audit log and the import's problem list quote CR and LF and
+    neutralise the same characters (full-width ones included) as the exports."""
+    import pandas as pd
+
+    from empowerment.queries import audit_log
+    from empowerment.reports.render_csv import frame_to_csv
+
+    frame = pd.DataFrame({"who": ["A\rB", "\uff1d1+1", "\uff20x", "\uff0b1", "\uff0d1", "\t=1"], "n": [1, 2, 3, 4, 5, 6]})
+    for data in (frame_to_csv(frame), audit_log.to_csv(frame)):
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+        assert [r[0] for r in rows[1:]] == ["A\rB", "'\uff1d1+1", "'\uff20x", "'\uff0b1", "'\uff0d1", "'\t=1"]

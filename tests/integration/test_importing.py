@@ -246,7 +246,8 @@ BAD_FILES = [
     pytest.param(
         "transactions",
         TX_HEADER + 'T1,C1,2024-01-01,abc\nT2,C1,2024-01-01,"12,50"\nT3,C1,2024-01-01,1e3\n'
-        "T4,C1,2024-01-01,99999999999\nT5,C1,2024-01-01,\n",
+        "T4,C1,2024-01-01,99999999999\nT5,C1,2024-01-01,\nT6,C1,2024-01-01,1.50\n",
+        # "1.50" says the file's decimal mark is a dot, so "12,50" is not read as 12.50 (or 1250)
         [(2, "amount"), (3, "amount"), (4, "amount"), (5, "amount"), (6, "amount")],
         id="non-numeric, decimal comma, too large and empty amounts",
     ),
@@ -380,7 +381,7 @@ def test_a_byte_order_mark_is_accepted(db: Database) -> None:
         (b"\n\r\n", "is empty"),
         (b"customer_id,name\n", "has a header but no data rows"),
         (b"customer_id,name\n\n,\n", "has a header but no data rows"),
-        (b"customer_id;name\nC1;Ana\n", "separated by semicolons"),
+        (b"customer_id\tname\nC1;Ana\n", "1 problem"),  # tabs detected: a missing name cell
         (b"customer_id,name,name\nC1,A,B\n", "1 problem with the header"),
     ],
 )
@@ -587,7 +588,7 @@ def test_amounts_follow_parse_cents_except_that_a_decimal_comma_is_refused(signe
 def test_physical_line_numbers_survive_skipped_lines_and_multiline_cells() -> None:
     text = 'a,b\n1,2\n\n"x\ny",2\n3,4,5\n6\n7,8,9\n"p\n\nq",1\n10,\n'
     spec = CsvKind("t", "t", (Column("a", "text"), Column("b", "text")))
-    raw, lines, problems = importing.reading.parse(text.encode(), text, spec, None, "t.csv", [])
+    raw, lines, problems, _ = importing.reading.parse(text.encode(), text, spec, None, "t.csv", [])
     assert list(raw["a"]) == ["1", "x\ny", "6", "p\n\nq", "10"]
     assert list(lines) == [2, 4, 7, 9, 12]
     assert [p["line"] for p in problems.as_list()] == [6, 8]
@@ -597,3 +598,14 @@ def test_physical_line_numbers_survive_skipped_lines_and_multiline_cells() -> No
 # --- the package -------------------------------------------------------------------------------
 
 
+
+
+def test_hr_cx_leads_and_admins_give_no_gestures_in_an_import_either(db: Database) -> None:
+    """Issue 11, finding 2: segregation of duties on every entry point, imports included."""
+    seed(db, "employees", "incidents")
+    run(db, "employees", "employee_id,name,role,team,location\nH1,Hal HR,hr,,\nA1,Ada Admin,admin,,\n")
+    error = refused(db, "gestures", GESTURE_HEADER + "G1,I1,E1,2024-03-01T11:00,refund,15,\n"
+                    "G2,I1,H1,2024-03-01T12:00,comp,6,\nG3,I1,A1,2024-03-01T13:00,gift,1,\n")
+    assert where(error.problems) == [(3, "employee_id"), (4, "employee_id")]
+    assert "do not give recovery gestures" in str(error.problems[0]["reason"])
+    assert _rows(db, Gesture) == []

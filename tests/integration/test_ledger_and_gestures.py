@@ -80,6 +80,7 @@ def log(db: Database, org: dict[str, str], amount: str | int = "25", **kwargs: o
         gesture_type=str(kwargs.pop("gesture_type", "comp")),
         amount=amount,
         category=str(kwargs.pop("category", "Noise")),
+        note=kwargs.pop("note", "What happened and what we did."),  # above "review above" a note is required
         **kwargs,  # type: ignore[arg-type]
     )
     return log_gesture(db, SYSTEM, request)

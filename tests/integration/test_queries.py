@@ -119,7 +119,8 @@ def test_frames_have_the_contract_dtypes_and_transactions_come_sorted(org) -> No
     db, (incidents, gestures, transactions, customers) = org
     frames = frame_queries.load_analytics_frames(db)
     assert list(frames.incidents.columns) == ["incident_id", "customer_id", "occurred_at", "category",
-                                              "location", "team"]
+                                              "location", "team", "followed_up"]
+    assert frames.incidents["followed_up"].dtype == bool  # issue 13: for the payoff's follow-up breakdown
     assert list(frames.gestures.columns) == list(frame_queries.GESTURE_KINDS)
     assert list(frames.transactions.columns) == ["customer_id", "occurred_at", "amount_cents"]
     assert list(frames.customers.columns) == ["customer_id", "first_seen_at"]

@@ -102,7 +102,7 @@ def build_hotel(db: Database, seed: int = 3) -> Hotel:
         employee = staff[k % len(staff)]
         recovered = k % 2 == 0
         if recovered:
-            note = {0: EVIL_NOTE, 2: FORMULA_NOTE}.get(k, f"Moved the guest to a quiet room #{k}" if k % 3 else None)
+            note = {0: EVIL_NOTE, 2: FORMULA_NOTE}.get(k, f"Moved the guest to a quiet room #{k}" if k % 3 or k % 5 >= 3 else None)
             log_gesture(db, system, LogRequest(employee, code, TYPES[k % 5], [0, 2500, 5000, 9000, 16000][k % 5],
                                                category="Noise", note=note), at=at)
         else:
@@ -343,7 +343,7 @@ def test_the_html_is_escaped_self_contained_and_script_free(named_report: JointR
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;not bold&lt;/b&gt;" in page
     assert 'src="http' not in page and "<link" not in page and "@import" not in page
-    assert page.count('src="data:image/png;base64,') == 3
+    assert page.count('src="data:image/png;base64,') == len(named_report.charts) == 4  # bands, outcomes, overlap, teams
     for title in ("Empowerment", "Customer outcomes", "Teams side by side", "Stories"):
         assert f"<h2>{title}</h2>" in page
 

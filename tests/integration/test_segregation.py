@@ -11,12 +11,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from empowerment import access, passwords
+from empowerment import access
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import PermissionDenied
 from empowerment.models import Gesture, GestureStatus, Role
-from empowerment.services import accounts, gestures
+from empowerment.services import accounts, gestures, passwords
 from empowerment.services.gestures import LogRequest, decide_gesture, log_gesture
 from empowerment.services.ledger import Adjustment, adjust_budget
 from tests.factories import SYSTEM, actor_of, make_customer, make_policy, make_team

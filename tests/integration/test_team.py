@@ -67,7 +67,13 @@ def _log(org: Org, who: str, amount: str, *, note: str | None = None, kind: str 
          category: str = "Noise", at: datetime | None = None) -> str:
     actor = org.staff[who]
     return log_gesture(org.db, actor, LogRequest(f"E-{who.upper()}", org.customer, kind, amount,
-                                                 category=category, note=note), at=at or NOW).gesture_code
+                                                 category=category, note=note or _note_if_reviewed(amount)),
+                       at=at or NOW).gesture_code
+
+
+def _note_if_reviewed(amount: str) -> str | None:
+    """Above "review above" ($50 here) the service requires a note."""
+    return "Said sorry and put it right." if float(amount) > 50 else None
 
 
 def _incident(org: Org, who: str | None, category: str, at: datetime, description: str = "") -> None:
@@ -246,11 +252,12 @@ def test_use_rates_give_gestures_per_incident_handled_lowest_first(org: Org) -> 
 
 def test_the_handover_lists_open_incidents_and_notable_recoveries_of_the_last_day(org: Org) -> None:
     _incident(org, "Ben", "Noise", NOW - timedelta(hours=3), description="Party next door, room 412")
-    _incident(org, "Ben", "Noise", NOW - timedelta(hours=30))  # too old
+    _incident(org, "Ben", "Noise", NOW - timedelta(hours=30), description="Still open from yesterday")
+    _incident(org, "Ben", "Noise", NOW - timedelta(days=31))  # too old: an open incident stays 30 days
     story = _log(org, "Ana", "25", note="Moved her to a quiet room")
     _log(org, "Cai", "5")  # not notable: no note, small
     data = handover.build_handover(org.db, org.manager, now=NOW + timedelta(minutes=1))
-    assert list(data.open_incidents["description"]) == ["Party next door, room 412"]
+    assert list(data.open_incidents["description"]) == ["Party next door, room 412", "Still open from yesterday"]
     assert list(data.recoveries["gesture"]) == [story]
     assert data.locations == ["Harbour"]
 

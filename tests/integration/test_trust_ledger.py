@@ -215,3 +215,28 @@ def test_verify_is_for_admins(db: Database) -> None:
     with pytest.raises(PermissionDenied):
         verify(db, actor_of(db, staff))
     assert verify(db, Actor.system("test")).ok
+
+
+def test_the_migration_chains_the_rows_written_before_it(tmp_path: Path) -> None:
+    from alembic import command
+
+    from empowerment.db import alembic_config
+
+    db = Database(f"sqlite:///{tmp_path}/old.db")
+    with db.engine.begin() as connection:
+        config = alembic_config(db.url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        for n in range(3):
+            connection.exec_driver_sql(
+                "INSERT INTO audit_events (occurred_at, actor_label, action, entity, detail) "
+                f"VALUES ('2026-01-0{n + 1} 10:00:00', 'cli', 'old.action', 'thing', '{{\"n\": {n}}}')")
+    from empowerment.db import upgrade
+
+    upgrade(db)
+    result = verify(db, SYSTEM)
+    assert result.ok and result.audit_rows == 3, result.as_text()
+    with db.write() as session:
+        audit.record(session, SYSTEM, "new.action", "thing")
+    assert verify(db, SYSTEM).audit_rows == 4 and verify(db, SYSTEM).ok
+    db.dispose()

@@ -38,10 +38,11 @@ GROUP_KEYS = {
     "revenue_after_cents",
 }
 FIGURES = {"return_uplift", "revenue_uplift_cents", "incremental_revenue_cents", "incremental_margin_cents",
-           "customers_kept", "return_on_spend", "cost_of_inaction_cents"}
+           "incremental_revenue_winsorised_cents", "customers_kept", "return_on_spend", "cost_of_inaction_cents"}
 TOP_KEYS = {
     "horizon_days", "recovery_window_hours", "contribution_margin", "as_of", "overall", "recovered",
-    "comparison", "naive_uplift", *FIGURES, "spend_cents", "late_gestures", "early_gestures", "method",
+    "comparison", "naive_uplift", *FIGURES, "e_value", "e_value_limit", "roi_tipping_share", "winsor_percentile", "negative_control_cents", "balance",
+    "spend_cents", "late_gestures", "early_gestures", "method",
     "assumptions", "warnings",
 }  # fmt: skip
 
@@ -77,7 +78,7 @@ def test_report_arithmetic_is_consistent(report: PayoffResult, synthetic: tuple[
     assert recovered.return_rate == pytest.approx(recovered.returned / recovered.eligible)
     assert report.naive_uplift == pytest.approx(recovered.return_rate - comparison.return_rate)
     uplift = report.return_uplift
-    assert uplift.shown and uplift.low <= uplift.estimate <= uplift.high  # type: ignore[operator]
+    assert uplift.low <= uplift.estimate <= uplift.high  # type: ignore[operator]
     assert report.customers_kept.estimate == pytest.approx(uplift.estimate * recovered.customers)
     spend = report.spend_cents
     margin = report.incremental_margin_cents
@@ -195,3 +196,25 @@ def test_km_curves_frame_is_tidy_and_downsampled(linked: pd.DataFrame) -> None:
         assert 2 <= len(curve) <= 100
         assert curve["time"].is_monotonic_increasing and curve["survival"].is_monotonic_decreasing
         assert curve["time"].iloc[0] == 0 and curve["survival"].iloc[0] == 1.0
+
+
+def test_e_value_and_roi_tipping_point() -> None:
+    from empowerment.analytics.sensitivity import e_value, sensitivity
+    from empowerment.reports.wording import sensitivity_sentences
+
+    assert e_value(2.0) == pytest.approx(2 + math.sqrt(2))  # VanderWeele & Ding's formula
+    assert e_value(0.5) == pytest.approx(e_value(2.0))  # protective effects are inverted first
+    uplift = Figure(0.2, 0.1, 0.3, True)  # 60% recovered vs 40%: RR 1.5
+    margin = Figure(40_000.0, 10_000.0, 70_000.0, True)
+    found = sensitivity(uplift, 0.6, margin, 10_000)
+    assert found.e_value == pytest.approx(1.5 + math.sqrt(0.75))
+    assert found.e_value_limit == pytest.approx(e_value(0.6 / 0.5))  # the limit nearer no effect
+    assert found.roi_tipping_share == pytest.approx(0.75)  # bias taking 3/4 of the margin leaves ROI 0
+    assert sensitivity(Figure(0.2, -0.1, 0.3, True), 0.6, margin, 10_000).e_value_limit == 1.0
+    assert sensitivity(Figure(0.2, 0.1, 0.3, False), 0.6, margin, 10_000).e_value is None
+    result = compute_payoff(*make_synthetic(600, 4)[:4], request=PayoffRequest(bootstrap=10))
+    shown = dataclasses.replace(result, return_uplift=uplift, e_value=2.37, e_value_limit=1.69)
+    sentence = sensitivity_sentences(shown)[0]
+    assert sentence.startswith("A hidden factor would have to make recovery and return each about 2.4 times")
+    hidden = dataclasses.replace(shown, return_uplift=uplift.with_reasons("Poor overlap."))
+    assert not any("hidden factor" in s for s in sensitivity_sentences(hidden))

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from empowerment.analytics import (
+    Figure,
     PayoffRequest,
     compute_payoff,
     km_curves_frame,
@@ -28,7 +29,9 @@ def linked_and_report() -> tuple[pd.DataFrame, dict[str, Any]]:
     incidents, gestures, transactions, customers, _ = make_synthetic(1500, 9)
     report = compute_payoff(incidents, gestures, transactions, customers, PayoffRequest(bootstrap=20))
     linked = link_incidents(incidents, gestures, transactions, customers, pd.Timestamp(report.as_of), 90)
-    return linked, report
+    # The charts' own rules are tested here, whatever this data set's verdict: treat its figures as reliable.
+    trusted = {name: Figure(f.estimate, f.low, f.high, True, ()) for name, f in report.figures.items()}
+    return linked, dataclasses.replace(report, **trusted)
 
 
 def rows_embedded(chart: alt.TopLevelMixin) -> int:

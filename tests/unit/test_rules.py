@@ -137,3 +137,13 @@ def test_refusals_are_sentences_with_role_labels() -> None:
 def test_an_unknown_action_is_a_programming_error() -> None:
     with pytest.raises(KeyError, match="No action"):
         access.allows(ADMIN, "gesture.lgo")
+
+
+def test_an_incident_s_life_is_ruled_by_its_status() -> None:
+    from empowerment.models import IncidentStatus
+
+    assert IncidentStatus.open_statuses() == [IncidentStatus.OPEN]
+    assert [s for s in IncidentStatus if s.can_be_closed] == [IncidentStatus.OPEN]
+    assert [s for s in IncidentStatus if s.can_change_hands] == [IncidentStatus.OPEN]
+    assert [s for s in IncidentStatus if s.can_be_followed_up] == [IncidentStatus.OPEN, IncidentStatus.RESOLVED]
+    assert all("_" not in s.label and s.label[0].isupper() for s in IncidentStatus)

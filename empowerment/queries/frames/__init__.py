@@ -15,6 +15,8 @@ Frames and dtypes (the contract the analytics relies on):
 - transactions: customer_id, occurred_at, amount_cents, of the customers with incidents in scope,
   from `lookback_days` before their first incident in scope up to `as_of`, sorted by
   (customer_id, occurred_at).
+- incidents also carry `followed_up` (bool): someone called, checked in on or wrote to the
+  customer afterwards (issue 13), for breaking the payoff down by follow-up.
 - customers (with incidents in scope): customer_id, first_seen_at (else their first transaction
   ever, else NaT).
 
@@ -53,6 +55,7 @@ from empowerment.db import Database
 from empowerment.models import (
     AuditEvent,
     Customer,
+    FollowUp,
     Gesture,
     Incident,
     LedgerEntry,
@@ -131,7 +134,16 @@ def load_analytics_frames(
             as_of_stamp = latest if latest is not None else latest_incident(conn)
     gestures = gestures.sort_values(["incident_id", "occurred_at", "gesture_id"], ignore_index=True)
     gestures["voided"] = gestures["voided"].astype(bool)
+    incidents["followed_up"] = _followed_up(db, incidents)
     return AnalyticsFrames(incidents, gestures, transactions, customers, as_of_stamp)
+
+
+def _followed_up(db: Database, incidents: pd.DataFrame) -> np.ndarray:
+    """Whether someone followed up on each incident (called, checked in, wrote): a column the
+    payoff can break results down by. One small read (follow-ups are few)."""
+    with db.engine.connect() as conn:
+        ids = np.fromiter(conn.execute(select(FollowUp.incident_id).distinct()).scalars(), dtype=np.int64)
+    return np.asarray(incidents["incident_id"].isin(ids).to_numpy(dtype=bool))
 
 
 def data_version(db: Database) -> str:

@@ -132,8 +132,8 @@ def as_frame(columns: dict[str, Any], kinds: Kinds) -> pd.DataFrame:
 
 
 def isin(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    if values.size == 0:
-        return np.zeros(0, dtype=bool)
+    if values.size == 0 or wanted.size == 0:  # nothing in scope (a period without incidents)
+        return np.zeros(values.size, dtype=bool)
     span = int(max(values.max(), wanted.max())) - int(min(values.min(), wanted.min()))
     return np.isin(values, wanted, kind="table" if span < 50_000_000 else "sort")
 

@@ -13,13 +13,15 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from empowerment.models import BudgetPolicy, Gesture, GestureStatus, Incident
+from empowerment import access
+from empowerment.models import BudgetPolicy, Employee, Gesture, GestureStatus, Incident, Role
 from empowerment.models import table as table_of
 from empowerment.money import format_cents
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_by_codes, ids_for
 from empowerment.services.importing.plan import Field, apply_plan, plan_rows
 from empowerment.services.importing.references import check_employees
+from empowerment.services.incidents import resolve_where_gestures
 
 DEFAULT_CUSTOMER_DAILY_CAP_CENTS = 200_000  # models.BudgetPolicy.customer_daily_cap_cents default
 
@@ -38,6 +40,7 @@ def import_gestures(job: Job) -> None:
         f["incident_id"], incidents[["code", "customer_id"]].rename(columns={"customer_id": "id"})
     )
     employee_ids = check_employees(job, "employee_id")
+    _refuse_gestures_of_non_spenders(job)
 
     data = pd.DataFrame(
         {
@@ -80,6 +83,24 @@ def import_gestures(job: Job) -> None:
             "featured": False,
         },
     )
+    if not job.dry_run:  # an imported gesture resolves its incident, as one logged at the tablet does
+        resolve_where_gestures(job.session)
+
+
+def _refuse_gestures_of_non_spenders(job: Job) -> None:
+    """Segregation of duties holds for imports too: only the roles that hold a recovery budget
+    (`access.holds_a_budget`) give gestures; HR, CX leads and admins do not."""
+    codes = job.frame["employee_id"]
+    found = fetch_by_codes(job.session, table_of(Employee), codes, ["role"])
+    if found.empty:
+        return
+    spenders = {role.value for role in Role if access.holds_a_budget(role)}
+    role_of = dict(zip(found["code"], found["role"].astype(str).str.lower(), strict=True))
+    roles = codes.map(role_of)
+    mask = (roles.notna() & ~roles.isin(spenders)).to_numpy()
+    job.problems.add_mask(job.frame, mask, "employee_id", job.raw["employee_id"],
+                          "HR, CX leads and admins do not give recovery gestures; give the staff member "
+                          "or manager who made it")
 
 
 def _refuse_changes_to_app_gestures(job: Job, plan: pd.DataFrame, fields: list[Field]) -> None:

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Mapping
 
+from empowerment.csvformat import DELIMITERS as SEPARATORS
 from empowerment.csvformat import CsvKind, template
 from empowerment.errors import ImportFailed
 
@@ -18,23 +19,31 @@ def check_header(
     mapping: Mapping[str, str] | None,
     filename: str,
     notes: list[str],
+    *,
+    delimiter: str = ",",
+    chosen: bool = False,
 ) -> dict[str, list[int]]:
     """-> the positions of each (stripped, mapped) column name in the header line.
 
-    Raises `ImportFailed` for no header, a semicolon-separated file, a bad `mapping`, a duplicated
-    column or missing required columns. Extra columns are named in `notes`."""
-    header_raw = next(csv.reader(io.StringIO(text[:1_000_000])), [])
+    Raises `ImportFailed` for no header, a file separated otherwise than the `chosen` separator,
+    a bad `mapping`, a duplicated column or missing required columns. Extra columns are named in
+    `notes`."""
+    # newline="": the csv module sees CR, LF and CRLF line ends itself (a lone CR ends a line).
+    header_raw = next(csv.reader(io.StringIO(text[:1_000_000], newline=""), delimiter=delimiter), [])
     header = [h.strip() for h in header_raw]
     if not any(header):
         raise ImportFailed(
             f"{filename} has no header on line 1. Its first line must be the header: "
             f"{template(spec.name)}. Nothing was imported."
         )
-    if len(header) == 1 and ";" in header[0]:
+    other = next((d for d in SEPARATORS if d != delimiter and d in header_raw[0]), None)
+    if len(header) == 1 and other is not None:
+        words = SEPARATORS[other]
         raise ImportFailed(
-            f"{filename} looks separated by semicolons (;). Save it as CSV with commas as "
-            "separators and dots for decimals, then import it again; nothing was imported.",
-            [{"line": 1, "column": None, "value": header_raw[0], "reason": "semicolon separated"}],
+            f"{filename} looks separated by {words} ({other!r}), but {SEPARATORS[delimiter]} were "
+            f"chosen{'' if chosen else ' for it'}. Choose {words} as the separator (or let the "
+            "import detect it) and import it again; nothing was imported.",
+            [{"line": 1, "column": None, "value": header_raw[0], "reason": f"separated by {words}"}],
         )
     problems: HeaderProblems = []
     if mapping:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,12 @@ class Job:
     now: datetime
     progress: Progress
     session: Session = None  # type: ignore[assignment]
+    valid_rows_only: bool = False
+    # Importing the valid rows only: the file's cells and lines as read, and the problems of the
+    # rows set aside so far.
+    file_raw: pd.DataFrame | None = None
+    file_lines: np.ndarray | None = None
+    set_aside: list[Problems] = field(default_factory=list)
 
     def has(self, column: str) -> bool:
         return column in self.frame.columns

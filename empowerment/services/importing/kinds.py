@@ -34,7 +34,7 @@ def import_customers(job: Job) -> None:
             data[optional] = f[optional]
             fields.append(Field(optional, optional, "str"))
     table = table_of(Customer)
-    plan = plan_rows(job, table, data, fields)
+    plan = plan_rows(job, table, data, fields, ignore_case=True)  # "c00002" is C00002
     apply_plan(job, table, plan, fields, {"created_at": job.now, "created_by_id": job.actor_id})
 
 

@@ -38,10 +38,14 @@ def fetch_all(session: Session, table: Table, columns: list[str]) -> pd.DataFram
 
 
 def fetch_by_codes(
-    session: Session, table: Table, codes: Iterable[Any], columns: list[str]
+    session: Session, table: Table, codes: Iterable[Any], columns: list[str], *, ignore_case: bool = False
 ) -> pd.DataFrame:
-    """Rows of `table` whose code is in `codes`: -> DataFrame of "code" + columns."""
+    """Rows of `table` whose code is in `codes`: -> DataFrame of "code" + columns. With
+    `ignore_case`, `codes` are lower-case keys and the rows' codes come back lower-cased too
+    (customer ids: "c00002" is C00002); of two stored codes differing only in case, the older wins."""
     wanted = pd.unique(pd.Series(list(codes) if not isinstance(codes, pd.Series) else codes).dropna())
+    if ignore_case:
+        return _fetch_ignoring_case(session, table, wanted, columns)
     names = ["code", *columns]
     if len(wanted) == 0:
         return _frame([], names)
@@ -62,6 +66,28 @@ def fetch_by_codes(
         chunk = [str(c) for c in wanted[start : start + step]]
         parts.append(_frame(conn.execute(select(*cols).where(table.c.code.in_(chunk))).all(), names))
     return pd.concat(parts, ignore_index=True)
+
+
+def _fetch_ignoring_case(session: Session, table: Table, wanted: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    names = ["code", *columns]
+    if len(wanted) == 0:
+        return _frame([], names)
+    conn = session.connection()
+    cols = [_select_raw(session, table.c[c]) for c in names]
+    total = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    if total <= max(FETCH_ALL_FACTOR * len(wanted), FETCH_ALL_BELOW):
+        found = _frame(conn.execute(select(*cols).order_by(table.c.id)).all(), names)
+        found["code"] = found["code"].astype(str).str.lower()
+        found = found[found["code"].isin(wanted)]
+    else:
+        parts = []
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = [str(c) for c in wanted[start : start + LOOKUP_CHUNK]]
+            query = select(*cols).where(func.lower(table.c.code).in_(chunk)).order_by(table.c.id)
+            parts.append(_frame(conn.execute(query).all(), names))
+        found = pd.concat(parts, ignore_index=True)
+        found["code"] = found["code"].astype(str).str.lower()
+    return found.drop_duplicates("code").reset_index(drop=True)
 
 
 def ids_for(

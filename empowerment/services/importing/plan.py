@@ -44,12 +44,21 @@ def _same(a: pd.Series, b: pd.Series, kind: str) -> np.ndarray:
 
 
 def plan_rows(
-    job: Job, table: Table, data: pd.DataFrame, fields: list[Field], extra: Sequence[str] = ()
+    job: Job,
+    table: Table,
+    data: pd.DataFrame,
+    fields: list[Field],
+    extra: Sequence[str] = (),
+    *,
+    ignore_case: bool = False,
 ) -> pd.DataFrame:
     """Match `data` ("code" + field columns) to existing rows: adds "id", "action"
-    (insert | update | same), "<column>__db" and "<column>__diff" columns; counts the summary."""
+    (insert | update | same), "<column>__db" and "<column>__diff" columns; counts the summary.
+    With `ignore_case` (customer ids) a row matches the record whose code differs only in case,
+    and that record keeps its own spelling."""
+    key = data["code"].str.lower() if ignore_case else data["code"]
     existing = fetch_by_codes(
-        job.session, table, data["code"], ["id", *[f.column for f in fields], *extra]
+        job.session, table, key, ["id", *[f.column for f in fields], *extra], ignore_case=ignore_case
     )
     if existing.empty:
         plan = data.copy()
@@ -60,8 +69,9 @@ def plan_rows(
         for f in fields:
             plan[f"{f.column}__diff"] = False
     else:
-        existing = existing.rename(columns={f.column: f"{f.column}__db" for f in fields})
-        plan = data.merge(existing, on="code", how="left", validate="many_to_one")
+        existing = existing.rename(columns={"code": "_key", **{f.column: f"{f.column}__db" for f in fields}})
+        plan = data.assign(_key=key).merge(existing, on="_key", how="left", validate="many_to_one")
+        plan = plan.drop(columns="_key")
         is_new = plan["id"].isna().to_numpy()
         changed = np.zeros(len(plan), dtype=bool)
         for f in fields:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import re
 import warnings
@@ -13,7 +14,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from empowerment.csvformat import CsvKind, template
+from empowerment.csvformat import DELIMITERS, CsvKind, FileFormat, template
 from empowerment.errors import ImportFailed
 from empowerment.services.importing.header import check_header
 from empowerment.services.importing.problems import Problems
@@ -51,10 +52,13 @@ def decode(data: bytes, filename: str) -> tuple[bytes, str]:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
-        return data, data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    else:
+        if not _looks_like_utf16(data):
+            return data, text
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or _looks_like_utf16(data):
         raise ImportFailed(
             f"{filename} is saved as UTF-16 ('Unicode text'). {_SAVE_AS_UTF8}",
             [{"line": 1, "column": None, "value": None, "reason": "UTF-16 file, not UTF-8"}],
@@ -68,6 +72,13 @@ def decode(data: bytes, filename: str) -> tuple[bytes, str]:
         f"characters in another encoding (first on line {first}). {_SAVE_AS_UTF8}",
         listed,
     )
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte-order mark decodes as "UTF-8" full of NUL bytes: every other byte of
+    its Latin text is 0."""
+    head = data[:400]
+    return len(head) >= 4 and head.count(0) >= len(head) // 3
 
 
 def _undecodable_lines(data: bytes) -> Problems:
@@ -88,6 +99,29 @@ def _undecodable_lines(data: bytes) -> Problems:
     return problems
 
 
+def detect_delimiter(text: str, spec: CsvKind, mapping: Mapping[str, str] | None) -> str:
+    """The separator of the header line: the one that splits it into the most known column names
+    (the kind's, or the mapping's), then into the most cells; a comma when nothing splits it."""
+    first = text[: text.find("\n")] if "\n" in text[:1_000_000] else text[:1_000_000]
+    known = {*spec.names, *(str(v).strip() for v in (mapping or {}).values())}
+    best, best_score = ",", (0, 1)
+    for delimiter in DELIMITERS:
+        cells = next(csv.reader(io.StringIO(first, newline=""), delimiter=delimiter), [])
+        score = (sum(c.strip() in known for c in cells), len(cells))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def normal_newlines(data: bytes, text: str) -> tuple[bytes, str]:
+    """A file whose lines end in a lone CR (classic Mac OS, some exports) -> LF line ends, so the
+    line numbers in messages count as an editor does."""
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")
+        return text.encode("utf-8"), text
+    return data, text
+
+
 def parse(
     data: bytes,
     text: str,
@@ -95,13 +129,20 @@ def parse(
     mapping: Mapping[str, str] | None,
     filename: str,
     notes: list[str],
-) -> tuple[pd.DataFrame, np.ndarray, Problems]:
-    """-> raw string cells of the spec's columns (index 0..n-1), physical lines, problems so far."""
+    file_format: FileFormat | None = None,
+) -> tuple[pd.DataFrame, np.ndarray, Problems, str]:
+    """-> raw string cells of the spec's columns (index 0..n-1), physical lines, problems so far,
+    and the separator used."""
     if not text.strip():
         wanted = f"Its first line must be the header: {template(spec.name)}. Nothing was imported."
         raise ImportFailed(f"{filename} is empty. {wanted}")
-    positions = check_header(text, spec, mapping, filename, notes)
-    df, skipped = _read_cells(data, filename)
+    file_format = file_format or FileFormat()
+    data, text = normal_newlines(data, text)
+    delimiter = file_format.delimiter or detect_delimiter(text, spec, mapping)
+    positions = check_header(
+        text, spec, mapping, filename, notes, delimiter=delimiter, chosen=file_format.delimiter is not None
+    )
+    df, skipped = _read_cells(data, filename, delimiter)
     records, before = _physical_lines(df, text, skipped)
     lines = records + before[:-1]
 
@@ -112,8 +153,8 @@ def parse(
             [physical],
             None,
             None,
-            f"the line has {saw} cells but the header has {expected}; a comma inside a value "
-            'needs the value in double quotes ("...")',
+            f"the line has {saw} cells but the header has {expected}; a "
+            f"{_SEPARATOR_WORD[delimiter]} inside a value needs the value in double quotes (\"...\")",
         )
 
     # Use the (stripped, mapped) header names by position; keep the spec's columns only.
@@ -128,16 +169,20 @@ def parse(
         lines = lines[~blank]
     if len(raw) == 0 and not problems:
         raise ImportFailed(f"{filename} has a header but no data rows; nothing was imported.")
-    return raw, lines, problems
+    return raw, lines, problems, delimiter
 
 
-def _read_cells(data: bytes, filename: str) -> tuple[pd.DataFrame, Skipped]:
+_SEPARATOR_WORD = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _read_cells(data: bytes, filename: str, delimiter: str = ",") -> tuple[pd.DataFrame, Skipped]:
     """Every cell as a string; records with the wrong number of cells are skipped and listed."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
             df = pd.read_csv(
                 io.BytesIO(data),
+                sep=delimiter,
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
@@ -182,3 +227,22 @@ def _physical_lines(df: pd.DataFrame, text: str, skipped: Skipped) -> tuple[np.n
                 extra += col.str.count("\n").to_numpy(dtype=np.int64)
     before = np.concatenate([[0], np.cumsum(extra)])
     return records, before
+
+
+def preview_file(
+    data: bytes, kind: str, file_format: FileFormat | None = None, rows: int = 5
+) -> tuple[list[str], pd.DataFrame, str]:
+    """The header, the first `rows` rows as text (nothing converted) and the separator the import
+    will use (the chosen one, else detected). Raises ImportFailed when the file cannot be read."""
+    from empowerment.csvformat import KINDS
+
+    data, text = decode(data, f"{kind}.csv")
+    data, text = normal_newlines(data, text[:2_000_000])
+    chosen = (file_format or FileFormat()).delimiter
+    delimiter = chosen or detect_delimiter(text, KINDS[kind], None)
+    try:
+        frame = pd.read_csv(io.StringIO(text, newline=""), sep=delimiter, nrows=rows, dtype=str,
+                            keep_default_na=False, skipinitialspace=True, on_bad_lines="skip")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise ImportFailed(f"The file cannot be previewed ({exc}); checking it will say what is wrong.") from exc
+    return [str(c).strip() for c in frame.columns], frame, delimiter

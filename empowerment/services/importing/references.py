@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Table, func, select
 
 from empowerment.models import Customer, Employee, Location
 from empowerment.models import table as table_of
@@ -12,17 +13,25 @@ from empowerment.services.importing.lookup import fetch_all, fetch_by_codes, ids
 from empowerment.services.importing.writing import bulk_insert
 
 
+def customer_keys(codes: pd.Series) -> pd.Series:
+    """Customer ids are matched ignoring case ("c00002" is C00002), like `lookups.customer_by_code`."""
+    return codes.str.lower()
+
+
 def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
-    """Customer id per row; unknown customers are created ("Customer <id>") and counted."""
+    """Customer id per row, matched ignoring case; unknown customers are created ("Customer
+    <id>", spelt as on their first row) and counted."""
     table = table_of(Customer)
-    positions, distinct = pd.factorize(codes)
+    positions, distinct = pd.factorize(customer_keys(codes))
     distinct = np.asarray(distinct, dtype=object)
-    found = fetch_by_codes(job.session, table, distinct, ["id"])
+    found = fetch_by_codes(job.session, table, distinct, ["id"], ignore_case=True)
     unknown = ~pd.Index(distinct).isin(found["code"].astype(object))
     if unknown.any():
-        # Earliest time per distinct code (position -1 marks empty cells: not a code).
-        first = pd.Series(times.to_numpy()).groupby(positions).min().reindex(range(len(distinct)))
-        first_seen = pd.Series(first.to_numpy()[unknown], index=pd.Index(distinct[unknown]))
+        # Earliest time and first spelling per distinct id (position -1 marks empty cells).
+        by_key = pd.DataFrame({"time": times.to_numpy(), "code": codes.to_numpy(dtype=object)}).groupby(positions)
+        first = by_key["time"].min().reindex(range(len(distinct)))
+        spelling = by_key["code"].first().reindex(range(len(distinct)))
+        first_seen = pd.Series(first.to_numpy()[unknown], index=pd.Index(spelling.to_numpy()[unknown]))
         job.summary.customers_created = len(first_seen)
         if not job.dry_run:
             new = pd.DataFrame(
@@ -34,12 +43,24 @@ def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
                     "created_by_id": job.actor_id,
                 }
             )
-            bulk_insert(job, table, new, span=(0.3, 0.4), label="Creating customers")
-            found = pd.concat(
-                [found, fetch_by_codes(job.session, table, new["code"], ["id"])],
-                ignore_index=True,
-            )
+            created = _insert_and_read_back(job, table, new, span=(0.3, 0.4), label="Creating customers")
+            created["code"] = customer_keys(created["code"].astype(str))
+            found = pd.concat([found, created], ignore_index=True)
     return ids_for(codes, found, (positions, distinct))
+
+
+def _insert_and_read_back(
+    job: Job, table: Table, new: pd.DataFrame, *, span: tuple[float, float], label: str
+) -> pd.DataFrame:
+    """Insert `new` and read back the ids of its codes: only rows above the highest id before
+    the insert are read (ids only grow; a concurrent writer's rows are told apart by their
+    codes), instead of looking up every code in a table that may hold millions."""
+    conn = job.session.connection()
+    before = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    bulk_insert(job, table, new, span=span, label=label)
+    rows = conn.execute(select(table.c.code, table.c.id).where(table.c.id > before)).all()
+    found = pd.DataFrame(rows, columns=["code", "id"]) if rows else pd.DataFrame({"code": [], "id": []})
+    return found[found["code"].isin(new["code"].astype(object))].reset_index(drop=True)
 
 
 def match_named(values: pd.Series, existing: pd.DataFrame) -> dict[str, float]:

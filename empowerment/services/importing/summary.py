@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from empowerment.csvformat import KINDS
+import pandas as pd
+
+from empowerment.csvformat import DATE_FORMATS, DECIMAL_MARKS, DELIMITERS, KINDS
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -22,6 +24,16 @@ class ImportSummary:
     locations_created: int = 0
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    # How the file was read (detected unless chosen): a separator of DELIMITERS, a decimal mark
+    # of DECIMAL_MARKS, a date format of DATE_FORMATS.
+    delimiter: str = ","
+    decimal_mark: str = "."
+    date_format: str = "iso"
+    # Importing the valid rows only: the rows set aside, one per line ("line", "columns",
+    # "problem", then the file's cells as written), and their problems one by one.
+    rejected: int = 0
+    rejects: pd.DataFrame | None = None
+    problems: list[dict[str, object]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -32,7 +44,19 @@ class ImportSummary:
             "customers_created": self.customers_created,
             "teams_created": self.teams_created,
             "locations_created": self.locations_created,
+            "rejected": self.rejected,
         }
+
+    def format_text(self) -> str | None:
+        """'Read as separated by semicolons, amounts with a comma (12,50).' when not the default."""
+        parts = []
+        if self.delimiter != ",":
+            parts.append(f"separated by {DELIMITERS[self.delimiter]}")
+        if self.decimal_mark != ".":
+            parts.append(f"amounts with {DECIMAL_MARKS[self.decimal_mark]}")
+        if self.date_format != "iso":
+            parts.append(f"dates as {DATE_FORMATS[self.date_format].split(' (')[0].lower()}")
+        return f"Read as {', '.join(parts)}." if parts else None
 
     def as_text(self) -> str:
         noun = KINDS[self.kind].noun
@@ -51,6 +75,17 @@ class ImportSummary:
             if count:
                 s = "" if count == 1 else "s"
                 lines.append(f"{count:,} new {what}{s} {verb or ''}created for ids not yet known.")
+        if self.rejected:
+            s = "" if self.rejected == 1 else "s"
+            lines.append(
+                f"{self.rejected:,} row{s} with problems "
+                f"{'would be' if self.dry_run else 'were' if self.rejected != 1 else 'was'} set "
+                "aside and not imported; download them with the reasons, correct them and import "
+                "that file."
+            )
+        read_as = self.format_text()
+        if read_as:
+            lines.append(read_as)
         lines.extend(self.warnings)
         if self.dry_run:
             lines.append("Dry run: nothing was written.")

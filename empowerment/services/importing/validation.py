@@ -5,29 +5,61 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from empowerment.csvformat import ESCAPED_TYPES, Column, CsvKind, unescape_formulas
+from empowerment.csvformat import ESCAPED_TYPES, Column, CsvKind, FileFormat, unescape_formulas
 from empowerment.services.importing.problems import Problems
-from empowerment.services.importing.values import parse_money, parse_times
+from empowerment.services.importing.values import detect_decimal_mark, parse_money, parse_times
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
+MONEY_TYPES = ("money", "signed_money")
+NUL_REASON = (
+    "contains a NUL character (byte 0), which cannot be stored; remove it (a file full of them "
+    "is usually saved as UTF-16: save it as CSV UTF-8)"
+)
 
 
 def validate(
-    raw: pd.DataFrame, lines: np.ndarray, spec: CsvKind, problems: Problems, notes: list[str]
-) -> pd.DataFrame:
-    """-> typed values by CSV column name (None/NaN/NaT where empty or invalid) plus "line"."""
+    raw: pd.DataFrame,
+    lines: np.ndarray,
+    spec: CsvKind,
+    problems: Problems,
+    notes: list[str],
+    file_format: FileFormat | None = None,
+    *,
+    nul_bytes: bool = True,
+) -> tuple[pd.DataFrame, str]:
+    """-> typed values by CSV column name (None/NaN/NaT where empty or invalid) plus "line", and
+    the decimal mark the amounts were read with. `nul_bytes=False` (the file has none) skips
+    looking for them cell by cell."""
+    file_format = file_format or FileFormat()
+    money = [raw[c.name].str.strip() for c in spec.columns if c.type in MONEY_TYPES and c.name in raw]
+    decimal_mark = file_format.decimal_mark or detect_decimal_mark(money)
     out = pd.DataFrame({"line": lines})
     for col in spec.columns:
         if col.name in raw.columns:
-            _check_column(out, raw[col.name], col, problems, notes)
-    _check_duplicate_ids(out, spec.columns[0].name, problems)
-    return out
+            _check_column(
+                out, raw[col.name], col, problems, notes, file_format.date_format, decimal_mark, nul_bytes
+            )
+    _check_duplicate_ids(out, spec.columns[0].name, problems, ignore_case=spec.name == "customers")
+    return out, decimal_mark
 
 
 def _check_column(
-    out: pd.DataFrame, cells: pd.Series, col: Column, problems: Problems, notes: list[str]
+    out: pd.DataFrame,
+    cells: pd.Series,
+    col: Column,
+    problems: Problems,
+    notes: list[str],
+    date_format: str = "iso",
+    decimal_mark: str = ".",
+    nul_bytes: bool = True,
 ) -> None:
     """Adds `col.name` to `out`: the typed values of `cells` (the column as written)."""
+    has_nul = np.zeros(len(cells), dtype=bool)
+    if nul_bytes:
+        has_nul = cells.str.contains("\x00", regex=False).to_numpy(dtype=bool)
+    if has_nul.any():
+        problems.add_mask(out, has_nul, col.name, cells.str.replace("\x00", "\\0", regex=False), NUL_REASON)
+        cells = cells.str.replace("\x00", "", regex=False)  # one problem per cell, not two
     value = cells.str.strip() if col.strip else cells
     if col.type in ESCAPED_TYPES:
         value = unescape_formulas(value)  # "'=SUM(A1)" as exported -> "=SUM(A1)" as stored
@@ -42,11 +74,13 @@ def _check_column(
     elif col.type == "choice":
         out[col.name] = _choice(out, value, cells, filled, col, problems)
     elif col.type in ("money", "signed_money"):
-        cents, bad, reasons = parse_money(value, filled, signed=col.type == "signed_money")
-        problems.add_mask(out, bad, col.name, cells, reasons)
+        cents, bad, reasons = parse_money(
+            value, filled, signed=col.type == "signed_money", decimal_mark=decimal_mark
+        )
+        problems.add_mask(out, bad & ~has_nul, col.name, cells, reasons)
         out[col.name] = cents
     elif col.type == "time":
-        out[col.name] = _times(out, value, cells, filled, col, problems, notes)
+        out[col.name] = _times(out, value, cells, filled & ~has_nul, col, problems, notes, date_format)
     else:  # pragma: no cover - export-only column types
         raise AssertionError(col.type)
 
@@ -99,16 +133,11 @@ def _times(
     col: Column,
     problems: Problems,
     notes: list[str],
+    date_format: str = "iso",
 ) -> pd.Series:
-    times, converted = parse_times(value.where(filled, None))
+    times, converted = parse_times(value.where(filled, None), date_format)
     invalid = filled & times.isna().to_numpy()
-    problems.add_mask(
-        out,
-        invalid,
-        col.name,
-        cells,
-        "is not a date or time; use ISO 8601, for example 2024-03-31 or 2024-03-31T14:05:00",
-    )
+    problems.add_mask(out, invalid, col.name, cells, _TIME_HELP[date_format])
     years = times.dt.year.to_numpy(dtype="float64", na_value=np.nan)
     outside = filled & ~invalid & ((years < MIN_YEAR) | (years > MAX_YEAR))
     problems.add_mask(out, outside, col.name, cells, f"is outside the years {MIN_YEAR}-{MAX_YEAR}")
@@ -121,13 +150,24 @@ def _times(
     return times
 
 
-def _check_duplicate_ids(out: pd.DataFrame, id_col: str, problems: Problems) -> None:
-    codes = out[id_col]
+_TIME_HELP = {
+    "iso": "is not a date or time; use ISO 8601, for example 2024-03-31 or 2024-03-31T14:05:00 "
+    "(or choose the file's date format)",
+    "dmy": "is not a date or time written day/month/year, for example 31/03/2024 or "
+    "31/03/2024 14:05 (ISO 8601 dates like 2024-03-31 are read too)",
+    "mdy": "is not a date or time written month/day/year, for example 03/31/2024 or "
+    "03/31/2024 14:05 (ISO 8601 dates like 2024-03-31 are read too)",
+}
+
+
+def _check_duplicate_ids(out: pd.DataFrame, id_col: str, problems: Problems, *, ignore_case: bool = False) -> None:
+    """Later rows with an id already seen are problems (customer ids ignoring case: C1 is c1)."""
+    codes = out[id_col].str.lower() if ignore_case else out[id_col]
     dup = (codes.duplicated(keep=False) & codes.notna()).to_numpy()
     if not dup.any():
         return
-    sub = out.loc[dup, [id_col, "line"]]
-    first = sub.groupby(id_col)["line"].transform("min")
+    sub = out.loc[dup, [id_col, "line"]].assign(_key=codes[dup])
+    first = sub.groupby("_key")["line"].transform("min")
     later = (sub["line"] != first).to_numpy()
     problems.add(
         sub["line"].to_numpy()[later],

@@ -18,7 +18,7 @@ from empowerment.services.importing.values import as_us
 
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while importing (allocated only as used)
-REBUILD_INDEXES_FROM_ROWS = 100_000  # see _sqlite_bulk_mode
+REBUILD_INDEXES_FROM_ROWS = 20_000  # see _sqlite_bulk_mode
 # Tests turn this off to prove the portable SQLAlchemy Core path gives the same result as the
 # SQLite executemany / PostgreSQL COPY fast paths.
 USE_FAST_PATHS = True

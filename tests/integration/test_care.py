@@ -1,0 +1,161 @@
+"""Proactive care end to end on the database: the care list of a location, acting on an entry
+takes the customer off it (and the audit log says why they were there), follow-ups, the hand-over
+reads, the friction map, and the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from empowerment.cli import main
+from empowerment.db import Database
+from empowerment.errors import InvalidInput, PermissionDenied
+from empowerment.models import AuditEvent, Customer, Incident, Role, Transaction
+from empowerment.queries import care as care_queries
+from empowerment.queries.friction import friction_map
+from empowerment.services import care, care_io
+from empowerment.services.gestures import LogRequest, log_gesture
+from tests.factories import SYSTEM, actor_of, make_customer, make_employee, make_policy, make_team
+
+NOW = datetime.now().replace(microsecond=0) - timedelta(minutes=5)
+
+
+def _incident(db: Database, code: str, customer: str, days_ago: float, category: str = "Noise",
+              location_of_team: int | None = None) -> None:
+    from empowerment.models import Team
+    with db.write() as session:
+        customer_id = session.scalar(select(Customer.id).where(Customer.code == customer))
+        location_id = session.get(Team, location_of_team).location_id if location_of_team else None
+        session.add(Incident(code=code, customer_id=customer_id, occurred_at=NOW - timedelta(days=days_ago),
+                             category=category, location_id=location_id))
+
+
+def _spent(db: Database, customer: str, cents: int, days_ago: float) -> None:
+    with db.write() as session:
+        customer_id = session.scalar(select(Customer.id).where(Customer.code == customer))
+        session.add(Transaction(code=f"T-{customer}-{days_ago}", customer_id=customer_id,
+                                occurred_at=NOW - timedelta(days=days_ago), amount_cents=cents))
+
+
+@pytest.fixture
+def org(db: Database) -> Database:
+    team = make_team(db, "FD", "Harbour")
+    other = make_team(db, "HK", "Hilltop")
+    make_employee(db, "S1", team_id=team)
+    make_employee(db, "S2", team_id=other, name="Hill Staff")
+    make_employee(db, "M1", role=Role.MANAGER, team_id=team, name="Mo Manager")
+    make_policy(db, 100_000)
+    for code, name, revenue in (("C1", "Repeat Guest", 90_000), ("C2", "Waiting Guest", 30_000),
+                                ("C3", "Happy Guest", 50_000), ("C4", "Hill Guest", 10_000)):
+        make_customer(db, code, name)
+        _spent(db, code, revenue, 200)
+    _incident(db, "I-C1-a", "C1", 40, location_of_team=team)
+    _incident(db, "I-C1-b", "C1", 5, "Billing error", location_of_team=team)
+    _incident(db, "I-C2", "C2", 2, location_of_team=team)
+    _incident(db, "I-C3", "C3", 3, location_of_team=team)
+    _incident(db, "I-C4", "C4", 3, location_of_team=other)
+    staff = actor_of(db, "S1")
+    for incident, customer in (("I-C1-a", "C1"), ("I-C1-b", "C1"), ("I-C3", "C3")):
+        log_gesture(db, staff, LogRequest("S1", customer, "comp", "10", incident_code=incident), at=NOW)
+    return db
+
+
+def _listed(db: Database, who: str = "S1") -> dict[str, str]:
+    listed = care_queries.care_list(db, actor_of(db, who))
+    return dict(zip(listed.entries["customer_code"], listed.entries["reason_code"], strict=True))
+
+
+def test_the_care_list_of_a_location_and_acting_on_it(org: Database) -> None:
+    listed = care_queries.care_list(org, actor_of(org, "S1"))
+    assert listed.location == "Harbour"
+    assert dict(zip(listed.entries["customer_code"], listed.entries["reason_code"], strict=True)) == {
+        "C1": "repeat", "C2": "unrecovered"}
+    # Ranked by value at risk: the repeat guest spends three times as much.
+    assert listed.entries["customer_code"].tolist() == ["C1", "C2"]
+    assert listed.entries.iloc[0]["reason"].startswith("2 incidents in 90 days, no follow-up since the last: ")
+    top = listed.entries.iloc[0]
+    reason = care.CareReason("C1", top["reason"], int(top["rank"]), int(top["value_at_risk_cents"]),
+                             float(top["chance_not_returning"]))
+    care.record_follow_up(org, actor_of(org, "S1"), care.FollowUpRequest("S1", "I-C1-b", "Called", source="care"),
+                          care=reason)
+    assert _listed(org) == {"C2": "unrecovered"}
+    second = care_queries.care_list(org, actor_of(org, "S1")).entries.iloc[0]
+    care.act_with_gesture(org, actor_of(org, "S1"), LogRequest("S1", "C2", "gift", "15", incident_code="I-C2",
+                                                               idempotency_key="care-1"),
+                          care.CareReason("C2", second["reason"], 1, int(second["value_at_risk_cents"]), 0.5))
+    assert _listed(org) == {}
+    with org.read() as session:  # auditable: why each customer was on the list
+        acted = {e.entity_id: json.loads(e.detail) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "care.acted"))}
+    assert acted["C1"]["reason"].startswith("2 incidents") and acted["C1"]["action"] == "follow_up"
+    assert acted["C2"]["action"] == "gesture" and acted["C2"]["reason"].startswith("An incident with no recovery")
+    # As it was: the list before anyone acted is still reproducible.
+    before = care_queries.care_list(org, SYSTEM, "Harbour", as_of=NOW - timedelta(hours=1))
+    assert set(before.entries["customer_code"]) == {"C1", "C2", "C3"}  # nobody was recovered yet
+
+
+def test_staff_see_only_their_location(org: Database) -> None:
+    assert _listed(org, "S2") == {"C4": "unrecovered"}
+    with pytest.raises(PermissionDenied):
+        care_queries.care_list(org, actor_of(org, "S2"), "Harbour")
+    everywhere = care_queries.care_list(org, SYSTEM)
+    assert set(everywhere.entries["customer_code"]) == {"C1", "C2", "C4"}
+
+
+def test_follow_ups_and_the_hand_over_reads(org: Database) -> None:
+    staff = actor_of(org, "S1")
+    awaiting = care_queries.awaiting_follow_up(org, staff)
+    assert set(awaiting["incident_code"]) == {"I-C1-a", "I-C1-b", "I-C3"}
+    care.record_follow_up(org, staff, care.FollowUpRequest("S1", "I-C3", "checked in", note="All good now"))
+    assert "I-C3" not in set(care_queries.awaiting_follow_up(org, staff)["incident_code"])
+    with pytest.raises(InvalidInput, match="not a follow-up"):
+        care.record_follow_up(org, staff, care.FollowUpRequest("S1", "I-C3", "emailed"))
+    waiting = care_queries.waiting_incidents(org, staff)
+    assert waiting["incident_code"].tolist() == ["I-C2"] and 47 < waiting["waited_hours"].iloc[0] < 49
+    # Follow-ups round-trip as CSV.
+    exported = care_io.export_follow_ups(org, SYSTEM)
+    assert exported.splitlines()[0] == ",".join(care_io.FOLLOW_UP_COLUMNS) and "checked_in" in exported
+    assert care_io.import_follow_ups(org, SYSTEM, exported) == 0  # same ids: nothing new
+    # The payoff's frames say which incidents were followed up.
+    from empowerment.queries.frames import load_analytics_frames
+    frames = load_analytics_frames(org)
+    followed = dict(zip(frames.incidents["incident_id"], frames.incidents["followed_up"], strict=True))
+    with org.read() as session:
+        ids = dict(session.execute(select(Incident.code, Incident.id)).all())
+    assert followed[ids["I-C3"]] and not followed[ids["I-C2"]]
+
+
+def test_the_friction_map_alerts_on_a_rise(org: Database) -> None:
+    team = make_team(org, "FB", "Seaside")
+    make_customer(org, "C9", "Seaside Guest")
+    for week in range(1, 15):
+        _incident(org, f"I-base-{week}", "C9", week * 7 + 1, "Food & drink", location_of_team=team)
+    for n in range(8):
+        _incident(org, f"I-rise-{n}", "C9", (NOW.weekday() + 0.01 * n) if NOW.weekday() else 0.01 * n,
+                  "Food & drink", location_of_team=team)
+    result = friction_map(org, SYSTEM, "Seaside", weeks=8, now=NOW)
+    assert result.alerts[["location", "touchpoint", "category"]].values.tolist()[0] == ["Seaside", "Dining", "Food & drink"]
+    assert "Poisson" in result.rule
+    with pytest.raises(PermissionDenied):
+        friction_map(org, actor_of(org, "S1"))
+
+
+def test_the_command_line(org: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    url = org.url
+    assert main(["care-list", "--location", "Harbour", "--format", "json", "--database-url", url]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [e["customer_id"] for e in out["entries"]] == ["C1", "C2"] and out["location"] == "Harbour"
+    assert main(["care-list", "--database-url", url]) == 0
+    assert "Repeat Guest" in capsys.readouterr().out
+    assert main(["follow-up", "--employee", "S1", "--incident", "I-C2", "--kind", "wrote", "--database-url", url]) == 0
+    capsys.readouterr()
+    assert main(["care-list", "--location", "Harbour", "--format", "json", "--database-url", url]) == 0
+    assert [e["customer_id"] for e in json.loads(capsys.readouterr().out)["entries"]] == ["C1"]
+    assert main(["vocabulary", "map", "gesture_type", "Comp'd meal=comp", "--database-url", url]) == 0
+    assert main(["vocabulary", "export", "--database-url", url]) == 0
+    assert "Comp'd meal" in capsys.readouterr().out
+    assert main(["friction", "--database-url", url]) == 0
+    assert "Rule:" in capsys.readouterr().out
