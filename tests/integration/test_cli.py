@@ -283,7 +283,7 @@ def test_log_with_a_repeated_key_logs_once(cli: Cli) -> None:
 
 def test_log_above_approval_waits_for_a_manager(cli: Cli) -> None:
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C1", "--type", "refund",
-                       "--amount", "450", "--category", "Billing error")
+                       "--amount", "450", "--category", "Billing error", "--note", "Charged twice")
     assert code == 0
     assert "waiting for a manager's approval" in out and "approval queue" in out
     db = cli.db()
@@ -294,7 +294,7 @@ def test_log_above_approval_waits_for_a_manager(cli: Cli) -> None:
 
 def test_log_above_review_is_flagged(cli: Cli) -> None:
     _, out, _ = cli("log", "--employee", "E1", "--customer", "C1", "--type", "refund",
-                    "--amount", "200", "--category", "Billing error")
+                    "--amount", "200", "--category", "Billing error", "--note", "Charged twice; refunded")
     assert "A manager will review it afterwards." in out
 
 
@@ -306,7 +306,7 @@ def test_log_above_review_is_flagged(cli: Cli) -> None:
         ({"--amount": "abc"}, "not a number"),
         ({"--amount": "1e9"}, "not a number"),
         ({"--amount": "99999999999"}, "too large"),
-        ({"--amount": "600"}, "more than your remaining budget; $500.00 is left"),
+        ({"--amount": "600", "--note": "Ruined stay"}, "more than your remaining budget; $500.00 is left"),
         ({"--employee": "NOPE"}, "No active employee with id 'NOPE'"),
         ({"--customer": "NOPE"}, "No customer with id 'NOPE'"),
         ({"--type": "bribe"}, "'bribe' is not a gesture type"),
@@ -537,7 +537,7 @@ def test_api_tokens_batches_and_gesture_decisions_on_the_command_line(cli: Cli, 
     assert code == 0 and "1 added" in out and "1 refused" in out
 
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C2", "--type", "refund", "--amount", "450",
-                       "--category", "Billing error")
+                       "--category", "Billing error", "--note", "Charged twice")
     waiting = out.split()[0]
     assert cli("decide", waiting, "--reject", "--reason", "Not ours")[0] == 0
     code, out, _ = cli("log", "--employee", "E1", "--customer", "C2", "--type", "gift", "--amount", "20",
