@@ -306,7 +306,7 @@ def test_log_above_review_is_flagged(cli: Cli) -> None:
         ({"--amount": "abc"}, "not a number"),
         ({"--amount": "1e9"}, "not a number"),
         ({"--amount": "99999999999"}, "too large"),
-        ({"--amount": "600"}, "more than your remaining budget; $500.00 is left"),
+        ({"--amount": "600", "--note": "Ruined stay"}, "more than your remaining budget; $500.00 is left"),
         ({"--employee": "NOPE"}, "No active employee with id 'NOPE'"),
         ({"--customer": "NOPE"}, "No customer with id 'NOPE'"),
         ({"--type": "bribe"}, "'bribe' is not a gesture type"),
