@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,3 +144,11 @@ def pg_db(request: pytest.FixtureRequest) -> Iterator[Database]:
     _truncate_all(database)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium shared by tests/e2e and tests/cluster (see tests.e2e.conftest)."""
+    from tests.e2e.conftest import open_browser
+
+    yield from open_browser()

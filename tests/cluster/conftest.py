@@ -22,7 +22,6 @@ import pytest
 from empowerment.db import Database, upgrade
 from tests.conftest import PG_AVAILABLE, drop_pg_database, make_pg_database
 from tests.e2e.conftest import Org, _fill, _need_browser
-from tests.e2e.conftest import browser as browser  # noqa: F401  (the fixture, one Chromium)
 
 ROOT = Path(__file__).resolve().parents[2]
 

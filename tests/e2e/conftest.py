@@ -179,8 +179,10 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
     raise RuntimeError(f"streamlit not healthy after {STARTUP_SECONDS} s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def open_browser() -> Iterator[Any]:
+    """One headless Chromium for the whole run. The `browser` fixture lives in tests/conftest.py so
+    that tests/e2e and tests/cluster share it: two session fixtures would each keep a sync
+    Playwright loop open, and the second refuses to start inside the first."""
     _need_browser()
     from playwright.sync_api import sync_playwright
 
@@ -188,6 +190,13 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
+
+
+def open_menu(page: Any) -> None:
+    """The sidebar starts collapsed (the tablet's width goes to the form): open it when it is."""
+    opener = page.get_by_test_id("stExpandSidebarButton").or_(page.get_by_test_id("stSidebarCollapsedControl"))
+    if opener.count() and opener.first.is_visible():
+        opener.first.click()
 
 
 def new_page(browser: Any, viewport: dict[str, int]) -> Any:

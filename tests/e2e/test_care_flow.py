@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     Person,
     _need_browser,
     new_page,
+    open_menu,
     screenshot,
     start_server,
     stop_server,
@@ -148,6 +149,7 @@ def test_the_friction_map(browser: Any, care_server: tuple[str, Database, Person
     url, _, _, mo = care_server
     page = new_page(browser, LANDSCAPE)
     _sign_in(page, url, mo, "Team")
+    open_menu(page)
     page.get_by_role("link", name="Friction map").click()
     expect(page.get_by_role("heading", name="Friction map")).to_be_visible(timeout=30_000)
     expect(page.get_by_text(re.compile("Food & drink \\(Dining\\) at Harbour: 7 incidents"))).to_be_visible()

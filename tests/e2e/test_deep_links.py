@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     Server,
     _need_browser,
     new_page,
+    open_menu,
     screenshot,
     start_server,
     stop_server,
@@ -121,6 +122,7 @@ def test_the_signed_cookie_survives_a_reload_and_a_new_tab_but_not_forgery_or_si
     _expect_sign_in_only(forged, None)
     forged.context.close()
 
+    open_menu(page)
     page.get_by_role("button", name="Sign out").click()
     _expect_sign_in_only(page, None)
     replay = new_page(browser, LANDSCAPE)  # a browser that kept the old cookie anyway
@@ -161,6 +163,7 @@ def test_screenshots_of_the_team_page_and_the_switch_user_screen(browser: Any, d
     page.wait_for_timeout(1500)  # let the heatmap finish drawing
     screenshot(page, "team-page.png")
 
+    open_menu(page)
     page.get_by_role("button", name="Switch user").click()
     expect(page.get_by_text("Choose this tablet's location and team")).to_be_visible()  # no names yet
     page.get_by_role("combobox", name="Location").click()

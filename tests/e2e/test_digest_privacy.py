@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import LANDSCAPE, Server, new_page, screenshot, sign_in
+from tests.e2e.conftest import LANDSCAPE, Server, new_page, open_menu, screenshot, sign_in
 
 
 def test_the_digest_needs_the_live_cookie_and_dies_with_the_session(server: Server, browser: Any) -> None:
@@ -31,6 +31,7 @@ def test_the_digest_needs_the_live_cookie_and_dies_with_the_session(server: Serv
     answer = stranger.request.get(url)
     assert answer.status == 401 and "Grace" not in answer.text()
 
+    open_menu(page)
     page.get_by_role("button", name="Switch user").click()
     expect(page.get_by_text("Tap your name.")).to_be_visible()
     after = page.request.get(url)  # the same browser, after the switch
