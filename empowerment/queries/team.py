@@ -287,6 +287,21 @@ def story_feed(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
 USE_COLUMNS = ["employee_code", "employee", "team", "incidents", "gestures", "gestures_per_incident"]
 
 
+def _handled_and_logged(session: Session, ids: list[int],
+                        window: Window) -> tuple[dict[int, int], dict[int, int]]:
+    """Incidents each person handled and gestures they logged in the window, by employee id."""
+    incidents = dict(session.execute(
+        select(Incident.employee_id, func.count(Incident.id)).where(
+            Incident.employee_id.in_(ids), Incident.occurred_at >= window.start_at,
+            Incident.occurred_at < window.end_at).group_by(Incident.employee_id)).all())
+    gestures = dict(session.execute(
+        select(Gesture.employee_id, func.count(Gesture.id)).where(
+            Gesture.employee_id.in_(ids), Gesture.status.in_(GestureStatus.against_budget()),
+            Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
+        .group_by(Gesture.employee_id)).all())
+    return incidents, gestures  # type: ignore[return-value]
+
+
 def use_rates(db: Database, actor: Actor, window: Window,
               team_ids: Iterable[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """How much each person and team used their empowerment in the window: incidents they
@@ -295,15 +310,7 @@ def use_rates(db: Database, actor: Actor, window: Window,
     with db.read() as session:
         members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
         ids = [e.id for e, _ in members]
-        incidents = dict(session.execute(
-            select(Incident.employee_id, func.count(Incident.id)).where(
-                Incident.employee_id.in_(ids), Incident.occurred_at >= window.start_at,
-                Incident.occurred_at < window.end_at).group_by(Incident.employee_id)).all())
-        gestures = dict(session.execute(
-            select(Gesture.employee_id, func.count(Gesture.id)).where(
-                Gesture.employee_id.in_(ids), Gesture.status.in_(GestureStatus.against_budget()),
-                Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
-            .group_by(Gesture.employee_id)).all())
+        incidents, gestures = _handled_and_logged(session, ids, window)
     people = pd.DataFrame(
         [[e.code, e.name, team, int(incidents.get(e.id, 0)), int(gestures.get(e.id, 0))]
          for e, team in members], columns=USE_COLUMNS[:-1])
@@ -321,15 +328,7 @@ def under_use(db: Database, actor: Actor, window: Window,
     with db.read() as session:
         members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
         ids = [e.id for e, _ in members]
-        incidents = dict(session.execute(
-            select(Incident.employee_id, func.count(Incident.id)).where(
-                Incident.employee_id.in_(ids), Incident.occurred_at >= window.start_at,
-                Incident.occurred_at < window.end_at).group_by(Incident.employee_id)).all())
-        gestures = dict(session.execute(
-            select(Gesture.employee_id, func.count(Gesture.id)).where(
-                Gesture.employee_id.in_(ids), Gesture.status.in_(GestureStatus.against_budget()),
-                Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
-            .group_by(Gesture.employee_id)).all())
+        incidents, gestures = _handled_and_logged(session, ids, window)
     people = pd.DataFrame(
         [[e.code, e.name, team, int(incidents.get(e.id, 0)), int(gestures.get(e.id, 0))]
          for e, team in members],
