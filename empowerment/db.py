@@ -82,6 +82,18 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return engine
 
 
+@contextmanager
+def _readable_failures() -> Iterator[None]:
+    """Database failures a person can act on (down, locked, read-only) become `Unavailable`."""
+    try:
+        yield
+    except Exception as exc:
+        failure = _failure(exc)
+        if failure is None:
+            raise
+        raise failure from exc
+
+
 def _failure(exc: Exception) -> Exception | None:
     """The readable domain error for a database failure (None: not one we translate). The
     details go to the server's log under the reference the person sees."""
@@ -132,27 +144,15 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A read-only unit: never commits. Closing ends the transaction without expiring what was
         loaded, so results stay readable after the unit."""
-        try:
-            with self._read_sessions() as session:
-                yield session
-        except Exception as exc:
-            failure = _failure(exc)
-            if failure is None:
-                raise
-            raise failure from exc
+        with _readable_failures(), self._read_sessions() as session:
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write unit: commits once at the end, rolls back on any exception. A database that is
         down, locked past the bounded wait or read-only raises `Unavailable` with a sentence."""
-        try:
-            with self._sqlite_writer_turn(), self._write_sessions() as session, session.begin():
-                yield session
-        except Exception as exc:
-            failure = _failure(exc)
-            if failure is None:
-                raise
-            raise failure from exc
+        with _readable_failures(), self._sqlite_writer_turn(), self._write_sessions() as session, session.begin():
+            yield session
 
     def writer_turn(self) -> Any:
         """The writers' turn without a unit (SQLite; nothing on PostgreSQL): a restore copies
