@@ -15,10 +15,12 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from empowerment import settings
@@ -56,10 +58,9 @@ def _configure_sqlite(engine: Engine) -> None:
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = url or settings.database_url()
     if url.startswith("sqlite"):
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            from pathlib import Path
-
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        database_file = _sqlite_file(make_url(url))
+        if database_file is not None:
+            Path(database_file).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": settings.current().db_wait_seconds}, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -125,8 +126,7 @@ class Database:
 
     def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
         self.engine = make_engine(url, **engine_kwargs)
-        database_file = self.engine.url.database if self.dialect == "sqlite" else None
-        self._lock_path = f"{database_file}.writelock" if database_file not in (None, "", ":memory:") else None
+        self._lock_path = _writer_lock_path(self.engine.url) if self.dialect == "sqlite" else None
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
@@ -177,6 +177,29 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _writer_lock_path(url: URL) -> str | None:
+    """The side file beside the SQLite database that queues writers; none in memory."""
+    database_file = _sqlite_file(url)
+    return None if database_file is None else f"{database_file}.writelock"
+
+
+def _sqlite_file(url: URL) -> str | None:
+    """The SQLite database's file path, or None in memory.
+
+    A URI-style name (`file:/path/db?mode=ro&uri=true`) names the same file as its plain path, so
+    its folder and lock are that file's, not a relative folder called `file:`."""
+    database_file = url.database
+    if database_file in (None, "", ":memory:"):
+        return None
+    if url.query.get("uri") == "true" and database_file.startswith("file:"):
+        database_file = database_file.removeprefix("file:").split("?", 1)[0]
+        if database_file.startswith("//"):  # file://host/path: the host part is empty or localhost
+            database_file = "/" + database_file[2:].split("/", 1)[-1]
+        if database_file in ("", ":memory:") or url.query.get("mode") == "memory":
+            return None
+    return database_file
 
 
 def _flock_within(fd: int, seconds: float) -> None:

@@ -132,6 +132,8 @@ def test_a_read_only_database_is_a_sentence_and_changes_nothing(sqlite_db: Datab
         log_gesture(read_only, SYSTEM, LogRequest(employee, customer, "comp", "20", category="Noise"))
     read_only.dispose()
     assert _counts(sqlite_db) == (0, 0, 0)
+    # Its writers queued on the database's own lock file, not on one under a folder called "file:".
+    assert not Path("file:").exists()
 
 
 def test_a_nul_byte_is_refused_with_a_sentence(db: Database, org: tuple[str, str]) -> None:
