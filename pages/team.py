@@ -41,46 +41,41 @@ def _outcome_key(code: str) -> str:
     return f"tm_outcome_{code}"
 
 
-def _card_act(action: str, code: str, call, success: str) -> None:  # type: ignore[no-untyped-def]
+def _act(action: str, code: str, call, success: str, *, on_card: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Run a decision once per (action, code); answer on the tapped card, or at the page top."""
     done = S.setdefault(DONE, set())
     if (action, code) in done:  # a second tap on the same button
         return
+
+    def answer(kind: str, message: str) -> None:
+        if on_card:
+            S[_outcome_key(code)] = (kind, message)
+        else:
+            ui.flash(FLASH, kind, message)
+
     try:
         call()
     except EmpowermentError as exc:
-        S[_outcome_key(code)] = ("error", str(exc))
+        answer("error", str(exc))
         return
     done.add((action, code))
-    S[_outcome_key(code)] = ("success", success)
-
-
-def _act(action: str, code: str, call, success: str) -> None:  # type: ignore[no-untyped-def]
-    done = S.setdefault(DONE, set())
-    if (action, code) in done:  # a second tap on the same button
-        return
-    try:
-        call()
-    except EmpowermentError as exc:
-        ui.flash(FLASH, "error", str(exc))
-        return
-    done.add((action, code))
-    ui.flash(FLASH, "success", success)
+    answer("success", success)
 
 
 # Each callback gets the person re-read from the database (`callback`): never the previous run's.
 def _mark_reviewed(actor: Actor, code: str) -> None:
-    _card_act("review", code, lambda: gestures.mark_reviewed(db, actor, code, S.get(f"tm_comment_{code}", "")),
+    _act("review", code, lambda: gestures.mark_reviewed(db, actor, code, S.get(f"tm_comment_{code}", "")),
               "Marked reviewed.")
 
 
 def _void(actor: Actor, code: str) -> None:
-    _card_act("void", code, lambda: gestures.void_gesture(db, actor, code, S.get(f"tm_void_{code}", "")),
+    _act("void", code, lambda: gestures.void_gesture(db, actor, code, S.get(f"tm_void_{code}", "")),
               "Gesture undone; its money went back to the budget.")
 
 
 def _decide(actor: Actor, code: str, approve: bool) -> None:
     reason = S.get(f"tm_reason_{code}", "")
-    _card_act("decide", code, lambda: gestures.decide_gesture(db, actor, code, approve, reason),
+    _act("decide", code, lambda: gestures.decide_gesture(db, actor, code, approve, reason),
               "Approved: the held money is now spent." if approve else "Rejected: the held money is back.")
 
 
@@ -96,7 +91,7 @@ def _feature(actor: Actor, code: str, featured: bool) -> None:
 def _unlock(actor: Actor, code: str, name: str, lock: str) -> None:
     # keyed by the lock too: a later lock of the same person can be lifted again
     _act("unlock", f"{code}@{lock}", lambda: accounts.unlock_pin(db, actor, code),
-         f"{name}'s PIN is unlocked; they can sign in on the tablet again.")
+         f"{name}'s PIN is unlocked; they can sign in on the tablet again.", on_card=False)
 
 
 # --- blocks ---------------------------------------------------------------------------------------
