@@ -220,7 +220,9 @@ def test_a_hanging_receiver_does_not_slow_the_gesture_call(api: Api, mailbox: Ma
             worker.wait(timeout=10)
         print(f"gesture call median: {statistics.median(quiet) * 1000:.0f} ms without a worker, "
               f"{statistics.median(busy) * 1000:.0f} ms while the receiver hangs (max {max(busy) * 1000:.0f} ms)")
-        assert max(busy) < 2.0  # the receiver hangs for 30 s and the worker waits 3 s per try
+        # The receiver hangs for 30 s and the worker waits 3 s per try: a call that waited on either
+        # would take 3 s or more, whatever the machine's load (calls here take 0.02-1 s).
+        assert max(busy) < 3.0
         assert statistics.median(busy) < statistics.median(quiet) + 0.5
         statuses = {DeliveryStatus(d.status) for d in _deliveries(api.db) if d.channel == "webhook"}
         assert DeliveryStatus.SENDING in statuses or DeliveryStatus.UNKNOWN in statuses

@@ -146,9 +146,10 @@ def test_a_warm_rerun_redraws_from_the_cache(db: Database, monkeypatch: pytest.M
     monkeypatch.setattr(frame_queries, "load_analytics_frames", lambda *a, **k: loads.append(1) or real(*a, **k))
     at = page()
     assert len(loads) == 1
-    started = time.perf_counter()
+    # CPU time of this process, not wall time: other work on a shared machine does not count.
+    started = time.process_time()
     at.run()
-    warm = time.perf_counter() - started
+    warm = time.process_time() - started
     assert len(loads) == 1 and not at.exception
     assert warm < 2.0, warm  # about 0.2-0.5 s here; the benchmark measures it at 200k incidents
     at.segmented_control(key="po_horizon").set_value(180).run()
