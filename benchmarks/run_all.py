@@ -28,7 +28,8 @@ BENCHES = [
 
 def main() -> int:
     print(f"# Empowerment benchmarks — {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"# {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores")
+    print(f"# {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     failures = 0
     for bench in BENCHES:
         if not (ROOT / bench[0]).exists():
@@ -45,6 +46,7 @@ def main() -> int:
             continue
         for line in result.stdout.strip().splitlines():
             print(f"- {line}")
+        print(f"  ({' '.join(bench)}: {elapsed:.0f} s, load average {os.getloadavg()[0]:.1f})", flush=True)
     return 1 if failures else 0
 
 
