@@ -7,6 +7,12 @@ secret cannot recompute the chain after an edit. Changing, removing or inserting
 breaks the chain at that row, which `python -m empowerment verify` names. The database also
 refuses UPDATE, DELETE and (PostgreSQL) TRUNCATE on the table.
 
+A chain alone cannot show that its newest rows were cut off: what is left is still a whole chain.
+So every append also advances a seal (an `AppSetting` row): the number of rows and the head's hash,
+with an HMAC over both. `verify` checks the log against the seal; someone without the secret cannot
+write a seal for a shorter log. (Putting back an old seal they copied earlier is not caught: for
+that, keep the head `verify` prints somewhere else, e.g. with the backups.)
+
 Appends are serialised so two writers never chain onto the same row: on SQLite write units already
 run one at a time (`BEGIN IMMEDIATE`); on PostgreSQL `record` takes a transaction-scoped advisory
 lock before reading the chain's head, held until the unit commits or rolls back.
@@ -17,15 +23,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from empowerment import settings
 from empowerment.actor import Actor
-from empowerment.models import AuditEvent, table
+from empowerment.models import AppSetting, AuditEvent, table
 from empowerment.periods import as_utc, utc_now
 
 GENESIS_HASH = "0" * 64
@@ -100,3 +107,67 @@ def record(
     row_hash = row_digest(prev_hash, **values)  # type: ignore[arg-type]
     session.connection().execute(
         insert(table(AuditEvent)).values(**values, prev_hash=prev_hash, row_hash=row_hash))
+    seal = read_seal(session)
+    # Always advanced from the seal itself, never recounted: a log cut short stays short of it.
+    rows = seal.rows + 1 if seal is not None else _count_rows(session)
+    _write_seal(session, Seal(rows=rows, head=row_hash, mac=seal_mac(rows, row_hash)), exists=seal is not None)
+
+
+@dataclass(frozen=True)
+class Seal:
+    """How many rows the audit log had and its newest row's hash, as of the last append."""
+
+    rows: int
+    head: str
+    mac: str
+
+    @property
+    def authentic(self) -> bool:
+        return hmac.compare_digest(self.mac, seal_mac(self.rows, self.head))
+
+
+def seal_mac(rows: int, head: str, *, key: bytes | None = None) -> str:
+    return hmac.new(key or chain_key(), f"seal:{rows}:{head}".encode(), hashlib.sha256).hexdigest()
+
+
+def read_seal(session: Session) -> Seal | None:
+    """The seal as stored; None before the first append (or if the row was removed)."""
+    settings_table = table(AppSetting)
+    stored = session.connection().execute(
+        select(settings_table.c.value).where(settings_table.c.key == AppSetting.AUDIT_SEAL)).scalar()
+    if stored is None:
+        return None
+    try:
+        content = json.loads(stored)
+        return Seal(rows=int(content["rows"]), head=str(content["head"]), mac=str(content["mac"]))
+    except (ValueError, KeyError, TypeError):
+        return Seal(rows=-1, head="", mac="")  # unreadable: never authentic
+
+
+def ensure_seal(session: Session) -> int | None:
+    """Seal a log that has none yet (an installation upgraded from before seals): `init` calls it.
+    Returns the number of rows sealed, or None when the log had its seal already."""
+    chain_head(session)  # takes the append lock on PostgreSQL
+    if read_seal(session) is not None:
+        return None
+    events = table(AuditEvent)
+    head = session.connection().execute(
+        select(events.c.row_hash).order_by(events.c.id.desc()).limit(1)).scalar() or GENESIS_HASH
+    rows = _count_rows(session)
+    _write_seal(session, Seal(rows=rows, head=head, mac=seal_mac(rows, head)), exists=False)
+    return rows
+
+
+def _count_rows(session: Session) -> int:
+    return int(session.connection().execute(select(func.count()).select_from(table(AuditEvent))).scalar() or 0)
+
+
+def _write_seal(session: Session, seal: Seal, *, exists: bool) -> None:
+    settings_table = table(AppSetting)
+    value = json.dumps({"rows": seal.rows, "head": seal.head, "mac": seal.mac}, separators=(",", ":"))
+    if exists:
+        session.connection().execute(update(settings_table).where(settings_table.c.key == AppSetting.AUDIT_SEAL)
+                                     .values(value=value, updated_at=utc_now()))
+    else:
+        session.connection().execute(insert(settings_table).values(key=AppSetting.AUDIT_SEAL, value=value,
+                                                                    updated_at=utc_now()))

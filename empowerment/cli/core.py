@@ -37,6 +37,7 @@ from empowerment.models import (
     Rollover,
 )
 from empowerment.money import format_cents, parse_cents
+from empowerment.services import organisation
 
 MAX_PROBLEM_LINES = 50
 SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t"}
@@ -186,6 +187,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     db = open_db(args, require_schema=False)
     try:
         upgrade(db)
+        sealed_rows = organisation.ensure_audit_seal(db)
+        if sealed_rows:  # said aloud: a seal missing from a used log may also mean it was removed
+            print(f"The audit log had no seal; sealed it at its {sealed_rows:,} rows.")
         print(f"Schema is up to date ({db.engine.url.render_as_string(hide_password=True)}).")
     finally:
         db.dispose()

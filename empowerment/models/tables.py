@@ -395,6 +395,7 @@ class AppSetting(Base):
     __tablename__ = "app_settings"
     GUIDELINE: ClassVar[str] = "guideline"  # the empowerment guideline (Markdown)
     COLUMN_MAPPING: ClassVar[str] = "column_mapping."  # + kind: {canonical column: file header}, JSON
+    AUDIT_SEAL: ClassVar[str] = "audit.seal"  # the audit log's row count and head, HMAC-ed (audit.py)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

@@ -4,7 +4,8 @@
   the way its type says, gesture entries move exactly the gesture's cost, and (SQLite) every
   amount is an integer.
 - The audit log's hash chain holds from the first row to the last (`audit.row_digest`): a changed
-  row fails its own hash; a removed or inserted row breaks the link of the row after it.
+  row fails its own hash; a removed or inserted row breaks the link of the row after it; and the log
+  ends where its seal says (`audit.Seal`), so rows cut off the end are found too.
 
 Each problem names the row, so someone can look at it. Reads only, in one read unit (PostgreSQL:
 REPEATABLE READ, so the balances and the ledger are read at one instant even while people spend).
@@ -87,6 +88,7 @@ def verify(db: Database, actor: Actor) -> VerifyResult:
         _check_balances(session, result)
         _check_entries(session, result)
         _check_audit_chain(session, result)
+        _check_audit_seal(session, result)
     return result
 
 
@@ -177,3 +179,20 @@ def _check_audit_chain(session: Session, result: VerifyResult) -> None:
         expected_prev = str(stored)
     result.audit_rows = count
     result.audit_head = expected_prev
+
+
+def _check_audit_seal(session: Session, result: VerifyResult) -> None:
+    seal = audit.read_seal(session)
+    if seal is None:
+        if result.audit_rows:
+            result.add(Problem("audit", "audit seal", "is missing: the log's length cannot be checked "
+                                                      "(run `python -m empowerment init` to seal it)"))
+        return
+    if not seal.authentic:
+        result.add(Problem("audit", "audit seal", "was changed by someone without the installation's secret"))
+    elif seal.rows > result.audit_rows:
+        result.add(Problem("audit", "audit seal", f"says the log had {seal.rows:,} rows but it has "
+                                                  f"{result.audit_rows:,}: rows were removed (from the end, if no row above says where)"))
+    elif seal.rows < result.audit_rows or seal.head != result.audit_head:
+        result.add(Problem("audit", "audit seal", "does not match the log's newest row: rows were added "
+                                                  "outside the audit log"))

@@ -148,3 +148,11 @@ def set_location_time_zone(db: Database, actor: Actor, location: str, time_zone:
                      dict(before=place.time_zone, after=name))
         place.time_zone = name
         return zone(name).key
+
+
+def ensure_audit_seal(db: Database) -> int | None:
+    """Give the audit log its seal if it has none (an installation from before seals): `init` calls
+    it after upgrading the schema; later appends advance the seal themselves. Returns the number of
+    rows sealed, or None when the log was sealed already."""
+    with db.write() as session:
+        return audit.ensure_seal(session)

@@ -20,7 +20,7 @@ from empowerment.actor import Actor
 from empowerment.cli import main
 from empowerment.db import Database
 from empowerment.errors import InvalidAmount
-from empowerment.models import AuditEvent, Budget, LedgerEntry, LedgerEntryType
+from empowerment.models import AppSetting, AuditEvent, Budget, LedgerEntry, LedgerEntryType
 from empowerment.queries.integrity import verify
 from empowerment.services.gestures import LogRequest, log_gesture
 from empowerment.services.ledger import MAX_BALANCE_CENTS, Adjustment, adjust_budget
@@ -181,13 +181,59 @@ def test_verify_names_an_edited_removed_or_forged_audit_row(db: Database) -> Non
 
     _raw(db, f"DELETE FROM audit_events WHERE id = {ids[2]}", skip_triggers=True)
     rows = [p.row for p in verify(db, SYSTEM).problems]
-    assert rows == [f"audit row {ids[1]}", f"audit row {ids[3]}"]
+    assert rows == [f"audit row {ids[1]}", f"audit row {ids[3]}", "audit seal"]
     assert "a row was removed or inserted just before it" in verify(db, SYSTEM).as_text()
 
     # Someone with the database but not the installation's secret cannot recompute the chain.
     _raw(db, "INSERT INTO audit_events (occurred_at, actor_label, action, entity, prev_hash, row_hash) "
              f"VALUES ('2030-01-01 00:00:00', 'x', 'forged', 'x', '{'0' * 64}', '{'1' * 64}')")
     assert f"audit row {ids[-1] + 1}" in [p.row for p in verify(db, SYSTEM).problems]
+
+
+def test_verify_finds_the_newest_audit_rows_cut_off(db: Database) -> None:
+    # What is left of a chain cut short is still a whole chain: only the seal can tell.
+    employee, customer = _setup(db)
+    for _ in range(3):
+        _log(db, employee, customer)
+    with db.read() as session:
+        last_id = session.scalar(select(func.max(AuditEvent.id)))
+    assert verify(db, SYSTEM).ok
+    _raw(db, f"DELETE FROM audit_events WHERE id >= {last_id - 1}", skip_triggers=True)
+    result = verify(db, SYSTEM)
+    assert [p.row for p in result.problems] == ["audit seal"]
+    assert "rows were removed" in result.as_text()
+    _log(db, employee, customer)  # a later append does not heal it: the seal counts on from itself
+    assert [p.row for p in verify(db, SYSTEM).problems] == ["audit seal"]
+
+
+def test_verify_refuses_a_seal_written_without_the_secret(db: Database) -> None:
+    employee, customer = _setup(db)
+    _log(db, employee, customer)
+    with db.read() as session:
+        seal = audit.read_seal(session)
+    assert seal is not None and seal.authentic
+    forged = f'{{"rows": {seal.rows - 1}, "head": "{seal.head}", "mac": "{"0" * 64}"}}'
+    _raw(db, f"UPDATE app_settings SET value = '{forged}' WHERE key = '{AppSetting.AUDIT_SEAL}'")
+    assert "was changed by someone without the installation's secret" in verify(db, SYSTEM).as_text()
+    _raw(db, f"DELETE FROM app_settings WHERE key = '{AppSetting.AUDIT_SEAL}'")
+    assert "audit seal: is missing" in verify(db, SYSTEM).as_text()
+
+
+def test_init_seals_a_log_from_before_seals(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    assert main(["init", "--database-url", url]) == 0
+    db = Database(url)
+    employee, customer = _setup(db)
+    _log(db, employee, customer)
+    _raw(db, f"DELETE FROM app_settings WHERE key = '{AppSetting.AUDIT_SEAL}'")  # as before seals
+    assert not verify(db, SYSTEM).ok
+    db.dispose()
+    assert main(["init", "--database-url", url]) == 0
+    db = Database(url)
+    assert verify(db, SYSTEM).ok
+    _log(db, employee, customer)
+    assert verify(db, SYSTEM).ok
+    db.dispose()
 
 
 def test_verify_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -234,6 +280,10 @@ def test_the_migration_chains_the_rows_written_before_it(tmp_path: Path) -> None
     from empowerment.db import upgrade
 
     upgrade(db)
+    assert "audit seal: is missing" in verify(db, SYSTEM).as_text()
+    from empowerment.services.organisation import ensure_audit_seal
+
+    assert ensure_audit_seal(db) == 3  # what `init` does after upgrading
     result = verify(db, SYSTEM)
     assert result.ok and result.audit_rows == 3, result.as_text()
     with db.write() as session:
