@@ -73,7 +73,7 @@ def _frame() -> None:
 if __name__ == "__main__":
     from empowerment.ui.session import readable_failures
 
-    st.set_page_config(page_title="Empowerment", page_icon="🤝", layout="wide", initial_sidebar_state="collapsed")
+    st.set_page_config(page_title="Empowerment", page_icon=":material/handshake:", layout="wide", initial_sidebar_state="collapsed")
     with readable_failures("app.py"):
         _frame()
 else:  # imported by `streamlit run` (uvicorn) to build the server

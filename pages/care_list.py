@@ -4,11 +4,12 @@ Also the location's recognition feed: featured stories, their values and a manag
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
 from empowerment import access
+from empowerment.clock import utc_now
 from empowerment.errors import EmpowermentError
 from empowerment.queries import care as care_queries
 from empowerment.queries import my_budget
@@ -34,10 +35,10 @@ def _thank(actor: object, code: str) -> None:
 def main() -> None:
     actor = require_page("care_list")
     ui.apply_tablet_style()
-    st.title("💚 Care list")
+    st.title(":material/favorite: Care list")
     locations = care_queries.locations_in_reach(get_db(), actor)
     if not locations:
-        ui.empty_state("No location yet", "Your team has no location; ask an admin to set one.", "📍")
+        ui.empty_state("No location yet", "Your team has no location; ask an admin to set one.", ":material/location_off:")
         return
     names = [name for _, name in locations]
     location = names[0] if len(names) == 1 else st.selectbox("Location", names, key="care_location")
@@ -53,12 +54,12 @@ def main() -> None:
             st.error(ui.md(exc))
     with feed:
         if S.get("thanks_flash"):
-            st.success(ui.md(S.pop("thanks_flash")), icon="💬")
+            st.success(ui.md(S.pop("thanks_flash")), icon=":material/chat:")
         care_ui.recognition_feed(care_queries.recognition_feed(get_db(), actor, location),
                                  "When a manager thanks someone for a recovery, the story appears here.")
         if access.allows(actor, "recognition.give", anywhere=True):
-            stories = care_queries.stories_to_thank(get_db(), actor, datetime.now() - timedelta(days=30))
-            with st.expander(f"Thank someone ({len(stories)} recent stories)", icon="💬"):
+            stories = care_queries.stories_to_thank(get_db(), actor, utc_now() - timedelta(days=30))
+            with st.expander(f"Thank someone ({len(stories)} recent stories)", icon=":material/chat:"):
                 for row in stories.head(10).itertuples():
                     st.markdown(f"**{ui.name(row.by)}** for {ui.name(row.customer)} · {ui.when(row.occurred_at)}")
                     st.markdown(f"> {ui.md(' '.join(str(row.note).split()))}")

@@ -57,7 +57,7 @@ MODE_LABELS = {ALL_OR_NOTHING: "All or nothing: one bad row refuses the file",
 def choose_format(file_id: str, detected_separator: str | None) -> FileFormat:
     """Separator and decimal mark: detected unless chosen; the date format is always a choice."""
     found = f" (found: {DELIMITERS[detected_separator]})" if detected_separator else ""
-    with st.expander(f"How the file is written{found}", icon="⚙️"):
+    with st.expander(f"How the file is written{found}", icon=":material/settings:"):
         left, middle, right = st.columns(3)
         separator = left.selectbox("Separator", [DETECT, *SEPARATOR_LABELS], key=f"dt_sep_{file_id}",
                                    format_func=lambda v: SEPARATOR_LABELS.get(v, "Detect"))
@@ -78,7 +78,7 @@ def choose_mapping(kind: str, headers: list[str], file_id: str) -> tuple[dict[st
     suggestion = organisation.suggest_mapping(kind, headers, remembered)
     missing = [c for c in spec.required if suggestion[c] != c]
     chosen: dict[str, str] = {}
-    with st.expander("Column mapping", expanded=bool(missing), icon="🔀"):
+    with st.expander("Column mapping", expanded=bool(missing), icon=":material/merge:"):
         if missing:
             st.caption("This file's headers differ from the canonical ones. Pick which column holds each "
                        "field; the choice is remembered for the next file of this kind.")
@@ -136,18 +136,18 @@ def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
     lines = [ui.md(line) for line in result["message"].splitlines() if line.strip()]
     stem = filename.rsplit(".", 1)[0] or kind
     if result["ok"]:
-        (st.info if result["dry_run"] else st.success)("  \n".join(lines), icon="✅")
+        (st.info if result["dry_run"] else st.success)("  \n".join(lines), icon=":material/check_circle:")
         if result.get("rejects"):
             st.download_button(
                 f"Download the {result['rejected']:,} rejected row{'s' if result['rejected'] != 1 else ''} (CSV)",
                 result["rejects"], file_name=f"{stem}-rejects.csv", mime="text/csv", on_click="ignore",
-                icon="🧾", key="dt_rejects_csv",
+                icon=":material/receipt_long:", key="dt_rejects_csv",
                 help="The rows set aside as written, after their line, columns and what is wrong. "
                      "Correct them and import that file.")
         else:
             return
     else:
-        st.error("  \n".join(lines), icon="🚫")
+        st.error("  \n".join(lines), icon=":material/block:")
     problems = pd.DataFrame(result["problems"], columns=PROBLEM_COLUMNS)
     if problems.empty:
         return
@@ -160,7 +160,7 @@ def show_result(result: dict[str, Any], kind: str, filename: str) -> None:
         return  # the rejects file above holds the rows with their problems
     report = csv_bytes(problems)  # the one CSV writer: no live formulas in Excel
     st.download_button("Download the problems (CSV)", report, file_name=f"{stem}-problems.csv",
-                       mime="text/csv", on_click="ignore", icon="🧾", key="dt_problems_csv")
+                       mime="text/csv", on_click="ignore", icon=":material/receipt_long:", key="dt_problems_csv")
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def main(actor: Any) -> None:
     upload = st.file_uploader("CSV file", type=["csv"], key=f"dt_file_{kind}")
     if upload is None:
         ui.empty_state("No file yet", "Upload a CSV export; you will see its first rows before anything is written.",
-                       icon="🗂️")
+                       icon=":material/folder:")
         return
     data = upload.getvalue()
     file_id = hashlib.sha256(data).hexdigest()[:16]
@@ -199,13 +199,13 @@ def main(actor: Any) -> None:
                           file_format.date_format, mode], sort_keys=True)
 
     check_col, import_col = st.columns(2)
-    if check_col.button("Check the file", icon="🔍", key="dt_check", width="stretch",
+    if check_col.button("Check the file", icon=":material/search:", key="dt_check", width="stretch",
                         help="A dry run: every row is validated, nothing is written.") or S.pop("vm_done", False):
         remember(kind, mapping, keep, actor)
         S[RESULT] = {"attempt": attempt, **run(kind, upload, mapping, True, actor, file_format, valid_rows_only)}
     result = S.get(RESULT) if (S.get(RESULT) or {}).get("attempt") == attempt else None
     checked_ok = bool(result and result["ok"])
-    if import_col.button("Import", icon="📥", type="primary", key="dt_import", width="stretch",
+    if import_col.button("Import", icon=":material/download:", type="primary", key="dt_import", width="stretch",
                          disabled=not checked_ok, help="Available once the check has passed."):
         remember(kind, mapping, keep, actor)
         S[RESULT] = result = {"attempt": attempt,
@@ -236,7 +236,7 @@ def erasure_section(actor: Any) -> None:
                                   key="dt_erase_reference", max_chars=200)
         sure = st.checkbox("I understand this erases the customer's personal data for good",
                            key="dt_erase_sure")
-        submitted = st.form_submit_button("Erase", icon="🧹", type="primary")
+        submitted = st.form_submit_button("Erase", icon=":material/cleaning_services:", type="primary")
     if not submitted:
         return
     if not sure:

@@ -54,7 +54,7 @@ ui.apply_tablet_style()
 may_act = access.allows(actor, "incident.handle", anywhere=True)
 
 with st.container(horizontal=True, vertical_alignment="center"):
-    st.title("📋 Shift hand-over", width="stretch")
+    st.title(":material/assignment: Shift hand-over", width="stretch")
     done_button("ho_done")
 data = digest.read_handover(db, actor)  # HR and CX: pseudonymised, and the read is audited
 st.caption(f"From {data.since:%a %d %b %H:%M} to {data.until:%a %d %b %H:%M}, for "
@@ -64,14 +64,14 @@ st.caption(f"From {data.since:%a %d %b %H:%M} to {data.until:%a %d %b %H:%M}, fo
 # Links to a route that checks the sign-in cookie on every fetch (a download button's /media URL
 # needs none, and stayed fetchable after the tablet switched to someone else).
 with st.container(horizontal=True):
-    st.link_button("Printable digest (HTML)", f"{DIGEST_PATH}?format=html", icon="🖨️")
-    st.link_button("Digest as text", f"{DIGEST_PATH}?format=text", icon="📄")
+    st.link_button("Printable digest (HTML)", f"{DIGEST_PATH}?format=html", icon=":material/print:")
+    st.link_button("Digest as text", f"{DIGEST_PATH}?format=text", icon=":material/description:")
 
 # Proactive care (issue 13): who is at risk, which recoveries still need a follow-up, what waits.
 care_ui.hand_over_sections(actor)
 
 if not data.locations:
-    ui.empty_state("A quiet 24 hours", "Nothing open and no notable recoveries to hand over.", "🌙")
+    ui.empty_state("A quiet 24 hours", "Nothing open and no notable recoveries to hand over.", ":material/bedtime:")
 
 for location in data.locations:
     st.subheader(ui.md(location))
@@ -114,7 +114,7 @@ for location in data.locations:
             st.caption("None to hand over.")
         for row in done_here.itertuples():
             with st.container(border=True):
-                star = "⭐ " if row.featured else ""
+                star = ":material/star: " if row.featured else ""
                 st.markdown(f"{star}**{ui.md(row.by)}** · {ui.md(ui.gesture_label(row.type))} "
                             f"{ui.md(ui.money(row.cost_cents))} for {ui.md(row.customer)}")
                 followed = (f" · followed up by {ui.name(row.followed_up_by)} {ui.when(row.followed_up_at)}"

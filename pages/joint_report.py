@@ -12,7 +12,7 @@ from functools import partial
 
 import streamlit as st
 
-from empowerment import access
+from empowerment import access, clock
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError
 from empowerment.queries import report_metrics
@@ -62,7 +62,7 @@ def data_version() -> object:
 
 def choose_scope(version: object) -> tuple[str | None, date | None, date | None, str | None]:
     options = picker_data(version)
-    today = date.today()
+    today = clock.business_today()
     first, last = options.span or (today, today)
     kind = pickers.period_kind(KINDS, "Quarter", key="jr")
     middle, right = st.columns(pickers.period_widths(kind, others=1), width=640)
@@ -112,10 +112,10 @@ def show_stories(table: ReportTable) -> None:
     for row in range(len(shown)):
         story = shown.iloc[row]
         with st.container(border=True):
-            star = "⭐ Chosen by a manager · " if table.frame.iloc[row]["Chosen by a manager"] else ""
+            star = ":material/star: Chosen by a manager · " if table.frame.iloc[row]["Chosen by a manager"] else ""
             st.text(str(table.frame.iloc[row]["Story"]))  # plain text: never Markdown or HTML
-            st.caption(ui.md(f"{star}{story['Employee']} ({story['Team']}) · {story['Gesture']}, "
-                             f"{story['Cost']} · {story['Customer']} · {story['When']}"))
+            st.caption(star + ui.md(f"{story['Employee']} ({story['Team']}) · {story['Gesture']}, "
+                                    f"{story['Cost']} · {story['Customer']} · {story['When']}"))
 
 
 def show_section(report: JointReport, name: str) -> None:
@@ -149,10 +149,10 @@ def downloads(report: JointReport) -> None:
         stem += "-with-names"
     pdf, xlsx, csv = st.columns(3)
     pdf.download_button("PDF report", partial(render_pdf, report), file_name=f"{stem}.pdf",
-                        mime="application/pdf", on_click="ignore", icon="📄", key="jr_pdf", width="stretch")
+                        mime="application/pdf", on_click="ignore", icon=":material/description:", key="jr_pdf", width="stretch")
     xlsx.download_button("Spreadsheet (XLSX)", partial(render_xlsx, report), file_name=f"{stem}.xlsx",
-                         mime=XLSX_MIME, on_click="ignore", icon="📊", key="jr_xlsx", width="stretch")
-    with csv.popover("CSV per table", icon="🧾", width="stretch"):
+                         mime=XLSX_MIME, on_click="ignore", icon=":material/table_chart:", key="jr_xlsx", width="stretch")
+    with csv.popover("CSV per table", icon=":material/receipt_long:", width="stretch"):
         for key, table in report.tables.items():
             st.download_button(table.title, partial(render_csv, report, key), file_name=f"{stem}-{key}.csv",
                                mime="text/csv", on_click="ignore", key=f"jr_csv_{key}")

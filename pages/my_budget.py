@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
+from empowerment import clock
 from empowerment.actor import Actor
 from empowerment.charts.budget import spend_chart
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
@@ -25,7 +26,7 @@ def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
     try:
         status = budget_status(get_db(), actor, employee_code)
     except NoBudgetPolicy as exc:
-        st.info(f"{ui.md(exc)} Until then there is no budget to show here.", icon="🙂")
+        st.info(f"{ui.md(exc)} Until then there is no budget to show here.", icon=":material/sentiment_satisfied:")
         return None
     except EmpowermentError as exc:
         st.error(ui.md(exc))
@@ -47,7 +48,7 @@ def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
 
 
 def spend_over_period(actor: Actor, employee_code: str, status: BudgetStatus) -> None:
-    through = min(status.period_end, date.today() + timedelta(days=1))  # no line into the future
+    through = min(status.period_end, clock.business_today() + timedelta(days=1))  # no line into the future
     daily = my_budget.daily_spend(get_db(), actor, employee_code, status.period_start, through)
     st.subheader("Spend this period")
     chart = spend_chart(daily, status.allocated_cents, (status.period_start, status.period_end))
@@ -73,7 +74,7 @@ def main() -> None:
     actor = require_page("my_budget")
     ui.apply_tablet_style()
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.title("💳 My budget", width="stretch")
+        st.title(":material/account_balance_wallet: My budget", width="stretch")
         done_button("mb_done")
     try:
         employee_code = my_budget.employee_code_for(get_db(), actor)

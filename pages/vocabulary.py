@@ -73,7 +73,7 @@ def editor(actor: object, kind: str) -> None:
     noun = KIND_NOUNS[kind]
     terms = {t.code: t for t in vocab.of(kind, include_retired=True)}
     picked = st.selectbox(f"Add or change a {noun}", [NEW, *terms], key=f"vc_pick_{kind}",
-                          format_func=lambda c: f"➕ A new {noun}" if c == NEW else terms[c].label)
+                          format_func=lambda c: f"A new {noun}…" if c == NEW else terms[c].label)
     term = terms.get(picked)
     with st.form(f"vc_form_{kind}_{picked}", border=True):
         if term is None:
@@ -116,7 +116,7 @@ def editor(actor: object, kind: str) -> None:
 
 def main() -> None:
     actor = require_page("vocabulary")
-    st.title("🔤 Vocabulary")
+    st.title(":material/translate: Vocabulary")
     st.caption("Your organisation's own words. Imports match codes, labels and other words whatever the case.")
     for tab, kind in zip(st.tabs([KIND_LABELS[k] for k in KINDS]), KINDS, strict=True):
         with tab:

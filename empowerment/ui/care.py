@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.errors import EmpowermentError
 from empowerment.models import FollowUpKind
 from empowerment.models.vocabulary import GESTURE_TYPE, MAX_VALUES_PER_GESTURE, SERVICE_VALUE
@@ -88,11 +89,11 @@ def care_list_section(actor: Actor, employee_code: str | None, location: str | N
     with st.spinner("Finding the customers at risk…"):
         listed = _cached_list(key, location, actor)
     if S.get("care_flash"):
-        st.success(ui.md(S.pop("care_flash")), icon="💚")
+        st.success(ui.md(S.pop("care_flash")), icon=":material/favorite:")
     entries = listed.entries.head(limit)
     if entries.empty:
         ui.empty_state("Nobody at risk right now",
-                       "Every recent incident was recovered or followed up. New ones appear here.", "💚")
+                       "Every recent incident was recovered or followed up. New ones appear here.", ":material/favorite:")
         return
     st.caption(ui.md(f"{len(listed.entries)} customer{'s' if len(listed.entries) != 1 else ''} at risk"
                      f"{' at ' + listed.location if listed.location else ''}, most value at risk first. "
@@ -112,7 +113,7 @@ def _entry(actor: Actor, employee_code: str | None, row: dict[str, Any], compact
         st.caption(ui.md(row["reason"]))
         if employee_code is None:
             return
-        with st.expander("Act on this", icon="🤝", expanded=False):
+        with st.expander("Act on this", icon=":material/handshake:", expanded=False):
             options = [k.value for k in FollowUpKind] + ["__gesture__"]
             labels = {**{k.value: k.label for k in FollowUpKind}, "__gesture__": "Log a gesture"}
             choice = st.segmented_control("What did you do?", options, key=f"{key}_action",
@@ -147,7 +148,7 @@ def awaiting_follow_up_section(actor: Actor, employee_code: str | None) -> None:
     awaiting = care_queries.awaiting_follow_up(get_db(), actor)
     st.markdown(f"**Awaiting a follow-up ({len(awaiting)})**")
     if S.get("followup_flash"):
-        st.success(ui.md(S.pop("followup_flash")), icon="📞")
+        st.success(ui.md(S.pop("followup_flash")), icon=":material/call:")
     if S.get("followup_error"):
         st.error(ui.md(S.pop("followup_error")))
     if awaiting.empty:
@@ -179,18 +180,18 @@ def waiting_section(actor: Actor) -> None:
 
 def recognition_feed(feed: pd.DataFrame, empty: str) -> None:
     if feed.empty:
-        ui.empty_state("No stories yet", empty, "🌟")
+        ui.empty_state("No stories yet", empty, ":material/star:")
         return
     for row in feed.itertuples():
         with st.container(border=True):
-            st.markdown(f"🌟 **{ui.name(row.by)}** · {ui.md(row.type)} for {ui.name(row.customer)} · "
+            st.markdown(f":material/star: **{ui.name(row.by)}** · {ui.md(row.type)} for {ui.name(row.customer)} · "
                         f"{ui.md(row.category)}")
             if row.values:
                 st.caption(ui.md(f"Lived: {row.values}"))
             if row.story:
                 st.markdown(f"> {ui.md(' '.join(str(row.story).split()))}")
             if row.thanks:
-                st.markdown(f"💬 *{ui.md(row.thanks)}* — {ui.name(row.thanked_by)}")
+                st.markdown(f":material/chat: *{ui.md(row.thanks)}* — {ui.name(row.thanked_by)}")
             st.caption(ui.when(row.occurred_at))
 
 
@@ -207,7 +208,7 @@ def value_pills() -> None:
              key=VALUES_KEY, selection_mode="multi", format_func=lambda c: labels.get(c, c))
     chosen = S.get(VALUES_KEY) or []
     if len(chosen) > MAX_VALUES_PER_GESTURE:
-        st.warning(f"Pick at most {MAX_VALUES_PER_GESTURE} values.", icon="✋")
+        st.warning(f"Pick at most {MAX_VALUES_PER_GESTURE} values.", icon=":material/front_hand:")
 
 
 def chosen_values() -> tuple[str, ...]:
@@ -264,11 +265,11 @@ def what_tends_to_work(category: str | None) -> None:
         return
     evidence = _evidence_cache(get_db().url).get(get_db())
     if evidence is None:
-        st.caption("💡 Gathering what tends to work for this kind of breakdown…")
+        st.caption(":material/lightbulb: Gathering what tends to work for this kind of breakdown…")
         return
     vocab = current_vocabulary()
     rows = evidence.loc[evidence["category"] == category]
-    with st.expander(f"💡 What tends to work for {vocab.label('incident_category', category)}", expanded=False):
+    with st.expander(f"What tends to work for {vocab.label('incident_category', category)}", expanded=False):
         if rows.empty:
             st.caption("Not enough cases yet for this kind of breakdown.")
             return
@@ -301,14 +302,14 @@ def point_of_service_flags(history: Any, amount_cents: int | None) -> None:
         st.warning(ui.md(f"{ui.money(amount_cents)} is more than {OVERCOMPENSATION_SHARE:.0%} of what this customer "
                          f"usually spends on a visit ({ui.money(typical)}). Generous is good; research finds much "
                          "more than the loss can feel odd to some guests. Speed and a sincere word matter most."),
-                   icon="⚖️")
+                   icon=":material/balance:")
     events = history.events
     if len(events) and "gesture_at" in events:
         times = events.loc[events["gesture"].notna() & (events["status"] == "logged"), "gesture_at"]
         recovered = recent_recoveries(times, pd.Timestamp.now())
         if recovered >= REPEAT_RECOVERIES:
             st.info(ui.md(f"Repeat: this customer was recovered {recovered} times in the last 90 days. "
-                          "Consider a follow-up or a word with your manager about the root cause."), icon="🔁")
+                          "Consider a follow-up or a word with your manager about the root cause."), icon=":material/repeat:")
 
 
 def hand_over_sections(actor: Actor) -> None:
@@ -321,7 +322,7 @@ def hand_over_sections(actor: Actor) -> None:
         employee_code = None
     locations = care_queries.locations_in_reach(get_db(), actor)
     with st.container(key="handover_care"):
-        st.subheader("💚 Customers at risk")
+        st.subheader(":material/favorite: Customers at risk")
         if len(locations) == 1:
             care_list_section(actor, employee_code, locations[0][1], limit=5, compact=True)
         elif locations:
@@ -349,10 +350,10 @@ def values_chart(values: pd.DataFrame, by_team: bool) -> None:
 
 
 def my_values_and_recognitions(actor: Actor, employee_code: str) -> None:
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     st.subheader("The values I live")
-    values_chart(care_queries.values_lived(get_db(), actor, None, datetime.now() - timedelta(days=365),
+    values_chart(care_queries.values_lived(get_db(), actor, None, utc_now() - timedelta(days=365),
                                            employee_code=employee_code), by_team=False)
     st.subheader("My recognitions")
     recognition_feed(care_queries.recognition_feed(get_db(), actor, employee_code=employee_code),

@@ -191,7 +191,7 @@ def show_failure() -> None:
     """A callback's failure, once, where the person looks first."""
     message = S.pop(FAILURE, None)
     if message:
-        st.error(message, icon="⚠️")
+        st.error(message, icon=":material/warning:")
 
 
 @contextmanager
@@ -202,8 +202,8 @@ def readable_failures(where: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - Streamlit's own rerun/stop are BaseExceptions, not caught
-        st.error(errors.unexpected(exc, where), icon="⚠️")
-        st.button("Try again", key="_emp_try_again", icon="🔄", type="primary")
+        st.error(errors.unexpected(exc, where), icon=":material/warning:")
+        st.button("Try again", key="_emp_try_again", icon=":material/refresh:", type="primary")
         st.stop()
 
 

@@ -94,7 +94,7 @@ def render_sign_in() -> None:
     st.html(_SIGN_IN_CSS)
     st.title("Sign in")
     if S.get(NOTICE):
-        st.info(S.pop(NOTICE), icon="⏱️")
+        st.info(S.pop(NOTICE), icon=":material/timer:")
     mode = S.get(MODE, PASSWORD_MODE)
     st.segmented_control("Sign in with", [PASSWORD_MODE, TABLET_MODE], default=mode,
                          key="_emp_mode_choice", on_change=callback(_choose_mode, signed_in=False), label_visibility="collapsed")
@@ -174,7 +174,7 @@ def _switch_user_screen() -> None:
     if location is None or team is None:
         # Nobody is signed in yet: the names (and who works where) only for the chosen team's tablet.
         st.info("Choose this tablet's location and team to see the names. The tablet remembers them.",
-                icon="📍")
+                icon=":material/location_on:")
         return
     people = roster.tablet_roster(get_db(), location, team)
     if not people:
@@ -207,7 +207,7 @@ def _pin_form(code: str, name: str) -> None:
             st.text_input("PIN", type="password", max_chars=6, key="_emp_pin",
                           placeholder="4 to 6 digits", autocomplete="off")
             st.form_submit_button("Switch", type="primary", width="stretch", on_click=callback(_pin_sign_in, signed_in=False))
-        st.button("Not me", key="_emp_not_me", icon="↩️", width="stretch",
+        st.button("Not me", key="_emp_not_me", icon=":material/undo:", width="stretch",
                   on_click=callback(_not_me, signed_in=False))
 
 

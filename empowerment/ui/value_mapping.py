@@ -51,7 +51,7 @@ def offer(unknown_and_kinds: tuple[dict[str, dict[str, int]], dict[str, str]], a
                 names = {CHOOSE: f"Choose a {KIND_NOUNS[kind]}…", **labels}
                 st.selectbox(ui.md(f"“{word}” ({rows:,} row{'s' if rows != 1 else ''}) means"),
                              list(names), key=f"vm_{column}_{i}", format_func=names.__getitem__)
-        st.button("Remember and check again", type="primary", key="vm_save", icon="🔁",
+        st.button("Remember and check again", type="primary", key="vm_save", icon=":material/repeat:",
                   on_click=callback(_remember), args=(unknown, kinds))
         if S.get("vm_error"):
             st.error(ui.md(S.pop("vm_error")))
