@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-# Business time is one rule, in `empowerment.clock` (below the models, so `models.lookups` can
-# count a business day too); re-exported here with the periods it decides.
 from empowerment.clock import as_utc as as_utc
 from empowerment.clock import business_date as business_date
-from empowerment.clock import business_today as business_today
+
+# Business time is one rule, in `empowerment.clock` (below the models, so `models.lookups` can
+# count a business day too); re-exported here with the periods it decides.
+from empowerment.clock import business_today
 from empowerment.clock import day_bounds_utc as day_bounds_utc
 from empowerment.clock import local_time as local_time
 from empowerment.clock import utc_now as utc_now
@@ -114,7 +115,7 @@ def resolve_window(
         raise InvalidInput("Give either a period or dates (from/to), not both.")
     if period:
         return parse_period(period)
-    today = today or date.today()
+    today = today or business_today()
     if date_from or date_to:
         start = _as_date(date_from, "from") if date_from else date(today.year, 1, 1)
         last = _as_date(date_to, "to") if date_to else today
@@ -144,7 +145,7 @@ def period_choices(first: date, last: date, kind: str) -> list[str]:
 
 def default_period(choices: list[str], today: date | None = None) -> str | None:
     """The newest period that has already ended (reports are read after the fact), else the newest."""
-    today = today or date.today()
+    today = today or business_today()
     finished = [name for name in choices if parse_period(name).end <= today]
     candidates = finished or choices
     return candidates[0] if candidates else None

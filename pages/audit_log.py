@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
-from empowerment import labels
+from empowerment import clock, labels
 from empowerment.queries import audit_log
 from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
@@ -22,7 +22,7 @@ left, middle, right = st.columns(3)
 chosen_actions = left.multiselect("Action", actions, key="al_actions", placeholder="All actions",
                                   format_func=labels.audit_action)
 chosen_people = middle.multiselect("Who", people, key="al_people", placeholder="Everyone")
-today = date.today()
+today = clock.business_today()
 span = right.date_input("Dates", (today - timedelta(days=30), today), key="al_dates",
                         max_value=today, format="YYYY-MM-DD")
 since, until = (span[0], span[-1]) if isinstance(span, tuple) and span else (None, None)
@@ -32,7 +32,7 @@ events = audit_log.query_audit(db, actor, actions=chosen_actions or None,
 shown = len(events)
 note = f" (the newest {audit_log.MAX_ROWS:,}; narrow the filters to see older ones)" \
     if shown >= audit_log.MAX_ROWS else ""
-st.caption(f"{labels.count(shown, 'event')}{note}.")
+st.caption(f"{labels.count(shown, 'event')}{note}. {audit_log.time_zone_words()}")
 readable = audit_log.for_people(db, actor, events)
 st.download_button("Export CSV", audit_log.to_csv(readable), file_name=f"audit-log-{today}.csv",
                    mime="text/csv", icon=":material/download:", on_click="ignore", disabled=events.empty)

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from empowerment import settings
+from empowerment import clock, settings
 from empowerment.analytics import PayoffRequest, PayoffResult
 from empowerment.analytics.payoff import PayoffView, payoff_view
 from empowerment.charts import payoff as payoff_charts
@@ -77,7 +77,7 @@ def _team_arg(team: str | tuple[str, ...] | None) -> str | list[str] | None:
 # --- filters ------------------------------------------------------------------------------------
 
 def choose_scope(options: frame_queries.FilterOptions, teams: list[str], managed_only: bool) -> Scope:
-    today = date.today()
+    today = clock.business_today()
     first, last = options.first_incident or today, options.last_incident or today
     kind = pickers.period_kind(PERIOD_KINDS, "All time", key="po")
     period_col, place_col, team_col = st.columns(pickers.period_widths(kind, others=2))

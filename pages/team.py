@@ -6,12 +6,12 @@ rejects and voids. Every write runs in a button's `on_click` callback (a double 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
-from empowerment import labels
+from empowerment import clock, labels
 from empowerment.actor import Actor
 from empowerment.charts import team as team_charts
 from empowerment.errors import EmpowermentError
@@ -295,7 +295,7 @@ if teams.empty:
     ui.empty_state("No teams yet", "An admin adds you as the manager of a team.")
     st.stop()
 names = dict(zip(teams["id"], teams["name"], strict=True))
-today = date.today()
+today = clock.business_today()
 team_col, period_col = st.columns([1, 1])
 choice = team_col.selectbox("Team", [None, *names], key="tm_team",
                             format_func=lambda t: "All my teams" if t is None else names[t])

@@ -11,13 +11,13 @@ and the answer is never cached.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from empowerment import settings
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import PermissionDenied
 from empowerment.reports import digest
@@ -46,7 +46,7 @@ def digest_response(db: Database, cookie: str | None, kind: str) -> Response:
     if kind not in ("html", "text"):
         return _refuse(400, "Ask for format=html or format=text.")
     claim = sessions.read_cookie(cookie)
-    actor = (sessions.restore_session(db, claim, datetime.now().replace(microsecond=0),
+    actor = (sessions.restore_session(db, claim, utc_now(),
                                       settings.idle_timeout_minutes()) if claim else None)
     if actor is None:
         return _refuse(401, "Sign in to the app, then open the hand-over page again.")

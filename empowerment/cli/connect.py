@@ -15,7 +15,6 @@ import json
 import signal
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from empowerment.cli.common import (
     print_json,
     print_table,
 )
+from empowerment.clock import local_time, utc_now
 from empowerment.errors import InvalidInput
 from empowerment.money import format_cents
 
@@ -312,9 +312,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
               f"{'via ' + config.smtp_host if config.smtp_host else 'off (EMPOWERMENT_SMTP_HOST)'}.", flush=True)
     try:
         while True:
-            now = datetime.now()
+            now = utc_now()
             try:
-                if weekly_digest.due(now, config.digest_at):
+                if weekly_digest.due(local_time(now), config.digest_at):  # the business's wall clock
                     weekly_digest.send_digests(db, now)
                 handled = delivery.run_once(db, now)
                 while handled >= delivery.BATCH and not stopping["now"]:  # a backlog: keep going

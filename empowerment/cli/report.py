@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 from empowerment.actor import Actor
 from empowerment.cli.common import add_command, fail, fits, known_location, open_db
+from empowerment.clock import business_today
 from empowerment.errors import InvalidInput
 from empowerment.periods import resolve_window
 from empowerment.reports.assemble import ReportRequest, build_joint_report
@@ -83,7 +83,7 @@ def handler(args: argparse.Namespace) -> int:
         if args.table not in TABLE_KEYS:
             return fail(f"No table '{args.table}'; use one of: rows, {', '.join(TABLE_KEYS)}.")
     window = resolve_window(args.period, args.date_from, args.date_to)  # a bad period: one sentence
-    if window.start > date.today():
+    if window.start > business_today():
         raise InvalidInput(
             f"{window.label} starts on {window.start:%d %b %Y}, after today: there is nothing to "
             "report yet. Choose a period that has begun."

@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.db import Database, upgrade
 from empowerment.demo import org
 from empowerment.demo.model import (
@@ -188,7 +189,7 @@ def generate_demo(
     upgrade(db)
     if not database_is_empty(db):
         raise InvalidState(NOT_EMPTY_MESSAGE)
-    now = (now or datetime.now()).replace(microsecond=0)
+    now = (now or utc_now()).replace(microsecond=0)
 
     say("Simulating the organisation and two years of visits, incidents and recoveries")
     plan = make_plan(seed, scale, now)

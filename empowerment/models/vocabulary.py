@@ -27,6 +27,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from empowerment.clock import utc_now
 from empowerment.models.tables import VocabularyTerm
 
 GESTURE_TYPE = "gesture_type"
@@ -224,4 +225,4 @@ def term_row(session: Session, kind: str, code: str) -> VocabularyTerm | None:
 
 
 def now() -> datetime:
-    return datetime.now().replace(microsecond=0)
+    return utc_now()

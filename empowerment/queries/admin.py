@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from empowerment import access
 from empowerment.actor import Actor
+from empowerment.clock import business_today, utc_now
 from empowerment.csvformat import import_kind
 from empowerment.db import Database
 from empowerment.errors import EmpowermentError
@@ -115,7 +116,7 @@ def people(db: Database, actor: Actor, now: datetime | None = None) -> pd.DataFr
     """Everyone, active or not, by name, for the People page's picker and list (admins): how
     they sign in (PIN, password), never a secret. `role` holds the role's value."""
     access.require(actor, "user.edit")
-    now = now or datetime.now()
+    now = now or utc_now()
     with db.read() as session:
         rows = session.execute(
             select(Employee, Team.code, Team.name, Location.name)
@@ -135,6 +136,6 @@ def person_budget(db: Database, actor: Actor, employee_code: str, on: date | Non
     with db.read() as session:
         try:
             employee = access.employee(session, actor, "budget.adjust", employee_code)
-            return status_in_session(session, employee, on or date.today())
+            return status_in_session(session, employee, on or business_today())
         except EmpowermentError:
             return None

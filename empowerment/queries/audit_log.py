@@ -6,12 +6,12 @@ a formula character (`csvformat.DANGEROUS_FIRST_CHARACTERS`) is prefixed with an
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import select
 
-from empowerment import access, labels
+from empowerment import access, clock, labels
 from empowerment.actor import Actor
 from empowerment.csvformat import csv_bytes, neutralise
 from empowerment.db import Database
@@ -43,15 +43,25 @@ def query_audit(db: Database, actor: Actor, *, actions: list[str] | None = None,
         query = query.where(AuditEvent.action.in_(actions))
     if actors:
         query = query.where(AuditEvent.actor_label.in_(actors))
+    # Dates are the installation's business days (the log spans every location), times stored UTC.
     if since:
-        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, datetime.min.time()))
+        query = query.where(AuditEvent.occurred_at >= clock.day_bounds_utc(since)[0])
     if until:
-        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
-        query = query.where(AuditEvent.occurred_at < end)
+        query = query.where(AuditEvent.occurred_at < clock.day_bounds_utc(until)[1])
     query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(max(limit, 0))
     with db.read() as session:
         rows = session.execute(query).all()
     return pd.DataFrame([list(r) for r in rows], columns=COLUMNS)
+
+
+def local_times(stored_utc: pd.Series) -> pd.Series:
+    """Stored (UTC) times as the installation's wall clock shows them, naive, for people to read."""
+    moments = pd.to_datetime(stored_utc)
+    return moments.dt.tz_localize("UTC").dt.tz_convert(clock.zone().key).dt.tz_localize(None)
+
+
+def time_zone_words() -> str:
+    return f"Times are {clock.zone().key.replace('_', ' ')} time."
 
 
 # Records people know by their organisation's reference (shown); the others are rows known only
@@ -67,7 +77,7 @@ def for_people(db: Database, actor: Actor, events: pd.DataFrame) -> pd.DataFrame
     access.require(actor, "audit.read")
     names = _record_names(db, events)
     return pd.DataFrame({
-        "When": events["occurred_at"],
+        "When": local_times(events["occurred_at"]),
         "Who": events["actor"],
         "What": events["action"].map(labels.audit_action),
         "On": [names.get((entity, str(ref))) or labels.audit_entity(entity)

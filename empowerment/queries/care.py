@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 from empowerment import access
 from empowerment.actor import Actor
 from empowerment.analytics.care import DEFAULT_RULES, CareRules, build_care_list
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import NotFound, PermissionDenied
 from empowerment.models import (
@@ -104,7 +105,7 @@ def care_list(db: Database, actor: Actor, location: str | None = None, *, as_of:
         name = _location_name(session, actor, location)
         touches = _touches(session)
         vocab = load_vocabulary(session)
-    stamp = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now().replace(microsecond=0))
+    stamp = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(utc_now())
     frames = load_analytics_frames(db, date_from=(stamp - pd.Timedelta(days=TRAINING_DAYS)).date(),
                                    date_to=stamp.date(), as_of=stamp)
     incidents = frames.incidents.loc[pd.to_datetime(frames.incidents["occurred_at"]) <= stamp]
@@ -146,7 +147,7 @@ def awaiting_follow_up(db: Database, actor: Actor, location_ids: list[int] | Non
                        now: datetime | None = None, days: int = FOLLOW_UP_DAYS) -> pd.DataFrame:
     """Incidents recovered in the last `days` (a logged gesture) that nobody has followed up yet,
     at the locations in the actor's hand-over reach (oldest first)."""
-    now = now or datetime.now()
+    now = now or utc_now()
     with db.read() as session:
         reach = access.location_ids(session, actor, "handover.read")
         wanted = reach if location_ids is None else [i for i in location_ids if reach is None or i in reach]
@@ -175,7 +176,7 @@ def awaiting_follow_up(db: Database, actor: Actor, location_ids: list[int] | Non
 def waiting_incidents(db: Database, actor: Actor, now: datetime | None = None, days: int = 7) -> pd.DataFrame:
     """Open incidents (no gesture yet) of the last `days` in the actor's hand-over reach, with how
     long each has waited (hours), longest first."""
-    now = now or datetime.now()
+    now = now or utc_now()
     with db.read() as session:
         reach = access.location_ids(session, actor, "handover.read")
         query = (select(Incident.code, Customer.name, Incident.category, Incident.occurred_at)

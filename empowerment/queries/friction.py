@@ -12,6 +12,7 @@ from sqlalchemy import select
 from empowerment import access
 from empowerment.actor import Actor
 from empowerment.analytics.friction import DEFAULT_RULE, FrictionRule, friction_alerts, weekly_counts
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import NotFound, PermissionDenied
 from empowerment.models import Incident, Location
@@ -33,7 +34,7 @@ class FrictionMap:
 
 def friction_map(db: Database, actor: Actor, location: str | None = None, *, weeks: int = 26,
                  now: datetime | None = None, rule: FrictionRule = DEFAULT_RULE) -> FrictionMap:
-    now = now or datetime.now()
+    now = now or utc_now()
     this_week = pd.Timestamp(now).normalize() - pd.Timedelta(days=pd.Timestamp(now).weekday())
     calendar = pd.date_range(end=this_week, periods=weeks + rule.baseline_weeks, freq="7D")
     with db.read() as session:

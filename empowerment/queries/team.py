@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from empowerment import access
 from empowerment.actor import Actor
+from empowerment.clock import business_today, utc_now
 from empowerment.db import Database
 from empowerment.models import (
     Budget,
@@ -69,7 +70,7 @@ def locked_pins(db: Database, actor: Actor, team_ids: Iterable[int] | None = Non
                 now: datetime | None = None) -> pd.DataFrame:
     """Team members whose tablet PIN is locked now (employee_code, name, team, locked_until):
     the manager can unlock it for someone standing in front of them."""
-    now = now or datetime.now()
+    now = now or utc_now()
     with db.read() as session:
         rows = [(employee.code, employee.name, team, employee.pin_locked_until)
                 for employee, team in _members(session, access.team_ids(session, actor, "team.read", team_ids))
@@ -85,7 +86,7 @@ def budget_use(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
     held + remaining), used share and number of gestures. Without `window`, the period containing
     `on`; with it, every budget period that overlaps the window, added up. Reads only: a period
     nobody opened yet (the current one) shows the policy's allowance and nothing spent."""
-    on = on or date.today()
+    on = on or business_today()
     with db.read() as session:
         members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
         overlap = ((Budget.period_start < window.end, Budget.period_end > window.start) if window
@@ -166,7 +167,7 @@ def _gesture_counts(session: Session, employee_ids: list[int], rows: list[list[o
 def window_of(budgets: pd.DataFrame, on: date | None = None) -> Window:
     """The span the team's current periods cover (a month, unless some budgets are longer)."""
     if budgets.empty:
-        return Window(*period_bounds(Period.MONTH, on or date.today()))
+        return Window(*period_bounds(Period.MONTH, on or business_today()))
     return Window(min(budgets["period_start"]), max(budgets["period_end"]))
 
 

@@ -9,7 +9,6 @@ from the object this returns, so the figures are identical everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from empowerment.analytics import PayoffRequest, PayoffResult, wilson_interval
 from empowerment.analytics.payoff import analyse
 from empowerment.charts import payoff as payoff_charts
 from empowerment.charts import report as report_charts
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.queries import report_metrics
 from empowerment.reports.care_section import care_tables
@@ -87,7 +87,7 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
         window=window,
         location=location,
         include_identities=include_identities,
-        generated_at=datetime.now().replace(microsecond=0),
+        generated_at=utc_now(),
         as_of=payoff.as_of,
         horizon_days=horizon_days,
         summary=[],

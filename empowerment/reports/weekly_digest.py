@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from empowerment.actor import Actor, load_actor
+from empowerment.clock import business_date, local_time, utc_now
 from empowerment.db import Database
 from empowerment.models import Employee, Role
 from empowerment.queries import team
@@ -57,7 +58,7 @@ def due(now: datetime, at: tuple[int, int, int] | None) -> bool:
 
 def send_digests(db: Database, now: datetime | None = None) -> int:
     """Record this week's digest for every active manager (once a week: a repeat is dropped)."""
-    at = now or datetime.now()
+    at = now or utc_now()
     with db.read() as session:
         managers = list(session.scalars(select(Employee.id).where(
             Employee.role == Role.MANAGER, Employee.active.is_(True))))
@@ -66,6 +67,6 @@ def send_digests(db: Database, now: datetime | None = None) -> int:
         manager = load_actor(db, manager_id)
         if manager is None or not manager.managed_team_ids:
             continue
-        record_digest(db, manager_id, week_of(at), digest_for(db, manager, at.date()), now=at)
+        record_digest(db, manager_id, week_of(local_time(at)), digest_for(db, manager, business_date(at)), now=at)
         count += 1
     return count

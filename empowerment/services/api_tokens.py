@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from empowerment import access, audit, settings
 from empowerment.actor import Actor, actor_for
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import (
     AuthenticationFailed,
@@ -97,7 +98,7 @@ def revoke_token(db: Database, actor: Actor, token_id: int, now: datetime | None
             raise NotFound(f"No API token {token_id}.")
         if row.revoked_at is not None:
             raise InvalidState(f"The token '{row.name}' is already revoked.")
-        row.revoked_at = now or datetime.now().replace(microsecond=0)
+        row.revoked_at = now or utc_now()
         row.revoked_by_id = actor.employee_id
         audit.record(session, actor, "api_token.revoked", "api_token", row.id, dict(name=row.name))
 
@@ -123,7 +124,7 @@ def authenticate(db: Database, token: str | None, now: datetime | None = None) -
     token = (token or "").strip()
     if not _TOKEN_SHAPE.match(token):
         raise AuthenticationFailed(UNKNOWN_TOKEN)
-    at = now or datetime.now()
+    at = now or utc_now()
     minute = int(at.timestamp()) // 60
     with db.write() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
@@ -165,4 +166,4 @@ def record_call(db: Database, caller: Caller | None, method: str, path: str, sta
     with db.write() as session:
         audit.record(session, label, "api.call", "api_token", caller.token_id if caller else None,
                      dict(method=method, path=path[:200], status=status, **(detail or {})),
-                     at=at or datetime.now().replace(microsecond=0))
+                     at=at or utc_now())

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 
 from empowerment import access, audit
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, UnknownGesture, UnknownIncident
 from empowerment.models import Employee, FollowUp, FollowUpKind, Gesture, Incident, Recognition, table
@@ -65,7 +66,7 @@ def record_follow_up(db: Database, actor: Actor, request: FollowUpRequest, *, at
     note = (request.note or "").strip() or None
     if note and len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(f"Keep the note under {MAX_NOTE_CHARS:,} characters.")
-    at = (at or datetime.now()).replace(microsecond=0)
+    at = (at or utc_now())
     code = f"F-{uuid.uuid4().hex[:12]}"
     with db.write() as session:
         employee = access.employee(session, actor, "followup.log", request.employee_code)
@@ -113,5 +114,5 @@ def thank(db: Database, actor: Actor, gesture_code: str, message: str, *, featur
         if feature and (gesture.note or "").strip():
             gesture.featured = True
         session.add(Recognition(gesture_id=gesture.id, employee_id=employee.id, thanked_by_id=actor.employee_id,
-                                message=message, created_at=datetime.now().replace(microsecond=0)))
+                                message=message, created_at=utc_now()))
         audit.record(session, actor, "recognition.given", "gesture", gesture.code, dict(to=employee.code))

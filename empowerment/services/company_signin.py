@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from empowerment import audit
 from empowerment.actor import Actor, actor_for
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed
 from empowerment.models import Employee
@@ -30,7 +31,7 @@ def _verified(claims: Mapping[str, Any]) -> bool:
 def sign_in_with_claims(db: Database, claims: Mapping[str, Any], match_claim: str = "email",
                         now: datetime | None = None) -> Actor:
     """The actor for a validated ID token's claims, or AuthenticationFailed saying why not."""
-    at = (now or datetime.now()).replace(microsecond=0)
+    at = (now or utc_now())
     refusal: str | None = None
     actor: Actor | None = None
     code: str | None = None

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from empowerment import access, audit
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState
 from empowerment.models import Customer, Gesture, Incident, Location, Team, Transaction, table
@@ -82,7 +83,7 @@ def likely_duplicates(session: Session, name: str, *, phone: str | None = None, 
     clean = _clean(name, "name", MAX_NAME_CHARS)
     if not clean:
         return ()
-    since = (now or datetime.now()) - timedelta(days=DUPLICATE_WINDOW_DAYS)
+    since = (now or utc_now()) - timedelta(days=DUPLICATE_WINDOW_DAYS)
     rows = session.execute(
         select(Customer, Location.name)
         .outerjoin(Location, Location.id == Customer.location_id)
@@ -129,7 +130,7 @@ def create_customer(
     if clean_email and "@" not in clean_email:
         raise InvalidInput(f"'{clean_email}' does not look like an e-mail address.")
     clean_phone, clean_room = _clean(phone, "phone", 50), _clean(room, "room", 50)
-    at = (now or datetime.now()).replace(microsecond=0)
+    at = (now or utc_now()).replace(microsecond=0)
     with db.write() as session:
         location_id = _location_of(session, actor)
         if not not_a_duplicate:
@@ -191,7 +192,7 @@ def merge_customers(db: Database, actor: Actor, keep_code: str, duplicate_code: 
         for customer in (keep, duplicate):
             if customer.merged_into_id is not None:
                 raise InvalidState(f"{customer.code} was already merged into another customer.")
-        at = (now or datetime.now()).replace(microsecond=0)
+        at = (now or utc_now()).replace(microsecond=0)
         moved = {}
         for model in (Incident, Gesture, Transaction):
             changed = session.execute(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from empowerment import access, audit
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState, PermissionDenied, UnknownIncident
 from empowerment.models import Gesture, GestureStatus, Incident, IncidentStatus, table
@@ -56,7 +57,7 @@ def _note(text: str | None, required: str | None) -> str | None:
 
 
 def _now(now: datetime | None) -> datetime:
-    return (now or datetime.now()).replace(microsecond=0)
+    return (now or utc_now()).replace(microsecond=0)
 
 
 def acknowledge(db: Database, actor: Actor, incident_code: str, now: datetime | None = None) -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from empowerment import access, audit
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.csvformat import KINDS, import_kind
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
@@ -42,7 +42,7 @@ def set_guideline(db: Database, actor: Actor, text: str) -> str:
             setting = AppSetting(key=AppSetting.GUIDELINE, value=clean)
             session.add(setting)
         setting.value = clean
-        setting.updated_at = datetime.now().replace(microsecond=0)
+        setting.updated_at = utc_now()
         setting.updated_by_id = actor.employee_id
         audit.record(session, actor, "guideline.set", "app_setting", AppSetting.GUIDELINE,
                      dict(chars=len(clean), previous_chars=previous))
@@ -69,7 +69,7 @@ def set_mapping(db: Database, actor: Actor, kind: str, mapping: Mapping[str, str
         if row is None:
             session.add(AppSetting(key=key, value=after, updated_by_id=actor.employee_id))
         else:
-            row.value, row.updated_at, row.updated_by_id = after, datetime.now(), actor.employee_id
+            row.value, row.updated_at, row.updated_by_id = after, utc_now(), actor.employee_id
         audit.record(session, actor, "settings.column_mapping", "app_setting", key,
                      {"kind": kind, "mapping": cleaned})
     return cleaned

@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from empowerment import access, audit
+from empowerment import access, audit, clock
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
@@ -87,7 +87,7 @@ def set_policy(db: Database, actor: Actor, request: PolicyRequest) -> BudgetPoli
     """Create a policy, or a new version of one (same name)."""
     access.require(actor, "policy.set")
     name = _validate(request)
-    today = request.today or date.today()
+    today = request.today or clock.business_today()
     with db.write() as session:
         team_id = employee_id = None
         if request.team_code:

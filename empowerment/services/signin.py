@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from empowerment import audit
 from empowerment.actor import Actor, actor_for
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import AuthenticationFailed, PinLocked, SignInThrottled
 from empowerment.models import AuditEvent, Employee, Role, SignInFailure, table
@@ -42,7 +43,7 @@ SHARED_TABLET = Actor(employee_id=None, name="shared tablet", role=Role.STAFF)
 
 
 def _now(now: datetime | None) -> datetime:
-    return (now or datetime.now()).replace(microsecond=0)
+    return (now or utc_now()).replace(microsecond=0)
 
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from empowerment import access, audit
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState, NotFound, SignatureInvalid
 from empowerment.models import WebhookSource, table
@@ -56,14 +57,14 @@ def revoke_source(db: Database, actor: Actor, name: str, now: datetime | None = 
             raise NotFound(f"No webhook source '{name}'.")
         if source.revoked_at is not None:
             raise InvalidState(f"The webhook source '{name}' is already revoked.")
-        source.revoked_at = now or datetime.now().replace(microsecond=0)
+        source.revoked_at = now or utc_now()
         audit.record(session, actor, "webhook_source.revoked", "webhook_source", name)
 
 
 def verify_push(db: Database, name: str, timestamp: str | None, signed: str | None, body: bytes,
                 now: datetime | None = None) -> Actor:
     """The actor a genuine, fresh push acts as (`webhook:<name>`), or SignatureInvalid."""
-    at = now or datetime.now()
+    at = now or utc_now()
     with db.read() as session:
         source = session.scalar(select(WebhookSource).where(WebhookSource.name == name))
         sealed = source.secret_encrypted if source is not None and source.revoked_at is None else None

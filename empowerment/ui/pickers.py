@@ -13,6 +13,7 @@ from datetime import date
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from empowerment import clock
 from empowerment.periods import default_period, parse_period, period_choices
 
 ALL_TIME, DATES = "All time", "Dates"
@@ -44,7 +45,7 @@ def period_choice(container: DeltaGenerator, kind: str, first: date, last: date,
     [first, last] (the newest finished one first; with `current_first` the one containing
     today, for pages about now), or all time (then the span is shown). Named periods read as
     words ("July 2026"), never as their codes."""
-    today = today or date.today()
+    today = today or clock.business_today()
     if kind == DATES:
         date_from, date_to = date_range(container, first, last, key=f"{key}_dates")
         return PickedPeriod(None, date_from, date_to, f"from {date_from:%d %b %Y} to {date_to:%d %b %Y}")

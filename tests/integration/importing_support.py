@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from empowerment.db import Database
 from empowerment.errors import ImportFailed
-from empowerment.models import Base
+from empowerment.models import AppSetting, Base
 from empowerment.services.exporting import export_csv
 from empowerment.services.importing import ImportSummary, import_csv
 from tests.conftest import PG_ADMIN_URL, PG_AVAILABLE, _truncate_all, fresh_sqlite
@@ -80,12 +80,14 @@ def exported(db: Database, kind: str) -> str:
 
 
 def snapshot(db: Database) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table: equal snapshots mean nothing changed."""
+    """Every row of every table: equal snapshots mean nothing changed. The audit log's seal (an
+    app setting) is left out: it moves with every audit row, which the tests count themselves."""
     with db.read() as session:
         return {
             table.name: [
                 tuple(row)
                 for row in session.execute(select(table).order_by(*table.primary_key.columns))
+                if not (table.name == "app_settings" and row[0] == AppSetting.AUDIT_SEAL)
             ]
             for table in Base.metadata.sorted_tables
         }

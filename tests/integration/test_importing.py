@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dateutil import tz
 from sqlalchemy import select
 
 from empowerment.actor import Actor
@@ -461,24 +460,30 @@ def test_column_mapping_reads_a_pos_export_and_extra_columns_are_ignored_with_a_
     assert "not a transactions column" in str(error.problems[0]["reason"])
 
 
-def test_time_zone_offsets_are_converted_to_local_time_and_the_offset_dropped(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(importing.values, "_LOCAL_ZONE", tz.gettz("America/New_York"))
+def test_times_are_read_in_business_time_and_stored_in_utc(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A till writes its own wall clock; some exports add an offset. Either way the stored time is
+    # UTC, and the server's own clock zone plays no part.
+    monkeypatch.setenv("EMPOWERMENT_TIME_ZONE", "America/New_York")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
     summary = run(
         db,
         "transactions",
         TX_HEADER + "T1,C1,2024-07-01T12:00:00Z,1\nT2,C1,2024-07-01T12:00:00+02:00,1\n"
-        "T3,C1,2024-07-01T09:00:00,1\nT4,C1,2024-01-15T12:00:00.123456789+00:00,1\n",
+        "T3,C1,2024-07-01T09:00:00,1\nT4,C1,2024-01-15T12:00:00.123456789+00:00,1\n"
+        "T5,C1,2024-11-03 01:30,1\nT6,C1,2024-03-10 02:30,1\n",
     )
     times = {t.code: t.occurred_at for t in _rows(db, Transaction)}
     assert times == {
-        "T1": datetime(2024, 7, 1, 8, 0),  # EDT = UTC-4
-        "T2": datetime(2024, 7, 1, 6, 0),
-        "T3": datetime(2024, 7, 1, 9, 0),  # no offset: taken as written
-        "T4": datetime(2024, 1, 15, 7, 0, 0, 123456),  # EST = UTC-5; nanoseconds truncated
+        "T1": datetime(2024, 7, 1, 12, 0),
+        "T2": datetime(2024, 7, 1, 10, 0),
+        "T3": datetime(2024, 7, 1, 13, 0),  # 09:00 in New York (EDT, UTC-4)
+        "T4": datetime(2024, 1, 15, 12, 0, 0, 123456),  # nanoseconds truncated
+        "T5": datetime(2024, 11, 3, 6, 30),  # the clock went back: the second 01:30 (EST)
+        "T6": datetime(2024, 3, 10, 7, 0),  # a time the clock skipped: the hour after, 03:00 EDT
     }
-    assert any("3 occurred_at values had a time zone offset" in w for w in summary.warnings)
+    assert any("3 occurred_at values had a time zone offset; they were read with it" in w
+               for w in summary.warnings)
+    assert "occurred_at values without an offset were read as America/New York time." in summary.warnings
 
 
 def test_progress_is_reported_a_few_dozen_times_at_most_and_ends_at_one(

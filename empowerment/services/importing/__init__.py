@@ -36,11 +36,10 @@ Values:
 - Times: ISO 8601 dates ("2024-03-31", midnight) or datetimes ("2024-03-31T14:05[:00[.ffffff]]",
   a space instead of "T" is fine); with the date format "dmy" or "mdy" also 31/03/2024 (or with
   dots or dashes), optionally followed by a time. A cell must start with a digit: pandas would
-  read "now" and "today". Times are stored naive, in the business's local time like the
-  rest of the app: a time WITHOUT an offset is taken as written; a time WITH an offset ("Z",
-  "+02:00") is converted to the server's local time zone (the zone `datetime.now()` uses for
-  app-logged gestures) and the offset dropped. On a server running in UTC this is "convert to UTC
-  and drop the zone". Sub-microsecond digits are truncated. Years outside 1900-2100 are refused.
+  read "now" and "today". Times are stored in UTC, like the rest of the app: a time WITHOUT an
+  offset is the business's wall clock (`EMPOWERMENT_TIME_ZONE`; in the hour the clock goes back,
+  the second, standard-time reading; in the hour it skips, the hour after); a time WITH an offset
+  ("Z", "+02:00") is read with it. The summary says which zone was used. Sub-microsecond digits are truncated. Years outside 1900-2100 are refused.
 - Ids are strings (surrounding spaces removed), at most 64 characters, matched exactly; customer
   ids ignoring case, like `models.lookups.customer_by_code`. No cell may hold a NUL character.
 - Text cells (ids, names, notes...) that start with a quote `'` before `=`, `+`, `-`, `@`, a tab or

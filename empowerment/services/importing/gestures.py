@@ -7,13 +7,12 @@ by an import, because its ledger entries would no longer match.
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from empowerment import access
+from empowerment.clock import business_today
 from empowerment.models import BudgetPolicy, Employee, Gesture, GestureStatus, Incident, Role
 from empowerment.models import table as table_of
 from empowerment.money import format_cents
@@ -154,7 +153,7 @@ def _customer_daily_cap(session: Session) -> int:
             table.c.team_id.is_(None),
             table.c.role.is_(None),
             table.c.employee_id.is_(None),
-            table.c.effective_from <= date.today(),
+            table.c.effective_from <= business_today(),
         )
         .order_by(table.c.effective_from.desc(), table.c.id.desc())
         .limit(1)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from empowerment import access, audit
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.csvformat import IMPORT_KINDS, KINDS, FileFormat
 from empowerment.db import Database
 from empowerment.errors import ImportFailed
@@ -84,7 +84,7 @@ def import_csv(
         summary=summary,
         dry_run=dry_run,
         actor_id=actor.employee_id,
-        now=datetime.now(),
+        now=utc_now(),
         progress=report,
         valid_rows_only=valid_rows_only,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from empowerment import clock
 from empowerment.csvformat import ESCAPED_TYPES, Column, CsvKind, FileFormat, unescape_formulas
 from empowerment.services.importing.problems import Problems
 from empowerment.services.importing.values import detect_decimal_mark, parse_money, parse_times
@@ -135,7 +136,8 @@ def _times(
     notes: list[str],
     date_format: str = "iso",
 ) -> pd.Series:
-    times, converted = parse_times(value.where(filled, None), date_format)
+    zone_name = clock.zone().key  # the installation's business time: an import spans locations
+    times, converted = parse_times(value.where(filled, None), date_format, zone_name)
     invalid = filled & times.isna().to_numpy()
     problems.add_mask(out, invalid, col.name, cells, _TIME_HELP[date_format])
     years = times.dt.year.to_numpy(dtype="float64", na_value=np.nan)
@@ -144,9 +146,10 @@ def _times(
     if converted:
         notes.append(
             f"{converted:,} {col.name} value{'s' if converted > 1 else ''} had a time zone "
-            f"offset; {'they were' if converted > 1 else 'it was'} converted to the "
-            "server's local time."
+            f"offset; {'they were' if converted > 1 else 'it was'} read with it."
         )
+    if zone_name != "UTC" and int(filled.sum()) > converted:
+        notes.append(f"{col.name} values without an offset were read as {zone_name.replace('_', ' ')} time.")
     return times
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from dateutil import tz as dateutil_tz
 
 from empowerment.errors import InvalidAmount
 from empowerment.money import MAX_AMOUNT_CENTS, parse_cents
@@ -17,8 +16,6 @@ from empowerment.services.importing import problems
 _TZ_SUFFIX = r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"  # ASCII digits only
 _THOUSANDS = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?"
-
-_LOCAL_ZONE = dateutil_tz.tzlocal()
 
 
 _SWAP_MARKS = str.maketrans(".,", ",.")
@@ -127,8 +124,20 @@ def _comma_ok_after_swap(read: str) -> bool:
     return re.fullmatch(_THOUSANDS, read.strip().lstrip("$€£").rstrip("$€£").strip()) is not None
 
 
-def _to_local_naive(aware: pd.Series) -> pd.Series:
-    return aware.dt.tz_convert(_LOCAL_ZONE).dt.tz_localize(None)
+def _to_stored(aware: pd.Series) -> pd.Series:
+    """Aware times -> as stored: naive UTC."""
+    return aware.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def _business_to_stored(local: pd.Series, zone_name: str) -> pd.Series:
+    """Wall-clock times of the business (no offset written) -> naive UTC. In the hour a clock goes
+    back the time is read as the second (standard-time) one; in the hour it skips, as the hour
+    after: a till's clock shows such times, so they are not refused."""
+    if zone_name == "UTC":
+        return local
+    at = local.dt.tz_localize(zone_name, ambiguous=np.zeros(len(local), dtype=bool),
+                              nonexistent="shift_forward")
+    return _to_stored(at)
 
 
 _DAY_FIRST = r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})((?:[ T]+\d.*)?)$"
@@ -151,28 +160,28 @@ def reorder_dates(value: pd.Series, date_format: str) -> pd.Series:
     return value.where(~matched, iso)
 
 
-def parse_times(value: pd.Series, date_format: str = "iso") -> tuple[pd.Series, int]:
+def parse_times(value: pd.Series, date_format: str = "iso", zone_name: str = "UTC") -> tuple[pd.Series, int]:
     """ISO 8601 strings (and, with `date_format` "dmy"/"mdy", day- or month-first dates) ->
-    naive datetime64[us] (NaT if invalid), count converted from offsets. Words pandas would
-    read ("now", "today") are not times: a cell must start with a digit."""
+    naive UTC datetime64[us] as stored (NaT if invalid), and the count written with an offset.
+    A time without an offset is the business's wall clock in `zone_name`; one with an offset
+    is read with it. Words pandas would read ("now", "today") are not times: a cell must start
+    with a digit."""
     value = reorder_dates(value, date_format)
     value = value.where(value.str.match(_STARTS_LIKE_A_DATE, na=False), None)
     try:
         parsed = pd.to_datetime(value, errors="coerce", format="ISO8601")
-        converted = 0
         if getattr(parsed.dt, "tz", None) is not None:
-            converted = int(parsed.notna().sum())
-            parsed = _to_local_naive(parsed)
+            return as_us(_to_stored(parsed)), int(parsed.notna().sum())
+        return as_us(_business_to_stored(as_us(parsed), zone_name)), 0
     except (ValueError, TypeError):  # offsets that differ, or offsets mixed with local times
         has_zone = value.str.contains(_TZ_SUFFIX, regex=True, na=False)
         local = pd.to_datetime(value.where(~has_zone, None), errors="coerce", format="ISO8601")
         aware = pd.to_datetime(
             value.where(has_zone, None), errors="coerce", format="ISO8601", utc=True
         )
-        aware = _to_local_naive(aware)
         converted = int((has_zone & aware.notna()).sum())
-        parsed = as_us(local).where(~has_zone, as_us(aware))
-    return as_us(parsed), converted
+        stored = as_us(_business_to_stored(as_us(local), zone_name)).where(~has_zone, as_us(_to_stored(aware)))
+        return as_us(stored), converted
 
 
 def as_us(times: pd.Series) -> pd.Series:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from empowerment import access, audit, settings
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import InvalidState, NotFound
 from empowerment.models import (
@@ -89,7 +90,7 @@ def chosen_channels(session: Session, employee_ids: list[int]) -> dict[int, list
 
 def dispatch(db: Database, now: datetime | None = None, limit: int = 200) -> int:
     """Turn undispatched events into deliveries; the number of deliveries created."""
-    at = (now or datetime.now()).replace(microsecond=0)
+    at = (now or utc_now())
     created = 0
     with db.write() as session:
         events = session.scalars(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
@@ -185,13 +186,13 @@ def deliver_due(db: Database, now: datetime | None = None, limit: int = BATCH,
                 sender: Callable[[str, channels.Envelope, settings.Settings], None] = channels.send) -> int:
     """Claim, send and record due deliveries; the number handled."""
     config = settings.current()
-    at = (now or datetime.now()).replace(microsecond=0)
+    at = (now or utc_now())
     claimed = _claim(db, at, config, limit)
     if not claimed:
         return 0
     with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(claimed))) as pool:
         outcomes = list(pool.map(lambda c: _outcome(c, config, sender), claimed))
-    finished = datetime.now().replace(microsecond=0)
+    finished = utc_now()
     deliveries = table(NotificationDelivery)
     with db.write() as session:
         for claim, (status, error, _retry) in zip(claimed, outcomes, strict=True):
@@ -209,7 +210,7 @@ def deliver_due(db: Database, now: datetime | None = None, limit: int = BATCH,
 def sweep_stale(db: Database, now: datetime | None = None) -> int:
     """Deliveries a worker claimed and never finished (it was stopped mid-send): the message may
     have gone out, so they are marked unknown, never sent again on their own."""
-    at = now or datetime.now()
+    at = now or utc_now()
     cutoff = at - timedelta(seconds=settings.current().notify_timeout_seconds * 2 + 60)
     deliveries = table(NotificationDelivery)
     with db.write() as session:
@@ -239,7 +240,7 @@ def send_again(db: Database, actor: Actor, delivery_id: int) -> None:
             raise InvalidState(f"This delivery is {DeliveryStatus(delivery.status).label.lower()}; "
                                "only failed or unknown ones can be sent again.")
         delivery.status = DeliveryStatus.PENDING.value
-        delivery.next_attempt_at = datetime.now().replace(microsecond=0)
+        delivery.next_attempt_at = utc_now()
         delivery.attempts = 0
         audit.record(session, actor, "notification.sent_again", "notification_delivery", delivery.id)
 

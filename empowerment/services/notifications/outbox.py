@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from empowerment.clock import utc_now
 from empowerment.models import EventKind, OutboxEvent, table
 
 
@@ -20,7 +21,7 @@ def record_event(session: Session, kind: EventKind, payload: dict[str, Any], *, 
     `dedupe_key`, a second event with the same key is dropped (a digest is sent once a week even
     with two workers)."""
     values = dict(kind=kind.value, payload=json.dumps(payload, default=str, ensure_ascii=False),
-                  dedupe_key=dedupe_key, created_at=at or datetime.now().replace(microsecond=0))
+                  dedupe_key=dedupe_key, created_at=at or utc_now())
     events = table(OutboxEvent)
     if dedupe_key is None:
         session.connection().execute(insert(events).values(**values))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from empowerment import access, audit
 from empowerment.actor import Actor
+from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import InvalidInput
 from empowerment.models import Employee, NotificationChannel, NotificationPreference
@@ -52,7 +53,7 @@ def set_channels(db: Database, actor: Actor, employee_code: str, choices: list[C
     for choice in choices:
         if choice.channel not in CHANNELS:
             raise InvalidInput(f"'{choice.channel}' is not a channel; choose one of: {', '.join(CHANNELS)}.")
-    at = (now or datetime.now()).replace(microsecond=0)
+    at = (now or utc_now())
     with db.write() as session:
         employee = access.employee(session, actor, "notification.preferences", employee_code)
         for choice in choices:
