@@ -328,8 +328,10 @@ def load_history(actor: Actor) -> CustomerHistory | None:
         return None
 
 
-def customer_block(history: CustomerHistory) -> None:
-    """The customer in two lines, with the history collapsed to its summary (one tap opens it)."""
+def customer_block(history: CustomerHistory) -> Any:
+    """The customer in two lines, with the history collapsed to its summary (one tap opens it).
+    Returns the card's slot for the soft flags, filled once the amount is known: full width, a line
+    each, so they never push the submit button below the fold."""
     card = history.customer
     with st.container(border=True, key="tablet_customer"):
         name_col, change_col = st.columns([3, 1], vertical_alignment="center")
@@ -340,15 +342,16 @@ def customer_block(history: CustomerHistory) -> None:
                           width="stretch")
         if history.events.empty and not history.visits:  # one line: nothing to fold away
             ui.customer_history_card(history)
-            return
-        with st.expander(f"History: {ui.md(history.summary)}", expanded=False, icon=":material/history:"):
-            if history.recent_visits:
-                st.caption("Last visits: " + ", ".join(f"{ui.when(at)}" for at in history.recent_visits))
-            if history.open_incident_list:
-                st.caption("Open in the last 30 days: " + "; ".join(
-                    ui.md(f"{i.category} ({ui.when(i.occurred_at)}, {i.owner or 'nobody yet'})")
-                    for i in history.open_incident_list))
-            ui.customer_history_card(history)
+        else:
+            with st.expander(f"History: {ui.md(history.summary)}", expanded=False, icon=":material/history:"):
+                if history.recent_visits:
+                    st.caption("Last visits: " + ", ".join(f"{ui.when(at)}" for at in history.recent_visits))
+                if history.open_incident_list:
+                    st.caption("Open in the last 30 days: " + "; ".join(
+                        ui.md(f"{i.category} ({ui.when(i.occurred_at)}, {i.owner or 'nobody yet'})")
+                        for i in history.open_incident_list))
+                ui.customer_history_card(history)
+        return st.container(key="tablet_flags")
 
 
 def open_incidents(history: CustomerHistory) -> dict[str, str]:
@@ -499,7 +502,7 @@ def main() -> None:
     if history is None:
         return
     left = limits_now(actor, employee_code, history.customer)
-    customer_block(history)
+    flags = customer_block(history)
     if left is None:
         return
     with st.container(key="tablet_form"):
@@ -511,7 +514,8 @@ def main() -> None:
         with cost_col:
             amount = cost()
             before_submit(left, history.customer, amount)
-            care_ui.point_of_service_flags(history, amount)
+            with flags:
+                care_ui.point_of_service_flags(history, amount)
             note_and_submit(actor, employee_code, history.customer, amount, left)
 
 
