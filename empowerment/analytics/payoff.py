@@ -32,6 +32,7 @@ from empowerment.analytics.linking import default_as_of_ns, label_or_unknown, li
 from empowerment.analytics.result import Figure, GroupSummary, PayoffRequest, PayoffResult
 from empowerment.analytics.sensitivity import sensitivity
 from empowerment.analytics.survival import kaplan_meier
+from empowerment.analytics.time_to_return import time_to_return
 
 RETURN_ATT = ("returned_within", "att")
 REVENUE_ATT = ("revenue_after_cents", "att")
@@ -243,6 +244,7 @@ def analyse(
     cost_per_recovery = spend / n_recovered if n_recovered else 0.0
     late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
     roi = return_on_spend(margin, spend)
+    waiting = time_to_return(linked, request.horizon_days, request.bootstrap, request.seed)
     hidden = sensitivity(figures[RETURN_ATT], group_summary(linked.loc[recovered]).return_rate,
                          margin if roi.shown else Figure.withheld(), spend)
     result = PayoffResult(
@@ -276,6 +278,9 @@ def analyse(
         warnings=tuple(_warnings(linked, request) + _diagnostic_warnings(adjustment, figures)),
         late_gestures=late,
         early_gestures=early,
+        rmst_recovered_days=waiting.recovered_days,
+        rmst_comparison_days=waiting.comparison_days,
+        rmst_difference_days=waiting.difference_days,
     )
     return result, linked
 

@@ -69,6 +69,8 @@ def test_the_headline_answers_in_plain_words_with_its_uncertainty(db: Database) 
     assert not any("95% CI" in line for line in headline)
     assert any(line.startswith("Gestures cost ") and "of extra margin (at a 30% contribution margin)" in line
                for line in headline)
+    assert any(line.startswith("Of the first 90 days, recovered customers spent on average ")
+               and "(between " in line and "as observed, not adjusted" in line for line in headline), headline
     assert [m.label for m in at.metric][:3] == ["90-day return, recovered",
                                                  "90-day return, others", "Adjusted uplift"]
 
@@ -103,6 +105,8 @@ def test_when_the_groups_do_not_overlap_the_page_says_so_instead_of_a_number(
     assert "coming back **" not in words and "lost margin" not in words and "extra margin (" not in words
     assert at.metric[2].value == at.metric[4].value == at.metric[5].value == "—"
     assert "Not shown: Poor overlap" in at.metric[4].help
+    assert ui.md("Average time without return up to 90 days: not shown: Poor overlap") in words
+    assert "recovered customers spent on average" not in words
 
 
 def test_filters_change_the_scope_and_the_horizon(db: Database) -> None:

@@ -50,7 +50,8 @@ def test_table_summarises_groups_uplift_and_money(stocked: Database, capsys: pyt
     assert "Recovery payoff: 90-day horizon" in out and "team support" in out
     for label in ("Recovered", "Not recovered", "All incidents", "Return difference (raw):",
                   "Return uplift (adjusted):", "Spend on gestures:", "Incremental revenue:",
-                  "Customers kept:", "Return on spend:", "Cost of inaction:"):
+                  "Customers kept:", "Return on spend:", "Cost of inaction:", "Days not back, recovered:",
+                  "avg days not back (of 90)"):
         assert label in out
 
 
