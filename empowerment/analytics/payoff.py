@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from empowerment.analytics.adjust import Adjustment, EffectEstimate, adjust
+from empowerment.analytics.aipw import case_weights
 from empowerment.analytics.breakdowns import (
     km_curves_frame,
     return_rate_by_cost_band,
@@ -230,8 +231,11 @@ def analyse(
                             request.recovery_window_hours, by_episode=True)
     recovered = linked["recovered"].to_numpy(dtype=bool)
     linked["revenue_after_winsorised_cents"] = winsorised(linked)
+    # One set of customer-bootstrap draws for every figure (adjusted effects and time to return).
+    draws = case_weights(len(linked), request.bootstrap, request.seed, clusters=linked["customer_id"].to_numpy())
+    eligible = linked["eligible"].to_numpy(dtype=bool)
     adjustment = adjust(linked, [RETURN_ATT, REVENUE_ATT, REVENUE_ATC, WINSORISED_ATT, NEGATIVE_CONTROL],
-                        request.bootstrap, request.seed)
+                        request.bootstrap, request.seed, weights=draws[:, eligible])
     effects = adjustment.effects
     uplift = effects[RETURN_ATT]
     figures = {key: _verdict(effects[key], adjustment.influence[key]) for key in effects}
@@ -244,7 +248,7 @@ def analyse(
     cost_per_recovery = spend / n_recovered if n_recovered else 0.0
     late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
     roi = return_on_spend(margin, spend)
-    waiting = time_to_return(linked, request.horizon_days, request.bootstrap, request.seed)
+    waiting = time_to_return(linked, request.horizon_days, request.bootstrap, request.seed, weights=draws)
     hidden = sensitivity(figures[RETURN_ATT], group_summary(linked.loc[recovered]).return_rate,
                          margin if roi.shown else Figure.withheld(), spend)
     result = PayoffResult(
