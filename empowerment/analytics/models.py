@@ -92,7 +92,7 @@ def _prediction_shift(gram: np.ndarray, step: np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", step, gram, step), 0.0)))
 
 
-def _weighted_residual_in_place(linear: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def weighted_residual_in_place(linear: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """weights * (y - sigmoid(linear)), overwriting ``linear`` (saves big temporaries)."""
     np.negative(linear, out=linear)
     np.clip(linear, -700.0, 700.0, out=linear)
@@ -119,7 +119,7 @@ def refit_logistic(
     unsettled = np.ones(weights.shape[0], dtype=bool)
     for _ in range(max_steps):
         rows = np.flatnonzero(unsettled)
-        residual = _weighted_residual_in_place(coef[rows] @ X.T, y, weights[rows])
+        residual = weighted_residual_in_place(coef[rows] @ X.T, y, weights[rows])
         step = (residual @ X - coef[rows] * fit.penalty) @ fit.inverse_hessian
         coef[rows] += step
         unsettled[rows] = _prediction_shift(gram, step) > CHORD_TOLERANCE

@@ -53,15 +53,29 @@ def winsorised(linked: pd.DataFrame, percentile: float = WINSOR_PERCENTILE) -> n
     return np.asarray(np.clip(values, low, high))
 
 
+MAX_CUSTOMER_SHARE_OF_EFFECT = 0.5  # of the estimate, when the shift is also a real part of the range
+MIN_SHIFT_SHARE_OF_RANGE = 0.25  # of the interval's half-width
+MAX_CUSTOMER_SHARE_OF_INCIDENTS = 0.10
+
+
 def _verdict(effect: EffectEstimate, spread: Influence | None) -> Figure:
-    """The effect as a figure; unreliable too when leaving out one customer moves it outside its range."""
+    """The effect as a figure; unreliable too when one customer drives it: leaving that customer
+    out moves it outside its range, or takes away more than half of it (and more than a quarter
+    of the range's half-width, so that an estimate near zero is not flagged for small shifts)."""
     figure = effect.to_figure()
-    if spread is None or figure.low is None or figure.high is None:
+    if spread is None or figure.low is None or figure.high is None or figure.estimate is None:
         return figure
+    share = f"{spread.customer_share:.1%} of the episodes"
     if not figure.low <= spread.without_largest <= figure.high:
         return figure.with_reasons(
-            f"One customer drives this figure: leaving out that single customer ({spread.customer_share:.1%} of "
-            "the episodes) moves it outside its 95% range.")
+            f"One customer drives this figure: leaving out that single customer ({share}) moves it outside "
+            "its 95% range.")
+    half_width = (figure.high - figure.low) / 2
+    if (spread.largest_shift > MAX_CUSTOMER_SHARE_OF_EFFECT * abs(figure.estimate)
+            and spread.largest_shift > MIN_SHIFT_SHARE_OF_RANGE * half_width):
+        return figure.with_reasons(
+            f"One customer drives this figure: that single customer ({share}) accounts for "
+            f"{min(spread.largest_shift / max(abs(figure.estimate), 1e-12), 1.0):.0%} of it.")
     return figure
 
 
@@ -172,6 +186,13 @@ def _warnings(linked: pd.DataFrame, request: PayoffRequest) -> list[str]:
                      "not counted as recoveries (the customer may already have been back).")
     if early:
         notes.append(f"{early:,} gestures are dated before their incident; they never count.")
+    per_customer = linked.groupby("customer_id", sort=False)["incident_count"].sum()
+    if len(per_customer) and per_customer.max() > MAX_CUSTOMER_SHARE_OF_INCIDENTS * per_customer.sum():
+        most = int(per_customer.max())
+        notes.append(f"Warning: one customer has {most:,} of the {int(per_customer.sum()):,} incidents "
+                     f"({most / per_customer.sum():.0%}); their incidents within {horizon} days of each other count "
+                     f"as one episode, but check whether that customer's records are right (a shared or default "
+                     "customer record?) before relying on any figure.")
     merged = int(linked["incident_count"].sum()) - len(linked)
     if merged:
         notes.append(f"{merged:,} incidents came within {horizon} days of the same customer's previous one and "
