@@ -54,13 +54,13 @@ def winsorised(linked: pd.DataFrame, percentile: float = WINSOR_PERCENTILE) -> n
 
 
 MAX_CUSTOMER_SHARE_OF_EFFECT = 0.5  # of the estimate, when the shift is also a real part of the range
-MIN_SHIFT_SHARE_OF_RANGE = 0.25  # of the interval's half-width
+MIN_SHIFT_SHARE_OF_RANGE = 0.5  # of the interval's half-width
 MAX_CUSTOMER_SHARE_OF_INCIDENTS = 0.10
 
 
 def _verdict(effect: EffectEstimate, spread: Influence | None) -> Figure:
     """The effect as a figure; unreliable too when one customer drives it: leaving that customer
-    out moves it outside its range, or takes away more than half of it (and more than a quarter
+    out moves it outside its range, or takes away more than half of it (and more than half
     of the range's half-width, so that an estimate near zero is not flagged for small shifts)."""
     figure = effect.to_figure()
     if spread is None or figure.low is None or figure.high is None or figure.estimate is None:
