@@ -214,9 +214,11 @@ PLAIN_METHOD = (
     "Observational estimate, not a randomised trial. Recovered customers are compared with "
     "unrecovered customers who looked alike before the incident: their purchases and spend in the "
     "year before, how long they had been customers, the kind of incident and the place. The method "
-    "(doubly robust: weighting plus an outcome model) is right if either part is right, but it "
-    "cannot see anything else that made staff choose whom to help; a hidden factor like that would "
-    "bias every figure."
+    "(doubly robust: weighting plus an outcome model) is right if either part is right. Both parts "
+    "can follow uneven patterns (steps and bends in prior activity, not just straight lines), each "
+    "customer's figures come from models fitted without that customer, and revenue is modelled as "
+    "whether the customer spent at all times how much. It cannot see anything else that made staff "
+    "choose whom to help; a hidden factor like that would bias every figure."
 )
 
 

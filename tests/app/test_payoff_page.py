@@ -158,3 +158,19 @@ def test_a_warm_rerun_redraws_from_the_cache(db: Database, monkeypatch: pytest.M
     at.segmented_control(key="po_horizon").set_value(180).run()
     at.selectbox(key="po_location").set_value("north").run()
     assert len(loads) == 1  # another horizon or filter reuses the frames
+
+
+def test_the_method_is_named_in_plain_words_with_the_technical_detail_one_click_away(db: Database) -> None:
+    at = page()
+    assert not at.exception
+    method = next(e for e in at.expander if e.label == "How this is worked out")
+    words = "\n".join(m.value for m in method.markdown)
+    assert ui.md("Observational estimate, not a randomised trial.") in words
+    assert "doubly robust" in words and "fitted without that customer" in words
+    assert not any("cross-fitted" in c.value for c in at.caption)  # the detail waits for the click
+    from empowerment.reports.wording import CAUSAL_PHRASES
+
+    flat = " ".join(texts(at).lower().replace("\\", "").split())
+    assert not any(phrase in flat for phrase in CAUSAL_PHRASES)
+    at.toggle(key="po_technical").set_value(True).run()
+    assert any("cross-fitted over 3 folds of customers" in c.value and "two-part" in c.value for c in at.caption)

@@ -53,6 +53,11 @@ def test_table_summarises_groups_uplift_and_money(stocked: Database, capsys: pyt
                   "Customers kept:", "Return on spend:", "Cost of inaction:", "Days not back, recovered:",
                   "avg days not back (of 90)"):
         assert label in out
+    from empowerment.reports.wording import CAUSAL_PHRASES
+
+    flat = " ".join(out.lower().split())
+    assert "observational" in flat and "doubly robust" in flat
+    assert not any(phrase in flat for phrase in CAUSAL_PHRASES)
 
 
 def test_as_of_moves_the_follow_up_cut_off(stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:
