@@ -32,7 +32,7 @@ OBSERVATIONAL = ui.md(OBSERVATIONAL_WORDS)
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: str) -> Iterator[Database]:
     database = fresh_sqlite(_sqlite_template, tmp_path)
-    store_synthetic(database, *synthetic(600, 4))  # a size and seed where the groups balance within 0.1
+    store_synthetic(database, *synthetic(600, 3))  # a size and seed where the groups balance within 0.1 (cross-fitted engine)
     monkeypatch.setenv("EMPOWERMENT_DATABASE_URL", database.url)
     get_db.clear()
     st.cache_resource.clear()
