@@ -198,6 +198,7 @@ def show_charts(view: PayoffView, horizon: int) -> None:
     show_chart(payoff_charts.km_chart(view.curves, horizon),
                "Share of customers back by each day after the recovery window (Kaplan-Meier, 95% bands); "
                "customers not yet back are followed up to the data's end. As observed, not adjusted.", "po_km")
+    st.markdown(ui.md(wording.time_without_return_text(report)))
     st.subheader("Did it pay?")
     money_frame = payoff_charts.spend_vs_incremental_frame(view.over_time, report)
     if not money_frame.empty:

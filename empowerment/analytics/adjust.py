@@ -1,5 +1,10 @@
 """Covariate-adjusted effect of recovery: doubly-robust (AIPW) ATT / ATC with overlap checks.
 
+Two engines. The default, "crossfit" (`analytics.crossfit`): flexible propensity and outcome
+models (decile steps and quartile hinges of prior activity and tenure), cross-fitted over folds of
+customers, revenue by a two-part model, the bootstrap with the models held fixed. The "linear"
+engine, described below, is kept for comparison and its exactness tests.
+
 Among eligible incidents (full follow-up), a ridge logistic propensity model
 P(recovered | pre-incident covariates) reweights the comparison group to look
 like the recovered group (ATT: treated weight 1, comparison weight p/(1-p)); a
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from empowerment.analytics import crossfit
 from empowerment.analytics.aipw import AipwData, aipw_draws, case_weights
 from empowerment.analytics.design import covariate_matrix
 from empowerment.analytics.diagnostics import (
@@ -40,6 +46,8 @@ MIN_GROUP_FOR_ESTIMATE = 5
 MAX_FAILED_DRAW_SHARE = 0.05
 
 Request = tuple[str, str]  # (outcome column, "att" | "atc")
+ENGINES = ("crossfit", "linear")
+DEFAULT_ENGINE = "crossfit"
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ def _build_data(eligible: pd.DataFrame, outcomes: Sequence[str]) -> AipwData:
 
 def _diagnostics(data: AipwData, estimand: str) -> tuple[float, float]:
     """(share of the target group outside support, effective size of the reweighted group)."""
-    odds = np.exp(np.clip(data.X @ data.propensity.coef, -30.0, 30.0))
+    odds = np.exp(np.clip(data.score(), -30.0, 30.0))
     is_target = data.treated == (estimand == "att")
     outside = float(np.mean(~data.in_support[is_target])) if is_target.any() else 1.0
     reweighted = data.in_support & ~is_target
@@ -85,7 +93,22 @@ def _diagnostics(data: AipwData, estimand: str) -> tuple[float, float]:
     return outside, ess
 
 
-def describe_method(estimand: str, bootstrap: int, seed: int) -> str:
+def describe_method(estimand: str, bootstrap: int, seed: int, engine: str = "crossfit") -> str:
+    if engine == "crossfit":
+        target = "recovered episodes (ATT)" if estimand == "att" else "comparison episodes (ATC)"
+        weighting = ("comparison episodes weighted p/(1-p)" if estimand == "att"
+                     else "recovered episodes weighted (1-p)/p")
+        return (
+            f"Doubly-robust AIPW effect on {target}, cross-fitted over {crossfit.FOLDS} folds of customers (a "
+            "customer's episodes never straddle folds; each model predicts only for the fold it did not see): "
+            "ridge-logistic propensity p and outcome models on prior-365-day purchases and revenue and tenure "
+            "(log and raw scale, decile steps and quartile hinges: a piecewise-linear spline), the "
+            "no-purchase and top-decile indicators, category and location; revenue by a two-part model "
+            "(P(any revenue) x revenue given some), a 0/1 outcome by a logistic model; "
+            f"{weighting}; propensities outside [{SUPPORT[0]}, {SUPPORT[1]}] trimmed; balance after weighting "
+            f"must be within {MAX_SMD} SMD on every feature; 95% percentile bootstrap over customers with the "
+            f"cross-fitted models held fixed (B={bootstrap}, seed={seed})"
+        )
     if estimand == "att":
         target, weighting = "recovered incidents (ATT)", "comparison incidents weighted p/(1-p)"
         model_arm = "comparison"
@@ -177,23 +200,37 @@ def adjust(
     requests: Sequence[Request] = (("returned_within", "att"),),
     bootstrap: int = 200,
     seed: int = 0,
+    weights: np.ndarray | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> Adjustment:
     """`adjusted_effects` with the balance table, the overlap histogram and the influence check;
-    an imbalance above 0.1 SMD after weighting makes the effects it concerns unreliable."""
+    an imbalance above 0.1 SMD after weighting makes the effects it concerns unreliable.
+
+    `weights`: customer-bootstrap case weights over the *eligible* rows (row 0 all ones), to share
+    draws with other figures; None draws them here. `engine`: "crossfit" (`analytics.crossfit`:
+    flexible, cross-fitted, two-part revenue) or "linear" (one linear-in-log fit, refitted per draw)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
     eligible = linked.loc[linked["eligible"].to_numpy(dtype=bool)]
     n_treated = int(eligible["recovered"].sum())
     n_control = len(eligible) - n_treated
-    methods = {req: describe_method(req[1], bootstrap, seed) for req in requests}
+    methods = {req: describe_method(req[1], bootstrap, seed, engine) for req in requests}
     naives = {req: _naive(eligible, req[0]) for req in requests}
     if min(n_treated, n_control) < MIN_GROUP_FOR_ESTIMATE:
         effects = {req: _insufficient(*req, methods[req], naives[req], n_treated, n_control) for req in requests}
         return Adjustment(effects, pd.DataFrame(columns=["feature", "smd_before", "smd_after_att", "smd_after_atc"]),
                           pd.DataFrame(columns=["start", "end", "group", "episodes"]), dict.fromkeys(requests))
     outcomes = list(dict.fromkeys(outcome for outcome, _ in requests))
-    data = _build_data(eligible, outcomes)
+    estimands = [e for _, e in requests]
     customers = eligible["customer_id"].to_numpy() if "customer_id" in eligible else None
-    weights = case_weights(len(eligible), bootstrap, seed, clusters=customers)
-    draws = aipw_draws(data, weights, [e for _, e in requests])
+    if weights is None:
+        weights = case_weights(len(eligible), bootstrap, seed, clusters=customers)
+    if engine == "crossfit":
+        data = crossfit.build(eligible, outcomes, requests)
+        draws = crossfit.crossfit_draws(data, weights, estimands)
+    else:
+        data = _build_data(eligible, outcomes)
+        draws = aipw_draws(data, weights, estimands)
     balance = balance_table(eligible, data)
     results = {}
     spread = {}

@@ -39,6 +39,12 @@ class AipwData:
     outcomes: np.ndarray  # eligible incidents x k
     in_support: np.ndarray  # bool: propensity within the trimming bounds
     propensity: Fit
+    log_odds: np.ndarray | None = None  # cross-fitted propensity (analytics.crossfit); None: X @ coef
+    fitted: dict[str, np.ndarray] | None = None  # cross-fitted outcome model per estimand (n x k)
+
+    def score(self) -> np.ndarray:
+        """The propensity's log-odds per row: cross-fitted when known, else the one fit's."""
+        return self.log_odds if self.log_odds is not None else self.X @ self.propensity.coef
 
 
 def case_weights(n: int, draws: int, seed: int, clusters: np.ndarray | None = None) -> np.ndarray:

@@ -60,7 +60,7 @@ def _smd(values: np.ndarray, treated: np.ndarray, weights: np.ndarray, spread: n
 
 
 def odds(data: AipwData) -> np.ndarray:
-    return np.asarray(np.exp(np.clip(data.X @ data.propensity.coef, -30.0, 30.0)))
+    return np.asarray(np.exp(np.clip(data.score(), -30.0, 30.0)))
 
 
 def estimand_weights(data: AipwData, estimand: str) -> np.ndarray:
@@ -136,8 +136,10 @@ def influence(data: AipwData, column: int, estimand: str, customers: np.ndarray)
     target = data.in_support & (data.treated == (estimand == "att"))
     if not modelled.any() or not target.any():
         return None
-    coef = _outcome_fit(data, modelled, column)
-    residual = data.outcomes[:, column] - data.X @ coef
+    if data.fitted is not None:  # the cross-fitted outcome model
+        residual = data.outcomes[:, column] - data.fitted[estimand][:, column]
+    else:
+        residual = data.outcomes[:, column] - data.X @ _outcome_fit(data, modelled, column)
     weights = estimand_weights(data, estimand)
     codes, uniques = pd.factorize(customers)
     size = len(uniques)

@@ -92,7 +92,7 @@ def _prediction_shift(gram: np.ndarray, step: np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", step, gram, step), 0.0)))
 
 
-def _weighted_residual_in_place(linear: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def weighted_residual_in_place(linear: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """weights * (y - sigmoid(linear)), overwriting ``linear`` (saves big temporaries)."""
     np.negative(linear, out=linear)
     np.clip(linear, -700.0, 700.0, out=linear)
@@ -105,19 +105,21 @@ def _weighted_residual_in_place(linear: np.ndarray, y: np.ndarray, weights: np.n
 
 
 def refit_logistic(
-    X: np.ndarray, y: np.ndarray, weights: np.ndarray, fit: Fit, start: np.ndarray | None = None
+    X: np.ndarray, y: np.ndarray, weights: np.ndarray, fit: Fit, start: np.ndarray | None = None,
+    max_steps: int = MAX_CHORD_STEPS,
 ) -> np.ndarray:
     """Coefficients (draws x p) for each row of case weights (draws x n).
 
     ``start`` (draws x p) is a better first guess than the full-sample fit, e.g.
-    one exact Newton step; the chord steps then mostly just confirm it.
+    one exact Newton step; the chord steps then mostly just confirm it. Rows not settled after
+    ``max_steps`` chord steps are solved exactly, from where the chord steps got to.
     """
     coef = np.tile(fit.coef, (weights.shape[0], 1)) if start is None else start.copy()
     gram = X.T @ X / max(X.shape[0], 1)
     unsettled = np.ones(weights.shape[0], dtype=bool)
-    for _ in range(MAX_CHORD_STEPS):
+    for _ in range(max_steps):
         rows = np.flatnonzero(unsettled)
-        residual = _weighted_residual_in_place(coef[rows] @ X.T, y, weights[rows])
+        residual = weighted_residual_in_place(coef[rows] @ X.T, y, weights[rows])
         step = (residual @ X - coef[rows] * fit.penalty) @ fit.inverse_hessian
         coef[rows] += step
         unsettled[rows] = _prediction_shift(gram, step) > CHORD_TOLERANCE
@@ -125,7 +127,7 @@ def refit_logistic(
             return coef
     for draw in np.flatnonzero(unsettled):
         # rare: this draw's Hessian is too far from the full-sample one; solve it exactly
-        coef[draw] = fit_logistic(X, y, weights[draw], start=fit.coef).coef
+        coef[draw] = fit_logistic(X, y, weights[draw], start=coef[draw]).coef
     return coef
 
 

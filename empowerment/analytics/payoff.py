@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from empowerment.analytics.adjust import Adjustment, EffectEstimate, adjust
+from empowerment.analytics.aipw import case_weights
 from empowerment.analytics.breakdowns import (
     km_curves_frame,
     return_rate_by_cost_band,
@@ -32,6 +33,7 @@ from empowerment.analytics.linking import default_as_of_ns, label_or_unknown, li
 from empowerment.analytics.result import Figure, GroupSummary, PayoffRequest, PayoffResult
 from empowerment.analytics.sensitivity import sensitivity
 from empowerment.analytics.survival import kaplan_meier
+from empowerment.analytics.time_to_return import time_to_return
 
 RETURN_ATT = ("returned_within", "att")
 REVENUE_ATT = ("revenue_after_cents", "att")
@@ -51,15 +53,29 @@ def winsorised(linked: pd.DataFrame, percentile: float = WINSOR_PERCENTILE) -> n
     return np.asarray(np.clip(values, low, high))
 
 
+MAX_CUSTOMER_SHARE_OF_EFFECT = 0.5  # of the estimate, when the shift is also a real part of the range
+MIN_SHIFT_SHARE_OF_RANGE = 0.5  # of the interval's half-width
+MAX_CUSTOMER_SHARE_OF_INCIDENTS = 0.10
+
+
 def _verdict(effect: EffectEstimate, spread: Influence | None) -> Figure:
-    """The effect as a figure; unreliable too when leaving out one customer moves it outside its range."""
+    """The effect as a figure; unreliable too when one customer drives it: leaving that customer
+    out moves it outside its range, or takes away more than half of it (and more than half
+    of the range's half-width, so that an estimate near zero is not flagged for small shifts)."""
     figure = effect.to_figure()
-    if spread is None or figure.low is None or figure.high is None:
+    if spread is None or figure.low is None or figure.high is None or figure.estimate is None:
         return figure
+    share = f"{spread.customer_share:.1%} of the episodes"
     if not figure.low <= spread.without_largest <= figure.high:
         return figure.with_reasons(
-            f"One customer drives this figure: leaving out that single customer ({spread.customer_share:.1%} of "
-            "the episodes) moves it outside its 95% range.")
+            f"One customer drives this figure: leaving out that single customer ({share}) moves it outside "
+            "its 95% range.")
+    half_width = (figure.high - figure.low) / 2
+    if (spread.largest_shift > MAX_CUSTOMER_SHARE_OF_EFFECT * abs(figure.estimate)
+            and spread.largest_shift > MIN_SHIFT_SHARE_OF_RANGE * half_width):
+        return figure.with_reasons(
+            f"One customer drives this figure: that single customer ({share}) accounts for "
+            f"{min(spread.largest_shift / max(abs(figure.estimate), 1e-12), 1.0):.0%} of it.")
     return figure
 
 
@@ -170,6 +186,13 @@ def _warnings(linked: pd.DataFrame, request: PayoffRequest) -> list[str]:
                      "not counted as recoveries (the customer may already have been back).")
     if early:
         notes.append(f"{early:,} gestures are dated before their incident; they never count.")
+    per_customer = linked.groupby("customer_id", sort=False)["incident_count"].sum()
+    if len(per_customer) and per_customer.max() > MAX_CUSTOMER_SHARE_OF_INCIDENTS * per_customer.sum():
+        most = int(per_customer.max())
+        notes.append(f"Warning: one customer has {most:,} of the {int(per_customer.sum()):,} incidents "
+                     f"({most / per_customer.sum():.0%}); their incidents within {horizon} days of each other count "
+                     f"as one episode, but check whether that customer's records are right (a shared or default "
+                     "customer record?) before relying on any figure.")
     merged = int(linked["incident_count"].sum()) - len(linked)
     if merged:
         notes.append(f"{merged:,} incidents came within {horizon} days of the same customer's previous one and "
@@ -191,9 +214,11 @@ PLAIN_METHOD = (
     "Observational estimate, not a randomised trial. Recovered customers are compared with "
     "unrecovered customers who looked alike before the incident: their purchases and spend in the "
     "year before, how long they had been customers, the kind of incident and the place. The method "
-    "(doubly robust: weighting plus an outcome model) is right if either part is right, but it "
-    "cannot see anything else that made staff choose whom to help; a hidden factor like that would "
-    "bias every figure."
+    "(doubly robust: weighting plus an outcome model) is right if either part is right. Both parts "
+    "can follow uneven patterns (steps and bends in prior activity, not just straight lines), each "
+    "customer's figures come from models fitted without that customer, and revenue is modelled as "
+    "whether the customer spent at all times how much. It cannot see anything else that made staff "
+    "choose whom to help; a hidden factor like that would bias every figure."
 )
 
 
@@ -229,8 +254,11 @@ def analyse(
                             request.recovery_window_hours, by_episode=True)
     recovered = linked["recovered"].to_numpy(dtype=bool)
     linked["revenue_after_winsorised_cents"] = winsorised(linked)
+    # One set of customer-bootstrap draws for every figure (adjusted effects and time to return).
+    draws = case_weights(len(linked), request.bootstrap, request.seed, clusters=linked["customer_id"].to_numpy())
+    eligible = linked["eligible"].to_numpy(dtype=bool)
     adjustment = adjust(linked, [RETURN_ATT, REVENUE_ATT, REVENUE_ATC, WINSORISED_ATT, NEGATIVE_CONTROL],
-                        request.bootstrap, request.seed)
+                        request.bootstrap, request.seed, weights=draws[:, eligible])
     effects = adjustment.effects
     uplift = effects[RETURN_ATT]
     figures = {key: _verdict(effects[key], adjustment.influence[key]) for key in effects}
@@ -243,6 +271,7 @@ def analyse(
     cost_per_recovery = spend / n_recovered if n_recovered else 0.0
     late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
     roi = return_on_spend(margin, spend)
+    waiting = time_to_return(linked, request.horizon_days, request.bootstrap, request.seed, weights=draws)
     hidden = sensitivity(figures[RETURN_ATT], group_summary(linked.loc[recovered]).return_rate,
                          margin if roi.shown else Figure.withheld(), spend)
     result = PayoffResult(
@@ -276,6 +305,9 @@ def analyse(
         warnings=tuple(_warnings(linked, request) + _diagnostic_warnings(adjustment, figures)),
         late_gestures=late,
         early_gestures=early,
+        rmst_recovered_days=waiting.recovered_days,
+        rmst_comparison_days=waiting.comparison_days,
+        rmst_difference_days=waiting.difference_days,
     )
     return result, linked
 

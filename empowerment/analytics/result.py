@@ -153,6 +153,10 @@ class PayoffResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     late_gestures: int = 0  # live gestures after the recovery window: not counted as recoveries
     early_gestures: int = 0  # dated before their incident: never counted
+    # restricted mean time without return up to H days (analytics.time_to_return), as observed
+    rmst_recovered_days: Figure = Figure.withheld()
+    rmst_comparison_days: Figure = Figure.withheld()
+    rmst_difference_days: Figure = Figure.withheld()  # recovered minus comparison (negative: back sooner)
 
     @property
     def figures(self) -> dict[str, Figure]:
@@ -161,7 +165,9 @@ class PayoffResult:
                 "incremental_margin_cents": self.incremental_margin_cents,
                 "incremental_revenue_winsorised_cents": self.incremental_revenue_winsorised_cents,
                 "customers_kept": self.customers_kept, "return_on_spend": self.return_on_spend,
-                "cost_of_inaction_cents": self.cost_of_inaction_cents}
+                "cost_of_inaction_cents": self.cost_of_inaction_cents,
+                "rmst_recovered_days": self.rmst_recovered_days, "rmst_comparison_days": self.rmst_comparison_days,
+                "rmst_difference_days": self.rmst_difference_days}
 
     @property
     def margin_label(self) -> str:

@@ -156,8 +156,11 @@ def simulate_returns(
     return_probability: np.ndarray,
     loyalty: np.ndarray,
     timeline: Timeline,
+    extra_cents: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """First purchase after the incident (within H with the given probability), then more."""
+    """First purchase after the incident (within H with the given probability), then more;
+    `extra_cents` (per incident): one more purchase of that amount a minute after a return
+    within H (a known revenue effect; draws no random numbers, so the rest is unchanged)."""
     n = len(incidents)
     incident_ns = incidents["occurred_at"].to_numpy(dtype="datetime64[ns]").view("int64")
     horizon_ns = timeline.horizon_days * DAY_NS
@@ -201,7 +204,13 @@ def simulate_returns(
         }
     )
     keep = non_purchases["occurred_at"] <= timeline.as_of
-    return pd.concat([first, following, non_purchases[keep]], ignore_index=True)
+    pieces = [first, following, non_purchases[keep]]
+    if extra_cents is not None:
+        spends = within & returns & (extra_cents > 0)
+        pieces.append(pd.DataFrame({"customer_id": customer_ids[spends],
+                                    "occurred_at": _as_times(return_ns[spends] + MINUTE_NS),
+                                    "amount_cents": np.round(extra_cents[spends]).astype(np.int64)}))
+    return pd.concat(pieces, ignore_index=True)
 
 
 def simulate_gestures(
@@ -249,13 +258,25 @@ class HardCases:
       window's end get a gesture logged an hour after they came back (immortal time: counting it
       would credit the gesture with the return);
     - heavy_tails: each customer's purchase amounts are scaled by a lognormal factor (sigma 1.2),
-      so a few customers hold much of the revenue.
+      so a few customers hold much of the revenue;
+    - extra_spend_cents: recovered customers who come back within H spend that much more on the
+      visit (one more purchase): with the return effect, a known revenue effect (truth
+      "att_revenue_cents": expected revenue in the window with minus without recovery, over the
+      recovered incidents with full follow-up);
+    - dominant_incidents: one customer (the most loyal) gets that many more incidents over the
+      window, half of them with a gesture (issue 12: 3,000 of 7,769 incidents);
+    - huge_purchase_cents: a single purchase of that size 10 days into the follow-up of one
+      recovered incident with full follow-up (issue 12: a $2M purchase).
+    The last two are for tests of the warnings, not for coverage: they leave the truth as it is.
     """
 
     nonlinear_selection: bool = False
     heterogeneous: bool = False
     late_share: float = 0.0
     heavy_tails: bool = False
+    extra_spend_cents: float = 0.0  # a known revenue effect: recovered customers back within H spend this more
+    dominant_incidents: int = 0  # one customer (the most loyal) gets this many more incidents
+    huge_purchase_cents: int = 0  # one purchase of this size after one recovered incident, in its window
 
 
 def _nonlinear_probability(prior_count: np.ndarray, category_code: np.ndarray) -> np.ndarray:
@@ -278,6 +299,48 @@ def _late_gestures(rng: np.random.Generator, incidents: pd.DataFrame, follow_up:
     when = pd.Series(back, index=incidents["incident_id"].to_numpy())
     times = when.reindex(late["incident_id"].to_numpy()).to_numpy() + np.timedelta64(3_600 * 10**9, "ns")
     return late.assign(occurred_at=times)
+
+
+MEAN_PURCHASE_CENTS = 3500 * float(np.exp(0.6**2 / 2)) - 0.5  # purchase_amounts: lognormal, floored
+
+
+def _revenue_gain(treated: np.ndarray, baseline: np.ndarray, loyalty: np.ndarray, scale: np.ndarray,
+                  extra: float, timeline: Timeline) -> np.ndarray:
+    """Per incident, expected revenue in (window end, + H] with recovery minus without. Given a
+    return within H (at u ~ U(1/24 day, H) into the follow-up): the first purchase plus the
+    customer's purchases at their yearly rate over the H - u days left, plus `extra` when
+    recovered; nothing in the window otherwise. (Refunds sprinkled before the return move it by
+    well under a cent.)"""
+    horizon = timeline.horizon_days
+    per_return = MEAN_PURCHASE_CENTS * (1.0 + loyalty * (horizon - 1 / 24) / 2 / 365.0)
+    return np.asarray(scale * (treated * (per_return + extra) - baseline * per_return))
+
+
+def _dominant_customer(rng: np.random.Generator, incidents: pd.DataFrame, gestures: pd.DataFrame,
+                       loyalty: np.ndarray, count: int, timeline: Timeline) -> tuple[pd.DataFrame, pd.DataFrame]:
+    customer = int(np.argmax(loyalty)) + 1
+    low = np.full(count, timeline.incident_start.value)
+    extra = pd.DataFrame({
+        "incident_id": np.arange(count, dtype=np.int64) + int(incidents["incident_id"].max()) + 1,
+        "customer_id": np.full(count, customer, dtype=np.int64),
+        "occurred_at": _as_times(_uniform_minutes(rng, low, low + timeline.incident_days * DAY_NS)),
+        "category": rng.choice(np.array(CATEGORIES, dtype=object), count, p=CATEGORY_SHARES),
+        "location": incidents.loc[incidents["customer_id"] == customer, "location"].iloc[0],
+        "team": rng.choice(np.array(TEAMS, dtype=object), count),
+    })
+    helped = simulate_gestures(rng, extra, rng.random(count) < 0.5)
+    helped = helped.assign(gesture_id=helped["gesture_id"] + int(gestures["gesture_id"].max()))
+    return pd.concat([incidents, extra], ignore_index=True), pd.concat([gestures, helped], ignore_index=True)
+
+
+def _huge_purchase(transactions: pd.DataFrame, incidents: pd.DataFrame, target: np.ndarray, cents: int,
+                   timeline: Timeline) -> pd.DataFrame:
+    first = int(np.flatnonzero(target)[0])
+    when = incidents["occurred_at"].iloc[first] + pd.Timedelta(days=timeline.window_days + 10)
+    huge = pd.DataFrame({"customer_id": [int(incidents["customer_id"].iloc[first])], "occurred_at": [when],
+                         "amount_cents": [int(cents)]})
+    return pd.concat([transactions, huge], ignore_index=True).sort_values(["customer_id", "occurred_at"],
+                                                                          ignore_index=True)
 
 
 def make_synthetic(
@@ -321,8 +384,10 @@ def make_synthetic(
     effects = effect * (0.4 + 1.2 * (prior_count >= 6)) if hard.heterogeneous else np.full(n_customers, effect)
     treated_probability = np.clip(baseline + effects, 0, 1)
     return_probability = np.where(recovered, treated_probability, baseline)
-    follow_up = simulate_returns(rng, incidents, return_probability, loyalty, timeline)
+    extra = np.where(recovered, float(hard.extra_spend_cents), 0.0) if hard.extra_spend_cents else None
+    follow_up = simulate_returns(rng, incidents, return_probability, loyalty, timeline, extra)
     transactions = pd.concat([prior, follow_up], ignore_index=True)
+    scale = np.ones(n_customers)
     if hard.heavy_tails:
         scale = rng.lognormal(-0.72, 1.2, n_customers)  # mean 1: the same total, far more uneven
         factor = scale[transactions["customer_id"].to_numpy() - 1]
@@ -334,7 +399,15 @@ def make_synthetic(
         late = late.assign(gesture_id=late["gesture_id"] + int(gestures["gesture_id"].max()))
         gestures = pd.concat([gestures, late], ignore_index=True)
     gain = treated_probability - baseline
+    eligible = incident_ns + int(timeline.window_days * DAY_NS) + timeline.horizon_days * DAY_NS <= timeline.as_of.value
+    revenue_gain = _revenue_gain(treated_probability, baseline, loyalty, scale, float(hard.extra_spend_cents), timeline)
+    target = recovered & eligible
+    if hard.dominant_incidents:
+        incidents, gestures = _dominant_customer(rng, incidents, gestures, loyalty, hard.dominant_incidents, timeline)
+    if hard.huge_purchase_cents:
+        transactions = _huge_purchase(transactions, incidents, target, hard.huge_purchase_cents, timeline)
     truth = {
+        "att_revenue_cents": float(revenue_gain[target].mean()) if target.any() else 0.0,
         "att_return": float(gain[recovered].mean()) if hard.heterogeneous and recovered.any() else effect,
         "atc_return": float(gain[~recovered].mean()) if hard.heterogeneous and (~recovered).any() else effect,
         "horizon_days": timeline.horizon_days,

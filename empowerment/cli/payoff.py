@@ -18,7 +18,7 @@ import pandas as pd
 
 from empowerment import settings
 from empowerment.analytics import PayoffRequest, PayoffResult, compute_payoff
-from empowerment.analytics.result import GroupSummary
+from empowerment.analytics.result import Figure, GroupSummary
 from empowerment.cli.common import (
     add_command,
     day_or_time,
@@ -164,9 +164,10 @@ def print_report(report: PayoffResult, scope: str = "all incidents") -> None:
 
 def _group_rows(report: PayoffResult, horizon: int) -> list[dict[str, Any]]:
     rows = []
-    groups: tuple[tuple[GroupSummary, str], ...] = (
-        (report.recovered, "Recovered"), (report.comparison, "Not recovered"), (report.overall, "All incidents"))
-    for group, label in groups:
+    groups: tuple[tuple[GroupSummary, str, Figure | None], ...] = (
+        (report.recovered, "Recovered", report.rmst_recovered_days),
+        (report.comparison, "Not recovered", report.rmst_comparison_days), (report.overall, "All incidents", None))
+    for group, label, waiting in groups:
         rows.append({
             "group": label,
             "incidents": f"{group.raw_incidents:,}",
@@ -176,6 +177,8 @@ def _group_rows(report: PayoffResult, horizon: int) -> list[dict[str, Any]]:
             f"back within {horizon}d": f"{group.returned:,}",
             "return rate": percent(group.return_rate),
             "median days to return": days(group.km_median_days),
+            f"avg days not back (of {horizon})": "—" if waiting is None else
+            (f"{waiting.estimate:.1f}" if waiting.shown and waiting.estimate is not None else "not shown"),
             f"revenue in {horizon}d": money(group.revenue_after_cents),
         })
     return rows
@@ -195,4 +198,9 @@ def summary_lines(report: PayoffResult) -> Sequence[tuple[str, str]]:
         ("Customers kept", wording.figure_text(report.customers_kept, "count")),
         ("Return on spend", wording.figure_text(report.return_on_spend, "percent")),
         ("Cost of inaction", wording.figure_text(report.cost_of_inaction_cents, "money")),
+        ("Days not back, recovered", wording.figure_text(report.rmst_recovered_days, "days")
+         + f" (average of the first {report.horizon_days} days, as observed)"),
+        ("Days not back, others", wording.figure_text(report.rmst_comparison_days, "days")),
+        ("Days not back, difference", wording.figure_text(report.rmst_difference_days, "day_difference")
+         + ("" if not report.rmst_difference_days.shown else " (raw, not adjusted)")),
     )

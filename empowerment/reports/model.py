@@ -29,7 +29,7 @@ from empowerment.periods import (  # noqa: F401 - re-exported: the report's wind
 
 SECTIONS = ("Empowerment", "Customer outcomes", "Teams side by side", "Stories")
 TABLE_KEYS = ("staff", "budget_bands", "turnaround", "outcome_groups", "payoff", "balance", "teams", "stories")
-UNIT_FORMATS = {"points": "points", "customers": "number", "money": "money", "ratio": "percent"}
+UNIT_FORMATS = {"points": "points", "customers": "number", "money": "money", "ratio": "percent", "days": "days"}
 MISSING = "—"
 
 

@@ -30,10 +30,16 @@ def _num(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
 
+def average_days_column(horizon: int) -> str:
+    return f"Average days not back (of the first {horizon})"
+
+
 def _group_rows(payoff: PayoffResult) -> pd.DataFrame:
     rows = []
+    waiting = {"Recovered": payoff.rmst_recovered_days, "Not recovered": payoff.rmst_comparison_days}
     for group, label in ((payoff.recovered, "Recovered"), (payoff.comparison, "Not recovered"),
                          (payoff.overall, "All incidents")):
+        average = waiting.get(label)
         rows.append({
             "Group": label,
             "Incidents": group.raw_incidents,
@@ -43,6 +49,8 @@ def _group_rows(payoff: PayoffResult) -> pd.DataFrame:
             "Came back": group.returned,
             "Return rate": _num(group.return_rate),
             "Median days to return": _num(group.km_median_days),
+            average_days_column(payoff.horizon_days): _num(average.estimate) if average is not None and average.shown
+            else float("nan"),
             f"Revenue in the {payoff.horizon_days} days after": money(group.revenue_after_cents),
         })
     return pd.DataFrame(rows)
@@ -56,7 +64,7 @@ def _payoff_rows(payoff: PayoffResult) -> pd.DataFrame:
     format draws from these values): its note gives the reason instead."""
 
     def row(measure: str, unit: str, figure: Figure | None = None, value: Any = None,
-            cents: bool = False) -> dict[str, Any]:
+            cents: bool = False, observed: bool = False) -> dict[str, Any]:
         convert = money if cents else _num
         if figure is None:
             return {"Measure": measure, "Estimate": convert(value), "Low (95 %)": float("nan"),
@@ -67,6 +75,8 @@ def _payoff_rows(payoff: PayoffResult) -> pd.DataFrame:
                     "High (95 %)": float("nan"), "Unit": unit, "Note": NOT_SHOWN + figure.reason}
         note = ("Observational estimate; the range includes zero: could be zero." if figure.could_be_zero
                 else "Observational estimate; the range excludes zero.")
+        if observed:
+            note = "As observed, not adjusted (Kaplan-Meier area); range: 95 % bootstrap over customers."
         return {"Measure": measure, "Estimate": convert(figure.estimate), "Low (95 %)": convert(figure.low),
                 "High (95 %)": convert(figure.high), "Unit": unit, "Note": note}
 
@@ -84,6 +94,12 @@ def _payoff_rows(payoff: PayoffResult) -> pd.DataFrame:
         row(f"Net return on spend ({margin})", "ratio", payoff.return_on_spend),
         row(f"Cost of inaction: margin lost where nobody acted, net of gesture cost ({margin})", "money",
             payoff.cost_of_inaction_cents, cents=True),
+        row(f"Average days without return, of the first {horizon}: recovered", "days",
+            payoff.rmst_recovered_days, observed=True),
+        row(f"Average days without return, of the first {horizon}: not recovered", "days",
+            payoff.rmst_comparison_days, observed=True),
+        row("Average days without return: difference, recovered minus not recovered", "days",
+            payoff.rmst_difference_days, observed=True),
         {"Measure": "How these are worked out", "Estimate": float("nan"), "Low (95 %)": float("nan"),
          "High (95 %)": float("nan"), "Unit": "text", "Note": payoff.assumptions},
     ]
@@ -284,10 +300,12 @@ def build_tables(staff: pd.DataFrame, turnaround: pd.DataFrame, stories: pd.Data
                                               "Median hours": "hours", "90 % done within (hours)": "hours"}),
         ReportTable("outcome_groups", "Did recovered customers come back?", "Customer outcomes",
                     f"Return rate: customers who bought again within {horizon} days, among incidents old enough "
-                    "to have been followed up that long. Median days: Kaplan-Meier estimate.",
+                    "to have been followed up that long. Median days: Kaplan-Meier estimate. Average days not back: "
+                    f"the Kaplan-Meier area up to {horizon} days (restricted mean), as observed.",
                     _group_rows(payoff), {"Incidents": "int", "Episodes": "int", "Customers": "int",
                                           "Followed up": "int", "Came back": "int",
                                           "Return rate": "percent", "Median days to return": "days",
+                                          average_days_column(horizon): "days",
                                           f"Revenue in the {horizon} days after": "money"}, total_row=True),
         ReportTable("payoff", "What recovery did for customers", "Customer outcomes",
                     "Observational estimates: adjusted figures compare recovered customers with similar "

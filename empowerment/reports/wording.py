@@ -49,7 +49,31 @@ def count(value: float) -> str:
     return f"{value:,.0f}"
 
 
-FORMATS: dict[str, Callable[[float], str]] = {"money": round_money, "points": points, "percent": percent, "count": count}
+def days(value: float) -> str:
+    return f"{value:.1f} days"
+
+
+def day_difference(value: float) -> str:
+    return f"{value:+.1f} days"
+
+
+FORMATS: dict[str, Callable[[float], str]] = {"money": round_money, "points": points, "percent": percent, "count": count,
+                                              "days": days, "day_difference": day_difference}
+
+
+def time_without_return_text(result: PayoffResult) -> str:
+    """One sentence for the RMST figures (as observed): each group's average days without a
+    return up to H, and the difference; the reason instead of any figure not shown."""
+    horizon = result.horizon_days
+    recovered, comparison, gap = result.rmst_recovered_days, result.rmst_comparison_days, result.rmst_difference_days
+    if not (recovered.shown and comparison.shown):
+        shown = recovered if not recovered.shown else comparison
+        return f"Average time without return up to {horizon} days: not shown: {shown.reason}"
+    text = (f"Of the first {horizon} days, recovered customers spent on average {figure_text(recovered, 'days')} "
+            f"without coming back; unrecovered ones {figure_text(comparison, 'days')}")
+    if gap.shown:
+        text += f"; a difference of {figure_text(gap, 'day_difference')}"
+    return text + " (as observed, not adjusted)."
 
 
 def value_text(figure: Figure, unit: str) -> str:

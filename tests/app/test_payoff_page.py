@@ -32,7 +32,7 @@ OBSERVATIONAL = ui.md(OBSERVATIONAL_WORDS)
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: str) -> Iterator[Database]:
     database = fresh_sqlite(_sqlite_template, tmp_path)
-    store_synthetic(database, *synthetic(600, 4))  # a size and seed where the groups balance within 0.1
+    store_synthetic(database, *synthetic(600, 3))  # a size and seed where the groups balance within 0.1 (cross-fitted engine)
     monkeypatch.setenv("EMPOWERMENT_DATABASE_URL", database.url)
     get_db.clear()
     st.cache_resource.clear()
@@ -69,6 +69,8 @@ def test_the_headline_answers_in_plain_words_with_its_uncertainty(db: Database) 
     assert not any("95% CI" in line for line in headline)
     assert any(line.startswith("Gestures cost ") and "of extra margin (at a 30% contribution margin)" in line
                for line in headline)
+    assert any(line.startswith("Of the first 90 days, recovered customers spent on average ")
+               and "(between " in line and "as observed, not adjusted" in line for line in headline), headline
     assert [m.label for m in at.metric][:3] == ["90-day return, recovered",
                                                  "90-day return, others", "Adjusted uplift"]
 
@@ -103,6 +105,8 @@ def test_when_the_groups_do_not_overlap_the_page_says_so_instead_of_a_number(
     assert "coming back **" not in words and "lost margin" not in words and "extra margin (" not in words
     assert at.metric[2].value == at.metric[4].value == at.metric[5].value == "—"
     assert "Not shown: Poor overlap" in at.metric[4].help
+    assert ui.md("Average time without return up to 90 days: not shown: Poor overlap") in words
+    assert "recovered customers spent on average" not in words
 
 
 def test_filters_change_the_scope_and_the_horizon(db: Database) -> None:
@@ -155,3 +159,19 @@ def test_a_warm_rerun_redraws_from_the_cache(db: Database, monkeypatch: pytest.M
     at.segmented_control(key="po_horizon").set_value(180).run()
     at.selectbox(key="po_location").set_value("north").run()
     assert len(loads) == 1  # another horizon or filter reuses the frames
+
+
+def test_the_method_is_named_in_plain_words_with_the_technical_detail_one_click_away(db: Database) -> None:
+    at = page()
+    assert not at.exception
+    method = next(e for e in at.expander if e.label == "How this is worked out")
+    words = "\n".join(m.value for m in method.markdown)
+    assert ui.md("Observational estimate, not a randomised trial.") in words
+    assert "doubly robust" in words and "fitted without that customer" in words
+    assert not any("cross-fitted" in c.value for c in at.caption)  # the detail waits for the click
+    from empowerment.reports.wording import CAUSAL_PHRASES
+
+    flat = " ".join(texts(at).lower().replace("\\", "").split())
+    assert not any(phrase in flat for phrase in CAUSAL_PHRASES)
+    at.toggle(key="po_technical").set_value(True).run()
+    assert any("cross-fitted over 3 folds of customers" in c.value and "two-part" in c.value for c in at.caption)

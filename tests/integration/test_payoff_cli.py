@@ -50,8 +50,14 @@ def test_table_summarises_groups_uplift_and_money(stocked: Database, capsys: pyt
     assert "Recovery payoff: 90-day horizon" in out and "team support" in out
     for label in ("Recovered", "Not recovered", "All incidents", "Return difference (raw):",
                   "Return uplift (adjusted):", "Spend on gestures:", "Incremental revenue:",
-                  "Customers kept:", "Return on spend:", "Cost of inaction:"):
+                  "Customers kept:", "Return on spend:", "Cost of inaction:", "Days not back, recovered:",
+                  "avg days not back (of 90)"):
         assert label in out
+    from empowerment.reports.wording import CAUSAL_PHRASES
+
+    flat = " ".join(out.lower().split())
+    assert "observational" in flat and "doubly robust" in flat
+    assert not any(phrase in flat for phrase in CAUSAL_PHRASES)
 
 
 def test_as_of_moves_the_follow_up_cut_off(stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:

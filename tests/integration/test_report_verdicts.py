@@ -36,6 +36,7 @@ from empowerment.reports.render_html import render_html
 from empowerment.reports.render_pdf import render_pdf
 from empowerment.reports.render_xlsx import render_xlsx
 from empowerment.reports.wording import CAUSAL_PHRASES
+from empowerment.ui.components import md
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
 from tests.integration.test_queries import store_synthetic, synthetic
@@ -61,6 +62,9 @@ def unreliable(result: PayoffResult) -> PayoffResult:
         customers_kept=_withheld(result.customers_kept, 4321.0),
         return_on_spend=_withheld(result.return_on_spend, -5.69),
         cost_of_inaction_cents=_withheld(result.cost_of_inaction_cents, -133_905_660.0),
+        rmst_recovered_days=_withheld(result.rmst_recovered_days, 777.7),
+        rmst_comparison_days=_withheld(result.rmst_comparison_days, 777.7),
+        rmst_difference_days=_withheld(result.rmst_difference_days, -777.7),
     )
 
 
@@ -96,13 +100,14 @@ def test_the_command_line_table_and_json_give_reasons_not_numbers(
     assert main(["payoff", "--database-url", stocked.url, "--bootstrap", "10"]) == 0
     table = capsys.readouterr().out
     assert_no_leak(table)
-    for label in ("Return uplift (adjusted)", "Return on spend", "Cost of inaction", "Customers kept"):
+    for label in ("Return uplift (adjusted)", "Return on spend", "Cost of inaction", "Customers kept",
+                  "Days not back, recovered", "Days not back, others", "Days not back, difference"):
         line = next(row for row in table.splitlines() if row.startswith(label))
         assert "not shown: Few eligible incidents" in line, line
     assert main(["payoff", "--database-url", stocked.url, "--bootstrap", "10", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     for name in ("return_uplift", "incremental_revenue_cents", "customers_kept", "return_on_spend",
-                 "cost_of_inaction_cents"):
+                 "cost_of_inaction_cents", "rmst_recovered_days", "rmst_comparison_days", "rmst_difference_days"):
         assert data[name] == {"estimate": None, "low": None, "high": None, "reliable": False, "reasons": [REASON]}
 
 
@@ -121,6 +126,7 @@ def test_the_payoff_page_gives_reasons_not_numbers(stocked: Database, withheld: 
                       + [str(m.value) + " " + str(m.help) for m in at.metric])
     assert_no_leak(words)
     assert "Few eligible incidents" in words
+    assert md("Average time without return up to 90 days: not shown: Few eligible incidents") in words
     get_db.clear()
 
 
@@ -170,7 +176,9 @@ def test_the_joint_report_gives_reasons_not_numbers_in_every_format(hotel_db: Da
     report = build(hotel_db)
     payoff = report.tables["payoff"].frame
     withheld_rows = payoff[payoff["Note"].str.startswith("Not shown")]
-    assert len(withheld_rows) == 6 and withheld_rows[["Estimate", "Low (95 %)", "High (95 %)"]].isna().all().all()
+    assert len(withheld_rows) == 9 and withheld_rows[["Estimate", "Low (95 %)", "High (95 %)"]].isna().all().all()
+    groups = report.tables["outcome_groups"].frame
+    assert groups[[c for c in groups.columns if c.startswith("Average days not back")]].isna().all().all()
     for name, text in every_format(report).items():
         assert_no_leak(text)
         assert "Few eligible incidents" in text, name

@@ -243,7 +243,8 @@ def test_the_coverage_benchmark_runs_on_every_hard_case() -> None:
 
     for scenario in SCENARIOS:
         rates = run(scenario, seeds=1, customers=600, bootstrap=30)
-        assert set(rates) == {"covered", "return_fp", "revenue_fp", "roi_fp", "withheld"}
+        assert set(rates) == {"covered", "revenue_covered", "return_fp", "revenue_fp", "roi_fp", "withheld",
+                              "revenue_withheld"}
 
 
 def test_late_gestures_on_customers_already_back_create_no_effect() -> None:
@@ -281,3 +282,55 @@ def test_what_works_is_adjusted_with_intervals_holm_and_a_minimum() -> None:
     few = small[small["cases"] < MIN_CASES]
     assert len(few) and few["reason"].str.startswith("Not enough data").all() and few["estimate"].isna().all()
     assert holm(np.array([0.01, 0.04, 0.03])).tolist() == pytest.approx([0.03, 0.06, 0.06])
+
+
+# --- the hard cases that should warn (issue 12) ---------------------------------------------------
+
+
+def test_a_known_revenue_effect_is_covered_and_its_truth_is_the_expected_gain() -> None:
+    from empowerment.analytics import PayoffRequest, compute_payoff
+    from empowerment.analytics.synthetic import HardCases
+
+    plain = make_synthetic(2000, 3)[4]
+    richer = make_synthetic(2000, 3, hard=HardCases(extra_spend_cents=2000))
+    # the extra spend is paid by recovered returners only: the truth grows by about P(return | recovered) x $20
+    assert 500 < richer[4]["att_revenue_cents"] - plain["att_revenue_cents"] < 2000
+    assert make_synthetic(2000, 3, placebo=True)[4]["att_revenue_cents"] == pytest.approx(0.0)
+    result = compute_payoff(*richer[:4], request=PayoffRequest(bootstrap=100, as_of=richer[4]["as_of"]))
+    revenue = result.revenue_uplift_cents
+    assert revenue.low is not None and revenue.high is not None
+    assert revenue.low <= richer[4]["att_revenue_cents"] <= revenue.high
+    assert "cross-fitted" in result.method and "two-part" in result.method
+
+
+def test_a_single_huge_purchase_triggers_the_influence_warning_and_the_capped_figure_holds() -> None:
+    from empowerment.analytics import PayoffRequest, compute_payoff
+    from empowerment.analytics.synthetic import HardCases
+
+    request = PayoffRequest(bootstrap=100, seed=2)
+    clean = make_synthetic(2000, 7)
+    huge = make_synthetic(2000, 7, hard=HardCases(huge_purchase_cents=200_000_000))  # one $2M purchase
+    assert len(huge[2]) == len(clean[2]) + 1
+    before = compute_payoff(*clean[:4], request=request)
+    after = compute_payoff(*huge[:4], request=request)
+    for figure in (after.incremental_revenue_cents, after.revenue_uplift_cents, after.return_on_spend):
+        assert not figure.shown and any("One customer drives this figure" in r for r in figure.reasons)
+    capped, capped_before = after.incremental_revenue_winsorised_cents, before.incremental_revenue_winsorised_cents
+    assert capped_before.low is not None and capped_before.high is not None and capped.estimate is not None
+    assert capped_before.low <= capped.estimate <= capped_before.high
+    assert not any("One customer drives" in r for r in capped.reasons)
+
+
+def test_one_dominant_customer_triggers_a_warning() -> None:
+    from empowerment.analytics import PayoffRequest, compute_payoff
+    from empowerment.analytics.synthetic import HardCases
+
+    incidents, gestures, transactions, customers, truth = make_synthetic(
+        4800, 9, hard=HardCases(dominant_incidents=3000))
+    assert len(incidents) == 7800 and incidents["customer_id"].value_counts().iloc[0] == 3001
+    result = compute_payoff(incidents, gestures, transactions, customers,
+                            PayoffRequest(bootstrap=40, as_of=truth["as_of"]))
+    assert any(note.startswith("Warning: one customer has 3,001 of the 7,800 incidents (38%)")
+               for note in result.warnings)
+    plain = compute_payoff(*make_synthetic(4800, 9)[:4], request=PayoffRequest(bootstrap=20))
+    assert not any("one customer has" in note for note in plain.warnings)

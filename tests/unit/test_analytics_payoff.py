@@ -38,7 +38,8 @@ GROUP_KEYS = {
     "revenue_after_cents",
 }
 FIGURES = {"return_uplift", "revenue_uplift_cents", "incremental_revenue_cents", "incremental_margin_cents",
-           "incremental_revenue_winsorised_cents", "customers_kept", "return_on_spend", "cost_of_inaction_cents"}
+           "incremental_revenue_winsorised_cents", "customers_kept", "return_on_spend", "cost_of_inaction_cents",
+           "rmst_recovered_days", "rmst_comparison_days", "rmst_difference_days"}
 TOP_KEYS = {
     "horizon_days", "recovery_window_hours", "contribution_margin", "as_of", "overall", "recovered",
     "comparison", "naive_uplift", *FIGURES, "e_value", "e_value_limit", "roi_tipping_share", "winsor_percentile", "negative_control_cents", "balance",
