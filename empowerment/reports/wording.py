@@ -89,3 +89,36 @@ def sensitivity_sentences(result: PayoffResult) -> list[str]:
         lines.append(f"The return on spend would fall to zero if hidden bias accounted for "
                      f"{result.roi_tipping_share:.0%} of the estimated extra margin.")
     return lines
+
+
+# --- what works (adjusted breakdowns: the Payoff page, the command line, the tablet) -----------------
+
+def breakdown_figure(row: object) -> Figure:
+    """One row of `analytics.what_works` (estimate, low, high, reliable, reason) as a figure."""
+    def number(name: str) -> float | None:
+        value = getattr(row, name, None)
+        return None if value is None or not math.isfinite(float(value)) else float(value)
+
+    reason = str(getattr(row, "reason", "") or "")
+    return Figure(number("estimate"), number("low"), number("high"), bool(getattr(row, "reliable", False)),
+                  (reason,) if reason else ())
+
+
+def breakdown_text(row: object, horizon_days: int, minimum: int) -> str:
+    """A what-works row in plain words: 'associated with 6.0 points more customers back within 90
+    days than comparable customers given no gesture (between 2.1 and 9.8 points; 412 cases)', or
+    'not enough cases yet (12 so far, 30 needed)', or 'no estimate: <reason>'. Never a number for
+    an unreliable row."""
+    cases = int(getattr(row, "cases", 0) or 0)
+    if cases < minimum:
+        return f"not enough cases yet ({cases:,} so far, {minimum} needed)"
+    figure = breakdown_figure(row)
+    if not figure.shown or figure.estimate is None or figure.low is None or figure.high is None:
+        return f"no estimate: {figure.reason.rstrip('.')} ({cases:,} cases)"
+    size = abs(figure.estimate) * 100
+    direction = "more" if figure.estimate >= 0 else "fewer"
+    limits = f"between {figure.low * 100:+.1f} and {figure.high * 100:+.1f} points"
+    if figure.could_be_zero:
+        limits += ", could be zero"
+    return (f"associated with {size:.1f} points {direction} customers back within {horizon_days} days than "
+            f"comparable customers given no gesture ({limits}; {cases:,} cases)")

@@ -11,11 +11,18 @@ import pandas as pd
 import streamlit as st
 
 from empowerment.actor import Actor
+from empowerment.analytics.what_works import MIN_CASES
 from empowerment.errors import EmpowermentError
 from empowerment.models import FollowUpKind
-from empowerment.models.vocabulary import GESTURE_TYPE, MAX_VALUES_PER_GESTURE, SERVICE_VALUE
+from empowerment.models.vocabulary import (
+    GESTURE_TYPE,
+    INCIDENT_CATEGORY,
+    MAX_VALUES_PER_GESTURE,
+    SERVICE_VALUE,
+)
 from empowerment.queries import care as care_queries
 from empowerment.queries import vocabulary as vocabulary_queries
+from empowerment.reports.wording import breakdown_text
 from empowerment.services import care
 from empowerment.services.gestures import LogRequest
 from empowerment.ui import components as ui
@@ -259,7 +266,9 @@ def _evidence_cache(db_url: str) -> _EvidenceCache:
 
 
 def what_tends_to_work(category: str | None) -> None:
-    """Once the category is picked: how customers with that breakdown came back after each gesture."""
+    """Once the category is picked: how customers with that breakdown came back after each gesture
+    type, from the payoff's adjusted breakdown for that category (`queries.care.what_tends_to_work`,
+    cached off the request path), with an interval and the number of cases."""
     if not category:
         return
     evidence = _evidence_cache(get_db().url).get(get_db())
@@ -268,22 +277,17 @@ def what_tends_to_work(category: str | None) -> None:
         return
     vocab = current_vocabulary()
     rows = evidence.loc[evidence["category"] == category]
-    with st.expander(f"💡 What tends to work for {vocab.label('incident_category', category)}", expanded=False):
+    with st.expander(f"💡 What tends to work for {vocab.label(INCIDENT_CATEGORY, category)}", expanded=False):
         if rows.empty:
             st.caption("Not enough cases yet for this kind of breakdown.")
             return
-        adjusted = bool(rows["adjusted"].any())
         for row in rows.itertuples():
             label = vocab.label(GESTURE_TYPE, row.gesture_type)
-            if not row.enough:
-                st.markdown(f"**{ui.md(label)}**: not enough cases yet ({row.cases} so far).")
-                continue
-            st.markdown(f"**{ui.md(label)}**: {row.rate:.0%} came back "
-                        f"({row.ci_low:.0%}–{row.ci_high:.0%}, {row.cases:,} cases) vs {row.baseline_rate:.0%} "
-                        f"with no gesture; difference {row.difference:+.0%} ({row.diff_low:+.0%} to {row.diff_high:+.0%}).")
-        st.caption("Associated with, not proof of, coming back. " + (
-            "Adjusted for prior visits, spend, tenure, category and location." if adjusted else
-            "Not adjusted yet for who the customers were: a first look until the payoff's adjusted breakdown is ready."))
+            st.markdown(f"**{ui.md(label)}**: {ui.md(breakdown_text(row, care_queries.EVIDENCE_HORIZON_DAYS, MIN_CASES))}.")
+        st.caption("Associated with, not proof of, coming back: an observational comparison with similar "
+                   "customers who got no gesture, adjusted for their visits and spend in the year before, "
+                   "how long they had been customers and the place. Holm's correction allows for comparing "
+                   "several gestures at once.")
 
 
 def point_of_service_flags(history: Any, amount_cents: int | None) -> None:
