@@ -251,7 +251,7 @@ def analyse(
     figures = {key: _verdict(effects[key], adjustment.influence[key]) for key in effects}
     n_recovered, n_comparison = int(recovered.sum()), int((~recovered).sum())
     kept_customers = int(linked.loc[recovered, "customer_id"].nunique())
-    spend = int(linked.loc[recovered, "spend_cents"].sum())
+    spend = int(linked.loc[recovered, "valued_spend_cents"].sum())  # non-cash gestures at their value
     revenue = figures[REVENUE_ATT]
     incremental = revenue.scaled(n_recovered)
     margin = incremental.scaled(request.margin)
