@@ -126,7 +126,14 @@ def breakdown(
     """`what_works` over the payoff's rows by one of `BREAKDOWN_LABELS` (optionally within one
     category): one row per level with cases, the adjusted difference in the H-day return share
     and its interval, Holm-adjusted p-values, and reliable/reason."""
-    return what_works(with_breakdown_columns(linked), column, within=within, bootstrap=bootstrap, seed=seed)
+    table = what_works(with_breakdown_columns(linked), column, within=within, bootstrap=bootstrap, seed=seed)
+    if column == "follow_up":  # both answers always, so "no follow-ups yet" reads as such
+        missing = [level for level in (FOLLOWED_UP, NOT_FOLLOWED_UP) if level not in set(table["level"])]
+        extra = pd.DataFrame([{"level": level, "cases": 0, "reliable": False,
+                               "reason": f"Not enough data: 0 followed-up episodes (need {MIN_CASES})."}
+                              for level in missing], columns=COLUMNS)
+        table = pd.concat([table, extra], ignore_index=True) if missing else table
+    return table
 
 
 def by_category(linked: pd.DataFrame, bootstrap: int = WHAT_WORKS_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:

@@ -273,7 +273,8 @@ def adjusted_breakdown_chart(effects: pd.DataFrame, title: str, horizon_days: in
     frame["estimate_pts"], frame["low_pts"], frame["high_pts"] = (frame[c] * 100 for c in ("estimate", "low", "high"))
     order = list(frame.sort_values("cases", ascending=False, kind="stable")["label"])
     axis_title = f"Difference in customers back within {horizon_days} days (points, adjusted)"
-    base = alt.Chart(frame).encode(y=alt.Y("label:N", title=title, sort=order, axis=alt.Axis(labelLimit=180)))
+    # No axis title: the breakdown's name is on the control above, and a rotated title outgrows one row.
+    base = alt.Chart(frame).encode(y=alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=180)))
     dots = base.mark_point(filled=True, size=90, color=GREEN).encode(
         x=alt.X("estimate_pts:Q", title=axis_title),
         tooltip=[alt.Tooltip("label:N", title=title),
@@ -283,4 +284,4 @@ def adjusted_breakdown_chart(effects: pd.DataFrame, title: str, horizon_days: in
     errors = base.mark_errorbar(ticks=True, color="#333").encode(x=alt.X("low_pts:Q", title=axis_title),
                                                                 x2="high_pts:Q")
     zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color=GREY, strokeDash=[4, 4]).encode(x="zero:Q")
-    return _finish(alt.layer(zero, errors, dots), height=max(120, 30 * len(frame)))  # type: ignore[no-any-return]
+    return _finish(alt.layer(zero, errors, dots), height=max(120, 32 * len(frame)))  # type: ignore[no-any-return]

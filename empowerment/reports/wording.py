@@ -104,21 +104,40 @@ def breakdown_figure(row: object) -> Figure:
                   (reason,) if reason else ())
 
 
-def breakdown_text(row: object, horizon_days: int, minimum: int) -> str:
+def breakdown_text(row: object, horizon_days: int, minimum: int, plain_reason: str | None = None) -> str:
     """A what-works row in plain words: 'associated with 6.0 points more customers back within 90
     days than comparable customers given no gesture (between 2.1 and 9.8 points; 412 cases)', or
     'not enough cases yet (12 so far, 30 needed)', or 'no estimate: <reason>'. Never a number for
-    an unreliable row."""
+    an unreliable row. `plain_reason` replaces the technical reason (the tablet's words)."""
     cases = int(getattr(row, "cases", 0) or 0)
     if cases < minimum:
         return f"not enough cases yet ({cases:,} so far, {minimum} needed)"
     figure = breakdown_figure(row)
     if not figure.shown or figure.estimate is None or figure.low is None or figure.high is None:
-        return f"no estimate: {figure.reason.rstrip('.')} ({cases:,} cases)"
+        return f"no estimate: {(plain_reason or figure.reason).rstrip('.')} ({cases:,} cases)"
     size = abs(figure.estimate) * 100
     direction = "more" if figure.estimate >= 0 else "fewer"
     limits = f"between {figure.low * 100:+.1f} and {figure.high * 100:+.1f} points"
     if figure.could_be_zero:
         limits += ", could be zero"
+    p_holm = getattr(row, "p_holm", None)
+    clear = (not figure.could_be_zero and p_holm is not None and math.isfinite(float(p_holm))
+             and float(p_holm) < 0.05)
     return (f"associated with {size:.1f} points {direction} customers back within {horizon_days} days than "
-            f"comparable customers given no gesture ({limits}; {cases:,} cases)")
+            f"comparable customers given no gesture ({limits}; {cases:,} cases)"
+            + ("; clear after Holm's correction" if clear else ""))
+
+
+def breakdown_short(row: object, minimum: int, plain_reason: str) -> str:
+    """A what-works row in a few words, for the tablet (the sentence around it says what the
+    points mean): '+13.4 points (between +5.5 and +22.2; 140 cases)', 'not enough cases yet (12
+    so far)', or the plain reason for an unreliable row. Never a number for an unreliable row."""
+    cases = int(getattr(row, "cases", 0) or 0)
+    if cases < minimum:
+        return f"not enough cases yet ({cases:,} so far)"
+    figure = breakdown_figure(row)
+    if not figure.shown or figure.estimate is None or figure.low is None or figure.high is None:
+        return f"{plain_reason} ({cases:,} cases)"
+    zero = ", could be zero" if figure.could_be_zero else ""
+    return (f"{figure.estimate * 100:+.1f} points (between {figure.low * 100:+.1f} and {figure.high * 100:+.1f}"
+            f"{zero}; {cases:,} cases)")

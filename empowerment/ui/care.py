@@ -22,7 +22,7 @@ from empowerment.models.vocabulary import (
 )
 from empowerment.queries import care as care_queries
 from empowerment.queries import vocabulary as vocabulary_queries
-from empowerment.reports.wording import breakdown_text
+from empowerment.reports.wording import breakdown_short
 from empowerment.services import care
 from empowerment.services.gestures import LogRequest
 from empowerment.ui import components as ui
@@ -265,6 +265,9 @@ def _evidence_cache(db_url: str) -> _EvidenceCache:
     return _EvidenceCache()
 
 
+NO_FAIR_COMPARISON = "no fair comparison yet"
+
+
 def what_tends_to_work(category: str | None) -> None:
     """Once the category is picked: how customers with that breakdown came back after each gesture
     type, from the payoff's adjusted breakdown for that category (`queries.care.what_tends_to_work`,
@@ -281,13 +284,16 @@ def what_tends_to_work(category: str | None) -> None:
         if rows.empty:
             st.caption("Not enough cases yet for this kind of breakdown.")
             return
+        horizon = care_queries.EVIDENCE_HORIZON_DAYS
+        st.markdown(f"Customers back within {horizon} days after each gesture, in points more (+) or fewer (−) "
+                    "than similar customers given no gesture:")
         for row in rows.itertuples():
             label = vocab.label(GESTURE_TYPE, row.gesture_type)
-            st.markdown(f"**{ui.md(label)}**: {ui.md(breakdown_text(row, care_queries.EVIDENCE_HORIZON_DAYS, MIN_CASES))}.")
-        st.caption("Associated with, not proof of, coming back: an observational comparison with similar "
-                   "customers who got no gesture, adjusted for their visits and spend in the year before, "
-                   "how long they had been customers and the place. Holm's correction allows for comparing "
-                   "several gestures at once.")
+            st.markdown(f"- **{ui.md(label)}**: {ui.md(breakdown_short(row, MIN_CASES, NO_FAIR_COMPARISON))}")
+        st.caption("Associated with, not proof of, coming back: an observational comparison, adjusted for the "
+                   "customers' visits and spend in the year before, how long they had been customers and the "
+                   "place. Holm's correction allows for comparing several gestures at once. “No fair comparison "
+                   "yet”: those who got it differ too much from those who got nothing.")
 
 
 def point_of_service_flags(history: Any, amount_cents: int | None) -> None:

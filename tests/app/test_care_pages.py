@@ -176,9 +176,9 @@ def test_the_tablet_shows_what_tends_to_work_adjusted_in_plain_words(
         at.run()
     hint = next(e for e in at.expander if e.label.startswith("💡 What tends to work for Noise"))
     words = " ".join(m.value for m in hint.markdown)
-    assert "**On the house**: associated with 6.1 points more customers back within 90 days" in words
-    assert "between +2.1 and +9.8 points; 412 cases" in words
-    assert "**Upgrade**: no estimate" in words and "30.0" not in words and "+10.0" not in words
-    assert "**Gift**: not enough cases yet (12 so far, 30 needed)" in words
+    assert "in points more (+) or fewer (−) than similar customers given no gesture" in words
+    assert "**On the house**: +6.1 points (between +2.1 and +9.8; 412 cases)" in words
+    assert "**Upgrade**: no fair comparison yet (95 cases)" in words and "30.0" not in words and "+10.0" not in words
+    assert "**Gift**: not enough cases yet (12 so far)" in words
     assert "CI" not in words and "Holm" in " ".join(c.value for c in hint.caption)
     st.cache_resource.clear()
