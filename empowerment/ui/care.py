@@ -170,16 +170,22 @@ def awaiting_follow_up_section(actor: Actor, employee_code: str | None) -> None:
                                   on_click=callback(_follow_up), args=(employee_code, row.incident_code, kind.value))
 
 
+WAITING_SHOWN = 10
+
+
 def waiting_section(actor: Actor) -> None:
     waiting = care_queries.waiting_incidents(get_db(), actor)
     st.markdown(f"**Open incidents waiting for a gesture ({len(waiting)})**")
     if waiting.empty:
         st.caption("No incident is waiting.")
         return
-    shown = pd.DataFrame({"Customer": waiting["customer"], "What went wrong": waiting["category"],
-                          "Waiting": [waited(h) for h in waiting["waited_hours"]],
-                          "Reported": [ui.when(t) for t in waiting["occurred_at"]]})
-    st.dataframe(shown.head(20), hide_index=True, width="stretch", key="care_waiting")
+    # Lines, not a grid: readable at a glance on a tablet, and no canvas that paints late.
+    with st.container(key="care_waiting"):
+        for row in waiting.head(WAITING_SHOWN).itertuples():
+            st.markdown(f"⏳ **{ui.name(row.customer)}** · {ui.md(row.category)} · waiting "
+                        f"{ui.md(waited(row.waited_hours))} · reported {ui.when(row.occurred_at)}")
+        if len(waiting) > WAITING_SHOWN:
+            st.caption(f"and {len(waiting) - WAITING_SHOWN:,} more, longest waiting first.")
 
 
 # --- recognition -----------------------------------------------------------------------------------

@@ -106,8 +106,8 @@ def test_the_hand_over_shows_the_care_list_and_waiting_time(db: Database) -> Non
     at = page("handover", actor_of(db, "E1"))
     assert not at.exception
     assert any("Rita Risk" in m.value for m in at.markdown)
-    waiting = next(d.value for d in at.dataframe if "Waiting" in d.value.columns)
-    assert waiting["Waiting"].tolist() == ["3 h"]
+    waiting = [m.value for m in at.markdown if m.value.startswith("⏳ ")]
+    assert len(waiting) == 1 and " · waiting 3 h · reported " in waiting[0]
 
 
 def test_the_friction_map_for_managers(db: Database) -> None:
