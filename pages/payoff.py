@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from empowerment import clock, settings
-from empowerment.analytics import PayoffRequest, PayoffResult
+from empowerment.analytics import PayoffRequest, PayoffResult, what_works
 from empowerment.analytics.payoff import PayoffView, payoff_view
 from empowerment.charts import payoff as payoff_charts
+from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
 from empowerment.queries import admin
 from empowerment.queries import frames as frame_queries
 from empowerment.reports import wording
+from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui import pickers
 from empowerment.ui.session import get_db
@@ -30,6 +33,7 @@ HORIZONS = (30, 90, 180, 365)
 BOOTSTRAP = 200
 PERIOD_KINDS = ("All time", "Quarter", "Year", "Dates")
 ALL_LOCATIONS, ALL_TEAMS, MY_TEAMS = "All locations", "All teams", "All my teams"
+ALL_CATEGORIES = "All categories"
 OBSERVATIONAL = wording.OBSERVATIONAL
 BREAKDOWNS = (("first_gesture_type", "Gesture type", "First gesture"),
               ("gesture_speed", "Speed", "First gesture came"), ("category", "Category", "Category"),
@@ -68,6 +72,23 @@ def cached_view(database: str, version: str, date_from: date | None, date_to: da
                             location=location, team=_team_arg(team), bootstrap=BOOTSTRAP, seed=0,
                             recovery_window_hours=window_hours, margin=margin)
     return payoff_view(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=64)
+def cached_what_works(database: str, version: str, date_from: date | None, date_to: date | None,
+                      location: str | None, team: str | tuple[str, ...] | None, horizon: int, window_hours: int,
+                      margin: float, column: str, within: tuple[str, str] | None) -> pd.DataFrame:
+    frames = cached_frames(database, version)
+    request = PayoffRequest(horizon_days=horizon, as_of=frames.as_of, date_from=date_from, date_to=date_to,
+                            location=location, team=_team_arg(team), bootstrap=what_works.WHAT_WORKS_BOOTSTRAP,
+                            seed=0, recovery_window_hours=window_hours, margin=margin)
+    return what_works.payoff_breakdown(frames.incidents, frames.gestures, frames.transactions, frames.customers,
+                                       request, column, within)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
+def cached_categories(database: str, version: str) -> list[str]:
+    return what_works.levels(cached_frames(database, version).incidents, "category")
 
 
 def _team_arg(team: str | tuple[str, ...] | None) -> str | list[str] | None:
@@ -214,20 +235,66 @@ def show_charts(view: PayoffView, horizon: int) -> None:
                    f"How soon the first gesture came. Only gestures within {report.recovery_window_hours} "
                    f"hours of the incident count as a recovery ({report.late_gestures:,} later ones do not; "
                    f"{report.early_gestures:,} dated before their incident never count).", "po_speed")
+
+
+def show_raw_breakdowns(view: PayoffView, horizon: int) -> None:
+    """The breakdowns as observed (raw, not adjusted), one click away from the adjusted ones."""
+    with st.expander("Raw shares by group, as observed (not adjusted)"):
+        show_chart(payoff_charts.cost_band_chart(view.bands, horizon),
+                   f"Share back within {horizon} days by what was spent on the incident, including "
+                   "no-cost gestures and incidents without a gesture. Raw: as observed, not adjusted.", "po_bands")
+        tabs = st.tabs([label for _, label, _ in BREAKDOWNS])
+        for tab, (column, label, axis) in zip(tabs, BREAKDOWNS, strict=True):
+            with tab:
+                frame = view.breakdowns[column]
+                if frame.empty or frame["n"].sum() == 0:
+                    st.caption("No incidents with full follow-up yet.")
+                    continue
+                show_chart(payoff_charts.breakdown_chart(frame, column, axis, horizon),
+                           f"Share back within {horizon} days by {label.lower()}, with 95% intervals; "
+                           "the largest groups first. Raw: as observed, not adjusted.", f"po_by_{column}")
+
+
+def show_what_works(view: PayoffView, scope: Scope, horizon: int, version: str) -> None:
+    """Adjusted effects by gesture type, incident category, team, cost band and follow-up
+    (`analytics.what_works`): intervals, Holm's correction named, the reason where a group has too
+    few cases or no reliable estimate; the raw breakdowns below, labelled raw."""
     st.subheader("What works?")
-    show_chart(payoff_charts.cost_band_chart(view.bands, horizon),
-               f"Share back within {horizon} days by what was spent on the incident, including "
-               "no-cost gestures and incidents without a gesture. Raw: as observed, not adjusted.", "po_bands")
-    tabs = st.tabs([label for _, label, _ in BREAKDOWNS])
-    for tab, (column, label, axis) in zip(tabs, BREAKDOWNS, strict=True):
-        with tab:
-            frame = view.breakdowns[column]
-            if frame.empty or frame["n"].sum() == 0:
-                st.caption("No incidents with full follow-up yet.")
-                continue
-            show_chart(payoff_charts.breakdown_chart(frame, column, axis, horizon),
-                       f"Share back within {horizon} days by {label.lower()}, with 95% intervals; "
-                       "the largest groups first. Raw: as observed, not adjusted.", f"po_by_{column}")
+    choices = list(what_works.BREAKDOWN_LABELS)
+    column = st.segmented_control("Break down by", choices, default=choices[0], key="po_ww_by",
+                                  format_func=what_works.BREAKDOWN_LABELS.__getitem__) or choices[0]
+    vocab = care_ui.current_vocabulary()
+    within = None
+    if column == "first_gesture_type":
+        codes = cached_categories(get_db().url, version)
+        picked = st.selectbox("For incidents of", [ALL_CATEGORIES, *codes], key="po_ww_within",
+                              format_func=lambda c: c if c == ALL_CATEGORIES else vocab.label(INCIDENT_CATEGORY, c))
+        within = None if picked == ALL_CATEGORIES else ("category", picked)
+    current = settings.current()
+    with st.spinner("Working out what works…"):
+        effects = cached_what_works(get_db().url, version, scope.date_from, scope.date_to, scope.location,
+                                    scope.team, horizon, current.recovery_window_hours, current.contribution_margin,
+                                    column, within)
+    title = what_works.BREAKDOWN_LABELS[column]
+    if effects.empty:
+        st.caption("No recovered incidents with full follow-up yet.")
+    else:
+        kind = {"first_gesture_type": GESTURE_TYPE, "category": INCIDENT_CATEGORY}.get(column)
+        labelled = effects.assign(label=[vocab.label(kind, level) if kind else str(level) for level in effects["level"]])
+        shown = labelled.loc[[wording.breakdown_figure(row).shown and row.cases >= what_works.MIN_CASES
+                              for row in labelled.itertuples()]]
+        if len(shown):
+            show_chart(payoff_charts.adjusted_breakdown_chart(shown, title, horizon),
+                       f"Each group of recovered customers against comparable customers given no gesture: the "
+                       f"difference in the share back within {horizon} days, with 95% intervals. "
+                       + OBSERVATIONAL, f"po_ww_{column}")
+        for row in labelled.itertuples():
+            st.markdown(f"- **{ui.md(row.label)}**: "
+                        f"{ui.md(wording.breakdown_text(row, horizon, what_works.MIN_CASES))}.")
+        st.caption(ui.md(f"Adjusted like the headline (doubly robust, customers resampled for the intervals). "
+                         f"{what_works.MULTIPLICITY} Groups with fewer than {what_works.MIN_CASES} recovered "
+                         "episodes with full follow-up show \"not enough cases yet\" instead of a number."))
+    show_raw_breakdowns(view, horizon)
 
 
 def show_checks(report: PayoffResult) -> None:
@@ -299,6 +366,7 @@ def main() -> None:
         st.caption(ui.md(warning))
     if report.overall.incidents:
         show_charts(view, horizon)
+        show_what_works(view, scope, horizon, version)
     show_method(report)
 
 

@@ -214,9 +214,6 @@ def _reason(code: str, count: int, unrecovered: int, detail: str, rules: CareRul
 
 OVERCOMPENSATION_SHARE = 1.5  # beyond ~150% of what was lost, compensation can backfire (Haesevoets 2017)
 REPEAT_RECOVERIES = 2
-MIN_EVIDENCE_CASES = 30
-EVIDENCE_COLUMNS = ["category", "gesture_type", "cases", "rate", "ci_low", "ci_high", "baseline_cases",
-                    "baseline_rate", "difference", "diff_low", "diff_high", "enough", "adjusted"]
 
 
 def typical_visit_cents(lifetime_spend_cents: int, visits: int) -> int | None:
@@ -234,40 +231,3 @@ def recent_recoveries(recovered_at: pd.Series, now: Any, days: int = 90) -> int:
     times = pd.to_datetime(recovered_at.dropna())
     stamp = pd.Timestamp(now)
     return int(((times > stamp - pd.Timedelta(days=days)) & (times <= stamp)).sum())
-
-
-def gesture_evidence(linked: pd.DataFrame, min_cases: int = MIN_EVIDENCE_CASES) -> pd.DataFrame:
-    """Per category and first gesture type: the share of customers back within the horizon, with a
-    Wilson interval and the number of cases, against incidents of that category with no gesture,
-    and the difference with a 95% interval (Newcombe's method from the two Wilson intervals).
-
-    NOT ADJUSTED: a placeholder until the payoff's adjusted breakdown by category and gesture type
-    exists (`enough` is False below `min_cases` on either side: "not enough cases yet")."""
-    from empowerment.analytics.breakdowns import wilson_interval
-
-    eligible = linked.loc[linked["eligible"].to_numpy(dtype=bool)]
-    if eligible.empty:
-        return pd.DataFrame(columns=EVIDENCE_COLUMNS)
-    frame = pd.DataFrame({"category": eligible["category"].astype(object).to_numpy(),
-                          "gesture_type": np.where(eligible["recovered"].to_numpy(dtype=bool),
-                                                   eligible["first_gesture_type"].astype(object), None),
-                          "returned": eligible["returned_within"].to_numpy(dtype=float)})
-    base = (frame.loc[frame["gesture_type"].isna()].groupby("category")["returned"]
-            .agg(baseline_cases="size", baseline_returned="sum"))
-    rows = (frame.loc[frame["gesture_type"].notna()].groupby(["category", "gesture_type"])["returned"]
-            .agg(cases="size", returned="sum").reset_index())
-    rows = rows.join(base, on="category")
-    rows[["baseline_cases", "baseline_returned"]] = rows[["baseline_cases", "baseline_returned"]].fillna(0)
-    rows["rate"] = rows["returned"] / rows["cases"]
-    rows["ci_low"], rows["ci_high"] = wilson_interval(rows["returned"], rows["cases"])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rows["baseline_rate"] = rows["baseline_returned"] / rows["baseline_cases"]
-    b_low, b_high = wilson_interval(rows["baseline_returned"], rows["baseline_cases"])
-    rows["difference"] = rows["rate"] - rows["baseline_rate"]
-    rows["diff_low"] = rows["difference"] - np.sqrt((rows["rate"] - rows["ci_low"]) ** 2 + (b_high - rows["baseline_rate"]) ** 2)
-    rows["diff_high"] = rows["difference"] + np.sqrt((rows["ci_high"] - rows["rate"]) ** 2 + (rows["baseline_rate"] - b_low) ** 2)
-    rows["enough"] = (rows["cases"] >= min_cases) & (rows["baseline_cases"] >= min_cases)
-    rows["adjusted"] = False
-    rows["cases"] = rows["cases"].astype(np.int64)
-    rows["baseline_cases"] = rows["baseline_cases"].astype(np.int64)
-    return rows[EVIDENCE_COLUMNS].sort_values(["category", "difference"], ascending=[True, False], ignore_index=True)

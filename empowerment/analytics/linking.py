@@ -7,6 +7,7 @@ binary search inside the customer's block plus a prefix-sum difference.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +146,7 @@ def gesture_timing(gestures: pd.DataFrame, incidents: pd.DataFrame, window_ns: i
     after the window is "late" (the customer may already have come back: counting it would credit
     the gesture with a return that happened before it).
     """
-    columns = ["incident_id", "gesture_id", "occurred_at", "type", "cost_cents", "delay_ns", "timing"]
+    columns = ["incident_id", "gesture_id", "occurred_at", "type", "cost_cents", "valued_cents", "delay_ns", "timing"]
     if gestures is None or gestures.empty or incidents.empty:
         return pd.DataFrame(columns=columns)
     voided = gestures["voided"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -159,14 +160,28 @@ def gesture_timing(gestures: pd.DataFrame, incidents: pd.DataFrame, window_ns: i
     return pd.DataFrame({
         "incident_id": live["incident_id"].to_numpy(), "gesture_id": gesture_ids,
         "occurred_at": live["occurred_at"].to_numpy(), "type": live["type"].to_numpy(),
-        "cost_cents": live["cost_cents"].to_numpy(dtype="int64"), "delay_ns": delay, "timing": timing,
+        "cost_cents": live["cost_cents"].to_numpy(dtype="int64"),
+        "valued_cents": (live["valued_cents"] if "valued_cents" in live else live["cost_cents"]).to_numpy(dtype="int64"),
+        "delay_ns": delay, "timing": timing,
     })
+
+
+def valued_cents(gestures: pd.DataFrame, staff_time: Mapping[str, int]) -> np.ndarray:
+    """What each gesture is worth for the payoff's spend: its cost as entered (an upgrade is
+    entered as the rate difference), or for a gesture of an hourly-valued type logged at no cost
+    the value of its staff time (`staff_time`: type -> cents, `Vocabulary.staff_time_values`)."""
+    cost = gestures["cost_cents"].to_numpy(dtype="int64")
+    if not staff_time or not len(gestures):
+        return cost
+    time_value = gestures["type"].astype(object).map(dict(staff_time)).fillna(0).to_numpy(dtype="int64")
+    return np.asarray(np.where(cost == 0, time_value, cost))
 
 
 def summarise_gestures(timed: pd.DataFrame) -> pd.DataFrame:
     """Per incident, of the gestures that count: spend, count, first type, hours to the first;
     and how many live gestures were late or early (not counted)."""
-    columns = ["spend_cents", "gesture_count", "first_gesture_type", "hours_to_gesture", "late", "early"]
+    columns = ["spend_cents", "valued_spend_cents", "gesture_count", "first_gesture_type", "hours_to_gesture",
+               "late", "early"]
     if timed.empty:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="incident_id"))
     counted = timed.loc[timed["timing"].to_numpy() == "counts"]
@@ -174,6 +189,7 @@ def summarise_gestures(timed: pd.DataFrame) -> pd.DataFrame:
     grouped = counted.groupby("incident_id", sort=False)
     summary = pd.DataFrame({
         "spend_cents": grouped["cost_cents"].sum().astype("int64"),
+        "valued_spend_cents": grouped["valued_cents"].sum().astype("int64"),
         "gesture_count": grouped.size().astype("int64"),
         "first_gesture_type": grouped["type"].first(),
         "hours_to_gesture": grouped["delay_ns"].min() / HOUR_NS,
@@ -287,6 +303,7 @@ def _gesture_columns(timed: pd.DataFrame, incident_ids: pd.Series) -> dict[str, 
     return {
         "recovered": summary["gesture_count"].fillna(0).to_numpy() > 0,
         "spend_cents": summary["spend_cents"].fillna(0).to_numpy(dtype="int64"),
+        "valued_spend_cents": summary["valued_spend_cents"].fillna(0).to_numpy(dtype="int64"),
         "gesture_count": summary["gesture_count"].fillna(0).to_numpy(dtype="int64"),
         "first_gesture_type": summary["first_gesture_type"].to_numpy(),
         "hours_to_gesture": hours,

@@ -222,6 +222,29 @@ PLAIN_METHOD = (
 )
 
 
+def linked_rows(
+    incidents: pd.DataFrame,
+    gestures: pd.DataFrame,
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    request: PayoffRequest,
+) -> pd.DataFrame:
+    """The payoff's analysis rows (episodes) for a request: scoped, frozen at as-of, linked. Every
+    breakdown of the payoff (and the tablet's inline evidence) starts from these rows."""
+    as_of_stamp = (
+        pd.Timestamp(request.as_of) if request.as_of is not None
+        else pd.Timestamp(default_as_of_ns(incidents, transactions))
+    )
+    scoped = filter_incidents(incidents, request.date_from, request.date_to, request.location, request.team)
+    if request.as_of is not None:  # the data as known at as-of: nothing dated after it
+        scoped = scoped.loc[pd.to_datetime(scoped["occurred_at"]).to_numpy() <= as_of_stamp.to_datetime64()]
+        gestures = gestures.loc[pd.to_datetime(gestures["occurred_at"]).to_numpy() <= as_of_stamp.to_datetime64()]
+    linked = link_incidents(scoped, gestures, transactions, customers, as_of_stamp, request.horizon_days,
+                            request.recovery_window_hours, by_episode=True)
+    linked.attrs["as_of"] = as_of_stamp
+    return linked
+
+
 def compute_payoff(
     incidents: pd.DataFrame,
     gestures: pd.DataFrame,
@@ -242,16 +265,8 @@ def analyse(
 ) -> tuple[PayoffResult, pd.DataFrame]:
     """`compute_payoff`'s result and the linked analysis rows it came from (for charts and files)."""
     request = request or PayoffRequest()
-    as_of_stamp = (
-        pd.Timestamp(request.as_of) if request.as_of is not None
-        else pd.Timestamp(default_as_of_ns(incidents, transactions))
-    )
-    scoped = filter_incidents(incidents, request.date_from, request.date_to, request.location, request.team)
-    if request.as_of is not None:  # the data as known at as-of: nothing dated after it
-        scoped = scoped.loc[pd.to_datetime(scoped["occurred_at"]).to_numpy() <= as_of_stamp.to_datetime64()]
-        gestures = gestures.loc[pd.to_datetime(gestures["occurred_at"]).to_numpy() <= as_of_stamp.to_datetime64()]
-    linked = link_incidents(scoped, gestures, transactions, customers, as_of_stamp, request.horizon_days,
-                            request.recovery_window_hours, by_episode=True)
+    linked = linked_rows(incidents, gestures, transactions, customers, request)
+    as_of_stamp = linked.attrs["as_of"]
     recovered = linked["recovered"].to_numpy(dtype=bool)
     linked["revenue_after_winsorised_cents"] = winsorised(linked)
     # One set of customer-bootstrap draws for every figure (adjusted effects and time to return).
@@ -264,7 +279,7 @@ def analyse(
     figures = {key: _verdict(effects[key], adjustment.influence[key]) for key in effects}
     n_recovered, n_comparison = int(recovered.sum()), int((~recovered).sum())
     kept_customers = int(linked.loc[recovered, "customer_id"].nunique())
-    spend = int(linked.loc[recovered, "spend_cents"].sum())
+    spend = int(linked.loc[recovered, "valued_spend_cents"].sum())  # non-cash gestures at their value
     revenue = figures[REVENUE_ATT]
     incremental = revenue.scaled(n_recovered)
     margin = incremental.scaled(request.margin)

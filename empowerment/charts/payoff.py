@@ -263,3 +263,25 @@ def balance_chart(frame: pd.DataFrame) -> alt.LayerChart:
     band = alt.Chart(pd.DataFrame({"low": [-0.1], "high": [0.1]})).mark_rect(opacity=0.12, color=GREEN).encode(
         x="low:Q", x2="high:Q")
     return _finish(alt.layer(band, points), height=max(140, 20 * len(order)))  # type: ignore[no-any-return]
+
+
+def adjusted_breakdown_chart(effects: pd.DataFrame, title: str, horizon_days: int) -> alt.LayerChart:
+    """Adjusted difference in the share back within H days per level (points with 95% intervals,
+    a rule at no difference). `effects`: the reliable rows of `analytics.what_works` with a
+    readable `label` column; unreliable rows are never passed (their reason is shown as text)."""
+    frame = _checked(effects).loc[:, ["label", "cases", "estimate", "low", "high"]].copy()
+    frame["estimate_pts"], frame["low_pts"], frame["high_pts"] = (frame[c] * 100 for c in ("estimate", "low", "high"))
+    order = list(frame.sort_values("cases", ascending=False, kind="stable")["label"])
+    axis_title = f"Difference in customers back within {horizon_days} days (points, adjusted)"
+    # No axis title: the breakdown's name is on the control above, and a rotated title outgrows one row.
+    base = alt.Chart(frame).encode(y=alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=180)))
+    dots = base.mark_point(filled=True, size=90, color=GREEN).encode(
+        x=alt.X("estimate_pts:Q", title=axis_title),
+        tooltip=[alt.Tooltip("label:N", title=title),
+                 alt.Tooltip("estimate_pts:Q", title="Difference (points)", format="+.1f"),
+                 alt.Tooltip("low_pts:Q", title="Between", format="+.1f"),
+                 alt.Tooltip("high_pts:Q", title="and", format="+.1f"), alt.Tooltip("cases:Q", title="Cases")])
+    errors = base.mark_errorbar(ticks=True, color="#333").encode(x=alt.X("low_pts:Q", title=axis_title),
+                                                                x2="high_pts:Q")
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color=GREY, strokeDash=[4, 4]).encode(x="zero:Q")
+    return _finish(alt.layer(zero, errors, dots), height=max(120, 32 * len(frame)))  # type: ignore[no-any-return]

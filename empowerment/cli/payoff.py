@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from empowerment import settings
-from empowerment.analytics import PayoffRequest, PayoffResult, compute_payoff
+from empowerment.analytics import PayoffRequest, PayoffResult, compute_payoff, what_works
 from empowerment.analytics.result import Figure, GroupSummary
 from empowerment.cli.common import (
     add_command,
@@ -29,13 +29,17 @@ from empowerment.cli.common import (
     print_table,
 )
 from empowerment.errors import InvalidInput
+from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
 from empowerment.money import format_money
 from empowerment.queries.frames import DEFAULT_LOOKBACK_DAYS, load_analytics_frames
+from empowerment.queries.vocabulary import vocabulary
 from empowerment.reports import wording
 
 GROUPS = (("recovered", "Recovered"), ("comparison", "Not recovered"), ("overall", "All incidents"))
 MAX_HORIZON_DAYS = 3650  # ten years of follow-up: longer is no longer "what happened next"
 MAX_BOOTSTRAP = 10_000
+BY = {"gesture-type": "first_gesture_type", "category": "category", "team": "team", "cost-band": "cost_band",
+      "follow-up": "follow_up"}
 
 
 def money(cents: Any) -> str:
@@ -65,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or json (compute_payoff's dict)")
+    parser.add_argument("--by", choices=tuple(BY), action="append", metavar="GROUPS",
+                        help="also break the return uplift down, adjusted, by one of: " + ", ".join(BY)
+                        + " (repeat for several); in JSON under 'what_works'")
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -78,6 +85,7 @@ def handler(args: argparse.Namespace) -> int:
             location=args.location, team=args.team, as_of=options["as_of"],
             lookback_days=max(DEFAULT_LOOKBACK_DAYS, args.horizon + 1),
         )
+        vocab = vocabulary(db) if args.by else None
     finally:
         db.dispose()
     current = settings.current()
@@ -88,11 +96,35 @@ def handler(args: argparse.Namespace) -> int:
         recovery_window_hours=current.recovery_window_hours, margin=current.contribution_margin,
     )
     report = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
+    bootstrap = min(args.bootstrap, what_works.WHAT_WORKS_BOOTSTRAP) if args.bootstrap else 0
+    breakdowns = {name: what_works.payoff_breakdown(frames.incidents, frames.gestures, frames.transactions,
+                                                    frames.customers, request, BY[name], bootstrap=bootstrap)
+                  for name in dict.fromkeys(args.by or ())}
     if args.format == "json":
-        print_json(report.to_json())
+        document = report.to_json()
+        if breakdowns:
+            document["what_works"] = {name: what_works.records(frame) for name, frame in breakdowns.items()}
+        print_json(document)
     else:
         print_report(report, _scope_text(args))
+        for name, frame in breakdowns.items():
+            print_breakdown(frame, BY[name], report.horizon_days, vocab)
     return 0
+
+
+def print_breakdown(frame: pd.DataFrame, column: str, horizon: int, vocab: Any) -> None:
+    """One adjusted breakdown in words: a group without enough cases or a reliable estimate gives
+    its reason, never a number."""
+    kind = {"first_gesture_type": GESTURE_TYPE, "category": INCIDENT_CATEGORY}.get(column)
+    print()
+    print(f"What works, by {what_works.BREAKDOWN_LABELS[column].lower()} (adjusted; each group of recovered "
+          "episodes against comparable ones given no gesture):")
+    if frame.empty:
+        print("  no recovered episodes with full follow-up yet")
+    for row in frame.itertuples():
+        label = vocab.label(kind, row.level) if kind and vocab is not None else str(row.level)
+        print(f"  {label}: {wording.breakdown_text(row, horizon, what_works.MIN_CASES)}")
+    print(f"  {what_works.MULTIPLICITY}")
 
 
 def _checked(args: argparse.Namespace) -> dict[str, Any]:

@@ -46,9 +46,11 @@ SEVERITY_LABELS = {1: "Minor", 2: "Serious", 3: "Severe"}
 
 # Valuation of non-cash gestures, so their cost is counted even when no money leaves a budget.
 VALUATIONS = ("rate_difference", "hourly")
-VALUATION_LABELS = {"": "Cost as entered", "rate_difference": "Upgrade: the rate difference",
-                    "hourly": "Staff time: minutes at an hourly rate"}
 DEFAULT_HOURLY_RATE_CENTS = 3_000
+DEFAULT_STAFF_MINUTES = 15  # staff time a gesture of an hourly-valued type takes, when none is recorded
+VALUATION_LABELS = {"": "Cost as entered", "rate_difference": "Upgrade: the rate difference, entered as its cost",
+                    "hourly": f"Staff time: {DEFAULT_STAFF_MINUTES} minutes a gesture at an hourly rate, "
+                              "unless a cost is entered"}
 
 MAX_VALUES_PER_GESTURE = 2
 
@@ -72,6 +74,14 @@ class Term:
     @property
     def active(self) -> bool:
         return not self.retired
+
+    @property
+    def staff_time_cents(self) -> int | None:
+        """What one gesture of an hourly-valued type is worth when no cost was entered: the
+        typical minutes (`DEFAULT_STAFF_MINUTES`) at the hourly rate; None for other types."""
+        if self.valuation != "hourly":
+            return None
+        return self.counted_cost_cents(0, DEFAULT_STAFF_MINUTES)
 
     def counted_cost_cents(self, entered_cents: int, minutes: int | None = None) -> int:
         """What the gesture is worth for the payoff: the entered cost, or for staff time the
@@ -173,6 +183,12 @@ class Vocabulary:
     def match(self, kind: str, text: object) -> str | None:
         """The code a written word means (code, label or synonym, case-insensitively), or None."""
         return self._index.get((kind, normal_key(text)))
+
+    def staff_time_values(self) -> dict[str, int]:
+        """Gesture type code -> the value of one gesture's staff time (hourly-valued types only,
+        retired ones included so old gestures keep their value): for the payoff's spend."""
+        return {t.code: value for t in self.terms.get(GESTURE_TYPE, ())
+                if (value := t.staff_time_cents) is not None}
 
     def is_active(self, kind: str, code: str) -> bool:
         term = self.term(kind, code)

@@ -113,3 +113,59 @@ def sensitivity_sentences(result: PayoffResult) -> list[str]:
         lines.append(f"The return on spend would fall to zero if hidden bias accounted for "
                      f"{result.roi_tipping_share:.0%} of the estimated extra margin.")
     return lines
+
+
+# --- what works (adjusted breakdowns: the Payoff page, the command line, the tablet) -----------------
+
+def breakdown_figure(row: object) -> Figure:
+    """One row of `analytics.what_works` (estimate, low, high, reliable, reason) as a figure."""
+    def number(name: str) -> float | None:
+        value = getattr(row, name, None)
+        return None if value is None or not math.isfinite(float(value)) else float(value)
+
+    reason = str(getattr(row, "reason", "") or "")
+    return Figure(number("estimate"), number("low"), number("high"), bool(getattr(row, "reliable", False)),
+                  (reason,) if reason else ())
+
+
+def _shown_breakdown(row: object, minimum: int) -> tuple[int, Figure | None]:
+    """The row's cases, and its figure when it may be printed (enough cases, reliable, an interval)."""
+    cases = int(getattr(row, "cases", 0) or 0)
+    figure = breakdown_figure(row)
+    return cases, figure if cases >= minimum and figure.shown else None
+
+
+def breakdown_text(row: object, horizon_days: int, minimum: int) -> str:
+    """A what-works row in plain words: 'associated with 6.0 points more customers back within 90
+    days than comparable customers given no gesture (between +2.1 and +9.8 points; 412 cases)', or
+    'not enough cases yet (12 so far, 30 needed)', or 'no estimate: <reason>'. Never a number for
+    an unreliable row."""
+    cases, figure = _shown_breakdown(row, minimum)
+    if cases < minimum:
+        return f"not enough cases yet ({cases:,} so far, {minimum} needed)"
+    if figure is None or figure.estimate is None or figure.low is None or figure.high is None:
+        return f"no estimate: {breakdown_figure(row).reason.rstrip('.')} ({cases:,} cases)"
+    direction = "more" if figure.estimate >= 0 else "fewer"
+    limits = f"between {figure.low * 100:+.1f} and {figure.high * 100:+.1f} points"
+    if figure.could_be_zero:
+        limits += ", could be zero"
+    p_holm = getattr(row, "p_holm", None)
+    clear = (not figure.could_be_zero and p_holm is not None and math.isfinite(float(p_holm))
+             and float(p_holm) < 0.05)
+    return (f"associated with {abs(figure.estimate) * 100:.1f} points {direction} customers back within "
+            f"{horizon_days} days than comparable customers given no gesture ({limits}; {cases:,} cases)"
+            + ("; clear after Holm's correction" if clear else ""))
+
+
+def breakdown_short(row: object, minimum: int, plain_reason: str) -> str:
+    """A what-works row in a few words, for the tablet (the sentence around it says what the
+    points mean): '+13.4 points (between +5.5 and +22.2; 140 cases)', 'not enough cases yet (12
+    so far)', or the plain reason for an unreliable row. Never a number for an unreliable row."""
+    cases, figure = _shown_breakdown(row, minimum)
+    if cases < minimum:
+        return f"not enough cases yet ({cases:,} so far)"
+    if figure is None or figure.estimate is None or figure.low is None or figure.high is None:
+        return f"{plain_reason} ({cases:,} cases)"
+    zero = ", could be zero" if figure.could_be_zero else ""
+    return (f"{figure.estimate * 100:+.1f} points (between {figure.low * 100:+.1f} and {figure.high * 100:+.1f}"
+            f"{zero}; {cases:,} cases)")

@@ -11,12 +11,19 @@ import pandas as pd
 import streamlit as st
 
 from empowerment.actor import Actor
+from empowerment.analytics.what_works import MIN_CASES
 from empowerment.clock import utc_now
 from empowerment.errors import EmpowermentError
 from empowerment.models import FollowUpKind
-from empowerment.models.vocabulary import GESTURE_TYPE, MAX_VALUES_PER_GESTURE, SERVICE_VALUE
+from empowerment.models.vocabulary import (
+    GESTURE_TYPE,
+    INCIDENT_CATEGORY,
+    MAX_VALUES_PER_GESTURE,
+    SERVICE_VALUE,
+)
 from empowerment.queries import care as care_queries
 from empowerment.queries import vocabulary as vocabulary_queries
+from empowerment.reports.wording import breakdown_short
 from empowerment.services import care
 from empowerment.services.gestures import LogRequest
 from empowerment.ui import components as ui
@@ -164,16 +171,22 @@ def awaiting_follow_up_section(actor: Actor, employee_code: str | None) -> None:
                                   on_click=callback(_follow_up), args=(employee_code, row.incident_code, kind.value))
 
 
+WAITING_SHOWN = 10
+
+
 def waiting_section(actor: Actor) -> None:
     waiting = care_queries.waiting_incidents(get_db(), actor)
     st.markdown(f"**Open incidents waiting for a gesture ({len(waiting)})**")
     if waiting.empty:
         st.caption("No incident is waiting.")
         return
-    shown = pd.DataFrame({"Customer": waiting["customer"], "What went wrong": waiting["category"],
-                          "Waiting": [waited(h) for h in waiting["waited_hours"]],
-                          "Reported": [ui.when(t) for t in waiting["occurred_at"]]})
-    st.dataframe(shown.head(20), hide_index=True, width="stretch", key="care_waiting")
+    # Lines, not a grid: readable at a glance on a tablet, and no canvas that paints late.
+    with st.container(key="care_waiting"):
+        for row in waiting.head(WAITING_SHOWN).itertuples():
+            st.markdown(f"⏳ **{ui.name(row.customer)}** · {ui.md(row.category)} · waiting "
+                        f"{ui.md(waited(row.waited_hours))} · reported {ui.when(row.occurred_at)}")
+        if len(waiting) > WAITING_SHOWN:
+            st.caption(f"and {len(waiting) - WAITING_SHOWN:,} more, longest waiting first.")
 
 
 # --- recognition -----------------------------------------------------------------------------------
@@ -259,8 +272,13 @@ def _evidence_cache(db_url: str) -> _EvidenceCache:
     return _EvidenceCache()
 
 
+NO_FAIR_COMPARISON = "no fair comparison yet"
+
+
 def what_tends_to_work(category: str | None) -> None:
-    """Once the category is picked: how customers with that breakdown came back after each gesture."""
+    """Once the category is picked: how customers with that breakdown came back after each gesture
+    type, from the payoff's adjusted breakdown for that category (`queries.care.what_tends_to_work`,
+    cached off the request path), with an interval and the number of cases."""
     if not category:
         return
     evidence = _evidence_cache(get_db().url).get(get_db())
@@ -269,22 +287,20 @@ def what_tends_to_work(category: str | None) -> None:
         return
     vocab = current_vocabulary()
     rows = evidence.loc[evidence["category"] == category]
-    with st.expander(f"What tends to work for {vocab.label('incident_category', category)}", expanded=False):
+    with st.expander(f"What tends to work for {vocab.label(INCIDENT_CATEGORY, category)}", expanded=False):
         if rows.empty:
             st.caption("Not enough cases yet for this kind of breakdown.")
             return
-        adjusted = bool(rows["adjusted"].any())
+        horizon = care_queries.EVIDENCE_HORIZON_DAYS
+        st.markdown(f"Customers back within {horizon} days after each gesture, in points more (+) or fewer (−) "
+                    "than similar customers given no gesture:")
         for row in rows.itertuples():
             label = vocab.label(GESTURE_TYPE, row.gesture_type)
-            if not row.enough:
-                st.markdown(f"**{ui.md(label)}**: not enough cases yet ({row.cases} so far).")
-                continue
-            st.markdown(f"**{ui.md(label)}**: {row.rate:.0%} came back "
-                        f"({row.ci_low:.0%}–{row.ci_high:.0%}, {row.cases:,} cases) vs {row.baseline_rate:.0%} "
-                        f"with no gesture; difference {row.difference:+.0%} ({row.diff_low:+.0%} to {row.diff_high:+.0%}).")
-        st.caption("Associated with, not proof of, coming back. " + (
-            "Adjusted for prior visits, spend, tenure, category and location." if adjusted else
-            "Not adjusted yet for who the customers were: a first look until the payoff's adjusted breakdown is ready."))
+            st.markdown(f"- **{ui.md(label)}**: {ui.md(breakdown_short(row, MIN_CASES, NO_FAIR_COMPARISON))}")
+        st.caption("Associated with, not proof of, coming back: an observational comparison, adjusted for the "
+                   "customers' visits and spend in the year before, how long they had been customers and the "
+                   "place. Holm's correction allows for comparing several gestures at once. “No fair comparison "
+                   "yet”: those who got it differ too much from those who got nothing.")
 
 
 def point_of_service_flags(history: Any, amount_cents: int | None) -> None:

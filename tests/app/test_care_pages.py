@@ -106,8 +106,8 @@ def test_the_hand_over_shows_the_care_list_and_waiting_time(db: Database) -> Non
     at = page("handover", actor_of(db, "E1"))
     assert not at.exception
     assert any("Rita Risk" in m.value for m in at.markdown)
-    waiting = next(d.value for d in at.dataframe if "Waiting" in d.value.columns)
-    assert waiting["Waiting"].tolist() == ["3 h"]
+    waiting = [m.value for m in at.markdown if m.value.startswith("⏳ ")]
+    assert len(waiting) == 1 and " · waiting 3 h · reported " in waiting[0]
 
 
 def test_the_friction_map_for_managers(db: Database) -> None:
@@ -141,3 +141,44 @@ def test_my_budget_shows_the_values_i_live(db: Database) -> None:
     at = page("my_budget", actor_of(db, "E1"))
     assert not at.exception
     assert "The values I live" in [s.value for s in at.subheader]
+
+
+def test_the_tablet_shows_what_tends_to_work_adjusted_in_plain_words(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hint reads the cached adjusted evidence (computed off the request path) and puts each
+    gesture type in words: associated with, an interval, the cases; too few cases or an unreliable
+    estimate gives words, never a number."""
+    import time
+
+    import pandas as pd
+    import streamlit as st
+
+    from empowerment.queries import care as care_queries
+
+    evidence = pd.DataFrame([
+        {"category": "Noise", "gesture_type": "comp", "cases": 412, "estimate": 0.061, "low": 0.021, "high": 0.098,
+         "p_value": 0.003, "p_holm": 0.01, "reliable": True, "reason": ""},
+        {"category": "Noise", "gesture_type": "upgrade", "cases": 95, "estimate": 0.3, "low": 0.1, "high": 0.5,
+         "p_value": 0.01, "p_holm": 0.02, "reliable": False, "reason": "Poor overlap: no comparable customers."},
+        {"category": "Noise", "gesture_type": "gift", "cases": 12, "estimate": None, "low": None, "high": None,
+         "p_value": None, "p_holm": None, "reliable": False, "reason": "Not enough data."}])
+    monkeypatch.setattr(care_queries, "what_tends_to_work", lambda _db: evidence)
+    st.cache_resource.clear()
+    make_customer(db, "C1", "Grace Hopper")
+    at = page("log_recovery", actor_of(db, "E1"))
+    at.text_input(key="lr_query").set_value("Grace").run()
+    at.button(key="lr_pick_C1").click().run()
+    at.pills(key="lr_category").set_value("Noise").run()
+    for _ in range(50):  # the first rerun starts the background computation
+        if any(e.label.startswith("💡 What tends to work for Noise") for e in at.expander):
+            break
+        time.sleep(0.1)
+        at.run()
+    hint = next(e for e in at.expander if e.label.startswith("💡 What tends to work for Noise"))
+    words = " ".join(m.value for m in hint.markdown)
+    assert "in points more (+) or fewer (−) than similar customers given no gesture" in words
+    assert "**On the house**: +6.1 points (between +2.1 and +9.8; 412 cases)" in words
+    assert "**Upgrade**: no fair comparison yet (95 cases)" in words and "30.0" not in words and "+10.0" not in words
+    assert "**Gift**: not enough cases yet (12 so far)" in words
+    assert "CI" not in words and "Holm" in " ".join(c.value for c in hint.caption)
+    st.cache_resource.clear()

@@ -175,3 +175,41 @@ def test_the_method_is_named_in_plain_words_with_the_technical_detail_one_click_
     assert not any(phrase in flat for phrase in CAUSAL_PHRASES)
     at.toggle(key="po_technical").set_value(True).run()
     assert any("cross-fitted over 3 folds of customers" in c.value and "two-part" in c.value for c in at.caption)
+
+
+def test_what_works_is_adjusted_with_holm_named_and_raw_breakdowns_labelled_raw(db: Database) -> None:
+    at = page()
+    assert "What works?" in [s.value for s in at.subheader]
+    words = texts(at)
+    assert "Holm's correction" in words and "not enough cases yet" in words
+    for column in ("first_gesture_type", "category", "team", "cost_band", "follow_up"):
+        at.segmented_control(key="po_ww_by").set_value(column).run()
+        assert not at.exception, column
+        rows = [m.value for m in at.markdown if m.value.startswith("- **")]
+        assert rows, column
+        assert all(("associated with" in r and " points " in r) or "not enough cases yet" in r
+                   or "no estimate" in r for r in rows), rows
+    at.segmented_control(key="po_ww_by").set_value("first_gesture_type").run()
+    at.selectbox(key="po_ww_within").set_value(at.selectbox(key="po_ww_within").options[1]).run()
+    assert not at.exception
+    assert "Raw shares by group, as observed (not adjusted)" in [e.label for e in at.expander]
+    raw = [line for line in texts(at).splitlines() if line.startswith("Share back within 90 days by")]
+    assert raw and all(line.endswith("as observed, not adjusted.") and "Raw" in line for line in raw)
+
+
+def test_an_unreliable_group_shows_its_reason_never_a_number(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from empowerment.analytics import what_works
+
+    frame = pd.DataFrame([
+        {"level": "refund", "cases": 80, "estimate": 0.123, "low": 0.05, "high": 0.2, "p_value": 0.01,
+         "p_holm": 0.02, "reliable": False, "reason": "Poor overlap: no comparable customers."},
+        {"level": "comp", "cases": 12, "estimate": None, "low": None, "high": None, "p_value": None,
+         "p_holm": None, "reliable": False, "reason": "Not enough data: 12 followed-up episodes (need 30)."}])
+    monkeypatch.setattr(what_works, "payoff_breakdown", lambda *a, **k: frame)
+    at = page()
+    rows = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert any("no estimate" in r and "Poor overlap" in r for r in rows) and any("not enough cases yet (12 so far" in r
+                                                                       for r in rows)
+    assert not any("12.3" in r or "+5.0" in r for r in rows)

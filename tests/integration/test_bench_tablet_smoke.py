@@ -27,7 +27,7 @@ def test_every_tablet_step_runs_at_small_scale(tmp_path: Path, monkeypatch) -> N
         samples = bench.time_page(db.url, rounds=2, customers=300)
     finally:
         get_db.clear()
-    assert set(samples) == set(bench.STEPS) and all(len(v) == 2 for v in samples.values())
+    assert set(bench.STEPS) <= set(samples) and all(len(samples[s]) == 2 for s in bench.STEPS)
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Gesture).where(Gesture.source == "app")) == 2
         assert session.scalar(select(func.count()).select_from(Customer).where(Customer.name.like("Walk-in%"))) == 2

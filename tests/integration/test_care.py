@@ -159,3 +159,41 @@ def test_the_command_line(org: Database, capsys: pytest.CaptureFixture[str]) -> 
     assert "Comp'd meal" in capsys.readouterr().out
     assert main(["friction", "--database-url", url]) == 0
     assert "Rule:" in capsys.readouterr().out
+
+
+def test_the_inline_evidence_equals_the_payoffs_adjusted_breakdown_for_each_category(db: Database) -> None:
+    """What the tablet shows for a category is the Payoff page's "What works?" by gesture type
+    within that category: same rows, same request, same numbers."""
+    import pandas as pd
+
+    from empowerment.analytics.what_works import payoff_breakdown
+    from empowerment.queries.frames import load_analytics_frames
+    from tests.integration.test_queries import store_synthetic, synthetic
+
+    store_synthetic(db, *synthetic(1500, 4))
+    evidence = care_queries.what_tends_to_work(db)
+    assert len(evidence) and set(evidence.columns) >= {"category", "gesture_type", "cases", "estimate", "low",
+                                                        "high", "reliable", "reason", "p_holm"}
+    assert evidence["estimate"].notna().any()  # some types have enough cases for an adjusted estimate
+    frames = load_analytics_frames(db)
+    request = care_queries.evidence_request(frames.as_of)
+    for category in evidence["category"].unique():
+        page = payoff_breakdown(frames.incidents, frames.gestures, frames.transactions, frames.customers, request,
+                                "first_gesture_type", within=("category", category))
+        inline = (evidence.loc[evidence["category"] == category].drop(columns="category")
+                  .rename(columns={"gesture_type": "level"}).reset_index(drop=True))
+        pd.testing.assert_frame_equal(inline, page, check_dtype=False)
+
+
+def test_staff_time_is_valued_at_the_organisations_hourly_rate_in_the_payoffs_frames(org: Database) -> None:
+    from empowerment.queries.frames import load_analytics_frames
+    from empowerment.services.vocabulary import TermRequest, save_term
+
+    log_gesture(org, SYSTEM, LogRequest("S1", "C3", "time", 0, category="Noise"))
+    log_gesture(org, SYSTEM, LogRequest("S1", "C2", "gift", "12", category="Noise"))
+    gestures = load_analytics_frames(org).gestures.set_index("type")
+    assert gestures.loc["time", "valued_cents"] == 750 and gestures.loc["time", "cost_cents"] == 0
+    assert gestures.loc["gift", "valued_cents"] == gestures.loc["gift", "cost_cents"] == 1200
+    save_term(org, SYSTEM, TermRequest("gesture_type", "time", "Time & care", costs_money=False, valuation="hourly",
+                                       hourly_rate_cents=4_800))
+    assert load_analytics_frames(org).gestures.set_index("type").loc["time", "valued_cents"] == 1_200  # 15 min at $48

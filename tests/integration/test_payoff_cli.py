@@ -123,3 +123,34 @@ def test_the_command_runs_as_a_module(sqlite_db: Database) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["overall"]["incidents"] == 60
+
+
+def test_by_follow_up_breaks_the_uplift_down_adjusted(db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    """`payoff --by follow-up` (and any other group): the same adjusted estimator per group, in
+    words in the table and without a number for an unreliable group in JSON."""
+    from sqlalchemy import insert, select
+
+    from empowerment.analytics import what_works
+    from empowerment.models import FollowUp, Incident
+
+    store_synthetic(db, *synthetic(1500, 4))
+    with db.write() as session:
+        rows = session.execute(select(Incident.id, Incident.customer_id, Incident.occurred_at)
+                               .where(Incident.id % 2 == 0)).all()
+        session.execute(insert(FollowUp.__table__), [
+            {"code": f"F{i}", "incident_id": i, "customer_id": c, "kind": "called", "occurred_at": t,
+             "source": "cli"} for i, c, t in rows])
+    assert main(run(db, "--by", "follow-up", "--by", "gesture-type", "--bootstrap", "30")) == 0
+    out = capsys.readouterr().out
+    assert "What works, by follow-up (adjusted;" in out and "What works, by gesture type" in out
+    assert "  Followed up: " in out and "  Not followed up: " in out and "Holm's correction" in out
+    assert "personal_note" not in out  # the vocabulary's words, not codes
+    assert main(run(db, "--by", "follow-up", "--bootstrap", "30", "--format", "json")) == 0
+    printed = json.loads(capsys.readouterr().out)["what_works"]["follow-up"]
+    frames = frame_queries.load_analytics_frames(db)
+    expected = what_works.payoff_breakdown(frames.incidents, frames.gestures, frames.transactions, frames.customers,
+                                           PayoffRequest(as_of=frames.as_of, bootstrap=30), "follow_up",
+                                           bootstrap=30)
+    assert printed == json.loads(json.dumps(what_works.records(expected)))
+    assert {row["level"] for row in printed} == {"Followed up", "Not followed up"}
+    assert all(("estimate" in row) == row["reliable"] for row in printed)

@@ -110,7 +110,18 @@ def assert_same_report(got: Any, want: Any) -> None:
 def org(db: Database) -> tuple[Database, tuple[pd.DataFrame, ...]]:
     frames = synthetic()
     store_synthetic(db, *frames)
-    return db, frames
+    return db, valued(frames)
+
+
+def valued(frames: tuple[pd.DataFrame, ...]) -> tuple[pd.DataFrame, ...]:
+    """The in-memory frames as the database reads them: non-cash gestures at their value (the
+    default vocabulary: staff time at its hourly rate)."""
+    from empowerment.analytics.linking import valued_cents
+    from empowerment.models.vocabulary import build_vocabulary
+
+    incidents, gestures, *rest = frames
+    values = valued_cents(gestures, build_vocabulary([]).staff_time_values())
+    return (incidents, gestures.assign(valued_cents=values), *rest)
 
 
 # --- frames ---------------------------------------------------------------------------------------
@@ -121,7 +132,8 @@ def test_frames_have_the_contract_dtypes_and_transactions_come_sorted(org) -> No
     assert list(frames.incidents.columns) == ["incident_id", "customer_id", "occurred_at", "category",
                                               "location", "team", "followed_up"]
     assert frames.incidents["followed_up"].dtype == bool  # issue 13: for the payoff's follow-up breakdown
-    assert list(frames.gestures.columns) == list(frame_queries.GESTURE_KINDS)
+    assert list(frames.gestures.columns) == [*frame_queries.GESTURE_KINDS, "valued_cents"]  # non-cash at value
+    assert frames.gestures["valued_cents"].dtype == np.int64
     assert list(frames.transactions.columns) == ["customer_id", "occurred_at", "amount_cents"]
     assert list(frames.customers.columns) == ["customer_id", "first_seen_at"]
     for frame in (frames.incidents, frames.gestures, frames.transactions):

@@ -98,20 +98,27 @@ def test_repeat_customers_are_listed_until_someone_follows_up() -> None:
     assert 1 in set(build_care_list(incidents, gestures, transactions, None, early, as_of)["customer_id"])
 
 
-def test_what_tends_to_work_counts_cases_and_says_when_there_are_too_few() -> None:
-    from empowerment.analytics.care import gesture_evidence, is_overcompensation, recent_recoveries
-    from empowerment.analytics.linking import link_incidents
+def test_what_tends_to_work_is_the_payoffs_adjusted_breakdown_within_each_category() -> None:
+    from empowerment.analytics import PayoffRequest
+    from empowerment.analytics.care import is_overcompensation, recent_recoveries
+    from empowerment.analytics.payoff import linked_rows
+    from empowerment.analytics.what_works import MIN_CASES, by_category, what_works
 
     incidents, gestures, transactions, customers, as_of = _synthetic(3000, 5)
-    linked = link_incidents(incidents, gestures.loc[~gestures["voided"]], transactions, customers, as_of=as_of)
-    evidence = gesture_evidence(linked)
+    linked = linked_rows(incidents, gestures, transactions, customers, PayoffRequest(as_of=as_of))
+    evidence = by_category(linked, bootstrap=20)
     eligible = linked.loc[linked["eligible"] & linked["recovered"]]
     expected = eligible.groupby(["category", "first_gesture_type"]).size()
     got = evidence.set_index(["category", "gesture_type"])["cases"]
-    assert got.sort_index().tolist() == expected.sort_index().tolist()
-    assert (evidence["enough"] == ((evidence["cases"] >= 30) & (evidence["baseline_cases"] >= 30))).all()
-    assert ((evidence["ci_low"] <= evidence["rate"]) & (evidence["rate"] <= evidence["ci_high"])).all()
-    assert not evidence["adjusted"].any()  # the placeholder says so until the payoff's adjusted breakdown lands
+    assert got.sort_index().to_dict() == {k: v for k, v in expected.sort_index().to_dict().items() if v}
+    few = evidence["cases"] < MIN_CASES
+    assert evidence.loc[few, "estimate"].isna().all() and evidence.loc[few, "reason"].str.startswith("Not enough").all()
+    shown = evidence.loc[~few & evidence["reliable"].astype(bool)]
+    assert len(shown) and ((shown["low"] <= shown["estimate"]) & (shown["estimate"] <= shown["high"])).all()
+    for category in evidence["category"].unique():  # each category's rows are what_works within it
+        own = what_works(linked, "first_gesture_type", within=("category", category), bootstrap=20)
+        mine = evidence.loc[evidence["category"] == category].drop(columns="category").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine.rename(columns={"gesture_type": "level"}), own, check_dtype=False)
     assert is_overcompensation(15_100, 10_000) and not is_overcompensation(15_000, 10_000)
     assert not is_overcompensation(99_999, None)
     times = pd.Series(pd.to_datetime(["2024-05-01", "2024-05-20", "2024-01-01", None]))

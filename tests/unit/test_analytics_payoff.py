@@ -219,3 +219,28 @@ def test_e_value_and_roi_tipping_point() -> None:
     assert sentence.startswith("A hidden factor would have to make recovery and return each about 2.4 times")
     hidden = dataclasses.replace(shown, return_uplift=uplift.with_reasons("Poor overlap."))
     assert not any("hidden factor" in s for s in sensitivity_sentences(hidden))
+
+
+def test_non_cash_gestures_count_at_their_value_in_the_spend() -> None:
+    """Staff time logged at no cost counts at the type's hourly rate (upgrades are entered as the rate
+    difference, so as entered) in the payoff's spend, the denominator of the return on spend;
+    linking keeps `spend_cents` (money entered) and adds `valued_spend_cents` beside it."""
+    from empowerment.analytics.linking import valued_cents
+    from empowerment.models.vocabulary import DEFAULTS, build_vocabulary
+
+    staff_time = build_vocabulary([]).staff_time_values()
+    assert staff_time == {"time": 750}  # 15 minutes at $30 an hour
+    assert next(t for t in DEFAULTS if t.code == "upgrade").staff_time_cents is None
+    incidents, gestures, transactions, customers, _ = make_synthetic(1500, 3)
+    valued = gestures.assign(valued_cents=valued_cents(gestures, staff_time))
+    timed = valued.loc[valued["type"] == "time"]
+    assert len(timed) and (timed["valued_cents"] == np.where(timed["cost_cents"] == 0, 750, timed["cost_cents"])).all()
+    others = valued.loc[valued["type"] != "time"]
+    assert (others["valued_cents"] == others["cost_cents"]).all()
+    request = PayoffRequest(bootstrap=0)
+    plain = compute_payoff(incidents, gestures, transactions, customers, request)
+    counted = compute_payoff(incidents, valued, transactions, customers, request)
+    linked = link_incidents(incidents, valued, transactions, customers, recovery_window_hours=72, by_episode=True)
+    recovered = linked["recovered"].to_numpy(dtype=bool)
+    assert counted.spend_cents == int(linked.loc[recovered, "valued_spend_cents"].sum())
+    assert counted.spend_cents > plain.spend_cents == int(linked.loc[recovered, "spend_cents"].sum())

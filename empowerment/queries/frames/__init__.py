@@ -11,7 +11,9 @@ Frames and dtypes (the contract the analytics relies on):
 - gestures (of those incidents): gesture_id, incident_id, customer_id, employee_id (int64),
   occurred_at, type (categorical), cost_cents (int64), voided (bool: anything but "logged", so
   pending, rejected and voided gestures are not counted as recoveries), team (the gesture
-  employee's), location (the incident's).
+  employee's), location (the incident's), valued_cents (what the gesture is worth for the
+  payoff's spend: the cost as entered, or staff time at the type's hourly rate for an
+  hourly-valued type logged at no cost; `analytics.linking.valued_cents`).
 - transactions: customer_id, occurred_at, amount_cents, of the customers with incidents in scope,
   from `lookback_days` before their first incident in scope up to `as_of`, sorted by
   (customer_id, occurred_at).
@@ -49,7 +51,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import exists, func, select
 
-from empowerment.analytics.linking import PRIOR_WINDOW_DAYS
+from empowerment.analytics.linking import PRIOR_WINDOW_DAYS, valued_cents
 from empowerment.analytics.payoff import filter_incidents
 from empowerment.db import Database
 from empowerment.models import (
@@ -63,6 +65,7 @@ from empowerment.models import (
     Team,
     Transaction,
 )
+from empowerment.models.vocabulary import load_vocabulary
 from empowerment.queries.frames.parsing import (
     CUSTOMER_KINDS,
     GESTURE_KINDS,
@@ -134,8 +137,15 @@ def load_analytics_frames(
             as_of_stamp = latest if latest is not None else latest_incident(conn)
     gestures = gestures.sort_values(["incident_id", "occurred_at", "gesture_id"], ignore_index=True)
     gestures["voided"] = gestures["voided"].astype(bool)
+    gestures["valued_cents"] = valued_cents(gestures, _staff_time_values(db))
     incidents["followed_up"] = _followed_up(db, incidents)
     return AnalyticsFrames(incidents, gestures, transactions, customers, as_of_stamp)
+
+
+def _staff_time_values(db: Database) -> dict[str, int]:
+    """Gesture types valued at staff time (the organisation's vocabulary): one small read."""
+    with db.read() as session:
+        return load_vocabulary(session).staff_time_values()
 
 
 def _followed_up(db: Database, incidents: pd.DataFrame) -> np.ndarray:
