@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import String, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from empowerment import access, settings
@@ -126,7 +127,7 @@ def _incidents(session: Session, customers: np.ndarray | None, moved: np.ndarray
     """incident_id, customer_id, occurred_at of the customers' incidents and of `moved` ones
     (every incident with None)."""
     incidents = table_of(Incident)
-    columns = (incidents.c.id, incidents.c.customer_id, incidents.c.occurred_at)
+    columns = (incidents.c.id, incidents.c.customer_id, _time(session, incidents.c.occurred_at))
     rows: list[tuple] = []
     if customers is None:
         rows = [tuple(r) for r in session.execute(select(*columns))]
@@ -141,7 +142,7 @@ def _incidents(session: Session, customers: np.ndarray | None, moved: np.ndarray
 
 def _transactions(session: Session, customers: np.ndarray | None) -> pd.DataFrame:
     transactions = table_of(Transaction)
-    columns = (transactions.c.customer_id, transactions.c.occurred_at, transactions.c.amount_cents)
+    columns = (transactions.c.customer_id, _time(session, transactions.c.occurred_at), transactions.c.amount_cents)
     rows: list[tuple] = []
     if customers is None:
         rows = [tuple(r) for r in session.execute(select(*columns))]
@@ -149,6 +150,11 @@ def _transactions(session: Session, customers: np.ndarray | None) -> pd.DataFram
         for chunk in _chunks(customers):
             rows += [tuple(r) for r in session.execute(select(*columns).where(transactions.c.customer_id.in_(chunk)))]
     return _frame(rows, ["customer_id", "occurred_at", "amount_cents"])
+
+
+def _time(session: Session, column: Any) -> Any:
+    """SQLite: the stored text, parsed by pandas at once (not one datetime per row in Python)."""
+    return type_coerce(column, String) if session.get_bind().dialect.name == "sqlite" else column
 
 
 def _frame(rows: list[tuple], names: list[str]) -> pd.DataFrame:
