@@ -123,19 +123,24 @@ def _chunks(ids: np.ndarray) -> Iterable[list[int]]:
         yield ids[start:start + IN_CHUNK].tolist()
 
 
+def _selected(session: Session, columns: tuple[Any, ...], column: Any, ids: np.ndarray | None) -> list[tuple]:
+    """Rows of `columns` whose `column` is in `ids` (every row with None), in IN-list chunks."""
+    if ids is None:
+        return [tuple(r) for r in session.execute(select(*columns))]
+    rows: list[tuple] = []
+    for chunk in _chunks(ids):
+        rows += [tuple(r) for r in session.execute(select(*columns).where(column.in_(chunk)))]
+    return rows
+
+
 def _incidents(session: Session, customers: np.ndarray | None, moved: np.ndarray | None) -> pd.DataFrame:
     """incident_id, customer_id, occurred_at of the customers' incidents and of `moved` ones
     (every incident with None)."""
     incidents = table_of(Incident)
     columns = (incidents.c.id, incidents.c.customer_id, _time(session, incidents.c.occurred_at))
-    rows: list[tuple] = []
-    if customers is None:
-        rows = [tuple(r) for r in session.execute(select(*columns))]
-    else:
-        for chunk in _chunks(customers):
-            rows += [tuple(r) for r in session.execute(select(*columns).where(incidents.c.customer_id.in_(chunk)))]
-        for chunk in _chunks(moved if moved is not None else np.zeros(0, dtype=np.int64)):
-            rows += [tuple(r) for r in session.execute(select(*columns).where(incidents.c.id.in_(chunk)))]
+    rows = _selected(session, columns, incidents.c.customer_id, customers)
+    if customers is not None and moved is not None and moved.size:
+        rows += _selected(session, columns, incidents.c.id, moved)
     frame = _frame(rows, ["incident_id", "customer_id", "occurred_at"])
     return frame.drop_duplicates("incident_id").reset_index(drop=True)
 
@@ -143,13 +148,8 @@ def _incidents(session: Session, customers: np.ndarray | None, moved: np.ndarray
 def _transactions(session: Session, customers: np.ndarray | None) -> pd.DataFrame:
     transactions = table_of(Transaction)
     columns = (transactions.c.customer_id, _time(session, transactions.c.occurred_at), transactions.c.amount_cents)
-    rows: list[tuple] = []
-    if customers is None:
-        rows = [tuple(r) for r in session.execute(select(*columns))]
-    else:
-        for chunk in _chunks(customers):
-            rows += [tuple(r) for r in session.execute(select(*columns).where(transactions.c.customer_id.in_(chunk)))]
-    return _frame(rows, ["customer_id", "occurred_at", "amount_cents"])
+    return _frame(_selected(session, columns, transactions.c.customer_id, customers),
+                  ["customer_id", "occurred_at", "amount_cents"])
 
 
 def _time(session: Session, column: Any) -> Any:
