@@ -560,7 +560,7 @@ class FollowUp(Base):
     __table_args__ = (Index("ix_follow_ups_customer_time", "customer_id", "occurred_at"),)
 
 
-OUTCOME_HORIZONS = (30, 90, 180, 365)  # analytics.linking.OUTCOME_HORIZONS (tests/unit keeps them equal)
+OUTCOME_HORIZONS = (30, 90, 180, 365)  # analytics.linking.OUTCOME_HORIZONS (test_outcomes keeps them equal)
 
 
 class IncidentOutcome(Base):

@@ -146,3 +146,12 @@ def test_as_of_snapshots_and_a_bypassed_table_read_the_transactions(shop: Databa
     assert not isinstance(load_analytics_frames(shop, outcomes=True).transactions, Outcomes)
     outcomes.rebuild(shop, SYSTEM)
     assert isinstance(load_analytics_frames(shop, outcomes=True).transactions, Outcomes)
+
+
+def test_the_table_has_a_column_pair_for_each_horizon_the_analytics_keeps() -> None:
+    from empowerment.analytics.linking import OUTCOME_HORIZONS
+    from empowerment.models.tables import OUTCOME_HORIZONS as STORED
+
+    columns = set(IncidentOutcome.__table__.c.keys())
+    assert STORED == OUTCOME_HORIZONS
+    assert all({f"revenue_after_{h}_cents", f"revenue_before_{h}_cents"} <= columns for h in OUTCOME_HORIZONS)

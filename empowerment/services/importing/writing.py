@@ -5,7 +5,8 @@ SQLAlchemy Core (the same rows, slower; tests compare them).
 Big loads (at least `REBUILD_INDEXES_FROM_ROWS` rows and no fewer than the table holds) drop the
 table's non-unique indexes and build them again after the insert (one sort instead of millions of
 random B-tree inserts); on PostgreSQL they also drop the table's foreign keys and add them again,
-which checks every row in one join instead of one trigger query per row (5x faster). Everything
+which checks every row in one join instead of one trigger query per row (5x faster), and their
+unique constraints (built again by one sort). Everything
 is inside the import's one transaction: a failure rolls the DDL back with the rows. On SQLite the
 writer lock is held anyway and readers keep their WAL snapshot; on PostgreSQL the big load holds
 the table's lock until it commits, so readers of that table wait for it (smaller imports never
@@ -33,6 +34,7 @@ from empowerment.services.importing.values import as_us
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while importing (allocated only as used)
 REBUILD_INDEXES_FROM_ROWS = 20_000  # see _bulk_mode
+POSTGRES_INDEX_MEMORY = "256MB"  # maintenance_work_mem while a big load builds its indexes again
 COPY_WRITE_BYTES = 1 << 20  # COPY data is sent in pieces of this size
 # Tests turn this off to prove the portable SQLAlchemy Core path gives the same result as the
 # SQLite executemany / PostgreSQL COPY fast paths.
@@ -199,19 +201,24 @@ def _drop_sqlite_indexes(conn: Connection, table: Table) -> list[str]:
 
 
 def _drop_postgres_checks(conn: Connection, table: Table) -> list[str]:
-    """Drops the table's foreign keys and non-unique indexes: -> the SQL that adds them again
-    (indexes first, then the keys, which check every row as they are added)."""
+    """Drops the table's non-unique indexes, unique constraints and foreign keys: -> the SQL that
+    adds them again (indexes, then unique constraints, then foreign keys, which check every row as
+    they are added)."""
     indexes = conn.exec_driver_sql(
         "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
         "JOIN pg_class c ON c.oid = x.indexrelid WHERE x.indrelid = %(t)s::regclass "
         "AND NOT x.indisunique AND NOT x.indisprimary",
         {"t": table.name},
     ).all()
+    # Unique constraints too (not the primary key, whose new ids only grow): adding one back
+    # builds its index with one sort instead of millions of random inserts into an index larger
+    # than the buffer cache, and still refuses a duplicate (the whole import with it).
     keys = conn.exec_driver_sql(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %(t)s::regclass AND contype = 'f'",
+        "WHERE conrelid = %(t)s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC",
         {"t": table.name},
     ).all()
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{POSTGRES_INDEX_MEMORY}'")
     again: list[str] = []
     for name, definition in indexes:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
