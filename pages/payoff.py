@@ -61,7 +61,7 @@ def cached_frames(database: str, version: str) -> frame_queries.AnalyticsFrames:
     """Every incident's frames (large): shared, never copied, read once per data version, so a
     new filter or horizon only reruns the analytics. Treated read-only. `database` (the URL) is
     part of every key: versions of two databases can look alike."""
-    return frame_queries.load_analytics_frames(get_db())
+    return frame_queries.load_analytics_frames(get_db(), outcomes=True)  # HORIZONS are the table's
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=32)

@@ -256,6 +256,10 @@ def _first_seen_ns(
 
 def default_as_of_ns(incidents: pd.DataFrame, transactions: pd.DataFrame) -> int:
     """Latest transaction time; falls back to the latest incident when there are none."""
+    if isinstance(transactions, Outcomes):
+        if transactions.latest_transaction is not None:
+            return timestamp_to_ns(transactions.latest_transaction)
+        transactions = None
     for frame in (transactions, incidents):
         if frame is not None and len(frame):
             latest = pd.to_datetime(frame["occurred_at"]).max()
@@ -286,6 +290,7 @@ def _window_columns(
     money, purchases = ledger.amount_prefix, ledger.purchase_prefix
     columns = {
         "event": has_return,
+        "return_ns": np.where(has_return, return_ns, NO_TIME),
         "return_days": np.where(has_return, (return_ns - start_ns) / NS_PER_DAY, np.nan),
         "revenue_after_cents": (money[after_end] - money[after_start]).astype(float),
         "revenue_before_cents": money[before_end] - money[before_start],
@@ -295,6 +300,96 @@ def _window_columns(
     has_rows = start < end
     first_txn_ns = np.where(has_rows, ledger.time_at(start, has_rows), np.iinfo(np.int64).min)
     return columns, first_txn_ns
+
+
+NO_TIME = np.iinfo(np.int64).min  # int64 nanoseconds of a missing time (NaT)
+# The horizons whose windows the outcomes table keeps (the Payoff page's choices); another
+# horizon is linked from the transactions.
+OUTCOME_HORIZONS = (30, 90, 180, 365)
+
+
+def outcome_columns(
+    incidents: pd.DataFrame,
+    transactions: pd.DataFrame,
+    recovery_window_hours: float = DEFAULT_RECOVERY_WINDOW_HOURS,
+    horizons: tuple[int, ...] = OUTCOME_HORIZONS,
+) -> pd.DataFrame:
+    """What the transactions say about each incident, as the outcomes table keeps it: one row per
+    incident (incident_id, customer_id, occurred_at) with the first return after the recovery
+    window (`first_return_at`, NaT if none yet), the customer's first transaction, the purchases
+    and revenue of the 365 days before, and for each horizon H the revenue in (window end,
+    window end + H] (`revenue_after_H_cents`) and in the H days before (`revenue_before_H_cents`).
+    `transactions` must hold every transaction of these customers (none after as-of is left
+    out): the same windows `link_incidents` computes, so a stored row links exactly as the
+    transactions would."""
+    ledger = Ledger.build(transactions)
+    customer_ids = incidents["customer_id"].to_numpy(dtype="int64")
+    incident_ns = to_ns(incidents["occurred_at"])
+    start_ns = incident_ns + int(round(recovery_window_hours * HOUR_NS))
+    out = pd.DataFrame({"incident_id": incidents["incident_id"].to_numpy(dtype="int64"),
+                        "customer_id": customer_ids, "occurred_at": incident_ns.astype("datetime64[ns]")})
+    for position, horizon in enumerate(horizons):
+        windows, first_txn_ns = _window_columns(ledger, customer_ids, incident_ns, start_ns,
+                                                int(round(horizon * NS_PER_DAY)))
+        if position == 0:
+            out["first_return_at"] = windows["return_ns"].astype("datetime64[ns]")
+            out["first_transaction_at"] = first_txn_ns.astype("datetime64[ns]")
+            out["prior_txn_count_365"] = windows["prior_txn_count_365"].astype("int64")
+            out["prior_revenue_cents_365"] = windows["prior_revenue_cents_365"].astype("int64")
+        out[f"revenue_after_{horizon}_cents"] = windows["revenue_after_cents"].astype("int64")
+        out[f"revenue_before_{horizon}_cents"] = windows["revenue_before_cents"].astype("int64")
+    return out
+
+
+class Outcomes(pd.DataFrame):
+    """The outcomes table as read (`outcome_columns`' frame), passed where the transactions go
+    (`link_incidents`, `compute_payoff`): the windows are looked up, not computed. Valid only for
+    an as-of at or after `latest_transaction` (the data's latest transaction when it was read),
+    for its recovery window and its horizons; `link_incidents` refuses anything else."""
+
+    _metadata = ["latest_transaction", "recovery_window_hours"]
+    latest_transaction: pd.Timestamp | None
+    recovery_window_hours: float
+
+    @property
+    def _constructor(self) -> type[Outcomes]:
+        return Outcomes
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, latest_transaction: Any, recovery_window_hours: float) -> Outcomes:
+        outcomes = cls(frame)
+        outcomes.latest_transaction = None if latest_transaction is None else pd.Timestamp(latest_transaction)
+        outcomes.recovery_window_hours = float(recovery_window_hours)
+        return outcomes
+
+    def serves(self, as_of_ns: int | None, horizon_days: float, recovery_window_hours: float) -> bool:
+        latest = self.latest_transaction
+        return (
+            float(recovery_window_hours) == self.recovery_window_hours
+            and horizon_days in OUTCOME_HORIZONS
+            and (as_of_ns is None or latest is None or as_of_ns >= timestamp_to_ns(latest))
+        )
+
+    def windows(self, incident_ids: np.ndarray, horizon_days: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """`_window_columns`' answer for these incidents, from the stored rows."""
+        rows = self.set_index("incident_id").reindex(incident_ids)
+        missing = rows["customer_id"].isna().to_numpy()
+        if missing.any():
+            raise ValueError(f"{int(missing.sum()):,} incidents have no stored outcome; rebuild the outcomes")
+        incident_ns = to_ns(rows["occurred_at"])
+        return_ns = to_ns(rows["first_return_at"])
+        has_return = return_ns != NO_TIME
+        start_ns = incident_ns + int(round(self.recovery_window_hours * HOUR_NS))
+        columns = {
+            "event": has_return,
+            "return_ns": return_ns,
+            "return_days": np.where(has_return, (return_ns - start_ns) / NS_PER_DAY, np.nan),
+            "revenue_after_cents": rows[f"revenue_after_{horizon_days}_cents"].to_numpy(dtype="int64").astype(float),
+            "revenue_before_cents": rows[f"revenue_before_{horizon_days}_cents"].to_numpy(dtype="int64"),
+            "prior_txn_count_365": rows["prior_txn_count_365"].to_numpy(dtype="int64"),
+            "prior_revenue_cents_365": rows["prior_revenue_cents_365"].to_numpy(dtype="int64"),
+        }
+        return columns, to_ns(rows["first_transaction_at"])
 
 
 def _gesture_columns(timed: pd.DataFrame, incident_ids: pd.Series) -> dict[str, np.ndarray]:
@@ -340,7 +435,11 @@ def link_incidents(
     ``revenue_before_cents`` (the H days before the incident) is the negative-control outcome.
     """
     as_of_ns = timestamp_to_ns(as_of) if as_of is not None else None
-    ledger = Ledger.build(transactions, as_of_ns)
+    stored = transactions if isinstance(transactions, Outcomes) else None
+    if stored is not None and not stored.serves(as_of_ns, horizon_days, recovery_window_hours):
+        raise ValueError("the stored outcomes cannot answer this as-of, horizon or recovery window; "
+                         "link from the transactions")
+    ledger = Ledger.build(transactions, as_of_ns) if stored is None else None
     if as_of_ns is None:
         as_of_ns = default_as_of_ns(incidents, transactions)
     every_incident = incidents.reset_index(drop=True)
@@ -357,7 +456,11 @@ def link_incidents(
     horizon_ns = int(round(horizon_days * NS_PER_DAY))
     window_ns = int(round(recovery_window_hours * HOUR_NS))
     start_ns = incident_ns + window_ns  # follow-up starts when the recovery window ends
-    windows, first_txn_ns = _window_columns(ledger, customer_ids, incident_ns, start_ns, horizon_ns)
+    if stored is not None:
+        windows, first_txn_ns = stored.windows(linked["incident_id"].to_numpy(), int(horizon_days))
+    else:
+        assert ledger is not None
+        windows, first_txn_ns = _window_columns(ledger, customer_ids, incident_ns, start_ns, horizon_ns)
     eligible = start_ns + horizon_ns <= as_of_ns
     timed = _timed_gestures(gestures, every_incident, linked, window_ns, episode_of)
     for name, values in _gesture_columns(timed, linked["incident_id"]).items():

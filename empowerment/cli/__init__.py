@@ -20,7 +20,7 @@ from empowerment.errors import EmpowermentError
 
 COMMAND_MODULES = ("core", "users", "payoff", "report", "connect", "integrity", "care")
 COMMAND_OWNERS = {
-    "init": "core", "demo": "core", "import": "core", "export": "core", "policy": "core",
+    "init": "core", "outcomes-rebuild": "core", "demo": "core", "import": "core", "export": "core", "policy": "core",
     "log": "core", "balance": "core",
     "create-user": "users", "set-password": "users", "set-pin": "users",
     "payoff": "payoff",

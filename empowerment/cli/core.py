@@ -1,4 +1,4 @@
-"""Core commands: init, demo, import, export, policy set, log, balance."""
+"""Core commands: init, outcomes-rebuild, demo, import, export, policy set, log, balance."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from empowerment.models import (
     Rollover,
 )
 from empowerment.money import format_cents, parse_cents
-from empowerment.services import organisation
+from empowerment.services import organisation, outcomes
 
 MAX_PROBLEM_LINES = 50
 SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t"}
@@ -49,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_command(
         subparsers, "init", cmd_init,
         help="Create or upgrade the database schema (Alembic upgrade head).",
+    )
+    add_command(
+        subparsers, "outcomes-rebuild", cmd_outcomes_rebuild,
+        help="Link every incident to the purchases after it again (the outcomes table).",
+        description="Compute the outcomes table from scratch: each incident's first return after the "
+        "recovery window, its revenue in each follow-up window and the year before. Writers keep it "
+        "current; run this after changing the recovery window or restoring a backup.",
     )
 
     demo = add_command(
@@ -191,8 +198,23 @@ def cmd_init(args: argparse.Namespace) -> int:
         if sealed_rows:  # said aloud: a seal missing from a used log may also mean it was removed
             print(f"The audit log had no seal; sealed it at its {sealed_rows:,} rows.")
         print(f"Schema is up to date ({db.engine.url.render_as_string(hide_password=True)}).")
+        if not outcomes.is_built(db):
+            rows = outcomes.rebuild(db, Actor.system("cli"))
+            print(f"Outcomes built: {rows:,} incident{'' if rows == 1 else 's'} linked to the purchases after them.")
     finally:
         db.dispose()
+    return EXIT_OK
+
+
+def cmd_outcomes_rebuild(args: argparse.Namespace) -> int:
+    db = open_db(args)
+    try:
+        started = time.perf_counter()
+        rows = outcomes.rebuild(db, Actor.system("cli"))
+    finally:
+        db.dispose()
+    print(f"Outcomes rebuilt: {rows:,} incident{'' if rows == 1 else 's'} linked to the purchases after them "
+          f"in {time.perf_counter() - started:.1f} s.")
     return EXIT_OK
 
 

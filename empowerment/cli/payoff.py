@@ -18,6 +18,7 @@ import pandas as pd
 
 from empowerment import settings
 from empowerment.analytics import PayoffRequest, PayoffResult, compute_payoff, what_works
+from empowerment.analytics.linking import OUTCOME_HORIZONS
 from empowerment.analytics.result import Figure, GroupSummary
 from empowerment.cli.common import (
     add_command,
@@ -84,6 +85,7 @@ def handler(args: argparse.Namespace) -> int:
             db, date_from=options["date_from"], date_to=options["date_to"],
             location=args.location, team=args.team, as_of=options["as_of"],
             lookback_days=max(DEFAULT_LOOKBACK_DAYS, args.horizon + 1),
+            outcomes=args.horizon in OUTCOME_HORIZONS,
         )
         vocab = vocabulary(db) if args.by else None
     finally:

@@ -87,6 +87,7 @@ from empowerment.demo.plan import DemoPlan, make_plan
 from empowerment.demo.writing import database_is_empty, erase_database, write_plan
 from empowerment.errors import InvalidState
 from empowerment.models import GestureStatus, Role
+from empowerment.services import outcomes
 from empowerment.services.gestures import LogRequest, LogResult, log_gesture
 from empowerment.services.passwords import hash_secret
 
@@ -198,6 +199,8 @@ def generate_demo(
     say(f"Writing {len(plan.customers):,} customers, {len(plan.transactions):,} transactions, "
         f"{plan.incident_order.size:,} incidents, {len(plan.gestures):,} gestures")
     write_plan(db, plan, hashes, say)
+    say("Linking every incident to the purchases after it (the outcomes table)")
+    outcomes.rebuild(db, Actor.system("demo"))
     say("Logging a few live gestures for the manager queues")
     live = _log_live_gestures(db, plan)
     summary = _summary(plan, started, live)

@@ -559,3 +559,44 @@ class FollowUp(Base):
     source: Mapped[str] = mapped_column(String(16), default="app")  # app | care | cli | import
     created_at: Mapped[CreatedAt]
     __table_args__ = (Index("ix_follow_ups_customer_time", "customer_id", "occurred_at"),)
+
+
+OUTCOME_HORIZONS = (30, 90, 180, 365)  # analytics.linking.OUTCOME_HORIZONS (test_outcomes keeps them equal)
+
+
+class IncidentOutcome(Base):
+    """What the transactions say about one incident (`analytics.linking.outcome_columns`), kept
+    current by the writers of transactions and incidents (`services.outcomes`) so the payoff
+    reads one row per incident instead of every transaction."""
+
+    __tablename__ = "incident_outcomes"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True,
+                                             autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[Timestamp]
+    first_return_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_transaction_at: Mapped[datetime | None] = mapped_column(DateTime)
+    prior_txn_count_365: Mapped[Cents]
+    prior_revenue_cents_365: Mapped[Cents]
+    revenue_after_30_cents: Mapped[Cents]
+    revenue_after_90_cents: Mapped[Cents]
+    revenue_after_180_cents: Mapped[Cents]
+    revenue_after_365_cents: Mapped[Cents]
+    revenue_before_30_cents: Mapped[Cents]
+    revenue_before_90_cents: Mapped[Cents]
+    revenue_before_180_cents: Mapped[Cents]
+    revenue_before_365_cents: Mapped[Cents]
+    __table_args__ = (Index("ix_incident_outcomes_customer", "customer_id"),)
+
+
+class OutcomesState(Base):
+    """One row (id 1) once the outcomes were built: for which recovery window, and the count and
+    highest id of the transactions they reflect (a writer that bypassed `services.outcomes` shows
+    as a mismatch, and the payoff then links from the transactions)."""
+
+    __tablename__ = "outcomes_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    recovery_window_hours: Mapped[int] = mapped_column(Integer)
+    transactions_count: Mapped[Cents]
+    transactions_max_id: Mapped[Cents]
+    built_at: Mapped[datetime] = mapped_column(DateTime)

@@ -106,10 +106,11 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
 
 def _outcomes(db: Database, window: ReportWindow, location: str | None, horizon_days: int,
               bootstrap: int) -> tuple[PayoffResult, pd.DataFrame]:
+    from empowerment.analytics.linking import OUTCOME_HORIZONS
     from empowerment.queries.frames import load_analytics_frames
 
     frames = load_analytics_frames(db, date_from=window.start, date_to=window.last_day,
-                                   location=location, team=None)
+                                   location=location, team=None, outcomes=horizon_days in OUTCOME_HORIZONS)
     # The frames are already scoped; as-of is the database's latest purchase, not the scope's.
     current = settings.current()
     request = PayoffRequest(horizon_days=horizon_days, as_of=frames.as_of, bootstrap=bootstrap,

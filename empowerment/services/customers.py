@@ -25,6 +25,7 @@ from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState
 from empowerment.models import Customer, Gesture, Incident, Location, Team, Transaction, table
 from empowerment.models.lookups import customer_by_code
+from empowerment.services import outcomes
 
 MAX_NAME_CHARS = 200
 DUPLICATE_WINDOW_DAYS = 30
@@ -210,6 +211,7 @@ def merge_customers(db: Database, actor: Actor, keep_code: str, duplicate_code: 
         if duplicate.first_seen_at and (keep.first_seen_at is None or duplicate.first_seen_at < keep.first_seen_at):
             keep.first_seen_at = duplicate.first_seen_at
         duplicate.merged_into_id, duplicate.merged_at = keep.id, at
+        outcomes.refresh(session, [keep.id, duplicate.id], transactions_changed=moved["transactions"] > 0)
         merged = MergeResult(keep.code, duplicate.code, moved["incidents"], moved["gestures"],
                              moved["transactions"], tuple(filled))
         audit.record(session, actor, "customer.merged", "customer", duplicate.code, dict(

@@ -60,6 +60,7 @@ from empowerment.models.vocabulary import (
 )
 from empowerment.money import cents_to_decimal, format_cents, parse_cents
 from empowerment.periods import as_utc, business_date, business_today, period_closed, utc_now
+from empowerment.services import outcomes
 from empowerment.services.ledger import open_budget, post
 from empowerment.services.notifications import EventKind, record_event
 
@@ -295,6 +296,7 @@ def _spend(
             .values(status=IncidentStatus.RESOLVED))
     else:
         incident_id, incident_code = _new_incident(session, ctx, valid.category, at)
+        outcomes.refresh(session, [ctx.customer.id])  # its row in the outcomes table
     needs_approval = policy.needs_approval(valid.cost_cents)
     needs_review = policy.needs_review(valid.cost_cents)
     status = GestureStatus.PENDING_APPROVAL if needs_approval else GestureStatus.LOGGED

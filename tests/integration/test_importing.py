@@ -518,16 +518,18 @@ def test_a_failure_while_writing_rolls_everything_back(
     monkeypatch.setattr(importing.writing, "CHUNK_ROWS", 2)
     monkeypatch.setattr(importing.writing, "REBUILD_INDEXES_FROM_ROWS", 1)
     seed(db, "customers")
-    real_rows = importing.writing._rows
+    # The chunk's data as the driver takes it: tuples for SQLite, COPY text for PostgreSQL.
+    name = "_rows" if db.dialect == "sqlite" else "_copy_text"
+    real_rows = getattr(importing.writing, name)
     calls = {"n": 0}
 
-    def failing_rows(*args: object, **kwargs: object) -> list:
+    def failing_rows(*args: object, **kwargs: object) -> object:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        return real_rows(*args, **kwargs)  # type: ignore[arg-type]
+        return real_rows(*args, **kwargs)
 
-    monkeypatch.setattr(importing.writing, "_rows", failing_rows)
+    monkeypatch.setattr(importing.writing, name, failing_rows)
     before = snapshot(db)
     indexes_before = _index_names(db)
     with pytest.raises(RuntimeError):

@@ -49,9 +49,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import exists, func, select
+from sqlalchemy import Connection, exists, func, select
 
-from empowerment.analytics.linking import PRIOR_WINDOW_DAYS, valued_cents
+from empowerment import settings
+from empowerment.analytics.linking import OUTCOME_HORIZONS, PRIOR_WINDOW_DAYS, Outcomes, valued_cents
 from empowerment.analytics.payoff import filter_incidents
 from empowerment.db import Database
 from empowerment.models import (
@@ -60,8 +61,10 @@ from empowerment.models import (
     FollowUp,
     Gesture,
     Incident,
+    IncidentOutcome,
     LedgerEntry,
     Location,
+    OutcomesState,
     Team,
     Transaction,
 )
@@ -77,7 +80,8 @@ from empowerment.queries.frames.reader import Reader, Snapshot, latest_incident
 from empowerment.queries.frames.statements import gestures_select, incidents_select, naive
 
 __all__ = ["CUSTOMER_KINDS", "DEFAULT_LOOKBACK_DAYS", "GESTURE_KINDS", "INCIDENT_KINDS", "TRANSACTION_KINDS",
-           "AnalyticsFrames", "FilterOptions", "data_version", "filter_options", "load_analytics_frames"]
+           "OUTCOME_KINDS", "AnalyticsFrames", "FilterOptions", "data_version", "filter_options",
+           "load_analytics_frames", "outcomes_current"]
 
 DEFAULT_LOOKBACK_DAYS = PRIOR_WINDOW_DAYS + 1
 
@@ -87,7 +91,7 @@ DEFAULT_LOOKBACK_DAYS = PRIOR_WINDOW_DAYS + 1
 class AnalyticsFrames:
     incidents: pd.DataFrame
     gestures: pd.DataFrame
-    transactions: pd.DataFrame
+    transactions: pd.DataFrame  # or the stored outcomes (an `Outcomes`) with `outcomes=True`
     customers: pd.DataFrame
     as_of: pd.Timestamp | None = None
 
@@ -110,11 +114,18 @@ def load_analytics_frames(
     team: str | Sequence[str] | None = None,
     as_of: Any = None,
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    outcomes: bool = False,
 ) -> AnalyticsFrames:
     """The incidents in scope (same rules as `analytics.payoff.filter_incidents`), their gestures,
     customers and the transactions the analytics needs. With `as_of`, the data as known then:
     incidents, gestures and transactions dated after it are left out. `lookback_days` must cover the prior-365
-    window and the horizon (pass horizon + 1 for horizons over a year)."""
+    window and the horizon (pass horizon + 1 for horizons over a year).
+
+    `outcomes`: the caller links with the installation's recovery window and one of
+    `OUTCOME_HORIZONS` (the payoff): then, when the outcomes table is current and no `as_of` is
+    asked for, `transactions` is that table's rows for the incidents in scope (an
+    `analytics.linking.Outcomes`, one row per incident) instead of every transaction. An as-of
+    snapshot always reads the transactions (the table knows only the latest data)."""
     as_of_stamp = None if as_of is None else naive(pd.Timestamp(as_of))
     with Snapshot(db) as conn:
         reader = Reader(conn)
@@ -132,7 +143,11 @@ def load_analytics_frames(
         since = None
         if len(incidents):
             since = incidents["occurred_at"].min() - pd.Timedelta(days=lookback_days)
-        transactions, latest = reader.transactions(scope, since, as_of_stamp)
+        hours = settings.current().recovery_window_hours
+        if outcomes and as_of_stamp is None and outcomes_current(conn, hours):
+            transactions, latest = _stored_outcomes(reader, incidents, hours)
+        else:
+            transactions, latest = reader.transactions(scope, since, as_of_stamp)
         if as_of_stamp is None:
             as_of_stamp = latest if latest is not None else latest_incident(conn)
     gestures = gestures.sort_values(["incident_id", "occurred_at", "gesture_id"], ignore_index=True)
@@ -146,6 +161,46 @@ def _staff_time_values(db: Database) -> dict[str, int]:
     """Gesture types valued at staff time (the organisation's vocabulary): one small read."""
     with db.read() as session:
         return load_vocabulary(session).staff_time_values()
+
+
+OUTCOME_KINDS = {"incident_id": "int", "customer_id": "int", "occurred_at": "time", "first_return_at": "time",
+                 "first_transaction_at": "time", "prior_txn_count_365": "int", "prior_revenue_cents_365": "int",
+                 **{f"revenue_after_{h}_cents": "int" for h in OUTCOME_HORIZONS},
+                 **{f"revenue_before_{h}_cents": "int" for h in OUTCOME_HORIZONS}}
+
+
+def outcomes_current(conn: Connection, recovery_window_hours: int) -> bool:
+    """Whether the outcomes table answers for the data as it is now: built for this recovery
+    window, having seen every transaction (the highest id), and one row per incident
+    with the incident's customer and time (a writer that bypassed `services.outcomes` shows here)."""
+    state = conn.execute(select(OutcomesState.recovery_window_hours, OutcomesState.transactions_count,
+                                OutcomesState.transactions_max_id).where(OutcomesState.id == 1)).first()
+    if state is None or state[0] != recovery_window_hours:
+        return False
+    # The highest id, not the count (a count walks 5M index entries): transactions are never
+    # deleted, and the maintained writers record every insert and update.
+    highest = conn.execute(select(func.coalesce(func.max(Transaction.id), 0))).scalar()
+    if int(highest or 0) != int(state[2]):
+        return False
+    outcome = IncidentOutcome
+    unmatched = conn.execute(select(func.count()).select_from(Incident).outerjoin(
+        outcome, outcome.incident_id == Incident.id).where(
+        (outcome.incident_id.is_(None)) | (outcome.customer_id != Incident.customer_id)
+        | (outcome.occurred_at != Incident.occurred_at))).scalar()
+    stray = conn.execute(select(func.count()).select_from(outcome)).scalar()
+    incidents = conn.execute(select(func.count()).select_from(Incident)).scalar()
+    return not unmatched and stray == incidents
+
+
+def _stored_outcomes(reader: Reader, incidents: pd.DataFrame, hours: int) -> tuple[Outcomes, pd.Timestamp | None]:
+    """The outcome rows of the incidents in scope (read whole and kept here: one row per incident
+    is small), and the latest transaction time."""
+    columns = [getattr(IncidentOutcome, name).label(name) for name in OUTCOME_KINDS]
+    frame = reader.frame(select(*columns), OUTCOME_KINDS)
+    frame = frame.loc[frame["incident_id"].isin(incidents["incident_id"].to_numpy())].reset_index(drop=True)
+    latest = reader.conn.execute(select(func.max(Transaction.occurred_at))).scalar()
+    latest_stamp = None if latest is None else pd.Timestamp(latest)
+    return Outcomes.of(frame, latest_stamp, hours), latest_stamp
 
 
 def _followed_up(db: Database, incidents: pd.DataFrame) -> np.ndarray:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, update
 
 from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
 from empowerment.models import table as table_of
+from empowerment.services import outcomes
 from empowerment.services.importing.gestures import import_gestures
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_all, fetch_by_codes
@@ -135,6 +137,14 @@ def import_transactions(job: Job) -> None:
     table = table_of(Transaction)
     plan = plan_rows(job, table, data, fields)
     apply_plan(job, table, plan, fields, {})
+    if not job.dry_run:
+        changed = plan["action"].to_numpy() != "same"
+        # a transaction moved to another customer changes the outcomes of both
+        before = plan["customer_id__db"] if "customer_id__db" in plan else pd.Series(dtype="float64")
+        touched = np.concatenate([plan.loc[changed, "customer_id"].to_numpy(dtype="float64"),
+                                  pd.to_numeric(before[changed] if len(before) else before).to_numpy(dtype="float64")])
+        if changed.any():
+            outcomes.refresh(job.session, touched, transactions_changed=True)
 
 
 def import_incidents(job: Job) -> None:
@@ -169,6 +179,11 @@ def import_incidents(job: Job) -> None:
     apply_plan(job, table, plan, fields, {"created_at": job.now})
     if not job.dry_run:
         _move_gestures_with_their_incidents(job, plan)
+        changed = plan["action"].to_numpy() != "same"
+        if changed.any():
+            moved = plan.loc[changed & (plan["action"].to_numpy() == "update"), "id"].to_numpy(dtype="float64")
+            outcomes.refresh(job.session, plan.loc[changed, "customer_id"].to_numpy(dtype="float64"),
+                             incident_ids=moved)
 
 
 def _move_gestures_with_their_incidents(job: Job, plan: pd.DataFrame) -> None:

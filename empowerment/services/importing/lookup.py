@@ -25,6 +25,13 @@ def _select_raw(session: Session, column: Any) -> Any:
     return column
 
 
+def isin(values: Any, wanted: Any) -> np.ndarray:
+    """`values` (a Series or array) found in `wanted`, as a bool array: a hash lookup, where
+    pandas' isin on its Arrow strings converts every wanted value in Python (seconds at 1M)."""
+    index = pd.Index(pd.unique(np.asarray(wanted, dtype=object)))
+    return np.asarray(index.get_indexer(np.asarray(values, dtype=object)) >= 0)
+
+
 def _frame(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
@@ -57,7 +64,7 @@ def fetch_by_codes(
     if total <= max(FETCH_ALL_FACTOR * len(wanted), FETCH_ALL_BELOW):
         # Reading the whole (small) table beats thousands of lookups.
         found = _frame(conn.execute(select(*cols)).all(), names)
-        return found[found["code"].isin(wanted)].reset_index(drop=True)
+        return found[isin(found["code"], wanted)].reset_index(drop=True)
     step = LOOKUP_CHUNK
     if session.get_bind().dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 32):
         step = min(step, 900)  # older SQLite: at most 999 parameters
@@ -78,7 +85,7 @@ def _fetch_ignoring_case(session: Session, table: Table, wanted: np.ndarray, col
     if total <= max(FETCH_ALL_FACTOR * len(wanted), FETCH_ALL_BELOW):
         found = _frame(conn.execute(select(*cols).order_by(table.c.id)).all(), names)
         found["code"] = found["code"].astype(str).str.lower()
-        found = found[found["code"].isin(wanted)]
+        found = found[isin(found["code"], wanted)]
     else:
         parts = []
         for start in range(0, len(wanted), LOOKUP_CHUNK):

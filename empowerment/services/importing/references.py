@@ -9,7 +9,7 @@ from sqlalchemy import Table, func, select
 from empowerment.models import Customer, Employee, Location
 from empowerment.models import table as table_of
 from empowerment.services.importing.job import Job
-from empowerment.services.importing.lookup import fetch_all, fetch_by_codes, ids_for
+from empowerment.services.importing.lookup import fetch_all, fetch_by_codes, ids_for, isin
 from empowerment.services.importing.writing import bulk_insert
 
 
@@ -25,7 +25,7 @@ def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
     positions, distinct = pd.factorize(customer_keys(codes))
     distinct = np.asarray(distinct, dtype=object)
     found = fetch_by_codes(job.session, table, distinct, ["id"], ignore_case=True)
-    unknown = ~pd.Index(distinct).isin(found["code"].astype(object))
+    unknown = ~isin(distinct, found["code"])
     if unknown.any():
         # Earliest time and first spelling per distinct id (position -1 marks empty cells).
         by_key = pd.DataFrame({"time": times.to_numpy(), "code": codes.to_numpy(dtype=object)}).groupby(positions)
@@ -59,8 +59,9 @@ def _insert_and_read_back(
     before = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     bulk_insert(job, table, new, span=span, label=label)
     rows = conn.execute(select(table.c.code, table.c.id).where(table.c.id > before)).all()
-    found = pd.DataFrame(rows, columns=["code", "id"]) if rows else pd.DataFrame({"code": [], "id": []})
-    return found[found["code"].isin(new["code"].astype(object))].reset_index(drop=True)
+    codes, ids = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [])
+    found = pd.DataFrame({"code": pd.Series(codes, dtype=object), "id": pd.Series(ids, dtype="float64")})
+    return found[isin(found["code"], new["code"])].reset_index(drop=True)
 
 
 def match_named(values: pd.Series, existing: pd.DataFrame) -> dict[str, float]:

@@ -1,15 +1,30 @@
-"""Bulk writes inside the import's transaction: SQLite executemany, PostgreSQL COPY, or portable
-SQLAlchemy Core (the same rows, slower)."""
+"""Bulk writes inside the import's transaction, one verb (`bulk_insert`) over three paths:
+SQLite executemany of prepared tuples, PostgreSQL COPY of CSV text made by Arrow, or portable
+SQLAlchemy Core (the same rows, slower; tests compare them).
+
+Big loads (at least `REBUILD_INDEXES_FROM_ROWS` rows and no fewer than the table holds) drop the
+table's non-unique indexes and build them again after the insert (one sort instead of millions of
+random B-tree inserts); on PostgreSQL they also drop the table's foreign keys and add them again,
+which checks every row in one join instead of one trigger query per row (5x faster), and their
+unique constraints (built again by one sort). Everything
+is inside the import's one transaction: a failure rolls the DDL back with the rows. On SQLite the
+writer lock is held anyway and readers keep their WAL snapshot; on PostgreSQL the big load holds
+the table's lock until it commits, so readers of that table wait for it (smaller imports never
+take it).
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import Boolean, Date, DateTime, Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -18,7 +33,9 @@ from empowerment.services.importing.values import as_us
 
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while importing (allocated only as used)
-REBUILD_INDEXES_FROM_ROWS = 20_000  # see _sqlite_bulk_mode
+REBUILD_INDEXES_FROM_ROWS = 20_000  # see _bulk_mode
+POSTGRES_INDEX_MEMORY = "256MB"  # maintenance_work_mem while a big load builds its indexes again
+COPY_WRITE_BYTES = 1 << 20  # COPY data is sent in pieces of this size
 # Tests turn this off to prove the portable SQLAlchemy Core path gives the same result as the
 # SQLite executemany / PostgreSQL COPY fast paths.
 USE_FAST_PATHS = True
@@ -44,25 +61,55 @@ def column_values(series: pd.Series, column_type: Any, as_text_times: bool) -> l
 
 def _times(series: pd.Series, as_text: bool) -> list[Any]:
     times = as_us(series)
-    missing = times.isna().to_numpy()
     if as_text:
         # SQLAlchemy's SQLite storage format ("2024-03-31 14:05:00.000000"), so rows written
-        # here read back exactly like rows written through the ORM.
-        text = np.datetime_as_string(times.to_numpy(), unit="us").tolist()
-        values: list[Any] = [t.replace("T", " ", 1) for t in text]
-    else:
-        values = list(times.dt.to_pydatetime())
+        # here read back exactly like rows written through the ORM: Arrow's cast writes it.
+        return _time_text(times).to_numpy(zero_copy_only=False).tolist()  # type: ignore[no-any-return]
+    values: list[Any] = list(times.dt.to_pydatetime())
+    missing = times.isna().to_numpy()
     if missing.any():
         for i in np.flatnonzero(missing):
             values[i] = None
     return values
 
 
+def _time_text(times: pd.Series) -> pa.Array:
+    """datetime64[us] -> Arrow strings "2024-03-31 14:05:00.000000" (null where missing)."""
+    return pa.array(times.to_numpy(), type=pa.timestamp("us"), from_pandas=True).cast(pa.string())
+
+
 def _rows(job: Job, table: Table, frame: pd.DataFrame, as_text_times: bool) -> list[tuple]:
+    """A chunk as the driver's tuples (SQLite executemany, and the portable path)."""
     columns = [
         column_values(frame[name], table.c[name].type, as_text_times) for name in frame.columns
     ]
     return list(zip(*columns, strict=True))
+
+
+def _copy_text(job: Job, table: Table, frame: pd.DataFrame) -> bytes:
+    """A chunk as COPY's CSV (PostgreSQL): written by Arrow in C++, strings always quoted, so an
+    empty string is "" and only a missing value is an empty field (NULL)."""
+    arrays = [_arrow_column(frame[name], table.c[name].type) for name in frame.columns]
+    buffer = io.BytesIO()
+    pa_csv.write_csv(
+        pa.Table.from_arrays(arrays, names=list(frame.columns)),
+        buffer,
+        pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
+    )
+    return buffer.getvalue()
+
+
+def _arrow_column(series: pd.Series, column_type: Any) -> pa.Array:
+    if isinstance(column_type, DateTime):
+        return pa.array(as_us(series).to_numpy(), type=pa.timestamp("us"), from_pandas=True)
+    if isinstance(column_type, (Date, Boolean)):
+        return pa.array(column_values(series, column_type, False))
+    if isinstance(column_type, Integer):
+        if series.dtype.kind in "iu":
+            return pa.array(series.to_numpy(), type=pa.int64())
+        ints = pd.to_numeric(series, errors="coerce").astype("Int64")
+        return pa.array(ints, type=pa.int64(), from_pandas=True)
+    return pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string())
 
 
 def bulk_insert(
@@ -73,9 +120,8 @@ def bulk_insert(
     if total == 0:
         return
     conn = job.session.connection()
-    fast_sqlite = USE_FAST_PATHS and job.dialect == "sqlite"
     start, end = span
-    with _sqlite_bulk_mode(job, conn, table, total) if fast_sqlite else nullcontext():
+    with _bulk_mode(job, conn, table, total):
         for offset in range(0, total, CHUNK_ROWS):
             _insert_chunk(job, conn, table, frame.iloc[offset : offset + CHUNK_ROWS])
             done = min(offset + CHUNK_ROWS, total)
@@ -91,12 +137,14 @@ def _insert_chunk(job: Job, conn: Connection, table: Table, chunk: pd.DataFrame)
         )
         conn.exec_driver_sql(sql, _rows(job, table, chunk, as_text_times=True))
     elif USE_FAST_PATHS and job.dialect == "postgresql":
+        data = _copy_text(job, table, chunk)
         raw: Any = conn.connection.driver_connection  # a psycopg.Connection
         with raw.cursor() as cursor:
-            copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+            copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT csv)"
             with cursor.copy(copy_sql) as copy:
-                for row in _rows(job, table, chunk, as_text_times=True):
-                    copy.write_row(row)
+                view = memoryview(data)
+                for offset in range(0, len(data), COPY_WRITE_BYTES):
+                    copy.write(view[offset : offset + COPY_WRITE_BYTES])
     else:
         records = [
             dict(zip(names, row, strict=True)) for row in _rows(job, table, chunk, as_text_times=False)
@@ -105,22 +153,29 @@ def _insert_chunk(job: Job, conn: Connection, table: Table, chunk: pd.DataFrame)
 
 
 @contextmanager
-def _sqlite_bulk_mode(job: Job, conn: Connection, table: Table, rows: int) -> Iterator[None]:
-    """SQLite only, inside the import's transaction: a larger page cache for this connection, and
-    for big loads (relative to the table) the table's non-unique indexes are dropped and created
-    again from their stored SQL after the insert: one sort instead of a million random B-tree
-    inserts (3-4x faster). Readers keep their WAL snapshot; a failure rolls the DDL back."""
-    old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
+def _bulk_mode(job: Job, conn: Connection, table: Table, rows: int) -> Iterator[None]:
+    """Inside the import's transaction, for the fast paths: SQLite gets a larger page cache for
+    this connection; big loads (relative to the table) drop what can be built again faster
+    afterwards (see the module's text) and build it again from its stored definition."""
+    if not USE_FAST_PATHS or job.dialect not in ("sqlite", "postgresql"):
+        yield
+        return
+    sqlite = job.dialect == "sqlite"
+    old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
     try:
-        rebuild = _drop_indexes(conn, table) if _worth_rebuilding(conn, table, rows) else []
+        rebuild: list[str] = []
+        if _worth_rebuilding(conn, table, rows):
+            rebuild = _drop_sqlite_indexes(conn, table) if sqlite else _drop_postgres_checks(conn, table)
         yield
         if rebuild:
             job.progress(0.93, f"Rebuilding {len(rebuild)} index{'es' if len(rebuild) > 1 else ''}")
         for sql in rebuild:
             conn.exec_driver_sql(sql)
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache or -2000)}")
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache or -2000)}")
 
 
 def _worth_rebuilding(conn: Connection, table: Table, rows: int) -> bool:
@@ -129,7 +184,7 @@ def _worth_rebuilding(conn: Connection, table: Table, rows: int) -> bool:
     return rows >= conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def _drop_indexes(conn: Connection, table: Table) -> list[str]:
+def _drop_sqlite_indexes(conn: Connection, table: Table) -> list[str]:
     """Drops the table's non-unique indexes: -> the SQL that creates them again."""
     dropped: list[str] = []
     indexes = conn.exec_driver_sql(
@@ -143,6 +198,35 @@ def _drop_indexes(conn: Connection, table: Table) -> list[str]:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
         dropped.append(sql)
     return dropped
+
+
+def _drop_postgres_checks(conn: Connection, table: Table) -> list[str]:
+    """Drops the table's non-unique indexes, unique constraints and foreign keys: -> the SQL that
+    adds them again (indexes, then unique constraints, then foreign keys, which check every row as
+    they are added)."""
+    indexes = conn.exec_driver_sql(
+        "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+        "JOIN pg_class c ON c.oid = x.indexrelid WHERE x.indrelid = %(t)s::regclass "
+        "AND NOT x.indisunique AND NOT x.indisprimary",
+        {"t": table.name},
+    ).all()
+    # Unique constraints too (not the primary key, whose new ids only grow): adding one back
+    # builds its index with one sort instead of millions of random inserts into an index larger
+    # than the buffer cache, and still refuses a duplicate (the whole import with it).
+    keys = conn.exec_driver_sql(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %(t)s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC",
+        {"t": table.name},
+    ).all()
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{POSTGRES_INDEX_MEMORY}'")
+    again: list[str] = []
+    for name, definition in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        again.append(definition)
+    for name, definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table.name} DROP CONSTRAINT "{name}"')
+        again.append(f'ALTER TABLE {table.name} ADD CONSTRAINT "{name}" {definition}')
+    return again
 
 
 def bulk_update(job: Job, table: Table, frame: pd.DataFrame, columns: list[str]) -> None:
