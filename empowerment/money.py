@@ -70,6 +70,11 @@ def known_currency(code: str) -> str:
     return clean
 
 
+def is_currency(code: object) -> bool:
+    """Whether `code` is an ISO 4217 code Babel knows (upper case: "EUR")."""
+    return isinstance(code, str) and code in _CURRENCIES
+
+
 def minor_digits(currency: str) -> int:
     """Decimals of `currency`'s minor unit: 2 for USD and EUR, 0 for JPY, 3 for BHD."""
     return int(get_currency_precision(known_currency(currency)))

@@ -129,3 +129,75 @@ def test_an_admin_sets_a_locations_currency_on_the_command_line(
         place = session.scalars(select(Location)).one()
         assert (place.currency, place.locale) == ("EUR", "fr_FR")
     db.dispose()
+
+
+# --- exchange rates: an all-or-nothing import, and cross-location figures at the date's rate --------
+
+RATES = """date,currency,to_currency,rate
+2026-03-02,JPY,EUR,0.0060
+2026-03-03,JPY,EUR,"0,0065"
+2026-03-02,USD,EUR,0.90
+2026-03-03,EUR,USD,1.25
+"""
+
+
+def _import_rates(db: Database, text: str) -> object:
+    from empowerment.services.importing import import_csv
+
+    return import_csv(db, "exchange_rates", text.encode("utf-8"), actor=SYSTEM)
+
+
+def test_exchange_rates_import_all_or_nothing_with_line_and_column(db: Database) -> None:
+    from empowerment.errors import ImportFailed
+    from empowerment.models import ExchangeRate
+
+    bad = ("date,currency,to_currency,rate\n2026-03-02,JPY,EUR,0.006\n2026-03-02,YEN,EUR,0.006\n"
+           "2026-03-02,USD,USD,1\n2026-03-02,USD,EUR,abc\n2026-03-02 10:00,USD,EUR,0.9\n2026-03-02,jpy,EUR,0.007\n")
+    with pytest.raises(ImportFailed) as refused:
+        _import_rates(db, bad)
+    problems = {(p["line"], p["column"]): str(p["reason"]) for p in refused.value.problems}
+    assert "ISO 4217" in problems[(3, "currency")]
+    assert "same currency" in problems[(4, "to_currency")]
+    assert "not a rate" in problems[(5, "rate")]
+    assert "time of day" in problems[(6, "date")]
+    assert "same day and currencies as line 2" in problems[(7, "date")]
+    with db.read() as session:
+        assert session.scalars(select(ExchangeRate)).first() is None  # nothing written
+    summary = _import_rates(db, RATES)
+    assert summary.inserted == 4  # type: ignore[attr-defined]
+    assert _import_rates(db, RATES).unchanged == 4  # type: ignore[attr-defined]
+    with db.read() as session:
+        assert session.scalars(select(ExchangeRate.rate).where(ExchangeRate.code == "2026-03-03 JPY EUR")).one() == "0.0065"
+
+
+def test_a_cross_currency_payoff_frame_converts_at_the_rate_of_the_gestures_date(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.errors import MissingExchangeRate
+    from empowerment.queries.frames import load_analytics_frames
+
+    monkeypatch.setenv("EMPOWERMENT_REPORTING_CURRENCY", "EUR")
+    people = three_properties(db)
+
+    def at(day: int, who: str, amount: str) -> None:
+        log_gesture(db, SYSTEM, LogRequest(people[who], "C1", "comp", amount, category="Noise"),
+                    at=datetime(2026, 3, day, 9, 0))
+
+    at(2, "Tokyo", "10000")   # ¥10,000 x 0.0060 = 60,00 €
+    at(3, "Tokyo", "10000")   # ¥10,000 x 0.0065 = 65,00 € (the rate of its own date)
+    at(2, "Boston", "100")    # $100 x 0.90 = 90,00 €
+    at(3, "Boston", "100")    # $100 / 1.25 = 80,00 € (only the EUR->USD rate that day: inverted)
+    at(3, "Paris", "12.50")  # already in euros
+    with pytest.raises(MissingExchangeRate, match="No exchange rate from JPY to EUR for 2026-03-02, 2026-03-03"):
+        load_analytics_frames(db)
+    _import_rates(db, RATES)
+    frames = load_analytics_frames(db)
+    costs = sorted(frames.gestures["cost_cents"].tolist())
+    assert costs == [1250, 6000, 6500, 8000, 9000]
+    assert frames.conversion is not None and frames.conversion.converted_from == ("JPY", "USD")
+    assert "converted to EUR at daily rates" in frames.conversion.note
+    # A gesture on a day without a rate, beyond the days a weekend or holiday may take: refused.
+    at(20, "Tokyo", "500")
+    with pytest.raises(MissingExchangeRate, match="2026-03-20 .nor in the 4 days before.: 1 gesture in JPY"):
+        load_analytics_frames(db)

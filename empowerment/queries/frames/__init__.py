@@ -63,6 +63,7 @@ from empowerment.models import (
     Team,
     Transaction,
 )
+from empowerment.queries.frames.currency import Conversion, to_reporting
 from empowerment.queries.frames.parsing import (
     CUSTOMER_KINDS,
     GESTURE_KINDS,
@@ -74,7 +75,7 @@ from empowerment.queries.frames.reader import Reader, Snapshot, latest_incident
 from empowerment.queries.frames.statements import gestures_select, incidents_select, naive
 
 __all__ = ["CUSTOMER_KINDS", "DEFAULT_LOOKBACK_DAYS", "GESTURE_KINDS", "INCIDENT_KINDS", "TRANSACTION_KINDS",
-           "AnalyticsFrames", "FilterOptions", "data_version", "filter_options", "load_analytics_frames"]
+           "AnalyticsFrames", "Conversion", "FilterOptions", "data_version", "filter_options", "load_analytics_frames"]
 
 DEFAULT_LOOKBACK_DAYS = PRIOR_WINDOW_DAYS + 1
 
@@ -87,6 +88,8 @@ class AnalyticsFrames:
     transactions: pd.DataFrame
     customers: pd.DataFrame
     as_of: pd.Timestamp | None = None
+    # The currency the money columns are in (the reporting currency) and what was converted.
+    conversion: Conversion | None = None
 
 
 @dataclass(frozen=True)
@@ -132,10 +135,11 @@ def load_analytics_frames(
         transactions, latest = reader.transactions(scope, since, as_of_stamp)
         if as_of_stamp is None:
             as_of_stamp = latest if latest is not None else latest_incident(conn)
+        gestures, transactions, conversion = to_reporting(conn, gestures, transactions)
     gestures = gestures.sort_values(["incident_id", "occurred_at", "gesture_id"], ignore_index=True)
     gestures["voided"] = gestures["voided"].astype(bool)
     incidents["followed_up"] = _followed_up(db, incidents)
-    return AnalyticsFrames(incidents, gestures, transactions, customers, as_of_stamp)
+    return AnalyticsFrames(incidents, gestures, transactions, customers, as_of_stamp, conversion)
 
 
 def _followed_up(db: Database, incidents: pd.DataFrame) -> np.ndarray:
