@@ -201,3 +201,29 @@ def test_a_cross_currency_payoff_frame_converts_at_the_rate_of_the_gestures_date
     at(20, "Tokyo", "500")
     with pytest.raises(MissingExchangeRate, match="2026-03-20 .nor in the 4 days before.: 1 gesture in JPY"):
         load_analytics_frames(db)
+
+
+def test_the_joint_reports_people_table_sums_in_the_reporting_currency(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.clock import utc_now
+    from empowerment.errors import MissingExchangeRate
+    from empowerment.queries import report_metrics
+
+    monkeypatch.setenv("EMPOWERMENT_REPORTING_CURRENCY", "EUR")
+    people = three_properties(db)
+    for who, amount in (("Tokyo", "10000"), ("Boston", "100"), ("Paris", "12.50")):
+        log_gesture(db, SYSTEM, LogRequest(people[who], "C1", "comp", amount, category="Noise"),
+                    at=datetime(2026, 3, 3, 9, 0))
+    scope = report_metrics.Scope(date(2026, 3, 1), date(2026, 4, 1), None)
+    with pytest.raises(MissingExchangeRate), db.read() as session:
+        report_metrics.staff_activity(session, scope)
+    today = utc_now().date().isoformat()  # budgets were opened (allocated) today
+    _import_rates(db, RATES + f"{today},JPY,EUR,0.0050\n{today},USD,EUR,0.80\n")
+    with db.read() as session:
+        staff = report_metrics.staff_activity(session, scope).set_index("code")
+    spend = staff["gesture_spend_cents"].to_dict()
+    assert spend == {people["Tokyo"]: 6500, people["Boston"]: 8000, people["Paris"]: 1250}  # 3 March's rates
+    allocated = staff["allocated_cents"].to_dict()  # ¥50,000 x 0.005, $500 x 0.80, 500 €
+    assert allocated == {people["Tokyo"]: 25_000, people["Boston"]: 40_000, people["Paris"]: 50_000}

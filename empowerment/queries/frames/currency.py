@@ -66,8 +66,7 @@ def to_reporting(conn: Connection, gestures: pd.DataFrame, transactions: pd.Data
     foreign = foreign_locations(conn, reporting)
     if not foreign and installation == reporting:
         return gestures, transactions, Conversion(reporting)
-    employees = _currency_by(conn, select(Employee.id, Location.currency).join(Team, Team.id == Employee.team_id)
-                             .join(Location, Location.id == Team.location_id))
+    employees = employee_currencies(conn)
     customers = _currency_by(conn, select(Customer.id, Location.currency)
                              .join(Location, Location.id == Customer.location_id)
                              .where(Location.currency != reporting))
@@ -83,6 +82,33 @@ def to_reporting(conn: Connection, gestures: pd.DataFrame, transactions: pd.Data
         transactions["amount_cents"], transaction_currency, transactions["occurred_at"], rates, reporting,
         "purchase"))
     return gestures, transactions, Conversion(reporting, tuple(needed))
+
+
+def needs_conversion(conn: Connection, reporting: str | None = None) -> bool:
+    """Whether any amount may be in another currency than the reporting one."""
+    reporting = reporting or reporting_currency()
+    return bool(foreign_locations(conn, reporting)) or settings.currency() != reporting
+
+
+def employee_currencies(conn: Connection) -> dict[int, str]:
+    """Employee id -> the currency of their team's location (people without one: absent)."""
+    return _currency_by(conn, select(Employee.id, Location.currency).join(Team, Team.id == Employee.team_id)
+                        .join(Location, Location.id == Team.location_id))
+
+
+def convert_by_employee(conn: Connection, frame: pd.DataFrame, columns: list[str], noun: str,
+                        reporting: str | None = None) -> pd.DataFrame:
+    """`frame` (employee_id, day, and amount `columns` in each employee's location currency) with
+    the amounts in minor units of the reporting currency, at each row's day's rate."""
+    reporting = reporting or reporting_currency()
+    currencies = _lookup(frame["employee_id"], employee_currencies(conn), settings.currency())
+    needed = sorted(set(currencies) - {reporting})
+    if frame.empty or not needed:
+        return frame
+    rates = _rates(conn, needed, reporting)
+    days = pd.to_datetime(frame["day"])
+    return frame.assign(**{column: _convert(frame[column], currencies, days, rates, reporting, noun)
+                           for column in columns})
 
 
 def _currency_by(conn: Connection, query: object) -> dict[int, str]:
