@@ -146,6 +146,7 @@ _ACTIONS: tuple[Action, ...] = (
            not_own="You may not adjust your own budget; another admin does.",
            holders=BUDGET_HOLDERS, not_a_holder="Only staff and managers hold a recovery budget to adjust."),
     Action("settings.edit", "change the organisation's settings (guideline, import mappings)", ADMINS),
+    Action("location.money", "set a location's currency and the locale its people type amounts in", ADMINS),
     Action("vocabulary.edit", "edit the organisation's vocabulary (gesture types, categories, values)",
            ADMINS),
     Action("data.import", "import data files", ADMINS),

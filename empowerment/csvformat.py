@@ -147,6 +147,18 @@ KINDS: dict[str, CsvKind] = {
             _text("note", 2000, optional=True, free=True),
         ),
     ),
+    # A dated exchange-rate table (issue 15): on `date`, one `currency` was worth `rate`
+    # `to_currency` (ISO 4217 codes; the rate a decimal number, dot or comma).
+    "exchange_rates": CsvKind(
+        "exchange_rates",
+        "exchange rate",
+        (
+            Column("date", "date"),
+            Column("currency", "text", max_len=3),
+            Column("to_currency", "text", max_len=3),
+            Column("rate", "text", max_len=40),
+        ),
+    ),
     "ledger": CsvKind(
         "ledger",
         "ledger entry",

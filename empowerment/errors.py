@@ -146,3 +146,8 @@ class UnknownValues(ImportFailed):
         super().__init__(message, problems)
         self.unknown = unknown
         self.kinds = kinds
+
+
+class MissingExchangeRate(EmpowermentError):
+    """A cross-location figure needs an amount converted on a day the rate table has no rate for
+    (never converted at a made-up 1.0)."""

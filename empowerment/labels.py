@@ -89,6 +89,8 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "incident.followed_up": "Incident followed up",
     "incident.taken_over": "Incident taken over",
     "location.time_zone": "Location time zone set",
+    "location.money": "Location currency set",
+    "import.exchange_rates": "Exchange rates imported",
     "recognition.given": "Recognition given",
     "vocabulary.mapped": "Vocabulary word mapped",
     "vocabulary.restored": "Vocabulary word restored",

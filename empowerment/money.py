@@ -1,19 +1,32 @@
-"""Money at the edges: parse user text to integer cents, format cents for people.
+"""Money at the edges: parse user text to integer minor units, format them for people.
 
-Inside the app money is always an `int` of cents; floats never carry money.
+Inside the app money is always an `int` of the currency's minor unit (cents for USD and EUR, the
+yen itself for JPY: Babel's ISO 4217 precision, `minor_digits`); floats never carry money. Every
+amount has a currency: a location's (`Location.currency`), else the installation's
+(EMPOWERMENT_CURRENCY). The `*_cents` names are historical: read "minor units".
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from babel.core import Locale, UnknownLocaleError
-from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_name,
+    get_currency_precision,
+    get_decimal_symbol,
+    get_group_symbol,
+    list_currencies,
+    parse_decimal,
+)
 
 from empowerment import settings
-from empowerment.errors import InvalidAmount
+from empowerment.errors import InvalidAmount, InvalidInput
 
 # 10 million currency units: far above any sane single gesture or transaction, well inside int64.
 MAX_AMOUNT_CENTS = 1_000_000_000
@@ -22,9 +35,11 @@ _AMOUNT_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 _THOUSANDS_RE = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$")
 
 
-def parse_cents(text: str | int | Decimal, *, allow_negative: bool = False) -> int:
-    """'12.5' -> 1250. Refuses non-numbers, more than 2 decimals, negatives and absurd sizes."""
-    raw = str(text).strip().replace("$", "").replace("€", "").replace("£", "").strip()
+def parse_cents(text: str | int | Decimal, *, allow_negative: bool = False, currency: str | None = None) -> int:
+    """'12.5' -> 1250 (minor units of `currency`, cents by default; JPY '1250' -> 1250 and '12.5'
+    refused). Refuses non-numbers, decimals finer than the currency's, negatives and absurd sizes."""
+    digits = 2 if currency is None else minor_digits(currency)
+    raw = str(text).strip().replace("$", "").replace("€", "").replace("£", "").replace("¥", "").strip()
     if not raw:
         raise InvalidAmount("Enter an amount, for example 25 or 25.50.")
     if "," in raw:
@@ -38,16 +53,63 @@ def parse_cents(text: str | int | Decimal, *, allow_negative: bool = False) -> i
         value = Decimal(raw)
     except InvalidOperation as exc:  # pragma: no cover - regex already filters
         raise InvalidAmount(f"'{text}' is not a number.") from exc
-    if value != value.quantize(Decimal("0.01")):
-        raise InvalidAmount(f"'{text}' has more than 2 decimals; amounts are in cents at most.")
-    cents = int(value * 100)
-    if cents < 0 and not allow_negative:
-        raise InvalidAmount(f"'{text}' is negative; an amount cannot be below zero.")
-    if abs(cents) > MAX_AMOUNT_CENTS:
-        raise InvalidAmount(
-            f"'{text}' is too large; the most this app accepts is {format_cents(MAX_AMOUNT_CENTS)}."
-        )
+    cents = _as_minor(value, digits)
+    if cents is None:
+        raise InvalidAmount(too_many_decimals(text, currency))
+    _check_range(text, cents, allow_negative, currency)
     return cents
+
+
+# --- currencies: ISO 4217 through Babel -------------------------------------------------------------
+
+def known_currency(code: str) -> str:
+    """`code` upper-cased if it is an ISO 4217 currency Babel knows; InvalidAmount otherwise."""
+    clean = (code or "").strip().upper()
+    if clean not in _CURRENCIES:
+        raise InvalidAmount(f"'{code}' is not an ISO 4217 currency code; give one such as USD, EUR or JPY.")
+    return clean
+
+
+def is_currency(code: object) -> bool:
+    """Whether `code` is an ISO 4217 code Babel knows (upper case: "EUR")."""
+    return isinstance(code, str) and code in _CURRENCIES
+
+
+def minor_digits(currency: str) -> int:
+    """Decimals of `currency`'s minor unit: 2 for USD and EUR, 0 for JPY, 3 for BHD."""
+    return int(get_currency_precision(known_currency(currency)))
+
+
+def currency_name(currency: str) -> str:
+    """'Japanese Yen', in English (messages are English)."""
+    return str(get_currency_name(known_currency(currency), locale="en_US"))
+
+
+def too_many_decimals(text: object, currency: str | None) -> str:
+    """The refusal of an amount finer than its currency's minor unit, in words."""
+    if currency is None:
+        return f"'{text}' has more than 2 decimals; amounts are in cents at most."
+    digits = minor_digits(currency)
+    if digits == 0:
+        return (f"'{text}' has decimals, but {currency_name(currency)} ({currency.upper()}) amounts are "
+                f"whole numbers: enter for example 1250.")
+    return (f"'{text}' has more than {digits} decimal{'s' if digits > 1 else ''}; "
+            f"{currency.upper()} amounts have at most {digits}.")
+
+
+def check_minor(amount: int, currency: str | None = None, *, allow_negative: bool = False) -> int:
+    """An amount already in minor units, under the same limits as typed text."""
+    _check_range(amount, int(amount), allow_negative, currency)
+    return int(amount)
+
+
+def minor_to_decimal(amount: int, currency: str) -> Decimal:
+    """Minor units as currency units: (1250, 'USD') -> 12.50, (1250, 'JPY') -> 1250."""
+    digits = minor_digits(currency)
+    return (Decimal(int(amount)) / (10 ** digits)).quantize(Decimal(1).scaleb(-digits))
+
+
+_CURRENCIES = frozenset(list_currencies())
 
 
 # --- typed at the tablet, in the installation's locale ----------------------------------------------
@@ -76,6 +138,14 @@ def decimal_mark(locale: str) -> str:
     return str(get_decimal_symbol(_locale(locale)))
 
 
+def known_locale(name: str) -> str:
+    """`name` as Babel spells it ("fr-FR" -> "fr_FR"); InvalidInput with examples otherwise."""
+    try:
+        return str(_locale(name))
+    except ValueError as exc:
+        raise InvalidInput(f"{exc}.") from None
+
+
 def _locale(name: str) -> Locale:
     try:
         return Locale.parse(name.replace("-", "_"))
@@ -98,22 +168,35 @@ def _read(text: str, locale: Locale) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def _as_cents(value: Decimal | None) -> int | None:
-    """Whole cents, or None when the value has finer decimals ("1.234" is not an amount of cents)."""
-    if value is None or value != value.quantize(Decimal("0.01")):
+def _as_minor(value: Decimal | None, digits: int = 2) -> int | None:
+    """Whole minor units, or None when the value has finer decimals ("1.234" is not an amount of
+    cents, "12.5" no amount of yen)."""
+    if value is None:
         return None
-    return int(value * 100)
+    scaled = value.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        return None
+    return int(scaled)
 
 
-def parse_amount(text: str, locale: str, *, allow_negative: bool = False) -> int:
-    """What a person typed, in the installation's `locale`, as cents: "37.50" (en_US) or "37,50"
-    (de_DE) -> 3750. Pure: the caller passes the locale. Raises InvalidAmount with a sentence for
+def parse_amount(text: str, locale: str, *, allow_negative: bool = False, currency: str | None = None) -> int:
+    """What a person typed, in `locale` (the location's, else the installation's), as minor units
+    of `currency` (cents by default): "37.50" (en_US) or "37,50" (de_DE, fr_FR) -> 3750; JPY
+    "1250" -> 1250 and "12,5" refused with a sentence. Pure: the caller passes the locale. Raises InvalidAmount with a sentence for
     anything else, and AmbiguousAmount (with the readings) when the text could be read two ways:
     "1.500" and "1,500" are asked about in every locale; "12,50" in en_US is asked ("did you mean
     12.50?") rather than refused or silently converted."""
     here = _locale(locale)
     mark = str(get_decimal_symbol(here))
-    example = f"25 or 25{mark}50"
+    digits = 2 if currency is None else minor_digits(currency)
+    example = f"25 or 25{mark}50" if digits else "1250"
+
+    def show(amount: int) -> str:
+        return format_cents(amount) if currency is None else format_money(amount, currency, locale)
+
+    def _as_cents(value: Decimal | None) -> int | None:
+        return _as_minor(value, digits)
+
     raw = unicodedata.normalize("NFKC", str(text)).translate(_SPACES).strip()
     for symbol in sorted({*CURRENCY_SYMBOLS.values(), "$", "€", "£", "¥"}, key=len, reverse=True):
         raw = raw.replace(symbol.strip(), "")
@@ -131,8 +214,8 @@ def parse_amount(text: str, locale: str, *, allow_negative: bool = False) -> int
         if decimal is None and body[-4] == mark and whole is not None:
             # "1.234" where "." is the decimal mark: not an amount of cents, and reading it as
             # 1,234 would be a guess.
-            _check_range(text, sign * whole, allow_negative)
-            raise AmbiguousAmount(f"'{text}': did you mean {format_cents(sign * whole)}?", (sign * whole,))
+            _check_range(text, sign * whole, allow_negative, currency)
+            raise AmbiguousAmount(f"'{text}': did you mean {show(sign * whole)}?", (sign * whole,))
     else:
         here_value = _as_cents(_read(body, here))
         if here_value is not None:
@@ -142,28 +225,30 @@ def parse_amount(text: str, locale: str, *, allow_negative: bool = False) -> int
             other_value = _as_cents(_read(body, other))
             if other_value is not None:
                 choice = sign * other_value
-                _check_range(text, choice, allow_negative)
+                _check_range(text, choice, allow_negative, currency)
                 raise AmbiguousAmount(
-                    f"'{text}': here the decimal mark is '{mark}'. Did you mean {format_cents(choice)}?",
+                    f"'{text}': here the decimal mark is '{mark}'. Did you mean {show(choice)}?",
                     (choice,))
             if _read(body, here) is not None or _read(body, other) is not None:
-                raise InvalidAmount(f"'{text}' has more than 2 decimals; amounts are in cents at most.")
+                raise InvalidAmount(too_many_decimals(text, currency))
             raise InvalidAmount(f"'{text}' is not an amount. Enter one like {example}.")
     choices = tuple(sign * c for c in readings)
+    if not choices:  # "1.500" in yen where "," is the decimal mark: neither reading is whole
+        raise InvalidAmount(too_many_decimals(text, currency))
     for cents in choices:
-        _check_range(text, cents, allow_negative)
+        _check_range(text, cents, allow_negative, currency)
     if len(choices) > 1:
         raise AmbiguousAmount(
-            f"'{text}' could mean {format_cents(choices[0])} or {format_cents(choices[1])}: which one?", choices)
+            f"'{text}' could mean {show(choices[0])} or {show(choices[1])}: which one?", choices)
     return choices[0]
 
 
-def _check_range(text: object, cents: int, allow_negative: bool) -> None:
+def _check_range(text: object, cents: int, allow_negative: bool, currency: str | None = None) -> None:
     if cents < 0 and not allow_negative:
         raise InvalidAmount(f"'{text}' is negative; an amount cannot be below zero.")
     if abs(cents) > MAX_AMOUNT_CENTS:
-        raise InvalidAmount(
-            f"'{text}' is too large; the most this app accepts is {format_cents(MAX_AMOUNT_CENTS)}.")
+        most = format_cents(MAX_AMOUNT_CENTS) if currency is None else format_money(MAX_AMOUNT_CENTS, currency)
+        raise InvalidAmount(f"'{text}' is too large; the most this app accepts is {most}.")
 
 
 def cents_to_decimal(cents: int) -> Decimal:
@@ -181,9 +266,22 @@ def currency_symbol(code: str | None = None) -> str:
     return CURRENCY_SYMBOLS.get(code, f"{code} ")
 
 
-def format_money(cents: int | None, currency: str | None = None) -> str:
-    """Cents for people, in a currency (the installation's by default): 12345 -> '$123.45'."""
-    return format_cents(cents, currency_symbol(currency))
+def format_money(amount: int | None, currency: str | None = None, locale: str | None = None, *,
+                 whole: bool = False) -> str:
+    """Minor units for people, by Babel in `currency` (the installation's by default) and `locale`
+    (the installation's EMPOWERMENT_LOCALE by default): 12345 USD -> '$123.45', 1250 JPY -> '¥1,250',
+    1250 EUR in fr_FR -> '12,50 €'; None -> '—'. `whole`: a round amount without its zero
+    decimals ('$10', '10 €'), for buttons."""
+    if amount is None:
+        return "—"
+    code = known_currency(currency or settings.currency())
+    here = _locale(locale or settings.locale())
+    value = minor_to_decimal(amount, code)
+    if whole and value == value.to_integral_value():
+        pattern = copy.copy(here.currency_formats["standard"])
+        pattern.frac_prec = (0, 0)
+        return str(format_currency(value, code, locale=here, format=pattern, currency_digits=False))
+    return str(format_currency(value, code, locale=here))
 
 
 def format_cents(cents: int | None, currency_symbol: str = "$") -> str:
@@ -193,3 +291,33 @@ def format_cents(cents: int | None, currency_symbol: str = "$") -> str:
     sign = "-" if cents < 0 else ""
     units, rem = divmod(abs(int(cents)), 100)
     return f"{sign}{currency_symbol}{units:,}.{rem:02d}"
+
+
+# Quick amounts offered at the tablet, in currency units; a currency whose unit is small (the yen)
+# offers them in hundreds of its units (¥1,000 rather than ¥10).
+QUICK_UNITS = (0, 10, 25, 50, 100, 250)
+_QUICK_SCALE = {"JPY": 100, "KRW": 1000, "HUF": 100, "ISK": 100, "CLP": 1000, "IDR": 10_000, "VND": 10_000}
+
+
+def quick_step(currency: str | None = None) -> int:
+    """Minor units of `currency` per quick-amount unit: 100 for USD (10 -> $10.00), 100 for JPY
+    (10 -> ¥1,000: the yen's unit is small), 1 for a currency without decimals and a large unit."""
+    code = known_currency(currency or settings.currency())
+    return _QUICK_SCALE.get(code, 1) * 10 ** minor_digits(code)
+
+
+def typed_form(amount: int, currency: str | None, locale: str) -> str:
+    """Minor units as a person types them in `locale`, unambiguous: 150000 USD -> "1500.00"
+    ("1500,00" in fr_FR), 1500 JPY -> "1500"."""
+    digits = minor_digits(currency or settings.currency())
+    if not digits:
+        return str(int(amount))
+    sign = "-" if amount < 0 else ""
+    units, rem = divmod(abs(int(amount)), 10 ** digits)
+    return f"{sign}{units}{decimal_mark(locale)}{rem:0{digits}d}"
+
+
+def amount_example(currency: str | None, locale: str) -> str:
+    """What the tablet's amount box shows as an example: "37.50", "37,50", "3750" (yen)."""
+    digits = minor_digits(currency or settings.currency())
+    return typed_form(3750 * 10 ** max(digits - 2, 0) if digits else 3750, currency, locale)

@@ -158,6 +158,12 @@ SPECS: tuple[SettingSpec, ...] = (
         "ISO currency code used to format money on screen and in reports.", _currency,
     ),
     SettingSpec(
+        "EMPOWERMENT_REPORTING_CURRENCY", "reporting_currency", "",
+        "ISO currency code cross-location figures (payoff, joint report, Team across locations) are "
+        "converted into at daily rates (the exchange_rates import); empty: EMPOWERMENT_CURRENCY.",
+        lambda raw: _currency(raw) if raw.strip() else "",
+    ),
+    SettingSpec(
         "EMPOWERMENT_LOCALE", "locale", "en_US",
         "How people type numbers: the decimal mark of amounts typed at the tablet follows it "
         "(en_US 12.50, de_DE 12,50).", _locale,
@@ -269,6 +275,7 @@ class Settings:
     secret_key: str  # as configured; empty means "generated into data/secret.key" (see secret_key())
     idle_timeout_minutes: int
     currency: str
+    reporting_currency: str  # "" means the installation's currency (see reporting_currency())
     locale: str
     time_zone: str
     demo_on_empty: bool
@@ -358,6 +365,12 @@ def idle_timeout_minutes() -> int:
 
 def currency() -> str:
     return current().currency
+
+
+def reporting_currency() -> str:
+    """The currency cross-location figures are in: EMPOWERMENT_REPORTING_CURRENCY, else EMPOWERMENT_CURRENCY."""
+    found = current()
+    return found.reporting_currency or found.currency
 
 
 def locale() -> str:

@@ -44,7 +44,8 @@ PREVIEW_ROWS = 5
 NOT_IN_FILE = "(not in the file)"
 PROBLEM_COLUMNS = ["line", "column", "value", "reason"]
 KIND_LABELS = {"employees": "Employees", "customers": "Customers", "transactions": "Transactions (POS)",
-               "incidents": "Incidents", "gestures": "Recovery gestures"}
+               "incidents": "Incidents", "gestures": "Recovery gestures",
+               "exchange_rates": "Exchange rates (dated)"}
 DETECT = "Detect"
 SEPARATOR_LABELS = {",": "Comma (,)", ";": "Semicolon (;)", "\t": "Tab"}
 ALL_OR_NOTHING, VALID_ROWS = "all", "valid"

@@ -19,7 +19,14 @@ from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
 from empowerment.models import GestureStatus
 from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
-from empowerment.money import AmbiguousAmount, decimal_mark, parse_amount
+from empowerment.money import (
+    QUICK_UNITS,
+    AmbiguousAmount,
+    amount_example,
+    parse_amount,
+    quick_step,
+    typed_form,
+)
 from empowerment.queries import admin, customers, my_budget
 from empowerment.queries.budgets import SpendingLimits, spending_limits
 from empowerment.queries.customers import CustomerCard, CustomerHistory
@@ -32,8 +39,6 @@ from empowerment.ui import components as ui
 from empowerment.ui.session import callback, get_db
 from empowerment.ui.signin import done_button, require_page
 
-QUICK_AMOUNTS = (0, 10, 25, 50, 100, 250)
-
 # Session keys (prefixed so they never collide with other pages).
 CUSTOMER, DRAFT_KEY, CONFIRMATION, FEEDBACK, OWNER = (
     "lr_customer", "lr_draft_key", "lr_confirmation", "lr_feedback", "lr_owner",
@@ -44,6 +49,7 @@ INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE = (
 DRAFT_FIELDS = (INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE, care_ui.VALUES_KEY)
 NEW_FIELDS = ("lr_new_name", "lr_new_phone", "lr_new_room", "lr_new_email")
 NEW_OPEN, NEW_ERROR, DUPLICATES = "lr_new_open", "lr_new_error", "lr_duplicates"
+HERE = "lr_money"  # (currency, locale) of the person's location, from the last spending limits
 S = st.session_state
 
 
@@ -134,20 +140,25 @@ def _amount_cents() -> int | None:
     """The cost chosen: typed text wins over a quick amount. Raises InvalidAmount for bad text and
     AmbiguousAmount (with the readings) for text that could be read two ways."""
     typed = (S.get(CUSTOM) or "").strip()
+    currency, locale = _here()
     if typed:
-        return parse_amount(typed, settings.locale())
-    quick = S.get(QUICK)
-    return None if quick is None else int(quick) * 100
+        return parse_amount(typed, locale, currency=currency)
+    quick = S.get(QUICK)  # in currency units, scaled for small ones (10 -> ¥1,000)
+    return None if quick is None else int(quick) * quick_step(currency)
 
 
-def _typed(cents: int) -> str:
-    """Cents as a person types them here, unambiguous: 150000 -> "1500.00" (or "1500,00")."""
-    units, rem = divmod(cents, 100)
-    return f"{units}{decimal_mark(settings.locale())}{rem:02d}"
+def _here() -> tuple[str | None, str]:
+    """The currency and locale amounts are typed and shown in at this person's location."""
+    currency, locale = S.get(HERE) or (None, None)
+    return currency, locale or settings.locale()
+
+
+def _money(amount: int | None) -> str:
+    return ui.money(amount, *_here())
 
 
 def _choose_reading(cents: int) -> None:
-    S[CUSTOM] = _typed(cents)
+    S[CUSTOM] = typed_form(cents, *_here())
     S[QUICK] = None
     S.pop(FEEDBACK, None)
 
@@ -243,9 +254,11 @@ def limits_now(actor: Actor, employee_code: str, customer: CustomerCard | None) 
     except EmpowermentError as exc:
         st.error(ui.md(exc))
         return None
+    S[HERE] = (left.currency, left.locale)
     ui.limits_bar(left.remaining_cents, left.customer_cap_cents,
                   left.customer_cap_left_cents if customer else None, left.review_above_cents,
-                  left.approval_above_cents, left.who_decides, customer.name if customer else None)
+                  left.approval_above_cents, left.who_decides, customer.name if customer else None,
+                  left.currency, left.locale)
     return left
 
 
@@ -390,11 +403,11 @@ def what_you_did() -> None:
 
 def cost() -> int | None:
     st.markdown("##### What did it cost?")
-    st.pills("Quick amount", QUICK_AMOUNTS, key=QUICK,
-             format_func=lambda v: ui.md(ui.money(v * 100).removesuffix(".00")),
+    currency, locale = _here()
+    st.pills("Quick amount", QUICK_UNITS, key=QUICK,
+             format_func=lambda v: ui.md(ui.money(v * quick_step(currency), currency, locale, whole=True)),
              on_change=callback(_edited, signed_in=False), args=(QUICK, CUSTOM, ""), label_visibility="collapsed")
-    mark = decimal_mark(settings.locale())
-    st.text_input("Other amount", key=CUSTOM, placeholder=f"e.g. 37{mark}50", live=True,
+    st.text_input("Other amount", key=CUSTOM, placeholder=f"e.g. {amount_example(currency, locale)}", live=True,
                   on_change=callback(_edited, signed_in=False), args=(CUSTOM, QUICK, None))
     try:
         return _amount_cents()
@@ -402,7 +415,7 @@ def cost() -> int | None:
         st.warning(ui.md(exc), icon=":material/help:")
         with st.container(horizontal=True):
             for i, cents in enumerate(exc.choices):
-                st.button(ui.md(ui.money(cents)), key=f"lr_reading_{i}", on_click=callback(_choose_reading, signed_in=False), args=(cents,))
+                st.button(ui.md(_money(cents)), key=f"lr_reading_{i}", on_click=callback(_choose_reading, signed_in=False), args=(cents,))
         return None
     except EmpowermentError as exc:
         st.error(ui.md(exc), icon=":material/error:")
@@ -414,12 +427,12 @@ def before_submit(left: SpendingLimits, customer: CustomerCard, amount: int | No
     if amount is None:
         return
     if amount > left.remaining_cents:
-        st.warning(ui.md(f"{ui.money(amount)} is more than your remaining budget of "
-                         f"{ui.money(left.remaining_cents)}."), icon=":material/block:")
+        st.warning(ui.md(f"{_money(amount)} is more than your remaining budget of "
+                         f"{_money(left.remaining_cents)}."), icon=":material/block:")
     if amount > left.customer_cap_left_cents:
-        st.warning(ui.md(f"{ui.money(amount)} is over what is left for ") + ui.name(customer.name)
-                   + ui.md(f" today: {ui.money(left.customer_cap_left_cents)} of the "
-                           f"{ui.money(left.customer_cap_cents)} daily limit."), icon=":material/block:")
+        st.warning(ui.md(f"{_money(amount)} is over what is left for ") + ui.name(customer.name)
+                   + ui.md(f" today: {_money(left.customer_cap_left_cents)} of the "
+                           f"{_money(left.customer_cap_cents)} daily limit."), icon=":material/block:")
     if left.needs_approval(amount):
         st.warning(f"This needs a manager's approval: the money will be held until {ui.name(left.who_decides)} "
                    "decides.", icon=":material/hourglass_top:")
@@ -440,7 +453,7 @@ def note_and_submit(actor: Actor, employee_code: str, customer: CustomerCard, am
                    f"{count - MAX_NOTE_CHARS:,}.", icon=":material/content_cut:")
     if S.get(FEEDBACK):
         st.error(ui.md(S[FEEDBACK]))
-    label = "Log recovery" + (f" · {ui.md(ui.money(amount))}" if amount is not None else "")
+    label = "Log recovery" + (f" · {ui.md(_money(amount))}" if amount is not None else "")
     with st.container(key="tablet_submit"):
         st.button(label, key="lr_submit", type="primary",
                   width="stretch", icon=":material/check_circle:",
@@ -452,10 +465,10 @@ def confirmation(actor: Actor) -> None:
     with st.container(border=True, key="tablet_confirmation"):
         st.markdown(f"#### Recovery for {ui.name(conf['customer'])}")
         if conf["undone"]:
-            st.success(ui.md(f"Undone. {ui.money(conf['cost'])} is back in your budget."),
+            st.success(ui.md(f"Undone. {_money(conf['cost'])} is back in your budget."),
                        icon=":material/undo:")
-            st.metric("Your balance", ui.md(ui.money(conf["remaining"])),
-                      delta=ui.md(f"+{ui.money(conf['cost'])}"))
+            st.metric("Your balance", ui.md(_money(conf["remaining"])),
+                      delta=ui.md(f"+{_money(conf['cost'])}"))
         else:
             if conf.get("pending"):  # amber: not done yet, and who will decide
                 who = conf["who_decides"][:1].upper() + conf["who_decides"][1:]  # "An admin", "Mia Manager"
@@ -463,8 +476,8 @@ def confirmation(actor: Actor) -> None:
                            icon=":material/hourglass_top:")
             else:
                 st.success(ui.md(conf["message"]), icon=":material/check_circle:")
-            st.metric("Your balance", ui.md(ui.money(conf["remaining"])),
-                      delta=ui.md(f"-{ui.money(conf['cost'])}") if conf["cost"] else None)
+            st.metric("Your balance", ui.md(_money(conf["remaining"])),
+                      delta=ui.md(f"-{_money(conf['cost'])}") if conf["cost"] else None)
             if conf["already"]:
                 st.caption("The same gesture reached us twice (a double tap?): it is logged once.")
         if conf["undo_error"]:
@@ -515,7 +528,7 @@ def main() -> None:
             amount = cost()
             before_submit(left, history.customer, amount)
             with flags:
-                care_ui.point_of_service_flags(history, amount)
+                care_ui.point_of_service_flags(history, amount, *_here())
             note_and_submit(actor, employee_code, history.customer, amount, left)
 
 

@@ -19,6 +19,7 @@ from empowerment import clock, settings
 from empowerment.analytics import PayoffRequest, PayoffResult, what_works
 from empowerment.analytics.payoff import PayoffView, payoff_view
 from empowerment.charts import payoff as payoff_charts
+from empowerment.errors import MissingExchangeRate
 from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
 from empowerment.queries import admin
 from empowerment.queries import frames as frame_queries
@@ -158,7 +159,7 @@ def headline(report: PayoffResult, period_label: str) -> list[str]:
                          "what recovering them would have cost.")
     extra = report.incremental_margin_cents
     if report.spend_cents and extra.shown:
-        lines.append(f"Gestures cost {ui.md(ui.money(report.spend_cents))}; recovered customers brought an "
+        lines.append(f"Gestures cost {ui.md(ui.money(report.spend_cents, settings.reporting_currency()))}; recovered customers brought an "
                      f"estimated {_money(extra)} of extra margin ({report.margin_label}).")
     lines.extend(ui.md(sentence) for sentence in wording.sensitivity_sentences(report))
     return lines
@@ -195,7 +196,7 @@ def show_metrics(report: PayoffResult) -> None:
     rates[2].metric("Adjusted uplift", _tile(report.return_uplift, "points"),
                     help=_tile_help(report.return_uplift, "points"))
     money_row[0].metric("Spent on gestures", wording.round_money(report.spend_cents),
-                        help=ui.money(report.spend_cents))
+                        help=ui.money(report.spend_cents, settings.reporting_currency()))
     money_row[1].metric("Extra margin (est.)", _tile(report.incremental_margin_cents, "money"),
                         help=_tile_help(report.incremental_margin_cents, "money") + f" {report.margin_label}.")
     money_row[2].metric("Cost of inaction (est.)", _tile(report.cost_of_inaction_cents, "money"),
@@ -353,13 +354,20 @@ def main() -> None:
     scope = choose_scope(options, teams, managed_only)
     horizon = st.segmented_control("Follow-up window (days)", HORIZONS, default=90, key="po_horizon") or 90
     current = settings.current()
-    with st.spinner("Computing the payoff…"):
-        view = cached_view(get_db().url, version, scope.date_from, scope.date_to, scope.location, scope.team,
-                           horizon, current.recovery_window_hours, current.contribution_margin)
+    try:
+        with st.spinner("Computing the payoff…"):
+            view = cached_view(get_db().url, version, scope.date_from, scope.date_to, scope.location, scope.team,
+                               horizon, current.recovery_window_hours, current.contribution_margin)
+    except MissingExchangeRate as exc:  # figures across currencies need every day's rate
+        st.warning(ui.md(exc), icon=":material/currency_exchange:")
+        return
     report = view.result
+    conversion = cached_frames(get_db().url, version).conversion
     with st.container(border=True, key="po_headline"):
         for line in headline(report, scope.label):
             st.markdown(line)
+    if conversion is not None and conversion.note:
+        st.caption(ui.md(conversion.note))
     show_metrics(report)
     show_checks(report)
     for warning in report.warnings:

@@ -31,7 +31,7 @@ COMMAND_OWNERS = {
     "verify": "integrity", "backup": "integrity", "restore": "integrity", "erase-customer": "integrity",
     "care-list": "care", "follow-up": "care", "friction": "care", "vocabulary": "care", "value-tags": "care",
     "follow-ups": "care",
-    "location-zone": "integrity",
+    "location-zone": "integrity", "location-currency": "integrity",
 }
 
 

@@ -1,4 +1,4 @@
-"""Integrity commands: verify, backup, restore, erase-customer."""
+"""Integrity commands: verify, backup, restore, erase-customer; a location's zone and currency."""
 
 from __future__ import annotations
 
@@ -55,6 +55,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     which = zone.add_mutually_exclusive_group(required=True)
     which.add_argument("time_zone", nargs="?", metavar="ZONE")
     which.add_argument("--installation", action="store_true", help="follow the installation's zone")
+    money = add_command(
+        subparsers, "location-currency", cmd_location_currency,
+        help="Set a location's currency (ISO 4217) and the locale its people type amounts in.",
+        description="Give the location (id or name) a currency such as EUR or JPY: its budgets, caps, "
+        "gestures and its customers' purchases are in it (the yen has no decimals). Refused once money "
+        "is recorded there. --locale fr_FR makes its tablet read and show 12,50 €; --installation-locale "
+        "follows EMPOWERMENT_LOCALE again.",
+    )
+    money.add_argument("location", metavar="LOCATION")
+    money.add_argument("currency", metavar="CURRENCY")
+    how = money.add_mutually_exclusive_group()
+    how.add_argument("--locale", metavar="LOCALE", help="a Babel locale such as fr_FR, de_DE or ja_JP")
+    how.add_argument("--installation-locale", action="store_true", help="follow EMPOWERMENT_LOCALE")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -127,4 +140,19 @@ def cmd_location_zone(args: argparse.Namespace) -> int:
         db.dispose()
     follows = " (the installation's)" if args.installation else ""
     print(f"{args.location} keeps business time in {in_force}{follows}.")
+    return EXIT_OK
+
+
+def cmd_location_currency(args: argparse.Namespace) -> int:
+    from empowerment.money import currency_name
+    from empowerment.services.organisation import set_location_money
+
+    db = open_db(args)
+    try:
+        here = set_location_money(db, Actor.system("cli"), args.location, args.currency,
+                                  "" if args.installation_locale else args.locale)
+    finally:
+        db.dispose()
+    print(f"{args.location} keeps its money in {currency_name(here.currency)} ({here.currency}); "
+          f"amounts are typed and shown as in {here.locale}.")
     return EXIT_OK

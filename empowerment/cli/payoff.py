@@ -44,8 +44,8 @@ BY = {"gesture-type": "first_gesture_type", "category": "category", "team": "tea
 
 
 def money(cents: Any) -> str:
-    """Cents in the installation's currency (EMPOWERMENT_CURRENCY); '—' when unknown."""
-    return format_money(None if cents is None else int(round(cents)))
+    """Minor units of the reporting currency (the payoff crosses locations); '—' when unknown."""
+    return format_money(None if cents is None else int(round(cents)), settings.reporting_currency())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -108,7 +108,7 @@ def handler(args: argparse.Namespace) -> int:
             document["what_works"] = {name: what_works.records(frame) for name, frame in breakdowns.items()}
         print_json(document)
     else:
-        print_report(report, _scope_text(args))
+        print_report(report, _scope_text(args), frames.conversion.note if frames.conversion else "")
         for name, frame in breakdowns.items():
             print_breakdown(frame, BY[name], report.horizon_days, vocab)
     return 0
@@ -174,9 +174,11 @@ def days(value: float | None) -> str:
     return "not reached" if math.isinf(value) else f"{value:.0f}"
 
 
-def print_report(report: PayoffResult, scope: str = "all incidents") -> None:
+def print_report(report: PayoffResult, scope: str = "all incidents", conversion: str = "") -> None:
     horizon = report.horizon_days
     print(f"Recovery payoff: {horizon}-day horizon, data as of {report.as_of[:16]}; {scope}")
+    if conversion:
+        print(conversion)
     print(f"Observational estimate (not a randomised trial); money {report.margin_label}; a gesture "
           f"counts within {report.recovery_window_hours} hours of the incident.")
     print()

@@ -29,6 +29,7 @@ from empowerment.models.tables import (
     BudgetPolicy,
     Customer,
     Employee,
+    ExchangeRate,
     FollowUp,
     Gesture,
     GestureValue,
@@ -52,7 +53,7 @@ from empowerment.models.tables import (
 
 __all__ = [
     "NAMING_CONVENTION", "ApiRateWindow", "DeliveryStatus", "EventKind", "NotificationChannel", "ApiToken", "AppSetting", "AuditEvent", "Base", "Budget", "BudgetPolicy", "Customer",
-    "Employee", "Gesture", "GestureStatus", "GestureType", "Incident", "IncidentStatus", "LedgerEntry", "LedgerEntryType",
+    "Employee", "ExchangeRate", "Gesture", "GestureStatus", "GestureType", "Incident", "IncidentStatus", "LedgerEntry", "LedgerEntryType",
     "Location", "NotificationDelivery", "NotificationPreference", "OutboxEvent", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "WebhookSource", "table",
     "FollowUp", "FollowUpKind", "GestureValue", "IncidentOutcome", "OutcomesState", "Recognition", "VocabularyTerm",
 ]

@@ -8,6 +8,7 @@ They take an open session and never commit; the caller's unit of work decides th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -79,6 +80,34 @@ def business_zone(session: Session, employee: Employee) -> ZoneInfo:
             select(Location.time_zone).join(Team, Team.location_id == Location.id)
             .where(Team.id == employee.team_id)).scalar()
     return zone(name)
+
+
+@dataclass(frozen=True)
+class MoneyHere:
+    """The currency amounts are in at a place, and the locale people there type and read them in."""
+
+    currency: str
+    locale: str
+
+
+def location_money(session: Session, location_id: int | None) -> MoneyHere:
+    """A location's currency and locale; with no location (or no locale set), the installation's
+    (EMPOWERMENT_CURRENCY, EMPOWERMENT_LOCALE)."""
+    from empowerment import settings
+
+    row = None
+    if location_id is not None:
+        row = session.execute(select(Location.currency, Location.locale).where(Location.id == location_id)).first()
+    currency = row[0] if row is not None else settings.currency()
+    return MoneyHere(currency, (row[1] if row is not None else None) or settings.locale())
+
+
+def business_money(session: Session, employee: Employee) -> MoneyHere:
+    """The currency a person's budget, caps and gestures are in: their team's location's."""
+    location_id = None
+    if employee.team_id is not None:
+        location_id = session.execute(select(Team.location_id).where(Team.id == employee.team_id)).scalar()
+    return location_money(session, location_id)
 
 
 def given_to_customer_on(session: Session, employee_id: int, customer_id: int, day: date,

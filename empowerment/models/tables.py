@@ -113,6 +113,34 @@ class Location(Base):
     name: Mapped[str] = mapped_column(String(200))
     # IANA zone of this property (None: the installation's, EMPOWERMENT_TIME_ZONE); see periods.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # ISO 4217 currency of every amount at this property (budgets, caps, gestures, its customers'
+    # transactions), in that currency's minor units. Fixed when the location is created (the
+    # installation's EMPOWERMENT_CURRENCY then), so changing the setting never re-reads stored money.
+    currency: Mapped[str] = mapped_column(String(3), default=lambda: _installation_currency())
+    # How people here type and read amounts (a Babel locale such as fr_FR; None: EMPOWERMENT_LOCALE).
+    locale: Mapped[str | None] = mapped_column(String(16))
+
+
+def _installation_currency() -> str:
+    from empowerment import settings
+
+    return settings.currency()
+
+
+class ExchangeRate(Base):
+    """One published rate: on `day`, one unit of `currency` was worth `rate` units of `quote`.
+    `rate` is the exact decimal text as imported (never a float). `code` ("2026-03-04 JPY EUR")
+    makes a re-import match the row it repeats. Imported as the "exchange_rates" kind."""
+
+    __tablename__ = "exchange_rates"
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    day: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    quote: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[CreatedAt]
+    __table_args__ = (Index("ix_exchange_rates_pair_day", "currency", "quote", "day"),)
 
 
 class Team(Base):

@@ -21,6 +21,7 @@ from empowerment.db import Database
 from empowerment.models import Employee, LedgerEntry, LedgerEntryType, Period, TeamManager
 from empowerment.models.lookups import (
     budget_covering,
+    business_money,
     business_zone,
     customer_by_code,
     given_to_customer_on,
@@ -121,6 +122,8 @@ class SpendingLimits:
     review_above_cents: int | None
     approval_above_cents: int | None
     approvers: tuple[str, ...] = ()  # who decides this person's gestures: their team's managers
+    currency: str | None = None  # every amount above is in it (the location's; None: the installation's)
+    locale: str | None = None  # how people here type and read amounts
 
     @property
     def who_decides(self) -> str:
@@ -150,6 +153,7 @@ def spending_limits(db: Database, actor: Actor, employee_code: str, customer_cod
     with db.read() as session:
         employee = access.employee(session, actor, "budget.read", employee_code)
         tz = business_zone(session, employee)
+        here = business_money(session, employee)
         today = on or business_today(tz)
         status = status_in_session(session, employee, today)
         given = 0
@@ -164,6 +168,6 @@ def spending_limits(db: Database, actor: Actor, employee_code: str, customer_cod
         remaining_cents=status.remaining_cents, customer_cap_cents=status.customer_daily_cap_cents,
         customer_cap_left_cents=max(status.customer_daily_cap_cents - given, 0),
         review_above_cents=status.review_above_cents, approval_above_cents=status.approval_above_cents,
-        approvers=approvers,
+        approvers=approvers, currency=here.currency, locale=here.locale,
     )
 

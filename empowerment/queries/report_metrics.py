@@ -41,6 +41,7 @@ from empowerment.models import (
     Team,
 )
 from empowerment.periods import window_bounds_utc
+from empowerment.queries.frames.currency import convert_by_employee, needs_conversion
 
 Stmt = Select[*tuple[Any, ...]]
 FRONT_LINE_ROLES = (Role.STAFF, Role.MANAGER)
@@ -119,12 +120,13 @@ def staff_activity(session: Session, scope: Scope) -> pd.DataFrame:
     staff = staff.merge(ledger, on="employee_id", how="left")
     for column in ("gestures", "gesture_spend_cents", "allocated_cents", "budget_spent_cents"):
         staff[column] = staff[column].fillna(0).astype("int64")
+    staff = _in_reporting_currency(session, scope, staff)
     return staff.sort_values(["team", "name"], na_position="last", ignore_index=True)
 
 
-def budget_ledger(session: Session, scope: Scope) -> pd.DataFrame:
-    """Per employee, over budget periods overlapping the window: allocated_cents and
-    budget_spent_cents (spends net of their reversals; holds are not spent yet)."""
+def _ledger_sums() -> tuple[Any, Any]:
+    """Allocated (allocations, and reversals of them) and spent (spends net of their reversals;
+    holds are not spent yet) as two SUM columns over ledger entries."""
     is_allocation = or_(
         LedgerEntry.entry_type.in_(ALLOCATION_TYPES),
         and_(LedgerEntry.entry_type == LedgerEntryType.REVERSAL, LedgerEntry.gesture_id.is_(None)),
@@ -133,18 +135,46 @@ def budget_ledger(session: Session, scope: Scope) -> pd.DataFrame:
         LedgerEntry.entry_type == LedgerEntryType.SPEND,
         and_(LedgerEntry.entry_type == LedgerEntryType.REVERSAL, LedgerEntry.gesture_id.is_not(None)),
     )
+    return (func.coalesce(func.sum(case((is_allocation, LedgerEntry.amount_cents), else_=0)), 0),
+            func.coalesce(func.sum(case((is_spend, -LedgerEntry.amount_cents), else_=0)), 0))
+
+
+def budget_ledger(session: Session, scope: Scope) -> pd.DataFrame:
+    """Per employee, over budget periods overlapping the window: allocated_cents and
+    budget_spent_cents (spends net of their reversals; holds are not spent yet)."""
     query = (
-        select(
-            Budget.employee_id,
-            func.coalesce(func.sum(case((is_allocation, LedgerEntry.amount_cents), else_=0)), 0),
-            func.coalesce(func.sum(case((is_spend, -LedgerEntry.amount_cents), else_=0)), 0),
-        )
+        select(Budget.employee_id, *_ledger_sums())
         .select_from(Budget)
         .join(LedgerEntry, LedgerEntry.budget_id == Budget.id)
         .where(Budget.period_start < scope.end, Budget.period_end > scope.start)
         .group_by(Budget.employee_id)
     )
     return _frame(session, query, ["employee_id", "allocated_cents", "budget_spent_cents"])
+
+
+def _in_reporting_currency(session: Session, scope: Scope, staff: pd.DataFrame) -> pd.DataFrame:
+    """Across locations with other currencies, the money columns in the reporting currency at
+    each day's rate (gestures by their day, ledger entries by the day they were written)."""
+    conn = session.connection()
+    if staff.empty or not needs_conversion(conn):
+        return staff
+    day = func.date(Gesture.occurred_at)
+    counted = and_(_gestures_in(scope), Gesture.status.in_(GestureStatus.recoveries()))
+    spend = _frame(session, select(Gesture.employee_id, day, func.sum(Gesture.cost_cents)).where(counted)
+                   .group_by(Gesture.employee_id, day), ["employee_id", "day", "gesture_spend_cents"])
+    written = func.date(LedgerEntry.created_at)
+    ledger = _frame(session, select(Budget.employee_id, written, *_ledger_sums()).select_from(Budget)
+                    .join(LedgerEntry, LedgerEntry.budget_id == Budget.id)
+                    .where(Budget.period_start < scope.end, Budget.period_end > scope.start)
+                    .group_by(Budget.employee_id, written),
+                    ["employee_id", "day", "allocated_cents", "budget_spent_cents"])
+    totals = [convert_by_employee(conn, spend, ["gesture_spend_cents"], "gesture"),
+              convert_by_employee(conn, ledger, ["allocated_cents", "budget_spent_cents"], "budget entry")]
+    for frame in totals:
+        sums = frame.drop(columns="day").groupby("employee_id").sum()
+        for column in sums.columns:
+            staff[column] = staff["employee_id"].map(sums[column]).fillna(0).astype("int64")
+    return staff
 
 
 def turnaround_rows(session: Session, scope: Scope) -> pd.DataFrame:

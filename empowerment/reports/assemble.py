@@ -72,7 +72,7 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
         location = report_metrics.location_name(session, location)
     if include_identities and record_access:
         record_identity_access(db, actor, window, location)
-    payoff, linked = _outcomes(db, window, location, horizon_days, bootstrap)
+    payoff, linked, conversion = _outcomes(db, window, location, horizon_days, bootstrap)
     scope = report_metrics.Scope(window.start, window.end, location)
     with db.read() as session:
         staff = report_metrics.staff_activity(session, scope)
@@ -95,7 +95,7 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
         charts={},
         rows=incident_rows(linked, customers, pseudonyms, include_identities),
         payoff=payoff,
-        warnings=list(payoff.warnings),
+        warnings=[*([conversion] if conversion else []), *payoff.warnings],
     )
     report.charts.update(_charts(report))
     report.summary.extend(summarise(report))
@@ -105,7 +105,9 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
 
 
 def _outcomes(db: Database, window: ReportWindow, location: str | None, horizon_days: int,
-              bootstrap: int) -> tuple[PayoffResult, pd.DataFrame]:
+              bootstrap: int) -> tuple[PayoffResult, pd.DataFrame, str]:
+    """The payoff and its linked rows, and the sentence saying what was converted into the
+    reporting currency ("" when nothing was)."""
     from empowerment.analytics.linking import OUTCOME_HORIZONS
     from empowerment.queries.frames import load_analytics_frames
 
@@ -116,7 +118,8 @@ def _outcomes(db: Database, window: ReportWindow, location: str | None, horizon_
     request = PayoffRequest(horizon_days=horizon_days, as_of=frames.as_of, bootstrap=bootstrap,
                             recovery_window_hours=current.recovery_window_hours,
                             margin=current.contribution_margin)
-    return analyse(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
+    payoff, linked = analyse(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
+    return payoff, linked, frames.conversion.note if frames.conversion else ""
 
 
 def _charts(report: JointReport) -> dict[str, ReportChart]:

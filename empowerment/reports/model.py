@@ -17,7 +17,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from empowerment import money
+from empowerment import money, settings
 from empowerment.analytics.result import PayoffResult
 from empowerment.periods import (  # noqa: F401 - re-exported: the report's windows are periods
     ReportWindow,
@@ -34,7 +34,8 @@ MISSING = "—"
 
 
 def currency_symbol() -> str:
-    return money.currency_symbol()
+    """The report's figures cross locations: they are in the reporting currency."""
+    return money.currency_symbol(settings.reporting_currency())
 
 
 def is_missing(value: Any) -> bool:

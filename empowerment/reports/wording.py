@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from empowerment import money
+from empowerment import money, settings
 from empowerment.analytics.result import Figure, PayoffResult
 
 OBSERVATIONAL = ("Observational estimate, adjusted for purchases and spend in the year before, tenure, "
@@ -21,8 +21,8 @@ CAUSAL_PHRASES = ("recovery itself accounts for", "the business lost", "it kept 
 
 def round_money(cents: float, symbol: str | None = None) -> str:
     """Two significant figures, with k and M: $950, $12k, $145k, $1.2M (a finance reader's rounding)."""
-    symbol = money.currency_symbol() if symbol is None else symbol
-    units = cents / 100.0
+    symbol = money.currency_symbol(settings.reporting_currency()) if symbol is None else symbol
+    units = cents / 10.0 ** money.minor_digits(settings.reporting_currency())  # yen have no cents
     sign = "-" if units < 0 else ""
     size = abs(units)
     if size == 0:

@@ -38,6 +38,7 @@ from empowerment.models import (
     Budget,
     Customer,
     Employee,
+    ExchangeRate,
     Gesture,
     Incident,
     LedgerEntry,
@@ -217,6 +218,12 @@ def _ledger(session: Session) -> Select:
     )
 
 
+def _exchange_rates(session: Session) -> Select:
+    r = ExchangeRate.__table__
+    return select(_raw(session, r.c.day, "date"), r.c.currency, r.c.quote.label("to_currency"),
+                  r.c.rate).order_by(r.c.day, r.c.currency, r.c.quote)
+
+
 _QUERIES: dict[str, Callable[[Session], Select]] = {
     "employees": _employees,
     "customers": _customers,
@@ -224,4 +231,5 @@ _QUERIES: dict[str, Callable[[Session], Select]] = {
     "incidents": _incidents,
     "gestures": _gestures,
     "ledger": _ledger,
+    "exchange_rates": _exchange_rates,
 }

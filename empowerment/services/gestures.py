@@ -45,10 +45,12 @@ from empowerment.models import (
     table,
 )
 from empowerment.models.lookups import (
+    MoneyHere,
     budget_covering,
     business_zone,
     customer_by_code,
     given_to_customer_on,
+    location_money,
     require_policy,
 )
 from empowerment.models.vocabulary import (
@@ -58,7 +60,7 @@ from empowerment.models.vocabulary import (
     Vocabulary,
     load_vocabulary,
 )
-from empowerment.money import cents_to_decimal, format_cents, parse_cents
+from empowerment.money import cents_to_decimal, check_minor, format_money, parse_cents
 from empowerment.periods import as_utc, business_date, business_today, period_closed, utc_now
 from empowerment.services import outcomes
 from empowerment.services.ledger import open_budget, post
@@ -106,6 +108,11 @@ class LogResult:
     needs_review: bool
     remaining_cents: int
     already_logged: bool
+    currency: str | None = None  # the location's (None: the installation's)
+    locale: str | None = None
+
+    def show(self, amount: int) -> str:
+        return format_money(amount, self.currency, self.locale)
 
     @property
     def message(self) -> str:
@@ -113,11 +120,11 @@ class LogResult:
             return "This gesture was already logged; nothing was added."
         if self.status == GestureStatus.PENDING_APPROVAL:
             return (
-                f"Logged {format_cents(self.cost_cents)}, waiting for a manager's approval; "
-                f"the money is held. {format_cents(self.remaining_cents)} left."
+                f"Logged {self.show(self.cost_cents)}, waiting for a manager's approval; "
+                f"the money is held. {self.show(self.remaining_cents)} left."
             )
         flag = " A manager will review it afterwards." if self.needs_review else ""
-        return f"Logged {format_cents(self.cost_cents)}. {format_cents(self.remaining_cents)} left.{flag}"
+        return f"Logged {self.show(self.cost_cents)}. {self.show(self.remaining_cents)} left.{flag}"
 
 
 @dataclass(frozen=True)
@@ -128,16 +135,24 @@ class _Validated:
     category: str | None
 
 
-def _validate(request: LogRequest) -> _Validated:
+def amount_in(amount: str | int, currency: str | None) -> int:
+    """The request's amount in minor units of `currency` (None: checked as cents, before the
+    location is known): an int is already minor units (yen for JPY), text is read by the same
+    rules as the import ("12.5" yen is refused: the yen has no decimals)."""
+    if isinstance(amount, int) and not isinstance(amount, bool):
+        if currency is None:
+            return parse_cents(cents_to_decimal(amount))  # same limits as typed text
+        return check_minor(amount, currency)
+    return parse_cents(str(amount), currency=currency)
+
+
+def _validate(request: LogRequest, currency: str | None = None) -> _Validated:
     gesture_type = str(request.gesture_type or "").strip()
     if not gesture_type:
         raise InvalidInput("Pick a gesture type.")
     if len(request.values) > MAX_VALUES_PER_GESTURE:
         raise InvalidInput(f"Tag a gesture with at most {MAX_VALUES_PER_GESTURE} values.")
-    if isinstance(request.amount, int) and not isinstance(request.amount, bool):
-        cost_cents = parse_cents(cents_to_decimal(request.amount))  # same limits as typed text
-    else:
-        cost_cents = parse_cents(str(request.amount))
+    cost_cents = amount_in(request.amount, currency)
     note = (request.note or "").strip() or None
     if note and len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(
@@ -166,6 +181,10 @@ class _Context:
     tz: ZoneInfo
     gesture_type: str = ""  # the organisation's code for the type
     values: tuple[str, ...] = ()
+    money: MoneyHere = MoneyHere("USD", "en_US")  # the location's currency: budget, caps, gesture
+
+    def show(self, amount: int | None) -> str:
+        return format_money(amount, self.money.currency, self.money.locale)
 
 
 def _words(vocab: Vocabulary, request: LogRequest) -> tuple[str, tuple[str, ...]]:
@@ -202,7 +221,8 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
     team = session.get(Team, employee.team_id) if employee.team_id else None
     budget = budget_covering(session, employee.id, day)
     return _Context(employee, customer, policy, incident, team.location_id if team else None,
-                    budget.id if budget else None, day, tz, gesture_type, values)
+                    budget.id if budget else None, day, tz, gesture_type, values,
+                    location_money(session, team.location_id if team else None))
 
 
 def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
@@ -244,9 +264,10 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
         if previous is not None:
             return _result_for(session, previous, already=True)
         ctx = _prepare(session, actor, request, at)
+    valid = _validate(request, ctx.money.currency)  # in the location's minor units
     if ctx.policy.needs_note(valid.cost_cents) and not valid.note:
         raise InvalidInput(
-            f"Above {format_cents(ctx.policy.review_above_cents)} a manager reviews the gesture "
+            f"Above {ctx.show(ctx.policy.review_above_cents)} a manager reviews the gesture "
             "afterwards: add a note saying what happened and what you did.")
     try:
         with db.write() as session:
@@ -268,8 +289,8 @@ def _check_cap(session: Session, valid: _Validated, ctx: _Context, at: datetime)
     if given > cap:
         left = max(cap - (given - valid.cost_cents), 0)
         raise CustomerDailyCapExceeded(
-            f"{format_cents(valid.cost_cents)} is over the limit of {format_cents(cap)} per customer "
-            f"per day; {format_cents(left)} is left for {ctx.customer.name} today.")
+            f"{ctx.show(valid.cost_cents)} is over the limit of {ctx.show(cap)} per customer "
+            f"per day; {ctx.show(left)} is left for {ctx.customer.name} today.")
 
 
 def _spend(
@@ -332,6 +353,7 @@ def _spend(
         gesture_id=gesture_id, gesture_code=code, incident_code=incident_code,
         cost_cents=valid.cost_cents, status=status, needs_review=needs_review,
         remaining_cents=remaining, already_logged=False,
+        currency=ctx.money.currency, locale=ctx.money.locale,
     )
 
 

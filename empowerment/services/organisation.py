@@ -13,13 +13,27 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
 from empowerment import access, audit
 from empowerment.actor import Actor
 from empowerment.clock import utc_now
 from empowerment.csvformat import KINDS, import_kind
 from empowerment.db import Database
-from empowerment.errors import InvalidInput
-from empowerment.models import AppSetting
+from empowerment.errors import InvalidInput, InvalidState
+from empowerment.models import (
+    AppSetting,
+    Budget,
+    Customer,
+    Employee,
+    Gesture,
+    Location,
+    Team,
+    Transaction,
+)
+from empowerment.models.lookups import MoneyHere, location_money
+from empowerment.money import known_currency, known_locale
 
 # --- the guideline ---------------------------------------------------------------------------------
 
@@ -126,9 +140,6 @@ def set_location_time_zone(db: Database, actor: Actor, location: str, time_zone:
     """A property's own time zone (IANA name), or None to follow the installation's
     (EMPOWERMENT_TIME_ZONE). Its daily caps, periods and "today" follow it from the next gesture.
     `location` is its id or its name. Returns the zone now in force for it."""
-    from sqlalchemy import or_, select
-
-    from empowerment.models import Location
     from empowerment.periods import zone
 
     access.require(actor, "settings.edit")
@@ -136,12 +147,7 @@ def set_location_time_zone(db: Database, actor: Actor, location: str, time_zone:
     if name is not None:
         name = zone(name).key  # refuses an unknown zone with what to give instead
     with db.write() as session:
-        wanted = (location or "").strip()
-        found = session.scalars(select(Location).where(or_(Location.code == wanted, Location.name == wanted))).all()
-        if len(found) != 1:
-            raise InvalidInput(f"No location '{wanted}'." if not found
-                               else f"More than one location is called '{wanted}'; give its id.")
-        place = found[0]
+        place = _location(session, location)
         if place.time_zone == name:
             return zone(name).key
         audit.record(session, actor, "location.time_zone", "location", place.code,
@@ -156,3 +162,54 @@ def ensure_audit_seal(db: Database) -> int | None:
     rows sealed, or None when the log was sealed already."""
     with db.write() as session:
         return audit.ensure_seal(session)
+
+
+def _location(session: Session, location: str) -> Location:
+    wanted = (location or "").strip()
+    found = session.scalars(select(Location).where(or_(Location.code == wanted, Location.name == wanted))).all()
+    if len(found) != 1:
+        raise InvalidInput(f"No location '{wanted}'." if not found
+                           else f"More than one location is called '{wanted}'; give its id.")
+    return found[0]
+
+
+def _money_recorded_at(session: Session, location_id: int) -> bool:
+    """Whether any amount is stored at the location (a budget or gesture of its teams' people, a
+    transaction of its customers): those amounts are in its currency and would be misread."""
+    people = select(Employee.id).join(Team, Team.id == Employee.team_id).where(Team.location_id == location_id)
+    customers = select(Customer.id).where(Customer.location_id == location_id)
+    for query in (select(Budget.id).where(Budget.employee_id.in_(people)),
+                  select(Gesture.id).where(Gesture.employee_id.in_(people)),
+                  select(Transaction.id).where(Transaction.customer_id.in_(customers))):
+        if session.scalar(query.limit(1)) is not None:
+            return True
+    return False
+
+
+def set_location_money(db: Database, actor: Actor, location: str, currency: str,
+                       locale: str | None = None) -> MoneyHere:
+    """A property's ISO 4217 currency (budgets, caps, gestures and its customers' purchases are in
+    it) and, optionally, the Babel locale its people type and read amounts in ("fr_FR": 12,50 €);
+    `locale` None keeps the one set, "" follows the installation's. `location` is its id or name.
+    The currency cannot change once money is recorded there (stored amounts would be misread).
+    Returns what is now in force."""
+    access.require(actor, "location.money")
+    code = known_currency(currency)
+    wanted_locale = None if locale is None else (locale.strip() or None)
+    if wanted_locale is not None:
+        wanted_locale = known_locale(wanted_locale)
+    with db.write() as session:
+        place = _location(session, location)
+        new_locale = place.locale if locale is None else wanted_locale
+        if (place.currency, place.locale) == (code, new_locale):
+            return location_money(session, place.id)
+        if place.currency != code and _money_recorded_at(session, place.id):
+            raise InvalidState(
+                f"{place.name} already has budgets, gestures or purchases in {place.currency}; its currency "
+                f"cannot become {code} (those amounts would be misread). Create a new location instead.")
+        audit.record(session, actor, "location.money", "location", place.code,
+                     dict(before=dict(currency=place.currency, locale=place.locale),
+                          after=dict(currency=code, locale=new_locale)))
+        place.currency, place.locale = code, new_locale
+        session.flush()
+        return location_money(session, place.id)

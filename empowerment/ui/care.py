@@ -303,8 +303,10 @@ def what_tends_to_work(category: str | None) -> None:
                    "yet”: those who got it differ too much from those who got nothing.")
 
 
-def point_of_service_flags(history: Any, amount_cents: int | None) -> None:
-    """Soft warnings on the tablet: overcompensation and repeat recoveries (they never block)."""
+def point_of_service_flags(history: Any, amount_cents: int | None, currency: str | None = None,
+                           locale: str | None = None) -> None:
+    """Soft warnings on the tablet: overcompensation and repeat recoveries (they never block);
+    amounts in the location's `currency` (the customer's visits are in it too)."""
     from empowerment.analytics.care import (
         OVERCOMPENSATION_SHARE,
         REPEAT_RECOVERIES,
@@ -315,8 +317,8 @@ def point_of_service_flags(history: Any, amount_cents: int | None) -> None:
 
     typical = typical_visit_cents(int(history.lifetime_spend_cents or 0), int(history.visits or 0))
     if is_overcompensation(amount_cents, typical):
-        st.warning(ui.md(f"{ui.money(amount_cents)} is more than {OVERCOMPENSATION_SHARE:.0%} of what this customer "
-                         f"usually spends on a visit ({ui.money(typical)}). Generous is good; research finds much "
+        st.warning(ui.md(f"{ui.money(amount_cents, currency, locale)} is more than {OVERCOMPENSATION_SHARE:.0%} of what "
+                         f"this customer usually spends on a visit ({ui.money(typical, currency, locale)}). Generous is good; research finds much "
                          "more than the loss can feel odd to some guests. Speed and a sincere word matter most."),
                    icon=":material/balance:")
     events = history.events

@@ -59,9 +59,11 @@ def unmd(text: str) -> str:
     return plain.replace(_NO_LINK, "")
 
 
-def money(cents: int | None) -> str:
-    """Cents for display in the installation's currency: 12345 -> '$123.45'."""
-    return format_money(cents)
+def money(cents: int | None, currency: str | None = None, locale: str | None = None, *,
+          whole: bool = False) -> str:
+    """Minor units for display, in `currency` (a location's; the installation's by default) and
+    `locale`: 12345 -> '$123.45', 1250 JPY -> '¥1,250', 1250 EUR in fr_FR -> '12,50 €'."""
+    return format_money(cents, currency, locale, whole=whole)
 
 
 def money_short(cents: int | None) -> str:
@@ -244,16 +246,21 @@ def keypads(decimal: tuple[str, ...] = (), numeric: tuple[str, ...] = ()) -> Non
 
 
 def limits_bar(remaining_cents: int, cap_cents: int, cap_left_cents: int | None, review_above_cents: int | None,
-               approval_above_cents: int | None, who_decides: str, customer_name: str | None = None) -> None:
+               approval_above_cents: int | None, who_decides: str, customer_name: str | None = None,
+               currency: str | None = None, locale: str | None = None) -> None:
     """What the person may spend, pinned at the top of the tablet page from the start: budget left,
-    the daily cap per customer (and what is left of it for the customer picked), the thresholds."""
-    cap = (f"{money(cap_left_cents)} left for {name(customer_name)} today (limit {money(cap_cents)})"
+    the daily cap per customer (and what is left of it for the customer picked), the thresholds;
+    in the location's `currency` and `locale`."""
+    def here(amount: int | None) -> str:
+        return money(amount, currency, locale)
+
+    cap = (f"{here(cap_left_cents)} left for {name(customer_name)} today (limit {here(cap_cents)})"
            if customer_name is not None and cap_left_cents is not None
-           else f"up to {money(cap_cents)} per customer per day")
-    parts = [f"**{md(money(remaining_cents))}** budget left", md(cap) if customer_name is None else cap]
+           else f"up to {here(cap_cents)} per customer per day")
+    parts = [f"**{md(here(remaining_cents))}** budget left", md(cap) if customer_name is None else cap]
     if approval_above_cents is not None:
-        parts.append(f"approval above {md(money(approval_above_cents))} ({name(who_decides)})")
+        parts.append(f"approval above {md(here(approval_above_cents))} ({name(who_decides)})")
     if review_above_cents is not None:
-        parts.append(f"review above {md(money(review_above_cents))}")
+        parts.append(f"review above {md(here(review_above_cents))}")
     with st.container(key="tablet_limits"):
         st.markdown(" · ".join(parts))

@@ -45,12 +45,18 @@ T2,C1,2024-04-03T18:30:00,-20.00
 T3,C2,2024-05-01,1234.56
 """
 
+EXCHANGE_RATES = """date,currency,to_currency,rate
+2024-03-01,JPY,EUR,0.0061
+2024-03-01,USD,EUR,0.92
+"""
+
 SEED = {
     "employees": EMPLOYEES,
     "customers": CUSTOMERS,
     "incidents": INCIDENTS,
     "gestures": GESTURES,
     "transactions": TRANSACTIONS,
+    "exchange_rates": EXCHANGE_RATES,
 }
 
 

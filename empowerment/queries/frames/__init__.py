@@ -69,6 +69,7 @@ from empowerment.models import (
     Transaction,
 )
 from empowerment.models.vocabulary import load_vocabulary
+from empowerment.queries.frames.currency import Conversion, converts, to_reporting
 from empowerment.queries.frames.parsing import (
     CUSTOMER_KINDS,
     GESTURE_KINDS,
@@ -80,7 +81,7 @@ from empowerment.queries.frames.reader import Reader, Snapshot, latest_incident
 from empowerment.queries.frames.statements import gestures_select, incidents_select, naive
 
 __all__ = ["CUSTOMER_KINDS", "DEFAULT_LOOKBACK_DAYS", "GESTURE_KINDS", "INCIDENT_KINDS", "TRANSACTION_KINDS",
-           "OUTCOME_KINDS", "AnalyticsFrames", "FilterOptions", "data_version", "filter_options",
+           "OUTCOME_KINDS", "AnalyticsFrames", "Conversion", "FilterOptions", "data_version", "filter_options",
            "load_analytics_frames", "outcomes_current"]
 
 DEFAULT_LOOKBACK_DAYS = PRIOR_WINDOW_DAYS + 1
@@ -94,6 +95,8 @@ class AnalyticsFrames:
     transactions: pd.DataFrame  # or the stored outcomes (an `Outcomes`) with `outcomes=True`
     customers: pd.DataFrame
     as_of: pd.Timestamp | None = None
+    # The currency the money columns are in (the reporting currency) and what was converted.
+    conversion: Conversion | None = None
 
 
 @dataclass(frozen=True)
@@ -144,17 +147,20 @@ def load_analytics_frames(
         if len(incidents):
             since = incidents["occurred_at"].min() - pd.Timedelta(days=lookback_days)
         hours = settings.current().recovery_window_hours
-        if outcomes and as_of_stamp is None and outcomes_current(conn, hours):
+        # The outcomes table sums each location's own currency: money in several currencies is
+        # converted per purchase at its date's rate, so it is read purchase by purchase.
+        if outcomes and as_of_stamp is None and not converts(conn) and outcomes_current(conn, hours):
             transactions, latest = _stored_outcomes(reader, incidents, hours)
         else:
             transactions, latest = reader.transactions(scope, since, as_of_stamp)
         if as_of_stamp is None:
             as_of_stamp = latest if latest is not None else latest_incident(conn)
+        gestures, transactions, conversion = to_reporting(conn, gestures, transactions)
     gestures = gestures.sort_values(["incident_id", "occurred_at", "gesture_id"], ignore_index=True)
     gestures["voided"] = gestures["voided"].astype(bool)
     gestures["valued_cents"] = valued_cents(gestures, _staff_time_values(db))
     incidents["followed_up"] = _followed_up(db, incidents)
-    return AnalyticsFrames(incidents, gestures, transactions, customers, as_of_stamp)
+    return AnalyticsFrames(incidents, gestures, transactions, customers, as_of_stamp, conversion)
 
 
 def _staff_time_values(db: Database) -> dict[str, int]:

@@ -17,6 +17,7 @@ from empowerment.services.importing.gestures import import_gestures
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_all, fetch_by_codes
 from empowerment.services.importing.plan import Field, apply_plan, plan_rows
+from empowerment.services.importing.rates import import_exchange_rates
 from empowerment.services.importing.references import (
     check_employees,
     ensure_customers,
@@ -212,4 +213,5 @@ IMPORTERS: dict[str, Callable[[Job], None]] = {
     "transactions": import_transactions,
     "incidents": import_incidents,
     "gestures": import_gestures,
+    "exchange_rates": import_exchange_rates,
 }

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Table, func, select
 
+from empowerment import settings
 from empowerment.models import Customer, Employee, Location
 from empowerment.models import table as table_of
 from empowerment.services.importing.job import Job
@@ -86,7 +87,8 @@ def ensure_locations(job: Job, cells: pd.Series) -> pd.Series:
     unknown = [v for v in cells.dropna().unique() if v not in ids]
     job.summary.locations_created += len(unknown)
     if unknown and not job.dry_run:
-        new = pd.DataFrame({"code": unknown, "name": unknown})
+        # Fixed at creation, in the installation's currency (the fast insert paths skip model defaults).
+        new = pd.DataFrame({"code": unknown, "name": unknown, "currency": settings.currency()})
         bulk_insert(job, table, new, span=(0.3, 0.35), label="Creating locations")
         created = fetch_by_codes(job.session, table, unknown, ["id"])
         ids.update(dict(zip(created["code"], created["id"].astype(float), strict=True)))

@@ -40,7 +40,8 @@ def validate(
             _check_column(
                 out, raw[col.name], col, problems, notes, file_format.date_format, decimal_mark, nul_bytes
             )
-    _check_duplicate_ids(out, spec.columns[0].name, problems, ignore_case=spec.name == "customers")
+    if spec.columns[0].type == "id":  # kinds without an id column check their own keys
+        _check_duplicate_ids(out, spec.columns[0].name, problems, ignore_case=spec.name == "customers")
     return out, decimal_mark
 
 
@@ -82,6 +83,12 @@ def _check_column(
         out[col.name] = cents
     elif col.type == "time":
         out[col.name] = _times(out, value, cells, filled & ~has_nul, col, problems, notes, date_format)
+    elif col.type == "date":
+        times = _times(out, value, cells, filled & ~has_nul, col, problems, notes, date_format)
+        timed = (times.notna() & (times != times.dt.normalize())).to_numpy(dtype=bool)
+        problems.add_mask(out, timed, col.name, cells, "is a date with a time of day; give the day only, "
+                          "for example 2024-03-31")
+        out[col.name] = times.dt.normalize().where(~timed)
     else:  # pragma: no cover - export-only column types
         raise AssertionError(col.type)
 

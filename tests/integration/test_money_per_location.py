@@ -1,0 +1,229 @@
+"""Issue 15, money per location: a yen, a euro (French locale) and a dollar property side by side.
+
+Each location has an ISO 4217 currency; budgets, caps and gestures are in its minor units (the yen
+itself for JPY), formatted and parsed by Babel in the location's locale. A JPY amount with
+decimals is refused by the service, not only by the tablet.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from empowerment.db import Database
+from empowerment.errors import CustomerDailyCapExceeded, InvalidAmount, InvalidInput, InvalidState
+from empowerment.models import Budget, Gesture, Location
+from empowerment.queries.budgets import spending_limits
+from empowerment.services.gestures import LogRequest, log_gesture
+from empowerment.services.organisation import set_location_money
+from tests.factories import SYSTEM, make_customer, make_employee, make_policy, make_team
+
+
+def _location_of(db: Database, team_id: int) -> str:
+    from empowerment.models import Team
+
+    with db.read() as session:
+        return session.scalars(select(Location.code).join(Team, Team.location_id == Location.id)
+                               .where(Team.id == team_id)).one()
+
+
+def three_properties(db: Database) -> dict[str, str]:
+    """Tokyo (JPY), Paris (EUR, fr_FR) and Boston (USD): an employee each, team policies in each
+    location's own minor units. Returns {city: employee code}."""
+    people: dict[str, str] = {}
+    for city, currency, locale, allowance, cap in (
+        ("Tokyo", "JPY", None, 50_000, 20_000),        # ¥50,000 a month, ¥20,000 per customer a day
+        ("Paris", "EUR", "fr_FR", 50_000, 20_000),     # 500,00 € and 200,00 €
+        ("Boston", "USD", None, 50_000, 20_000),       # $500.00 and $200.00
+    ):
+        team_id = make_team(db, f"T-{city}", location=city)
+        set_location_money(db, SYSTEM, _location_of(db, team_id), currency, locale)
+        people[city] = make_employee(db, f"E-{city}", team_id=team_id, name=f"Staff {city}")
+        make_policy(db, allowance, name=city, team_code=f"T-{city}", customer_daily_cap_cents=cap,
+                    today=date(2025, 1, 1))
+    make_customer(db, "C1", "Guest")
+    return people
+
+
+def _log(db: Database, employee: str, amount: str | int) -> str:
+    return log_gesture(db, SYSTEM, LogRequest(employee, "C1", "comp", amount, category="Noise")).message
+
+
+def test_three_properties_log_in_their_own_currency(db: Database) -> None:
+    people = three_properties(db)
+    assert _log(db, people["Tokyo"], "1250") == "Logged ¥1,250. ¥48,750 left."
+    assert _log(db, people["Paris"], "12.50") == "Logged 12,50\u00a0€. 487,50\u00a0€ left."
+    assert _log(db, people["Boston"], "12.50") == "Logged $12.50. $487.50 left."
+    with db.read() as session:
+        stored = sorted(session.scalars(select(Gesture.cost_cents)))
+        remaining = sorted(session.scalars(select(Budget.remaining_cents)))
+    assert stored == [1250, 1250, 1250]  # ¥1,250 is 1250 yen; 12.50 € and $12.50 are 1250 cents
+    assert remaining == [48_750, 48_750, 48_750]
+    tokyo = spending_limits(db, SYSTEM, people["Tokyo"], "C1")
+    paris = spending_limits(db, SYSTEM, people["Paris"], "C1")
+    assert (tokyo.currency, paris.currency, paris.locale) == ("JPY", "EUR", "fr_FR")
+    assert tokyo.customer_cap_left_cents == 18_750
+
+
+def test_a_jpy_amount_with_decimals_is_refused(db: Database) -> None:
+    people = three_properties(db)
+    with pytest.raises(InvalidAmount, match="Japanese Yen .JPY. amounts are whole numbers"):
+        _log(db, people["Tokyo"], "12.50")
+    with pytest.raises(InvalidAmount, match="whole numbers"):
+        _log(db, people["Tokyo"], "0.5")
+    assert _log(db, people["Tokyo"], 1250).startswith("Logged ¥1,250.")  # an int is already yen
+    with db.read() as session:
+        assert list(session.scalars(select(Gesture.cost_cents))) == [1250]
+
+
+def test_the_cap_is_said_in_the_locations_currency(db: Database) -> None:
+    people = three_properties(db)
+    with pytest.raises(CustomerDailyCapExceeded, match="¥25,000 is over the limit of ¥20,000"):
+        _log(db, people["Tokyo"], "25000")
+    with pytest.raises(CustomerDailyCapExceeded, match="250,00\u00a0€ is over the limit of 200,00\u00a0€"):
+        _log(db, people["Paris"], "250")
+
+
+def test_a_locations_currency_is_fixed_once_money_is_recorded(db: Database) -> None:
+    people = three_properties(db)
+    with db.read() as session:
+        tokyo = session.scalars(select(Location.code).where(Location.currency == "JPY")).one()
+    with pytest.raises(InvalidInput, match="not an ISO 4217"):
+        set_location_money(db, SYSTEM, tokyo, "YEN")
+    with pytest.raises(InvalidInput, match="locale"):
+        set_location_money(db, SYSTEM, tokyo, "JPY", "xx_NOWHERE")
+    assert set_location_money(db, SYSTEM, tokyo, "JPY", "ja_JP").locale == "ja_JP"  # no money yet: fine
+    _log(db, people["Tokyo"], "1250")
+    with pytest.raises(InvalidState, match="already has budgets, gestures or purchases in JPY"):
+        set_location_money(db, SYSTEM, tokyo, "USD")
+    assert set_location_money(db, SYSTEM, tokyo, "JPY", "").locale == "en_US"  # the locale may change
+
+
+def test_new_locations_take_the_installations_currency(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMPOWERMENT_CURRENCY", "GBP")
+    team_id = make_team(db, "FD", location="London")
+    with db.read() as session:
+        assert session.get(Location, session.scalars(select(Location.id)).one()).currency == "GBP"  # type: ignore[union-attr]
+    assert team_id
+
+
+def test_an_admin_sets_a_locations_currency_on_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from empowerment.cli import main
+
+    url = f"sqlite:///{tmp_path}/m.db"
+    assert main(["init", "--database-url", url]) == 0
+    db = Database(url)
+    make_team(db, "FD", location="Paris")
+    with db.read() as session:
+        code = session.scalars(select(Location.code)).one()
+    capsys.readouterr()
+    assert main(["location-currency", code, "eur", "--locale", "fr-FR", "--database-url", url]) == 0
+    assert "Euro (EUR)" in capsys.readouterr().out
+    assert main(["location-currency", code, "EURO", "--database-url", url]) == 2
+    assert "ISO 4217" in capsys.readouterr().err
+    with db.read() as session:
+        place = session.scalars(select(Location)).one()
+        assert (place.currency, place.locale) == ("EUR", "fr_FR")
+    db.dispose()
+
+
+# --- exchange rates: an all-or-nothing import, and cross-location figures at the date's rate --------
+
+RATES = """date,currency,to_currency,rate
+2026-03-02,JPY,EUR,0.0060
+2026-03-03,JPY,EUR,"0,0065"
+2026-03-02,USD,EUR,0.90
+2026-03-03,EUR,USD,1.25
+"""
+
+
+def _import_rates(db: Database, text: str) -> object:
+    from empowerment.services.importing import import_csv
+
+    return import_csv(db, "exchange_rates", text.encode("utf-8"), actor=SYSTEM)
+
+
+def test_exchange_rates_import_all_or_nothing_with_line_and_column(db: Database) -> None:
+    from empowerment.errors import ImportFailed
+    from empowerment.models import ExchangeRate
+
+    bad = ("date,currency,to_currency,rate\n2026-03-02,JPY,EUR,0.006\n2026-03-02,YEN,EUR,0.006\n"
+           "2026-03-02,USD,USD,1\n2026-03-02,USD,EUR,abc\n2026-03-02 10:00,USD,EUR,0.9\n2026-03-02,jpy,EUR,0.007\n")
+    with pytest.raises(ImportFailed) as refused:
+        _import_rates(db, bad)
+    problems = {(p["line"], p["column"]): str(p["reason"]) for p in refused.value.problems}
+    assert "ISO 4217" in problems[(3, "currency")]
+    assert "same currency" in problems[(4, "to_currency")]
+    assert "not a rate" in problems[(5, "rate")]
+    assert "time of day" in problems[(6, "date")]
+    assert "same day and currencies as line 2" in problems[(7, "date")]
+    with db.read() as session:
+        assert session.scalars(select(ExchangeRate)).first() is None  # nothing written
+    summary = _import_rates(db, RATES)
+    assert summary.inserted == 4  # type: ignore[attr-defined]
+    assert _import_rates(db, RATES).unchanged == 4  # type: ignore[attr-defined]
+    with db.read() as session:
+        assert session.scalars(select(ExchangeRate.rate).where(ExchangeRate.code == "2026-03-03 JPY EUR")).one() == "0.0065"
+
+
+def test_a_cross_currency_payoff_frame_converts_at_the_rate_of_the_gestures_date(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.errors import MissingExchangeRate
+    from empowerment.queries.frames import load_analytics_frames
+
+    monkeypatch.setenv("EMPOWERMENT_REPORTING_CURRENCY", "EUR")
+    people = three_properties(db)
+
+    def at(day: int, who: str, amount: str) -> None:
+        log_gesture(db, SYSTEM, LogRequest(people[who], "C1", "comp", amount, category="Noise"),
+                    at=datetime(2026, 3, day, 9, 0))
+
+    at(2, "Tokyo", "10000")   # ¥10,000 x 0.0060 = 60,00 €
+    at(3, "Tokyo", "10000")   # ¥10,000 x 0.0065 = 65,00 € (the rate of its own date)
+    at(2, "Boston", "100")    # $100 x 0.90 = 90,00 €
+    at(3, "Boston", "100")    # $100 / 1.25 = 80,00 € (only the EUR->USD rate that day: inverted)
+    at(3, "Paris", "12.50")  # already in euros
+    with pytest.raises(MissingExchangeRate, match="No exchange rate from JPY to EUR for 2026-03-02, 2026-03-03"):
+        load_analytics_frames(db)
+    _import_rates(db, RATES)
+    frames = load_analytics_frames(db)
+    costs = sorted(frames.gestures["cost_cents"].tolist())
+    assert costs == [1250, 6000, 6500, 8000, 9000]
+    assert frames.conversion is not None and frames.conversion.converted_from == ("JPY", "USD")
+    assert "converted to EUR at daily rates" in frames.conversion.note
+    # A gesture on a day without a rate, beyond the days a weekend or holiday may take: refused.
+    at(20, "Tokyo", "500")
+    with pytest.raises(MissingExchangeRate, match="2026-03-20 .nor in the 4 days before.: 1 gesture in JPY"):
+        load_analytics_frames(db)
+
+
+def test_the_joint_reports_people_table_sums_in_the_reporting_currency(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.clock import utc_now
+    from empowerment.errors import MissingExchangeRate
+    from empowerment.queries import report_metrics
+
+    monkeypatch.setenv("EMPOWERMENT_REPORTING_CURRENCY", "EUR")
+    people = three_properties(db)
+    for who, amount in (("Tokyo", "10000"), ("Boston", "100"), ("Paris", "12.50")):
+        log_gesture(db, SYSTEM, LogRequest(people[who], "C1", "comp", amount, category="Noise"),
+                    at=datetime(2026, 3, 3, 9, 0))
+    scope = report_metrics.Scope(date(2026, 3, 1), date(2026, 4, 1), None)
+    with pytest.raises(MissingExchangeRate), db.read() as session:
+        report_metrics.staff_activity(session, scope)
+    today = utc_now().date().isoformat()  # budgets were opened (allocated) today
+    _import_rates(db, RATES + f"{today},JPY,EUR,0.0050\n{today},USD,EUR,0.80\n")
+    with db.read() as session:
+        staff = report_metrics.staff_activity(session, scope).set_index("code")
+    spend = staff["gesture_spend_cents"].to_dict()
+    assert spend == {people["Tokyo"]: 6500, people["Boston"]: 8000, people["Paris"]: 1250}  # 3 March's rates
+    allocated = staff["allocated_cents"].to_dict()  # ¥50,000 x 0.005, $500 x 0.80, 500 €
+    assert allocated == {people["Tokyo"]: 25_000, people["Boston"]: 40_000, people["Paris"]: 50_000}
