@@ -227,3 +227,34 @@ def test_the_joint_reports_people_table_sums_in_the_reporting_currency(
     assert spend == {people["Tokyo"]: 6500, people["Boston"]: 8000, people["Paris"]: 1250}  # 3 March's rates
     allocated = staff["allocated_cents"].to_dict()  # ¥50,000 x 0.005, $500 x 0.80, 500 €
     assert allocated == {people["Tokyo"]: 25_000, people["Boston"]: 40_000, people["Paris"]: 50_000}
+
+
+def test_purchases_in_several_currencies_are_converted_one_by_one_even_with_the_outcomes_table(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The outcomes table sums each location's own currency; with several currencies the payoff must
+    # read purchases one by one and convert each at its date's rate.
+    from datetime import datetime
+
+    import pandas as pd
+
+    from empowerment.models import Customer, Transaction
+    from empowerment.queries.frames import load_analytics_frames, outcomes_current
+    from empowerment.services import outcomes
+
+    monkeypatch.setenv("EMPOWERMENT_REPORTING_CURRENCY", "EUR")
+    people = three_properties(db)
+    with db.write() as session:
+        tokyo = session.scalars(select(Location.id).where(Location.currency == "JPY")).one()
+        guest = session.scalars(select(Customer).where(Customer.code == "C1")).one()
+        guest.location_id = tokyo
+        session.add(Transaction(code="T-1", customer_id=guest.id, occurred_at=datetime(2026, 3, 3, 12),
+                                amount_cents=10_000))  # ¥10,000
+    log_gesture(db, SYSTEM, LogRequest(people["Tokyo"], "C1", "comp", "1000", category="Noise"),
+                at=datetime(2026, 3, 2, 9, 0))
+    _import_rates(db, RATES)
+    outcomes.rebuild(db, SYSTEM)
+    with db.read() as session:
+        assert outcomes_current(session.connection(), 72)
+    frames = load_analytics_frames(db, outcomes=True)
+    assert isinstance(frames.transactions, pd.DataFrame)
+    assert frames.transactions["amount_cents"].tolist() == [6500]  # ¥10,000 x 0.0065 on 3 March
