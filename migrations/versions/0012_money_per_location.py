@@ -53,6 +53,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_exchange_rates_pair_day", table_name="exchange_rates")
     op.drop_table("exchange_rates")
-    with op.batch_alter_table("locations") as batch:
-        batch.drop_column("locale")
-        batch.drop_column("currency")
+    # Plain DROP COLUMN (SQLite 3.35+ has it): a batch copy would drop and recreate `locations`,
+    # which customers and teams reference, and foreign keys refuse that once rows exist.
+    op.drop_column("locations", "locale")
+    op.drop_column("locations", "currency")

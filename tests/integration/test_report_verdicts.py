@@ -68,6 +68,14 @@ def unreliable(result: PayoffResult) -> PayoffResult:
     )
 
 
+@pytest.fixture(autouse=True)
+def fixed_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Customer pseudonyms derive from the installation's secret, random per checkout: one could
+    # hold a LEAKS digit run ("67BE-569D-D195"). A fixed secret makes the pseudonyms the same on
+    # every machine, so the leak check cannot be tripped by chance.
+    monkeypatch.setenv("EMPOWERMENT_SECRET_KEY", "report-verdicts-fixed-secret-0123456789abcdef")
+
+
 @pytest.fixture
 def withheld(monkeypatch: pytest.MonkeyPatch) -> None:
     real = payoff_module.analyse
