@@ -63,7 +63,7 @@ def weekly_counts(incidents: pd.DataFrame, touchpoints: dict[str, str] | None = 
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COUNT_COLUMNS})
     times = pd.to_datetime(incidents["occurred_at"])
     frame = pd.DataFrame({
-        "week": (times - pd.to_timedelta(times.dt.weekday, unit="D")).dt.normalize(),
+        "week": (times - pd.to_timedelta(times.dt.day_of_week, unit="D")).dt.normalize(),
         "location": incidents["location"].astype(object).fillna("(unknown)").to_numpy(),
         "category": incidents["category"].astype(object).fillna("(unknown)").to_numpy(),
     })
