@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -105,16 +106,22 @@ def hint_text(at: object) -> str:
     return " ".join([e.label for e in at.expander] + [c.value for c in at.caption])  # type: ignore[attr-defined]
 
 
-def wait_for_evidence(at: object, timeout: float) -> float:
+DURING = "rerun while the evidence computes"
+
+
+def wait_for_evidence(at: object, timeout: float, during: list[float]) -> float:
     """Pick a customer and a category, then rerun until the inline evidence (computed in the
-    background) is shown: seconds waited. The timed steps then show the hint, as a desk would."""
+    background) is shown: seconds waited; the reruns meanwhile (ms) go to `during`. The timed
+    steps then show the hint, as a desk would."""
     started = time.perf_counter()
     at.text_input(key="lr_query").set_value("C1").run()  # type: ignore[attr-defined]
     at.button(key="lr_pick_C1").click().run()  # type: ignore[attr-defined]
     at.pills(key="lr_category").set_value("Noise").run()  # type: ignore[attr-defined]
     while GATHERING in hint_text(at) and time.perf_counter() - started < timeout:
         time.sleep(1.0)
+        begun = time.perf_counter()
         at.run()  # type: ignore[attr-defined]
+        during.append((time.perf_counter() - begun) * 1000)
     assert GATHERING not in hint_text(at), "the evidence was not ready in time"
     assert "What tends to work for Noise" in hint_text(at), hint_text(at)
     waited = time.perf_counter() - started
@@ -134,7 +141,9 @@ def time_page(url: str, rounds: int, customers: int = 100_000,
     at.run()  # the first run imports and warms caches: not a step anybody waits for twice
     samples: dict[str, list[float]] = {step: [] for step in STEPS}
     rng = np.random.default_rng(7)
-    samples["evidence ready (s)"] = [wait_for_evidence(at, evidence_timeout)]
+    run = "".join(chr(97 + int(c, 16)) for c in uuid.uuid4().hex[:6])  # letters: a kept database has older walk-ins
+    samples[DURING] = []
+    samples["evidence ready (s)"] = [wait_for_evidence(at, evidence_timeout, samples[DURING])]
 
     def step(name: str, action: object) -> None:
         started = time.perf_counter()
@@ -155,7 +164,7 @@ def time_page(url: str, rounds: int, customers: int = 100_000,
         step("submit", at.button(key="lr_submit").click())
         assert at.session_state["lr_confirmation"]["code"], "the gesture was not logged"
         step("next customer", at.button(key="lr_next").click())
-        step("walk-in search", at.text_input(key="lr_query").set_value(f"Walk-in {i} 李娜"))
+        step("walk-in search", at.text_input(key="lr_query").set_value(f"Walk-in {i} {run} 李娜"))
         at.text_input(key="lr_new_room").set_value(str(5000 + i))
         form_submit = next(b for b in at.button if b.label == "Add and continue")
         step("walk-in create", form_submit.click())
@@ -193,6 +202,10 @@ def main() -> None:
     print(f"  inline evidence ready after {samples['evidence ready (s)'][0]:.0f} s in the background")
     for name, (p50, p95, worst) in figures.items():
         print(f"  {name:<16} p50 {p50:5.0f} ms   p95 {p95:5.0f} ms   worst {worst:5.0f} ms")
+    during = samples[DURING]
+    if during:
+        print(f"  while the evidence computed ({len(during)} reruns with the category picked): "
+              f"p50 {statistics.median(during):.0f} ms, p95 {np.percentile(during, 95):.0f} ms")
     slowest = max(p95 for _, p95, _ in figures.values())
     print(f"slowest step at p95: {slowest:.0f} ms (floor: 300 ms)")
 
