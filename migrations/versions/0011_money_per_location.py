@@ -53,6 +53,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_exchange_rates_pair_day", table_name="exchange_rates")
     op.drop_table("exchange_rates")
-    with op.batch_alter_table("locations") as batch:
-        batch.drop_column("locale")
-        batch.drop_column("currency")
+    # In place on both databases (SQLite 3.35+): a batch copy of locations would trip the foreign
+    # keys of the tables that reference it.
+    op.execute("ALTER TABLE locations DROP COLUMN locale")
+    op.execute("ALTER TABLE locations DROP COLUMN currency")
