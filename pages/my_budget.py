@@ -37,13 +37,13 @@ def balance(actor: Actor, employee_code: str) -> BudgetStatus | None:
         # Two by two: four tiles in a row cut "Remaining" off in portrait ("$50…").
         remaining, held = st.columns(2)
         allocated, spent = st.columns(2)
-        remaining.metric("Remaining", ui.md(ui.money(status.remaining_cents)))
-        allocated.metric("Allocated", ui.md(ui.money(status.allocated_cents)))
-        spent.metric("Spent", ui.md(ui.money(status.spent_cents)))
-        held.metric("On hold", ui.md(ui.money(status.held_cents)),
+        remaining.metric("Remaining", ui.md(ui.money(status.remaining_cents, status.currency, status.locale)))
+        allocated.metric("Allocated", ui.md(ui.money(status.allocated_cents, status.currency, status.locale)))
+        spent.metric("Spent", ui.md(ui.money(status.spent_cents, status.currency, status.locale)))
+        held.metric("On hold", ui.md(ui.money(status.held_cents, status.currency, status.locale)),
                     help="Gestures waiting for a manager's approval hold their money until decided.")
         ui.budget_meter(status)
-        st.caption(ui.md(f"Up to {ui.money(status.customer_daily_cap_cents)} per customer per day."))
+        st.caption(ui.md(f"Up to {ui.money(status.customer_daily_cap_cents, status.currency, status.locale)} per customer per day."))
     return status
 
 
@@ -57,7 +57,7 @@ def spend_over_period(actor: Actor, employee_code: str, status: BudgetStatus) ->
                "left out). The dashed line is your allocation.")
 
 
-def my_stories(history: pd.DataFrame) -> None:
+def my_stories(history: pd.DataFrame, status: BudgetStatus | None = None) -> None:
     told = my_budget.my_stories(history).head(STORIES_SHOWN)
     st.subheader("My recovery stories")
     if told.empty:
@@ -66,7 +66,7 @@ def my_stories(history: pd.DataFrame) -> None:
     for row in told.itertuples():
         with st.container(border=True):
             st.caption(ui.md(f"{ui.when(row.occurred_at)} · {row.customer} · {row.category} · "
-                             f"{ui.gesture_label(row.gesture)} · {ui.money(row.cost_cents)}"))
+                             f"{ui.gesture_label(row.gesture)} · {ui.money(row.cost_cents, *((status.currency, status.locale) if status else ()))}"))
             st.text(row.note)  # plain text: never Markdown or HTML
 
 
@@ -94,7 +94,7 @@ def main() -> None:
         spend_over_period(actor, employee_code, status)
     st.subheader("My gestures")
     st.dataframe(ui.gestures_table(history), hide_index=True, width="stretch")
-    my_stories(history)
+    my_stories(history, status)
     care_ui.my_values_and_recognitions(actor, employee_code)  # issue 13
 
 

@@ -64,6 +64,8 @@ class BudgetStatus:
     review_above_cents: int | None
     approval_above_cents: int | None
     opened: bool  # False: nobody has used this period yet; shown as it would open
+    currency: str | None = None  # every amount above is in it: the person's location's
+    locale: str | None = None
 
     @property
     def used_share(self) -> float:
@@ -101,7 +103,7 @@ def status_in_session(session: Session, employee: Employee, on: date) -> BudgetS
         allocated_cents=totals.allocated_cents, spent_cents=totals.spent_cents, held_cents=totals.held_cents,
         remaining_cents=remaining, customer_daily_cap_cents=policy.customer_daily_cap_cents,
         review_above_cents=policy.review_above_cents, approval_above_cents=policy.approval_above_cents,
-        opened=budget is not None,
+        opened=budget is not None, **vars(business_money(session, employee)),
     )
 
 
