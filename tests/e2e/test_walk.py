@@ -24,7 +24,7 @@ from empowerment.models import Employee, Gesture, GestureStatus, Role
 from empowerment.services import accounts, signin
 from empowerment.services.gestures import LogRequest, log_gesture
 from empowerment.ui import nav
-from tests.e2e.conftest import PORTRAIT, Server, new_page, screenshot
+from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Server, new_page, screenshot
 from tests.factories import make_policy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -195,17 +195,17 @@ def _problems(page: Any, key: str) -> list[str]:
 
 # --- the walk -------------------------------------------------------------------------------------
 
-@pytest.mark.timeout(600)  # about 35 pages with axe-core: 2.5 min on an idle 2-core machine, longer when busy
-def test_every_page_as_every_role_at_820_reads_in_words_fits_and_passes_axe(
-        browser: Any, server: Server, people: People) -> None:
+def _walk(browser: Any, server: Server, people: People, viewport: dict[str, int],
+          roles: set[Role] | None = None) -> tuple[int, dict[str, list[str]]]:
+    """Every page each role's navigation offers, at `viewport`: pages seen and problems found."""
     problems: dict[str, list[str]] = {}
     pages_seen = 0
-    started = time.monotonic()
     only = {r for r in os.environ.get("EMPOWERMENT_WALK_ROLES", "").split(",") if r}  # while fixing a page
+    size = f"{viewport['width']}x{viewport['height']}"
     for role, login in people.by_role.items():
-        if only and role.value not in only:
+        if (only and role.value not in only) or (roles is not None and role not in roles):
             continue
-        page = new_page(browser, PORTRAIT)
+        page = new_page(browser, viewport)
         _sign_in(page, server.url, login)
         actor = signin.authenticate(server.org.db, login.username, login.password)
         for spec in nav.pages_for(actor):
@@ -213,16 +213,37 @@ def test_every_page_as_every_role_at_820_reads_in_words_fits_and_passes_axe(
             _settle(page)
             if page.get_by_role("textbox", name="Username").count():  # the shared tablet forgets on reload
                 _sign_in(page, server.url, login, go=False)
-            screenshot(page, f"walk-{role.value}-{spec.key}.png")
+            screenshot(page, f"walk-{role.value}-{spec.key}.png" if viewport is PORTRAIT
+                       else f"walk-{size}-{role.value}-{spec.key}.png")
             pages_seen += 1
             found = _problems(page, spec.key)  # no exceptions: every page, every problem fails
             if found:
-                problems[f"{role.heading} · {spec.title}"] = found
+                problems[f"{role.heading} · {spec.title} ({size})"] = found
         page.context.close()
-    elapsed = time.monotonic() - started
-    print(f"walked {pages_seen} pages in {elapsed:.0f} s")
-    assert pages_seen >= (30 if not only else 1)
-    assert not problems, "\n".join(f"{where}:\n  " + "\n  ".join(found) for where, found in problems.items())
+    return pages_seen, problems
+
+
+def _report(problems: dict[str, list[str]]) -> str:
+    return "\n".join(f"{where}:\n  " + "\n  ".join(found) for where, found in problems.items())
+
+
+@pytest.mark.timeout(600)  # about 35 pages with axe-core: 2.5 min on an idle 2-core machine, longer when busy
+def test_every_page_as_every_role_at_820_reads_in_words_fits_and_passes_axe(
+        browser: Any, server: Server, people: People) -> None:
+    started = time.monotonic()
+    pages_seen, problems = _walk(browser, server, people, PORTRAIT)
+    print(f"walked {pages_seen} pages in {time.monotonic() - started:.0f} s")
+    assert pages_seen >= (30 if not os.environ.get("EMPOWERMENT_WALK_ROLES") else 1)
+    assert not problems, _report(problems)
+
+
+@pytest.mark.timeout(600)
+def test_every_page_as_a_manager_and_an_hr_lead_at_1024_landscape(
+        browser: Any, server: Server, people: People) -> None:
+    """The same checks in landscape for the two roles that read the most pages on a tablet."""
+    pages_seen, problems = _walk(browser, server, people, LANDSCAPE, {Role.MANAGER, Role.HR})
+    assert pages_seen >= (10 if not os.environ.get("EMPOWERMENT_WALK_ROLES") else 0)
+    assert not problems, _report(problems)
 
 
 # --- managers -------------------------------------------------------------------------------------
