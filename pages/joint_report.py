@@ -98,8 +98,13 @@ def record_once(actor: Actor, period: str | None, date_from: date | None, date_t
 
 def show_table(table: ReportTable) -> None:
     st.markdown(f"**{ui.md(table.title)}**")
-    st.dataframe(table.formatted(), hide_index=True, width="stretch", height="content",
-                 key=f"jr_table_{table.key}")
+    # A static table: its cells wrap, so eight columns fit a portrait tablet (a grid scrolled
+    # sideways at 820 px), and several tables on one page no longer repeat the grid's cell ids.
+    shown = table.formatted()
+    if shown.empty:
+        st.caption("Nothing in this period: pick a longer period or another location above.")
+    else:
+        st.table(shown, hide_index=True, border="horizontal")
     st.caption(ui.md(table.caption))
 
 

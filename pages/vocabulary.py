@@ -69,7 +69,9 @@ def _retire(actor: object, kind: str, code: str, retired: bool) -> None:
 def editor(actor: object, kind: str) -> None:
     vocab = vocabulary_queries.vocabulary(get_db())
     table = vocabulary_queries.terms_table(get_db(), kind)
-    st.dataframe(table.drop(columns=["code"]), hide_index=True, width="stretch", key=f"vc_table_{kind}")
+    # A static table: its cells wrap, so the descriptions fit a portrait tablet (a grid scrolled
+    # sideways at 820 px: 915 px of columns in 756).
+    st.table(table.drop(columns=["code"]), hide_index=True, border="horizontal")
     noun = KIND_NOUNS[kind]
     terms = {t.code: t for t in vocab.of(kind, include_retired=True)}
     picked = st.selectbox(f"Add or change a {noun}", [NEW, *terms], key=f"vc_pick_{kind}",

@@ -9,6 +9,7 @@ signing out makes the old value useless even if a browser replays it.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from empowerment.ui import nav
 from tests.e2e.conftest import (
     LANDSCAPE,
+    PORTRAIT,
     ROOT,
     Server,
     _need_browser,
@@ -162,6 +164,16 @@ def test_screenshots_of_the_team_page_and_the_switch_user_screen(browser: Any, d
     expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
     page.wait_for_timeout(1500)  # let the heatmap finish drawing
     screenshot(page, "team-page.png")
+
+    # The Payoff page in portrait: the answer in words first (the demo has enough data for it).
+    page.set_viewport_size(PORTRAIT)
+    page.goto(demo_server + "/payoff")
+    expect(page.locator(".st-key-po_headline")).to_be_visible(timeout=90_000)
+    page.wait_for_timeout(2500)  # charts draw after the script's last message
+    screenshot(page, "payoff-page.png")
+    page.set_viewport_size(LANDSCAPE)
+    page.goto(demo_server + "/team")
+    expect(page.get_by_role("heading", name=re.compile("Team"))).to_be_visible()
 
     open_menu(page)
     page.get_by_role("button", name="Switch user").click()
