@@ -54,7 +54,7 @@ else:
             st.caption("Tap a row to read its detail.")
         else:
             with st.container(border=True):
-                st.markdown(f"**{ui.md(chosen['What'])}** · {ui.md(chosen['On'])} · {ui.when(chosen['When'])} "
+                st.markdown(f"**{ui.md(chosen['What'])}** · {ui.md(chosen['On'])} · {ui.when_local(chosen['When'])} "
                             f"· {ui.name(chosen['Who'])}")
                 st.caption(ui.md(chosen["Detail"] or "No further detail.")
                            + (f" · Reference {ui.md(chosen['Reference'])}" if chosen["Reference"] else ""))

@@ -89,7 +89,7 @@ for location in data.locations:
                 owner = ui.name(row.owner) if isinstance(row.owner, str) else "nobody yet"
                 seen = (f" · acknowledged by {ui.name(row.acknowledged_by)}"
                         if isinstance(row.acknowledged_by, str) else "")
-                st.caption(f"{ui.when(row.occurred_at)} · reported by "
+                st.caption(f"{ui.when_local(row.occurred_at)} · reported by "
                            f"{ui.name(row.reported_by) if isinstance(row.reported_by, str) else '—'}"
                            f" · looked after by {owner}{seen}")
                 if isinstance(row.description, str) and row.description:
@@ -117,9 +117,9 @@ for location in data.locations:
                 star = ":material/star: " if row.featured else ""
                 st.markdown(f"{star}**{ui.md(row.by)}** · {ui.md(ui.gesture_label(row.type))} "
                             f"{ui.md(ui.money(row.cost_cents))} for {ui.md(row.customer)}")
-                followed = (f" · followed up by {ui.name(row.followed_up_by)} {ui.when(row.followed_up_at)}"
+                followed = (f" · followed up by {ui.name(row.followed_up_by)} {ui.when_local(row.followed_up_at)}"
                             if isinstance(row.followed_up_by, str) else "")
-                st.caption(ui.when(row.occurred_at) + followed)
+                st.caption(ui.when_local(row.occurred_at) + followed)
                 if isinstance(row.note, str) and row.note:
                     st.markdown(f"> {ui.md(' '.join(row.note.split()))}")
                 _said_here(row.incident)

@@ -183,7 +183,7 @@ def waiting_section(actor: Actor) -> None:
     # Lines, not a grid: readable at a glance on a tablet, and no canvas that paints late.
     with st.container(key="care_waiting"):
         for row in waiting.head(WAITING_SHOWN).itertuples():
-            st.markdown(f"⏳ **{ui.name(row.customer)}** · {ui.md(row.category)} · waiting "
+            st.markdown(f":material/hourglass_top: **{ui.name(row.customer)}** · {ui.md(row.category)} · waiting "
                         f"{ui.md(waited(row.waited_hours))} · reported {ui.when(row.occurred_at)}")
         if len(waiting) > WAITING_SHOWN:
             st.caption(f"and {len(waiting) - WAITING_SHOWN:,} more, longest waiting first.")

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from empowerment import labels
+from empowerment import clock, labels
 from empowerment.models import GestureType
 from empowerment.money import currency_symbol, format_money
 from empowerment.queries.budgets import BudgetStatus
@@ -95,6 +95,14 @@ def status_label(value: str | None) -> str:
 
 
 def when(value: datetime | pd.Timestamp | None) -> str:
+    """A stored (UTC) time as the business's wall clock shows it: the server's zone never shows."""
+    if value is None or pd.isna(value):
+        return "—"
+    return when_local(clock.local_time(pd.Timestamp(value).to_pydatetime()))
+
+
+def when_local(value: datetime | pd.Timestamp | None) -> str:
+    """A time a query already turned into the business's wall clock (hand-over, audit log)."""
     if value is None or pd.isna(value):
         return "—"
     return f"{pd.Timestamp(value):%d %b %Y, %H:%M}"

@@ -106,7 +106,7 @@ def test_the_hand_over_shows_the_care_list_and_waiting_time(db: Database) -> Non
     at = page("handover", actor_of(db, "E1"))
     assert not at.exception
     assert any("Rita Risk" in m.value for m in at.markdown)
-    waiting = [m.value for m in at.markdown if m.value.startswith("⏳ ")]
+    waiting = [m.value for m in at.markdown if m.value.startswith(":material/hourglass_top: ")]
     assert len(waiting) == 1 and " · waiting 3 h · reported " in waiting[0]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("pages/*.py"), ROOT / "app.py", *(ROOT / "empowerment").rglob("*.py")])
 # Pictographs and dingbats (the emoji people would see as boxes); arrows, bullets and dashes are text.
-EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u2604\u2607-\u27BF\u2B50\u2B55]")  # not ★ ☆: text stars
+EMOJI = re.compile("[\u231A\u231B\u23E9-\u23FA\U0001F300-\U0001FAFF\u2600-\u2604\u2607-\u27BF\u2B50\u2B55]")  # not ★ ☆: text stars
 SERVER_CLOCK = re.compile(r"\bdatetime\.now\(\)|\bdate\.today\(\)|\bdatetime\.utcnow\(\)")
 
 

@@ -36,3 +36,16 @@ def test_markdown_in_user_text_is_shown_literally() -> None:
     shown = md("[click](javascript:alert(1)) **bold** $5 <b>x</b>")
     assert "\\[" in shown and "\\*" in shown and "\\$" in shown and "\\<" in shown
     assert unmd(shown) == "[click](javascript:alert(1)) **bold** $5 <b>x</b>"
+
+
+def test_times_show_on_the_business_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.ui import components
+
+    monkeypatch.setenv("EMPOWERMENT_TIME_ZONE", "Europe/Paris")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the server's own zone never shows
+    assert components.when(datetime(2026, 7, 1, 10, 0)) == "01 Jul 2026, 12:00"  # stored UTC, CEST
+    assert components.when(datetime(2026, 1, 15, 23, 30)) == "16 Jan 2026, 00:30"  # CET, the next day
+    assert components.when_local(datetime(2026, 7, 1, 10, 0)) == "01 Jul 2026, 10:00"  # already local
+    assert components.when(None) == "—"
