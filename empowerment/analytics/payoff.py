@@ -177,15 +177,15 @@ def _warnings(linked: pd.DataFrame, request: PayoffRequest) -> list[str]:
     too_recent = int((~linked["eligible"].to_numpy(dtype=bool)).sum())
     if too_recent:
         notes.append(
-            f"{too_recent:,} episodes are too recent for a full {horizon}-day follow-up after the "
+            f"{too_recent:,} {_plural(too_recent, 'episode is', 'episodes are')} too recent for a full {horizon}-day follow-up after the "
             f"{window}-hour recovery window; they are left out of return rates and effects (not counted as lost)."
         )
     late, early = int(linked["late_gestures"].sum()), int(linked["early_gestures"].sum())
     if late:
-        notes.append(f"{late:,} gestures were logged more than {window} hours after their incident; they are "
+        notes.append(f"{late:,} {_plural(late, 'gesture was', 'gestures were')} logged more than {window} hours after their incident; they are "
                      "not counted as recoveries (the customer may already have been back).")
     if early:
-        notes.append(f"{early:,} gestures are dated before their incident; they never count.")
+        notes.append(f"{early:,} {_plural(early, 'gesture is', 'gestures are')} dated before their incident; they never count.")
     per_customer = linked.groupby("customer_id", sort=False)["incident_count"].sum()
     if len(per_customer) and per_customer.max() > MAX_CUSTOMER_SHARE_OF_INCIDENTS * per_customer.sum():
         most = int(per_customer.max())
@@ -195,8 +195,8 @@ def _warnings(linked: pd.DataFrame, request: PayoffRequest) -> list[str]:
                      "customer record?) before relying on any figure.")
     merged = int(linked["incident_count"].sum()) - len(linked)
     if merged:
-        notes.append(f"{merged:,} incidents came within {horizon} days of the same customer's previous one and "
-                     "are counted with it, as one episode.")
+        notes.append(f"{merged:,} {_plural(merged, 'incident', 'incidents')} came within {horizon} days of the same customer's "
+                     f"previous one and {_plural(merged, 'is', 'are')} counted with it, as one episode.")
     return notes
 
 
@@ -359,3 +359,7 @@ def payoff_view(
         breakdowns={column: return_rates_by(linked, column) for column in BREAKDOWN_COLUMNS},
         gesture_delays=time_to_gesture_frame(linked),
     )
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many

@@ -38,12 +38,12 @@ def _empowerment_sentence(report: JointReport) -> str:
     where = f"at {report.location}" if report.location else "across all locations"
     people = (f"{int(total['Used their budget']):,} of {int(total['Front-line staff']):,} front-line staff "
               f"({_pct(total['Share who used it'])}) used their recovery budget, with "
-              f"{int(total['Gestures']):,} gestures" if total["Front-line staff"] else "there were no front-line staff")
+              f"{labels.count(int(total['Gestures']), 'gesture')}" if total["Front-line staff"] else "there were no front-line staff")
     if not incidents:
         return f"In {report.window.label} {where}, {people}; no incidents were recorded."
     return (f"In {report.window.label} {where}, {people}. Staff recovered {recovered:,} of {incidents:,} "
             f"incidents ({_pct(recovered / incidents)}), for {report.payoff.recovered.customers:,} of "
-            f"{report.payoff.overall.customers:,} customers.")
+            f"{labels.count(report.payoff.overall.customers, 'customer')}.")
 
 
 def _outcome_sentence(report: JointReport) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from empowerment import money, settings
+from empowerment import labels, money, settings
 from empowerment.analytics.result import Figure, PayoffResult
 
 OBSERVATIONAL = ("Observational estimate, adjusted for purchases and spend in the year before, tenure, "
@@ -144,7 +144,7 @@ def breakdown_text(row: object, horizon_days: int, minimum: int) -> str:
     if cases < minimum:
         return f"not enough cases yet ({cases:,} so far, {minimum} needed)"
     if figure is None or figure.estimate is None or figure.low is None or figure.high is None:
-        return f"no estimate: {breakdown_figure(row).reason.rstrip('.')} ({cases:,} cases)"
+        return f"no estimate: {breakdown_figure(row).reason.rstrip('.')} ({labels.count(cases, 'case')})"
     direction = "more" if figure.estimate >= 0 else "fewer"
     limits = f"between {figure.low * 100:+.1f} and {figure.high * 100:+.1f} points"
     if figure.could_be_zero:
@@ -153,7 +153,7 @@ def breakdown_text(row: object, horizon_days: int, minimum: int) -> str:
     clear = (not figure.could_be_zero and p_holm is not None and math.isfinite(float(p_holm))
              and float(p_holm) < 0.05)
     return (f"associated with {abs(figure.estimate) * 100:.1f} points {direction} customers back within "
-            f"{horizon_days} days than comparable customers given no gesture ({limits}; {cases:,} cases)"
+            f"{horizon_days} days than comparable customers given no gesture ({limits}; {labels.count(cases, 'case')})"
             + ("; clear after Holm's correction" if clear else ""))
 
 
@@ -165,7 +165,7 @@ def breakdown_short(row: object, minimum: int, plain_reason: str) -> str:
     if cases < minimum:
         return f"not enough cases yet ({cases:,} so far)"
     if figure is None or figure.estimate is None or figure.low is None or figure.high is None:
-        return f"{plain_reason} ({cases:,} cases)"
+        return f"{plain_reason} ({labels.count(cases, 'case')})"
     zero = ", could be zero" if figure.could_be_zero else ""
     return (f"{figure.estimate * 100:+.1f} points (between {figure.low * 100:+.1f} and {figure.high * 100:+.1f}"
-            f"{zero}; {cases:,} cases)")
+            f"{zero}; {labels.count(cases, 'case')})")
