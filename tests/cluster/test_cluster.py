@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cluster.conftest import Running
-from tests.e2e.conftest import LANDSCAPE, new_page, screenshot, sign_in
+from tests.e2e.conftest import LANDSCAPE, new_page, open_history, screenshot, sign_in
 from tests.e2e.test_tablet_flow import _choose, _find_and_pick
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -73,7 +73,7 @@ def test_a_gesture_logged_through_one_replica_shows_on_the_others_next_rerun(
     expect(writer.get_by_text("Logged $25.00.")).to_be_visible()
 
     _choose(watcher, "Noise")  # any tap reruns Ana's page on replica 2
-    watcher.get_by_text(re.compile("^History: ")).first.tap()  # the history, collapsed to its summary, opens
+    open_history(watcher)  # the history, collapsed to its summary, opens
     expect(watcher.get_by_text(re.compile(re.escape(note))).first).to_be_visible()
     screenshot(watcher, "cluster-other-replica-sees-the-gesture.png")
     writer.context.close()

@@ -199,6 +199,18 @@ def open_menu(page: Any) -> None:
         opener.first.click()
 
 
+def open_history(page: Any) -> None:
+    """Open the customer's history, collapsed to its summary line, unless it is open already
+    (Streamlit keeps an expander's state across reruns: a second tap would close it)."""
+    import re
+
+    summary = page.get_by_text(re.compile("^History: ")).first
+    summary.wait_for()
+    details = summary.locator("xpath=ancestor::details[1]")
+    if details.get_attribute("open") is None:
+        summary.tap()
+
+
 def new_page(browser: Any, viewport: dict[str, int]) -> Any:
     """A fresh touch-screen tab (own cookies) at the given size."""
     context = browser.new_context(viewport=viewport, has_touch=True, device_scale_factor=1)

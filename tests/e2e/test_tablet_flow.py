@@ -9,7 +9,16 @@ import pytest
 
 from empowerment.queries.budgets import budget_status
 from empowerment.ui import components as ui
-from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Person, Server, new_page, screenshot, sign_in
+from tests.e2e.conftest import (
+    LANDSCAPE,
+    PORTRAIT,
+    Person,
+    Server,
+    new_page,
+    open_history,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -61,7 +70,7 @@ def test_staff_log_a_recovery_at_1024x768_and_see_the_balance_drop(browser: Any,
     page = new_page(browser, LANDSCAPE)
     sign_in(page, server.url, ana)
     _find_and_pick(page, "412", "Grace Hopper")
-    page.get_by_text(re.compile("^History: ")).tap()  # the history, collapsed to its summary, opens
+    open_history(page)  # the history, collapsed to its summary, opens
     # the latest earlier gestures with their notes (which ones depends on the tests run before)
     expect(page.get_by_text(re.compile(r"^“.+”$")).first).to_be_visible()
     _choose(page, "Noise", "On the house", "$25")
