@@ -19,6 +19,7 @@ BENCHES = [
     ["benchmarks/bench_import.py"],
     ["benchmarks/bench_tablet.py"],
     ["benchmarks/bench_payoff.py", "--postgres-server", "postgresql+psycopg://postgres@127.0.0.1:5432/test"],
+    ["benchmarks/bench_outcomes.py"],
     ["benchmarks/bench_coverage.py", "--seeds", "40"],
     ["benchmarks/bench_report.py"],
     ["benchmarks/bench_api.py"],

@@ -10,6 +10,7 @@ request log once.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -182,6 +183,7 @@ class _Context:
     gesture_type: str = ""  # the organisation's code for the type
     values: tuple[str, ...] = ()
     money: MoneyHere = MoneyHere("USD", "en_US")  # the location's currency: budget, caps, gesture
+    new_outcome: outcomes.Prepared | None = None  # a new incident's outcome row, worked out before the lock
 
     def show(self, amount: int | None) -> str:
         return format_money(amount, self.money.currency, self.money.locale)
@@ -264,6 +266,8 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
         if previous is not None:
             return _result_for(session, previous, already=True)
         ctx = _prepare(session, actor, request, at)
+        if ctx.incident is None:  # a new incident: its outcome row is worked out here, not in the lock
+            ctx = dataclasses.replace(ctx, new_outcome=outcomes.prepare_new_incident(session, ctx.customer.id, at))
     valid = _validate(request, ctx.money.currency)  # in the location's minor units
     if ctx.policy.needs_note(valid.cost_cents) and not valid.note:
         raise InvalidInput(
@@ -317,7 +321,9 @@ def _spend(
             .values(status=IncidentStatus.RESOLVED))
     else:
         incident_id, incident_code = _new_incident(session, ctx, valid.category, at)
-        outcomes.refresh(session, [ctx.customer.id])  # its row in the outcomes table
+        # Its own row in the outcomes table (a row depends on its incident and the customer's
+        # purchases only): prepared before the lock, checked and inserted here.
+        outcomes.add_new_incident(session, incident_id, ctx.customer.id, ctx.new_outcome)
     needs_approval = policy.needs_approval(valid.cost_cents)
     needs_review = policy.needs_review(valid.cost_cents)
     status = GestureStatus.PENDING_APPROVAL if needs_approval else GestureStatus.LOGGED

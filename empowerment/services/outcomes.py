@@ -23,6 +23,8 @@ takes a new snapshot per statement).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -201,4 +203,54 @@ def _record_transactions(session: Session, state: OutcomesState) -> None:
     session.flush()
 
 
-__all__ = ["is_built", "rebuild", "rebuild_in", "refresh"]
+@dataclass(frozen=True)
+class Prepared:
+    """A new incident's outcome row, worked out before the write lock from the customer's
+    purchases as they were then (`purchases`), so the lock holds only a check and an insert."""
+
+    customer_id: int
+    recovery_window_hours: int
+    purchases: tuple[tuple[object, ...], ...]
+    row: dict[str, object]
+
+
+def prepare_new_incident(session: Session, customer_id: int, occurred_at: datetime) -> Prepared | None:
+    """In a read unit before the write: the outcome row a new incident of `customer_id` at
+    `occurred_at` will have (None when the table was never built)."""
+    state = session.get(OutcomesState, 1)
+    if state is None:
+        return None
+    purchases = _purchases(session, customer_id)
+    incident = pd.DataFrame({"incident_id": [0], "customer_id": [customer_id],
+                             "occurred_at": pd.Series([occurred_at], dtype="datetime64[us]")})
+    transactions = _frame(list(purchases), ["customer_id", "occurred_at", "amount_cents"])
+    row = _records(outcome_columns(incident, transactions, state.recovery_window_hours))[0]
+    return Prepared(customer_id, state.recovery_window_hours, purchases, row)
+
+
+def add_new_incident(session: Session, incident_id: int, customer_id: int, prepared: Prepared | None) -> None:
+    """Inside the write unit that created the incident: insert the prepared row when the
+    customer's purchases and the window are still what it was worked out from; else refresh."""
+    state = session.get(OutcomesState, 1)
+    if state is None:
+        return
+    _lock(session, np.array([customer_id], dtype=np.int64), exclusive=False)
+    if (prepared is None or prepared.customer_id != customer_id
+            or prepared.recovery_window_hours != state.recovery_window_hours
+            or _purchases(session, customer_id) != prepared.purchases):
+        refresh(session, [], incident_ids=[incident_id])  # something changed since: work it out here
+        return
+    session.execute(insert(table_of(IncidentOutcome)), [{**prepared.row, "incident_id": incident_id}])
+
+
+def _purchases(session: Session, customer_id: int) -> tuple[tuple[object, ...], ...]:
+    """The customer's transactions as stored (customer, time, amount), in id order: compared as
+    they are, so any insert, change or removal since shows."""
+    transactions = table_of(Transaction)
+    rows = session.execute(select(transactions.c.customer_id, _time(session, transactions.c.occurred_at),
+                                  transactions.c.amount_cents)
+                           .where(transactions.c.customer_id == customer_id).order_by(transactions.c.id))
+    return tuple(tuple(r) for r in rows)
+
+
+__all__ = ["Prepared", "add_new_incident", "is_built", "prepare_new_incident", "rebuild", "rebuild_in", "refresh"]

@@ -155,3 +155,27 @@ def test_the_table_has_a_column_pair_for_each_horizon_the_analytics_keeps() -> N
     columns = set(IncidentOutcome.__table__.c.keys())
     assert STORED == OUTCOME_HORIZONS
     assert all({f"revenue_after_{h}_cents", f"revenue_before_{h}_cents"} <= columns for h in OUTCOME_HORIZONS)
+
+
+def test_a_purchase_landing_between_the_prepared_row_and_the_write_is_not_lost(
+        shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tablet works out a new incident's row before the write lock; a purchase committed in
+    # between (an import on another process) must show in the row, not be missed.
+    from empowerment.clock import utc_now
+    from empowerment.services import gestures
+
+    real = outcomes.prepare_new_incident
+    customer = CUSTOMERS[0]
+
+    def prepare_then_a_purchase_lands(session, customer_id, occurred_at):  # type: ignore[no-untyped-def]
+        prepared = real(session, customer_id, occurred_at)
+        yesterday = (utc_now() - timedelta(days=1)).isoformat()  # in the row's prior-year revenue
+        import_csv(shop, "transactions", _csv("transactions", [(1, customer, yesterday, 9_900)]), actor=SYSTEM)
+        return prepared
+
+    monkeypatch.setattr(gestures.outcomes, "prepare_new_incident", prepare_then_a_purchase_lands)
+    log_gesture(shop, actor_of(shop, "E0"), LogRequest("E0", customer, "comp", 500, category="Noise",
+                                                       idempotency_key="between"))
+    kept = _rows(shop)
+    outcomes.rebuild(shop, SYSTEM)
+    assert kept == _rows(shop)
