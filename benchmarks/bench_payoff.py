@@ -99,7 +99,8 @@ def tables(frames: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
     """Rows for each table, as columns (times as the text SQLAlchemy stores in SQLite)."""
     out: dict[str, dict[str, np.ndarray]] = {}
     loc_ids, team_ids, emp_ids = (np.arange(1, n + 1) for n in (len(LOCATIONS), len(TEAMS), EMPLOYEES))
-    out["locations"] = {"id": loc_ids, "code": np.array(LOCATIONS), "name": np.array(LOCATIONS)}
+    out["locations"] = {"id": loc_ids, "code": np.array(LOCATIONS), "name": np.array(LOCATIONS),
+                        "currency": np.array(["USD"] * len(LOCATIONS))}
     out["teams"] = {"id": team_ids, "code": np.array(TEAMS), "name": np.array(TEAMS),
                     "location_id": (team_ids - 1) % len(LOCATIONS) + 1}
     out["employees"] = {"id": emp_ids, "code": np.array([f"E{i:03d}" for i in emp_ids]),

@@ -154,3 +154,18 @@ def test_by_follow_up_breaks_the_uplift_down_adjusted(db: Database, capsys: pyte
     assert printed == json.loads(json.dumps(what_works.records(expected)))
     assert {row["level"] for row in printed} == {"Followed up", "Not followed up"}
     assert all(("estimate" in row) == row["reliable"] for row in printed)
+
+
+def test_the_payoff_is_the_same_from_sqlite_and_from_postgresql(sqlite_db: Database, pg_db: Database,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # The same data on both supported databases gives the same payoff, figure for figure.
+    from tests.integration.test_queries import store_synthetic, synthetic
+
+    frames = synthetic(300, 3)
+    answers = []
+    for database in (sqlite_db, pg_db):
+        store_synthetic(database, *frames)
+        capsys.readouterr()
+        assert main(["payoff", "--database-url", database.url, "--format", "json", "--bootstrap", "50"]) == 0
+        answers.append(json.loads(capsys.readouterr().out))
+    assert answers[0] == answers[1]
