@@ -17,10 +17,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -31,6 +32,8 @@ from empowerment.models import Customer, Role
 from empowerment.services import accounts, gestures, signin
 from empowerment.services.gestures import LogRequest
 from tests.factories import make_customer, make_policy, make_team
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -149,19 +152,26 @@ def stop_server(process: subprocess.Popen[bytes], log: Any) -> None:
     log.close()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: str) -> Iterator[Server]:
+@contextmanager
+def served(folder: Path, template: str, fill: Callable[[Database], T]) -> Iterator[tuple[str, T]]:
+    """The app on its own copy of the migrated template, filled by `fill`: (its URL, what `fill`
+    returned), stopped afterwards."""
     _need_browser()
-    folder = tmp_path_factory.mktemp("e2e")
-    shutil.copyfile(_sqlite_template, folder / "app.db")
+    shutil.copyfile(template, folder / "app.db")
     db = Database(f"sqlite:///{folder / 'app.db'}")
-    org = _fill(db)
+    filled = fill(db)
     process, log, url = start_server(db.url, folder)
     try:
-        yield Server(url, org)
+        yield url, filled
     finally:
         stop_server(process, log)
         db.dispose()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: str) -> Iterator[Server]:
+    with served(tmp_path_factory.mktemp("e2e"), _sqlite_template, _fill) as (url, org):
+        yield Server(url, org)
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -5,7 +5,6 @@ a dollar property."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -18,7 +17,7 @@ from empowerment.db import Database
 from empowerment.models import Location, Role, Team
 from empowerment.services import accounts
 from empowerment.services.organisation import set_location_money
-from tests.e2e.conftest import PORTRAIT, Person, _need_browser, new_page, sign_in, start_server, stop_server
+from tests.e2e.conftest import PORTRAIT, Person, new_page, served, sign_in
 from tests.e2e.test_tablet_flow import _choose, _find_and_pick
 from tests.factories import make_customer, make_policy, make_team
 
@@ -46,17 +45,8 @@ def _fill(db: Database) -> dict[str, Person]:
 
 @pytest.fixture(scope="module")
 def money_server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: str) -> Iterator[tuple[str, dict[str, Person]]]:
-    _need_browser()
-    folder = tmp_path_factory.mktemp("e2e-money")
-    shutil.copyfile(_sqlite_template, folder / "app.db")
-    db = Database(f"sqlite:///{folder / 'app.db'}")
-    people = _fill(db)
-    process, log, url = start_server(db.url, folder)
-    try:
+    with served(tmp_path_factory.mktemp("e2e-money"), _sqlite_template, _fill) as (url, people):
         yield url, people
-    finally:
-        stop_server(process, log)
-        db.dispose()
 
 
 def _log(page: Any, city: str, typed: str) -> Any:
