@@ -46,7 +46,7 @@ PORTRAIT = {"width": 820, "height": 1180}
 # checkout clean.
 SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("EMPOWERMENT_UPDATE_SCREENSHOTS") == "1"
                       else "test-results/screenshots")
-STARTUP_SECONDS = 30
+STARTUP_SECONDS = 45  # a few servers may start at once (start_servers)
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,8 @@ def _fill(db: Database) -> Org:
     return Org(db, ana, ben, grace, arabic)
 
 
-def start_server(database_url: str, folder: Path, extra_env: dict[str, str] | None = None,
-                 port: int | None = None) -> tuple[subprocess.Popen[bytes], Any, str]:
-    """`streamlit run app.py` on a free port (or `port`) against `database_url`, once it answers:
-    the process, its open log file and its URL. Stop it with `stop_server`."""
+def _launch(database_url: str, folder: Path, extra_env: dict[str, str] | None,
+            port: int | None) -> tuple[subprocess.Popen[bytes], Any, str, Path]:
     port = port or _free_port()
     env = {**os.environ, "EMPOWERMENT_DATABASE_URL": database_url,
            "EMPOWERMENT_SECRET_KEY": "e2e-" + "x" * 40, "EMPOWERMENT_DEMO_ON_EMPTY": "0",
@@ -133,13 +131,33 @@ def start_server(database_url: str, folder: Path, extra_env: dict[str, str] | No
          "--browser.gatherUsageStats", "false", "--server.runOnSave", "false",
          "--server.fileWatcherType", "none"],  # files edited meanwhile must not disturb the run
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    return process, log, f"http://127.0.0.1:{port}", log_path
+
+
+def start_server(database_url: str, folder: Path, extra_env: dict[str, str] | None = None,
+                 port: int | None = None) -> tuple[subprocess.Popen[bytes], Any, str]:
+    """`streamlit run app.py` on a free port (or `port`) against `database_url`, once it answers:
+    the process, its open log file and its URL. Stop it with `stop_server`."""
+    return start_servers([(database_url, folder)], extra_env, port)[0]
+
+
+def start_servers(targets: list[tuple[str, Path]], extra_env: dict[str, str] | None = None,
+                  port: int | None = None, at_once: int = 3) -> list[tuple[subprocess.Popen[bytes], Any, str]]:
+    """Several servers (database URL, folder), `at_once` starting together: a test that needs a
+    fresh process per case overlaps their starts (a start is one core's work, and part of it is
+    waiting) instead of waiting for each in turn; more at once only queue for the two cores."""
+    started: list[tuple[subprocess.Popen[bytes], Any, str]] = []
     try:
-        _wait_healthy(url, process, log_path)
+        for first in range(0, len(targets), at_once):
+            launched = [_launch(url, folder, extra_env, port) for url, folder in targets[first:first + at_once]]
+            started += [(process, log, url) for process, log, url, _path in launched]
+            for process, _log, url, log_path in launched:
+                _wait_healthy(url, process, log_path)
     except BaseException:
-        stop_server(process, log)
+        for process, log, _url in started:
+            stop_server(process, log)
         raise
-    return process, log, url
+    return started
 
 
 def stop_server(process: subprocess.Popen[bytes], log: Any) -> None:

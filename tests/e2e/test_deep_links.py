@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     open_menu,
     screenshot,
     start_server,
+    start_servers,
     stop_server,
 )
 
@@ -36,16 +37,22 @@ pytestmark = pytest.mark.e2e
 PAGES = [spec for spec in nav.PAGES if (ROOT / spec.path).is_file()]
 
 
-@pytest.fixture
-def fresh_server(tmp_path: Path, _sqlite_template: str) -> Iterator[str]:
-    """A brand-new `streamlit run app.py` process on an empty, migrated database."""
+@pytest.fixture(scope="module")
+def fresh_servers(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: str) -> Iterator[dict[str, str]]:
+    """A brand-new `streamlit run app.py` process for each page file, each on its own empty,
+    migrated database: page key -> URL. They start together and each sees one request."""
     _need_browser()
-    shutil.copyfile(_sqlite_template, tmp_path / "app.db")
-    process, log, url = start_server(f"sqlite:///{tmp_path / 'app.db'}", tmp_path)
+    targets = []
+    for spec in PAGES:
+        folder = tmp_path_factory.mktemp(f"fresh-{spec.key}")
+        shutil.copyfile(_sqlite_template, folder / "app.db")
+        targets.append((f"sqlite:///{folder / 'app.db'}", folder))
+    servers = start_servers(targets)
     try:
-        yield url
+        yield {spec.key: url for spec, (_process, _log, url) in zip(PAGES, servers, strict=True)}
     finally:
-        stop_server(process, log)
+        for process, log, _url in servers:
+            stop_server(process, log)
 
 
 def _expect_sign_in_only(page: Any, spec: nav.PageSpec | None) -> None:
@@ -63,9 +70,9 @@ def _expect_sign_in_only(page: Any, spec: nav.PageSpec | None) -> None:
 
 @pytest.mark.parametrize("spec", PAGES, ids=[s.key for s in PAGES])
 def test_a_fresh_server_shows_the_sign_in_screen_for_every_page_file(
-        browser: Any, fresh_server: str, spec: nav.PageSpec) -> None:
+        browser: Any, fresh_servers: dict[str, str], spec: nav.PageSpec) -> None:
     page = new_page(browser, LANDSCAPE)
-    page.goto(f"{fresh_server}/{Path(spec.path).stem}")  # the first request this server ever sees
+    page.goto(f"{fresh_servers[spec.key]}/{Path(spec.path).stem}")  # the first request this server ever sees
     _expect_sign_in_only(page, spec)
     page.context.close()
 
