@@ -258,3 +258,141 @@ def test_purchases_in_several_currencies_are_converted_one_by_one_even_with_the_
     frames = load_analytics_frames(db, outcomes=True)
     assert isinstance(frames.transactions, pd.DataFrame)
     assert frames.transactions["amount_cents"].tolist() == [6500]  # ¥10,000 x 0.0065 on 3 March
+
+
+# --- imports and exports: every amount in its row's location currency ------------------------------
+
+def _guests_at_each_property(db: Database) -> dict[str, str]:
+    """Three properties (`three_properties`) and a guest seen at each: {city: customer code}."""
+    from empowerment.models import Customer
+
+    people = three_properties(db)
+    guests = {}
+    with db.write() as session:
+        for city, currency in (("Tokyo", "JPY"), ("Paris", "EUR"), ("Boston", "USD")):
+            place = session.scalars(select(Location.id).where(Location.currency == currency)).one()
+            session.add(Customer(code=f"G-{city}", name=f"Guest {city}", location_id=place))
+            guests[city] = f"G-{city}"
+    people.update({f"guest {city}": code for city, code in guests.items()})
+    return people
+
+
+def _import(db: Database, kind: str, text: str, **kwargs: object) -> object:
+    from empowerment.services.importing import import_csv
+
+    return import_csv(db, kind, text.encode("utf-8"), actor=SYSTEM, **kwargs)  # type: ignore[arg-type]
+
+
+def _export(db: Database, kind: str) -> str:
+    import io
+
+    from empowerment.services.exporting import export_csv
+
+    out = io.StringIO()
+    export_csv(db, kind, out, actor=SYSTEM)
+    return out.getvalue()
+
+
+def test_imported_transactions_are_read_in_each_customers_currency(db: Database) -> None:
+    from empowerment.models import Transaction
+
+    _guests_at_each_property(db)
+    _import(db, "transactions", "transaction_id,customer_id,occurred_at,amount\n"
+            "T1,G-Tokyo,2026-03-02,1250\nT2,G-Paris,2026-03-02,12.50\nT3,G-Boston,2026-03-02,12.50\n"
+            "T4,G-Tokyo,2026-03-02,-300\nT5,NEW,2026-03-02,9.99\n")
+    with db.read() as session:
+        stored = dict(session.execute(select(Transaction.code, Transaction.amount_cents)).all())
+    # ¥1,250 is 1250 yen (not 125,000); 12.50 € and $12.50 are 1250 cents; an unknown (new) customer
+    # has no location: the installation's dollars.
+    assert stored == {"T1": 1250, "T2": 1250, "T3": 1250, "T4": -300, "T5": 999}
+    exported = _export(db, "transactions").splitlines()
+    assert exported[1:] == ["T1,G-Tokyo,2026-03-02T00:00:00,1250", "T2,G-Paris,2026-03-02T00:00:00,12.50",
+                            "T3,G-Boston,2026-03-02T00:00:00,12.50", "T4,G-Tokyo,2026-03-02T00:00:00,-300",
+                            "T5,NEW,2026-03-02T00:00:00,9.99"]
+    # The app's own export re-imports unchanged.
+    assert _import(db, "transactions", _export(db, "transactions")).unchanged == 5  # type: ignore[attr-defined]
+
+
+def test_a_french_file_of_euros_and_yen_reads_the_decimal_comma(db: Database) -> None:
+    from empowerment.models import Transaction
+
+    _guests_at_each_property(db)
+    summary = _import(db, "transactions", "transaction_id;customer_id;occurred_at;amount\n"
+                      "T1;G-Paris;2026-03-02;12,50\nT2;G-Paris;2026-03-02;1.234,50\nT3;G-Tokyo;2026-03-02;1.250\n")
+    assert summary.decimal_mark == ","  # type: ignore[attr-defined]
+    with db.read() as session:
+        stored = dict(session.execute(select(Transaction.code, Transaction.amount_cents)).all())
+    assert stored == {"T1": 1250, "T2": 123_450, "T3": 1250}  # "1.250" yen is one thousand two hundred fifty
+
+
+def test_an_amount_finer_than_its_currency_is_refused_with_its_line_and_column_all_or_nothing(db: Database) -> None:
+    from empowerment.errors import ImportFailed
+    from empowerment.models import Transaction
+
+    _guests_at_each_property(db)
+    text = ("transaction_id,customer_id,occurred_at,amount\n"
+            "T1,G-Boston,2026-03-02,12.50\nT2,G-Tokyo,2026-03-02,12.5\nT3,G-Paris,2026-03-02,12.505\n"
+            "T4,G-Tokyo,2026-03-02,1250\n")
+    with pytest.raises(ImportFailed) as refused:
+        _import(db, "transactions", text)
+    problems = {(p["line"], p["column"]): str(p["reason"]) for p in refused.value.problems}
+    assert set(problems) == {(3, "amount"), (4, "amount")}
+    assert "Japanese Yen (JPY) amounts are whole numbers" in problems[(3, "amount")]
+    assert "the currency of Tokyo" in problems[(3, "amount")]
+    assert "more than 2 decimals; EUR amounts have at most 2" in problems[(4, "amount")]
+    with db.read() as session:
+        assert session.scalars(select(Transaction)).first() is None  # nothing written
+    # Importing the valid rows sets the two aside, with their reasons in the rejects.
+    summary = _import(db, "transactions", text, valid_rows_only=True)
+    assert (summary.inserted, summary.rejected) == (2, 2)  # type: ignore[attr-defined]
+    with db.read() as session:
+        assert sorted(session.scalars(select(Transaction.amount_cents))) == [1250, 1250]
+
+
+def test_imported_gestures_are_in_their_givers_currency_and_export_so(db: Database) -> None:
+    from empowerment.errors import ImportFailed
+    from empowerment.models import Gesture
+
+    people = _guests_at_each_property(db)
+    _import(db, "incidents", "incident_id,customer_id,occurred_at,category\nI1,G-Tokyo,2026-03-02,Noise\n"
+            "I2,G-Paris,2026-03-02,Noise\nI3,G-Boston,2026-03-02,Noise\n")
+    header = "gesture_id,incident_id,employee_id,occurred_at,type,cost,note\n"
+    bad = header + f"G1,I1,{people['Tokyo']},2026-03-02T10:00,comp,1250.5,\n"
+    with pytest.raises(ImportFailed) as refused:
+        _import(db, "gestures", bad)
+    assert [(p["line"], p["column"]) for p in refused.value.problems] == [(2, "cost")]
+    assert "whole numbers" in str(refused.value.problems[0]["reason"])
+    _import(db, "gestures", header + f"G1,I1,{people['Tokyo']},2026-03-02T10:00,comp,1250,\n"
+            f"G2,I2,{people['Paris']},2026-03-02T10:00,comp,12.50,\n"
+            f"G3,I3,{people['Boston']},2026-03-02T10:00,comp,12.5,\n")
+    with db.read() as session:
+        assert dict(session.execute(select(Gesture.code, Gesture.cost_cents)).all()) == {
+            "G1": 1250, "G2": 1250, "G3": 1250}
+    costs = [line.split(",")[5] for line in _export(db, "gestures").splitlines()[1:]]
+    assert costs == ["1250", "12.50", "12.50"]
+
+
+def test_the_ledger_export_writes_each_budgets_currency(db: Database) -> None:
+    people = three_properties(db)
+    _log(db, people["Tokyo"], "1250")
+    _log(db, people["Boston"], "12.50")
+    rows = [line.split(",") for line in _export(db, "ledger").splitlines()[1:]]
+    amounts = {(row[1], row[3]): row[4] for row in rows}
+    assert amounts[(people["Tokyo"], "spend")] == "-1250" and amounts[(people["Tokyo"], "allocation")] == "50000"
+    assert amounts[(people["Boston"], "spend")] == "-12.50" and amounts[(people["Boston"], "allocation")] == "500.00"
+
+
+def test_an_api_batch_of_yen_is_read_in_yen(db: Database) -> None:
+    from empowerment.models import Transaction
+    from empowerment.services.ingest import BatchRefused, upsert_rows
+
+    _guests_at_each_property(db)
+    with pytest.raises(BatchRefused) as refused:
+        upsert_rows(db, SYSTEM, "transactions", [
+            {"transaction_id": "T1", "customer_id": "G-Tokyo", "occurred_at": "2026-03-02", "amount": "12.5"}])
+    assert refused.value.errors[0].field == "amount" and "whole numbers" in refused.value.errors[0].message
+    upsert_rows(db, SYSTEM, "transactions", [
+        {"transaction_id": "T1", "customer_id": "G-Tokyo", "occurred_at": "2026-03-02", "amount": 1250},
+        {"transaction_id": "T2", "customer_id": "G-Paris", "occurred_at": "2026-03-02", "amount": "12.50"}])
+    with db.read() as session:
+        assert sorted(session.scalars(select(Transaction.amount_cents))) == [1250, 1250]
