@@ -96,10 +96,31 @@ def test_a_locations_currency_is_fixed_once_money_is_recorded(db: Database) -> N
     with pytest.raises(InvalidInput, match="locale"):
         set_location_money(db, SYSTEM, tokyo, "JPY", "xx_NOWHERE")
     assert set_location_money(db, SYSTEM, tokyo, "JPY", "ja_JP").locale == "ja_JP"  # no money yet: fine
+    # Its team's policy is in yen already (¥50,000 a month): that fixes the currency too.
+    with pytest.raises(InvalidState, match="already has budget policies in Japanese Yen .JPY.; its currency "
+                                           "cannot become US Dollar .USD."):
+        set_location_money(db, SYSTEM, tokyo, "USD")
     _log(db, people["Tokyo"], "1250")
-    with pytest.raises(InvalidState, match="already has budgets, gestures or purchases in JPY"):
+    with pytest.raises(InvalidState, match="already has budgets in Japanese Yen"):
         set_location_money(db, SYSTEM, tokyo, "USD")
     assert set_location_money(db, SYSTEM, tokyo, "JPY", "").locale == "en_US"  # the locale may change
+
+
+def test_a_location_without_money_may_change_its_currency_and_one_with_purchases_may_not(db: Database) -> None:
+    from empowerment.models import Customer, Transaction
+
+    make_team(db, "T-Lyon", location="Lyon")
+    with db.read() as session:
+        lyon = session.scalars(select(Location).where(Location.name == "Lyon")).one()
+    assert set_location_money(db, SYSTEM, lyon.code, "EUR").currency == "EUR"
+    assert set_location_money(db, SYSTEM, lyon.code, "CHF").currency == "CHF"  # nothing recorded: free
+    with db.write() as session:
+        guest = Customer(code="C-L", name="Lyon guest", location_id=lyon.id)
+        session.add(guest)
+        session.flush()
+        session.add(Transaction(code="T-L", customer_id=guest.id, occurred_at=date(2026, 3, 1), amount_cents=1250))
+    with pytest.raises(InvalidState, match="already has purchases in Swiss Franc"):
+        set_location_money(db, SYSTEM, lyon.code, "EUR")
 
 
 def test_new_locations_take_the_installations_currency(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
