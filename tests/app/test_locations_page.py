@@ -98,3 +98,42 @@ def test_the_service_refuses_what_a_forged_screen_would_send(db: Database) -> No
     with pytest.raises(PermissionDenied):
         set_location_money(db, actor_of(db, "E-B"), _place(db, "Paris").code, "EUR")
     assert _place(db, "Boston").currency == "USD"
+
+
+# --- the Team page across currencies (issue 15) -----------------------------------------------------
+
+def test_the_team_page_across_currencies_converts_and_says_a_missing_rate(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.clock import utc_now
+    from empowerment.services.importing import import_csv
+    from empowerment.services.organisation import set_location_money
+
+    monkeypatch.setenv("EMPOWERMENT_REPORTING_CURRENCY", "EUR")
+    tokyo = make_team(db, "T-Tokyo", "Tokyo")
+    set_location_money(db, SYSTEM, _place(db, "Tokyo").code, "JPY")
+    set_location_money(db, SYSTEM, _place(db, "Paris").code, "EUR", "fr_FR")
+    make_employee(db, "E-T", team_id=tokyo, name="Tomo Staff")
+    log_gesture(db, SYSTEM, LogRequest("E-T", "C1", "comp", "10000", category="Noise"), at=datetime.now())
+    log_gesture(db, SYSTEM, LogRequest("E-B", "C1", "comp", "100", category="Noise"), at=datetime.now())
+
+    def team_page() -> AppTest:
+        at = AppTest.from_file(str(Path(PAGE).parent / "team.py"), default_timeout=60)
+        at.session_state["actor"] = actor_of(db, "E-A")
+        return at.run()
+
+    at = team_page()
+    assert not at.exception
+    warning = at.warning[0].value
+    assert "converted into EUR" in warning and "No exchange rate from JPY to EUR" in warning
+    assert not at.metric  # no figure at a made-up rate
+    today = utc_now().date().isoformat()
+    import_csv(db, "exchange_rates", f"date,currency,to_currency,rate\n{today},JPY,EUR,0.005\n"
+               f"{today},USD,EUR,0.80\n".encode(), actor=SYSTEM)
+    at = team_page()
+    assert not at.exception and not at.warning
+    metrics = {m.label: m.value for m in at.metric}
+    # ¥10,000 x 0.005 = 50 € and $100 x 0.80 = 80 €, in the installation's (en_US) way of writing
+    assert metrics["Spent"] == "€130"
+    assert any("Amounts in JPY, USD converted to EUR at daily rates" in c.value for c in at.caption)

@@ -417,3 +417,53 @@ def test_an_api_batch_of_yen_is_read_in_yen(db: Database) -> None:
         {"transaction_id": "T2", "customer_id": "G-Paris", "occurred_at": "2026-03-02", "amount": "12.50"}])
     with db.read() as session:
         assert sorted(session.scalars(select(Transaction.amount_cents))) == [1250, 1250]
+
+
+# --- the Team page's figures across locations -------------------------------------------------------
+
+def test_team_figures_across_currencies_convert_at_each_amounts_date_and_one_currency_stays_itself(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.clock import utc_now
+    from empowerment.errors import MissingExchangeRate
+    from empowerment.models import Team
+    from empowerment.queries import team
+
+    monkeypatch.setenv("EMPOWERMENT_REPORTING_CURRENCY", "EUR")
+    people = three_properties(db)
+    for who, amount in (("Tokyo", "10000"), ("Boston", "100"), ("Paris", "12.50")):
+        log_gesture(db, SYSTEM, LogRequest(people[who], "C1", "comp", amount, category="Noise"),
+                    at=datetime(2026, 3, 3, 9, 0))
+    window = team.Window(date(2026, 3, 1), date(2026, 4, 1))
+    money = team.team_money(db, SYSTEM)
+    assert (money.currency, money.converted_from) == ("EUR", ("JPY", "USD"))
+    assert money.note == ("Amounts in JPY, USD converted to EUR at daily rates (the rate of each gesture's and "
+                          "budget entry's date).")
+    for read in (lambda: team.budget_use(db, SYSTEM, window=window),
+                 lambda: team.weekly_activity(db, SYSTEM, window),
+                 lambda: team.spend_breakdown(db, SYSTEM, window)):
+        with pytest.raises(MissingExchangeRate, match="No exchange rate from JPY to EUR"):
+            read()  # never a silent 1.0
+    today = utc_now().date().isoformat()  # the ledger entries were written today
+    _import_rates(db, RATES + f"{today},JPY,EUR,0.0050\n{today},USD,EUR,0.80\n")
+    rows = team.budget_use(db, SYSTEM, window=window).set_index("employee_code")
+    got = {code: tuple(int(rows.loc[code, c]) for c in ("allocated_cents", "spent_cents", "held_cents",
+                                                         "remaining_cents")) for code in people.values()}
+    assert got == {people["Tokyo"]: (25_000, 5_000, 0, 20_000),   # ¥50,000 and ¥10,000 at today's 0.005
+                   people["Boston"]: (40_000, 8_000, 0, 32_000),  # $500 and $100 at today's 0.80
+                   people["Paris"]: (50_000, 1_250, 0, 48_750)}   # euros as they are
+    weekly = team.weekly_activity(db, SYSTEM, window)
+    assert sorted(weekly.loc[weekly["spend_cents"] > 0, "spend_cents"].tolist()) == [1250, 6500, 8000]  # 3 March
+    breakdown = team.spend_breakdown(db, SYSTEM, window)
+    assert breakdown[["gesture_type", "category", "gestures", "spend_cents"]].values.tolist() == [
+        ["comp", "Noise", 3, 15_750]]
+    # A reach within one currency is shown in it, unconverted.
+    with db.read() as session:
+        tokyo = session.scalars(select(Team.id).where(Team.code == "T-Tokyo")).one()
+    assert team.team_money(db, SYSTEM, [tokyo]).currency == "JPY"
+    only = team.budget_use(db, SYSTEM, [tokyo], window=window)
+    assert only[["allocated_cents", "spent_cents", "remaining_cents"]].values.tolist() == [[50_000, 10_000, 40_000]]
+    queue = team.story_feed(db, SYSTEM)
+    assert set(zip(queue["currency"], queue["cost_cents"], strict=True)) <= {("JPY", 10_000), ("USD", 10_000),
+                                                                              ("EUR", 1250)}
