@@ -321,3 +321,36 @@ def amount_example(currency: str | None, locale: str) -> str:
     """What the tablet's amount box shows as an example: "37.50", "37,50", "3750" (yen)."""
     digits = minor_digits(currency or settings.currency())
     return typed_form(3750 * 10 ** max(digits - 2, 0) if digits else 3750, currency, locale)
+
+
+# --- what an admin picks from: currencies and locales in words --------------------------------------
+
+def currency_label(code: str) -> str:
+    """'Japanese Yen (JPY)': a currency for people, its code after its name."""
+    return f"{currency_name(code)} ({code.upper()})"
+
+
+def currency_choices() -> list[str]:
+    """ISO 4217 codes Babel knows, in the order of their English names (a picker's options)."""
+    return sorted(_CURRENCIES, key=lambda c: (currency_name(c).casefold(), c))
+
+
+def locale_label(name: str) -> str:
+    """'French (France)': a locale in English words, with how it writes an amount."""
+    here = _locale(name)
+    words = here.get_display_name("en_US") or name
+    return f"{words[:1].upper()}{words[1:]} · {format_decimal_example(here)}"
+
+
+def format_decimal_example(here: Locale) -> str:
+    mark, group = str(get_decimal_symbol(here)), str(get_group_symbol(here))
+    return f"1{group}234{mark}50"
+
+
+def locale_choices() -> list[str]:
+    """Locales with a country (fr_FR, de_CH, ja_JP), as Babel spells them, in the order of their
+    English names: how a location's people type and read amounts."""
+    from babel.localedata import locale_identifiers
+
+    names = [n for n in locale_identifiers() if re.fullmatch(r"[a-z]{2,3}_[A-Z]{2}", n)]
+    return sorted(names, key=lambda n: (_locale(n).get_display_name("en_US") or n).casefold())

@@ -18,7 +18,7 @@ from empowerment import settings
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, NoBudgetPolicy
 from empowerment.models import GestureStatus
-from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
+from empowerment.models.vocabulary import DEFAULT_STAFF_MINUTES, GESTURE_TYPE, INCIDENT_CATEGORY
 from empowerment.money import (
     QUICK_UNITS,
     AmbiguousAmount,
@@ -33,7 +33,7 @@ from empowerment.queries.customers import CustomerCard, CustomerHistory
 from empowerment.services import customers as customer_service
 from empowerment.services import gestures
 from empowerment.services.customers import LikelyDuplicate
-from empowerment.services.gestures import MAX_NOTE_CHARS, LogRequest
+from empowerment.services.gestures import MAX_NOTE_CHARS, MAX_STAFF_MINUTES, LogRequest
 from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui.session import callback, get_db
@@ -46,7 +46,8 @@ CUSTOMER, DRAFT_KEY, CONFIRMATION, FEEDBACK, OWNER = (
 INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE = (
     "lr_incident", "lr_category", "lr_type", "lr_quick", "lr_custom", "lr_note",
 )
-DRAFT_FIELDS = (INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE, care_ui.VALUES_KEY)
+MINUTES = "lr_minutes"  # staff time's minutes (shown only for a type valued at staff time)
+DRAFT_FIELDS = (INCIDENT, CATEGORY, TYPE, QUICK, CUSTOM, NOTE, MINUTES, care_ui.VALUES_KEY)
 NEW_FIELDS = ("lr_new_name", "lr_new_phone", "lr_new_room", "lr_new_email")
 NEW_OPEN, NEW_ERROR, DUPLICATES = "lr_new_open", "lr_new_error", "lr_duplicates"
 HERE = "lr_money"  # (currency, locale) of the person's location, from the last spending limits
@@ -192,6 +193,7 @@ def _submit(actor: Actor, employee_code: str, customer_name: str, who_decides: s
             employee_code=employee_code, customer_code=S[CUSTOMER], gesture_type=S[TYPE],
             amount=_amount_cents() or 0, incident_code=S.get(INCIDENT), category=S.get(CATEGORY),
             note=S.get(NOTE), idempotency_key=S[DRAFT_KEY], source="app", values=care_ui.chosen_values(),
+            staff_minutes=S.get(MINUTES) if _is_staff_time(S.get(TYPE)) else None,
         )
         result = gestures.log_gesture(get_db(), actor, request)
     except EmpowermentError as exc:
@@ -399,6 +401,17 @@ def what_you_did() -> None:
         c) if c in ui.GESTURE_LABELS and vocab.term(GESTURE_TYPE, c).is_default else ui.md(vocab.label(GESTURE_TYPE, c)),
         label_visibility="collapsed", on_change=callback(_edited, signed_in=False))
     care_ui.value_pills()
+    if _is_staff_time(S.get(TYPE)):
+        S.setdefault(MINUTES, DEFAULT_STAFF_MINUTES)
+        st.number_input("Minutes spent", min_value=1, max_value=MAX_STAFF_MINUTES, step=5, key=MINUTES,
+                        help="Your time is counted at the organisation's hourly rate in the payoff.",
+                        on_change=callback(_edited, signed_in=False))
+
+
+def _is_staff_time(code: str | None) -> bool:
+    """Whether the gesture type is valued at staff time (its minutes are recorded)."""
+    term = care_ui.current_vocabulary().term(GESTURE_TYPE, code) if code else None
+    return term is not None and term.valuation == "hourly"
 
 
 def cost() -> int | None:

@@ -11,10 +11,11 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from empowerment import clock, labels
+from empowerment import clock, labels, settings
 from empowerment.actor import Actor
 from empowerment.charts import team as team_charts
-from empowerment.errors import EmpowermentError
+from empowerment.errors import EmpowermentError, MissingExchangeRate
+from empowerment.money import minor_digits
 from empowerment.queries import admin, team
 from empowerment.services import accounts, gestures
 from empowerment.ui import care as care_ui
@@ -110,12 +111,18 @@ def _locked_pins(locked) -> None:  # type: ignore[no-untyped-def]
                          on_click=callback(_unlock), args=(row.employee_code, row.name, str(row.locked_until)))
 
 
+def _money(cents: int) -> str:
+    """An amount in the figures' currency (`team.team_money`: the teams' own, or the reporting one)."""
+    return ui.money(cents, money.currency, money.locale)
+
+
 def _whole(cents: int) -> str:
     """Money without cents for the big numbers: '$7,500' fits a tablet's metric, '$7,500.00' does
     not; from $100k the short form ('$127.5k'), so a metric is never cut off at 820 px."""
-    if abs(cents) >= 10_000_000:
+    if abs(cents) >= 10_000_000 and money.currency == settings.currency():
         return ui.money_short(cents)
-    return ui.money(cents - cents % 100).removesuffix(".00")
+    step = 10 ** minor_digits(money.currency)
+    return ui.money(cents - cents % step, money.currency, money.locale, whole=True)
 
 
 def _quote(text: str, prefix: str = "") -> str:
@@ -125,7 +132,7 @@ def _quote(text: str, prefix: str = "") -> str:
 
 def _gesture_header(row) -> None:  # type: ignore[no-untyped-def]
     st.markdown(f"**{ui.name(row.employee)}** · {ui.md(labels.gesture_type(row.type))} "
-                f"**{ui.md(ui.money(row.cost_cents))}** for {ui.name(row.customer)}")
+                f"**{ui.md(ui.money(row.cost_cents, row.currency, row.locale))}** for {ui.name(row.customer)}")
     st.caption(f"{ui.when(row.occurred_at)} · {ui.md(row.category)} · {ui.md(row.team)}")
     if row.note:
         st.markdown(_quote(row.note))
@@ -206,7 +213,7 @@ def _story_card(row) -> None:  # type: ignore[no-untyped-def]
         featured = bool(row.featured) != (kind == "success")  # a tap here flipped it
         st.markdown(_quote(row.note, ":material/star: " if featured else ""))
         st.caption(f"{ui.name(row.employee)} · {ui.md(labels.gesture_type(row.type))} "
-                   f"{ui.md(ui.money(row.cost_cents))} · {ui.md(row.category)} · "
+                   f"{ui.md(ui.money(row.cost_cents, row.currency, row.locale))} · {ui.md(row.category)} · "
                    f"{ui.when(row.occurred_at)}")
         if kind is not None:
             _k, message = S.pop(_outcome_key(f"story_{row.code}"))
@@ -226,13 +233,14 @@ def _budget_tab(budgets, weekly, one_team: bool) -> None:  # type: ignore[no-unt
     if budgets.empty:
         ui.empty_state("No team members", "Nobody active is in this team yet.")
         return
-    st.altair_chart(team_charts.heatmap_chart(weekly), width="stretch")
+    st.altair_chart(team_charts.heatmap_chart(weekly, money.currency, money.locale), width="stretch")
     st.caption("Each row is a person, each column a week of the period: darker means more money "
                "spent, the number is how many gestures. An empty row is someone who never acted.")
-    table = budgets.assign(**{c: budgets[c] / 100 for c in
+    step = 10 ** minor_digits(money.currency)
+    table = budgets.assign(**{c: budgets[c] / step for c in
                               ("allocated_cents", "spent_cents", "held_cents", "remaining_cents")})
     money_column = st.column_config.NumberColumn
-    money_format = ui.money_format()
+    money_format = ui.money_format(money.currency)
     columns = ["employee", *([] if one_team else ["team"]), "allocated_cents", "spent_cents", "held_cents",
                "remaining_cents", "used_share", "gestures"]
     st.dataframe(
@@ -252,7 +260,7 @@ def _spend_tab(breakdown, period_words: str) -> None:  # type: ignore[no-untyped
     if breakdown.empty:
         ui.empty_state("No spend yet", f"Money spent {period_words} appears here by gesture and cause.")
         return
-    st.altair_chart(team_charts.breakdown_chart(breakdown), width="stretch")
+    st.altair_chart(team_charts.breakdown_chart(breakdown, money.currency, money.locale), width="stretch")
     st.caption(f"Money spent {period_words} (logged gestures) by what was done, coloured by what went wrong.")
 
 
@@ -309,20 +317,31 @@ window = team.Window(picked.date_from, picked.date_to + timedelta(days=1))
 
 ui.show_flash(FLASH)
 
-budgets = team.budget_use(db, actor, team_ids, window=window)
+money = team.team_money(db, actor, team_ids)
+try:
+    budgets = team.budget_use(db, actor, team_ids, window=window)
+    weekly = team.weekly_activity(db, actor, window, team_ids)
+    breakdown = team.spend_breakdown(db, actor, window, team_ids)
+except MissingExchangeRate as exc:  # across currencies every amount needs its day's rate: never 1.0
+    st.warning(ui.md(f"These teams keep {', '.join(money.converted_from)} beside {money.currency}, so their "
+                     f"figures are converted into {money.currency}; {exc}"), icon=":material/currency_exchange:")
+    budgets = weekly = breakdown = None
 reviews = team.review_queue(db, actor, team_ids)
 approvals = team.approval_queue(db, actor, team_ids)
 
-totals = {column: int(budgets[column].sum()) for column in
-          ("allocated_cents", "spent_cents", "held_cents", "remaining_cents")}
-cols = st.columns(4)
-for col, label, column in zip(cols, ("Allocated", "Spent", "Held", "Remaining"), totals, strict=True):
-    col.metric(label, _whole(totals[column]), border=True)
-st.caption(
-    f"{picked.label[:1].upper()}{picked.label[1:]}: {ui.md(ui.money(totals['spent_cents']))} spent + "
-    f"{ui.md(ui.money(totals['held_cents']))} held for approval + {ui.md(ui.money(totals['remaining_cents']))} "
-    f"remaining = {ui.md(ui.money(totals['allocated_cents']))} allocated · "
-    f"{labels.count(len(approvals), 'gesture')} waiting for approval · {len(reviews):,} to review.")
+if budgets is not None:
+    totals = {column: int(budgets[column].sum()) for column in
+              ("allocated_cents", "spent_cents", "held_cents", "remaining_cents")}
+    cols = st.columns(4)
+    for col, label, column in zip(cols, ("Allocated", "Spent", "Held", "Remaining"), totals, strict=True):
+        col.metric(label, _whole(totals[column]), border=True)
+    st.caption(
+        f"{picked.label[:1].upper()}{picked.label[1:]}: {ui.md(_money(totals['spent_cents']))} spent + "
+        f"{ui.md(_money(totals['held_cents']))} held for approval + {ui.md(_money(totals['remaining_cents']))} "
+        f"remaining = {ui.md(_money(totals['allocated_cents']))} allocated · "
+        f"{labels.count(len(approvals), 'gesture')} waiting for approval · {len(reviews):,} to review.")
+    if money.note:
+        st.caption(ui.md(money.note), help="The rates are the imported exchange-rate table's (Data page).")
 
 _locked_pins(team.locked_pins(db, actor, team_ids))
 
@@ -330,9 +349,11 @@ own = team.own_waiting(db, actor)
 tabs = st.tabs(["Budget use", "Spend", f"Approvals ({len(approvals)})", f"Review ({len(reviews)})",
                 "Stories", "Under-use", "Values & speed"], key="tm_tab")
 with tabs[0]:
-    _budget_tab(budgets, team.weekly_activity(db, actor, window, team_ids), one_team)
+    if budgets is not None:
+        _budget_tab(budgets, weekly, one_team)
 with tabs[1]:
-    _spend_tab(team.spend_breakdown(db, actor, window, team_ids), picked.label)
+    if breakdown is not None:
+        _spend_tab(breakdown, picked.label)
 with tabs[2]:
     _approval_tab(approvals, own)
 with tabs[3]:

@@ -166,14 +166,23 @@ def gesture_timing(gestures: pd.DataFrame, incidents: pd.DataFrame, window_ns: i
     })
 
 
-def valued_cents(gestures: pd.DataFrame, staff_time: Mapping[str, int]) -> np.ndarray:
+STAFF_MINUTES_DEFAULT = 15  # models.vocabulary.DEFAULT_STAFF_MINUTES (analytics import nothing of the package)
+
+
+def valued_cents(gestures: pd.DataFrame, hourly_rates: Mapping[str, int]) -> np.ndarray:
     """What each gesture is worth for the payoff's spend: its cost as entered (an upgrade is
     entered as the rate difference), or for a gesture of an hourly-valued type logged at no cost
-    the value of its staff time (`staff_time`: type -> cents, `Vocabulary.staff_time_values`)."""
+    its recorded minutes (`staff_minutes`, 15 where none were recorded) at the type's hourly rate
+    (`hourly_rates`: type -> cents an hour, `Vocabulary.staff_hourly_rates`), rounded to the cent."""
     cost = gestures["cost_cents"].to_numpy(dtype="int64")
-    if not staff_time or not len(gestures):
+    if not hourly_rates or not len(gestures):
         return cost
-    time_value = gestures["type"].astype(object).map(dict(staff_time)).fillna(0).to_numpy(dtype="int64")
+    rate = gestures["type"].astype(object).map(dict(hourly_rates)).fillna(0).to_numpy(dtype="float64")
+    if "staff_minutes" in gestures:
+        minutes = pd.to_numeric(gestures["staff_minutes"]).fillna(STAFF_MINUTES_DEFAULT).to_numpy(dtype="float64")
+    else:
+        minutes = np.full(len(gestures), float(STAFF_MINUTES_DEFAULT))
+    time_value = np.round(rate * minutes / 60).astype("int64")
     return np.asarray(np.where(cost == 0, time_value, cost))
 
 

@@ -99,6 +99,8 @@ class GestureIn(BaseModel):
     category: Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")] | None = Field(
         None, description="What went wrong (a new incident is opened).")
     note: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] | None = None
+    staff_minutes: Annotated[int, Field(ge=1, le=480)] | None = Field(
+        None, description="Staff time only (type time): the minutes it took; 15 when not given.")
 
 
 class GestureOut(BaseModel):

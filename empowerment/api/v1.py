@@ -183,7 +183,7 @@ def _routes(app: FastAPI) -> None:
             employee_code=body.employee_id, customer_code=body.customer_id, gesture_type=body.type,
             amount=body.amount if isinstance(body.amount, str) else repr(body.amount) if isinstance(body.amount, float)
             else str(body.amount), incident_code=body.incident_id, category=body.category, note=body.note,
-            idempotency_key=key, source="api"))
+            idempotency_key=key, source="api", staff_minutes=body.staff_minutes))
         if result.already_logged:
             response.status_code = 200
         return schemas.GestureOut(

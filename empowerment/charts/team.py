@@ -6,13 +6,19 @@ import altair as alt
 import pandas as pd
 
 from empowerment import labels
-from empowerment.money import currency_symbol, format_money
+from empowerment.money import currency_symbol, format_money, minor_digits
+from empowerment.settings import currency as installation_currency
 
 
-def heatmap_chart(weekly: pd.DataFrame) -> alt.LayerChart:
-    """Employees x weeks, colour = money spent, number = gestures; empty rows never acted."""
-    data = weekly.assign(spend=weekly["spend_cents"] / 100,
-                         spent=weekly["spend_cents"].map(format_money),
+def _units(cents: pd.Series, currency: str | None) -> pd.Series:
+    return cents / 10 ** minor_digits(currency or installation_currency())
+
+
+def heatmap_chart(weekly: pd.DataFrame, currency: str | None = None, locale: str | None = None) -> alt.LayerChart:
+    """Employees x weeks, colour = money spent, number = gestures; empty rows never acted. Amounts
+    in `currency` (the installation's by default)."""
+    data = weekly.assign(spend=_units(weekly["spend_cents"], currency),
+                         spent=weekly["spend_cents"].map(lambda c: format_money(c, currency, locale)),
                          week=pd.to_datetime(weekly["week"]).dt.strftime("%d %b"))
     order = (data.groupby("employee")["spend"].sum().sort_values(ascending=False).index.tolist())
     base = alt.Chart(data).encode(
@@ -22,7 +28,7 @@ def heatmap_chart(weekly: pd.DataFrame) -> alt.LayerChart:
         y=alt.Y("employee:N", title=None, sort=order, axis=alt.Axis(labelOverlap=False, labelLimit=160)))
     cells = base.mark_rect(stroke="white").encode(
         color=alt.condition("datum.spend > 0", alt.Color(
-            "spend:Q", title=f"Spent ({currency_symbol().strip()})", scale=alt.Scale(scheme="greens"),
+            "spend:Q", title=f"Spent ({currency_symbol(currency).strip()})", scale=alt.Scale(scheme="greens"),
             legend=alt.Legend(format=",.0f")), alt.value("#eef0ef")),
         tooltip=[alt.Tooltip("employee:N", title="Employee"), alt.Tooltip("week:O", title="Week starting"),
                  alt.Tooltip("gestures:Q", title="Gestures"), alt.Tooltip("spent:N", title="Spent")])
@@ -33,13 +39,13 @@ def heatmap_chart(weekly: pd.DataFrame) -> alt.LayerChart:
     return (cells + labels).properties(height=alt.Step(26))
 
 
-def breakdown_chart(breakdown: pd.DataFrame) -> alt.Chart:
+def breakdown_chart(breakdown: pd.DataFrame, currency: str | None = None, locale: str | None = None) -> alt.Chart:
     """Spend by gesture type (in words, every bar labelled), stacked by incident category."""
-    data = breakdown.assign(spend=breakdown["spend_cents"] / 100,
-                            spent=breakdown["spend_cents"].map(format_money),
+    data = breakdown.assign(spend=_units(breakdown["spend_cents"], currency),
+                            spent=breakdown["spend_cents"].map(lambda c: format_money(c, currency, locale)),
                             gesture=breakdown["gesture_type"].map(labels.gesture_type))
     return alt.Chart(data).mark_bar().encode(
-        x=alt.X("sum(spend):Q", title=f"Spent ({currency_symbol().strip()})", axis=alt.Axis(format=",.0f")),
+        x=alt.X("sum(spend):Q", title=f"Spent ({currency_symbol(currency).strip()})", axis=alt.Axis(format=",.0f")),
         y=alt.Y("gesture:N", title=None, sort="-x", axis=alt.Axis(labelOverlap=False, labelLimit=200)),
         color=alt.Color("category:N", title="What went wrong", legend=alt.Legend(orient="bottom", columns=2)),
         tooltip=[alt.Tooltip("gesture:N", title="What was done"),

@@ -80,7 +80,8 @@ def care_list(args: argparse.Namespace) -> int:
         return 0
     print(f"Care list for {where}, {listed.as_of:%Y-%m-%d %H:%M} ({len(listed.entries)} customers).")
     print_table([{"#": int(r.rank), "customer": f"{r.customer} ({r.customer_code})",
-                  "value at risk": format_cents(int(r.value_at_risk_cents)),
+                  "value at risk": (format_cents(int(r.value_at_risk_cents)) if int(r.typical_revenue_cents) > 0
+                                    else "no purchases on record"),
                   "chance not back": f"{r.chance_not_returning:.0%}", "why": r.reason}
                  for r in entries.itertuples()], max_width=90)
     print(f"\nRule: {listed.explanation}")

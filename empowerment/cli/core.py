@@ -172,6 +172,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     what.add_argument("--category", metavar="CATEGORY", help="what went wrong (new incident)",
                       type=fits(Incident.__table__.c.category, "--category"))
     log.add_argument("--note", metavar="TEXT", type=fits(2000, "--note", strip=False))
+    log.add_argument("--minutes", metavar="MINUTES", type=int, dest="staff_minutes",
+                     help="staff time only: the minutes it took (default 15)")
     log.add_argument("--key", metavar="KEY", help="idempotency key: a retry logs once",
                      type=fits(Gesture.__table__.c.idempotency_key, "--key"))
 
@@ -414,6 +416,7 @@ def cmd_log(args: argparse.Namespace) -> int:
         note=args.note,
         idempotency_key=args.key,
         source="cli",
+        staff_minutes=args.staff_minutes,
     )
     db = open_db(args)
     try:

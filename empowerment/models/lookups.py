@@ -18,7 +18,17 @@ from sqlalchemy.orm import Session
 from empowerment.clock import day_bounds_utc, zone
 from empowerment.errors import NoBudgetPolicy, UnknownCustomer
 from empowerment.models.enums import GestureStatus, Rollover
-from empowerment.models.tables import Budget, BudgetPolicy, Customer, Employee, Gesture, Location, Team, table
+from empowerment.models.tables import (
+    Budget,
+    BudgetPolicy,
+    Customer,
+    Employee,
+    Gesture,
+    Location,
+    Team,
+    Transaction,
+    table,
+)
 
 
 def choose_policy(candidates: Iterable[BudgetPolicy], employee_id: int, team_id: int | None,
@@ -100,6 +110,23 @@ def location_money(session: Session, location_id: int | None) -> MoneyHere:
         row = session.execute(select(Location.currency, Location.locale).where(Location.id == location_id)).first()
     currency = row[0] if row is not None else settings.currency()
     return MoneyHere(currency, (row[1] if row is not None else None) or settings.locale())
+
+
+def money_recorded_at(session: Session, location_id: int) -> str | None:
+    """What amounts are stored in the location's currency, in words ("budgets", "gestures",
+    "purchases", "budget policies"), or None when there are none: a currency can change only then
+    (stored amounts are minor units of it and would be misread)."""
+    people = select(Employee.id).join(Team, Team.id == Employee.team_id).where(Team.location_id == location_id)
+    teams = select(Team.id).where(Team.location_id == location_id)
+    customers = select(Customer.id).where(Customer.location_id == location_id)
+    for words, query in (("budgets", select(Budget.id).where(Budget.employee_id.in_(people))),
+                         ("gestures", select(Gesture.id).where(Gesture.employee_id.in_(people))),
+                         ("purchases", select(Transaction.id).where(Transaction.customer_id.in_(customers))),
+                         ("budget policies", select(BudgetPolicy.id).where(
+                             or_(BudgetPolicy.team_id.in_(teams), BudgetPolicy.employee_id.in_(people))))):
+        if session.scalar(query.limit(1)) is not None:
+            return words
+    return None
 
 
 def business_money(session: Session, employee: Employee) -> MoneyHere:

@@ -248,6 +248,9 @@ class Gesture(Base):
     # types; GestureType holds the codes the app ships with.
     type: Mapped[str] = mapped_column(TermCodeType())
     cost_cents: Mapped[Cents]
+    # Staff time (a gesture type valued hourly): the minutes it took; NULL for other types and for
+    # staff time logged before minutes were recorded (read as DEFAULT_STAFF_MINUTES).
+    staff_minutes: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[GestureStatus] = mapped_column(
         _enum(GestureStatus, "gesture_status"), default=GestureStatus.LOGGED

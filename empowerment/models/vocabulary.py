@@ -49,8 +49,8 @@ VALUATIONS = ("rate_difference", "hourly")
 DEFAULT_HOURLY_RATE_CENTS = 3_000
 DEFAULT_STAFF_MINUTES = 15  # staff time a gesture of an hourly-valued type takes, when none is recorded
 VALUATION_LABELS = {"": "Cost as entered", "rate_difference": "Upgrade: the rate difference, entered as its cost",
-                    "hourly": f"Staff time: {DEFAULT_STAFF_MINUTES} minutes a gesture at an hourly rate, "
-                              "unless a cost is entered"}
+                    "hourly": "Staff time: the minutes recorded with the gesture (else "
+                              f"{DEFAULT_STAFF_MINUTES}) at an hourly rate, unless a cost is entered"}
 
 MAX_VALUES_PER_GESTURE = 2
 
@@ -189,6 +189,12 @@ class Vocabulary:
         retired ones included so old gestures keep their value): for the payoff's spend."""
         return {t.code: value for t in self.terms.get(GESTURE_TYPE, ())
                 if (value := t.staff_time_cents) is not None}
+
+    def staff_hourly_rates(self) -> dict[str, int]:
+        """Gesture type code -> cents an hour, for the hourly-valued types (staff time; retired
+        ones included): each such gesture is valued at its recorded minutes at this rate."""
+        return {t.code: t.hourly_rate_cents or DEFAULT_HOURLY_RATE_CENTS for t in self.terms.get(GESTURE_TYPE, ())
+                if t.valuation == "hourly"}
 
     def is_active(self, kind: str, code: str) -> bool:
         term = self.term(kind, code)

@@ -1,9 +1,11 @@
 """Reads for the admin's configuration pages and a page's pickers: the guideline, remembered
-column mappings, budget policy versions, and the teams an actor may open."""
+column mappings, budget policy versions, the teams an actor may open, and the locations' money
+settings."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
@@ -16,6 +18,7 @@ from empowerment.csvformat import import_kind
 from empowerment.db import Database
 from empowerment.errors import EmpowermentError
 from empowerment.models import AppSetting, BudgetPolicy, Employee, Location, Team
+from empowerment.models.lookups import money_recorded_at
 from empowerment.queries.budgets import BudgetStatus, status_in_session
 
 DEFAULT_GUIDELINE = """\
@@ -139,3 +142,28 @@ def person_budget(db: Database, actor: Actor, employee_code: str, on: date | Non
             return status_in_session(session, employee, on or business_today())
         except EmpowermentError:
             return None
+
+
+@dataclass(frozen=True)
+class LocationMoneyRow:
+    """A location's money settings for the admin's screen: its currency, the locale its people
+    type amounts in (None: the installation's), and what amounts already fix its currency."""
+
+    code: str
+    name: str
+    currency: str
+    locale: str | None
+    recorded: str | None  # "budgets", "gestures", "purchases", "budget policies", or None: may change
+
+    @property
+    def currency_fixed(self) -> bool:
+        return self.recorded is not None
+
+
+def locations_money(db: Database, actor: Actor) -> list[LocationMoneyRow]:
+    """Every location's currency and locale, by name (admins: `location.money`)."""
+    access.require(actor, "location.money")
+    with db.read() as session:
+        places = session.scalars(select(Location).order_by(Location.name, Location.id)).all()
+        return [LocationMoneyRow(p.code, p.name, p.currency, p.locale, money_recorded_at(session, p.id))
+                for p in places]

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from empowerment import access
+from empowerment import access, settings
 from empowerment.actor import Actor
 from empowerment.clock import business_today, utc_now
 from empowerment.db import Database
@@ -29,18 +29,83 @@ from empowerment.models import (
     Incident,
     LedgerEntry,
     LedgerEntryType,
+    Location,
     Period,
     Team,
 )
-from empowerment.models.lookups import policy_in_force, rollover_cents
+from empowerment.models.lookups import location_money, policy_in_force, rollover_cents
 from empowerment.periods import period_bounds, period_label, window_bounds_utc
 from empowerment.queries.budgets import LedgerTotals, ledger_totals
+from empowerment.queries.frames.currency import convert_by_employee
 
 BUDGET_COLUMNS = ["employee_code", "employee", "team", "period", "period_start", "period_end",
                   "allocated_cents", "spent_cents", "held_cents", "remaining_cents", "used_share",
                   "gestures"]
 QUEUE_COLUMNS = ["code", "occurred_at", "employee", "team", "customer", "category", "type",
-                 "cost_cents", "status", "note"]
+                 "cost_cents", "status", "note", "currency", "locale"]  # the gesture's own currency
+
+
+@dataclass(frozen=True)
+class TeamMoney:
+    """The currency the Team page's figures are in. A reach within one currency is shown in it (a
+    Tokyo team in yen); a reach across currencies is converted into the reporting currency
+    (EMPOWERMENT_REPORTING_CURRENCY, else EMPOWERMENT_CURRENCY) at the rate of each amount's date,
+    as the joint report does, and `note` says so. A missing rate raises MissingExchangeRate."""
+
+    currency: str
+    locale: str
+    converted_from: tuple[str, ...] = ()
+
+    @property
+    def converts(self) -> bool:
+        return bool(self.converted_from)
+
+    @property
+    def note(self) -> str:
+        if not self.converted_from:
+            return ""
+        return (f"Amounts in {', '.join(self.converted_from)} converted to {self.currency} at daily rates "
+                "(the rate of each gesture's and budget entry's date).")
+
+
+def team_money(db: Database, actor: Actor, team_ids: Iterable[int] | None = None) -> TeamMoney:
+    """The currency of the teams in reach, or the reporting currency when they span several."""
+    with db.read() as session:
+        return _team_money(session, access.team_ids(session, actor, "team.read", team_ids))
+
+
+def _team_money(session: Session, ids: list[int]) -> TeamMoney:
+    rows = session.execute(select(Team.location_id).where(Team.id.in_(ids))).scalars().all()
+    places = {location_money(session, location_id) for location_id in set(rows)}
+    currencies = sorted({p.currency for p in places})
+    if len(currencies) <= 1:
+        here = next(iter(places), location_money(session, None))
+        locales = {p.locale for p in places}
+        return TeamMoney(here.currency, here.locale if len(locales) <= 1 else settings.locale())
+    reporting = settings.reporting_currency()
+    return TeamMoney(reporting, settings.locale(), tuple(c for c in currencies if c != reporting))
+
+
+def _converted_sums(session: Session, budget_ids: list[int]) -> dict[tuple[int, LedgerEntryType], int]:
+    """Ledger sums by (budget, entry type) in the reporting currency: each day's entries at that
+    day's rate (the day they were written), as the joint report converts them."""
+    written = func.date(LedgerEntry.created_at)
+    rows = session.execute(
+        select(LedgerEntry.budget_id, Budget.employee_id, LedgerEntry.entry_type, written,
+               func.sum(LedgerEntry.amount_cents))
+        .join(Budget, Budget.id == LedgerEntry.budget_id)
+        .where(LedgerEntry.budget_id.in_(budget_ids))
+        .group_by(LedgerEntry.budget_id, Budget.employee_id, LedgerEntry.entry_type, written)).all()
+    frame = pd.DataFrame([(b, e, LedgerEntryType(k), d, int(t or 0)) for b, e, k, d, t in rows],
+                         columns=["budget_id", "employee_id", "kind", "day", "total"])
+    frame = convert_by_employee(session.connection(), frame, ["total"], "budget entry")
+    return {(int(b), k): int(t) for (b, k), t in frame.groupby(["budget_id", "kind"])["total"].sum().items()}
+
+
+def _converted_today(session: Session, employee: Employee, amount: int, on: date) -> int:
+    """An amount in the person's currency (a period not opened yet) at `on`'s rate."""
+    frame = pd.DataFrame({"employee_id": [employee.id], "day": [on], "amount": [amount]})
+    return int(convert_by_employee(session.connection(), frame, ["amount"], "budget")["amount"].iloc[0])
 
 
 @dataclass(frozen=True)
@@ -85,10 +150,13 @@ def budget_use(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
     """One row per active team member: allocated, spent, held, remaining (allocated = spent +
     held + remaining), used share and number of gestures. Without `window`, the period containing
     `on`; with it, every budget period that overlaps the window, added up. Reads only: a period
-    nobody opened yet (the current one) shows the policy's allowance and nothing spent."""
+    nobody opened yet (the current one) shows the policy's allowance and nothing spent. Amounts
+    are in `team_money`'s currency: converted at each entry's date when the reach spans several."""
     on = on or business_today()
     with db.read() as session:
-        members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
+        ids = access.team_ids(session, actor, "team.read", team_ids)
+        members = _members(session, ids)
+        converts = _team_money(session, ids).converts
         overlap = ((Budget.period_start < window.end, Budget.period_end > window.start) if window
                    else (Budget.period_start <= on, Budget.period_end > on))
         by_employee: dict[int, list[Budget]] = {}
@@ -101,9 +169,11 @@ def budget_use(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
                 select(LedgerEntry.budget_id, LedgerEntry.entry_type, func.sum(LedgerEntry.amount_cents))
                 .where(LedgerEntry.budget_id.in_([b.id for bs in by_employee.values() for b in bs]))
                 .group_by(LedgerEntry.budget_id, LedgerEntry.entry_type))}
+        if converts:
+            sums = _converted_sums(session, [b.id for bs in by_employee.values() for b in bs])
         shows_today = window is None or window.start <= on < window.end
         rows = [_budget_rows(session, employee, team, by_employee.get(employee.id, []), sums, on,
-                             shows_today, window)
+                             shows_today, window, converts)
                 for employee, team in members]
         counts = _gesture_counts(session, [e.id for e, _ in members], rows)
     frame = pd.DataFrame(rows, columns=BUDGET_COLUMNS[:-1])
@@ -113,13 +183,13 @@ def budget_use(db: Database, actor: Actor, team_ids: Iterable[int] | None = None
 
 def _budget_rows(session: Session, employee: Employee, team: str, budgets: list[Budget],
                  sums: dict[tuple[int, LedgerEntryType], int], on: date, shows_today: bool,
-                 window: Window | None) -> list[object]:
+                 window: Window | None, converts: bool = False) -> list[object]:
     """One person's row: their one budget, or the window's budgets added up (plus the current
     period as it would open, when nobody opened it yet and the window contains today)."""
     covers_today = any(b.period_start <= on < b.period_end for b in budgets)
-    parts = [_budget_row(session, employee, team, b, sums, on) for b in budgets]
+    parts = [_budget_row(session, employee, team, b, sums, on, converts) for b in budgets]
     if shows_today and not covers_today:
-        parts.append(_budget_row(session, employee, team, None, sums, on))
+        parts.append(_budget_row(session, employee, team, None, sums, on, converts))
     if not parts:  # nothing in the window: zeros over the window
         assert window is not None
         return [employee.code, employee.name, team, "", window.start, window.end, 0, 0, 0, 0, 0.0]
@@ -134,17 +204,22 @@ def _budget_rows(session: Session, employee: Employee, team: str, budgets: list[
 
 
 def _budget_row(session: Session, employee: Employee, team: str, budget: Budget | None,
-                sums: dict[tuple[int, LedgerEntryType], int], on: date) -> list[object]:
+                sums: dict[tuple[int, LedgerEntryType], int], on: date, converts: bool = False) -> list[object]:
     if budget is None:  # shown as it would open, as on My budget
         policy = policy_in_force(session, employee, on)
         period = policy.period if policy else Period.MONTH
         start, end = period_bounds(period, on)
         opening = policy.allowance_cents + rollover_cents(session, employee.id, policy, start) if policy else 0
+        if converts and opening:
+            opening = _converted_today(session, employee, opening, on)
         totals = LedgerTotals(opening, 0, 0)
         remaining = opening
     else:
+        own = {kind: total for (budget_id, kind), total in sums.items() if budget_id == budget.id}
         period, start, end, remaining = budget.period, budget.period_start, budget.period_end, budget.remaining_cents
-        totals = ledger_totals({kind: total for (budget_id, kind), total in sums.items() if budget_id == budget.id})
+        if converts:  # the balance is its ledger's sum (a trigger holds it so): converted entry by entry
+            remaining = sum(own.values())
+        totals = ledger_totals(own)
     allocated, spent, held = totals.allocated_cents, totals.spent_cents, totals.held_cents
     share = (spent + held) / allocated if allocated else 0.0
     return [employee.code, employee.name, team, period_label(period, start), start, end,
@@ -177,12 +252,18 @@ def weekly_activity(db: Database, actor: Actor, window: Window,
     the people who never acted show up as empty rows."""
     week = func.date(Gesture.occurred_at)
     with db.read() as session:
-        members = _members(session, access.team_ids(session, actor, "team.read", team_ids))
+        ids = access.team_ids(session, actor, "team.read", team_ids)
+        members = _members(session, ids)
         rows = session.execute(
             select(Gesture.employee_id, week, func.count(Gesture.id), func.sum(Gesture.cost_cents))
             .where(Gesture.employee_id.in_([e.id for e, _ in members]), Gesture.status.in_(GestureStatus.against_budget()),
                    Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
             .group_by(Gesture.employee_id, week)).all()
+        if rows and _team_money(session, ids).converts:  # each day's spend at that day's rate
+            daily = pd.DataFrame([tuple(r) for r in rows], columns=["employee_id", "day", "count", "spend"])
+            daily["spend"] = daily["spend"].fillna(0).astype("int64")
+            daily = convert_by_employee(session.connection(), daily, ["spend"], "gesture")
+            rows = list(daily.itertuples(index=False, name=None))
     first = window.start - timedelta(days=window.start.weekday())
     weeks = [first + timedelta(weeks=i) for i in range((window.end - first).days // 7 + 1)
              if first + timedelta(weeks=i) < window.end]
@@ -202,17 +283,24 @@ def weekly_activity(db: Database, actor: Actor, window: Window,
 def spend_breakdown(db: Database, actor: Actor, window: Window,
                     team_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """Money actually spent (logged gestures) by gesture type and incident category."""
+    day = func.date(Gesture.occurred_at)
     with db.read() as session:
         ids = access.team_ids(session, actor, "team.read", team_ids)
+        # By giver and day too: across currencies each day's spend is converted at its rate.
         rows = session.execute(
-            select(Gesture.type, Incident.category, func.count(Gesture.id), func.sum(Gesture.cost_cents))
+            select(Gesture.type, Incident.category, Gesture.employee_id, day, func.count(Gesture.id),
+                   func.sum(Gesture.cost_cents))
             .join(Incident, Incident.id == Gesture.incident_id)
             .join(Employee, Employee.id == Gesture.employee_id)
             .where(Employee.team_id.in_(ids), Gesture.status.in_(GestureStatus.recoveries()),
                    Gesture.occurred_at >= window.start_at, Gesture.occurred_at < window.end_at)
-            .group_by(Gesture.type, Incident.category)).all()
-    frame = pd.DataFrame([[str(t), c, int(n), int(s or 0)] for t, c, n, s in rows],
-                         columns=["gesture_type", "category", "gestures", "spend_cents"])
+            .group_by(Gesture.type, Incident.category, Gesture.employee_id, day)).all()
+        daily = pd.DataFrame([[str(t), c, e, d, int(n), int(s or 0)] for t, c, e, d, n, s in rows],
+                             columns=["gesture_type", "category", "employee_id", "day", "gestures", "spend_cents"])
+        if len(daily) and _team_money(session, ids).converts:
+            daily = convert_by_employee(session.connection(), daily, ["spend_cents"], "gesture")
+    frame = (daily.groupby(["gesture_type", "category"], as_index=False)[["gestures", "spend_cents"]].sum()
+             if len(daily) else daily.drop(columns=["employee_id", "day"]))
     return frame.sort_values("spend_cents", ascending=False, ignore_index=True)
 
 
@@ -221,14 +309,17 @@ def spend_breakdown(db: Database, actor: Actor, window: Window,
 def _gesture_rows(session: Session, ids: list[int], *conditions: object, limit: int = 200) -> list[list[object]]:
     rows = session.execute(
         select(Gesture.code, Gesture.occurred_at, Employee.name, Team.name, Customer.name,
-               Incident.category, Gesture.type, Gesture.cost_cents, Gesture.status, Gesture.note)
+               Incident.category, Gesture.type, Gesture.cost_cents, Gesture.status, Gesture.note,
+               Location.currency, Location.locale)
         .join(Employee, Employee.id == Gesture.employee_id)
         .join(Team, Team.id == Employee.team_id)
+        .outerjoin(Location, Location.id == Team.location_id)
         .join(Customer, Customer.id == Gesture.customer_id)
         .join(Incident, Incident.id == Gesture.incident_id)
         .where(Employee.team_id.in_(ids), *conditions)  # type: ignore[arg-type]
         .order_by(Gesture.occurred_at.desc(), Gesture.id.desc()).limit(limit)).all()
-    return [[*r[:6], str(r[6]), r[7], r[8].value, r[9]] for r in rows]
+    return [[*r[:6], str(r[6]), r[7], r[8].value, r[9], r[10] or settings.currency(), r[11] or settings.locale()]
+            for r in rows]
 
 
 def _not_own(actor: Actor) -> list[object]:

@@ -4,7 +4,8 @@
     buffer = io.BytesIO(); export_csv(db, "gestures", buffer, actor=admin)  # for st.download_button
 
 Columns are those of `csvschema.KINDS[kind]`: ids as the organisation's codes, amounts as decimal
-strings with 2 decimals ("-12.50"), times as ISO 8601 ("2024-03-31T14:05:00", microseconds only
+strings in the row's currency (a transaction's customer's location's, a gesture's or ledger entry's
+giver's; else the installation's) with its decimals ("-12.50", yen "1250"), times as ISO 8601 ("2024-03-31T14:05:00", microseconds only
 when present), dates as "2024-03-31", empty cells for NULL. Files are UTF-8 without a byte-order
 mark, written by the one CSV writer (`csvformat.csv_text`): lines end in CRLF and a cell holding a
 comma, a quote, a CR or a LF is quoted, so a carriage return inside a name stays inside its cell. Exporting a kind and importing the file again changes nothing (every row "unchanged").
@@ -29,7 +30,7 @@ import pandas as pd
 from sqlalchemy import Date, DateTime, Enum, Select, String, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from empowerment import access
+from empowerment import access, settings
 from empowerment.actor import Actor
 from empowerment.csvformat import ESCAPED_TYPES, EXPORT_KINDS, KINDS, LINE_END, CsvKind, csv_text
 from empowerment.db import Database
@@ -46,10 +47,12 @@ from empowerment.models import (
     Team,
     Transaction,
 )
+from empowerment.money import minor_digits
 
 __all__ = ["export_csv"]
 
 CHUNK_ROWS = 50_000
+CURRENCY = "_currency"  # the row's currency, selected beside the kind's columns and not written
 
 
 def export_csv(db: Database, kind: str, out: str | Path | IO[str] | IO[bytes], *, actor: Actor) -> int:
@@ -76,17 +79,18 @@ def _export(db: Database, spec: CsvKind, write: Callable[[str], Any]) -> int:
         stmt = _QUERIES[spec.name](session)
         result = session.connection().execution_options(yield_per=CHUNK_ROWS).execute(stmt)
         for part in result.partitions():
-            frame = _format(spec, pd.DataFrame([tuple(r) for r in part], columns=spec.names))
+            frame = _format(spec, pd.DataFrame([tuple(r) for r in part], columns=list(result.keys())))
             write(csv_text(frame, header=False, escaped_columns=escaped))
             rows += len(frame)
     return rows
 
 
 def _format(spec: CsvKind, frame: pd.DataFrame) -> pd.DataFrame:
+    currencies = frame.pop(CURRENCY) if CURRENCY in frame else None
     for col in spec.columns:
         values = frame[col.name]
         if col.type in ("money", "signed_money"):
-            frame[col.name] = _money(values)
+            frame[col.name] = _money(values, currencies)
         elif col.type == "time":
             frame[col.name] = _time(values)
         elif col.type == "date":
@@ -95,10 +99,23 @@ def _format(spec: CsvKind, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _money(cents: pd.Series) -> pd.Series:
-    c = pd.to_numeric(cents).astype("Int64")
+def _money(minor: pd.Series, currencies: pd.Series | None = None) -> pd.Series:
+    """Minor units as decimal strings of each row's currency: 1250 USD -> "12.50", 1250 JPY ->
+    "1250", 1250 BHD -> "1.250" (no currency: the installation's)."""
+    c = pd.to_numeric(minor).astype("Int64")
     a = c.abs()
-    text = (a // 100).astype(str) + "." + (a % 100).astype(str).str.zfill(2)
+    codes = (currencies.fillna(settings.currency()) if currencies is not None
+             else pd.Series(settings.currency(), index=c.index)).astype(str)
+    text = pd.Series("", index=c.index, dtype=object)
+    for code in pd.unique(codes):
+        rows = (codes == code).to_numpy(dtype=bool)
+        digits = minor_digits(code)
+        part = a[rows]
+        if digits:
+            step = 10**digits
+            text[rows] = ((part // step).astype(str) + "." + (part % step).astype(str).str.zfill(digits)).to_numpy()
+        else:
+            text[rows] = part.astype(str).to_numpy()
     text = ("-" + text).where(c < 0, text)
     return text.astype(object).where(c.notna(), None)
 
@@ -141,15 +158,16 @@ def _customers(session: Session) -> Select:
 
 
 def _transactions(session: Session) -> Select:
-    t, c = Transaction.__table__, Customer.__table__
+    t, c, loc = Transaction.__table__, Customer.__table__, Location.__table__
     return (
         select(
             t.c.code.label("transaction_id"),
             c.c.code.label("customer_id"),
             _raw(session, t.c.occurred_at, "occurred_at"),
             t.c.amount_cents.label("amount"),
+            loc.c.currency.label(CURRENCY),
         )
-        .select_from(t.join(c, t.c.customer_id == c.c.id))
+        .select_from(t.join(c, t.c.customer_id == c.c.id).outerjoin(loc, c.c.location_id == loc.c.id))
         .order_by(t.c.id)
     )
 
@@ -177,6 +195,7 @@ def _incidents(session: Session) -> Select:
 
 def _gestures(session: Session) -> Select:
     g, i, e = Gesture.__table__, Incident.__table__, Employee.__table__
+    team, loc = Team.__table__, Location.__table__
     return (
         select(
             g.c.code.label("gesture_id"),
@@ -186,14 +205,17 @@ def _gestures(session: Session) -> Select:
             _raw(session, g.c.type, "type"),
             g.c.cost_cents.label("cost"),
             g.c.note.label("note"),
+            loc.c.currency.label(CURRENCY),
         )
-        .select_from(g.join(i, g.c.incident_id == i.c.id).join(e, g.c.employee_id == e.c.id))
+        .select_from(g.join(i, g.c.incident_id == i.c.id).join(e, g.c.employee_id == e.c.id)
+                     .outerjoin(team, e.c.team_id == team.c.id).outerjoin(loc, team.c.location_id == loc.c.id))
         .order_by(g.c.id)
     )
 
 
 def _ledger(session: Session) -> Select:
     le, b, g = LedgerEntry.__table__, Budget.__table__, Gesture.__table__
+    team, loc = Team.__table__, Location.__table__
     owner = aliased(Employee.__table__, name="owner")
     creator = aliased(Employee.__table__, name="creator")
     return (
@@ -207,10 +229,13 @@ def _ledger(session: Session) -> Select:
             le.c.reason.label("reason"),
             _raw(session, le.c.created_at, "created_at"),
             creator.c.code.label("created_by"),
+            loc.c.currency.label(CURRENCY),
         )
         .select_from(
             le.join(b, le.c.budget_id == b.c.id)
             .join(owner, b.c.employee_id == owner.c.id)
+            .outerjoin(team, owner.c.team_id == team.c.id)
+            .outerjoin(loc, team.c.location_id == loc.c.id)
             .outerjoin(g, le.c.gesture_id == g.c.id)
             .outerjoin(creator, le.c.created_by_id == creator.c.id)
         )

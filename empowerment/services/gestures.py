@@ -55,6 +55,7 @@ from empowerment.models.lookups import (
     require_policy,
 )
 from empowerment.models.vocabulary import (
+    DEFAULT_STAFF_MINUTES,
     GESTURE_TYPE,
     MAX_VALUES_PER_GESTURE,
     SERVICE_VALUE,
@@ -70,6 +71,7 @@ from empowerment.services.notifications import EventKind, record_event
 MAX_NOTE_CHARS = 2000
 MAX_CATEGORY_CHARS = 100
 MAX_COMMENT_CHARS = 1000
+MAX_STAFF_MINUTES = 480  # staff time on one gesture: at most a working day
 
 INCIDENT_CATEGORIES = (
     "Room not ready",
@@ -97,6 +99,9 @@ class LogRequest:
     idempotency_key: str | None = None
     source: str = "app"
     values: tuple[str, ...] = ()  # service value codes the gesture lived (at most two)
+    # Staff time (a gesture type valued hourly): the minutes it took; None: the typical 15.
+    # Refused for other types.
+    staff_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class _Validated:
     cost_cents: int
     note: str | None
     category: str | None
+    staff_minutes: int | None = None
 
 
 def amount_in(amount: str | int, currency: str | None) -> int:
@@ -164,7 +170,33 @@ def _validate(request: LogRequest, currency: str | None = None) -> _Validated:
         raise InvalidInput(f"The category is too long; keep it under {MAX_CATEGORY_CHARS} characters.")
     if not request.incident_code and not category:
         raise InvalidInput("Say what went wrong: pick a category or an open incident.")
-    return _Validated(gesture_type, cost_cents, note, category)
+    return _Validated(gesture_type, cost_cents, note, category, _minutes(request.staff_minutes))
+
+
+def _minutes(value: object) -> int | None:
+    """Staff minutes as given: a whole number from 1 to MAX_STAFF_MINUTES, or None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput("Give the staff time in whole minutes, for example 20.")
+    try:
+        minutes = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise InvalidInput(f"'{value}' is not a number of minutes; give whole minutes, for example 20.") from None
+    if not 1 <= minutes <= MAX_STAFF_MINUTES:
+        raise InvalidInput(f"Staff time is from 1 to {MAX_STAFF_MINUTES} minutes (a working day); "
+                           f"{minutes} is outside that.")
+    return minutes
+
+
+def staff_minutes_for(valid: _Validated, staff_time: bool, label: str) -> int | None:
+    """The minutes recorded with the gesture: those given (or the typical 15) for staff time; None
+    for other types, which refuse minutes."""
+    if not staff_time:
+        if valid.staff_minutes is not None:
+            raise InvalidInput(f"Minutes are recorded only for staff-time gestures; a {label} has none.")
+        return None
+    return DEFAULT_STAFF_MINUTES if valid.staff_minutes is None else valid.staff_minutes
 
 
 @dataclass(frozen=True)
@@ -183,6 +215,8 @@ class _Context:
     gesture_type: str = ""  # the organisation's code for the type
     values: tuple[str, ...] = ()
     money: MoneyHere = MoneyHere("USD", "en_US")  # the location's currency: budget, caps, gesture
+    staff_time: bool = False  # the type is valued at staff time (hourly): minutes are recorded
+    type_label: str = ""
     new_outcome: outcomes.Prepared | None = None  # a new incident's outcome row, worked out before the lock
 
     def show(self, amount: int | None) -> str:
@@ -207,7 +241,9 @@ def _words(vocab: Vocabulary, request: LogRequest) -> tuple[str, tuple[str, ...]
 
 
 def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) -> _Context:
-    gesture_type, values = _words(load_vocabulary(session), request)
+    vocab = load_vocabulary(session)
+    gesture_type, values = _words(vocab, request)
+    term = vocab.term(GESTURE_TYPE, gesture_type)
     employee = access.employee(session, actor, "gesture.log", request.employee_code)
     customer = customer_by_code(session, request.customer_code)
     tz = business_zone(session, employee)
@@ -224,7 +260,9 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
     budget = budget_covering(session, employee.id, day)
     return _Context(employee, customer, policy, incident, team.location_id if team else None,
                     budget.id if budget else None, day, tz, gesture_type, values,
-                    location_money(session, team.location_id if team else None))
+                    location_money(session, team.location_id if team else None),
+                    staff_time=term is not None and term.valuation == "hourly",
+                    type_label=vocab.label(GESTURE_TYPE, gesture_type).lower())
 
 
 def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
@@ -269,6 +307,7 @@ def log_gesture(db: Database, actor: Actor, request: LogRequest, at: datetime | 
         if ctx.incident is None:  # a new incident: its outcome row is worked out here, not in the lock
             ctx = dataclasses.replace(ctx, new_outcome=outcomes.prepare_new_incident(session, ctx.customer.id, at))
     valid = _validate(request, ctx.money.currency)  # in the location's minor units
+    valid = dataclasses.replace(valid, staff_minutes=staff_minutes_for(valid, ctx.staff_time, ctx.type_label))
     if ctx.policy.needs_note(valid.cost_cents) and not valid.note:
         raise InvalidInput(
             f"Above {ctx.show(ctx.policy.review_above_cents)} a manager reviews the gesture "
@@ -333,7 +372,8 @@ def _spend(
         insert(gestures).values(
             code=code, incident_id=incident_id, customer_id=ctx.customer.id,
             employee_id=ctx.employee.id, budget_id=budget_id, occurred_at=at,
-            type=ctx.gesture_type, cost_cents=valid.cost_cents, note=valid.note, status=status,
+            type=ctx.gesture_type, cost_cents=valid.cost_cents, staff_minutes=valid.staff_minutes,
+            note=valid.note, status=status,
             source=request.source, idempotency_key=request.idempotency_key or None,
             needs_review=needs_review, created_by_id=actor.employee_id,
         ).returning(gestures.c.id)
@@ -346,7 +386,8 @@ def _spend(
     audit.record(
         session, actor, "gesture.logged", "gesture", code,
         dict(employee=ctx.employee.code, customer=ctx.customer.code, cost_cents=valid.cost_cents,
-             type=ctx.gesture_type, status=status.value, values=list(ctx.values)),
+             type=ctx.gesture_type, status=status.value, values=list(ctx.values),
+             **({"staff_minutes": valid.staff_minutes} if valid.staff_minutes is not None else {})),
         at=at,
     )
     if needs_approval or needs_review:  # the outbox row commits (or not) with the gesture

@@ -24,16 +24,10 @@ from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState
 from empowerment.models import (
     AppSetting,
-    Budget,
-    Customer,
-    Employee,
-    Gesture,
     Location,
-    Team,
-    Transaction,
 )
-from empowerment.models.lookups import MoneyHere, location_money
-from empowerment.money import known_currency, known_locale
+from empowerment.models.lookups import MoneyHere, location_money, money_recorded_at
+from empowerment.money import currency_name, known_currency, known_locale
 
 # --- the guideline ---------------------------------------------------------------------------------
 
@@ -173,26 +167,16 @@ def _location(session: Session, location: str) -> Location:
     return found[0]
 
 
-def _money_recorded_at(session: Session, location_id: int) -> bool:
-    """Whether any amount is stored at the location (a budget or gesture of its teams' people, a
-    transaction of its customers): those amounts are in its currency and would be misread."""
-    people = select(Employee.id).join(Team, Team.id == Employee.team_id).where(Team.location_id == location_id)
-    customers = select(Customer.id).where(Customer.location_id == location_id)
-    for query in (select(Budget.id).where(Budget.employee_id.in_(people)),
-                  select(Gesture.id).where(Gesture.employee_id.in_(people)),
-                  select(Transaction.id).where(Transaction.customer_id.in_(customers))):
-        if session.scalar(query.limit(1)) is not None:
-            return True
-    return False
-
-
 def set_location_money(db: Database, actor: Actor, location: str, currency: str,
                        locale: str | None = None) -> MoneyHere:
     """A property's ISO 4217 currency (budgets, caps, gestures and its customers' purchases are in
     it) and, optionally, the Babel locale its people type and read amounts in ("fr_FR": 12,50 €);
     `locale` None keeps the one set, "" follows the installation's. `location` is its id or name.
-    The currency cannot change once money is recorded there (stored amounts would be misread).
-    Returns what is now in force."""
+    The rule (`models.lookups.money_recorded_at`): the currency cannot change once any amount is
+    stored in it there (a budget or ledger entry, a gesture, a purchase of its customers, a budget
+    policy of its teams or people), because every stored amount is minor units of the currency and
+    would be misread (¥1,250 would become $12.50); a location without any may change freely. The
+    locale may always change: it is only how amounts are typed and shown. Returns what is now in force."""
     access.require(actor, "location.money")
     code = known_currency(currency)
     wanted_locale = None if locale is None else (locale.strip() or None)
@@ -203,10 +187,12 @@ def set_location_money(db: Database, actor: Actor, location: str, currency: str,
         new_locale = place.locale if locale is None else wanted_locale
         if (place.currency, place.locale) == (code, new_locale):
             return location_money(session, place.id)
-        if place.currency != code and _money_recorded_at(session, place.id):
+        recorded = money_recorded_at(session, place.id) if place.currency != code else None
+        if recorded is not None:
             raise InvalidState(
-                f"{place.name} already has budgets, gestures or purchases in {place.currency}; its currency "
-                f"cannot become {code} (those amounts would be misread). Create a new location instead.")
+                f"{place.name} already has {recorded} in {currency_name(place.currency)} ({place.currency}); "
+                f"its currency cannot become {currency_name(code)} ({code}): those amounts would be misread. "
+                "Create a new location instead.")
         audit.record(session, actor, "location.money", "location", place.code,
                      dict(before=dict(currency=place.currency, locale=place.locale),
                           after=dict(currency=code, locale=new_locale)))

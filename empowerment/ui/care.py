@@ -113,10 +113,17 @@ def care_list_section(actor: Actor, employee_code: str | None, location: str | N
 def _entry(actor: Actor, employee_code: str | None, row: dict[str, Any], compact: bool) -> None:
     key = f"care_{row['customer_code']}"
     with st.container(border=True, key=f"care_entry_{row['rank']}"):
-        st.markdown(f"**{row['rank']}. {ui.name(row['customer'])}** · {ui.md(row['category'])} · "
-                    f"value at risk **{ui.md(ui.money(int(row['value_at_risk_cents'])))}**",
-                    help=ui.md(f"{row['chance_not_returning']:.0%} chance of not coming back within 90 days × "
-                               f"{ui.money(int(row['typical_revenue_cents']))} spent in the year before."))
+        chance = f"{row['chance_not_returning']:.0%} chance of not coming back within 90 days"
+        if int(row["typical_revenue_cents"]) <= 0:  # nothing bought: no value to put at risk, not "$0.00"
+            st.markdown(f"**{row['rank']}. {ui.name(row['customer'])}** · {ui.md(row['category'])} · "
+                        "no purchases on record",
+                        help=ui.md(f"{chance}; no purchases in the year before, so there is no value at risk "
+                                   "to work out."))
+        else:
+            st.markdown(f"**{row['rank']}. {ui.name(row['customer'])}** · {ui.md(row['category'])} · "
+                        f"value at risk **{ui.md(ui.money(int(row['value_at_risk_cents'])))}**",
+                        help=ui.md(f"{chance} × {ui.money(int(row['typical_revenue_cents']))} spent in the "
+                                   "year before."))
         st.caption(ui.md(row["reason"]))
         if employee_code is None:
             return

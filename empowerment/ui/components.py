@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from empowerment import clock, labels
+from empowerment import clock, labels, settings
 from empowerment.models import GestureType
-from empowerment.money import currency_symbol, format_money
+from empowerment.money import currency_symbol, format_money, minor_digits
 from empowerment.queries.budgets import BudgetStatus
 from empowerment.queries.customers import CustomerHistory
 
@@ -78,12 +78,16 @@ def money_short(cents: int | None) -> str:
     return money(cents)
 
 
-def money_format() -> str:
-    """The `st.column_config.NumberColumn` format for money in the installation's currency (a
-    table column of amounts carries its currency, like every amount a person reads)."""
-    presets = {"$": "dollar", "€": "euro", "£": "pound", "¥": "yen"}
-    symbol = currency_symbol()
-    return presets.get(symbol) or f"{symbol.strip()} %.2f"
+def money_format(currency: str | None = None) -> str:
+    """The `st.column_config.NumberColumn` format for money in `currency` (the installation's by
+    default; a table column of amounts carries its currency, like every amount a person reads),
+    with that currency's decimals (none for the yen)."""
+    presets = {"$": "dollar", "€": "euro", "£": "pound"}
+    symbol = currency_symbol(currency)
+    digits = minor_digits(currency or settings.currency())
+    if digits == 2 and symbol in presets:
+        return presets[symbol]
+    return f"{symbol.strip()} %.{digits}f"
 
 
 def gesture_label(value: str | None) -> str:

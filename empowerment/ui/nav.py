@@ -44,6 +44,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("vocabulary", "pages/vocabulary.py", "Vocabulary", ":material/translate:", "vocabulary.edit", "Admin"),
     PageSpec("people", "pages/people.py", "People", ":material/badge:", "user.edit", "Admin"),
     PageSpec("policies", "pages/policies.py", "Policies", ":material/tune:", "policy.set", "Admin"),
+    PageSpec("locations", "pages/locations.py", "Locations", ":material/location_on:", "location.money", "Admin"),
     PageSpec("customers", "pages/customers.py", "Customers", ":material/group:", "customer.merge", "Admin"),
     PageSpec("audit_log", "pages/audit_log.py", "Audit log", ":material/manage_search:", "audit.read", "Admin"),
     PageSpec("connections", "pages/connections.py", "Connections", ":material/cable:", "api.manage", "Admin"),

@@ -101,6 +101,13 @@ def test_acting_on_a_care_list_entry_takes_the_customer_off(db: Database) -> Non
     assert not any("Rita Risk" in m.value for m in at.markdown if m.value.startswith("**1."))
 
 
+def test_a_customer_with_no_purchases_has_no_value_at_risk_said_as_zero(db: Database) -> None:
+    _at_risk(db)  # Rita Risk has bought nothing
+    at = page("care_list", actor_of(db, "E1"))
+    line = next(m.value for m in at.markdown if "Rita Risk" in m.value)
+    assert "no purchases on record" in line and "$0.00" not in line and "value at risk" not in line
+
+
 def test_the_hand_over_shows_the_care_list_and_waiting_time(db: Database) -> None:
     _at_risk(db)
     at = page("handover", actor_of(db, "E1"))

@@ -374,3 +374,17 @@ def test_the_thresholds_are_pinned_from_the_start_and_said_before_submit(thresho
     assert any("waiting for a manager's approval" in w and "Mia Manager will decide." in w for w in pending)
     assert not at.success  # amber, not a green tick
     assert gesture_count(org.db) == 1
+
+
+def test_staff_time_asks_for_its_minutes_and_records_them(org: Org) -> None:
+    at = fill(pick(page(org.staff), "Grace", org.customer_code), kind="comp", quick=0)
+    assert not [n for n in at.number_input if n.key == "lr_minutes"]  # only for staff time
+    at.pills(key="lr_type").set_value("time").run()
+    minutes = at.number_input(key="lr_minutes")
+    assert minutes.label == "Minutes spent" and minutes.value == 15  # the typical 15 unless changed
+    minutes.set_value(40).run()
+    at = submit(at)
+    assert not at.exception and "Logged $0.00" in shown(at.success)[0]
+    with org.db.read() as session:
+        gesture = session.scalars(select(Gesture)).one()
+    assert (gesture.type.value, gesture.cost_cents, gesture.staff_minutes) == ("time", 0, 40)

@@ -92,7 +92,7 @@ PAGES_OF = {  # written out, not derived from the registry, so a change to a gra
     Role.CX_LEAD: {"handover", "care_list", "payoff", "joint_report", "friction", "notifications"},
     # admins hold no recovery budget (segregation of duties): no tablet form, no "My budget"
     Role.ADMIN: {"handover", "care_list", "team", "payoff", "joint_report", "friction", "data", "vocabulary",
-                 "people", "customers",
+                 "people", "locations", "customers",
                  "policies", "audit_log", "connections", "deliveries", "notifications"},
 }
 

@@ -197,3 +197,23 @@ def test_staff_time_is_valued_at_the_organisations_hourly_rate_in_the_payoffs_fr
     save_term(org, SYSTEM, TermRequest("gesture_type", "time", "Time & care", costs_money=False, valuation="hourly",
                                        hourly_rate_cents=4_800))
     assert load_analytics_frames(org).gestures.set_index("type").loc["time", "valued_cents"] == 1_200  # 15 min at $48
+
+
+def test_staff_time_is_valued_at_the_minutes_recorded_with_it(org: Database) -> None:
+    from empowerment.models import Gesture
+    from empowerment.queries.frames import load_analytics_frames
+
+    log_gesture(org, SYSTEM, LogRequest("S1", "C3", "time", 0, category="Noise", staff_minutes=40))
+    log_gesture(org, SYSTEM, LogRequest("S1", "C2", "time", 0, category="Noise"))  # not given: 15
+    with pytest.raises(InvalidInput, match="only for staff-time gestures"):
+        log_gesture(org, SYSTEM, LogRequest("S1", "C2", "gift", "12", category="Noise", staff_minutes=10))
+    for wrong in (0, 481, "ten", True):
+        with pytest.raises(InvalidInput, match="minutes"):
+            log_gesture(org, SYSTEM, LogRequest("S1", "C2", "time", 0, category="Noise", staff_minutes=wrong))  # type: ignore[arg-type]
+    with org.read() as session:
+        recorded = sorted(session.scalars(select(Gesture.staff_minutes).where(Gesture.type == "time")))
+        others = set(session.scalars(select(Gesture.staff_minutes).where(Gesture.type != "time")))
+    assert recorded == [15, 40] and others == {None}
+    frames = load_analytics_frames(org).gestures
+    valued = sorted(frames.loc[frames["type"] == "time", "valued_cents"].tolist())
+    assert valued == [750, 2000]  # 15 and 40 minutes at $30 an hour

@@ -96,10 +96,31 @@ def test_a_locations_currency_is_fixed_once_money_is_recorded(db: Database) -> N
     with pytest.raises(InvalidInput, match="locale"):
         set_location_money(db, SYSTEM, tokyo, "JPY", "xx_NOWHERE")
     assert set_location_money(db, SYSTEM, tokyo, "JPY", "ja_JP").locale == "ja_JP"  # no money yet: fine
+    # Its team's policy is in yen already (¥50,000 a month): that fixes the currency too.
+    with pytest.raises(InvalidState, match="already has budget policies in Japanese Yen .JPY.; its currency "
+                                           "cannot become US Dollar .USD."):
+        set_location_money(db, SYSTEM, tokyo, "USD")
     _log(db, people["Tokyo"], "1250")
-    with pytest.raises(InvalidState, match="already has budgets, gestures or purchases in JPY"):
+    with pytest.raises(InvalidState, match="already has budgets in Japanese Yen"):
         set_location_money(db, SYSTEM, tokyo, "USD")
     assert set_location_money(db, SYSTEM, tokyo, "JPY", "").locale == "en_US"  # the locale may change
+
+
+def test_a_location_without_money_may_change_its_currency_and_one_with_purchases_may_not(db: Database) -> None:
+    from empowerment.models import Customer, Transaction
+
+    make_team(db, "T-Lyon", location="Lyon")
+    with db.read() as session:
+        lyon = session.scalars(select(Location).where(Location.name == "Lyon")).one()
+    assert set_location_money(db, SYSTEM, lyon.code, "EUR").currency == "EUR"
+    assert set_location_money(db, SYSTEM, lyon.code, "CHF").currency == "CHF"  # nothing recorded: free
+    with db.write() as session:
+        guest = Customer(code="C-L", name="Lyon guest", location_id=lyon.id)
+        session.add(guest)
+        session.flush()
+        session.add(Transaction(code="T-L", customer_id=guest.id, occurred_at=date(2026, 3, 1), amount_cents=1250))
+    with pytest.raises(InvalidState, match="already has purchases in Swiss Franc"):
+        set_location_money(db, SYSTEM, lyon.code, "EUR")
 
 
 def test_new_locations_take_the_installations_currency(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,3 +279,191 @@ def test_purchases_in_several_currencies_are_converted_one_by_one_even_with_the_
     frames = load_analytics_frames(db, outcomes=True)
     assert isinstance(frames.transactions, pd.DataFrame)
     assert frames.transactions["amount_cents"].tolist() == [6500]  # ¥10,000 x 0.0065 on 3 March
+
+
+# --- imports and exports: every amount in its row's location currency ------------------------------
+
+def _guests_at_each_property(db: Database) -> dict[str, str]:
+    """Three properties (`three_properties`) and a guest seen at each: {city: customer code}."""
+    from empowerment.models import Customer
+
+    people = three_properties(db)
+    guests = {}
+    with db.write() as session:
+        for city, currency in (("Tokyo", "JPY"), ("Paris", "EUR"), ("Boston", "USD")):
+            place = session.scalars(select(Location.id).where(Location.currency == currency)).one()
+            session.add(Customer(code=f"G-{city}", name=f"Guest {city}", location_id=place))
+            guests[city] = f"G-{city}"
+    people.update({f"guest {city}": code for city, code in guests.items()})
+    return people
+
+
+def _import(db: Database, kind: str, text: str, **kwargs: object) -> object:
+    from empowerment.services.importing import import_csv
+
+    return import_csv(db, kind, text.encode("utf-8"), actor=SYSTEM, **kwargs)  # type: ignore[arg-type]
+
+
+def _export(db: Database, kind: str) -> str:
+    import io
+
+    from empowerment.services.exporting import export_csv
+
+    out = io.StringIO()
+    export_csv(db, kind, out, actor=SYSTEM)
+    return out.getvalue()
+
+
+def test_imported_transactions_are_read_in_each_customers_currency(db: Database) -> None:
+    from empowerment.models import Transaction
+
+    _guests_at_each_property(db)
+    _import(db, "transactions", "transaction_id,customer_id,occurred_at,amount\n"
+            "T1,G-Tokyo,2026-03-02,1250\nT2,G-Paris,2026-03-02,12.50\nT3,G-Boston,2026-03-02,12.50\n"
+            "T4,G-Tokyo,2026-03-02,-300\nT5,NEW,2026-03-02,9.99\n")
+    with db.read() as session:
+        stored = dict(session.execute(select(Transaction.code, Transaction.amount_cents)).all())
+    # ¥1,250 is 1250 yen (not 125,000); 12.50 € and $12.50 are 1250 cents; an unknown (new) customer
+    # has no location: the installation's dollars.
+    assert stored == {"T1": 1250, "T2": 1250, "T3": 1250, "T4": -300, "T5": 999}
+    exported = _export(db, "transactions").splitlines()
+    assert exported[1:] == ["T1,G-Tokyo,2026-03-02T00:00:00,1250", "T2,G-Paris,2026-03-02T00:00:00,12.50",
+                            "T3,G-Boston,2026-03-02T00:00:00,12.50", "T4,G-Tokyo,2026-03-02T00:00:00,-300",
+                            "T5,NEW,2026-03-02T00:00:00,9.99"]
+    # The app's own export re-imports unchanged.
+    assert _import(db, "transactions", _export(db, "transactions")).unchanged == 5  # type: ignore[attr-defined]
+
+
+def test_a_french_file_of_euros_and_yen_reads_the_decimal_comma(db: Database) -> None:
+    from empowerment.models import Transaction
+
+    _guests_at_each_property(db)
+    summary = _import(db, "transactions", "transaction_id;customer_id;occurred_at;amount\n"
+                      "T1;G-Paris;2026-03-02;12,50\nT2;G-Paris;2026-03-02;1.234,50\nT3;G-Tokyo;2026-03-02;1.250\n")
+    assert summary.decimal_mark == ","  # type: ignore[attr-defined]
+    with db.read() as session:
+        stored = dict(session.execute(select(Transaction.code, Transaction.amount_cents)).all())
+    assert stored == {"T1": 1250, "T2": 123_450, "T3": 1250}  # "1.250" yen is one thousand two hundred fifty
+
+
+def test_an_amount_finer_than_its_currency_is_refused_with_its_line_and_column_all_or_nothing(db: Database) -> None:
+    from empowerment.errors import ImportFailed
+    from empowerment.models import Transaction
+
+    _guests_at_each_property(db)
+    text = ("transaction_id,customer_id,occurred_at,amount\n"
+            "T1,G-Boston,2026-03-02,12.50\nT2,G-Tokyo,2026-03-02,12.5\nT3,G-Paris,2026-03-02,12.505\n"
+            "T4,G-Tokyo,2026-03-02,1250\n")
+    with pytest.raises(ImportFailed) as refused:
+        _import(db, "transactions", text)
+    problems = {(p["line"], p["column"]): str(p["reason"]) for p in refused.value.problems}
+    assert set(problems) == {(3, "amount"), (4, "amount")}
+    assert "Japanese Yen (JPY) amounts are whole numbers" in problems[(3, "amount")]
+    assert "the currency of Tokyo" in problems[(3, "amount")]
+    assert "more than 2 decimals; EUR amounts have at most 2" in problems[(4, "amount")]
+    with db.read() as session:
+        assert session.scalars(select(Transaction)).first() is None  # nothing written
+    # Importing the valid rows sets the two aside, with their reasons in the rejects.
+    summary = _import(db, "transactions", text, valid_rows_only=True)
+    assert (summary.inserted, summary.rejected) == (2, 2)  # type: ignore[attr-defined]
+    with db.read() as session:
+        assert sorted(session.scalars(select(Transaction.amount_cents))) == [1250, 1250]
+
+
+def test_imported_gestures_are_in_their_givers_currency_and_export_so(db: Database) -> None:
+    from empowerment.errors import ImportFailed
+    from empowerment.models import Gesture
+
+    people = _guests_at_each_property(db)
+    _import(db, "incidents", "incident_id,customer_id,occurred_at,category\nI1,G-Tokyo,2026-03-02,Noise\n"
+            "I2,G-Paris,2026-03-02,Noise\nI3,G-Boston,2026-03-02,Noise\n")
+    header = "gesture_id,incident_id,employee_id,occurred_at,type,cost,note\n"
+    bad = header + f"G1,I1,{people['Tokyo']},2026-03-02T10:00,comp,1250.5,\n"
+    with pytest.raises(ImportFailed) as refused:
+        _import(db, "gestures", bad)
+    assert [(p["line"], p["column"]) for p in refused.value.problems] == [(2, "cost")]
+    assert "whole numbers" in str(refused.value.problems[0]["reason"])
+    _import(db, "gestures", header + f"G1,I1,{people['Tokyo']},2026-03-02T10:00,comp,1250,\n"
+            f"G2,I2,{people['Paris']},2026-03-02T10:00,comp,12.50,\n"
+            f"G3,I3,{people['Boston']},2026-03-02T10:00,comp,12.5,\n")
+    with db.read() as session:
+        assert dict(session.execute(select(Gesture.code, Gesture.cost_cents)).all()) == {
+            "G1": 1250, "G2": 1250, "G3": 1250}
+    costs = [line.split(",")[5] for line in _export(db, "gestures").splitlines()[1:]]
+    assert costs == ["1250", "12.50", "12.50"]
+
+
+def test_the_ledger_export_writes_each_budgets_currency(db: Database) -> None:
+    people = three_properties(db)
+    _log(db, people["Tokyo"], "1250")
+    _log(db, people["Boston"], "12.50")
+    rows = [line.split(",") for line in _export(db, "ledger").splitlines()[1:]]
+    amounts = {(row[1], row[3]): row[4] for row in rows}
+    assert amounts[(people["Tokyo"], "spend")] == "-1250" and amounts[(people["Tokyo"], "allocation")] == "50000"
+    assert amounts[(people["Boston"], "spend")] == "-12.50" and amounts[(people["Boston"], "allocation")] == "500.00"
+
+
+def test_an_api_batch_of_yen_is_read_in_yen(db: Database) -> None:
+    from empowerment.models import Transaction
+    from empowerment.services.ingest import BatchRefused, upsert_rows
+
+    _guests_at_each_property(db)
+    with pytest.raises(BatchRefused) as refused:
+        upsert_rows(db, SYSTEM, "transactions", [
+            {"transaction_id": "T1", "customer_id": "G-Tokyo", "occurred_at": "2026-03-02", "amount": "12.5"}])
+    assert refused.value.errors[0].field == "amount" and "whole numbers" in refused.value.errors[0].message
+    upsert_rows(db, SYSTEM, "transactions", [
+        {"transaction_id": "T1", "customer_id": "G-Tokyo", "occurred_at": "2026-03-02", "amount": 1250},
+        {"transaction_id": "T2", "customer_id": "G-Paris", "occurred_at": "2026-03-02", "amount": "12.50"}])
+    with db.read() as session:
+        assert sorted(session.scalars(select(Transaction.amount_cents))) == [1250, 1250]
+
+
+# --- the Team page's figures across locations -------------------------------------------------------
+
+def test_team_figures_across_currencies_convert_at_each_amounts_date_and_one_currency_stays_itself(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.clock import utc_now
+    from empowerment.errors import MissingExchangeRate
+    from empowerment.models import Team
+    from empowerment.queries import team
+
+    monkeypatch.setenv("EMPOWERMENT_REPORTING_CURRENCY", "EUR")
+    people = three_properties(db)
+    for who, amount in (("Tokyo", "10000"), ("Boston", "100"), ("Paris", "12.50")):
+        log_gesture(db, SYSTEM, LogRequest(people[who], "C1", "comp", amount, category="Noise"),
+                    at=datetime(2026, 3, 3, 9, 0))
+    window = team.Window(date(2026, 3, 1), date(2026, 4, 1))
+    money = team.team_money(db, SYSTEM)
+    assert (money.currency, money.converted_from) == ("EUR", ("JPY", "USD"))
+    assert money.note == ("Amounts in JPY, USD converted to EUR at daily rates (the rate of each gesture's and "
+                          "budget entry's date).")
+    for read in (lambda: team.budget_use(db, SYSTEM, window=window),
+                 lambda: team.weekly_activity(db, SYSTEM, window),
+                 lambda: team.spend_breakdown(db, SYSTEM, window)):
+        with pytest.raises(MissingExchangeRate, match="No exchange rate from JPY to EUR"):
+            read()  # never a silent 1.0
+    today = utc_now().date().isoformat()  # the ledger entries were written today
+    _import_rates(db, RATES + f"{today},JPY,EUR,0.0050\n{today},USD,EUR,0.80\n")
+    rows = team.budget_use(db, SYSTEM, window=window).set_index("employee_code")
+    got = {code: tuple(int(rows.loc[code, c]) for c in ("allocated_cents", "spent_cents", "held_cents",
+                                                         "remaining_cents")) for code in people.values()}
+    assert got == {people["Tokyo"]: (25_000, 5_000, 0, 20_000),   # ¥50,000 and ¥10,000 at today's 0.005
+                   people["Boston"]: (40_000, 8_000, 0, 32_000),  # $500 and $100 at today's 0.80
+                   people["Paris"]: (50_000, 1_250, 0, 48_750)}   # euros as they are
+    weekly = team.weekly_activity(db, SYSTEM, window)
+    assert sorted(weekly.loc[weekly["spend_cents"] > 0, "spend_cents"].tolist()) == [1250, 6500, 8000]  # 3 March
+    breakdown = team.spend_breakdown(db, SYSTEM, window)
+    assert breakdown[["gesture_type", "category", "gestures", "spend_cents"]].values.tolist() == [
+        ["comp", "Noise", 3, 15_750]]
+    # A reach within one currency is shown in it, unconverted.
+    with db.read() as session:
+        tokyo = session.scalars(select(Team.id).where(Team.code == "T-Tokyo")).one()
+    assert team.team_money(db, SYSTEM, [tokyo]).currency == "JPY"
+    only = team.budget_use(db, SYSTEM, [tokyo], window=window)
+    assert only[["allocated_cents", "spent_cents", "remaining_cents"]].values.tolist() == [[50_000, 10_000, 40_000]]
+    queue = team.story_feed(db, SYSTEM)
+    assert set(zip(queue["currency"], queue["cost_cents"], strict=True)) <= {("JPY", 10_000), ("USD", 10_000),
+                                                                              ("EUR", 1250)}

@@ -120,7 +120,7 @@ def valued(frames: tuple[pd.DataFrame, ...]) -> tuple[pd.DataFrame, ...]:
     from empowerment.models.vocabulary import build_vocabulary
 
     incidents, gestures, *rest = frames
-    values = valued_cents(gestures, build_vocabulary([]).staff_time_values())
+    values = valued_cents(gestures, build_vocabulary([]).staff_hourly_rates())
     return (incidents, gestures.assign(valued_cents=values), *rest)
 
 

@@ -232,7 +232,9 @@ def test_non_cash_gestures_count_at_their_value_in_the_spend() -> None:
     assert staff_time == {"time": 750}  # 15 minutes at $30 an hour
     assert next(t for t in DEFAULTS if t.code == "upgrade").staff_time_cents is None
     incidents, gestures, transactions, customers, _ = make_synthetic(1500, 3)
-    valued = gestures.assign(valued_cents=valued_cents(gestures, staff_time))
+    rates = build_vocabulary([]).staff_hourly_rates()
+    assert rates == {"time": 3000}
+    valued = gestures.assign(valued_cents=valued_cents(gestures, rates))  # no minutes recorded: 15
     timed = valued.loc[valued["type"] == "time"]
     assert len(timed) and (timed["valued_cents"] == np.where(timed["cost_cents"] == 0, 750, timed["cost_cents"])).all()
     others = valued.loc[valued["type"] != "time"]
@@ -244,3 +246,14 @@ def test_non_cash_gestures_count_at_their_value_in_the_spend() -> None:
     recovered = linked["recovered"].to_numpy(dtype=bool)
     assert counted.spend_cents == int(linked.loc[recovered, "valued_spend_cents"].sum())
     assert counted.spend_cents > plain.spend_cents == int(linked.loc[recovered, "spend_cents"].sum())
+
+
+def test_staff_time_is_valued_at_its_recorded_minutes() -> None:
+    import pandas as pd
+
+    from empowerment.analytics.linking import valued_cents
+
+    gestures = pd.DataFrame({"type": ["time", "time", "time", "comp"], "cost_cents": [0, 0, 500, 0],
+                             "staff_minutes": [40, None, 40, None]})
+    # 40 min at $30 = $20.00; none recorded: 15 min = $7.50; a cost entered wins; other types as entered
+    assert valued_cents(gestures, {"time": 3000}).tolist() == [2000, 750, 500, 0]

@@ -158,15 +158,16 @@ def load_analytics_frames(
         gestures, transactions, conversion = to_reporting(conn, gestures, transactions)
     gestures = gestures.sort_values(["incident_id", "occurred_at", "gesture_id"], ignore_index=True)
     gestures["voided"] = gestures["voided"].astype(bool)
-    gestures["valued_cents"] = valued_cents(gestures, _staff_time_values(db))
+    gestures["valued_cents"] = valued_cents(gestures, _staff_hourly_rates(db))
     incidents["followed_up"] = _followed_up(db, incidents)
     return AnalyticsFrames(incidents, gestures, transactions, customers, as_of_stamp, conversion)
 
 
-def _staff_time_values(db: Database) -> dict[str, int]:
-    """Gesture types valued at staff time (the organisation's vocabulary): one small read."""
+def _staff_hourly_rates(db: Database) -> dict[str, int]:
+    """Gesture types valued at staff time and their hourly rates (the organisation's vocabulary):
+    one small read."""
     with db.read() as session:
-        return load_vocabulary(session).staff_time_values()
+        return load_vocabulary(session).staff_hourly_rates()
 
 
 OUTCOME_KINDS = {"incident_id": "int", "customer_id": "int", "occurred_at": "time", "first_return_at": "time",

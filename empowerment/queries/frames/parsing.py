@@ -26,7 +26,8 @@ INCIDENT_KINDS: Kinds = {"incident_id": "int", "customer_id": "int", "occurred_a
                          "category": "text", "location": "text", "team": "text"}
 GESTURE_KINDS: Kinds = {"gesture_id": "int", "incident_id": "int", "customer_id": "int",
                         "employee_id": "int", "occurred_at": "time", "type": "text",
-                        "cost_cents": "int", "voided": "int", "team": "text", "location": "text"}
+                        "cost_cents": "int", "voided": "int", "team": "text", "location": "text",
+                        "staff_minutes": "int"}
 TRANSACTION_KINDS: Kinds = {"customer_id": "int", "occurred_at": "time", "amount_cents": "int"}
 CUSTOMER_KINDS: Kinds = {"customer_id": "int", "first_seen_at": "time"}
 

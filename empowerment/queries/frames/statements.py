@@ -18,6 +18,7 @@ from empowerment.models import (
     Team,
     Transaction,
 )
+from empowerment.models.vocabulary import DEFAULT_STAFF_MINUTES
 
 Stmt = Select[*tuple[Any, ...]]
 
@@ -70,6 +71,8 @@ def gestures_select(date_from: Any, date_to: Any) -> Stmt:
             not_logged.label("voided"),
             giver_team.name.label("team"),
             Location.name.label("location"),
+            # staff time logged before minutes were recorded took the typical 15
+            func.coalesce(Gesture.staff_minutes, DEFAULT_STAFF_MINUTES).label("staff_minutes"),
         )
         .select_from(Gesture)
         .join(Incident, Incident.id == Gesture.incident_id)

@@ -28,8 +28,11 @@ How a file is handled:
    AuditEvent ("import.<kind>") records the counts, never row contents.
 
 Values:
-- Amounts: decimal currency units with at most 2 decimals -> integer cents, by the same rules as
-  `money.parse_cents` (whose messages are used for bad values). The decimal mark is the chosen one
+- Amounts: decimal units of the row's currency -> its minor units (`amounts`): a transaction's is
+  its customer's location's, a gesture's its giver's, else the installation's (JPY "1250" -> 1250
+  yen, EUR "12,50" -> 1250 cents); an amount with more decimals than its currency has is refused
+  with its line and column. Otherwise the same rules as `money.parse_cents` (whose messages are
+  used for bad values). The decimal mark is the chosen one
   or detected: a comma when some amounts are written "12,50" / "1.234,5" and none "12.50" /
   "1,234.5"; else a dot, and then a comma is accepted only as a thousands separator ("12,50" is
   refused rather than read as 1,250.00). Only transaction amounts may be negative (returns).

@@ -16,6 +16,7 @@ from empowerment.clock import business_today
 from empowerment.models import BudgetPolicy, Employee, Gesture, GestureStatus, Incident, Role
 from empowerment.models import table as table_of
 from empowerment.money import format_cents
+from empowerment.services.importing.amounts import employee_currencies, in_minor_units
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_by_codes, ids_for
 from empowerment.services.importing.plan import Field, apply_plan, plan_rows
@@ -40,6 +41,7 @@ def import_gestures(job: Job) -> None:
     )
     employee_ids = check_employees(job, "employee_id")
     _refuse_gestures_of_non_spenders(job)
+    in_minor_units(job, "cost", *employee_currencies(job, f["employee_id"]))  # the giver's location's
 
     data = pd.DataFrame(
         {

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, update
 from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
 from empowerment.models import table as table_of
 from empowerment.services import outcomes
+from empowerment.services.importing.amounts import customer_currencies, in_minor_units
 from empowerment.services.importing.gestures import import_gestures
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_all, fetch_by_codes
@@ -120,6 +121,7 @@ def _create_teams(job: Job, firsts: pd.DataFrame) -> dict[str, float]:
 
 def import_transactions(job: Job) -> None:
     f = job.frame
+    in_minor_units(job, "amount", *customer_currencies(job, f["customer_id"]))  # the customer's location's
     job.problems.raise_if_any(job.filename)
     customer_ids = ensure_customers(job, f["customer_id"], f["occurred_at"])
     data = pd.DataFrame(

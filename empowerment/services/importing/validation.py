@@ -7,8 +7,15 @@ import pandas as pd
 
 from empowerment import clock
 from empowerment.csvformat import ESCAPED_TYPES, Column, CsvKind, FileFormat, unescape_formulas
+from empowerment.money import MAX_AMOUNT_CENTS
 from empowerment.services.importing.problems import Problems
-from empowerment.services.importing.values import detect_decimal_mark, parse_money, parse_times
+from empowerment.services.importing.values import (
+    SCALE,
+    detect_decimal_mark,
+    parse_money,
+    parse_times,
+    scaled_name,
+)
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 MONEY_TYPES = ("money", "signed_money")
@@ -76,11 +83,15 @@ def _check_column(
     elif col.type == "choice":
         out[col.name] = _choice(out, value, cells, filled, col, problems)
     elif col.type in ("money", "signed_money"):
-        cents, bad, reasons = parse_money(
-            value, filled, signed=col.type == "signed_money", decimal_mark=decimal_mark
+        # Read at SCALE decimals: the row's currency (so its minor unit) is known only once its
+        # customer or employee is looked up; `amounts.in_minor_units` finishes the job.
+        scaled, bad, reasons = parse_money(
+            value, filled, signed=col.type == "signed_money", decimal_mark=decimal_mark,
+            digits=SCALE, limit=MAX_AMOUNT_CENTS * 10**SCALE,
         )
         problems.add_mask(out, bad & ~has_nul, col.name, cells, reasons)
-        out[col.name] = cents
+        out[scaled_name(col.name)] = scaled
+        out[col.name] = pd.Series(pd.NA, index=out.index, dtype="Int64")  # not minor units yet
     elif col.type == "time":
         out[col.name] = _times(out, value, cells, filled & ~has_nul, col, problems, notes, date_format)
     elif col.type == "date":

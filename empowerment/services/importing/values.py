@@ -13,6 +13,15 @@ from empowerment.errors import InvalidAmount
 from empowerment.money import MAX_AMOUNT_CENTS, parse_cents
 from empowerment.services.importing import problems
 
+# Decimals an imported amount is first read with: the most any ISO 4217 currency has (Babel: CLF
+# and UYW 4, BHD and KWD 3). Each row is then taken to its own currency's minor units.
+SCALE = 4
+
+
+def scaled_name(column: str) -> str:
+    """The checked frame's column holding `column`'s amounts read at SCALE decimals."""
+    return f"{column}__scaled"
+
 _TZ_SUFFIX = r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"  # ASCII digits only
 _THOUSANDS = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?"
@@ -49,9 +58,13 @@ def detect_decimal_mark(columns: list[pd.Series]) -> str:
 
 
 def parse_money(
-    value: pd.Series, filled: np.ndarray, *, signed: bool, decimal_mark: str = "."
+    value: pd.Series, filled: np.ndarray, *, signed: bool, decimal_mark: str = ".", digits: int = 2,
+    limit: int = MAX_AMOUNT_CENTS,
 ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Vectorised `parse_cents`: -> (cents as Int64, bad mask, reasons aligned to rows).
+    """Vectorised `parse_cents`: -> (amounts x 10^`digits` as Int64, bad mask, reasons aligned to
+    rows); amounts finer than `digits` decimals or above `limit` (in those units) are refused.
+    The import reads at `SCALE` digits first (the row's currency is known only once its customer
+    or employee is looked up) and `amounts.in_minor_units` then takes each row to its currency.
     With a decimal comma the marks are swapped first ("1.234,50" -> "1,234.50"), so one set of
     rules reads both; messages quote the amounts as written."""
     written = value
@@ -68,13 +81,13 @@ def parse_money(
     number = _to_float(plain.where(numeric, None))
     numeric &= ~np.isnan(number)  # belt and braces: anything pandas cannot read is refused
     with np.errstate(invalid="ignore", over="ignore"):
-        scaled = np.round(number * 100)
-        too_big = np.abs(scaled) > MAX_AMOUNT_CENTS
+        scaled = np.round(number * 10**digits)
+        too_big = np.abs(scaled) > limit
     negative = scaled < 0
     bad = filled & (
         ~numeric
         | (has_comma & ~comma_ok)
-        | (decimals > 2)
+        | (decimals > digits)
         | too_big
         | (negative if not signed else False)
     )
@@ -85,6 +98,11 @@ def parse_money(
         bad_values = written.to_numpy(dtype=object)[bad]
         messages = _money_messages(pd.unique(bad_values)[: problems.MAX_PROBLEMS], signed, decimal_mark)
         reasons[bad] = [messages.get(t, "is not a valid amount") for t in bad_values]
+        if digits != 2:  # parse_cents's words are about cents; past SCALE no currency has the decimals
+            finer = (decimals > digits)[bad] & numeric[bad]
+            reasons[np.flatnonzero(bad)[finer]] = [
+                f"'{t}' has more than {digits} decimals; no currency's amounts have that many"
+                for t in bad_values[finer]]
     return cents, bad, reasons
 
 
