@@ -106,6 +106,7 @@ def evidence_refresh(args: argparse.Namespace) -> int:
         if args.if_due and not evidence.due(db):
             print("The stored evidence is recent; nothing to do.")
             return 0
+        evidence.yield_to_the_app()
         started = time.perf_counter()
         rows = evidence.refresh(db, SYSTEM)
     finally:

@@ -314,6 +314,7 @@ def _evidence_round(db: Any, job: dict[str, Any]) -> None:
         return
 
     def work() -> None:
+        evidence.yield_to_the_app()
         started = time.perf_counter()
         try:
             rows = evidence.refresh(db)

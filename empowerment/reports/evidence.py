@@ -16,6 +16,17 @@ from empowerment.queries.frames import data_version
 from empowerment.services import evidence
 
 REFRESH_SECONDS = 3600  # the evidence moves slowly: hourly is plenty
+NICENESS = 10  # the refresh yields the cores to the app's reruns (it shares the machine, not the process)
+
+
+def yield_to_the_app() -> None:
+    """Lower this thread's CPU priority (Linux: per thread, inherited by the threads it starts),
+    so the refresh running beside the app takes only the cores the tablet's reruns leave."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(AttributeError, OSError):  # not on this platform, or not allowed: run as is
+        os.nice(NICENESS)
 
 
 def refresh(db: Database, actor: Actor | None = None) -> int:
