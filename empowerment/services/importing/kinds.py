@@ -39,10 +39,11 @@ def import_customers(job: Job) -> None:
     table = table_of(Customer)
     plan = plan_rows(job, table, data, fields, ignore_case=True)  # "c00002" is C00002
     searched = plan["name"].map(search_key)  # the tablet's search column follows the name
+    inserted, updated = (plan["action"] == "insert").to_numpy(), (plan["action"] == "update").to_numpy()
+    # only the inserted rows' keys: a Series set on an empty frame would give it rows of its own
     apply_plan(job, table, plan, fields, {"created_at": job.now, "created_by_id": job.actor_id,
-                                          "search_name": searched})
+                                          "search_name": searched[inserted]})
     if not job.dry_run:
-        updated = (plan["action"] == "update").to_numpy()
         bulk_update(job, table, pd.DataFrame({"id": plan.loc[updated, "id"], "search_name": searched[updated]}),
                     ["search_name"])
 
