@@ -30,7 +30,7 @@ COMMAND_OWNERS = {
     "notify-digest": "connect",
     "verify": "integrity", "backup": "integrity", "restore": "integrity", "erase-customer": "integrity",
     "care-list": "care", "follow-up": "care", "friction": "care", "vocabulary": "care", "value-tags": "care",
-    "follow-ups": "care",
+    "follow-ups": "care", "evidence-refresh": "care",
     "location-zone": "integrity", "location-currency": "integrity",
 }
 

@@ -6,6 +6,7 @@
     python -m empowerment vocabulary export|import FILE | map KIND WORD=CODE...
     python -m empowerment value-tags export|import [FILE]
     python -m empowerment follow-ups export|import [FILE]
+    python -m empowerment evidence-refresh [--if-due]
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     care.add_argument("--as-of", dest="as_of", metavar="T", help="the list as it was at T (default: now)")
     care.add_argument("--format", choices=("table", "json"), default="table")
     care.add_argument("--limit", type=int, default=50, help="at most this many entries (default 50)")
+
+    refresh = add_command(subparsers, "evidence-refresh", evidence_refresh,
+                          help="Work out the tablet's \"what tends to work\" again and store it.",
+                          description="Compute the payoff's adjusted breakdown per incident category and gesture "
+                          "type from the data as it is now and store it for the tablet (the notification worker "
+                          "does this hourly; the tablet only reads the stored rows).")
+    refresh.add_argument("--if-due", action="store_true",
+                         help="only when nothing is stored yet, or it is over an hour old and the data changed")
 
     follow = add_command(subparsers, "follow-up", follow_up, help="Record a follow-up after an incident.")
     follow.add_argument("--employee", required=True, help="who followed up (employee id)")
@@ -85,6 +94,26 @@ def care_list(args: argparse.Namespace) -> int:
                   "chance not back": f"{r.chance_not_returning:.0%}", "why": r.reason}
                  for r in entries.itertuples()], max_width=90)
     print(f"\nRule: {listed.explanation}")
+    return 0
+
+
+def evidence_refresh(args: argparse.Namespace) -> int:
+    import time
+
+    from empowerment.reports import evidence
+
+    db = open_db(args)
+    try:
+        if args.if_due and not evidence.due(db):
+            print("The stored evidence is recent; nothing to do.")
+            return 0
+        evidence.yield_to_the_app()
+        started = time.perf_counter()
+        rows = evidence.refresh(db, SYSTEM)
+    finally:
+        db.dispose()
+    print(f"What tends to work: {rows:,} row{'' if rows == 1 else 's'} (category and gesture type) stored in "
+          f"{time.perf_counter() - started:.1f} s.")
     return 0
 
 

@@ -93,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     email.add_argument("email", metavar="ADDRESS", type=fits(200, "the address"), help="the address, or '' to clear it")
 
     worker = add_command(subparsers, "notify-worker", cmd_worker,
-                         help="Deliver notifications (runs until stopped; `make run` starts it).")
+                         help="Deliver notifications and keep the tablet's \"what tends to work\" current "
+                         "(runs until stopped; `make run` starts it).")
     worker.add_argument("--once", action="store_true", help="one round, then exit")
     add_command(subparsers, "notify-digest", cmd_digest, help="Record this week's digest for every manager now.")
 
@@ -294,6 +295,39 @@ def cmd_set_email(args: argparse.Namespace) -> int:
 
 # --- the notification worker ---------------------------------------------------------------------
 
+EVIDENCE_CHECK_SECONDS = 60  # how often the worker asks whether the stored evidence is due
+
+
+def _evidence_round(db: Any, job: dict[str, Any]) -> None:
+    """Between notification rounds: when the tablet's stored evidence is due (`reports.evidence.due`:
+    none yet, or over an hour old with new data), compute it in a thread of this process (the
+    deliveries go on meanwhile; the app process never computes it)."""
+    import threading
+
+    from empowerment.reports import evidence
+
+    running = job.get("thread")
+    if running is not None and running.is_alive() or time.monotonic() < job.get("next", 0.0):
+        return
+    job["next"] = time.monotonic() + EVIDENCE_CHECK_SECONDS
+    if not evidence.due(db):
+        return
+
+    def work() -> None:
+        evidence.yield_to_the_app()
+        started = time.perf_counter()
+        try:
+            rows = evidence.refresh(db)
+        except Exception as exc:  # noqa: BLE001 - a help for the tablet: say so, try again later
+            print(f"What tends to work could not be refreshed ({type(exc).__name__}: "
+                  f"{' '.join(str(exc).split())[:300]}); trying again later.", file=sys.stderr, flush=True)
+            return
+        print(f"What tends to work refreshed: {rows:,} rows in {time.perf_counter() - started:.1f} s.", flush=True)
+
+    job["thread"] = threading.Thread(target=work, daemon=True, name="evidence")
+    job["thread"].start()
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from empowerment.reports import weekly_digest
     from empowerment.services.notifications import delivery
@@ -301,6 +335,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     config = settings.current()
     db = open_db(args)
     stopping = {"now": False}
+    evidence_job: dict[str, Any] = {}
 
     def stop(_signum: int, _frame: Any) -> None:
         stopping["now"] = True
@@ -319,6 +354,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 handled = delivery.run_once(db, now)
                 while handled >= delivery.BATCH and not stopping["now"]:  # a backlog: keep going
                     handled = delivery.deliver_due(db)
+                if not args.once:  # `--once` is one notification round (the command does the evidence)
+                    _evidence_round(db, evidence_job)
             except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: say so, try again
                 if args.once:
                     raise

@@ -24,7 +24,7 @@ from empowerment.cli.common import (
     print_table,
 )
 from empowerment.csvformat import DATE_FORMATS, EXPORT_KINDS, IMPORT_KINDS, FileFormat
-from empowerment.db import upgrade
+from empowerment.db import Database, upgrade
 from empowerment.errors import ImportFailed, InvalidInput
 from empowerment.models import (
     BudgetPolicy,
@@ -203,9 +203,28 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not outcomes.is_built(db):
             rows = outcomes.rebuild(db, Actor.system("cli"))
             print(f"Outcomes built: {rows:,} incident{'' if rows == 1 else 's'} linked to the purchases after them.")
+        _evidence_once(db)
     finally:
         db.dispose()
     return EXIT_OK
+
+
+def _evidence_once(db: Database, again: bool = False) -> None:
+    """The tablet's "what tends to work" stored once, when none is yet (or `again`, after the demo
+    filled the database); the notification worker keeps it current afterwards. A failure is said,
+    never fatal to `init` or the demo."""
+    from empowerment.queries.care import evidence_state
+    from empowerment.reports import evidence
+
+    if not again and evidence_state(db) is not None:
+        return
+    try:
+        rows = evidence.refresh(db, Actor.system("cli"))
+    except Exception as exc:  # noqa: BLE001 - a help for the tablet; the worker tries again
+        print(f"What tends to work was not worked out yet ({type(exc).__name__}); the notification worker "
+              "will try again.", file=sys.stderr)
+        return
+    print(f"What tends to work: {rows:,} row{'' if rows == 1 else 's'} stored for the tablet.")
 
 
 def cmd_outcomes_rebuild(args: argparse.Namespace) -> int:
@@ -250,6 +269,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"[{time.perf_counter() - started:5.1f}s] {message}", flush=True)
 
         summary = demo.generate_demo(db, seed=args.seed, progress=progress, scale=args.scale)
+        progress("Working out what tends to work for the tablet")
+        _evidence_once(db, again=True)
         print(summary.as_text())
     finally:
         db.dispose()

@@ -34,6 +34,7 @@ from empowerment.models import (
     Team,
     TeamManager,
     Transaction,
+    search_key,
 )
 from empowerment.periods import period_label
 from empowerment.services.customers import locate_customers
@@ -177,6 +178,7 @@ def write_plan(db: Database, plan: DemoPlan, hashes: Mapping[str, str],
         customers = plan.customers
         insert_columns(conn, Customer.__table__, {
             **{c: customers[c] for c in ("id", "code", "name", "segment", "email", "phone", "room")},
+            "search_name": customers["name"].map(search_key),
             "first_seen_at": customers["first_seen_at"].to_numpy(),
             "created_at": customers["first_seen_at"].to_numpy(),
         })

@@ -31,6 +31,8 @@ from empowerment.models.tables import (
     BudgetPolicy,
     Customer,
     Employee,
+    EvidenceRow,
+    EvidenceState,
     ExchangeRate,
     FollowUp,
     Gesture,
@@ -50,6 +52,7 @@ from empowerment.models.tables import (
     Transaction,
     VocabularyTerm,
     WebhookSource,
+    search_key,
     table,
 )
 
@@ -58,6 +61,7 @@ __all__ = [
     "Employee", "ExchangeRate", "Gesture", "GestureStatus", "GestureType", "Incident", "IncidentStatus", "LedgerEntry", "LedgerEntryType",
     "Location", "NotificationDelivery", "NotificationPreference", "OutboxEvent", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "WebhookSource", "table",
     "FollowUp", "FollowUpKind", "GestureValue", "IncidentOutcome", "OutcomesState", "Recognition", "VocabularyTerm",
+    "EvidenceRow", "EvidenceState", "search_key",
 ]
 
 # Configure the mappers now, while the process holds few objects (about 30 ms). Left to the first

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -201,7 +203,25 @@ class Customer(Base):
     merged_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set when an admin erased the personal data on request (services.erasure); the row stays.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
-    __table_args__ = (Index("ix_customers_name", "name"),)
+    # The name as the tablet's search compares it (`search_key`: Python's casefold, any script, on
+    # SQLite and PostgreSQL alike). Kept by every writer: the ORM (below), Core inserts (the column
+    # default), the import's bulk paths and the demo (explicitly). Indexed with the phone, so the
+    # search reads one small index instead of every customer row (queries.customers).
+    search_name: Mapped[str | None] = mapped_column(
+        String(200), default=lambda context: search_key(context.get_current_parameters().get("name")))
+    __table_args__ = (Index("ix_customers_name", "name"), Index("ix_customers_search", "search_name", "phone", "name"))
+
+
+def search_key(name: str | None) -> str | None:
+    """What a customer's name is searched by: case folded in any script (SQLite's lower() knows
+    only ASCII; PostgreSQL's follows its locale)."""
+    return name.casefold() if isinstance(name, str) else None
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _keep_search_name(_mapper: object, _connection: object, customer: Customer) -> None:
+    customer.search_name = search_key(customer.name)
 
 
 class Incident(Base):
@@ -631,3 +651,36 @@ class OutcomesState(Base):
     transactions_count: Mapped[Cents]
     transactions_max_id: Mapped[Cents]
     built_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class EvidenceRow(Base):
+    """The tablet's "what tends to work": for each incident category and first gesture type, the
+    payoff's adjusted breakdown (`analytics.what_works.by_category`), as the last evidence refresh
+    computed it (`reports.evidence.refresh`: the notification worker, hourly, and
+    `python -m empowerment evidence-refresh`). The tablet only reads it."""
+
+    __tablename__ = "evidence_rows"
+    id: Mapped[IntPK]
+    category: Mapped[str] = mapped_column(String(100))
+    gesture_type: Mapped[str] = mapped_column(String(100))
+    cases: Mapped[int] = mapped_column(Integer)
+    estimate: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    p_holm: Mapped[float | None] = mapped_column(Float)
+    reliable: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (Index("ix_evidence_rows_category", "category"),)
+
+
+class EvidenceState(Base):
+    """One row (id 1) once the evidence was computed: when, on which data (`queries.frames.data_version`),
+    how many rows and how long it took. Its `computed_at` is the tablet's cache key."""
+
+    __tablename__ = "evidence_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime)
+    data_version: Mapped[str] = mapped_column(String(400))
+    rows: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)

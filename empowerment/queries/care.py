@@ -27,6 +27,7 @@ from empowerment.errors import NotFound, PermissionDenied
 from empowerment.models import (
     Customer,
     Employee,
+    EvidenceRow,
     FollowUp,
     Gesture,
     GestureStatus,
@@ -36,6 +37,7 @@ from empowerment.models import (
     Recognition,
     Team,
 )
+from empowerment.models import EvidenceState as StoredEvidenceState
 from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY, SERVICE_VALUE, load_vocabulary
 from empowerment.queries.frames import load_analytics_frames
 
@@ -315,8 +317,8 @@ def what_tends_to_work(db: Database, *, as_of: Any = None, horizon_days: int = E
     (`analytics.what_works.by_category` over the payoff's own rows, `analytics.payoff.linked_rows`):
     cases, the difference in the share back within the horizon against comparable customers
     given no gesture, its 95% interval, Holm's correction across the types of a category, and
-    reliable/reason ("Not enough data" below 30 cases). Seconds at 1M gestures: the tablet
-    reads it from a cache refreshed off its request path (`ui.care`)."""
+    reliable/reason ("Not enough data" below 30 cases). Tens of seconds at 1M gestures: it runs off
+    the app process (`reports.evidence.refresh` stores it) and the tablet reads `stored_evidence`."""
     from empowerment.analytics.payoff import linked_rows
     from empowerment.analytics.what_works import by_category
 
@@ -324,3 +326,39 @@ def what_tends_to_work(db: Database, *, as_of: Any = None, horizon_days: int = E
     request = evidence_request(frames.as_of, horizon_days)
     linked = linked_rows(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
     return by_category(linked, bootstrap=request.bootstrap, seed=request.seed)
+
+
+# --- the stored evidence (what the tablet reads) ---------------------------------------------------
+
+EVIDENCE_COLUMNS = ["category", "gesture_type", "cases", "estimate", "low", "high", "p_value", "p_holm", "reliable",
+                    "reason"]
+
+
+@dataclass(frozen=True)
+class EvidenceState:
+    computed_at: datetime
+    data_version: str
+    rows: int
+    seconds: float
+
+
+def evidence_state(db: Database) -> EvidenceState | None:
+    """When the stored evidence was computed (its `computed_at` is the tablet's cache key), or None
+    before the first refresh. One row by primary key."""
+    with db.read() as session:
+        row = session.get(StoredEvidenceState, 1)
+        return None if row is None else EvidenceState(row.computed_at, row.data_version, row.rows, row.seconds)
+
+
+def stored_evidence(db: Database) -> pd.DataFrame:
+    """The evidence as the last refresh stored it (`reports.evidence.refresh`): the columns of
+    `what_tends_to_work`, in its order (empty before the first refresh). A few dozen rows."""
+    with db.read() as session:
+        rows = session.execute(
+            select(*[getattr(EvidenceRow, c) for c in EVIDENCE_COLUMNS]).order_by(EvidenceRow.id)).all()
+    frame = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+    for column in ("estimate", "low", "high", "p_value", "p_holm"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["cases"] = frame["cases"].astype("int64")
+    frame["reliable"] = frame["reliable"].astype(bool)
+    return frame

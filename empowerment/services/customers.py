@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from empowerment.actor import Actor
 from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.errors import InvalidInput, InvalidState
-from empowerment.models import Customer, Gesture, Incident, Location, Team, Transaction, table
+from empowerment.models import Customer, Gesture, Incident, Location, Team, Transaction, search_key, table
 from empowerment.models.lookups import customer_by_code
 from empowerment.services import outcomes
 
@@ -64,10 +64,14 @@ def _digits(phone: str | None) -> str:
 
 
 def _same_name(session: Session, name: str) -> ColumnElement[bool]:
-    """Case-insensitive in any script (SQLite's lower() knows only ASCII; db.py registers casefold)."""
+    """Case-insensitive in any script: the stored case-folded name (`models.search_key`, an index
+    lookup), or for a row written around the app without one, the name itself (SQLite's lower()
+    knows only ASCII; db.py registers casefold)."""
     if session.get_bind().dialect.name == "sqlite" and not name.isascii():
-        return func.casefold(Customer.name) == name.casefold()
-    return func.lower(Customer.name) == name.lower()
+        by_name = func.casefold(Customer.name) == name.casefold()
+    else:
+        by_name = func.lower(Customer.name) == name.lower()
+    return or_(Customer.search_name == search_key(name), Customer.search_name.is_(None) & by_name)
 
 
 def _location_of(session: Session, actor: Actor) -> int | None:

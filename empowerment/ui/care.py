@@ -235,48 +235,17 @@ def chosen_values() -> tuple[str, ...]:
     return tuple(S.get(VALUES_KEY) or ())
 
 
-EVIDENCE_REFRESH_SECONDS = 3600  # the analysis takes about 10 s per 200k gestures, off the form's thread
+@st.cache_data(show_spinner=False, max_entries=8)
+def _evidence_at(db_url: str, computed_at: Any) -> pd.DataFrame:
+    """The stored evidence as of one refresh (`computed_at` is the key: a new refresh is read once)."""
+    return care_queries.stored_evidence(get_db())
 
 
-class _EvidenceCache:
-    """The evidence for every category, computed in a background thread and served stale while it
-    refreshes, so a tablet rerun never waits for the analysis (at 1M gestures it takes seconds)."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.lock = threading.Lock()
-        self.frame: pd.DataFrame | None = None
-        self.computed_at = 0.0
-        self.running = False
-
-    def get(self, db: Any) -> pd.DataFrame | None:
-        import threading
-        import time
-
-        with self.lock:
-            stale = time.monotonic() - self.computed_at > EVIDENCE_REFRESH_SECONDS
-            if (self.frame is None or stale) and not self.running:
-                self.running = True
-                threading.Thread(target=self._compute, args=(db,), daemon=True, name="evidence").start()
-            return self.frame
-
-    def _compute(self, db: Any) -> None:
-        import time
-
-        try:
-            frame = care_queries.what_tends_to_work(db)
-        except Exception:  # noqa: BLE001 - evidence is a help; the next refresh tries again
-            frame = None
-        with self.lock:
-            if frame is not None:
-                self.frame, self.computed_at = frame, time.monotonic()
-            self.running = False
-
-
-@st.cache_resource(show_spinner=False)
-def _evidence_cache(db_url: str) -> _EvidenceCache:
-    return _EvidenceCache()
+def stored_evidence() -> pd.DataFrame | None:
+    """The evidence the last refresh stored (computed off the app process, `reports.evidence`), or
+    None before the first one: one primary-key read per rerun, the rows cached per refresh."""
+    state = care_queries.evidence_state(get_db())
+    return None if state is None else _evidence_at(get_db().url, state.computed_at)
 
 
 NO_FAIR_COMPARISON = "no fair comparison yet"
@@ -285,16 +254,18 @@ NO_FAIR_COMPARISON = "no fair comparison yet"
 def what_tends_to_work(category: str | None) -> None:
     """Once the category is picked: how customers with that breakdown came back after each gesture
     type, from the payoff's adjusted breakdown for that category (`queries.care.what_tends_to_work`,
-    cached off the request path), with an interval and the number of cases."""
+    computed off the app process and stored; the tablet only reads it), with an interval and the
+    number of cases. Nothing stored yet: "not enough cases yet", never an error."""
     if not category:
         return
-    evidence = _evidence_cache(get_db().url).get(get_db())
-    if evidence is None:
-        st.caption(":material/lightbulb: Gathering what tends to work for this kind of breakdown…")
-        return
+    evidence = stored_evidence()
     vocab = current_vocabulary()
-    rows = evidence.loc[evidence["category"] == category]
+    rows = evidence.loc[evidence["category"] == category] if evidence is not None else evidence
     with st.expander(f"What tends to work for {vocab.label(INCIDENT_CATEGORY, category)}", expanded=False):
+        if rows is None:
+            st.caption("Not enough cases yet: what tends to work is worked out every hour from the gestures "
+                       "logged, and has not been worked out here yet.")
+            return
         if rows.empty:
             st.caption("Not enough cases yet for this kind of breakdown.")
             return

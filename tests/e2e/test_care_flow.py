@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.models import Customer, FollowUp, GestureValue, Incident, Role, Team, Transaction
+from empowerment.reports import evidence
 from empowerment.services import accounts
 from tests.e2e.conftest import (
     LANDSCAPE,
@@ -191,6 +192,7 @@ def evidence_server(tmp_path_factory: pytest.TempPathFactory,
                  "sia", "sia-tablet-pass-1", "Sia Staff")
     cleo = Person(accounts.create_user(db, system, username="cleo", name="Cleo Lead", role=Role.CX_LEAD,
                                        password="cleo-lead-pass-1"), "cleo", "cleo-lead-pass-1", "Cleo Lead")
+    evidence.refresh(db)  # what the notification worker does beside the app (the app only reads it)
     process, log, url = start_server(db.url, folder)
     try:
         yield url, sia, cleo

@@ -163,18 +163,26 @@ def test_the_command_line(org: Database, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_the_inline_evidence_equals_the_payoffs_adjusted_breakdown_for_each_category(db: Database) -> None:
     """What the tablet shows for a category is the Payoff page's "What works?" by gesture type
-    within that category: same rows, same request, same numbers."""
+    within that category: same rows, same request, same numbers. The tablet reads the stored
+    table, so: after a refresh, the table's rows equal the breakdown (on both databases)."""
     import pandas as pd
 
     from empowerment.analytics.what_works import payoff_breakdown
-    from empowerment.queries.frames import load_analytics_frames
-    from tests.integration.test_queries import store_synthetic, synthetic
+    from empowerment.queries.frames import data_version, load_analytics_frames
+    from empowerment.reports import evidence as evidence_job
 
-    store_synthetic(db, *synthetic(1500, 4))
-    evidence = care_queries.what_tends_to_work(db)
-    assert len(evidence) and set(evidence.columns) >= {"category", "gesture_type", "cases", "estimate", "low",
-                                                        "high", "reliable", "reason", "p_holm"}
+    store_synthetic_here(db)
+    assert care_queries.evidence_state(db) is None and care_queries.stored_evidence(db).empty
+    assert evidence_job.due(db)
+    rows = evidence_job.refresh(db)
+    evidence = care_queries.stored_evidence(db)
+    assert rows == len(evidence) and len(evidence)
+    assert set(evidence.columns) >= {"category", "gesture_type", "cases", "estimate", "low", "high", "reliable",
+                                     "reason", "p_holm"}
     assert evidence["estimate"].notna().any()  # some types have enough cases for an adjusted estimate
+    state = care_queries.evidence_state(db)
+    assert state is not None and state.rows == rows and state.data_version == data_version(db)
+    assert not evidence_job.due(db)  # fresh: the worker leaves it alone
     frames = load_analytics_frames(db)
     request = care_queries.evidence_request(frames.as_of)
     for category in evidence["category"].unique():
@@ -183,6 +191,39 @@ def test_the_inline_evidence_equals_the_payoffs_adjusted_breakdown_for_each_cate
         inline = (evidence.loc[evidence["category"] == category].drop(columns="category")
                   .rename(columns={"gesture_type": "level"}).reset_index(drop=True))
         pd.testing.assert_frame_equal(inline, page, check_dtype=False)
+    pd.testing.assert_frame_equal(evidence, care_queries.what_tends_to_work(db), check_dtype=False)
+
+
+def store_synthetic_here(db: Database) -> None:
+    from tests.integration.test_queries import store_synthetic, synthetic
+
+    store_synthetic(db, *synthetic(1500, 4))
+
+
+def test_the_evidence_refresh_command_stores_it_and_is_due_again_only_after_new_data(
+        db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    """`evidence-refresh` stores the rows; `--if-due` does nothing while they are fresh; an empty
+    installation stores none (the tablet then says "not enough cases yet")."""
+    from sqlalchemy import update
+
+    from empowerment.models import EvidenceState
+    from empowerment.reports import evidence as evidence_job
+
+    url = db.url
+    assert main(["evidence-refresh", "--database-url", url]) == 0
+    assert "0 rows" in capsys.readouterr().out and care_queries.stored_evidence(db).empty
+    assert evidence_job.due(db) is False  # nothing stored, and no new data since
+    store_synthetic_here(db)
+    assert evidence_job.due(db)  # found nothing before, and the data changed
+    assert main(["evidence-refresh", "--if-due", "--database-url", url]) == 0
+    assert len(care_queries.stored_evidence(db))
+    assert main(["evidence-refresh", "--if-due", "--database-url", url]) == 0
+    assert "recent; nothing to do" in capsys.readouterr().out
+    state = care_queries.evidence_state(db)
+    assert state is not None
+    with db.write() as session:  # two hours later, with the same data: still not due
+        session.execute(update(EvidenceState).values(computed_at=state.computed_at - timedelta(hours=2)))
+    assert not evidence_job.due(db)
 
 
 def test_staff_time_is_valued_at_the_organisations_hourly_rate_in_the_payoffs_frames(org: Database) -> None:

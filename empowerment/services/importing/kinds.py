@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, update
 
-from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
+from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction, search_key
 from empowerment.models import table as table_of
 from empowerment.services import outcomes
 from empowerment.services.importing.amounts import customer_currencies, in_minor_units
@@ -25,7 +25,7 @@ from empowerment.services.importing.references import (
     ensure_locations,
     match_named,
 )
-from empowerment.services.importing.writing import bulk_insert
+from empowerment.services.importing.writing import bulk_insert, bulk_update
 
 
 def import_customers(job: Job) -> None:
@@ -39,7 +39,14 @@ def import_customers(job: Job) -> None:
             fields.append(Field(optional, optional, "str"))
     table = table_of(Customer)
     plan = plan_rows(job, table, data, fields, ignore_case=True)  # "c00002" is C00002
-    apply_plan(job, table, plan, fields, {"created_at": job.now, "created_by_id": job.actor_id})
+    searched = plan["name"].map(search_key)  # the tablet's search column follows the name
+    inserted, updated = (plan["action"] == "insert").to_numpy(), (plan["action"] == "update").to_numpy()
+    # only the inserted rows' keys: a Series set on an empty frame would give it rows of its own
+    apply_plan(job, table, plan, fields, {"created_at": job.now, "created_by_id": job.actor_id,
+                                          "search_name": searched[inserted]})
+    if not job.dry_run:
+        bulk_update(job, table, pd.DataFrame({"id": plan.loc[updated, "id"], "search_name": searched[updated]}),
+                    ["search_name"])
 
 
 def import_employees(job: Job) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 from sqlalchemy import Table, func, select
 
 from empowerment import settings
-from empowerment.models import Customer, Employee, Location
+from empowerment.models import Customer, Employee, Location, search_key
 from empowerment.models import table as table_of
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_all, fetch_by_codes, ids_for, isin
@@ -39,6 +39,7 @@ def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
                 {
                     "code": first_seen.index.astype(object),
                     "name": "Customer " + first_seen.index.astype(str),
+                    "search_name": ("Customer " + first_seen.index.astype(str)).map(search_key),
                     "first_seen_at": first_seen.to_numpy(),
                     "created_at": job.now,
                     "created_by_id": job.actor_id,
