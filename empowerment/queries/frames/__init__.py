@@ -53,7 +53,7 @@ from sqlalchemy import Connection, exists, func, select
 
 from empowerment import settings
 from empowerment.analytics.linking import OUTCOME_HORIZONS, PRIOR_WINDOW_DAYS, Outcomes, valued_cents
-from empowerment.analytics.payoff import filter_incidents
+from empowerment.analytics.payoff import filter_incidents, in_id_order
 from empowerment.db import Database
 from empowerment.models import (
     AuditEvent,
@@ -139,7 +139,9 @@ def load_analytics_frames(
             incidents = incidents.loc[incidents["occurred_at"] <= as_of_stamp]
             gestures = gestures.loc[gestures["occurred_at"] <= as_of_stamp]
         incidents = filter_incidents(incidents, date_from, date_to, location, team)
-        incidents = incidents.reset_index(drop=True)
+        # by id: the SELECT has no ORDER BY (a sort there costs SQLite a temporary b-tree), and the
+        # order PostgreSQL's joins return must not reach the figures (`analytics.payoff.in_id_order`)
+        incidents = in_id_order(incidents).reset_index(drop=True)
         gestures = gestures.loc[gestures["incident_id"].isin(incidents["incident_id"])]
         scope = np.unique(incidents["customer_id"].to_numpy(dtype=np.int64))
         customers = reader.customers(scope) if scope.size else empty_frame(CUSTOMER_KINDS)
