@@ -173,7 +173,8 @@ def outcome_tables(incidents: pd.DataFrame, txns: pd.DataFrame) -> dict[str, dic
     highest = len(txns)
     state = {"id": np.array([1]), "recovery_window_hours": np.array([hours]),
              "transactions_count": np.array([highest]), "transactions_max_id": np.array([highest]),
-             "built_at": _stamps(np.array([pd.Timestamp.now().value]))}
+             "built_at": _stamps(np.array([pd.Timestamp.now().value])),
+             "transactions_latest_at": _stamps(np.array([_ns(txns["occurred_at"]).max()]))}
     return {"incident_outcomes": columns, "outcomes_state": state}
 
 
