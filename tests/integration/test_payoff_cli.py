@@ -4,6 +4,7 @@ reads as a summary, and bad arguments are refused with one line."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,31 @@ def test_the_payoff_is_the_same_from_sqlite_and_from_postgresql(sqlite_db: Datab
     assert answers["transactions"][0] == answers["transactions"][1]
     assert answers["outcomes"][0] == answers["outcomes"][1]
     assert answers["outcomes"][0] == answers["transactions"][0]
+
+
+def test_with_the_outcomes_table_the_payoff_reads_no_transaction(stocked: Database,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # Once the outcomes table is current, the payoff's only look at the transactions is their
+    # highest id (the primary key's last entry): not a row, not MAX(occurred_at) over the
+    # (customer, time) index, not a customer's first purchase. And the figures are the same.
+    from sqlalchemy import event
+
+    from empowerment.services import outcomes
+
+    assert main(run(stocked, "--format", "json", "--bootstrap", "20")) == 0
+    from_transactions = json.loads(capsys.readouterr().out)
+    outcomes.rebuild(stocked, SYSTEM)
+    seen: list[str] = []
+    database = Database(stocked.url)
+
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def _record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(" ".join(statement.split()).lower())
+
+    frames = frame_queries.load_analytics_frames(database, outcomes=(90,))
+    database.dispose()
+    assert frames.transactions.__class__.__name__ == "Outcomes"
+    touching = [sql for sql in seen if re.search(r"\b(from|join) transactions\b", sql)]
+    assert touching and all(sql.startswith("select coalesce(max(transactions.id)") for sql in touching), touching
+    assert main(run(stocked, "--format", "json", "--bootstrap", "20")) == 0
+    assert json.loads(capsys.readouterr().out) == from_transactions
