@@ -1,21 +1,30 @@
-"""Payoff at scale: 200k incidents and 5M transactions in SQLite, end to end.
+"""Payoff at scale, end to end: 200k incidents / 5M transactions and 1M / 25M (issues 12 and 15).
 
-    python benchmarks/bench_payoff.py [--incidents 200000 --transactions 5000000] [--fresh]
-                                      [--postgres postgresql+psycopg://.../empty_db]
+    python benchmarks/bench_payoff.py [--scales 200000x5000000,1000000x25000000] [--fresh]
+                                      [--pad 25000000] [--postgres postgresql+psycopg://.../empty_db]
                                       [--postgres-server postgresql+psycopg://host/any_db] [--skip-page]
 
+For each scale:
 1. Generates the data with the analytics' own synthetic model (selection bias, a known
    effect), tops the transactions up to the requested count with background purchases of the
-   same customers (the worst case for the loader: every row is in scope), and bulk-inserts it
-   into a migrated SQLite file under /tmp (vectorised executemany, indexes rebuilt once). The
-   file is reused by later runs unless --fresh.
+   same customers (every row is in scope), computes the outcomes table from the same frames
+   (`analytics.linking.outcome_columns`, as `services.outcomes` keeps it live: a rebuild would
+   read 5M rows back), and bulk-inserts it all into a migrated SQLite file
+   /tmp/emp_bench_<incidents>_<transactions>.db (vectorised executemany, indexes rebuilt once).
+   The file is kept, keyed by the scale and the generator's version, and reused unless --fresh
+   (1M / 25M takes about 13 minutes to generate on 2 busy cores).
 2. Times `python -m empowerment payoff --format json` in a child process, end to end from the
-   database (import, SQL read, linking, adjusted effects with the bootstrap), and reports the
-   child's peak RSS (its own rusage, from `os.wait4` in a small go-between process).
-3. Times the same naive figures (H-day return rate by group and revenue in the H days after)
-   in DuckDB SQL over the same DataFrames: the yardstick for what a columnar engine does.
-4. Times the Payoff page's warm rerun with AppTest (cache hit, charts rebuilt).
-5. With --postgres, loads the same data into that empty database (COPY) and times payoff there;
+   database (import, SQL read of the outcomes table and gestures, adjusted effects with the
+   bootstrap), and reports the child's peak RSS (its own rusage, from `os.wait4` in a small
+   go-between process); says whether the payoff read the outcomes table or the transactions.
+3. `--pad N` (default 25M): a copy of a smaller scale with N transactions in all, the extra of
+   customers without incidents: the same JSON and the same memory show that the payoff does not
+   read, or grow with, the transactions.
+4. When the payoff read the transactions (no outcomes table), the naive figures in DuckDB SQL
+   over the same frames: the yardstick for what a columnar engine does.
+5. Times the Payoff page's first run and warm rerun with AppTest.
+6. With --postgres, loads the same data into that empty database (COPY) and times payoff there
+   (at scales up to --postgres-up-to incidents), checking the JSON equals SQLite's;
    --postgres-server does the same in a new database it drops afterwards (what `make bench` runs).
 """
 
@@ -37,6 +46,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from empowerment import settings  # noqa: E402
+from empowerment.analytics.linking import Outcomes, outcome_columns  # noqa: E402
 from empowerment.analytics.synthetic import MINUTE_NS, Timeline, make_synthetic  # noqa: E402
 from empowerment.analytics.synthetic import purchase_amounts as _amounts  # noqa: E402
 from empowerment.db import Database, upgrade  # noqa: E402
@@ -45,13 +56,16 @@ EMPLOYEES = 40
 TEAMS = ("front desk", "support", "floor")
 LOCATIONS = ("north", "south", "east", "west")
 INSERT_CHUNK = 500_000
-GENERATOR = "bench_payoff v3 seed 7"  # a file written by this generator is reused
+GENERATOR = "bench_payoff v4 seed 7"  # a file written by this generator is reused
+SCALES = ((200_000, 5_000_000), (1_000_000, 25_000_000))  # (incidents, transactions) by default
 
 
 def _stamps(ns: np.ndarray) -> np.ndarray:
-    """int64 ns -> 'YYYY-MM-DD HH:MM:SS.ffffff', the text SQLAlchemy stores in SQLite."""
+    """int64 ns -> 'YYYY-MM-DD HH:MM:SS.ffffff', the text SQLAlchemy stores in SQLite (NaT -> None)."""
     text = np.datetime_as_string(ns.view("datetime64[ns]").astype("datetime64[us]"), unit="us")
-    return np.char.replace(text, "T", " ")
+    text = np.char.replace(text, "T", " ")
+    missing = ns == np.iinfo(np.int64).min
+    return np.where(missing, None, text) if missing.any() else text
 
 
 def _ns(series: pd.Series) -> np.ndarray:
@@ -143,7 +157,34 @@ def tables(frames: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
         "id": ids, "code": _codes("T", ids), "customer_id": txns["customer_id"].to_numpy(),
         "occurred_at": _stamps(_ns(txns["occurred_at"])), "amount_cents": txns["amount_cents"].to_numpy(),
     }
+    out.update(outcome_tables(incidents, txns))
     return out
+
+
+def outcome_tables(incidents: pd.DataFrame, txns: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+    """The outcomes table as a live installation keeps it (`services.outcomes`), computed here from
+    the same frames with the same function (`analytics.linking.outcome_columns`) instead of a
+    rebuild that reads 5M rows back: one row per incident, and the state that says it is current.
+    Times at the microseconds the database keeps, so the rows equal a rebuild's."""
+    def micro(series: pd.Series) -> pd.Series:
+        return series.astype("datetime64[us]").astype("datetime64[ns]")
+
+    hours = settings.current().recovery_window_hours
+    frame = outcome_columns(
+        pd.DataFrame({"incident_id": incidents["incident_id"].to_numpy(),
+                      "customer_id": incidents["customer_id"].to_numpy(),
+                      "occurred_at": micro(incidents["occurred_at"])}),
+        pd.DataFrame({"customer_id": txns["customer_id"].to_numpy(), "occurred_at": micro(txns["occurred_at"]),
+                      "amount_cents": txns["amount_cents"].to_numpy()}),
+        hours)
+    columns = {name: (_stamps(_ns(frame[name])) if frame[name].dtype.kind == "M"
+                      else frame[name].to_numpy(dtype=np.int64)) for name in frame.columns}
+    highest = len(txns)
+    state = {"id": np.array([1]), "recovery_window_hours": np.array([hours]),
+             "transactions_count": np.array([highest]), "transactions_max_id": np.array([highest]),
+             "built_at": _stamps(np.array([pd.Timestamp.now().value])),
+             "transactions_latest_at": _stamps(np.array([_ns(txns["occurred_at"]).max()]))}
+    return {"incident_outcomes": columns, "outcomes_state": state}
 
 
 def write_sqlite(path: Path, rows: dict[str, dict[str, np.ndarray]]) -> None:
@@ -185,7 +226,8 @@ def write_postgres(url: str, rows: dict[str, dict[str, np.ndarray]]) -> None:
             text = frame.to_csv(index=False, header=False, na_rep="\\N")
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
                 copy.write(text.encode())
-            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}")
+            if table not in ("incident_outcomes", "outcomes_state"):  # no id sequence there
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}")
     # As a live database is kept: vacuumed and analysed. Without this, autovacuum starts on the
     # 5M fresh rows while payoff is being timed (measured: 11.2 s instead of 8 s).
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -239,10 +281,12 @@ def time_in_process(url: str, horizon: int, bootstrap: int) -> tuple[float, floa
 
     database = Database(url)
     started = time.perf_counter()
-    frames = load_analytics_frames(database)
+    frames = load_analytics_frames(database, outcomes=(horizon,))  # as the CLI reads them
     loaded = time.perf_counter() - started
     started = time.perf_counter()
-    request = PayoffRequest(horizon_days=horizon, as_of=frames.as_of, bootstrap=bootstrap)
+    current = settings.current()
+    request = PayoffRequest(horizon_days=horizon, as_of=frames.as_of, bootstrap=bootstrap,
+                            recovery_window_hours=current.recovery_window_hours, margin=current.contribution_margin)
     report = compute_payoff(frames.incidents, frames.gestures, frames.transactions, frames.customers,
                             request).to_json()
     database.dispose()
@@ -322,7 +366,7 @@ def _admin_dsn(url: str) -> str:
 def _create_database(server_url: str) -> str:
     import psycopg
 
-    name = f"bench_payoff_{time.time_ns()}"
+    name = f"payoff_bench_{time.time_ns()}"
     with psycopg.connect(_admin_dsn(server_url), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return server_url.rsplit("/", 1)[0] + "/" + name
@@ -362,45 +406,70 @@ def matches(frames: Any, horizon: int, yardstick: pd.DataFrame) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--incidents", type=int, default=200_000)
-    parser.add_argument("--transactions", type=int, default=5_000_000)
-    parser.add_argument("--horizon", type=int, default=90)
-    parser.add_argument("--bootstrap", type=int, default=200)
-    parser.add_argument("--db", type=Path, help="SQLite file (default /tmp/emp_bench_<incidents>_<transactions>.db)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="generate the file again even if this generator already wrote it")
-    parser.add_argument("--skip-page", action="store_true", help="do not time the Streamlit page")
-    parser.add_argument("--postgres", metavar="URL",
-                        help="also load the same data into this EMPTY PostgreSQL database and time payoff there")
-    parser.add_argument("--postgres-server", metavar="URL",
-                        help="like --postgres, in a new database on this server (any database URL "
-                             "on it), dropped afterwards")
-    args = parser.parse_args(argv)
-    if args.postgres_server and not args.postgres:
-        args.postgres = _create_database(args.postgres_server)
-        try:
-            return main([*(argv if argv is not None else sys.argv[1:]), "--postgres", args.postgres])
-        finally:
-            _drop_database(args.postgres_server, args.postgres)
-    path = args.db or Path(f"/tmp/emp_bench_{args.incidents}_{args.transactions}.db")
-    url = f"sqlite:///{path}"
-    figures: list[tuple[str, str]] = [
-        ("incidents / transactions", f"{args.incidents:,} / {args.transactions:,}"),
-        ("machine", f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start"),
-    ]
+def pad_transactions(source: Path, path: Path, extra: int) -> None:
+    """A copy of `source` with `extra` more transactions, of new customers who had no incident
+    (so no outcome row and no figure changes), dated within the data's span and not after its
+    latest transaction; the outcomes state records them as the writers would. The payoff must
+    give the same JSON from both files, in the same memory: it must not read transactions."""
+    import shutil
+
+    shutil.copyfile(source, path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("BEGIN")
+    first_customer, = conn.execute("SELECT MAX(id) + 1 FROM customers").fetchone()
+    first_id, = conn.execute("SELECT MAX(id) + 1 FROM transactions").fetchone()
+    customers = max(1, extra // 200)
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?) "
+        "INSERT INTO customers (id, code, name) SELECT ? + i, printf('P%09d', i), 'Other guest ' || i FROM n",
+        (customers, first_customer))
+    low, high = (pd.Timestamp(t) for t in conn.execute(
+        "SELECT MIN(occurred_at), MAX(occurred_at) FROM transactions").fetchone())
+    span_s = int((high - low).total_seconds())
+    # customer by customer (200 each), in id order: the indexes grow at their ends
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?) "
+        "INSERT INTO transactions (id, code, customer_id, occurred_at, amount_cents) "
+        "SELECT ? + i, printf('P%010d', i), ? + i / 200, "
+        "strftime('%Y-%m-%d %H:%M:%S', ?, '+' || ((i % 200) * (? / 200) + (i * 7919) % (? / 200)) || ' seconds') "
+        "|| '.000000', 500 + (i * 104729) % 20000 FROM n",
+        (extra, first_id, first_customer, str(low.floor("s")), span_s, span_s))
+    count, highest = conn.execute("SELECT COUNT(*), MAX(id) FROM transactions").fetchone()
+    conn.execute("UPDATE outcomes_state SET transactions_count = ?, transactions_max_id = ?", (count, highest))
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def prepared_sqlite(incidents: int, transactions: int, fresh: bool, figures: list[tuple[str, str]],
+                    db: Path | None = None) -> Path:
+    """The SQLite file of this scale, generated once and kept under /tmp keyed by the scale and
+    this generator's version (a kept file from an earlier schema is upgraded: cheap, data kept)."""
+    path = db or Path(f"/tmp/emp_bench_{incidents}_{transactions}.db")
     stamp = Path(f"{path}.generator")
-    if args.fresh or not path.exists() or not stamp.exists() or stamp.read_text() != GENERATOR:
+    if fresh or not path.exists() or not stamp.exists() or stamp.read_text() != GENERATOR:
         stamp.unlink(missing_ok=True)
         started = time.perf_counter()
-        write_sqlite(path, tables(synthesise(args.incidents, args.transactions)))
+        write_sqlite(path, tables(synthesise(incidents, transactions)))
         stamp.write_text(GENERATOR)
         figures.append(("generate + bulk insert into SQLite (s)", _s(time.perf_counter() - started)))
-    else:  # a kept file from an earlier schema: bring it to this version's (cheap; data kept)
-        kept = Database(url)
+    else:
+        kept = Database(f"sqlite:///{path}")
         upgrade(kept)
         kept.dispose()
+    return path
+
+
+def measure_scale(args: argparse.Namespace, incidents: int, transactions: int) -> list[tuple[str, str]]:
+    figures: list[tuple[str, str]] = [
+        ("incidents / transactions", f"{incidents:,} / {transactions:,}"),
+        ("machine", f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start"),
+    ]
+    path = prepared_sqlite(incidents, transactions, args.fresh, figures, args.db)
+    url = f"sqlite:///{path}"
     figures.append(("SQLite file (MB)", f"{path.stat().st_size / 2**20:,.0f}"))
     print(f"timing payoff on {path} ...", file=sys.stderr)
     seconds, peak, cli_report = repeated_cli(url, args.horizon, args.bootstrap)
@@ -408,32 +477,104 @@ def main(argv: list[str] | None = None) -> int:
                 ("peak RSS of those children, highest (MB)", f"{peak:,.0f}")]
     seconds, _, _ = time_cli(url, args.horizon, 0)
     figures.append(("payoff end to end, CLI child, B=0 (s)", _s(seconds)))
-    loaded, computed, frames, report = time_in_process(url, args.horizon, args.bootstrap)
-    figures += [("  read the frames from SQLite (s)", _s(loaded)),
+    loaded, computed, frames, _report = time_in_process(url, args.horizon, args.bootstrap)
+    reads = "the outcomes table" if isinstance(frames.transactions, Outcomes) else "every transaction"
+    figures += [("  the payoff read", reads),
+                ("  read the frames from SQLite (s)", _s(loaded)),
                 (f"  analytics: compute_payoff, B={args.bootstrap} (s)", _s(computed))]
-    duck_seconds, yardstick = time_duckdb(frames, args.horizon)
-    figures += [("DuckDB yardstick: naive rates + revenue after H, on the frames (s)", _s(duck_seconds)),
-                ("DuckDB figures equal the analytics' (eligible, returned, revenue)",
-                 "yes" if matches(frames, args.horizon, yardstick) else "NO")]
-    if args.postgres:
+    if args.pad and transactions < args.pad:  # the same incidents, many more transactions
+        padded = Path(f"/tmp/emp_bench_{incidents}_{transactions}_padded_{args.pad}.db")
+        padded_stamp = Path(f"{padded}.generator")
+        if args.fresh or not padded.exists() or not padded_stamp.exists() or padded_stamp.read_text() != GENERATOR:
+            started = time.perf_counter()
+            pad_transactions(path, padded, args.pad - transactions)
+            padded_stamp.write_text(GENERATOR)
+            figures.append((f"padded copy: + {args.pad - transactions:,} transactions of other customers (s)",
+                            _s(time.perf_counter() - started)))
+        seconds, padded_peak, padded_report = repeated_cli(f"sqlite:///{padded}", args.horizon, args.bootstrap)
+        figures += [(f"  same incidents, {args.pad:,} transactions: payoff end to end (s)", seconds),
+                    (f"  same incidents, {args.pad:,} transactions: peak RSS (MB)", f"{padded_peak:,.0f}"),
+                    ("  same figures as with the fewer transactions",
+                     "yes" if padded_report == cli_report else "NO")]
+    if not isinstance(frames.transactions, Outcomes):  # the yardstick needs the transactions
+        duck_seconds, yardstick = time_duckdb(frames, args.horizon)
+        figures += [("DuckDB yardstick: naive rates + revenue after H, on the frames (s)", _s(duck_seconds)),
+                    ("DuckDB figures equal the analytics' (eligible, returned, revenue)",
+                     "yes" if matches(frames, args.horizon, yardstick) else "NO")]
+    if args.postgres and incidents <= args.postgres_up_to:
         started = time.perf_counter()
-        write_postgres(args.postgres, tables(synthesise(args.incidents, args.transactions)))
+        write_postgres(args.postgres, tables(synthesise(incidents, transactions)))
         figures.append(("PostgreSQL: generate + COPY (s)", _s(time.perf_counter() - started)))
         seconds, peak, pg_report = repeated_cli(args.postgres, args.horizon, args.bootstrap)
         figures += [(f"PostgreSQL: payoff end to end, CLI child, B={args.bootstrap}, median of {RUNS} (each) (s)",
                      seconds),
                     ("PostgreSQL: peak RSS of those children, highest (MB)", f"{peak:,.0f}"),
                     ("PostgreSQL: same figures as SQLite", "yes" if pg_report == cli_report else "NO")]
-        loaded, _, _, _ = time_in_process(args.postgres, args.horizon, 0)
-        figures.append(("  PostgreSQL: read the frames (s)", _s(loaded)))
+        loaded, _, pg_frames, _ = time_in_process(args.postgres, args.horizon, 0)
+        figures += [("  PostgreSQL: read the frames (s)", _s(loaded)),
+                    ("  PostgreSQL: the payoff read", "the outcomes table" if isinstance(pg_frames.transactions, Outcomes)
+                     else "every transaction")]
+        _empty_postgres(args.postgres)
     if not args.skip_page:
         cold, warm = time_page(url)
         figures += [("Payoff page, first run, cold caches (s)", _s(cold)),
-                     ("Payoff page, warm rerun (s)", _s(warm))]
-    width = max(len(name) for name, _ in figures)
-    print(f"{'figure':<{width}}  value")
-    for name, value in figures:
-        print(f"{name:<{width}}  {value}")
+                    ("Payoff page, warm rerun (s)", _s(warm))]
+    return figures
+
+
+def _empty_postgres(url: str) -> None:
+    """Drop every table of the bench database, so the next scale loads into an empty one."""
+    database = Database(url)
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    database.dispose()
+
+
+def _scale(text: str) -> tuple[int, int]:
+    incidents, transactions = text.lower().replace("_", "").split("x")
+    return int(incidents), int(transactions)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=lambda text: [_scale(part) for part in text.split(",")],
+                        default=list(SCALES), metavar="IxT,...",
+                        help="incidents x transactions, comma-separated (default 200000x5000000,1000000x25000000)")
+    parser.add_argument("--incidents", type=int, help="one scale only: this many incidents (with --transactions)")
+    parser.add_argument("--transactions", type=int)
+    parser.add_argument("--horizon", type=int, default=90)
+    parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument("--db", type=Path, help="SQLite file, one scale only (default /tmp/emp_bench_<incidents>_<transactions>.db)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="generate the files again even if this generator already wrote them")
+    parser.add_argument("--pad", type=int, default=25_000_000, metavar="N",
+                        help="also time a copy of each smaller scale topped up to N transactions of customers "
+                             "without incidents (memory must not grow with them; 0: skip)")
+    parser.add_argument("--skip-page", action="store_true", help="do not time the Streamlit page")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also load the same data into this EMPTY PostgreSQL database and time payoff there")
+    parser.add_argument("--postgres-server", metavar="URL",
+                        help="like --postgres, in a new database on this server (any database URL "
+                             "on it), dropped afterwards")
+    parser.add_argument("--postgres-up-to", type=int, default=200_000, metavar="INCIDENTS",
+                        help="PostgreSQL only at scales up to this many incidents (default 200000: the COPY of "
+                             "25M rows takes minutes)")
+    args = parser.parse_args(argv)
+    if args.postgres_server and not args.postgres:
+        args.postgres = _create_database(args.postgres_server)
+        try:
+            return main([*(argv if argv is not None else sys.argv[1:]), "--postgres", args.postgres])
+        finally:
+            _drop_database(args.postgres_server, args.postgres)
+    scales = [(args.incidents, args.transactions or 25 * args.incidents)] if args.incidents else args.scales
+    for incidents, transactions in scales:
+        figures = measure_scale(args, incidents, transactions)
+        width = max(len(name) for name, _ in figures)
+        print(f"{'figure':<{width}}  value")
+        for name, value in figures:
+            print(f"{name:<{width}}  {value}")
+        print(flush=True)
     return 0
 
 

@@ -375,7 +375,7 @@ class Outcomes(pd.DataFrame):
         latest = self.latest_transaction
         return (
             float(recovery_window_hours) == self.recovery_window_hours
-            and horizon_days in OUTCOME_HORIZONS
+            and horizon_days in OUTCOME_HORIZONS and f"revenue_after_{int(horizon_days)}_cents" in self.columns
             and (as_of_ns is None or latest is None or as_of_ns >= timestamp_to_ns(latest))
         )
 

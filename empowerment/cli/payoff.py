@@ -34,7 +34,6 @@ from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
 from empowerment.money import format_money
 from empowerment.queries.frames import DEFAULT_LOOKBACK_DAYS, load_analytics_frames
 from empowerment.queries.vocabulary import vocabulary
-from empowerment.reports import wording
 
 GROUPS = (("recovered", "Recovered"), ("comparison", "Not recovered"), ("overall", "All incidents"))
 MAX_HORIZON_DAYS = 3650  # ten years of follow-up: longer is no longer "what happened next"
@@ -85,7 +84,7 @@ def handler(args: argparse.Namespace) -> int:
             db, date_from=options["date_from"], date_to=options["date_to"],
             location=args.location, team=args.team, as_of=options["as_of"],
             lookback_days=max(DEFAULT_LOOKBACK_DAYS, args.horizon + 1),
-            outcomes=args.horizon in OUTCOME_HORIZONS,
+            outcomes=(args.horizon,) if args.horizon in OUTCOME_HORIZONS else False,
         )
         vocab = vocabulary(db) if args.by else None
     finally:
@@ -117,6 +116,8 @@ def handler(args: argparse.Namespace) -> int:
 def print_breakdown(frame: pd.DataFrame, column: str, horizon: int, vocab: Any) -> None:
     """One adjusted breakdown in words: a group without enough cases or a reliable estimate gives
     its reason, never a number."""
+    from empowerment.reports import wording  # the reports package pulls in Altair: only for the table
+
     kind = {"first_gesture_type": GESTURE_TYPE, "category": INCIDENT_CATEGORY}.get(column)
     print()
     print(f"What works, by {what_works.BREAKDOWN_LABELS[column].lower()} (adjusted; each group of recovered "
@@ -175,6 +176,8 @@ def days(value: float | None) -> str:
 
 
 def print_report(report: PayoffResult, scope: str = "all incidents", conversion: str = "") -> None:
+    from empowerment.reports import wording  # the reports package pulls in Altair: only for the table
+
     horizon = report.horizon_days
     print(f"Recovery payoff: {horizon}-day horizon, data as of {report.as_of[:16]}; {scope}")
     if conversion:
@@ -222,6 +225,8 @@ def _group_rows(report: PayoffResult, horizon: int) -> list[dict[str, Any]]:
 
 def summary_lines(report: PayoffResult) -> Sequence[tuple[str, str]]:
     """Each figure in words; a figure that is not reliable shows its reason, never a number."""
+    from empowerment.reports import wording
+
     raw = points(report.naive_uplift)
     return (
         ("Return difference (raw)", raw + ("" if report.naive_uplift is None else ", as observed, not adjusted")),

@@ -651,6 +651,8 @@ class OutcomesState(Base):
     transactions_count: Mapped[Cents]
     transactions_max_id: Mapped[Cents]
     built_at: Mapped[datetime] = mapped_column(DateTime)
+    # the latest transaction time they reflect (None: not known; the payoff then asks the table)
+    transactions_latest_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class EvidenceRow(Base):

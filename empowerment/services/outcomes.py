@@ -198,8 +198,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 def _record_transactions(session: Session, state: OutcomesState) -> None:
     transactions = table_of(Transaction)
-    count, highest = session.execute(select(func.count(), func.coalesce(func.max(transactions.c.id), 0))).one()
+    count, highest, latest = session.execute(select(func.count(), func.coalesce(func.max(transactions.c.id), 0),
+                                                    func.max(transactions.c.occurred_at))).one()
     state.transactions_count, state.transactions_max_id = int(count), int(highest)
+    state.transactions_latest_at = latest
     session.flush()
 
 

@@ -257,3 +257,16 @@ def test_staff_time_is_valued_at_its_recorded_minutes() -> None:
                              "staff_minutes": [40, None, 40, None]})
     # 40 min at $30 = $20.00; none recorded: 15 min = $7.50; a cost entered wins; other types as entered
     assert valued_cents(gestures, {"time": 3000}).tolist() == [2000, 750, 500, 0]
+
+def test_the_figures_do_not_depend_on_the_order_the_rows_come_in() -> None:
+    # A database returns rows without ORDER BY in any order (PostgreSQL's hash joins at 200k
+    # incidents): the bootstrap, the warm start's subsample and tied reference levels must follow
+    # the data, not the order, or SQLite and PostgreSQL print different intervals.
+    incidents, gestures, transactions, customers, _truth = make_synthetic(1500, seed=5)
+    request = PayoffRequest(bootstrap=40, seed=2)
+    ordered = compute_payoff(incidents, gestures, transactions, customers, request).to_json()
+    rng = np.random.default_rng(0)
+    shuffled = compute_payoff(incidents.iloc[rng.permutation(len(incidents))], gestures.iloc[rng.permutation(len(gestures))],
+                              transactions.iloc[rng.permutation(len(transactions))],
+                              customers.iloc[rng.permutation(len(customers))], request).to_json()
+    assert json.dumps(shuffled, sort_keys=True) == json.dumps(ordered, sort_keys=True)

@@ -53,7 +53,7 @@ from sqlalchemy import Connection, exists, func, select
 
 from empowerment import settings
 from empowerment.analytics.linking import OUTCOME_HORIZONS, PRIOR_WINDOW_DAYS, Outcomes, valued_cents
-from empowerment.analytics.payoff import filter_incidents
+from empowerment.analytics.payoff import filter_incidents, in_id_order
 from empowerment.db import Database
 from empowerment.models import (
     AuditEvent,
@@ -117,7 +117,7 @@ def load_analytics_frames(
     team: str | Sequence[str] | None = None,
     as_of: Any = None,
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-    outcomes: bool = False,
+    outcomes: bool | Sequence[int] = False,
 ) -> AnalyticsFrames:
     """The incidents in scope (same rules as `analytics.payoff.filter_incidents`), their gestures,
     customers and the transactions the analytics needs. With `as_of`, the data as known then:
@@ -128,7 +128,10 @@ def load_analytics_frames(
     `OUTCOME_HORIZONS` (the payoff): then, when the outcomes table is current and no `as_of` is
     asked for, `transactions` is that table's rows for the incidents in scope (an
     `analytics.linking.Outcomes`, one row per incident) instead of every transaction. An as-of
-    snapshot always reads the transactions (the table knows only the latest data)."""
+    snapshot always reads the transactions (the table knows only the latest data). `outcomes` may
+    name the horizons wanted (e.g. `(90,)`): only their columns are read. On that path the
+    customers' first-seen time is read without its fallback to their first purchase: the stored
+    rows carry each customer's first transaction ever, and the linking falls back to it."""
     as_of_stamp = None if as_of is None else naive(pd.Timestamp(as_of))
     with Snapshot(db) as conn:
         reader = Reader(conn)
@@ -139,18 +142,24 @@ def load_analytics_frames(
             incidents = incidents.loc[incidents["occurred_at"] <= as_of_stamp]
             gestures = gestures.loc[gestures["occurred_at"] <= as_of_stamp]
         incidents = filter_incidents(incidents, date_from, date_to, location, team)
-        incidents = incidents.reset_index(drop=True)
+        # by id: the SELECT has no ORDER BY (a sort there costs SQLite a temporary b-tree), and the
+        # order PostgreSQL's joins return must not reach the figures (`analytics.payoff.in_id_order`)
+        incidents = in_id_order(incidents).reset_index(drop=True)
         gestures = gestures.loc[gestures["incident_id"].isin(incidents["incident_id"])]
         scope = np.unique(incidents["customer_id"].to_numpy(dtype=np.int64))
-        customers = reader.customers(scope) if scope.size else empty_frame(CUSTOMER_KINDS)
         since = None
         if len(incidents):
             since = incidents["occurred_at"].min() - pd.Timedelta(days=lookback_days)
         hours = settings.current().recovery_window_hours
+        horizons = OUTCOME_HORIZONS if outcomes is True else tuple(outcomes or ())
         # The outcomes table sums each location's own currency: money in several currencies is
         # converted per purchase at its date's rate, so it is read purchase by purchase.
-        if outcomes and as_of_stamp is None and not converts(conn) and outcomes_current(conn, hours):
-            transactions, latest = _stored_outcomes(reader, incidents, hours)
+        state = (_current_state(conn, hours) if bool(horizons) and set(horizons) <= set(OUTCOME_HORIZONS)
+                 and as_of_stamp is None and not converts(conn) else None)
+        customers = (reader.customers(scope, first_purchase=state is None) if scope.size
+                     else empty_frame(CUSTOMER_KINDS))
+        if state is not None:
+            transactions, latest = _stored_outcomes(reader, incidents, hours, horizons, state[0])
         else:
             transactions, latest = reader.transactions(scope, since, as_of_stamp)
         if as_of_stamp is None:
@@ -180,15 +189,25 @@ def outcomes_current(conn: Connection, recovery_window_hours: int) -> bool:
     """Whether the outcomes table answers for the data as it is now: built for this recovery
     window, having seen every transaction (the highest id), and one row per incident
     with the incident's customer and time (a writer that bypassed `services.outcomes` shows here)."""
+    return _current_state(conn, recovery_window_hours) is not None
+
+
+_UNKNOWN = object()
+
+
+def _current_state(conn: Connection, recovery_window_hours: int) -> tuple[Any] | None:
+    """None unless `outcomes_current`; else (the latest transaction time the state recorded, or
+    `_UNKNOWN` for a state written before it kept one)."""
     state = conn.execute(select(OutcomesState.recovery_window_hours, OutcomesState.transactions_count,
-                                OutcomesState.transactions_max_id).where(OutcomesState.id == 1)).first()
+                                OutcomesState.transactions_max_id, OutcomesState.transactions_latest_at)
+                         .where(OutcomesState.id == 1)).first()
     if state is None or state[0] != recovery_window_hours:
-        return False
+        return None
     # The highest id, not the count (a count walks 5M index entries): transactions are never
     # deleted, and the maintained writers record every insert and update.
     highest = conn.execute(select(func.coalesce(func.max(Transaction.id), 0))).scalar()
     if int(highest or 0) != int(state[2]):
-        return False
+        return None
     outcome = IncidentOutcome
     unmatched = conn.execute(select(func.count()).select_from(Incident).outerjoin(
         outcome, outcome.incident_id == Incident.id).where(
@@ -196,16 +215,24 @@ def outcomes_current(conn: Connection, recovery_window_hours: int) -> bool:
         | (outcome.occurred_at != Incident.occurred_at))).scalar()
     stray = conn.execute(select(func.count()).select_from(outcome)).scalar()
     incidents = conn.execute(select(func.count()).select_from(Incident)).scalar()
-    return not unmatched and stray == incidents
+    if unmatched or stray != incidents:
+        return None
+    # with no transactions at all the recorded latest is None, and so is the table's
+    return (state[3] if state[3] is not None or not highest else _UNKNOWN,)
 
 
-def _stored_outcomes(reader: Reader, incidents: pd.DataFrame, hours: int) -> tuple[Outcomes, pd.Timestamp | None]:
+def _stored_outcomes(reader: Reader, incidents: pd.DataFrame, hours: int, horizons: Sequence[int],
+                     latest: Any) -> tuple[Outcomes, pd.Timestamp | None]:
     """The outcome rows of the incidents in scope (read whole and kept here: one row per incident
-    is small), and the latest transaction time."""
-    columns = [getattr(IncidentOutcome, name).label(name) for name in OUTCOME_KINDS]
-    frame = reader.frame(select(*columns), OUTCOME_KINDS)
+    is small), only the columns of `horizons`, and the latest transaction time (`latest`, as the
+    state recorded it; `_UNKNOWN`: asked of the transactions)."""
+    kinds = {name: kind for name, kind in OUTCOME_KINDS.items()
+             if not name.startswith("revenue_") or int(name.split("_")[2]) in horizons}
+    columns = [getattr(IncidentOutcome, name).label(name) for name in kinds]
+    frame = reader.frame(select(*columns), kinds)
     frame = frame.loc[frame["incident_id"].isin(incidents["incident_id"].to_numpy())].reset_index(drop=True)
-    latest = reader.conn.execute(select(func.max(Transaction.occurred_at))).scalar()
+    if latest is _UNKNOWN:  # no index leads to the latest time: this walks every transaction
+        latest = reader.conn.execute(select(func.max(Transaction.occurred_at))).scalar()
     latest_stamp = None if latest is None else pd.Timestamp(latest)
     return Outcomes.of(frame, latest_stamp, hours), latest_stamp
 

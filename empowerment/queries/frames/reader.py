@@ -124,12 +124,15 @@ class Reader:
     def frame(self, stmt: Stmt, kinds: Kinds) -> pd.DataFrame:
         return as_frame(self._columns(self.conn, stmt, kinds)[0], kinds)
 
-    def customers(self, scope: np.ndarray) -> pd.DataFrame:
+    def customers(self, scope: np.ndarray, first_purchase: bool = True) -> pd.DataFrame:
         """The scope's customers. A few are picked by id; for many, reading every customer and
-        keeping the scope here is cheaper than sending the database 200k ids to match."""
+        keeping the scope here is cheaper than sending the database 200k ids to match.
+        `first_purchase`: an unknown first-seen time falls back to the first transaction (one
+        index probe per customer); without it, it stays unknown (the caller knows it otherwise)."""
         if _few_customers(self.conn, scope):
-            return self.frame(customers_select(self.ids_clause(Customer.id, scope)), CUSTOMER_KINDS)
-        columns, _ = self._columns(self.conn, customers_select(), CUSTOMER_KINDS)
+            return self.frame(customers_select(self.ids_clause(Customer.id, scope), first_purchase=first_purchase),
+                              CUSTOMER_KINDS)
+        columns, _ = self._columns(self.conn, customers_select(first_purchase=first_purchase), CUSTOMER_KINDS)
         keep = isin(columns["customer_id"], scope)
         return as_frame({name: values[keep] for name, values in columns.items()}, CUSTOMER_KINDS)
 

@@ -83,15 +83,18 @@ def gestures_select(date_from: Any, date_to: Any) -> Stmt:
     )
 
 
-def customers_select(*in_scope: ColumnElement[bool]) -> Stmt:
-    first_purchase = (
+def customers_select(*in_scope: ColumnElement[bool], first_purchase: bool = True) -> Stmt:
+    """Customers and their first-seen time (with `first_purchase`, else their first transaction)."""
+    if not first_purchase:
+        return select(Customer.id.label("customer_id"), Customer.first_seen_at.label("first_seen_at")).where(*in_scope)
+    earliest = (
         select(func.min(Transaction.occurred_at))
         .where(Transaction.customer_id == Customer.id)
         .scalar_subquery()
     )
     return select(
         Customer.id.label("customer_id"),
-        func.coalesce(Customer.first_seen_at, first_purchase).label("first_seen_at"),
+        func.coalesce(Customer.first_seen_at, earliest).label("first_seen_at"),
     ).where(*in_scope)
 
 
