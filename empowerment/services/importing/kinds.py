@@ -136,7 +136,7 @@ def import_transactions(job: Job) -> None:
         Field("amount_cents", "amount", "int"),
     ]
     table = table_of(Transaction)
-    plan = plan_rows(job, table, data, fields)
+    plan = plan_rows(job, table, _in_index_order(data), fields)
     apply_plan(job, table, plan, fields, {})
     if not job.dry_run:
         changed = plan["action"].to_numpy() != "same"
@@ -146,6 +146,29 @@ def import_transactions(job: Job) -> None:
                                   pd.to_numeric(before[changed] if len(before) else before).to_numpy(dtype="float64")])
         if changed.any():
             outcomes.refresh(job.session, touched, transactions_changed=True)
+
+
+def _in_index_order(data: pd.DataFrame) -> pd.DataFrame:
+    """The rows in about the order of the (customer, time) index, so new rows land in it (or build
+    it again) in order instead of at random places: several times cheaper for a big file. Only an
+    order of writing: ids are internal and the rows are the same; ties are left as they fall."""
+    if len(data) < 2:
+        return data
+    customer = data["customer_id"].to_numpy(dtype="float64", na_value=np.nan)
+    times = data["occurred_at"].to_numpy(dtype="datetime64[us]").view("int64")
+    if np.isnan(customer).any() or (times == np.iinfo(np.int64).min).any():
+        return data  # refused later anyway; nothing to gain
+    customer_key = customer.astype(np.int64)
+    customer_key -= customer_key.min()
+    times = times - times.min()
+    customer_span, time_span = int(customer_key.max()) + 1, int(times.max()) + 1
+    while customer_span * time_span >= 2**62:  # one int64 key: coarser times until it fits
+        times >>= 8
+        time_span = (time_span >> 8) + 1
+    order = np.argsort(customer_key * time_span + times)
+    if (np.diff(order) == 1).all():
+        return data  # already in order
+    return data.take(order).reset_index(drop=True)
 
 
 def import_incidents(job: Job) -> None:
