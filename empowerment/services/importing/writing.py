@@ -37,7 +37,7 @@ from empowerment.services.importing.values import as_us
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while importing (allocated only as used)
 REBUILD_INDEXES_FROM_ROWS = 20_000  # see _bulk_mode
-POSTGRES_INDEX_MEMORY = "256MB"  # maintenance_work_mem while a big load builds its indexes again
+POSTGRES_INDEX_MEMORY = "512MB"  # maintenance_work_mem while a big load builds its indexes again
 COPY_WRITE_BYTES = 1 << 20  # COPY data is sent in pieces of this size
 # Tests turn this off to prove the portable SQLAlchemy Core path gives the same result as the
 # SQLite executemany / PostgreSQL COPY fast paths.
