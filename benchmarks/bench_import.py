@@ -104,13 +104,15 @@ def run(rows: int, customers: int = 100_000, backend: str = "sqlite", server: st
             import_csv(db, "incidents", incidents_path, actor=Actor.system("bench"))
             outcomes.rebuild(db, Actor.system("bench"))
         load = os.getloadavg()[0]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         summary = import_csv(db, "transactions", csv_path, actor=Actor.system("bench"))
         first = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started  # this process only (not PostgreSQL's server)
         assert summary.inserted == rows, summary.as_text()
         figures: dict[str, float] = {"rows": rows, "first_s": first, "rows_per_s": rows / first,
                                      "load_before": load, "customers_created": summary.customers_created,
-                                     "incidents": incidents}
+                                     "incidents": incidents, "cpu_s": cpu,
+                                     "load_after": os.getloadavg()[0]}
         if incidents:
             with db.read() as session:
                 figures["outcome_rows"] = session.scalar(select(func.count()).select_from(IncidentOutcome)) or 0
@@ -149,7 +151,8 @@ def main() -> int:
         repeat = f"; repeat of the same file {figures['repeat_s']:.1f} s" if "repeat_s" in figures else ""
         print(f"import {figures['rows']:,.0f} transactions into {backend}: {figures['first_s']:.1f} s = "
               f"{figures['rows_per_s']:,.0f} rows/s (floor {floor:,} rows/s: {'met' if met else 'NOT met'}; "
-              f"load average before {figures['load_before']:.1f} on {os.cpu_count()} cores{repeat}; "
+              f"load average {figures['load_before']:.1f} before, {figures['load_after']:.1f} after, on "
+              f"{os.cpu_count()} cores; {figures['cpu_s']:.1f} s of this process's CPU{repeat}; "
               f"{figures['customers_created']:,.0f} customers created; outcomes of "
               f"{figures.get('outcome_rows', 0):,.0f} incidents refreshed)", flush=True)
     return 1 if missed else 0

@@ -2,9 +2,10 @@
 
 Every writer of transactions or incidents calls `refresh(session, customer_ids, ...)` inside its
 own unit of work, after its writes: the outcome rows of those customers' incidents are computed
-again from their incidents and transactions (`analytics.linking.outcome_columns`, vectorised:
-two reads, one computation, one delete and one bulk insert, whatever the number of customers) and
-replaced. Writers: the import (transactions, incidents), the tablet and API (`gestures.log_gesture`
+again from their incidents and transactions (`analytics.linking.outcome_columns`, vectorised) and
+replaced, set-based whatever the number of customers: the ids go into a temporary table, then
+two reads joined to it (SQLite's rows as CSV lines that Arrow parses, PostgreSQL's as binary
+COPY read straight into arrays), one computation, one delete and one bulk insert (executemany / COPY). Writers: the import (transactions, incidents), the tablet and API (`gestures.log_gesture`
 creating an incident), a customer merge (its incidents and purchases move) and the demo. Gestures
 change no stored column (the payoff times them from the gestures themselves), so gesture writers
 need not call it. `rebuild(db)` (`python -m empowerment outcomes-rebuild`) computes every row.
@@ -126,8 +127,9 @@ def _replace(session: Session, customers: np.ndarray, moved: np.ndarray, hours: 
         f"OR i.id IN (SELECT id FROM {_IDS} WHERE kind = {_MOVED})"), _INCIDENT_COLUMNS)
     _fill_ids(conn, _INCIDENTS, incidents["incident_id"].to_numpy(dtype=np.int64))
     conn.exec_driver_sql(
-        f"DELETE FROM incident_outcomes WHERE customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_CUSTOMERS}) "
-        f"OR incident_id IN (SELECT id FROM {_IDS} WHERE kind IN ({_MOVED}, {_INCIDENTS}))")
+        f"DELETE FROM incident_outcomes WHERE customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_CUSTOMERS})")
+    conn.exec_driver_sql(
+        f"DELETE FROM incident_outcomes WHERE incident_id IN (SELECT id FROM {_IDS} WHERE kind IN ({_MOVED}, {_INCIDENTS}))")
     _write(session, incidents, hours)
 
 
@@ -159,34 +161,55 @@ def _fill_ids(conn: Connection, kind: int, ids: np.ndarray) -> None:
 
 
 def _read(conn: Connection, sql: str, names: tuple[str, ...]) -> pd.DataFrame:
-    """The rows of `sql` (integer columns and one `occurred_at`) as a frame, read as one CSV text
-    that Arrow parses: SQLite concatenates the rows itself (`group_concat`), PostgreSQL sends them
-    with COPY, so no row becomes Python objects."""
-    types = {name: pa.timestamp("us") if name == "occurred_at" else pa.int64() for name in names}
+    """The rows of `sql` (integer columns and one `occurred_at`) as a frame, without making
+    Python objects of every value: SQLite makes one CSV line per row that Arrow parses a batch at
+    a time; PostgreSQL sends binary COPY (`_read_binary`)."""
     driver: Any = conn.connection.driver_connection
-    parts: list[pa.Table] = []
-
-    def parse(data: bytes) -> None:
-        if data.strip():
-            parts.append(pa_csv.read_csv(io.BytesIO(data), read_options=pa_csv.ReadOptions(column_names=list(names)),
-                                         convert_options=pa_csv.ConvertOptions(column_types=types)))
-
     if conn.dialect.name == "postgresql":
-        buffer = bytearray()
-        with driver.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-            for block in copy:
-                buffer += block
-        parse(bytes(buffer))
-    else:  # one string per row, made by SQLite; joined and parsed a batch at a time
-        fields = " || ',' || ".join(f"q.{n}" for n in _select_names(sql))
-        cursor = driver.execute(f"SELECT {fields} FROM ({sql}) q")
-        while batch := cursor.fetchmany(READ_BATCH):
-            parse("\n".join([row[0] for row in batch]).encode("utf-8"))
-        cursor.close()
+        return _read_binary(driver, sql, names)
+    types = {name: pa.timestamp("us") if name == "occurred_at" else pa.int64() for name in names}
+    options = (pa_csv.ReadOptions(column_names=list(names)), pa_csv.ConvertOptions(column_types=types))
+    parts: list[pa.Table] = []
+    fields = " || ',' || ".join(f"q.{n}" for n in _select_names(sql))
+    cursor = driver.execute(f"SELECT {fields} FROM ({sql}) q")
+    while batch := cursor.fetchmany(READ_BATCH):
+        data = "\n".join([row[0] for row in batch]).encode("utf-8")
+        parts.append(pa_csv.read_csv(io.BytesIO(data), read_options=options[0], convert_options=options[1]))
+    cursor.close()
     if not parts:
         return _frame([], list(names))
     frame = pa.concat_tables(parts).to_pandas()
     frame["occurred_at"] = frame["occurred_at"].astype("datetime64[us]")
+    return frame
+
+
+_PG_EPOCH_US = int((np.datetime64("2000-01-01T00:00:00", "us") - np.datetime64(0, "us")).astype(np.int64))
+
+
+def _read_binary(driver: Any, sql: str, names: tuple[str, ...]) -> pd.DataFrame:
+    """PostgreSQL: COPY's binary format, read straight into arrays. The columns are fixed width
+    and never NULL (integer ids, a bigint amount, a timestamp as microseconds since 2000), so
+    every row is the same few bytes: no text is written by the server or parsed here."""
+    widths = [8 if n in ("occurred_at", "amount_cents") else 4 for n in names]
+    buffer = bytearray()
+    with driver.cursor() as cursor:
+        # ids as int4 whatever their column type, so the widths hold
+        listed = [f"q.{n}" if w == 8 else f"q.{n}::int4" for n, w in zip(_select_names(sql), widths, strict=True)]
+        with cursor.copy(f"COPY (SELECT {', '.join(listed)} FROM ({sql}) q) TO STDOUT (FORMAT binary)") as copy:
+            for block in copy:
+                buffer += block
+    header = 11 + 4 + 4 + int.from_bytes(buffer[15:19], "big")  # signature, flags, extension
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for i, width in enumerate(widths):
+        fields += [(f"len{i}", ">i4"), (f"v{i}", f">i{width}")]
+    row = np.dtype(fields)
+    body = memoryview(buffer)[header : len(buffer) - 2]  # the trailer is a count of -1
+    rows = np.frombuffer(body, dtype=row)
+    if rows.size and not ((rows["count"] == len(names)).all()
+                          and all((rows[f"len{i}"] == w).all() for i, w in enumerate(widths))):
+        raise AssertionError("unexpected COPY row layout")  # pragma: no cover - NOT NULL columns
+    frame = pd.DataFrame({n: rows[f"v{i}"].astype(np.int64) for i, n in enumerate(names)})
+    frame["occurred_at"] = (frame["occurred_at"].to_numpy() + _PG_EPOCH_US).astype("datetime64[us]")
     return frame
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import bindparam, update
 
 from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
@@ -136,7 +138,8 @@ def import_transactions(job: Job) -> None:
         Field("amount_cents", "amount", "int"),
     ]
     table = table_of(Transaction)
-    plan = plan_rows(job, table, _in_index_order(data), fields)
+    plan = plan_rows(job, table, _in_code_order(data) if job.dialect == "postgresql" else _in_index_order(data),
+                     fields)
     apply_plan(job, table, plan, fields, {})
     if not job.dry_run:
         changed = plan["action"].to_numpy() != "same"
@@ -146,6 +149,16 @@ def import_transactions(job: Job) -> None:
                                   pd.to_numeric(before[changed] if len(before) else before).to_numpy(dtype="float64")])
         if changed.any():
             outcomes.refresh(job.session, touched, transactions_changed=True)
+
+
+def _in_code_order(data: pd.DataFrame) -> pd.DataFrame:
+    """PostgreSQL: the rows in id (code) order, so the unique index on codes is built again from
+    presorted rows; its text sort (by the database's collation) is the dearest part of a big load,
+    the (customer, time) index's integer and time sort much cheaper. Only an order of writing."""
+    if len(data) < 2:
+        return data
+    order = pc.sort_indices(pa.array(data["code"], type=pa.string(), from_pandas=True)).to_numpy()
+    return data.take(order).reset_index(drop=True)
 
 
 def _in_index_order(data: pd.DataFrame) -> pd.DataFrame:

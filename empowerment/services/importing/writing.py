@@ -1,16 +1,19 @@
 """Bulk writes inside the import's transaction, one verb (`bulk_insert`) over three paths:
-SQLite executemany of prepared tuples, PostgreSQL COPY of CSV text made by Arrow, or portable
-SQLAlchemy Core (the same rows, slower; tests compare them).
+SQLite executemany of prepared tuples (on a second thread while the next chunk is made),
+PostgreSQL COPY of CSV text made by Arrow, or portable SQLAlchemy Core (the same rows, slower;
+tests compare them).
 
 Big loads (at least `REBUILD_INDEXES_FROM_ROWS` rows and no fewer than the table holds) drop the
-table's non-unique indexes and build them again after the insert (one sort instead of millions of
-random B-tree inserts); on PostgreSQL they also drop the table's foreign keys and add them again,
-which checks every row in one join instead of one trigger query per row (5x faster), and their
-unique constraints (built again by one sort). Everything
-is inside the import's one transaction: a failure rolls the DDL back with the rows. On SQLite the
-writer lock is held anyway and readers keep their WAL snapshot; on PostgreSQL the big load holds
-the table's lock until it commits, so readers of that table wait for it (smaller imports never
-take it).
+table's indexes, unique indexes included (transactions.code, migration 0013), and build them
+again after the insert (one sort instead of millions of random B-tree inserts; a duplicate still
+refuses the whole import when its unique index is built again); on PostgreSQL they also drop the
+table's foreign keys and add them again, which checks every row in one join instead of one
+trigger query per row (5x faster), and their unique constraints (built again by one sort).
+Transactions arrive in (customer, time) order (`kinds._in_index_order`), so that index is built
+from presorted rows. Everything is inside the import's one transaction: a failure rolls the DDL
+back with the rows. On SQLite the writer lock is held anyway and readers keep their WAL snapshot;
+on PostgreSQL the big load holds the table's lock until it commits, so readers of that table wait
+for it (smaller imports never take it).
 """
 
 from __future__ import annotations
