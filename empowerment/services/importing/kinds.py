@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, update
 from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction
 from empowerment.models import table as table_of
 from empowerment.services import outcomes
+from empowerment.services.importing import writing
 from empowerment.services.importing.gestures import import_gestures
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_all, fetch_by_codes
@@ -138,8 +139,9 @@ def import_transactions(job: Job) -> None:
         Field("amount_cents", "amount", "int"),
     ]
     table = table_of(Transaction)
-    plan = plan_rows(job, table, _in_code_order(data) if job.dialect == "postgresql" else _in_index_order(data),
-                     fields)
+    if len(data) >= writing.REBUILD_INDEXES_FROM_ROWS:  # a big load: written in the order its indexes build fastest
+        data = _in_code_order(data) if job.dialect == "postgresql" else _in_index_order(data)
+    plan = plan_rows(job, table, data, fields)
     apply_plan(job, table, plan, fields, {})
     if not job.dry_run:
         changed = plan["action"].to_numpy() != "same"
@@ -152,7 +154,7 @@ def import_transactions(job: Job) -> None:
 
 
 def _in_code_order(data: pd.DataFrame) -> pd.DataFrame:
-    """PostgreSQL: the rows in id (code) order, so the unique index on codes is built again from
+    """PostgreSQL, a big load: the rows in id (code) order, so the unique index on codes is built again from
     presorted rows; its text sort (by the database's collation) is the dearest part of a big load,
     the (customer, time) index's integer and time sort much cheaper. Only an order of writing."""
     if len(data) < 2:
@@ -162,9 +164,10 @@ def _in_code_order(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _in_index_order(data: pd.DataFrame) -> pd.DataFrame:
-    """The rows in about the order of the (customer, time) index, so new rows land in it (or build
-    it again) in order instead of at random places: several times cheaper for a big file. Only an
-    order of writing: ids are internal and the rows are the same; ties are left as they fall."""
+    """SQLite, a big load: the rows in about the order of the (customer, time) index, so it is built
+    again from presorted rows (4x cheaper than from rows at random). Only an order of writing: the
+    rows are the same, their ids (and so an export, which lists by id) follow this order; smaller
+    files keep the file's order. Ties are left as they fall."""
     if len(data) < 2:
         return data
     customer = data["customer_id"].to_numpy(dtype="float64", na_value=np.nan)
