@@ -393,11 +393,14 @@ class LedgerEntry(Base):
 class Transaction(Base):
     __tablename__ = "transactions"
     id: Mapped[IntPK]
-    code: Mapped[Code]
+    code: Mapped[str] = mapped_column(String(64), nullable=False)  # unique: uq_transactions_code below
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     occurred_at: Mapped[Timestamp]
     amount_cents: Mapped[Cents]
     __table_args__ = (
+        # A unique index, not a table constraint: a big import drops it and builds it again in
+        # its own transaction, one sort instead of millions of B-tree inserts (migration 0013).
+        Index("uq_transactions_code", "code", unique=True),
         # the amount too, so the payoff reads transactions in (customer, time) order off the index
         Index("ix_transactions_customer_time_amount", "customer_id", "occurred_at", "amount_cents"),
     )

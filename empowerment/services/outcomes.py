@@ -2,9 +2,10 @@
 
 Every writer of transactions or incidents calls `refresh(session, customer_ids, ...)` inside its
 own unit of work, after its writes: the outcome rows of those customers' incidents are computed
-again from their incidents and transactions (`analytics.linking.outcome_columns`, vectorised:
-two reads, one computation, one delete and one bulk insert, whatever the number of customers) and
-replaced. Writers: the import (transactions, incidents), the tablet and API (`gestures.log_gesture`
+again from their incidents and transactions (`analytics.linking.outcome_columns`, vectorised) and
+replaced, set-based whatever the number of customers: the ids go into a temporary table, then
+two reads joined to it (SQLite's rows as CSV lines that Arrow parses, PostgreSQL's as binary
+COPY read straight into arrays), one computation, one delete and one bulk insert (executemany / COPY). Writers: the import (transactions, incidents), the tablet and API (`gestures.log_gesture`
 creating an incident), a customer merge (its incidents and purchases move) and the demo. Gestures
 change no stored column (the payoff times them from the gestures themselves), so gesture writers
 need not call it. `rebuild(db)` (`python -m empowerment outcomes-rebuild`) computes every row.
@@ -22,6 +23,7 @@ takes a new snapshot per statement).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +31,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, delete, func, insert, select, type_coerce
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from sqlalchemy import Connection, String, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from empowerment import access, settings
@@ -37,11 +41,11 @@ from empowerment.actor import Actor
 from empowerment.analytics.linking import outcome_columns
 from empowerment.clock import utc_now
 from empowerment.db import Database
-from empowerment.models import Incident, IncidentOutcome, OutcomesState, Transaction
+from empowerment.models import IncidentOutcome, OutcomesState, Transaction
 from empowerment.models import table as table_of
 
-IN_CHUNK = 5_000  # ids per "IN (...)" list
-INSERT_CHUNK = 50_000
+INSERT_CHUNK = 50_000  # outcome rows per SQLite executemany
+READ_BATCH = 500_000  # SQLite rows per parsed batch
 _LOCK = 715_001  # advisory lock key of the outcomes (any constant; PostgreSQL only)
 
 
@@ -82,7 +86,8 @@ def rebuild_in(session: Session, recovery_window_hours: int | None = None) -> in
         session.add(state)
     state.recovery_window_hours, state.built_at = hours, utc_now()
     session.flush()
-    incidents = _incidents(session, None, None)
+    incidents = _read(session.connection(), "SELECT i.id, i.customer_id, i.occurred_at FROM incidents i",
+                      _INCIDENT_COLUMNS)
     rows = _write(session, incidents, hours, every=True)
     _record_transactions(session, state)
     return rows
@@ -111,51 +116,111 @@ def _lock(session: Session, customers: np.ndarray, *, exclusive: bool) -> None:
 
 
 def _replace(session: Session, customers: np.ndarray, moved: np.ndarray, hours: int) -> None:
-    outcomes = table_of(IncidentOutcome)
-    incidents = _incidents(session, customers, moved)
-    for chunk in _chunks(customers):
-        session.execute(delete(outcomes).where(outcomes.c.customer_id.in_(chunk)))
-    for chunk in _chunks(np.unique(np.concatenate([moved, incidents["incident_id"].to_numpy(dtype=np.int64)]))):
-        session.execute(delete(outcomes).where(outcomes.c.incident_id.in_(chunk)))
+    """The outcome rows of the customers' incidents and of `moved` ones, replaced: the ids go into
+    a temporary table once, and every read and delete after is one statement joined to it."""
+    conn = session.connection()
+    _fill_ids(conn, _CUSTOMERS, customers)
+    _fill_ids(conn, _MOVED, moved)
+    incidents = _read(conn, (
+        "SELECT i.id, i.customer_id, i.occurred_at FROM incidents i "
+        f"WHERE i.customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_CUSTOMERS}) "
+        f"OR i.id IN (SELECT id FROM {_IDS} WHERE kind = {_MOVED})"), _INCIDENT_COLUMNS)
+    _fill_ids(conn, _INCIDENTS, incidents["incident_id"].to_numpy(dtype=np.int64))
+    conn.exec_driver_sql(
+        f"DELETE FROM incident_outcomes WHERE customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_CUSTOMERS})")
+    conn.exec_driver_sql(
+        f"DELETE FROM incident_outcomes WHERE incident_id IN (SELECT id FROM {_IDS} WHERE kind IN ({_MOVED}, {_INCIDENTS}))")
     _write(session, incidents, hours)
 
 
-def _chunks(ids: np.ndarray) -> Iterable[list[int]]:
-    for start in range(0, ids.size, IN_CHUNK):
-        yield ids[start:start + IN_CHUNK].tolist()
+_IDS = "_outcome_ids"  # a temporary table: (kind, id) of the ids a refresh works on
+_CUSTOMERS, _MOVED, _INCIDENTS, _OF_INCIDENTS = 1, 2, 3, 4
+_INCIDENT_COLUMNS = ("incident_id", "customer_id", "occurred_at")
+_TRANSACTION_COLUMNS = ("customer_id", "occurred_at", "amount_cents")
 
 
-def _selected(session: Session, columns: tuple[Any, ...], column: Any, ids: np.ndarray | None) -> list[tuple]:
-    """Rows of `columns` whose `column` is in `ids` (every row with None), in IN-list chunks."""
-    if ids is None:
-        return [tuple(r) for r in session.execute(select(*columns))]
-    rows: list[tuple] = []
-    for chunk in _chunks(ids):
-        rows += [tuple(r) for r in session.execute(select(*columns).where(column.in_(chunk)))]
-    return rows
+def _fill_ids(conn: Connection, kind: int, ids: np.ndarray) -> None:
+    """The temporary id table holds exactly `ids` under `kind` (made on first use, per connection;
+    PostgreSQL drops it at commit)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_IDS} (kind INTEGER NOT NULL, id BIGINT NOT NULL, "
+                             "PRIMARY KEY (kind, id)) ON COMMIT DROP")
+    else:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_IDS} (kind INTEGER NOT NULL, id INTEGER NOT NULL, "
+                             "PRIMARY KEY (kind, id))")
+    conn.exec_driver_sql(f"DELETE FROM {_IDS} WHERE kind = {kind}")
+    values = np.unique(ids.astype(np.int64))
+    if values.size == 0:
+        return
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(f"COPY {_IDS} (kind, id) FROM STDIN") as copy:
+            copy.write("".join(f"{kind}\t{v}\n" for v in values.tolist()))
+    else:
+        driver.executemany(f"INSERT INTO {_IDS} (kind, id) VALUES ({kind}, ?)", [(v,) for v in values.tolist()])
 
 
-def _incidents(session: Session, customers: np.ndarray | None, moved: np.ndarray | None) -> pd.DataFrame:
-    """incident_id, customer_id, occurred_at of the customers' incidents and of `moved` ones
-    (every incident with None)."""
-    incidents = table_of(Incident)
-    columns = (incidents.c.id, incidents.c.customer_id, _time(session, incidents.c.occurred_at))
-    rows = _selected(session, columns, incidents.c.customer_id, customers)
-    if customers is not None and moved is not None and moved.size:
-        rows += _selected(session, columns, incidents.c.id, moved)
-    frame = _frame(rows, ["incident_id", "customer_id", "occurred_at"])
-    return frame.drop_duplicates("incident_id").reset_index(drop=True)
+def _read(conn: Connection, sql: str, names: tuple[str, ...]) -> pd.DataFrame:
+    """The rows of `sql` (integer columns and one `occurred_at`) as a frame, without making
+    Python objects of every value: SQLite makes one CSV line per row that Arrow parses a batch at
+    a time; PostgreSQL sends binary COPY (`_read_binary`)."""
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        return _read_binary(driver, sql, names)
+    types = {name: pa.timestamp("us") if name == "occurred_at" else pa.int64() for name in names}
+    options = (pa_csv.ReadOptions(column_names=list(names)), pa_csv.ConvertOptions(column_types=types))
+    parts: list[pa.Table] = []
+    fields = " || ',' || ".join(f"q.{n}" for n in _select_names(sql))
+    cursor = driver.execute(f"SELECT {fields} FROM ({sql}) q")
+    while batch := cursor.fetchmany(READ_BATCH):
+        data = "\n".join([row[0] for row in batch]).encode("utf-8")
+        parts.append(pa_csv.read_csv(io.BytesIO(data), read_options=options[0], convert_options=options[1]))
+    cursor.close()
+    if not parts:
+        return _frame([], list(names))
+    frame = pa.concat_tables(parts).to_pandas()
+    frame["occurred_at"] = frame["occurred_at"].astype("datetime64[us]")
+    return frame
 
 
-def _transactions(session: Session, customers: np.ndarray | None) -> pd.DataFrame:
-    transactions = table_of(Transaction)
-    columns = (transactions.c.customer_id, _time(session, transactions.c.occurred_at), transactions.c.amount_cents)
-    return _frame(_selected(session, columns, transactions.c.customer_id, customers),
-                  ["customer_id", "occurred_at", "amount_cents"])
+_PG_EPOCH_US = int((np.datetime64("2000-01-01T00:00:00", "us") - np.datetime64(0, "us")).astype(np.int64))
+
+
+def _read_binary(driver: Any, sql: str, names: tuple[str, ...]) -> pd.DataFrame:
+    """PostgreSQL: COPY's binary format, read straight into arrays. The columns are fixed width
+    and never NULL (integer ids, a bigint amount, a timestamp as microseconds since 2000), so
+    every row is the same few bytes: no text is written by the server or parsed here."""
+    widths = [8 if n in ("occurred_at", "amount_cents") else 4 for n in names]
+    buffer = bytearray()
+    with driver.cursor() as cursor:
+        # ids as int4 whatever their column type, so the widths hold
+        listed = [f"q.{n}" if w == 8 else f"q.{n}::int4" for n, w in zip(_select_names(sql), widths, strict=True)]
+        with cursor.copy(f"COPY (SELECT {', '.join(listed)} FROM ({sql}) q) TO STDOUT (FORMAT binary)") as copy:
+            for block in copy:
+                buffer += block
+    header = 11 + 4 + 4 + int.from_bytes(buffer[15:19], "big")  # signature, flags, extension
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for i, width in enumerate(widths):
+        fields += [(f"len{i}", ">i4"), (f"v{i}", f">i{width}")]
+    row = np.dtype(fields)
+    body = memoryview(buffer)[header : len(buffer) - 2]  # the trailer is a count of -1
+    rows = np.frombuffer(body, dtype=row)
+    if rows.size and not ((rows["count"] == len(names)).all()
+                          and all((rows[f"len{i}"] == w).all() for i, w in enumerate(widths))):
+        raise AssertionError("unexpected COPY row layout")  # pragma: no cover - NOT NULL columns
+    frame = pd.DataFrame({n: rows[f"v{i}"].astype(np.int64) for i, n in enumerate(names)})
+    frame["occurred_at"] = (frame["occurred_at"].to_numpy() + _PG_EPOCH_US).astype("datetime64[us]")
+    return frame
+
+
+def _select_names(sql: str) -> list[str]:
+    """The output names of "SELECT a.x, b.y FROM ..." (x, y): the subquery's columns."""
+    listed = sql[len("SELECT "):sql.index(" FROM ")]
+    return [part.strip().split(".")[-1] for part in listed.split(",")]
 
 
 def _time(session: Session, column: Any) -> Any:
-    """SQLite: the stored text, parsed by pandas at once (not one datetime per row in Python)."""
+    """SQLite: the stored text, compared as stored (not one datetime per row in Python)."""
     return type_coerce(column, String) if session.get_bind().dialect.name == "sqlite" else column
 
 
@@ -170,17 +235,46 @@ def _frame(rows: list[tuple], names: list[str]) -> pd.DataFrame:
 
 
 def _write(session: Session, incidents: pd.DataFrame, hours: int, *, every: bool = False) -> int:
-    """Insert the outcome rows of `incidents` (`every`: all incidents, so all transactions are read)."""
+    """Insert the outcome rows of `incidents` (`every`: all incidents, so all transactions are read):
+    the transactions of their customers in one read (off the (customer, time) index, in its
+    order), one vectorised computation, one bulk insert."""
     if incidents.empty:
         return 0
-    customers = np.unique(incidents["customer_id"].to_numpy(dtype=np.int64))
-    transactions = _transactions(session, None if every else customers)
+    conn = session.connection()
+    if every:
+        transactions = _read(conn, "SELECT t.customer_id, t.occurred_at, t.amount_cents FROM transactions t",
+                             _TRANSACTION_COLUMNS)
+    else:
+        _fill_ids(conn, _OF_INCIDENTS, incidents["customer_id"].to_numpy(dtype=np.int64))
+        transactions = _read(conn, (
+            "SELECT t.customer_id, t.occurred_at, t.amount_cents FROM transactions t "
+            f"WHERE t.customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_OF_INCIDENTS})"), _TRANSACTION_COLUMNS)
     frame = outcome_columns(incidents, transactions, hours)
-    records = _records(frame)
-    outcomes = table_of(IncidentOutcome)
-    for start in range(0, len(records), INSERT_CHUNK):
-        session.execute(insert(outcomes), records[start:start + INSERT_CHUNK])
-    return len(records)
+    _insert_rows(conn, frame)
+    return len(frame)
+
+
+def _insert_rows(conn: Connection, frame: pd.DataFrame) -> None:
+    """Outcome rows in bulk: SQLite executemany of tuples (times as SQLAlchemy stores them),
+    PostgreSQL COPY of CSV text made by Arrow."""
+    names = list(frame.columns)
+    arrays = [pa.array(frame[n].astype("datetime64[us]").to_numpy(), type=pa.timestamp("us"), from_pandas=True)
+              if frame[n].dtype.kind == "M" else pa.array(frame[n].to_numpy(dtype="int64"), type=pa.int64())
+              for n in names]
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        pa_csv.write_csv(pa.Table.from_arrays(arrays, names=names), buffer,
+                         pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+        with driver.cursor() as cursor, cursor.copy(
+                f"COPY incident_outcomes ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+        return
+    sql = f"INSERT INTO incident_outcomes ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    for start in range(0, len(frame), INSERT_CHUNK):
+        columns = [(a.slice(start, INSERT_CHUNK).cast(pa.string()) if pa.types.is_timestamp(a.type)
+                    else a.slice(start, INSERT_CHUNK)).to_numpy(zero_copy_only=False).tolist() for a in arrays]
+        driver.executemany(sql, list(zip(*columns, strict=True)))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:

@@ -8,12 +8,15 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import bindparam, update
 
 from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction, search_key
 from empowerment.models import table as table_of
 from empowerment.services import outcomes
 from empowerment.services.importing.amounts import customer_currencies, in_minor_units
+from empowerment.services.importing import writing
 from empowerment.services.importing.gestures import import_gestures
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_all, fetch_by_codes
@@ -145,6 +148,8 @@ def import_transactions(job: Job) -> None:
         Field("amount_cents", "amount", "int"),
     ]
     table = table_of(Transaction)
+    if len(data) >= writing.REBUILD_INDEXES_FROM_ROWS:  # a big load: written in the order its indexes build fastest
+        data = _in_code_order(data) if job.dialect == "postgresql" else _in_index_order(data)
     plan = plan_rows(job, table, data, fields)
     apply_plan(job, table, plan, fields, {})
     if not job.dry_run:
@@ -155,6 +160,40 @@ def import_transactions(job: Job) -> None:
                                   pd.to_numeric(before[changed] if len(before) else before).to_numpy(dtype="float64")])
         if changed.any():
             outcomes.refresh(job.session, touched, transactions_changed=True)
+
+
+def _in_code_order(data: pd.DataFrame) -> pd.DataFrame:
+    """PostgreSQL, a big load: the rows in id (code) order, so the unique index on codes is built again from
+    presorted rows; its text sort (by the database's collation) is the dearest part of a big load,
+    the (customer, time) index's integer and time sort much cheaper. Only an order of writing."""
+    if len(data) < 2:
+        return data
+    order = pc.sort_indices(pa.array(data["code"], type=pa.string(), from_pandas=True)).to_numpy()
+    return data.take(order).reset_index(drop=True)
+
+
+def _in_index_order(data: pd.DataFrame) -> pd.DataFrame:
+    """SQLite, a big load: the rows in about the order of the (customer, time) index, so it is built
+    again from presorted rows (4x cheaper than from rows at random). Only an order of writing: the
+    rows are the same, their ids (and so an export, which lists by id) follow this order; smaller
+    files keep the file's order. Ties are left as they fall."""
+    if len(data) < 2:
+        return data
+    customer = data["customer_id"].to_numpy(dtype="float64", na_value=np.nan)
+    times = data["occurred_at"].to_numpy(dtype="datetime64[us]").view("int64")
+    if np.isnan(customer).any() or (times == np.iinfo(np.int64).min).any():
+        return data  # refused later anyway; nothing to gain
+    customer_key = customer.astype(np.int64)
+    customer_key -= customer_key.min()
+    times = times - times.min()
+    customer_span, time_span = int(customer_key.max()) + 1, int(times.max()) + 1
+    while customer_span * time_span >= 2**62:  # one int64 key: coarser times until it fits
+        times >>= 8
+        time_span = (time_span >> 8) + 1
+    order = np.argsort(customer_key * time_span + times)
+    if (np.diff(order) == 1).all():
+        return data  # already in order
+    return data.take(order).reset_index(drop=True)
 
 
 def import_incidents(job: Job) -> None:

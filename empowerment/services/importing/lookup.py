@@ -50,15 +50,15 @@ def fetch_by_codes(
     """Rows of `table` whose code is in `codes`: -> DataFrame of "code" + columns. With
     `ignore_case`, `codes` are lower-case keys and the rows' codes come back lower-cased too
     (customer ids: "c00002" is C00002); of two stored codes differing only in case, the older wins."""
+    names = ["code", *columns]
+    conn = session.connection()
+    total = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    if total == 0:  # a first import: nothing to look up (and no need to list a million ids)
+        return _frame([], names)
     wanted = pd.unique(pd.Series(list(codes) if not isinstance(codes, pd.Series) else codes).dropna())
     if ignore_case:
         return _fetch_ignoring_case(session, table, wanted, columns)
-    names = ["code", *columns]
     if len(wanted) == 0:
-        return _frame([], names)
-    conn = session.connection()
-    total = conn.execute(select(func.count()).select_from(table)).scalar_one()
-    if total == 0:
         return _frame([], names)
     cols = [_select_raw(session, table.c[c]) for c in names]
     if total <= max(FETCH_ALL_FACTOR * len(wanted), FETCH_ALL_BELOW):

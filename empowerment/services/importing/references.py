@@ -28,10 +28,13 @@ def ensure_customers(job: Job, codes: pd.Series, times: pd.Series) -> pd.Series:
     found = fetch_by_codes(job.session, table, distinct, ["id"], ignore_case=True)
     unknown = ~isin(distinct, found["code"])
     if unknown.any():
-        # Earliest time and first spelling per distinct id (position -1 marks empty cells).
-        by_key = pd.DataFrame({"time": times.to_numpy(), "code": codes.to_numpy(dtype=object)}).groupby(positions)
-        first = by_key["time"].min().reindex(range(len(distinct)))
-        spelling = by_key["code"].first().reindex(range(len(distinct)))
+        # Earliest time and first spelling per distinct id (position -1 marks empty cells): the
+        # first row of each id found on integer positions, so only those cells become Python strings.
+        first = pd.Series(times.to_numpy()).groupby(positions).min().reindex(range(len(distinct)))
+        first_rows = pd.Series(positions).drop_duplicates()
+        first_rows = first_rows[first_rows.to_numpy() >= 0]
+        spelling = pd.Series(codes.iloc[first_rows.index.to_numpy()].to_numpy(dtype=object),
+                             index=first_rows.to_numpy()).reindex(range(len(distinct)))
         first_seen = pd.Series(first.to_numpy()[unknown], index=pd.Index(spelling.to_numpy()[unknown]))
         job.summary.customers_created = len(first_seen)
         if not job.dry_run:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from empowerment import clock
 from empowerment.csvformat import ESCAPED_TYPES, Column, CsvKind, FileFormat, unescape_formulas
@@ -184,6 +186,9 @@ _TIME_HELP = {
 def _check_duplicate_ids(out: pd.DataFrame, id_col: str, problems: Problems, *, ignore_case: bool = False) -> None:
     """Later rows with an id already seen are problems (customer ids ignoring case: C1 is c1)."""
     codes = out[id_col].str.lower() if ignore_case else out[id_col]
+    ids = pa.array(codes, type=pa.string(), from_pandas=True)
+    if pc.count_distinct(ids, mode="only_valid").as_py() == pc.count(ids, mode="only_valid").as_py():
+        return  # most files: no id twice (one hash pass in Arrow)
     dup = (codes.duplicated(keep=False) & codes.notna()).to_numpy()
     if not dup.any():
         return

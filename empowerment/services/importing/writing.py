@@ -1,22 +1,27 @@
 """Bulk writes inside the import's transaction, one verb (`bulk_insert`) over three paths:
-SQLite executemany of prepared tuples, PostgreSQL COPY of CSV text made by Arrow, or portable
-SQLAlchemy Core (the same rows, slower; tests compare them).
+SQLite executemany of prepared tuples (on a second thread while the next chunk is made),
+PostgreSQL COPY of CSV text made by Arrow, or portable SQLAlchemy Core (the same rows, slower;
+tests compare them).
 
 Big loads (at least `REBUILD_INDEXES_FROM_ROWS` rows and no fewer than the table holds) drop the
-table's non-unique indexes and build them again after the insert (one sort instead of millions of
-random B-tree inserts); on PostgreSQL they also drop the table's foreign keys and add them again,
-which checks every row in one join instead of one trigger query per row (5x faster), and their
-unique constraints (built again by one sort). Everything
-is inside the import's one transaction: a failure rolls the DDL back with the rows. On SQLite the
-writer lock is held anyway and readers keep their WAL snapshot; on PostgreSQL the big load holds
-the table's lock until it commits, so readers of that table wait for it (smaller imports never
-take it).
+table's indexes, unique indexes included (transactions.code, migration 0013), and build them
+again after the insert (one sort instead of millions of random B-tree inserts; a duplicate still
+refuses the whole import when its unique index is built again); on PostgreSQL they also drop the
+table's foreign keys and add them again, which checks every row in one join instead of one
+trigger query per row (5x faster), and their unique constraints (built again by one sort).
+Transactions arrive in (customer, time) order (`kinds._in_index_order`), so that index is built
+from presorted rows. Everything is inside the import's one transaction: a failure rolls the DDL
+back with the rows. On SQLite the writer lock is held anyway and readers keep their WAL snapshot;
+on PostgreSQL the big load holds the table's lock until it commits, so readers of that table wait
+for it (smaller imports never take it).
 """
 
 from __future__ import annotations
 
 import io
+import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -27,6 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from sqlalchemy import Boolean, Date, DateTime, Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.values import as_us
@@ -34,7 +40,7 @@ from empowerment.services.importing.values import as_us
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while importing (allocated only as used)
 REBUILD_INDEXES_FROM_ROWS = 20_000  # see _bulk_mode
-POSTGRES_INDEX_MEMORY = "256MB"  # maintenance_work_mem while a big load builds its indexes again
+POSTGRES_INDEX_MEMORY = "512MB"  # maintenance_work_mem while a big load builds its indexes again
 COPY_WRITE_BYTES = 1 << 20  # COPY data is sent in pieces of this size
 # Tests turn this off to prove the portable SQLAlchemy Core path gives the same result as the
 # SQLite executemany / PostgreSQL COPY fast paths.
@@ -122,21 +128,49 @@ def bulk_insert(
     conn = job.session.connection()
     start, end = span
     with _bulk_mode(job, conn, table, total):
+        if USE_FAST_PATHS and job.dialect == "sqlite":
+            _insert_sqlite(job, conn, table, frame, span, label)
+            return
         for offset in range(0, total, CHUNK_ROWS):
             _insert_chunk(job, conn, table, frame.iloc[offset : offset + CHUNK_ROWS])
             done = min(offset + CHUNK_ROWS, total)
             job.progress(start + (end - start) * done / total, f"{label}: {done:,} of {total:,} rows")
 
 
+def _insert_sqlite(job: Job, conn: Connection, table: Table, frame: pd.DataFrame,
+                   span: tuple[float, float], label: str) -> None:
+    """SQLite: one prepared INSERT, executemany per chunk. The driver runs the chunk on a second
+    thread (sqlite3 releases the GIL while SQLite steps) while this one makes the next chunk's
+    tuples; at most one chunk is in flight and every chunk runs on the import's connection, in
+    its transaction, in order. A failure of either side stops both and is raised here."""
+    names = list(frame.columns)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    driver: Any = conn.connection.driver_connection  # a sqlite3.Connection
+    cursor = driver.cursor()
+    total, (start, end) = len(frame), span
+    in_flight: Future[Any] | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-insert") as pool:
+            for offset in range(0, total, CHUNK_ROWS):
+                rows = _rows(job, table, frame.iloc[offset : offset + CHUNK_ROWS], as_text_times=True)
+                if in_flight is not None:
+                    in_flight.result()
+                in_flight = pool.submit(cursor.executemany, sql, rows)
+                done = min(offset + CHUNK_ROWS, total)
+                job.progress(start + (end - start) * done / total, f"{label}: {done:,} of {total:,} rows")
+            if in_flight is not None:
+                in_flight.result()
+    except sqlite3.Error as exc:  # as SQLAlchemy would have raised it (IntegrityError, OperationalError...)
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+    finally:
+        if in_flight is not None:
+            wait([in_flight])  # never leave the connection busy on another thread
+        cursor.close()
+
+
 def _insert_chunk(job: Job, conn: Connection, table: Table, chunk: pd.DataFrame) -> None:
     names = list(chunk.columns)
-    if USE_FAST_PATHS and job.dialect == "sqlite":
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join('?' for _ in names)})"
-        )
-        conn.exec_driver_sql(sql, _rows(job, table, chunk, as_text_times=True))
-    elif USE_FAST_PATHS and job.dialect == "postgresql":
+    if USE_FAST_PATHS and job.dialect == "postgresql":
         data = _copy_text(job, table, chunk)
         raw: Any = conn.connection.driver_connection  # a psycopg.Connection
         with raw.cursor() as cursor:
@@ -185,7 +219,7 @@ def _worth_rebuilding(conn: Connection, table: Table, rows: int) -> bool:
 
 
 def _drop_sqlite_indexes(conn: Connection, table: Table) -> list[str]:
-    """Drops the table's non-unique indexes: -> the SQL that creates them again."""
+    """Drops the table's indexes (not those of its constraints): -> the SQL that creates them again."""
     dropped: list[str] = []
     indexes = conn.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
@@ -193,21 +227,22 @@ def _drop_sqlite_indexes(conn: Connection, table: Table) -> list[str]:
         (table.name,),
     ).all()
     for name, sql in indexes:
-        if sql.lstrip().upper().startswith("CREATE UNIQUE"):
-            continue  # constraints stay enforced row by row
+        # Unique indexes too (transactions.code, migration 0013): built again by one sort, they
+        # still refuse a duplicate, and the whole import with it. Table constraints' automatic
+        # indexes (no sql) cannot be dropped and stay enforced row by row.
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
         dropped.append(sql)
     return dropped
 
 
 def _drop_postgres_checks(conn: Connection, table: Table) -> list[str]:
-    """Drops the table's non-unique indexes, unique constraints and foreign keys: -> the SQL that
+    """Drops the table's indexes (unique ones too), unique constraints and foreign keys: -> the SQL that
     adds them again (indexes, then unique constraints, then foreign keys, which check every row as
     they are added)."""
     indexes = conn.exec_driver_sql(
         "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
         "JOIN pg_class c ON c.oid = x.indexrelid WHERE x.indrelid = %(t)s::regclass "
-        "AND NOT x.indisunique AND NOT x.indisprimary",
+        "AND NOT x.indisprimary AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)",
         {"t": table.name},
     ).all()
     # Unique constraints too (not the primary key, whose new ids only grow): adding one back
