@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, update
 from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction, search_key
 from empowerment.models import table as table_of
 from empowerment.services import outcomes
-from empowerment.services.importing.amounts import customer_currencies, in_minor_units
 from empowerment.services.importing import writing
+from empowerment.services.importing.amounts import customer_currencies, in_minor_units
 from empowerment.services.importing.gestures import import_gestures
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_all, fetch_by_codes
