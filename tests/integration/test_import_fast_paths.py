@@ -55,24 +55,28 @@ def test_anything_else_is_left_to_pandas(data: bytes, monkeypatch: pytest.Monkey
     assert reading._read_cells_with_arrow(data, ",") is None
 
 
-PLAIN = ["0", "12", "12.5", "12.50", "-3", "-0.01", "007", "99999999.99", "10000000.00", "0.29"]
+PLAIN = ["0", "12", "12.5", "12.50", "-3", "-0.01", "007", "9999999.99", "10000000.00", "0.29"]  # up to the limit
 NOT_PLAIN = ["12.500", "$4", "1,234.56", "+4", ".5", "5.", "1e3", "abc", "١٢", "100000000.00"]
 
 
+@pytest.mark.parametrize("digits", [2, values.SCALE])  # the import reads at SCALE (amounts.in_minor_units)
 @pytest.mark.parametrize("signed", [False, True])
 @pytest.mark.parametrize("odd", [None, *NOT_PLAIN])
-def test_plain_amounts_read_as_the_general_rules_read_them(signed: bool, odd: str | None,
+def test_plain_amounts_read_as_the_general_rules_read_them(signed: bool, odd: str | None, digits: int,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     cells = pd.Series([*PLAIN, "", *([odd] if odd else [])], dtype="str")
     filled = (cells != "").to_numpy()
-    fast = values.parse_money(cells, filled, signed=signed)
+    limit = values.MAX_AMOUNT_CENTS * 10 ** (digits - 2)
+    fast = values.parse_money(cells, filled, signed=signed, digits=digits, limit=limit)
+    took_fast = values._plain_money(cells, filled, signed=signed, digits=digits, limit=limit) is not None
     monkeypatch.setattr(values, "_plain_money", lambda *args, **kwargs: None)
-    general = values.parse_money(cells, filled, signed=signed)
+    general = values.parse_money(cells, filled, signed=signed, digits=digits, limit=limit)
     assert fast[0].tolist() == general[0].tolist()
     assert fast[1].tolist() == general[1].tolist()
     assert fast[2].tolist() == general[2].tolist()
-    if odd is not None or not signed:  # a negative amount, or an odd one, takes the general path
-        assert values._plain_money(cells, filled, signed=signed) is None
+    # a negative amount, or an odd one, takes the general path; the plain file the fast one
+    # ("12.500" is plain when four decimals are read)
+    assert took_fast == (signed and (odd is None or (odd == "12.500" and digits >= 3)))
 
 
 TIMES = ["2024-03-31", "2024-03-31T14:05", "2024-03-31 14:05:09", "2024-03-31T14:05:09.25",

@@ -67,7 +67,7 @@ def parse_money(
     or employee is looked up) and `amounts.in_minor_units` then takes each row to its currency.
     With a decimal comma the marks are swapped first ("1.234,50" -> "1,234.50"), so one set of
     rules reads both; messages quote the amounts as written."""
-    fast = _plain_money(value, filled, signed=signed) if decimal_mark == "." else None
+    fast = _plain_money(value, filled, signed=signed, digits=digits, limit=limit) if decimal_mark == "." else None
     if fast is not None:
         return fast
     written = value
@@ -109,23 +109,21 @@ def parse_money(
     return cents, bad, reasons
 
 
-_PLAIN_AMOUNT = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"  # "12", "12.5", "-0.25": read exactly as below
-
-
-def _plain_money(value: pd.Series, filled: np.ndarray, *, signed: bool) -> tuple[pd.Series, np.ndarray,
-                                                                                   np.ndarray] | None:
+def _plain_money(value: pd.Series, filled: np.ndarray, *, signed: bool, digits: int,
+                 limit: int) -> tuple[pd.Series, np.ndarray, np.ndarray] | None:
     """The common file, at C speed: every filled amount written plainly ("12.50", "-3"), none too
     big, none negative unless `signed` -> what the general rules give (the same float reading and
     rounding), or None when any cell needs them (and their messages)."""
     cells = pa.array(value.where(filled, None), type=pa.string(), from_pandas=True)
-    plain = pc.match_substring_regex(cells, _PLAIN_AMOUNT)
+    # "12", "12.5", "-0.25" (at most `digits` decimals): read exactly as the general rules read them
+    plain = pc.match_substring_regex(cells, rf"^-?[0-9]{{1,12}}(\.[0-9]{{1,{digits}}})?$")
     if pc.sum(pc.cast(plain, pa.int64())).as_py() != int(filled.sum()):
         return None
     number = np.asarray(pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
     with np.errstate(invalid="ignore"):
-        scaled = np.round(number * 100)
+        scaled = np.round(number * 10**digits)
     kept = scaled[filled]
-    if (np.abs(kept) > MAX_AMOUNT_CENTS).any() or (not signed and (kept < 0).any()):
+    if (np.abs(kept) > limit).any() or (not signed and (kept < 0).any()):
         return None
     cents = pd.Series(np.where(filled, scaled, np.nan)).astype("Int64")
     return cents, np.zeros(len(value), dtype=bool), np.empty(len(value), dtype=object)
