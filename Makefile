@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck unit bench clean-db cluster
 
@@ -31,7 +32,9 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check empowerment pages app.py tests benchmarks scripts migrations
 	$(BIN)/mypy empowerment
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest
+	# Two workers for the tests that do not time anything, then the timed ones alone (marker `serial`).
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run_all.py

@@ -17,7 +17,7 @@ from tests.conftest import PG_AVAILABLE
 from tests.e2e.conftest import _need_browser
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 
 
 def test_two_browser_users_sign_in_log_and_open_team_and_payoff_all_timed(tmp_path: Path) -> None:

@@ -209,14 +209,18 @@ def _walk(browser: Any, server: Server, people: People, viewport: dict[str, int]
         _sign_in(page, server.url, login)
         actor = signin.authenticate(server.org.db, login.username, login.password)
         for spec in nav.pages_for(actor):
+            opened = time.monotonic()
             page.goto(f"{server.url}/{spec.key}")
             _settle(page)
+            settled = time.monotonic()
             if page.get_by_role("textbox", name="Username").count():  # the shared tablet forgets on reload
                 _sign_in(page, server.url, login, go=False)
             screenshot(page, f"walk-{role.value}-{spec.key}.png" if viewport is PORTRAIT
                        else f"walk-{size}-{role.value}-{spec.key}.png")
             pages_seen += 1
             found = _problems(page, spec.key)  # no exceptions: every page, every problem fails
+            print(f"{size} {role.value} {spec.key}: drawn in {settled - opened:.1f} s, "
+                  f"checked in {time.monotonic() - settled:.1f} s")
             if found:
                 problems[f"{role.heading} · {spec.title} ({size})"] = found
         page.context.close()
@@ -278,6 +282,7 @@ def test_a_manager_is_never_offered_their_own_gesture_but_another_manager_is(
     page.context.close()
 
 
+@pytest.mark.serial  # asserts a time: alone, not beside the parallel run
 def test_a_decision_answers_on_its_card_in_under_a_second_and_stays_on_its_tab(
         browser: Any, server: Server, people: People) -> None:
     from playwright.sync_api import expect

@@ -92,6 +92,7 @@ def test_an_inactive_account_gets_the_same_message(sqlite_db: Database, ana: str
         signin.authenticate(sqlite_db, "ana", PASSWORD)
 
 
+@pytest.mark.serial  # asserts a time: alone, not beside the parallel run
 def test_unknown_user_and_wrong_password_take_about_the_same_time(sqlite_db: Database, ana: str) -> None:
     def timed(username: str) -> float:
         start = time.perf_counter()

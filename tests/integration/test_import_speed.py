@@ -27,6 +27,7 @@ def _count(db: Database, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+@pytest.mark.serial  # asserts a rate: alone, not beside the parallel run
 def test_fifty_thousand_transactions_land_whole_and_fast(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "transactions.csv"
     write_transactions_csv(path, ROWS, customers=5_000)
