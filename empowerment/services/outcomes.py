@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, delete, func, insert, select, type_coerce
+from sqlalchemy import String, bindparam, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from empowerment import access, settings
@@ -230,17 +230,40 @@ def prepare_new_incident(session: Session, customer_id: int, occurred_at: dateti
 
 def add_new_incident(session: Session, incident_id: int, customer_id: int, prepared: Prepared | None) -> None:
     """Inside the write unit that created the incident: insert the prepared row when the
-    customer's purchases and the window are still what it was worked out from; else refresh."""
-    state = session.get(OutcomesState, 1)
-    if state is None:
-        return
+    customer's purchases and the window are still what it was worked out from; else refresh.
+    Two statements under the lock (PostgreSQL: after the customer's lock): the state and the
+    purchases read together, the row."""
     _lock(session, np.array([customer_id], dtype=np.int64), exclusive=False)
+    rows = session.connection().execute(_state_and_purchases(session), {"customer": customer_id}).all()
+    if not rows:
+        return  # never built: nothing to keep current
+    purchases = tuple(tuple(row[1:]) for row in rows if row[1] is not None)
     if (prepared is None or prepared.customer_id != customer_id
-            or prepared.recovery_window_hours != state.recovery_window_hours
-            or _purchases(session, customer_id) != prepared.purchases):
+            or prepared.recovery_window_hours != rows[0][0] or purchases != prepared.purchases):
         refresh(session, [], incident_ids=[incident_id])  # something changed since: work it out here
         return
-    session.execute(insert(table_of(IncidentOutcome)), [{**prepared.row, "incident_id": incident_id}])
+    session.connection().execute(_NEW_ROW, {**prepared.row, "incident_id": incident_id})
+
+
+_NEW_ROW = insert(table_of(IncidentOutcome))
+_STATE_AND_PURCHASES: dict[str, Any] = {}
+
+
+def _state_and_purchases(session: Session) -> Any:
+    """The state's window and the customer's purchases as `_purchases` reads them, one row per
+    purchase (one row of NULLs with none; no row while the table was never built). Built once
+    per dialect."""
+    dialect = session.get_bind().dialect.name
+    query = _STATE_AND_PURCHASES.get(dialect)
+    if query is None:
+        state, transactions = table_of(OutcomesState), table_of(Transaction)
+        query = _STATE_AND_PURCHASES[dialect] = (
+            select(state.c.recovery_window_hours, transactions.c.customer_id,
+                   type_coerce(transactions.c.occurred_at, String) if dialect == "sqlite" else transactions.c.occurred_at,
+                   transactions.c.amount_cents)
+            .select_from(state.outerjoin(transactions, transactions.c.customer_id == bindparam("customer")))
+            .where(state.c.id == 1).order_by(transactions.c.id))
+    return query
 
 
 def _purchases(session: Session, customer_id: int) -> tuple[tuple[object, ...], ...]:
