@@ -249,10 +249,16 @@ def _new_incident(session: Session, ctx: _Context, category: str | None, at: dat
     return incident_id, code
 
 
+_BY_KEY = select(_GESTURES.c.id).where(_GESTURES.c.idempotency_key == bindparam("key"))
+
+
 def _existing(session: Session, key: str | None) -> Gesture | None:
+    """The gesture already logged with this idempotency key, if any: a prebuilt Core look-up
+    first (almost always nothing), the ORM object only for a repeat."""
     if not key:
         return None
-    return session.scalar(select(Gesture).where(Gesture.idempotency_key == key))
+    gesture_id = session.connection().execute(_BY_KEY, {"key": key}).scalar()
+    return None if gesture_id is None else session.get(Gesture, gesture_id)
 
 
 def _result_for(session: Session, gesture: Gesture, already: bool) -> LogResult:
