@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from empowerment import settings
@@ -67,15 +67,34 @@ def row_digest(prev_hash: str, occurred_at: datetime, actor_id: int | None, acto
     return hmac.new(key or chain_key(), canonical.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+_EVENTS = table(AuditEvent)
+_SETTINGS = table(AppSetting)
+# The hot path's statements, built once: building a Core statement per call (`.values(**...)`)
+# costs several times what SQLite takes to run it, and every append runs inside a write lock.
+_HEAD = select(_EVENTS.c.row_hash).order_by(_EVENTS.c.id.desc()).limit(1)
+_SEAL_VALUE = select(_SETTINGS.c.value).where(_SETTINGS.c.key == AppSetting.AUDIT_SEAL)
+# The chain's head and the seal in one round trip (after the append lock, on PostgreSQL: a
+# statement's snapshot is taken when it starts, so the lock must be a statement of its own).
+_HEAD_AND_SEAL = select(_HEAD.scalar_subquery().label("head"), _SEAL_VALUE.scalar_subquery().label("seal"))
+_APPEND = insert(_EVENTS)
+_ADVANCE_SEAL = (update(_SETTINGS).where(_SETTINGS.c.key == AppSetting.AUDIT_SEAL)
+                 .values(value=bindparam("seal_value"), updated_at=bindparam("seal_at")))
+_FIRST_SEAL = insert(_SETTINGS).values(key=AppSetting.AUDIT_SEAL, value=bindparam("seal_value"),
+                                       updated_at=bindparam("seal_at"))
+_LOCK_SQL = f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})"
+
+
+def _take_append_lock(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_LOCK_SQL)
+
+
 def chain_head(session: Session) -> str:
     """The newest row's hash (the genesis hash for an empty log), after taking the chain's
     append lock on PostgreSQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    events = table(AuditEvent)
-    head = session.connection().execute(
-        select(events.c.row_hash).order_by(events.c.id.desc()).limit(1)).scalar()
-    return head or GENESIS_HASH
+    connection = session.connection()
+    _take_append_lock(connection)
+    return connection.execute(_HEAD).scalar() or GENESIS_HASH
 
 
 def record(
@@ -87,14 +106,14 @@ def record(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    # A Core insert on the connection: one statement, none of the ORM's bookkeeping inside hot
-    # write units.
+    """Append one row to the chain and advance the seal, in the caller's write unit: three
+    statements (the head and the seal read together, the row, the seal), prebuilt Core."""
     occurred_at = at or utc_now()
     if type(occurred_at) is not datetime:  # a pandas Timestamp: hash what the database keeps
         occurred_at = datetime.fromisoformat(str(occurred_at))
     if occurred_at.tzinfo is not None:
         occurred_at = as_utc(occurred_at)
-    values = dict(
+    values: dict[str, Any] = dict(
         occurred_at=occurred_at,
         actor_id=actor.employee_id,
         actor_label=actor.name,
@@ -103,14 +122,18 @@ def record(
         entity_id=None if entity_id is None else str(entity_id),
         detail=json.dumps(detail, default=str, ensure_ascii=False) if detail else None,
     )
-    prev_hash = chain_head(session)
-    row_hash = row_digest(prev_hash, **values)  # type: ignore[arg-type]
-    session.connection().execute(
-        insert(table(AuditEvent)).values(**values, prev_hash=prev_hash, row_hash=row_hash))
-    seal = read_seal(session)
+    key = chain_key()
+    connection = session.connection()
+    _take_append_lock(connection)
+    head, stored_seal = connection.execute(_HEAD_AND_SEAL).one()
+    prev_hash = head or GENESIS_HASH
+    row_hash = row_digest(prev_hash, **values, key=key)
+    connection.execute(_APPEND, {**values, "prev_hash": prev_hash, "row_hash": row_hash})
+    seal = _parse_seal(stored_seal)
     # Always advanced from the seal itself, never recounted: a log cut short stays short of it.
     rows = seal.rows + 1 if seal is not None else _count_rows(session)
-    _write_seal(session, Seal(rows=rows, head=row_hash, mac=seal_mac(rows, row_hash)), exists=seal is not None)
+    _write_seal(session, Seal(rows=rows, head=row_hash, mac=seal_mac(rows, row_hash, key=key)),
+                exists=seal is not None)
 
 
 @dataclass(frozen=True)
@@ -132,9 +155,10 @@ def seal_mac(rows: int, head: str, *, key: bytes | None = None) -> str:
 
 def read_seal(session: Session) -> Seal | None:
     """The seal as stored; None before the first append (or if the row was removed)."""
-    settings_table = table(AppSetting)
-    stored = session.connection().execute(
-        select(settings_table.c.value).where(settings_table.c.key == AppSetting.AUDIT_SEAL)).scalar()
+    return _parse_seal(session.connection().execute(_SEAL_VALUE).scalar())
+
+
+def _parse_seal(stored: str | None) -> Seal | None:
     if stored is None:
         return None
     try:
@@ -147,12 +171,9 @@ def read_seal(session: Session) -> Seal | None:
 def ensure_seal(session: Session) -> int | None:
     """Seal a log that has none yet (an installation upgraded from before seals): `init` calls it.
     Returns the number of rows sealed, or None when the log had its seal already."""
-    chain_head(session)  # takes the append lock on PostgreSQL
+    head = chain_head(session)  # takes the append lock on PostgreSQL
     if read_seal(session) is not None:
         return None
-    events = table(AuditEvent)
-    head = session.connection().execute(
-        select(events.c.row_hash).order_by(events.c.id.desc()).limit(1)).scalar() or GENESIS_HASH
     rows = _count_rows(session)
     _write_seal(session, Seal(rows=rows, head=head, mac=seal_mac(rows, head)), exists=False)
     return rows
@@ -163,11 +184,6 @@ def _count_rows(session: Session) -> int:
 
 
 def _write_seal(session: Session, seal: Seal, *, exists: bool) -> None:
-    settings_table = table(AppSetting)
     value = json.dumps({"rows": seal.rows, "head": seal.head, "mac": seal.mac}, separators=(",", ":"))
-    if exists:
-        session.connection().execute(update(settings_table).where(settings_table.c.key == AppSetting.AUDIT_SEAL)
-                                     .values(value=value, updated_at=utc_now()))
-    else:
-        session.connection().execute(insert(settings_table).values(key=AppSetting.AUDIT_SEAL, value=value,
-                                                                    updated_at=utc_now()))
+    session.connection().execute(_ADVANCE_SEAL if exists else _FIRST_SEAL,
+                                 {"seal_value": value, "seal_at": utc_now()})

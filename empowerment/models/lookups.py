@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from empowerment.clock import day_bounds_utc, zone
@@ -137,22 +137,25 @@ def business_money(session: Session, employee: Employee) -> MoneyHere:
     return location_money(session, location_id)
 
 
+_GESTURES = table(Gesture)
+# Built once (a statement built per call costs more than SQLite takes to run it).
+_GIVEN_ON = select(func.coalesce(func.sum(_GESTURES.c.cost_cents), 0)).where(
+    _GESTURES.c.employee_id == bindparam("employee"),
+    _GESTURES.c.customer_id == bindparam("customer"),
+    _GESTURES.c.occurred_at >= bindparam("start", type_=_GESTURES.c.occurred_at.type),
+    _GESTURES.c.occurred_at < bindparam("end", type_=_GESTURES.c.occurred_at.type),
+    _GESTURES.c.status.in_(GestureStatus.against_budget()),
+)
+
+
 def given_to_customer_on(session: Session, employee_id: int, customer_id: int, day: date,
                          tz: ZoneInfo | None = None) -> int:
     """Cents this person's gestures for this customer on business day `day` (in `tz`, by default
     the installation's zone) spend or hold: what the Ritz rule's daily cap counts. Core, not ORM:
     it runs inside the writers' critical section."""
     start, end = day_bounds_utc(day, tz)
-    gestures = table(Gesture)
     spent = session.connection().execute(
-        select(func.coalesce(func.sum(gestures.c.cost_cents), 0)).where(
-            gestures.c.employee_id == employee_id,
-            gestures.c.customer_id == customer_id,
-            gestures.c.occurred_at >= start,
-            gestures.c.occurred_at < end,
-            gestures.c.status.in_(GestureStatus.against_budget()),
-        )
-    ).scalar()
+        _GIVEN_ON, dict(employee=employee_id, customer=customer_id, start=start, end=end)).scalar()
     return int(spent or 0)
 
 

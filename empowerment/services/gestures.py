@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -265,23 +265,38 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
                     type_label=vocab.label(GESTURE_TYPE, gesture_type).lower())
 
 
+_INCIDENTS = table(Incident)
+_GESTURES = table(Gesture)
+# The write unit's statements, built once: building a Core statement per call (`.values(...)`)
+# costs several times what SQLite takes to run it, and these run under the writers' lock.
+_NEW_INCIDENT = insert(_INCIDENTS).returning(_INCIDENTS.c.id)
+_RESOLVE_INCIDENT = (update(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident"),
+                                              _INCIDENTS.c.status == IncidentStatus.OPEN)
+                     .values(status=IncidentStatus.RESOLVED))
+_NEW_GESTURE = insert(_GESTURES).returning(_GESTURES.c.id)
+_TAG_VALUES = insert(table(GestureValue))
+
+
 def _new_incident(session: Session, ctx: _Context, category: str | None, at: datetime) -> tuple[int, str]:
     code = f"I-{uuid.uuid4().hex[:12]}"
-    incidents = table(Incident)
-    incident_id = session.connection().execute(
-        insert(incidents).values(
-            code=code, customer_id=ctx.customer.id, occurred_at=at, category=category or "Other",
-            location_id=ctx.location_id, employee_id=ctx.employee.id, owner_id=ctx.employee.id,
-            status=IncidentStatus.RESOLVED,  # written with its gesture, which always counts
-        ).returning(incidents.c.id)
-    ).scalar_one()
+    incident_id = session.connection().execute(_NEW_INCIDENT, dict(
+        code=code, customer_id=ctx.customer.id, occurred_at=at, category=category or "Other",
+        location_id=ctx.location_id, employee_id=ctx.employee.id, owner_id=ctx.employee.id,
+        status=IncidentStatus.RESOLVED,  # written with its gesture, which always counts
+    )).scalar_one()
     return incident_id, code
 
 
+_BY_KEY = select(_GESTURES.c.id).where(_GESTURES.c.idempotency_key == bindparam("key"))
+
+
 def _existing(session: Session, key: str | None) -> Gesture | None:
+    """The gesture already logged with this idempotency key, if any: a prebuilt Core look-up
+    first (almost always nothing), the ORM object only for a repeat."""
     if not key:
         return None
-    return session.scalar(select(Gesture).where(Gesture.idempotency_key == key))
+    gesture_id = session.connection().execute(_BY_KEY, {"key": key}).scalar()
+    return None if gesture_id is None else session.get(Gesture, gesture_id)
 
 
 def _result_for(session: Session, gesture: Gesture, already: bool) -> LogResult:
@@ -354,10 +369,7 @@ def _spend(
     budget_id = ctx.budget_id or open_budget(session, actor, ctx.employee, ctx.day, policy)
     if ctx.incident is not None:
         incident_id, incident_code = ctx.incident.id, ctx.incident.code
-        session.connection().execute(
-            update(table(Incident)).where(table(Incident).c.id == incident_id,
-                                          table(Incident).c.status == IncidentStatus.OPEN)
-            .values(status=IncidentStatus.RESOLVED))
+        session.connection().execute(_RESOLVE_INCIDENT, dict(incident=incident_id))
     else:
         incident_id, incident_code = _new_incident(session, ctx, valid.category, at)
         # Its own row in the outcomes table (a row depends on its incident and the customer's
@@ -367,20 +379,16 @@ def _spend(
     needs_review = policy.needs_review(valid.cost_cents)
     status = GestureStatus.PENDING_APPROVAL if needs_approval else GestureStatus.LOGGED
     code = f"G-{uuid.uuid4().hex[:12]}"
-    gestures = table(Gesture)
-    gesture_id = session.connection().execute(
-        insert(gestures).values(
-            code=code, incident_id=incident_id, customer_id=ctx.customer.id,
-            employee_id=ctx.employee.id, budget_id=budget_id, occurred_at=at,
-            type=ctx.gesture_type, cost_cents=valid.cost_cents, staff_minutes=valid.staff_minutes,
-            note=valid.note, status=status,
-            source=request.source, idempotency_key=request.idempotency_key or None,
-            needs_review=needs_review, created_by_id=actor.employee_id,
-        ).returning(gestures.c.id)
-    ).scalar_one()
+    gesture_id = session.connection().execute(_NEW_GESTURE, dict(
+        code=code, incident_id=incident_id, customer_id=ctx.customer.id,
+        employee_id=ctx.employee.id, budget_id=budget_id, occurred_at=at,
+        type=ctx.gesture_type, cost_cents=valid.cost_cents, staff_minutes=valid.staff_minutes,
+        note=valid.note, status=status,
+        source=request.source, idempotency_key=request.idempotency_key or None,
+        needs_review=needs_review, created_by_id=actor.employee_id,
+    )).scalar_one()
     if ctx.values:
-        session.connection().execute(insert(table(GestureValue)),
-                                     [dict(gesture_id=gesture_id, value_code=v) for v in ctx.values])
+        session.connection().execute(_TAG_VALUES, [dict(gesture_id=gesture_id, value_code=v) for v in ctx.values])
     remaining = _take(session, actor, valid, ctx, at, budget_id, gesture_id, needs_approval)
     _check_cap(session, valid, ctx, at)
     audit.record(

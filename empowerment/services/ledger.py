@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import BigInteger, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,6 +30,18 @@ from empowerment.periods import business_today, period_bounds, period_label
 MAX_REASON_CHARS = 500
 # The most one budget may hold: a thousand of the largest entries (ten billion dollars).
 MAX_BALANCE_CENTS = 1_000 * MAX_AMOUNT_CENTS
+
+
+_BUDGETS = table(Budget)
+# Built once: a Core statement built per call costs more than SQLite takes to run it.
+_APPEND_ENTRY = insert(table(LedgerEntry))
+_MOVE = (update(_BUDGETS).where(_BUDGETS.c.id == bindparam("budget"))
+         .values(remaining_cents=_BUDGETS.c.remaining_cents + bindparam("signed", type_=BigInteger))
+         .returning(_BUDGETS.c.remaining_cents))
+# money out never overdraws; money in stays under a ceiling far below int64, so no sum of
+# entries can overflow (SQLite would make a REAL)
+_TAKE = _MOVE.where(_BUDGETS.c.remaining_cents >= bindparam("amount", type_=BigInteger))
+_GIVE = _MOVE.where(_BUDGETS.c.remaining_cents <= bindparam("ceiling", type_=BigInteger))
 
 
 def post(session: Session, budget_id: int, entry_type: LedgerEntryType, amount_cents: int, *,
@@ -50,19 +62,16 @@ def post(session: Session, budget_id: int, entry_type: LedgerEntryType, amount_c
     signed = entry_type.direction * amount_cents
     # The entry first: the database holds `remaining_cents` to the ledger's sum (a trigger), so
     # the balance may only move once its entry exists. A refusal below rolls both back.
-    session.connection().execute(insert(table(LedgerEntry)).values(
+    connection = session.connection()
+    connection.execute(_APPEND_ENTRY, dict(
         budget_id=budget_id, entry_type=entry_type, amount_cents=signed, gesture_id=gesture_id,
         reverses_entry_id=reverses_entry_id, reason=reason, created_by_id=actor.employee_id,
     ))
-    budgets = table(Budget)
-    change = update(budgets).where(budgets.c.id == budget_id)
     if signed < 0:
-        change = change.where(budgets.c.remaining_cents >= amount_cents)
-    else:  # a ceiling far below int64, so no sum of entries can overflow (SQLite would make a REAL)
-        change = change.where(budgets.c.remaining_cents <= MAX_BALANCE_CENTS - amount_cents)
-    remaining = session.connection().execute(
-        change.values(remaining_cents=budgets.c.remaining_cents + signed).returning(budgets.c.remaining_cents)
-    ).scalar()
+        remaining = connection.execute(_TAKE, dict(budget=budget_id, amount=amount_cents, signed=signed)).scalar()
+    else:
+        remaining = connection.execute(_GIVE, dict(budget=budget_id, ceiling=MAX_BALANCE_CENTS - amount_cents,
+                                                   signed=signed)).scalar()
     if remaining is None:
         if signed > 0:
             raise InvalidAmount(f"{format_cents(amount_cents)} would take the budget above the most "

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import Connection, String, delete, func, insert, select, type_coerce
+from sqlalchemy import Connection, String, bindparam, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from empowerment import access, settings
@@ -313,40 +313,75 @@ class Prepared:
 def prepare_new_incident(session: Session, customer_id: int, occurred_at: datetime) -> Prepared | None:
     """In a read unit before the write: the outcome row a new incident of `customer_id` at
     `occurred_at` will have (None when the table was never built)."""
-    state = session.get(OutcomesState, 1)
-    if state is None:
+    found = _state_and_purchases_of(session, customer_id)
+    if found is None:
         return None
-    purchases = _purchases(session, customer_id)
+    hours, purchases = found
     incident = pd.DataFrame({"incident_id": [0], "customer_id": [customer_id],
                              "occurred_at": pd.Series([occurred_at], dtype="datetime64[us]")})
     transactions = _frame(list(purchases), ["customer_id", "occurred_at", "amount_cents"])
-    row = _records(outcome_columns(incident, transactions, state.recovery_window_hours))[0]
-    return Prepared(customer_id, state.recovery_window_hours, purchases, row)
+    row = _first_record(outcome_columns(incident, transactions, hours))
+    return Prepared(customer_id, hours, purchases, row)
+
+
+def _first_record(frame: pd.DataFrame) -> dict[str, object]:
+    """`_records(frame)[0]`, without a pandas conversion per column (a one-row frame: the
+    tablet's new incident, worked out on every gesture that opens one)."""
+    row: dict[str, object] = {}
+    for name in frame.columns:
+        value = frame[name].to_numpy()[0]
+        if isinstance(value, np.datetime64):
+            row[name] = None if np.isnat(value) else value.astype("datetime64[us]").item()
+        else:
+            row[name] = int(value)
+    return row
 
 
 def add_new_incident(session: Session, incident_id: int, customer_id: int, prepared: Prepared | None) -> None:
     """Inside the write unit that created the incident: insert the prepared row when the
-    customer's purchases and the window are still what it was worked out from; else refresh."""
-    state = session.get(OutcomesState, 1)
-    if state is None:
-        return
+    customer's purchases and the window are still what it was worked out from; else refresh.
+    Two statements under the lock (PostgreSQL: after the customer's lock): the state and the
+    purchases read together, the row."""
     _lock(session, np.array([customer_id], dtype=np.int64), exclusive=False)
+    found = _state_and_purchases_of(session, customer_id)
+    if found is None:
+        return  # never built: nothing to keep current
+    hours, purchases = found
     if (prepared is None or prepared.customer_id != customer_id
-            or prepared.recovery_window_hours != state.recovery_window_hours
-            or _purchases(session, customer_id) != prepared.purchases):
+            or prepared.recovery_window_hours != hours or purchases != prepared.purchases):
         refresh(session, [], incident_ids=[incident_id])  # something changed since: work it out here
         return
-    session.execute(insert(table_of(IncidentOutcome)), [{**prepared.row, "incident_id": incident_id}])
+    session.connection().execute(_NEW_ROW, {**prepared.row, "incident_id": incident_id})
 
 
-def _purchases(session: Session, customer_id: int) -> tuple[tuple[object, ...], ...]:
-    """The customer's transactions as stored (customer, time, amount), in id order: compared as
-    they are, so any insert, change or removal since shows."""
-    transactions = table_of(Transaction)
-    rows = session.execute(select(transactions.c.customer_id, _time(session, transactions.c.occurred_at),
-                                  transactions.c.amount_cents)
-                           .where(transactions.c.customer_id == customer_id).order_by(transactions.c.id))
-    return tuple(tuple(r) for r in rows)
+_NEW_ROW = insert(table_of(IncidentOutcome))
+_STATE_AND_PURCHASES: dict[str, Any] = {}
+
+
+def _state_and_purchases_of(session: Session, customer_id: int) -> tuple[int, tuple[tuple[object, ...], ...]] | None:
+    """The state's recovery window and the customer's purchases as stored (customer, time,
+    amount, in id order: compared as they are, so any insert, change or removal shows), in one
+    statement; None while the table was never built."""
+    rows = session.connection().execute(_state_and_purchases(session), {"customer": customer_id}).all()
+    if not rows:
+        return None
+    return int(rows[0][0]), tuple(tuple(row[1:]) for row in rows if row[1] is not None)
+
+
+def _state_and_purchases(session: Session) -> Any:
+    """Its query, one row per purchase (one row of NULLs with none; no row while the table was
+    never built), built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    query = _STATE_AND_PURCHASES.get(dialect)
+    if query is None:
+        state, transactions = table_of(OutcomesState), table_of(Transaction)
+        query = _STATE_AND_PURCHASES[dialect] = (
+            select(state.c.recovery_window_hours, transactions.c.customer_id,
+                   type_coerce(transactions.c.occurred_at, String) if dialect == "sqlite" else transactions.c.occurred_at,
+                   transactions.c.amount_cents)
+            .select_from(state.outerjoin(transactions, transactions.c.customer_id == bindparam("customer")))
+            .where(state.c.id == 1).order_by(transactions.c.id))
+    return query
 
 
 __all__ = ["Prepared", "add_new_incident", "is_built", "prepare_new_incident", "rebuild", "rebuild_in", "refresh"]
