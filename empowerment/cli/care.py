@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from empowerment.actor import Actor
-from empowerment.cli.common import add_command, open_db, print_json, print_table
+from empowerment.cli.common import add_command, opened_db, print_json, print_table
 from empowerment.errors import InvalidInput
 from empowerment.models.vocabulary import KINDS
 from empowerment.money import format_cents
@@ -67,11 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def care_list(args: argparse.Namespace) -> int:
     from empowerment.queries.care import care_list as read_list
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         listed = read_list(db, SYSTEM, args.location, as_of=args.as_of)
-    finally:
-        db.dispose()
     entries = listed.entries.head(args.limit)
     if args.format == "json":
         print_json({"as_of": listed.as_of.isoformat(), "location": listed.location, "rule": listed.explanation,
@@ -102,16 +99,13 @@ def evidence_refresh(args: argparse.Namespace) -> int:
 
     from empowerment.reports import evidence
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         if args.if_due and not evidence.due(db):
             print("The stored evidence is recent; nothing to do.")
             return 0
         evidence.yield_to_the_app()
         started = time.perf_counter()
         rows = evidence.refresh(db, SYSTEM)
-    finally:
-        db.dispose()
     print(f"What tends to work: {rows:,} row{'' if rows == 1 else 's'} (category and gesture type) stored in "
           f"{time.perf_counter() - started:.1f} s.")
     return 0
@@ -120,12 +114,9 @@ def evidence_refresh(args: argparse.Namespace) -> int:
 def follow_up(args: argparse.Namespace) -> int:
     from empowerment.services.care import FollowUpRequest, record_follow_up
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         code = record_follow_up(db, SYSTEM, FollowUpRequest(args.employee, args.incident, args.kind, args.note,
                                                             source="cli"))
-    finally:
-        db.dispose()
     print(f"Follow-up {code} recorded.")
     return 0
 
@@ -133,11 +124,8 @@ def follow_up(args: argparse.Namespace) -> int:
 def friction_cmd(args: argparse.Namespace) -> int:
     from empowerment.queries.friction import friction_map
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         result = friction_map(db, SYSTEM, args.location, weeks=args.weeks)
-    finally:
-        db.dispose()
     alerts = result.alerts
     if args.format == "json":
         print_json({"rule": result.rule, "alerts": alerts.to_dict(orient="records"),
@@ -162,8 +150,7 @@ def _write(text: str, target: str | None) -> None:
 def vocabulary_cmd(args: argparse.Namespace) -> int:
     from empowerment.services import care_io, vocabulary
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         if args.action == "export":
             _write(care_io.export_vocabulary(db, SYSTEM), args.items[0] if args.items else None)
         elif args.action == "import":
@@ -179,16 +166,13 @@ def vocabulary_cmd(args: argparse.Namespace) -> int:
                 raise InvalidInput("Write each mapping as WORD=CODE, for example \"Comp'd meal=comp\".")
             added = vocabulary.map_values(db, SYSTEM, args.items[0], {w: c for w, c in pairs})
             print(f"Mapped {len(added)} word{'s' if len(added) != 1 else ''}.")
-    finally:
-        db.dispose()
     return 0
 
 
 def io_cmd(args: argparse.Namespace) -> int:
     from empowerment.services import care_io
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         if args.action == "export":
             export = care_io.export_value_tags if args.kind == "value-tags" else care_io.export_follow_ups
             _write(export(db, SYSTEM), args.file)
@@ -198,6 +182,4 @@ def io_cmd(args: argparse.Namespace) -> int:
             text = Path(args.file).read_text(encoding="utf-8")
             load = care_io.import_value_tags if args.kind == "value-tags" else care_io.import_follow_ups
             print(f"Imported {load(db, SYSTEM, text)} new {args.kind.replace('-', ' ')}.")
-    finally:
-        db.dispose()
     return 0

@@ -3,15 +3,15 @@
 A command module (`empowerment/cli/<name>.py`) exposes `register(subparsers)` and adds its
 commands with `add_command`, which gives every subcommand `--database-url` and sets its handler:
 
-    from empowerment.cli.common import add_command, open_db, print_json, fail
+    from empowerment.cli.common import add_command, opened_db, print_json, fail
 
     def register(subparsers):
         parser = add_command(subparsers, "create-user", handler, help="Add a person who signs in.")
         parser.add_argument("--username", required=True)
 
     def handler(args) -> int:
-        db = open_db(args)
-        ...
+        with opened_db(args) as db:  # disposed however the command ends
+            ...
         return 0
 
 Handlers return the exit code. Raise an `EmpowermentError` (or return `fail("...")`) to refuse:
@@ -24,7 +24,8 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -139,6 +140,17 @@ def open_db(args: argparse.Namespace, *, require_schema: bool = True) -> Databas
             f"The database {shown} has no tables yet; run `python -m empowerment init` first."
         )
     return db
+
+
+@contextmanager
+def opened_db(args: argparse.Namespace, *, require_schema: bool = True) -> Iterator[Database]:
+    """`open_db` for the length of a `with` block: the command's connections are closed however
+    it ends."""
+    db = open_db(args, require_schema=require_schema)
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 def confirmed(args: argparse.Namespace, what: str, word: str = "yes") -> bool:

@@ -27,6 +27,7 @@ from empowerment.cli.common import (
     fail,
     fits,
     open_db,
+    opened_db,
     print_json,
     print_table,
 )
@@ -113,11 +114,8 @@ def _ts(value: Any) -> str:
 def cmd_token_create(args: argparse.Namespace) -> int:
     from empowerment.services import api_tokens
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         new = api_tokens.create_token(db, SYSTEM, args.name, args.scope, args.employee, args.rate_limit)
-    finally:
-        db.dispose()
     print(f"Token {new.token_id} '{new.name}' ({', '.join(new.scopes)}). Keep it now; it is not shown again:")
     print(new.token)
     return EXIT_OK
@@ -126,11 +124,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_token_list(args: argparse.Namespace) -> int:
     from empowerment.queries.connections import api_tokens
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         frame = api_tokens(db, SYSTEM)
-    finally:
-        db.dispose()
     if frame.empty:
         print("No API tokens yet; create one with `api-token create`.")
         return EXIT_OK
@@ -143,11 +138,8 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     from empowerment.services import api_tokens
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         api_tokens.revoke_token(db, SYSTEM, args.token_id)
-    finally:
-        db.dispose()
     print(f"Token {args.token_id} revoked; calls with it are refused from now on.")
     return EXIT_OK
 
@@ -155,11 +147,8 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 def cmd_source_create(args: argparse.Namespace) -> int:
     from empowerment.services import webhooks
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         secret = webhooks.create_source(db, SYSTEM, args.name)
-    finally:
-        db.dispose()
     print(f"Source '{args.name.strip().lower()}' pushes to {settings.current().public_url}/api/v1/webhooks/"
           f"{args.name.strip().lower()}. Its signing secret (not shown again):")
     print(secret)
@@ -169,11 +158,8 @@ def cmd_source_create(args: argparse.Namespace) -> int:
 def cmd_source_list(args: argparse.Namespace) -> int:
     from empowerment.queries.connections import webhook_sources
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         frame = webhook_sources(db, SYSTEM)
-    finally:
-        db.dispose()
     if frame.empty:
         print("No webhook sources yet; add one with `webhook-source create NAME`.")
         return EXIT_OK
@@ -185,11 +171,8 @@ def cmd_source_list(args: argparse.Namespace) -> int:
 def cmd_source_revoke(args: argparse.Namespace) -> int:
     from empowerment.services import webhooks
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         webhooks.revoke_source(db, SYSTEM, args.name)
-    finally:
-        db.dispose()
     print(f"Source '{args.name}' revoked; its pushes are refused from now on.")
     return EXIT_OK
 
@@ -236,11 +219,8 @@ def _print_row_errors(errors: list[Any], limit: int = 50) -> None:
 def cmd_void(args: argparse.Namespace) -> int:
     from empowerment.services.gestures import void_gesture
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         remaining = void_gesture(db, SYSTEM, args.gesture_id, args.reason)
-    finally:
-        db.dispose()
     print(f"{args.gesture_id} undone; the budget has {format_cents(remaining)} left.")
     return EXIT_OK
 
@@ -248,11 +228,8 @@ def cmd_void(args: argparse.Namespace) -> int:
 def cmd_decide(args: argparse.Namespace) -> int:
     from empowerment.services.gestures import decide_gesture
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         decide_gesture(db, SYSTEM, args.gesture_id, args.approve, args.reason)
-    finally:
-        db.dispose()
     print(f"{args.gesture_id} {'approved: the held money is now spent' if args.approve else 'rejected: the held money is back'}.")
     return EXIT_OK
 
@@ -260,11 +237,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from empowerment.queries.customers import customer_history
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         found = customer_history(db, SYSTEM, args.customer_id, limit=max(1, min(args.limit, 500)))
-    finally:
-        db.dispose()
     card = found.customer
     if args.format == "json":
         print_json({"customer": card.__dict__, "visits": found.visits,
@@ -284,11 +258,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_set_email(args: argparse.Namespace) -> int:
     from empowerment.services.notifications.preferences import set_email
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         set_email(db, SYSTEM, args.employee_id, args.email or None)
-    finally:
-        db.dispose()
     print(f"Email of {args.employee_id} {'set' if args.email else 'cleared'}.")
     return EXIT_OK
 
@@ -377,10 +348,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_digest(args: argparse.Namespace) -> int:
     from empowerment.reports import weekly_digest
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         count = weekly_digest.send_digests(db)
-    finally:
-        db.dispose()
     print(f"This week's digest recorded for {count} manager{'s' if count != 1 else ''}; the worker sends it.")
     return EXIT_OK

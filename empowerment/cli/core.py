@@ -20,6 +20,7 @@ from empowerment.cli.common import (
     fail,
     fits,
     open_db,
+    opened_db,
     print_json,
     print_table,
 )
@@ -193,8 +194,7 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    db = open_db(args, require_schema=False)
-    try:
+    with opened_db(args, require_schema=False) as db:
         upgrade(db)
         sealed_rows = organisation.ensure_audit_seal(db)
         if sealed_rows:  # said aloud: a seal missing from a used log may also mean it was removed
@@ -204,8 +204,6 @@ def cmd_init(args: argparse.Namespace) -> int:
             rows = outcomes.rebuild(db, Actor.system("cli"))
             print(f"Outcomes built: {rows:,} incident{'' if rows == 1 else 's'} linked to the purchases after them.")
         _evidence_once(db)
-    finally:
-        db.dispose()
     return EXIT_OK
 
 
@@ -228,12 +226,9 @@ def _evidence_once(db: Database, again: bool = False) -> None:
 
 
 def cmd_outcomes_rebuild(args: argparse.Namespace) -> int:
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         started = time.perf_counter()
         rows = outcomes.rebuild(db, Actor.system("cli"))
-    finally:
-        db.dispose()
     print(f"Outcomes rebuilt: {rows:,} incident{'' if rows == 1 else 's'} linked to the purchases after them "
           f"in {time.perf_counter() - started:.1f} s.")
     return EXIT_OK
@@ -247,8 +242,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.if_empty and not settings.demo_on_empty():
         print("EMPOWERMENT_DEMO_ON_EMPTY is not 1; no demo data added.")
         return EXIT_OK
-    db = open_db(args, require_schema=False)
-    try:
+    with opened_db(args, require_schema=False) as db:
         if not demo.database_is_empty(db):
             if args.if_empty:
                 print("The database already has data; no demo data added.")
@@ -272,8 +266,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         progress("Working out what tends to work for the tablet")
         _evidence_once(db, again=True)
         print(summary.as_text())
-    finally:
-        db.dispose()
     return EXIT_OK
 
 
@@ -367,8 +359,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     export_csv = getattr(module, "export_csv", None)
     if export_csv is None:
         return fail("CSV export is not available in this version.")
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         if args.out is None:
             rows = export_csv(db, args.kind, sys.stdout, actor=Actor.system("cli"))
             sys.stdout.flush()
@@ -377,8 +368,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             target = export_target(args.out, args.kind)
             rows = export_csv(db, args.kind, target, actor=Actor.system("cli"))
             print(f"Exported {rows:,} rows of {args.kind} to {target}.")
-    finally:
-        db.dispose()
     return EXIT_OK
 
 
@@ -396,16 +385,13 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
     cap = parse_cents(args.customer_daily_cap)
     review = _optional_cents(args.review_above)
     approval = _optional_cents(args.approval_above)
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         policy = set_policy(db, Actor.system("cli"), PolicyRequest(
             name=args.name, allowance_cents=allowance, period=Period(args.period), team_code=args.team,
             role=Role(args.role) if args.role else None, employee_code=args.employee,
             customer_daily_cap_cents=cap, review_above_cents=review, approval_above_cents=approval,
             rollover=Rollover(args.rollover), immediate=args.immediate,
         ))
-    finally:
-        db.dispose()
     scope = (
         f"team {args.team}" if args.team else f"role {args.role}" if args.role
         else f"employee {args.employee}" if args.employee else "everyone (default)"
@@ -439,11 +425,8 @@ def cmd_log(args: argparse.Namespace) -> int:
         source="cli",
         staff_minutes=args.staff_minutes,
     )
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         result = log_gesture(db, Actor.system("cli"), request)
-    finally:
-        db.dispose()
     if result.already_logged:
         print(f"{result.gesture_code}: already logged with this key; nothing was added.")
         return EXIT_OK
@@ -456,11 +439,8 @@ def cmd_log(args: argparse.Namespace) -> int:
 def cmd_balance(args: argparse.Namespace) -> int:
     from empowerment.queries.budgets import budget_status
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         status = budget_status(db, Actor.system("cli"), args.employee)
-    finally:
-        db.dispose()
     if args.format == "json":
         print_json(status.as_dict())
         return EXIT_OK

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from empowerment.actor import Actor
-from empowerment.cli.common import EXIT_OK, EXIT_REFUSED, add_command, add_yes, confirmed, open_db
+from empowerment.cli.common import EXIT_OK, EXIT_REFUSED, add_command, add_yes, confirmed, opened_db
 
 EXIT_TAMPERED = 3  # verify found a problem (2 stays "refused", 1 "unexpected")
 
@@ -73,11 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def cmd_verify(args: argparse.Namespace) -> int:
     from empowerment.queries.integrity import verify
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         result = verify(db, Actor.system("cli"))
-    finally:
-        db.dispose()
     print(result.as_text())
     return EXIT_OK if result.ok else EXIT_TAMPERED
 
@@ -85,11 +82,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from empowerment.services.backup import backup
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         print(backup(db, Actor.system("cli"), args.file).as_text())
-    finally:
-        db.dispose()
     return EXIT_OK
 
 
@@ -97,8 +91,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from empowerment.queries.integrity import verify
     from empowerment.services.backup import restore
 
-    db = open_db(args, require_schema=False)
-    try:
+    with opened_db(args, require_schema=False) as db:
         shown = db.engine.url.render_as_string(hide_password=True)
         if not args.file.is_file():
             from empowerment.errors import InvalidInput
@@ -108,8 +101,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
         restore(db, Actor.system("cli"), args.file)
         result = verify(db, Actor.system("cli"))
-    finally:
-        db.dispose()
     print(f"Restored {args.file}.")
     print(result.as_text())
     return EXIT_OK if result.ok else EXIT_TAMPERED
@@ -118,13 +109,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_erase_customer(args: argparse.Namespace) -> int:
     from empowerment.services.erasure import erase_customer
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         if not confirmed(args, f"erase-customer removes {args.customer}'s personal data for good", word="erase"):
             return EXIT_REFUSED
         result = erase_customer(db, Actor.system("cli"), args.customer, args.reference)
-    finally:
-        db.dispose()
     print(result.as_text())
     return EXIT_OK
 
@@ -132,12 +120,9 @@ def cmd_erase_customer(args: argparse.Namespace) -> int:
 def cmd_location_zone(args: argparse.Namespace) -> int:
     from empowerment.services.organisation import set_location_time_zone
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         in_force = set_location_time_zone(db, Actor.system("cli"), args.location,
                                           None if args.installation else args.time_zone)
-    finally:
-        db.dispose()
     follows = " (the installation's)" if args.installation else ""
     print(f"{args.location} keeps business time in {in_force}{follows}.")
     return EXIT_OK
@@ -147,12 +132,9 @@ def cmd_location_currency(args: argparse.Namespace) -> int:
     from empowerment.money import currency_name
     from empowerment.services.organisation import set_location_money
 
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         here = set_location_money(db, Actor.system("cli"), args.location, args.currency,
                                   "" if args.installation_locale else args.locale)
-    finally:
-        db.dispose()
     print(f"{args.location} keeps its money in {currency_name(here.currency)} ({here.currency}); "
           f"amounts are typed and shown as in {here.locale}.")
     return EXIT_OK

@@ -25,7 +25,7 @@ from empowerment.cli.common import (
     day_or_time,
     fits,
     known_location,
-    open_db,
+    opened_db,
     print_json,
     print_table,
 )
@@ -76,8 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def handler(args: argparse.Namespace) -> int:
     options = _checked(args)
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         if args.location:
             args.location = known_location(db, args.location)
         frames = load_analytics_frames(
@@ -87,8 +86,6 @@ def handler(args: argparse.Namespace) -> int:
             outcomes=(args.horizon,) if args.horizon in OUTCOME_HORIZONS else False,
         )
         vocab = vocabulary(db) if args.by else None
-    finally:
-        db.dispose()
     current = settings.current()
     request = PayoffRequest(
         horizon_days=args.horizon, as_of=frames.as_of, date_from=options["date_from"],

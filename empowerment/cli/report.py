@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from empowerment.actor import Actor
-from empowerment.cli.common import add_command, fail, fits, known_location, open_db
+from empowerment.cli.common import add_command, fail, fits, known_location, opened_db
 from empowerment.clock import business_today
 from empowerment.errors import InvalidInput
 from empowerment.periods import resolve_window
@@ -89,16 +89,13 @@ def handler(args: argparse.Namespace) -> int:
             "report yet. Choose a period that has begun."
         )
     started = time.perf_counter()
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         if args.location:
             known_location(db, args.location)
         report = build_joint_report(
             db, Actor.system("cli"), ReportRequest(period=args.period, date_from=args.date_from, date_to=args.date_to,
             location=args.location, include_identities=args.include_identities))
         data = render(report, fmt, args.table)
-    finally:
-        db.dispose()
     if args.out == "-":
         sys.stdout.buffer.write(data)
         return 0

@@ -11,7 +11,7 @@ import getpass
 import sys
 
 from empowerment.actor import Actor
-from empowerment.cli.common import EXIT_OK, add_command, fail, fits, open_db
+from empowerment.cli.common import EXIT_OK, add_command, fail, fits, opened_db
 from empowerment.models import Role
 from empowerment.services import accounts
 
@@ -71,13 +71,10 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     if not args.no_password and password is None:
         return fail("The two passwords differ; nothing was created.")
     pin = _stdin_line() if args.pin_stdin else None
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         code = accounts.create_user(
             db, Actor.system("cli"), username=args.username, name=args.name, role=Role(args.role),
             employee_code=args.employee_id, team_code=args.team, password=password, pin=pin)
-    finally:
-        db.dispose()
     print(f"Created sign-in '{args.username}' ({args.role}) for employee {code}.")
     return EXIT_OK
 
@@ -86,11 +83,8 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     if password is None:
         return fail("The two passwords differ; nothing changed.")
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         accounts.set_password(db, Actor.system("cli"), args.employee_id, password)
-    finally:
-        db.dispose()
     print(f"Password set for employee {args.employee_id}.")
     return EXIT_OK
 
@@ -99,10 +93,7 @@ def cmd_set_pin(args: argparse.Namespace) -> int:
     pin = _stdin_line() if args.pin_stdin else _ask_twice("PIN")
     if pin is None:
         return fail("The two PINs differ; nothing changed.")
-    db = open_db(args)
-    try:
+    with opened_db(args) as db:
         accounts.set_pin(db, Actor.system("cli"), args.employee_id, pin)
-    finally:
-        db.dispose()
     print(f"PIN set for employee {args.employee_id}; any lock is lifted.")
     return EXIT_OK
