@@ -2,7 +2,10 @@
 
 Everything is vectorised: transactions are sorted once by (customer, time) and
 every window question ("first purchase after t", "revenue in (t, t + H]") is a
-binary search inside the customer's block plus a prefix-sum difference.
+binary search inside the customer's block plus a prefix-sum difference. The one exception
+is `outcome_row`: the same windows for ONE incident in plain Python (the tablet's new
+incident, where pandas' set-up would be most of the gesture's CPU); batches use the
+vectorised `outcome_columns`, and a property test holds the two equal.
 """
 
 from __future__ import annotations
