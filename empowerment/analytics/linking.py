@@ -2,12 +2,16 @@
 
 Everything is vectorised: transactions are sorted once by (customer, time) and
 every window question ("first purchase after t", "revenue in (t, t + H]") is a
-binary search inside the customer's block plus a prefix-sum difference.
+binary search inside the customer's block plus a prefix-sum difference. The one exception
+is `outcome_row`: the same windows for ONE incident in plain Python (the tablet's new
+incident, where pandas' set-up would be most of the gesture's CPU); batches use the
+vectorised `outcome_columns`, and a property test holds the two equal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -348,6 +352,47 @@ def outcome_columns(
         out[f"revenue_after_{horizon}_cents"] = windows["revenue_after_cents"].astype("int64")
         out[f"revenue_before_{horizon}_cents"] = windows["revenue_before_cents"].astype("int64")
     return out
+
+
+def outcome_row(
+    incident_id: int,
+    customer_id: int,
+    incident_ns: int,
+    times_ns: Sequence[int],
+    amounts_cents: Sequence[int],
+    recovery_window_hours: float = DEFAULT_RECOVERY_WINDOW_HOURS,
+    horizons: tuple[int, ...] = OUTCOME_HORIZONS,
+) -> dict[str, int | None]:
+    """`outcome_columns` for ONE incident, in plain Python over its customer's transactions
+    (`times_ns`, `amounts_cents`: that customer's only, any order): the same row, column for
+    column, with times as int64 nanoseconds (None for NaT). The tablet works out one new
+    incident per gesture, where the vectorised path's pandas set-up is most of the cost; the
+    same windows: sorted times, a bisect per edge and a prefix-sum difference."""
+    pairs = sorted(zip((int(t) for t in times_ns), (int(a) for a in amounts_cents), strict=True))
+    times = [t for t, _ in pairs]
+    money = [0]
+    purchases = [0]
+    for _, amount in pairs:
+        money.append(money[-1] + amount)
+        purchases.append(purchases[-1] + (amount > 0))
+    start_ns = incident_ns + int(round(recovery_window_hours * HOUR_NS))
+    after_start = bisect_right(times, start_ns)  # rows at or before the window's end
+    return_ns = next((t for t, amount in pairs[after_start:] if amount > 0), None)
+    before_end = bisect_left(times, incident_ns)  # rows strictly before the incident
+    prior_start = bisect_left(times, incident_ns - PRIOR_WINDOW_DAYS * NS_PER_DAY)
+    row: dict[str, int | None] = {
+        "incident_id": int(incident_id), "customer_id": int(customer_id), "occurred_at": int(incident_ns),
+        "first_return_at": return_ns, "first_transaction_at": times[0] if times else None,
+        "prior_txn_count_365": purchases[before_end] - purchases[prior_start],
+        "prior_revenue_cents_365": money[before_end] - money[prior_start],
+    }
+    for horizon in horizons:
+        horizon_ns = int(round(horizon * NS_PER_DAY))
+        after_end = bisect_right(times, start_ns + horizon_ns)
+        before_start = bisect_left(times, incident_ns - horizon_ns)
+        row[f"revenue_after_{horizon}_cents"] = money[after_end] - money[after_start]
+        row[f"revenue_before_{horizon}_cents"] = money[before_end] - money[before_start]
+    return row
 
 
 class Outcomes(pd.DataFrame):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from empowerment import access, settings
 from empowerment.actor import Actor
-from empowerment.analytics.linking import outcome_columns
+from empowerment.analytics.linking import outcome_columns, outcome_row
 from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.models import IncidentOutcome, OutcomesState, Transaction
@@ -317,11 +317,44 @@ def prepare_new_incident(session: Session, customer_id: int, occurred_at: dateti
     if found is None:
         return None
     hours, purchases = found
-    incident = pd.DataFrame({"incident_id": [0], "customer_id": [customer_id],
-                             "occurred_at": pd.Series([occurred_at], dtype="datetime64[us]")})
-    transactions = _frame(list(purchases), ["customer_id", "occurred_at", "amount_cents"])
-    row = _first_record(outcome_columns(incident, transactions, hours))
+    row = _new_row(customer_id, occurred_at, purchases, hours)
+    if row is None:  # a stored time plain Python does not read: the general path's parsing
+        incident = pd.DataFrame({"incident_id": [0], "customer_id": [customer_id],
+                                 "occurred_at": pd.Series([occurred_at], dtype="datetime64[us]")})
+        transactions = _frame(list(purchases), ["customer_id", "occurred_at", "amount_cents"])
+        row = _first_record(outcome_columns(incident, transactions, hours))
     return Prepared(customer_id, hours, purchases, row)
+
+
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _ns(value: object) -> int:
+    """A stored time (SQLite: ISO text; PostgreSQL: a datetime) as int64 nanoseconds of naive UTC."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise ValueError(f"not a time: {value!r}")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return ((moment - _EPOCH) // _MICROSECOND) * 1000
+
+
+def _new_row(customer_id: int, occurred_at: datetime, purchases: tuple[tuple[object, ...], ...],
+             hours: int) -> dict[str, object] | None:
+    """The new incident's row by `outcome_row` (one incident: no pandas), as `_first_record` gives
+    it; None when a stored time is not ISO text or a datetime."""
+    try:
+        times = [_ns(row[1]) for row in purchases]
+        incident_ns = _ns(occurred_at)
+    except (TypeError, ValueError):
+        return None
+    amounts = [int(row[2]) for row in purchases]  # type: ignore[call-overload]
+    row: dict[str, object] = dict(outcome_row(0, customer_id, incident_ns, times, amounts, hours))
+    for name in ("occurred_at", "first_return_at", "first_transaction_at"):
+        value = row[name]
+        row[name] = None if value is None else _EPOCH + timedelta(microseconds=int(value) // 1000)  # type: ignore[call-overload]
+    return row
 
 
 def _first_record(frame: pd.DataFrame) -> dict[str, object]:
