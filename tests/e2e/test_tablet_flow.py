@@ -55,11 +55,21 @@ def _find_and_pick(page: Any, query: str, name: str) -> None:
 
 
 def _choose(page: Any, *labels: str) -> None:
-    """Tap pills by their words (an emoji in front is ignored; "$25" does not match "$250")."""
+    """Tap pills by their words (an emoji in front is ignored; "$25" does not match "$250"), each
+    once the last tap's rerun has finished, and check it shows as chosen. A fixed pause was not
+    enough on a busy machine: the tap landed while the form was being redrawn (a soft flag
+    appearing above it) and the category was never chosen."""
+    from playwright.sync_api import expect
+
     for label in labels:
         name = re.compile(rf"^(\W+\s)?{re.escape(label)}$")
-        page.get_by_role("radio", name=name).tap()  # single-choice pills are radios
-        page.wait_for_timeout(150)
+        page.wait_for_function("""() => {
+            const status = document.querySelector('[data-testid="stStatusWidget"]');
+            return !status || !status.innerText.includes('Running');
+        }""", timeout=15_000)
+        pill = page.get_by_role("radio", name=name)  # single-choice pills are radios
+        pill.tap()
+        expect(pill).to_be_checked()
 
 
 def test_staff_log_a_recovery_at_1024x768_and_see_the_balance_drop(browser: Any, server: Server) -> None:
