@@ -491,6 +491,10 @@ def measure_scale(args: argparse.Namespace, incidents: int, transactions: int) -
             padded_stamp.write_text(GENERATOR)
             figures.append((f"padded copy: + {args.pad - transactions:,} transactions of other customers (s)",
                             _s(time.perf_counter() - started)))
+        else:  # a kept copy from an earlier schema is upgraded, as the file it was copied from is
+            kept = Database(f"sqlite:///{padded}")
+            upgrade(kept)
+            kept.dispose()
         seconds, padded_peak, padded_report = repeated_cli(f"sqlite:///{padded}", args.horizon, args.bootstrap)
         figures += [(f"  same incidents, {args.pad:,} transactions: payoff end to end (s)", seconds),
                     (f"  same incidents, {args.pad:,} transactions: peak RSS (MB)", f"{padded_peak:,.0f}"),
