@@ -51,10 +51,15 @@ def _to_switch_user_screen(page: Any, url: str) -> None:
 
     page.goto(url)
     page.get_by_role("radio", name="Shared tablet").or_(page.get_by_role("button", name="Shared tablet")).first.tap()
-    for label, choice in (("Location", "Harbour"), ("Team", "FD")):  # the tablet's place, set up once
-        page.get_by_role("combobox", name=label).click()
-        page.get_by_role("option", name=choice).first.click()
-        page.wait_for_timeout(300)
+    # The tablet's place, set up once. A picker with one choice is not asked (which ones are asked
+    # depends on what the tests before added to this server: under two workers, that varies).
+    for label, choice in (("Location", "Harbour"), ("Team", "FD")):
+        box = page.get_by_role("combobox", name=label)
+        expect(box.or_(page.get_by_text("Tap your name."))).to_be_visible()
+        if box.count():
+            box.click()
+            page.get_by_role("option", name=choice).first.click()
+            page.wait_for_timeout(300)
     expect(page.get_by_text("Tap your name.")).to_be_visible()
 
 
