@@ -227,6 +227,21 @@ def open_menu(page: Any) -> None:
         opener.first.click()
 
 
+# Streamlit's app root says whether a script run is going on (what its own browser tests wait on).
+# The status widget's "Running" shows only after a delay, so a check of it alone passed while a
+# rerun had already started, and a tap then landed on a form about to be redrawn.
+APP_IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !!app && app.dataset.testScriptState !== 'running'
+        && app.dataset.testConnectionState !== 'CONNECTING';
+}"""
+
+
+def wait_for_app_idle(page: Any, timeout_ms: int = 15_000) -> None:
+    """Wait until no script run is going on (the one a tap or a typed value started has finished)."""
+    page.wait_for_function(APP_IDLE, timeout=timeout_ms, polling=50)
+
+
 def open_history(page: Any) -> None:
     """Open the customer's history, collapsed to its summary line, unless it is open already
     (Streamlit keeps an expander's state across reruns: a second tap would close it)."""

@@ -11,7 +11,7 @@ import pytest
 from empowerment.actor import Actor
 from empowerment.models import Role
 from empowerment.services import accounts
-from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Server, new_page, screenshot
+from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Server, new_page, screenshot, wait_for_app_idle
 
 FILE = ("transaction_id;customer_id;occurred_at;amount\n"
         "T-1;C-412;31/03/2024 18:30;12,50\n"
@@ -32,6 +32,7 @@ def _settled(page: Any) -> None:
     page.wait_for_function(
         "() => !(document.querySelector('[data-testid=\"stStatusWidget\"]')?.innerText || '').includes('Running')",
         timeout=30_000)
+    wait_for_app_idle(page, 30_000)
 
 
 def _sign_in_as_admin(page: Any, server: Server, admin: tuple[str, str]) -> None:

@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     open_history,
     screenshot,
     sign_in,
+    wait_for_app_idle,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -56,19 +57,24 @@ def _find_and_pick(page: Any, query: str, name: str) -> None:
 
 def _choose(page: Any, *labels: str) -> None:
     """Tap pills by their words (an emoji in front is ignored; "$25" does not match "$250"), each
-    once the last tap's rerun has finished, and check it shows as chosen. A fixed pause was not
-    enough on a busy machine: the tap landed while the form was being redrawn (a soft flag
-    appearing above it) and the category was never chosen."""
+    once the last tap's rerun has finished, and check it shows as chosen.
+
+    A tap that lands while a rerun is being drawn can be undone by that rerun's redraw (seen in
+    CI: the pill was pressed, then shown unchosen). A person would tap again; so does this, at most
+    three times, and only when the app is idle and the pill still shows unchosen (a second tap on
+    a chosen pill would unchoose it)."""
     from playwright.sync_api import expect
 
     for label in labels:
-        name = re.compile(rf"^(\W+\s)?{re.escape(label)}$")
-        page.wait_for_function("""() => {
-            const status = document.querySelector('[data-testid="stStatusWidget"]');
-            return !status || !status.innerText.includes('Running');
-        }""", timeout=15_000)
-        pill = page.get_by_role("radio", name=name)  # single-choice pills are radios
-        pill.tap()
+        pill = page.get_by_role("radio", name=re.compile(rf"^(\W+\s)?{re.escape(label)}$"))
+        for _ in range(3):
+            wait_for_app_idle(page)
+            if pill.get_attribute("aria-checked") != "true":
+                pill.tap()
+                page.wait_for_timeout(300)  # the run the tap starts is marked on the page
+                wait_for_app_idle(page)
+            if pill.get_attribute("aria-checked") == "true":
+                break
         expect(pill).to_be_checked()
 
 

@@ -96,7 +96,9 @@ def _settle(page: Any) -> None:
     page.wait_for_function("""() => {
         const w = window.__settle || (window.__settle = {size: -1, since: Date.now()});
         const status = document.querySelector('[data-testid="stStatusWidget"]');
-        const running = !!status && status.innerText.includes('Running');
+        const app = document.querySelector('[data-testid="stApp"]');
+        const running = (!!status && status.innerText.includes('Running'))
+            || (!!app && app.dataset.testScriptState === 'running');
         const main = document.querySelector('[data-testid="stMain"]');
         const size = main.innerHTML.length;
         if (running || size !== w.size) { w.size = size; w.since = Date.now(); return false; }
