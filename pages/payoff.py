@@ -1,29 +1,30 @@
 """Payoff (managers, HR, CX leads, admins): did recovery keep customers, and did it pay?
 
 Widgets and layout only. `empowerment.queries` reads the frames, `empowerment.analytics` computes
-the figures and `empowerment.charts` draws them. The figures are cached on (data version, filters,
-horizon), so a rerun with the same choices only redraws; the frames behind them are read once per
-data version (read-only, shared), so a new filter or horizon does not read the database again.
+the figures and `empowerment.charts` draws them. The figures are stored per (data version, filters,
+horizon) for every process and replica (`reports.computed`; the worker works out the opening view
+ahead of time) and cached here, so a rerun with the same choices only redraws; the frames behind
+them are read only when a figure must be worked out, once per data version (read-only, shared).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from empowerment import clock, settings
-from empowerment.analytics import PayoffRequest, PayoffResult, what_works
-from empowerment.analytics.payoff import PayoffView, payoff_view
+from empowerment.analytics import PayoffResult, what_works
+from empowerment.analytics.payoff import PayoffView
 from empowerment.charts import payoff as payoff_charts
 from empowerment.errors import MissingExchangeRate
 from empowerment.models.vocabulary import GESTURE_TYPE, INCIDENT_CATEGORY
 from empowerment.queries import admin
 from empowerment.queries import frames as frame_queries
-from empowerment.reports import wording
+from empowerment.reports import computed, wording
 from empowerment.ui import care as care_ui
 from empowerment.ui import components as ui
 from empowerment.ui import pickers
@@ -31,7 +32,6 @@ from empowerment.ui.session import get_db
 from empowerment.ui.signin import require_page
 
 HORIZONS = (30, 90, 180, 365)
-BOOTSTRAP = 200
 PERIOD_KINDS = ("All time", "Quarter", "Year", "Dates")
 ALL_LOCATIONS, ALL_TEAMS, MY_TEAMS = "All locations", "All teams", "All my teams"
 ALL_CATEGORIES = "All categories"
@@ -66,34 +66,23 @@ def cached_frames(database: str, version: str) -> frame_queries.AnalyticsFrames:
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=32)
-def cached_view(database: str, version: str, date_from: date | None, date_to: date | None, location: str | None,
-                team: str | tuple[str, ...] | None, horizon: int, window_hours: int, margin: float) -> PayoffView:
-    frames = cached_frames(database, version)
-    request = PayoffRequest(horizon_days=horizon, as_of=frames.as_of, date_from=date_from, date_to=date_to,
-                            location=location, team=_team_arg(team), bootstrap=BOOTSTRAP, seed=0,
-                            recovery_window_hours=window_hours, margin=margin)
-    return payoff_view(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
+def cached_view(database: str, version: str, _actor: Any,
+                scope: computed.PayoffScope) -> tuple[PayoffView, str, datetime | None]:
+    """The view, the currency note and when it was worked out if on older data: stored for every
+    process (`reports.computed`), worked out here only when nobody has lately."""
+    return computed.page_view(get_db(), _actor, version, scope, lambda: cached_frames(database, version))
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=64)
-def cached_what_works(database: str, version: str, date_from: date | None, date_to: date | None,
-                      location: str | None, team: str | tuple[str, ...] | None, horizon: int, window_hours: int,
-                      margin: float, column: str, within: tuple[str, str] | None) -> pd.DataFrame:
-    frames = cached_frames(database, version)
-    request = PayoffRequest(horizon_days=horizon, as_of=frames.as_of, date_from=date_from, date_to=date_to,
-                            location=location, team=_team_arg(team), bootstrap=what_works.WHAT_WORKS_BOOTSTRAP,
-                            seed=0, recovery_window_hours=window_hours, margin=margin)
-    return what_works.payoff_breakdown(frames.incidents, frames.gestures, frames.transactions, frames.customers,
-                                       request, column, within)
+def cached_what_works(database: str, version: str, _actor: Any, scope: computed.PayoffScope, column: str,
+                      within: tuple[str, str] | None) -> pd.DataFrame:
+    return computed.what_works_view(get_db(), _actor, version, scope, column, within,
+                                    lambda: cached_frames(database, version))
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
-def cached_categories(database: str, version: str) -> list[str]:
-    return what_works.levels(cached_frames(database, version).incidents, "category")
-
-
-def _team_arg(team: str | tuple[str, ...] | None) -> str | list[str] | None:
-    return list(team) if isinstance(team, tuple) else team
+def cached_categories(database: str, version: str, _actor: Any) -> list[str]:
+    return computed.categories(get_db(), _actor, version, lambda: cached_frames(database, version))
 
 
 # --- filters ------------------------------------------------------------------------------------
@@ -256,7 +245,7 @@ def show_raw_breakdowns(view: PayoffView, horizon: int) -> None:
                            "the largest groups first. Raw: as observed, not adjusted.", f"po_by_{column}")
 
 
-def show_what_works(view: PayoffView, scope: Scope, horizon: int, version: str) -> None:
+def show_what_works(view: PayoffView, asked: computed.PayoffScope, horizon: int, version: str, actor: Any) -> None:
     """Adjusted effects by gesture type, incident category, team, cost band and follow-up
     (`analytics.what_works`): intervals, Holm's correction named, the reason where a group has too
     few cases or no reliable estimate; the raw breakdowns below, labelled raw."""
@@ -267,15 +256,12 @@ def show_what_works(view: PayoffView, scope: Scope, horizon: int, version: str) 
     vocab = care_ui.current_vocabulary()
     within = None
     if column == "first_gesture_type":
-        codes = cached_categories(get_db().url, version)
+        codes = cached_categories(get_db().url, version, actor)
         picked = st.selectbox("For incidents of", [ALL_CATEGORIES, *codes], key="po_ww_within",
                               format_func=lambda c: c if c == ALL_CATEGORIES else vocab.label(INCIDENT_CATEGORY, c))
         within = None if picked == ALL_CATEGORIES else ("category", picked)
-    current = settings.current()
     with st.spinner("Working out what works…"):
-        effects = cached_what_works(get_db().url, version, scope.date_from, scope.date_to, scope.location,
-                                    scope.team, horizon, current.recovery_window_hours, current.contribution_margin,
-                                    column, within)
+        effects = cached_what_works(get_db().url, version, actor, asked, column, within)
     title = what_works.BREAKDOWN_LABELS[column]
     if effects.empty:
         st.caption("No recovered incidents with full follow-up yet.")
@@ -354,27 +340,30 @@ def main() -> None:
     scope = choose_scope(options, teams, managed_only)
     horizon = st.segmented_control("Follow-up window (days)", HORIZONS, default=90, key="po_horizon") or 90
     current = settings.current()
+    asked = computed.PayoffScope(scope.date_from, scope.date_to, scope.location, scope.team, horizon,
+                                 current.recovery_window_hours, current.contribution_margin)
     try:
         with st.spinner("Computing the payoff…"):
-            view = cached_view(get_db().url, version, scope.date_from, scope.date_to, scope.location, scope.team,
-                               horizon, current.recovery_window_hours, current.contribution_margin)
+            view, conversion_note, worked_out_at = cached_view(get_db().url, version, actor, asked)
     except MissingExchangeRate as exc:  # figures across currencies need every day's rate
         st.warning(ui.md(exc), icon=":material/currency_exchange:")
         return
     report = view.result
-    conversion = cached_frames(get_db().url, version).conversion
     with st.container(border=True, key="po_headline"):
         for line in headline(report, scope.label):
             st.markdown(line)
-    if conversion is not None and conversion.note:
-        st.caption(ui.md(conversion.note))
+    if conversion_note:
+        st.caption(ui.md(conversion_note))
+    if worked_out_at is not None:
+        st.caption(ui.md(f"Worked out at {ui.when(worked_out_at)}, on the data as it was then: what was recorded "
+                         f"since is in when it is next worked out, within {computed.STALE_SECONDS // 60} minutes."))
     show_metrics(report)
     show_checks(report)
     for warning in report.warnings:
         st.caption(ui.md(warning))
     if report.overall.incidents:
         show_charts(view, horizon)
-        show_what_works(view, scope, horizon, version)
+        show_what_works(view, asked, horizon, version, actor)
     show_method(report)
 
 

@@ -15,6 +15,7 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -269,10 +270,11 @@ def cmd_set_email(args: argparse.Namespace) -> int:
 EVIDENCE_CHECK_SECONDS = 60  # how often the worker asks whether the stored evidence is due
 
 
-def _evidence_round(db: Any, job: dict[str, Any]) -> None:
-    """Between notification rounds: when the tablet's stored evidence is due (`reports.evidence.due`:
-    none yet, or over an hour old with new data), compute it in a thread of this process (the
-    deliveries go on meanwhile; the app process never computes it)."""
+def _in_background(job: dict[str, Any], name: str, due: Callable[[], bool], work: Callable[[], str],
+                   failed: str) -> None:
+    """Between notification rounds, at most once a minute: when `due()`, run `work` in a thread of
+    this process at low priority (the deliveries go on meanwhile; the app process never runs it)
+    and print what it says; a failure is said (`failed`, then why) and tried again later."""
     import threading
 
     from empowerment.reports import evidence
@@ -281,22 +283,42 @@ def _evidence_round(db: Any, job: dict[str, Any]) -> None:
     if running is not None and running.is_alive() or time.monotonic() < job.get("next", 0.0):
         return
     job["next"] = time.monotonic() + EVIDENCE_CHECK_SECONDS
-    if not evidence.due(db):
+    if not due():
         return
 
-    def work() -> None:
+    def run() -> None:
         evidence.yield_to_the_app()
         started = time.perf_counter()
         try:
-            rows = evidence.refresh(db)
-        except Exception as exc:  # noqa: BLE001 - a help for the tablet: say so, try again later
-            print(f"What tends to work could not be refreshed ({type(exc).__name__}: "
-                  f"{' '.join(str(exc).split())[:300]}); trying again later.", file=sys.stderr, flush=True)
+            said = work()
+        except Exception as exc:  # noqa: BLE001 - a help, not the worker's job: say so, try again
+            print(f"{failed} ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}); trying again later.",
+                  file=sys.stderr, flush=True)
             return
-        print(f"What tends to work refreshed: {rows:,} rows in {time.perf_counter() - started:.1f} s.", flush=True)
+        print(f"{said} in {time.perf_counter() - started:.1f} s.", flush=True)
 
-    job["thread"] = threading.Thread(target=work, daemon=True, name="evidence")
+    job["thread"] = threading.Thread(target=run, daemon=True, name=name)
     job["thread"].start()
+
+
+def _evidence_round(db: Any, job: dict[str, Any]) -> None:
+    """The tablet's stored evidence, when due (`reports.evidence.due`: none yet, or over an hour
+    old with new data)."""
+    from empowerment.reports import evidence
+
+    _in_background(job, "evidence", lambda: evidence.due(db),
+                   lambda: f"What tends to work refreshed: {evidence.refresh(db):,} rows",
+                   "What tends to work could not be refreshed")
+
+
+def _payoff_round(db: Any, job: dict[str, Any]) -> None:
+    """The Payoff page's opening view, when due (`reports.computed.due`: none yet, or worked out
+    on other data over five minutes ago), so a leader's page on any replica reads it."""
+    from empowerment.reports import computed
+
+    _in_background(job, "payoff", lambda: computed.due(db),
+                   lambda: "Payoff worked out ahead" if computed.refresh_default(db) else "Payoff already current",
+                   "The payoff could not be worked out ahead")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -307,6 +329,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     db = open_db(args)
     stopping = {"now": False}
     evidence_job: dict[str, Any] = {}
+    payoff_job: dict[str, Any] = {}
 
     def stop(_signum: int, _frame: Any) -> None:
         stopping["now"] = True
@@ -327,6 +350,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
                     handled = delivery.deliver_due(db)
                 if not args.once:  # `--once` is one notification round (the command does the evidence)
                     _evidence_round(db, evidence_job)
+                    _payoff_round(db, payoff_job)
             except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: say so, try again
                 if args.once:
                     raise

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from empowerment import settings
+from empowerment.actor import Actor
 from empowerment.analytics import PayoffRequest, PayoffResult, compute_payoff, what_works
 from empowerment.analytics.linking import OUTCOME_HORIZONS
 from empowerment.analytics.result import Figure, GroupSummary
@@ -38,6 +39,7 @@ from empowerment.queries.vocabulary import vocabulary
 GROUPS = (("recovered", "Recovered"), ("comparison", "Not recovered"), ("overall", "All incidents"))
 MAX_HORIZON_DAYS = 3650  # ten years of follow-up: longer is no longer "what happened next"
 MAX_BOOTSTRAP = 10_000
+SYSTEM = Actor.system("cli")
 BY = {"gesture-type": "first_gesture_type", "category": "category", "team": "team", "cost-band": "cost_band",
       "follow-up": "follow_up"}
 
@@ -69,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or json (compute_payoff's dict)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="work the figures out afresh instead of reading those stored for the data as "
+                        "it is now (the same figures; for checking)")
     parser.add_argument("--by", choices=tuple(BY), action="append", metavar="GROUPS",
                         help="also break the return uplift down, adjusted, by one of: " + ", ".join(BY)
                         + " (repeat for several); in JSON under 'what_works'")
@@ -76,6 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def handler(args: argparse.Namespace) -> int:
     options = _checked(args)
+    if _stored_figures_apply(args, options):
+        return _from_stored(args, options)
     with opened_db(args) as db:
         if args.location:
             args.location = known_location(db, args.location)
@@ -107,6 +114,36 @@ def handler(args: argparse.Namespace) -> int:
         print_report(report, _scope_text(args), frames.conversion.note if frames.conversion else "")
         for name, frame in breakdowns.items():
             print_breakdown(frame, BY[name], report.horizon_days, vocab)
+    return 0
+
+
+def _stored_figures_apply(args: argparse.Namespace, options: dict[str, Any]) -> bool:
+    """The Payoff page's figures answer this request exactly: its bootstrap and seed, the data as
+    it is now, no breakdown asked."""
+    from empowerment.reports import computed
+
+    return (not args.fresh and not args.by and options["as_of"] is None and args.seed == 0
+            and args.bootstrap == computed.BOOTSTRAP)
+
+
+def _from_stored(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    """The figures stored for this scope on the data as it is now (`reports.computed`: by the
+    worker, the page or an earlier run), or worked out and stored for the next reader."""
+    from empowerment.queries.frames import data_version
+    from empowerment.reports import computed
+
+    current = settings.current()
+    with opened_db(args) as db:
+        if args.location:
+            args.location = known_location(db, args.location)
+        scope = computed.PayoffScope(options["date_from"], options["date_to"], args.location, args.team,
+                                     args.horizon, current.recovery_window_hours, current.contribution_margin)
+        view, note, _ = computed.page_view(db, SYSTEM, data_version(db), scope,
+                                           lambda: load_analytics_frames(db, outcomes=True), stale_seconds=0)
+    if args.format == "json":
+        print_json(view.result.to_json())
+    else:
+        print_report(view.result, _scope_text(args), note)
     return 0
 
 

@@ -29,6 +29,7 @@ from empowerment.models.tables import (
     Base,
     Budget,
     BudgetPolicy,
+    ComputedResult,
     Customer,
     Employee,
     EvidenceRow,
@@ -61,7 +62,7 @@ __all__ = [
     "Employee", "ExchangeRate", "Gesture", "GestureStatus", "GestureType", "Incident", "IncidentStatus", "LedgerEntry", "LedgerEntryType",
     "Location", "NotificationDelivery", "NotificationPreference", "OutboxEvent", "Period", "Role", "Rollover", "SignInFailure", "Team", "TeamManager", "Transaction", "WebhookSource", "table",
     "FollowUp", "FollowUpKind", "GestureValue", "IncidentOutcome", "OutcomesState", "Recognition", "VocabularyTerm",
-    "EvidenceRow", "EvidenceState", "search_key",
+    "EvidenceRow", "EvidenceState", "ComputedResult", "search_key",
 ]
 
 # Configure the mappers now, while the process holds few objects (about 30 ms). Left to the first

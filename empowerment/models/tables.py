@@ -689,3 +689,20 @@ class EvidenceState(Base):
     data_version: Mapped[str] = mapped_column(String(400))
     rows: Mapped[int] = mapped_column(Integer)
     seconds: Mapped[float] = mapped_column(Float)
+
+
+class ComputedResult(Base):
+    """A figure worked out once and read by every process (`reports.computed`): the Payoff page's
+    view of a scope, its "what works" breakdowns. `key` names what was asked (a hash of the kind
+    and its parameters), `data_version` the data it was worked out on
+    (`queries.frames.data_version`); `document` is `analytics.codec` JSON. A row for older data
+    is replaced, never read: a reader asks for the current version."""
+
+    __tablename__ = "computed_results"
+    id: Mapped[IntPK]
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    data_version: Mapped[str] = mapped_column(String(400))
+    computed_at: Mapped[datetime] = mapped_column(DateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    document: Mapped[str] = mapped_column(Text)

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, exists, func, select
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from empowerment import settings
 from empowerment.analytics.linking import OUTCOME_HORIZONS, PRIOR_WINDOW_DAYS, Outcomes, valued_cents
@@ -248,15 +249,19 @@ def _followed_up(db: Database, incidents: pd.DataFrame) -> np.ndarray:
 def data_version(db: Database) -> str:
     """A cheap fingerprint of everything the analytics reads (max ids, a few counts): use it as a
     cache key so cached figures refresh after a gesture, a void, an approval or an import."""
-    probes = {
+    probes: dict[str, tuple[Any, ...]] = {
         "incidents": (func.max(Incident.id), func.count(Incident.id)),
         "gestures": (func.max(Gesture.id), func.count(Gesture.id)),
         "transactions": (func.max(Transaction.id),),
         "customers": (func.max(Customer.id),),
         "ledger": (func.max(LedgerEntry.id),),  # voids and approvals add ledger entries
-        "audit": (func.max(AuditEvent.id),),  # every service write and import is audited
+        # Every service write and import is audited (a merge or an edit changes no id above).
+        # Sign-ins are audited too but change no figure; on a busy chain they would make every
+        # cached figure stale every minute. The newest other event, read backwards along the key.
+        "audit": (select(AuditEvent.id).where(AuditEvent.action.not_like("auth.%"))
+                  .order_by(AuditEvent.id.desc()).limit(1).scalar_subquery(),),
     }
-    columns = [select(probe).scalar_subquery() for probes_ in probes.values() for probe in probes_]
+    columns = [probe if isinstance(probe, ScalarSelect) else select(probe).scalar_subquery() for probes_ in probes.values() for probe in probes_]
     with db.engine.connect() as conn:
         values = conn.execute(select(*columns)).one()
     parts, index = [], 0

@@ -1,0 +1,178 @@
+"""Payoff figures worked out once and read by every process (`reports.computed`), on SQLite and
+PostgreSQL: the stored view equals a fresh one field for field, is read (not worked out) on the
+same data, is worked out again after any change of data but not after a sign-in, may be shown
+stale only briefly and then says when it was worked out, and the command line prints the same
+JSON from the store as afresh."""
+
+from __future__ import annotations
+
+import json
+import numbers
+from dataclasses import fields
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import update
+
+from empowerment.analytics import codec
+from empowerment.analytics.payoff import PayoffView
+from empowerment.analytics.result import Figure, GroupSummary, PayoffResult
+from empowerment.cli import main
+from empowerment.clock import utc_now
+from empowerment.db import Database
+from empowerment.models import ComputedResult
+from empowerment.queries import frames as frame_queries
+from empowerment.reports import computed
+from empowerment.services import computed as computed_service
+from tests.factories import SYSTEM
+from tests.integration.test_queries import store_synthetic, synthetic
+
+
+@pytest.fixture
+def stocked(db: Database) -> Database:
+    store_synthetic(db, *synthetic(300, 11))
+    return db
+
+
+def _frames(db: Database, calls: list[int]) -> computed.Frames:
+    def load() -> frame_queries.AnalyticsFrames:
+        calls.append(1)
+        return frame_queries.load_analytics_frames(db, outcomes=True)
+    return load
+
+
+def assert_same(stored: Any, fresh: Any) -> None:
+    """Field for field: frames equal with their dtypes, numbers exactly, NaN where NaN."""
+    if isinstance(fresh, numbers.Real) and not isinstance(fresh, bool):  # np.float64 is read back as float
+        assert isinstance(stored, numbers.Real) and (stored == fresh or (stored != stored and fresh != fresh))
+        return
+    assert type(stored) is type(fresh)
+    if isinstance(fresh, pd.DataFrame):
+        pd.testing.assert_frame_equal(stored, fresh, check_exact=True)
+    elif isinstance(fresh, PayoffView | PayoffResult | Figure | GroupSummary):
+        for field in fields(fresh):
+            assert_same(getattr(stored, field.name), getattr(fresh, field.name))
+    elif isinstance(fresh, dict):
+        assert stored.keys() == fresh.keys()
+        for key in fresh:
+            assert_same(stored[key], fresh[key])
+    elif isinstance(fresh, tuple | list):
+        assert len(stored) == len(fresh)
+        for a, b in zip(stored, fresh, strict=True):
+            assert_same(a, b)
+    else:
+        assert stored == fresh
+
+
+def test_a_stored_view_decodes_to_the_view_worked_out(stocked: Database) -> None:
+    scope = computed.PayoffScope.default()
+    version = frame_queries.data_version(stocked)
+    fresh, note, _ = computed.page_view(stocked, SYSTEM, version, scope, _frames(stocked, []))
+    assert fresh.result.overall.incidents > 0 and not fresh.curves.empty and fresh.breakdowns
+    calls: list[int] = []
+    stored, stored_note, worked_out_at = computed.page_view(stocked, SYSTEM, version, scope, _frames(stocked, calls))
+    assert calls == [] and worked_out_at is None  # read, not worked out
+    assert_same(stored, fresh)
+    assert stored_note == note
+    assert stored.result.to_json() == fresh.result.to_json()
+
+
+def test_the_codec_refuses_what_it_does_not_know() -> None:
+    with pytest.raises(TypeError):
+        codec.dumps(object())
+    with pytest.raises(ValueError):
+        codec.loads(json.dumps({"format": codec.FORMAT + 1, "value": None}))
+    with pytest.raises(KeyError):  # a type outside the list is never built, whatever the document says
+        codec.loads(json.dumps({"format": codec.FORMAT, "value": {"type": "Popen", "fields": {"args": "ls"}}}))
+    assert codec.loads(codec.dumps({"nan": float("nan"), "t": (1, "a")}))["t"] == (1, "a")
+
+
+def test_new_data_is_worked_out_again_a_sign_in_is_not(stocked: Database) -> None:
+    from empowerment.actor import Actor
+    from empowerment.models import Role
+    from empowerment.services import accounts, signin
+
+    scope = computed.PayoffScope.default()
+    version = frame_queries.data_version(stocked)
+    computed.page_view(stocked, SYSTEM, version, scope, _frames(stocked, []))
+    accounts.create_user(stocked, Actor.system("test"), username="sam", name="Sam Signin", role=Role.ADMIN,
+                         password="sam-signs-in-often-1")
+    after_write = frame_queries.data_version(stocked)
+    assert after_write != version  # a new employee is audited: figures may change (a new team, ...)
+    signin.authenticate(stocked, "sam", "sam-signs-in-often-1")
+    with pytest.raises(Exception):  # noqa: B017 - any refusal
+        signin.authenticate(stocked, "sam", "wrong password")
+    assert frame_queries.data_version(stocked) == after_write  # sign-ins are no change of data
+
+    calls: list[int] = []
+    computed.page_view(stocked, SYSTEM, after_write, scope, _frames(stocked, calls), stale_seconds=0)
+    assert calls == [1]  # other data: worked out again
+
+
+def test_a_view_of_older_data_is_shown_briefly_and_says_when(stocked: Database) -> None:
+    scope = computed.PayoffScope.default()
+    computed.page_view(stocked, SYSTEM, "older data", scope, _frames(stocked, []))
+    calls: list[int] = []
+    _, _, worked_out_at = computed.page_view(stocked, SYSTEM, "newer data", scope, _frames(stocked, calls),
+                                             stale_seconds=900)
+    assert calls == [] and worked_out_at is not None
+    with stocked.write() as session:  # worked out 20 minutes ago
+        session.execute(update(ComputedResult).values(computed_at=utc_now() - timedelta(minutes=20)))
+    _, _, worked_out_at = computed.page_view(stocked, SYSTEM, "newer data", scope, _frames(stocked, calls),
+                                             stale_seconds=900)
+    assert calls == [1] and worked_out_at is None
+
+
+def test_the_worker_works_out_the_opening_view_and_the_page_then_reads_it(stocked: Database) -> None:
+    assert computed.due(stocked)
+    assert computed.refresh_default(stocked) is True
+    assert not computed.due(stocked)
+    assert computed.refresh_default(stocked) is False  # stored for this data: nothing to do
+    version = frame_queries.data_version(stocked)
+    calls: list[int] = []
+    computed.page_view(stocked, SYSTEM, version, computed.PayoffScope.default(), _frames(stocked, calls))
+    computed.what_works_view(stocked, SYSTEM, version, computed.PayoffScope.default(), computed.DEFAULT_BREAKDOWN,
+                             None, _frames(stocked, calls))
+    computed.categories(stocked, SYSTEM, version, _frames(stocked, calls))
+    assert calls == []
+
+
+def test_only_the_newest_figures_are_kept(stocked: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(computed_service, "KEPT", 3)
+    for n in range(5):
+        computed_service.store(stocked, SYSTEM, f"key {n}", "test", "v", [n], 0.0)
+    computed_service.store(stocked, SYSTEM, "key 4", "test", "v2", [44], 0.0)  # replaced, not added
+    with stocked.read() as session:
+        kept = session.query(ComputedResult.key, ComputedResult.data_version).order_by(ComputedResult.id).all()
+    assert [tuple(row) for row in kept] == [("key 2", "v"), ("key 3", "v"), ("key 4", "v2")]
+
+
+def test_the_command_line_prints_the_same_figures_from_the_store_as_afresh(
+        stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["payoff", "--database-url", stocked.url, "--format", "json", "--location", "north"]
+    assert main(args) == 0  # worked out and stored
+    first = capsys.readouterr().out
+    with stocked.read() as session:
+        assert session.query(ComputedResult).count() == 1
+    assert main(args) == 0  # read
+    assert capsys.readouterr().out == first
+    assert main([*args, "--fresh"]) == 0
+    assert capsys.readouterr().out == first
+    assert main([*args, "--seed", "1"]) == 0  # another request than the page's: worked out, not stored
+    with stocked.read() as session:
+        assert session.query(ComputedResult).count() == 1
+
+
+def test_the_notification_worker_works_the_opening_view_out_in_the_background(
+        stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    from empowerment.cli import connect
+
+    job: dict[str, Any] = {}
+    connect._payoff_round(stocked, job)
+    job["thread"].join(timeout=120)
+    assert "Payoff worked out ahead in" in capsys.readouterr().out
+    assert not computed.due(stocked)
+    connect._payoff_round(stocked, job)  # within the minute: not even asked again
+    assert not job["thread"].is_alive()
