@@ -20,6 +20,7 @@ class Stored:
     value: Any
     data_version: str  # the data it was worked out on
     computed_at: datetime
+    seconds: float  # how long it took to work out
 
 
 def stored(db: Database, actor: Actor, key: str) -> Stored | None:
@@ -27,12 +28,12 @@ def stored(db: Database, actor: Actor, key: str) -> Stored | None:
     document of an older format: it is then worked out again)."""
     access.require(actor, "payoff.read", anywhere=True)
     with db.read() as session:
-        row = session.execute(select(ComputedResult.document, ComputedResult.data_version,
-                                     ComputedResult.computed_at).where(ComputedResult.key == key)).first()
+        row = session.execute(select(ComputedResult.document, ComputedResult.data_version, ComputedResult.computed_at,
+                                     ComputedResult.seconds).where(ComputedResult.key == key)).first()
     if row is None:
         return None
     try:
         value = codec.loads(row.document)
     except (ValueError, KeyError, TypeError):
         return None
-    return Stored(value, row.data_version, row.computed_at)
+    return Stored(value, row.data_version, row.computed_at, row.seconds)

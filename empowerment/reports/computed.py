@@ -42,7 +42,8 @@ Frames = Callable[[], frame_queries.AnalyticsFrames]
 BOOTSTRAP = 200  # the page's intervals
 DEFAULT_HORIZON_DAYS = 90  # the page opens on it
 DEFAULT_BREAKDOWN = "first_gesture_type"  # "What works?" opens on it
-STALE_SECONDS = 900  # a page may show figures worked out this recently on older data, and says so
+STALE_SECONDS = 900  # a page may show figures worked out this recently on older data, and says so,
+SLOW_SECONDS = 3.0  # when they took this long or longer to work out
 REFRESH_SECONDS = 300  # the worker works the opening view out again at most this often
 
 
@@ -65,15 +66,18 @@ def key_of(kind: str, parameters: dict[str, Any]) -> str:
 
 def stored_or_computed(db: Database, actor: Actor, kind: str, parameters: dict[str, Any], version: str,
                        compute: Callable[[], T], stale_seconds: float = 0) -> tuple[T, datetime | None]:
-    """The value stored for `kind` with `parameters` on data `version` (or on older data, when it
-    was worked out less than `stale_seconds` ago), or `compute()`'s, stored. -> the value, and
-    when it was worked out if that was on older data (None: on the data as it is now)."""
+    """The value stored for `kind` with `parameters` on data `version`, or `compute()`'s, stored.
+    A value worked out on older data is used instead when it was worked out less than
+    `stale_seconds` ago and took over `SLOW_SECONDS` to work out (a chain's figures; a small
+    installation's are always worked out again: it is quick). -> the value, and when it was
+    worked out if that was on older data (None: on the data as it is now)."""
     key = key_of(kind, parameters)
     found = computed_queries.stored(db, actor, key)
     if found is not None:
         if found.data_version == version:
             return found.value, None
-        if stale_seconds and utc_now() - found.computed_at < timedelta(seconds=stale_seconds):
+        if (stale_seconds and found.seconds >= SLOW_SECONDS
+                and utc_now() - found.computed_at < timedelta(seconds=stale_seconds)):
             return found.value, found.computed_at
     started = time.perf_counter()
     value = compute()
