@@ -352,7 +352,7 @@ def customer_block(history: CustomerHistory) -> Any:
         name_col, change_col = st.columns([3, 1], vertical_alignment="center")
         with name_col:
             st.subheader(ui.name(card.name))
-            st.caption(ui.md(card_details(card)))
+            st.caption(ui.md(" · ".join(x for x in (card_details(card), card.segment) if x)))
         change_col.button("Change", key="lr_change", icon=":material/swap_horiz:", on_click=callback(_change_customer, signed_in=False),
                           width="stretch")
         if history.events.empty and not history.visits:  # one line: nothing to fold away
@@ -365,7 +365,7 @@ def customer_block(history: CustomerHistory) -> Any:
                     st.caption("Open in the last 30 days: " + "; ".join(
                         ui.md(f"{i.category} ({ui.when(i.occurred_at)}, {i.owner or 'nobody yet'})")
                         for i in history.open_incident_list))
-                ui.customer_history_card(history)
+                ui.customer_history_card(history, with_facts=False)  # the card and the summary above say it
         return st.container(key="tablet_flags")
 
 

@@ -160,14 +160,16 @@ def budget_meter(status: BudgetStatus) -> None:
     st.progress(share, text=md(text))
 
 
-def customer_history_card(history: CustomerHistory, shown: int = 3) -> None:
+def customer_history_card(history: CustomerHistory, shown: int = 3, *, with_facts: bool = True) -> None:
     """Everything the desk already knows, so the customer never has to repeat themselves: the
-    latest few events as lines a colleague reads at a glance, the rest one tap away."""
+    latest few events as lines a colleague reads at a glance, the rest one tap away. Without
+    `with_facts` when the screen already shows who they are and the summary (the tablet's card)."""
     customer = history.customer
-    facts = [customer.code, customer.room and f"room {customer.room}", customer.phone, customer.segment]
-    last = f"{history.last_visit_at:%d %b %Y}" if history.last_visit_at else "—"
-    st.caption(md(" · ".join(x for x in facts if x)) + f" · **{history.visits:,}** visits · last visit "
-               f"**{last}** · **{history.open_incidents}** open issue{'s' * (history.open_incidents != 1)}")
+    if with_facts:
+        facts = [customer.code, customer.room and f"room {customer.room}", customer.phone, customer.segment]
+        last = f"{history.last_visit_at:%d %b %Y}" if history.last_visit_at else "—"
+        st.caption(md(" · ".join(x for x in facts if x)) + f" · **{history.visits:,}** visits · last visit "
+                   f"**{last}** · **{history.open_incidents}** open issue{'s' * (history.open_incidents != 1)}")
     if history.events.empty:
         st.info(f"First time we hear from {name(customer.name)}: nothing to repeat.", icon=":material/eco:")
         return
