@@ -33,7 +33,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/mypy empowerment
 	$(BIN)/lint-imports --no-cache
 	# Two workers for the tests that do not time anything, then the timed ones alone (marker `serial`).
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial" --durations=20
 	$(BIN)/python -m pytest -m serial
 
 bench: $(VENV)/.installed-test
