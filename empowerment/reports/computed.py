@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -38,6 +39,7 @@ from empowerment.queries import frames as frame_queries
 from empowerment.services import computed as computed_service
 
 T = TypeVar("T")
+log = logging.getLogger("empowerment.computed")
 Frames = Callable[[], frame_queries.AnalyticsFrames]
 BOOTSTRAP = 200  # the page's intervals
 DEFAULT_HORIZON_DAYS = 90  # the page opens on it
@@ -81,7 +83,10 @@ def stored_or_computed(db: Database, actor: Actor, kind: str, parameters: dict[s
             return found.value, found.computed_at
     started = time.perf_counter()
     value = compute()
-    computed_service.store(db, actor, key, kind, version, value, time.perf_counter() - started)
+    try:
+        computed_service.store(db, actor, key, kind, version, value, time.perf_counter() - started)
+    except Exception as exc:  # noqa: BLE001 - keeping a copy for others must never cost this reader the figures
+        log.warning("%s not stored for other readers (%s: %s)", kind, type(exc).__name__, exc)
     return value, None
 
 

@@ -181,3 +181,13 @@ def test_the_notification_worker_works_the_opening_view_out_in_the_background(
     assert not computed.due(stocked)
     connect._payoff_round(stocked, job)  # within the minute: not even asked again
     assert not job["thread"].is_alive()
+
+
+def test_figures_that_cannot_be_stored_are_still_shown(stocked: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(computed_service, "store", refuse)
+    view, _, _ = computed.page_view(stocked, SYSTEM, frame_queries.data_version(stocked), computed.PayoffScope.default(),
+                                    _frames(stocked, []))
+    assert view.result.overall.incidents > 0
