@@ -213,3 +213,31 @@ def test_an_unreliable_group_shows_its_reason_never_a_number(db: Database, monke
     assert any("no estimate" in r and "Poor overlap" in r for r in rows) and any("not enough cases yet (12 so far" in r
                                                                        for r in rows)
     assert not any("12.3" in r or "+5.0" in r for r in rows)
+
+
+def test_another_process_reads_the_stored_figures_and_says_when_they_are_of_older_data(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import update
+
+    from empowerment.models import ComputedResult
+    from empowerment.reports import computed
+
+    def new_process() -> None:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        get_db.clear()
+
+    loads: list[int] = []
+    real = frame_queries.load_analytics_frames
+    monkeypatch.setattr(frame_queries, "load_analytics_frames", lambda *a, **k: loads.append(1) or real(*a, **k))
+    first = texts(page())
+    assert len(loads) == 1  # worked out here, and stored
+    new_process()
+    again = page()
+    assert not again.exception and len(loads) == 1  # read: no incident loaded
+    assert texts(again) == first and "Worked out at" not in first
+    with db.write() as session:  # as if a gesture had come in since, on a chain where it took a while
+        session.execute(update(ComputedResult).values(data_version="older", seconds=computed.SLOW_SECONDS))
+    new_process()
+    stale = texts(page())
+    assert len(loads) == 1 and "Worked out at" in stale and "on the data as it was then" in stale
