@@ -79,6 +79,17 @@ def test_a_jpy_amount_with_decimals_is_refused(db: Database) -> None:
         assert list(session.scalars(select(Gesture.cost_cents))) == [1250]
 
 
+def test_a_three_decimal_currency_takes_its_third_decimal_as_typed(db: Database) -> None:
+    team_id = make_team(db, "T-Manama", location="Manama")
+    set_location_money(db, SYSTEM, _location_of(db, team_id), "BHD")
+    staff = make_employee(db, "E-Manama", team_id=team_id, name="Staff Manama")
+    make_policy(db, 500_000, name="Manama", team_code="T-Manama", today=date(2025, 1, 1))  # BHD 500.000
+    make_customer(db, "C1", "Guest")
+    assert _log(db, staff, "12.345") == "Logged BHD12.345. BHD487.655 left."  # 12,345 fils
+    with pytest.raises(InvalidAmount, match="more than 3 decimals; BHD amounts have at most 3"):
+        _log(db, staff, "1.2345")
+
+
 def test_the_cap_is_said_in_the_locations_currency(db: Database) -> None:
     people = three_properties(db)
     with pytest.raises(CustomerDailyCapExceeded, match="¥25,000 is over the limit of ¥20,000"):
