@@ -238,7 +238,8 @@ def _budget_tab(budgets, weekly, one_team: bool) -> None:  # type: ignore[no-unt
                "spent, the number is how many gestures. An empty row is someone who never acted.")
     step = 10 ** minor_digits(money.currency)
     table = budgets.assign(**{c: budgets[c] / step for c in
-                              ("allocated_cents", "spent_cents", "held_cents", "remaining_cents")})
+                              ("allocated_cents", "spent_cents", "held_cents", "remaining_cents")},
+                           used_share=budgets["used_share"] * 100)  # a whole percent: "%.0f%%" below
     money_column = st.column_config.NumberColumn
     money_format = ui.money_format(money.currency)
     columns = ["employee", *([] if one_team else ["team"]), "allocated_cents", "spent_cents", "held_cents",
@@ -251,8 +252,8 @@ def _budget_tab(budgets, weekly, one_team: bool) -> None:  # type: ignore[no-unt
             "spent_cents": money_column("Spent", format=money_format),
             "held_cents": money_column("Held", format=money_format, help="Waiting for a manager's approval"),
             "remaining_cents": money_column("Remaining", format=money_format),
-            "used_share": st.column_config.ProgressColumn("Used", min_value=0.0, max_value=1.0,
-                                                          format="percent", width="small"),
+            "used_share": st.column_config.ProgressColumn("Used", min_value=0.0, max_value=100.0,
+                                                          format="%.0f%%", width="small"),
         })
 
 

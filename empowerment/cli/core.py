@@ -165,7 +165,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     log.add_argument("--customer", required=True, metavar="CUSTOMER_ID", type=fits(CODE, "--customer"))
     log.add_argument("--type", required=True, metavar="TYPE", dest="gesture_type",
                      help="refund, comp, upgrade, gift, voucher, personal_note, time or other")
-    log.add_argument("--amount", required=True, metavar="AMOUNT", help="e.g. 25 or 25.50",
+    log.add_argument("--amount", required=True, metavar="AMOUNT",
+                     help="in the currency of the employee's location, to its minor unit: e.g. 25.50 "
+                     "(dollars, euros), 1250 (yen), 12.345 (dinars)",
                      type=fits(32, "--amount"))
     what = log.add_mutually_exclusive_group()
     what.add_argument("--incident", metavar="INCIDENT_ID", help="an existing incident",
@@ -412,7 +414,6 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
 def cmd_log(args: argparse.Namespace) -> int:
     from empowerment.services.gestures import LogRequest, log_gesture
 
-    parse_cents(args.amount)  # refuse a bad amount before touching the database
     request = LogRequest(
         employee_code=args.employee,
         customer_code=args.customer,

@@ -142,14 +142,18 @@ class _Validated:
     staff_minutes: int | None = None
 
 
-def amount_in(amount: str | int, currency: str | None) -> int:
-    """The request's amount in minor units of `currency` (None: checked as cents, before the
-    location is known): an int is already minor units (yen for JPY), text is read by the same
-    rules as the import ("12.5" yen is refused: the yen has no decimals)."""
+def amount_in(amount: str | int, currency: str | None) -> int | None:
+    """The request's amount in minor units of `currency`: an int is already minor units (yen for
+    JPY), text is read by the same rules as the import ("12.5" yen is refused: the yen has no
+    decimals; "12.345" dinars are 12345 fils). Before the location is known (`currency` None) an
+    int is checked against the limits and text waits (None): how many decimals it may have is its
+    currency's (`money.minor_digits`), never an assumed 2."""
     if isinstance(amount, int) and not isinstance(amount, bool):
         if currency is None:
             return parse_cents(cents_to_decimal(amount))  # same limits as typed text
         return check_minor(amount, currency)
+    if currency is None:
+        return None
     return parse_cents(str(amount), currency=currency)
 
 
@@ -159,7 +163,8 @@ def _validate(request: LogRequest, currency: str | None = None) -> _Validated:
         raise InvalidInput("Pick a gesture type.")
     if len(request.values) > MAX_VALUES_PER_GESTURE:
         raise InvalidInput(f"Tag a gesture with at most {MAX_VALUES_PER_GESTURE} values.")
-    cost_cents = amount_in(request.amount, currency)
+    amount = amount_in(request.amount, currency)
+    cost_cents = 0 if amount is None else amount  # None: text, read once the location is known
     note = (request.note or "").strip() or None
     if note and len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(

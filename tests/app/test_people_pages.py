@@ -3,6 +3,8 @@ idle timeout) and for the Team, Policies, Shift hand-over and Audit log pages.""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -266,6 +268,15 @@ def test_the_team_page_shows_budget_use_queues_and_stories(org: Org) -> None:
     assert [t.label for t in at.tabs] == ["Budget use", "Spend", "Approvals (1)", "Review (1)",
                                           "Stories", "Under-use", "Values & speed"]
     assert "Comped \\<b\\>dinner\\</b\\>" in texts(at)  # typed text is shown, never rendered
+
+
+def test_the_team_pages_used_column_is_a_whole_percent_on_every_row(org: Org) -> None:
+    table = next(d for d in team_page(org).dataframe if "used_share" in d.value.columns)
+    used = json.loads(table.proto.columns)["used_share"]
+    assert used["type_config"]["format"] == "%.0f%%" and used["type_config"]["max_value"] == 100
+    shown = [used["type_config"]["format"] % value for value in table.value["used_share"]]
+    assert shown and all(re.fullmatch(r"\d+%", text) for text in shown)
+    assert "66%" in shown  # the staff member: 80 spent and 250 held of 500
 
 
 def test_a_manager_unlocks_a_locked_pin_from_the_team_page(org: Org) -> None:

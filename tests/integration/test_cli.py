@@ -327,6 +327,32 @@ def test_log_refusals(cli: Cli, overrides: dict[str, str | None], fragment: str)
     assert _gesture_count(cli.url) == 0
 
 
+def test_log_reads_the_amount_in_the_locations_currency(cli: Cli) -> None:
+    from empowerment.models import Location, Team
+    from empowerment.services.organisation import set_location_money
+    from tests.factories import SYSTEM, make_policy
+
+    db = cli.db()
+    team_id = make_team(db, "KW", location="Kuwait City")
+    with db.read() as session:
+        kuwait = session.scalars(select(Location.code).join(Team, Team.location_id == Location.id)
+                                 .where(Team.id == team_id)).one()
+    set_location_money(db, SYSTEM, kuwait, "KWD")
+    make_employee(db, "E-KW", team_id=team_id, name="Dana Staff")
+    make_policy(db, 500_000, name="Kuwait", team_code="KW")  # KWD 500.000, in fils
+    db.dispose()
+    log = ("log", "--employee", "E-KW", "--customer", "C1", "--type", "comp", "--category", "Noise")
+    code, out, err = cli(*log, "--amount", "12.345")
+    assert code == 0, err
+    assert "Logged KWD12.345. KWD487.655 left." in out  # (Babel, en_US)
+    db = cli.db()
+    with db.read() as session:
+        assert session.scalar(select(Gesture.cost_cents)) == 12_345  # fils: three decimals
+    db.dispose()
+    assert "more than 3 decimals; KWD amounts have at most 3" in cli.refused(*log, "--amount", "1.2345")
+    assert _gesture_count(cli.url) == 1
+
+
 def test_log_negative_amount_without_equals_sign(cli: Cli) -> None:
     line = cli.refused("log", "--employee", "E1", "--customer", "C1", "--type", "comp",
                        "--amount", "-5", "--category", "Noise")

@@ -129,7 +129,7 @@ def test_gestures_are_recorded_as_history_and_cap_breaches_are_counted_not_enfor
         "G4,I1,E1,2024-03-02T09:00,gift,1999.99,\n",
     )
     assert summary.inserted == 4
-    assert any(w.startswith("2 gestures in this file are above the 2,000.00 daily cap") for w in summary.warnings)
+    assert any(w.startswith("2 gestures in this file are above the $2,000.00 daily cap") for w in summary.warnings)
     incident = {i.code: i for i in _rows(db, Incident)}["I1"]
     for gesture in _rows(db, Gesture):
         assert gesture.status == GestureStatus.LOGGED and gesture.source == "import"

@@ -79,6 +79,17 @@ def test_a_jpy_amount_with_decimals_is_refused(db: Database) -> None:
         assert list(session.scalars(select(Gesture.cost_cents))) == [1250]
 
 
+def test_a_three_decimal_currency_takes_its_third_decimal_as_typed(db: Database) -> None:
+    team_id = make_team(db, "T-Manama", location="Manama")
+    set_location_money(db, SYSTEM, _location_of(db, team_id), "BHD")
+    staff = make_employee(db, "E-Manama", team_id=team_id, name="Staff Manama")
+    make_policy(db, 500_000, name="Manama", team_code="T-Manama", today=date(2025, 1, 1))  # BHD 500.000
+    make_customer(db, "C1", "Guest")
+    assert _log(db, staff, "12.345") == "Logged BHD12.345. BHD487.655 left."  # 12,345 fils
+    with pytest.raises(InvalidAmount, match="more than 3 decimals; BHD amounts have at most 3"):
+        _log(db, staff, "1.2345")
+
+
 def test_the_cap_is_said_in_the_locations_currency(db: Database) -> None:
     people = three_properties(db)
     with pytest.raises(CustomerDailyCapExceeded, match="¥25,000 is over the limit of ¥20,000"):
@@ -391,6 +402,24 @@ def test_imported_gestures_are_in_their_givers_currency_and_export_so(db: Databa
             "G1": 1250, "G2": 1250, "G3": 1250}
     costs = [line.split(",")[5] for line in _export(db, "gestures").splitlines()[1:]]
     assert costs == ["1250", "12.50", "12.50"]
+
+
+def test_the_imports_cap_warning_uses_each_givers_cap_in_their_locations_currency(db: Database) -> None:
+    people = _guests_at_each_property(db)
+    make_policy(db, 50_000, name="Everyone", customer_daily_cap_cents=1_000_000, today=date(2025, 1, 1))
+    _import(db, "incidents", "incident_id,customer_id,occurred_at,category\nI1,G-Tokyo,2026-03-02,Noise\n"
+            "I2,G-Paris,2026-03-02,Noise\nI3,G-Boston,2026-03-02,Noise\n")
+    summary = _import(db, "gestures", "gesture_id,incident_id,employee_id,occurred_at,type,cost,note\n"
+                      f"G1,I1,{people['Tokyo']},2026-03-02T10:00,comp,15000,\n"
+                      f"G2,I1,{people['Tokyo']},2026-03-02T11:00,comp,10000,\n"   # ¥25,000 that day
+                      f"G3,I2,{people['Paris']},2026-03-02T10:00,comp,250,\n"        # 250,00 €: over 200,00 €
+                      f"G4,I3,{people['Boston']},2026-03-02T10:00,comp,150,\n")    # under $200.00
+    caps = [w for w in summary.warnings if "daily cap" in w]  # type: ignore[attr-defined]
+    assert caps == [
+        "1 gesture in this file is above the 200,00\u00a0€ daily cap per employee per customer; imported "
+        "gestures are recorded as history, so limits were not applied.",
+        "1 gesture in this file is above the ¥20,000 daily cap per employee per customer; imported "
+        "gestures are recorded as history, so limits were not applied."]
 
 
 def test_the_ledger_export_writes_each_budgets_currency(db: Database) -> None:

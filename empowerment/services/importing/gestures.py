@@ -8,14 +8,15 @@ by an import, because its ledger entries would no longer match.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from empowerment import access
 from empowerment.clock import business_today
 from empowerment.models import BudgetPolicy, Employee, Gesture, GestureStatus, Incident, Role
 from empowerment.models import table as table_of
-from empowerment.money import format_cents
+from empowerment.models.lookups import MoneyHere, business_money, business_zone, policy_in_force
+from empowerment.money import format_money
 from empowerment.services.importing.amounts import employee_currencies, in_minor_units
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.lookup import fetch_by_codes, ids_for
@@ -129,35 +130,39 @@ def _refuse_changes_to_app_gestures(job: Job, plan: pd.DataFrame, fields: list[F
 
 
 def _warn_above_daily_cap(job: Job, data: pd.DataFrame) -> None:
-    """Imported gestures are history: limits are not applied, but the overs are counted."""
-    cap = _customer_daily_cap(job.session)
+    """Imported gestures are history: limits are not applied, but the overs are counted, each
+    against its giver's cap (the policy in force for them today, `models.lookups.policy_in_force`:
+    their own, their team's at its location, their role's or everyone's) and said in the currency
+    of the giver's location (`business_money`)."""
     order = data.sort_values("occurred_at", kind="stable")
     day = order["occurred_at"].dt.floor("D")
     running = order.groupby(
         [order["employee_id"], order["customer_id"], day], dropna=False
-    )["cost_cents"].cumsum()
-    above = int((running.astype("float64") > cap).sum())
-    if above:
+    )["cost_cents"].cumsum().astype("float64")
+    lowest = job.session.scalar(select(func.min(BudgetPolicy.customer_daily_cap_cents)))
+    floor = DEFAULT_CUSTOMER_DAILY_CAP_CENTS if lowest is None else min(int(lowest), DEFAULT_CUSTOMER_DAILY_CAP_CENTS)
+    maybe = order["employee_id"].notna() & (running > floor)  # no cap is lower: only these can be over
+    if not maybe.any():
+        return
+    caps = {int(e): _customer_daily_cap(job.session, int(e)) for e in pd.unique(order.loc[maybe, "employee_id"])}
+    givers = order.loc[maybe, "employee_id"].astype("int64")
+    over = running[maybe] > givers.map(lambda e: caps[e][0]).astype("float64")
+    overs = givers[over].map(lambda e: caps[e]).value_counts(sort=False)
+    for (cap, money), count in sorted(overs.items(), key=lambda item: (item[0][1].currency, item[0][0])):
+        count = int(count)
         job.summary.warnings.append(
-            f"{above:,} gesture{'s' if above > 1 else ''} in this file "
-            f"{'are' if above > 1 else 'is'} above the {format_cents(cap, '')} daily cap per "
-            "employee per customer; imported gestures are recorded as history, so limits were "
-            "not applied."
+            f"{count:,} gesture{'s' if count > 1 else ''} in this file "
+            f"{'are' if count > 1 else 'is'} above the {format_money(cap, money.currency, money.locale)} "
+            "daily cap per employee per customer; imported gestures are recorded as history, so limits "
+            "were not applied."
         )
 
 
-def _customer_daily_cap(session: Session) -> int:
-    """The organisation default policy's cap in force today, else the model's default."""
-    table = table_of(BudgetPolicy)
-    cap = session.connection().execute(
-        select(table.c.customer_daily_cap_cents)
-        .where(
-            table.c.team_id.is_(None),
-            table.c.role.is_(None),
-            table.c.employee_id.is_(None),
-            table.c.effective_from <= business_today(),
-        )
-        .order_by(table.c.effective_from.desc(), table.c.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return DEFAULT_CUSTOMER_DAILY_CAP_CENTS if cap is None else int(cap)
+def _customer_daily_cap(session: Session, employee_id: int) -> tuple[int, MoneyHere]:
+    """The giver's cap in force today (the model's default with no policy), and the currency and
+    locale of their location, in whose minor units the cap and their gestures' costs are."""
+    employee = session.get(Employee, employee_id)
+    assert employee is not None  # checked by `check_employees` before any warning
+    policy = policy_in_force(session, employee, business_today(business_zone(session, employee)))
+    cap = DEFAULT_CUSTOMER_DAILY_CAP_CENTS if policy is None else int(policy.customer_daily_cap_cents)
+    return cap, business_money(session, employee)
