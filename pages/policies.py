@@ -11,7 +11,6 @@ import streamlit as st
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, InvalidInput
 from empowerment.models import Period, Role, Rollover
-from empowerment.money import parse_cents
 from empowerment.queries import admin
 from empowerment.services import organisation, policies
 from empowerment.ui import components as ui
@@ -24,11 +23,6 @@ EVERYONE, ONE_EMPLOYEE = "everyone", "employee"
 
 actor = require_page("policies")
 db = get_db()
-
-
-def _optional_cents(key: str) -> int | None:
-    text = str(S.get(key) or "").strip()
-    return parse_cents(text) if text else None
 
 
 def _save_policy(actor: Actor) -> None:
@@ -45,12 +39,12 @@ def _save_policy(actor: Actor) -> None:
                 raise InvalidInput("Pick the employee the policy is for.")
         policy = policies.set_policy(db, actor, policies.PolicyRequest(
             name=S.get("po_name", ""),
-            allowance_cents=parse_cents(S.get("po_allowance", "")),
+            allowance_cents=str(S.get("po_allowance") or ""),  # read in the policy's currency and locale
             period=Period(S.get("po_period", Period.MONTH.value)),
             rollover=Rollover(S.get("po_rollover", Rollover.NONE.value)),
-            customer_daily_cap_cents=parse_cents(S.get("po_cap", "") or "2000"),
-            review_above_cents=_optional_cents("po_review"),
-            approval_above_cents=_optional_cents("po_approval"),
+            customer_daily_cap_cents=str(S.get("po_cap") or "") or policies.DEFAULT_CUSTOMER_DAILY_CAP_CENTS,
+            review_above_cents=str(S.get("po_review") or ""),
+            approval_above_cents=str(S.get("po_approval") or ""),
             immediate=bool(S.get("po_immediate")),
             **kwargs,  # type: ignore[arg-type]
         ))
@@ -61,8 +55,8 @@ def _save_policy(actor: Actor) -> None:
     ui.flash(FLASH, "success", f"Saved '{policy.name}': in force from {policy.effective_from:%d %b %Y}.{moved}")
 
 
-def _money_or_none(cents: object) -> str:
-    return "—" if cents is None or pd.isna(cents) else ui.money(int(cents))  # type: ignore[call-overload]
+def _money_or_none(cents: object, currency: str, locale: str) -> str:
+    return "—" if cents is None or pd.isna(cents) else ui.money(int(cents), currency, locale)  # type: ignore[call-overload]
 
 
 def _save_guideline(actor: Actor) -> None:
@@ -84,21 +78,24 @@ if versions.empty:
                    ":material/tune:")
 else:
     # Two narrow tables rather than one of ten columns, which scrolled sideways at 820 px.
-    money_format = ui.money_format()
-    money = st.column_config.NumberColumn
-    shown = versions.assign(**{c: versions[c] / 100 for c in (
-        "allowance_cents", "customer_daily_cap_cents", "review_above_cents", "approval_above_cents")})
-    st.dataframe(shown[["name", "scope", "allowance_cents", "period", "rollover", "effective_from"]],
+    # Each policy's amounts in its own currency (a Tokyo team's in yen): written out, not a number column.
+    def in_its_money(column: str) -> pd.Series:
+        return pd.Series([_money_or_none(v, c, loc) for v, c, loc in
+                          zip(versions[column], versions["currency"], versions["locale"], strict=True)],
+                         index=versions.index)
+
+    shown = versions.assign(allowance=in_its_money("allowance_cents"))
+    st.dataframe(shown[["name", "scope", "allowance", "period", "rollover", "effective_from"]],
                  hide_index=True, width="stretch", column_config={
                      "name": "Policy", "scope": "Applies to", "period": "Every", "rollover": "Unused money",
-                     "allowance_cents": money("Allowance", format=money_format),
+                     "allowance": "Allowance",
                      "effective_from": st.column_config.DateColumn("In force from", format="D MMM YYYY")})
     # The limits as a plain table (two interactive grids on one page repeat their cell ids: axe).
     st.table(pd.DataFrame({
         "Policy": versions["name"],
-        "Per customer per day": versions["customer_daily_cap_cents"].map(_money_or_none),
-        "Review above": versions["review_above_cents"].map(_money_or_none),
-        "Approval above": versions["approval_above_cents"].map(_money_or_none),
+        "Per customer per day": in_its_money("customer_daily_cap_cents"),
+        "Review above": in_its_money("review_above_cents"),
+        "Approval above": in_its_money("approval_above_cents"),
     }), hide_index=True)
     st.caption("Every version is kept. The newest version in force wins; an employee's own policy "
                "beats their team's, which beats their role's, which beats the one for everyone.")
@@ -123,12 +120,17 @@ with st.form("po_policy_form"):
                     format_func=lambda p: Period(p).label)
     second.selectbox("Unused money at period end", [r.value for r in Rollover], key="po_rollover",
                      format_func=lambda r: Rollover(r).label)
-    first.text_input("Limit per customer per day", key="po_cap", value="2000.00")
+    first.text_input("Limit per customer per day (empty: the standard limit)", key="po_cap",
+                     placeholder="2000")
     second.text_input("Manager reviews gestures above (optional)", key="po_review")
     first.text_input("Manager approves gestures above (optional)", key="po_approval")
     st.checkbox("Apply immediately: budgets already open this period get the new allowance now "
                 "(otherwise a change starts with the next period; a new policy's limits apply from today)",
                 key="po_immediate", value=False)
+    st.caption(ui.md(
+        "Amounts are typed in the currency of whom the policy is for: a team's or a person's location's, "
+        f"the installation's ({ui.money(policies.DEFAULT_CUSTOMER_DAILY_CAP_CENTS)} is its standard limit per "
+        "customer per day) for a role or for everyone."))
     st.form_submit_button("Save policy", type="primary", on_click=callback(_save_policy))
 
 st.subheader("Empowerment guideline")

@@ -37,7 +37,7 @@ from empowerment.models import (
     Role,
     Rollover,
 )
-from empowerment.money import format_cents, parse_cents
+from empowerment.money import format_cents, format_money
 from empowerment.services import organisation, outcomes
 
 MAX_PROBLEM_LINES = 50
@@ -136,15 +136,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "policy is the organisation's default.",
     )
     pset.add_argument("name", metavar="NAME", type=fits(BudgetPolicy.__table__.c.name, "the policy name"))
-    pset.add_argument("--allowance", required=True, metavar="AMOUNT", help="e.g. 500 or 500.00")
+    pset.add_argument("--allowance", required=True, metavar="AMOUNT",
+                      help="in the currency of whom it is for (a team's or person's location's, else the "
+                      "installation's): e.g. 500 or 500.00")
     pset.add_argument("--period", required=True, choices=[p.value for p in Period])
     scope = pset.add_mutually_exclusive_group()
     scope.add_argument("--team", metavar="TEAM_ID", type=fits(CODE, "--team"))
     scope.add_argument("--role", choices=[r.value for r in Role])
     scope.add_argument("--employee", metavar="EMPLOYEE_ID", type=fits(CODE, "--employee"))
     pset.add_argument(
-        "--customer-daily-cap", metavar="AMOUNT", default="2000",
-        help="most one person may spend on one customer per day (default 2000)",
+        "--customer-daily-cap", metavar="AMOUNT",
+        help="most one person may spend on one customer per day (default: the standard 2,000.00; "
+        "200,000 in a currency without decimals)",
     )
     pset.add_argument("--review-above", metavar="AMOUNT", help="gestures above this get a review")
     pset.add_argument(
@@ -376,35 +379,39 @@ def cmd_export(args: argparse.Namespace) -> int:
 # --- policy / log / balance --------------------------------------------------------------
 
 
-def _optional_cents(text: str | None) -> int | None:
-    return None if text is None or not str(text).strip() else parse_cents(text)
-
-
 def cmd_policy_set(args: argparse.Namespace) -> int:
-    from empowerment.services.policies import PolicyRequest, set_policy
+    from empowerment.models import Employee, Team
+    from empowerment.models.lookups import policy_money
+    from empowerment.services.policies import DEFAULT_CUSTOMER_DAILY_CAP_CENTS, PolicyRequest, set_policy
 
-    allowance = parse_cents(args.allowance)
-    cap = parse_cents(args.customer_daily_cap)
-    review = _optional_cents(args.review_above)
-    approval = _optional_cents(args.approval_above)
     with opened_db(args) as db:
-        policy = set_policy(db, Actor.system("cli"), PolicyRequest(
-            name=args.name, allowance_cents=allowance, period=Period(args.period), team_code=args.team,
+        policy = set_policy(db, Actor.system("cli"), PolicyRequest(  # amounts read in the policy's currency
+            name=args.name, allowance_cents=args.allowance, period=Period(args.period), team_code=args.team,
             role=Role(args.role) if args.role else None, employee_code=args.employee,
-            customer_daily_cap_cents=cap, review_above_cents=review, approval_above_cents=approval,
+            customer_daily_cap_cents=args.customer_daily_cap or DEFAULT_CUSTOMER_DAILY_CAP_CENTS,
+            review_above_cents=args.review_above, approval_above_cents=args.approval_above,
             rollover=Rollover(args.rollover), immediate=args.immediate,
         ))
+        with db.read() as session:
+            here = policy_money(session, session.get(Team, policy.team_id) if policy.team_id else None,
+                                session.get(Employee, policy.employee_id) if policy.employee_id else None)
+
+    def money(cents: int) -> str:
+        return format_money(cents, here.currency, here.locale)
+
+    allowance, cap = policy.allowance_cents, policy.customer_daily_cap_cents
+    review, approval = policy.review_above_cents, policy.approval_above_cents
     scope = (
         f"team {args.team}" if args.team else f"role {args.role}" if args.role
         else f"employee {args.employee}" if args.employee else "everyone (default)"
     )
-    extras = [f"customer daily cap {format_cents(cap)}"]
+    extras = [f"customer daily cap {money(cap)}"]
     if review is not None:
-        extras.append(f"review above {format_cents(review)}")
+        extras.append(f"review above {money(review)}")
     if approval is not None:
-        extras.append(f"approval above {format_cents(approval)}")
+        extras.append(f"approval above {money(approval)}")
     print(
-        f"Policy '{policy.name}' saved: {format_cents(allowance)} per {args.period} for {scope}, "
+        f"Policy '{policy.name}' saved: {money(allowance)} per {args.period} for {scope}, "
         f"{', '.join(extras)}, rollover {args.rollover}; effective from "
         f"{policy.effective_from:%d %b %Y}."
     )

@@ -137,6 +137,16 @@ def business_money(session: Session, employee: Employee) -> MoneyHere:
     return location_money(session, location_id)
 
 
+def policy_money(session: Session, team: Team | None, employee: Employee | None) -> MoneyHere:
+    """The currency (and locale) a budget policy's amounts are in: its team's location's, its
+    person's, else the installation's (a policy for a role or for everyone)."""
+    if team is not None:
+        return location_money(session, team.location_id)
+    if employee is not None:
+        return business_money(session, employee)
+    return location_money(session, None)
+
+
 _GESTURES = table(Gesture)
 # Built once (a statement built per call costs more than SQLite takes to run it).
 _GIVEN_ON = select(func.coalesce(func.sum(_GESTURES.c.cost_cents), 0)).where(

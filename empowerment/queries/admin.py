@@ -18,7 +18,7 @@ from empowerment.csvformat import import_kind
 from empowerment.db import Database
 from empowerment.errors import EmpowermentError
 from empowerment.models import AppSetting, BudgetPolicy, Employee, Location, Team
-from empowerment.models.lookups import money_recorded_at
+from empowerment.models.lookups import money_recorded_at, policy_money
 from empowerment.queries.budgets import BudgetStatus, status_in_session
 
 DEFAULT_GUIDELINE = """\
@@ -72,13 +72,14 @@ def teams_for(db: Database, actor: Actor) -> pd.DataFrame:
 
 POLICY_COLUMNS = [
     "name", "scope", "allowance_cents", "period", "rollover", "customer_daily_cap_cents",
-    "review_above_cents", "approval_above_cents", "effective_from", "created_at",
+    "review_above_cents", "approval_above_cents", "effective_from", "created_at", "currency", "locale",
 ]
 
 
 def policy_versions(db: Database, actor: Actor) -> pd.DataFrame:
     """Every version of every budget policy, newest first within each name (admins, hr), in
-    words: whom it applies to ("Team: Front desk"), its period and rollover by their labels."""
+    words: whom it applies to ("Team: Front desk"), its period and rollover by their labels, and
+    the currency and locale its amounts are in (`models.lookups.policy_money`)."""
     access.require(actor, "policy.read")
     with db.read() as session:
         rows = session.execute(
@@ -87,15 +88,18 @@ def policy_versions(db: Database, actor: Actor) -> pd.DataFrame:
             .outerjoin(Employee, Employee.id == BudgetPolicy.employee_id)
             .order_by(BudgetPolicy.name, BudgetPolicy.effective_from.desc(), BudgetPolicy.id.desc())
         ).all()
-    records = []
-    for policy, team_name, employee_name in rows:
-        scope = (f"Team: {team_name}" if team_name else f"Employee: {employee_name}" if employee_name
-                 else f"Role: {policy.role.heading}" if policy.role else "Everyone")
-        records.append([
-            policy.name, scope, policy.allowance_cents, policy.period.label, policy.rollover.label,
-            policy.customer_daily_cap_cents, policy.review_above_cents, policy.approval_above_cents,
-            policy.effective_from, policy.created_at,
-        ])
+        records = []
+        for policy, team_name, employee_name in rows:
+            scope = (f"Team: {team_name}" if team_name else f"Employee: {employee_name}" if employee_name
+                     else f"Role: {policy.role.heading}" if policy.role else "Everyone")
+            team = session.get(Team, policy.team_id) if policy.team_id else None
+            employee = session.get(Employee, policy.employee_id) if policy.employee_id else None
+            money = policy_money(session, team, employee)  # the amounts are in its currency
+            records.append([
+                policy.name, scope, policy.allowance_cents, policy.period.label, policy.rollover.label,
+                policy.customer_daily_cap_cents, policy.review_above_cents, policy.approval_above_cents,
+                policy.effective_from, policy.created_at, money.currency, money.locale,
+            ])
     return pd.DataFrame(records, columns=POLICY_COLUMNS)
 
 

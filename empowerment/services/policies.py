@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from empowerment import access, audit, clock
 from empowerment.actor import Actor
 from empowerment.db import Database
-from empowerment.errors import InvalidInput
+from empowerment.errors import InvalidAmount, InvalidInput
 from empowerment.models import (
     Budget,
     BudgetPolicy,
@@ -31,8 +31,8 @@ from empowerment.models import (
     Rollover,
     Team,
 )
-from empowerment.models.lookups import choose_policy
-from empowerment.money import MAX_AMOUNT_CENTS, format_cents
+from empowerment.models.lookups import MoneyHere, choose_policy, policy_money
+from empowerment.money import MAX_AMOUNT_CENTS, AmbiguousAmount, check_minor, format_money, parse_amount
 from empowerment.periods import next_period_start
 from empowerment.services.ledger import post
 
@@ -46,14 +46,17 @@ class PolicyRequest:
     the policy is for everyone."""
 
     name: str
-    allowance_cents: int
+    # Amounts: an int is minor units of the policy's currency; text (what a person typed) is read
+    # in the currency and locale of whom the policy is for (`policy_money`): "12,50" at a French
+    # desk, "1250" yen at a Tokyo one.
+    allowance_cents: int | str
     period: Period
     team_code: str | None = None
     role: Role | None = None
     employee_code: str | None = None
-    customer_daily_cap_cents: int = DEFAULT_CUSTOMER_DAILY_CAP_CENTS
-    review_above_cents: int | None = None
-    approval_above_cents: int | None = None
+    customer_daily_cap_cents: int | str = DEFAULT_CUSTOMER_DAILY_CAP_CENTS
+    review_above_cents: int | str | None = None
+    approval_above_cents: int | str | None = None
     rollover: Rollover = Rollover.NONE
     immediate: bool = False
     today: date | None = None
@@ -71,16 +74,45 @@ def _validate(request: PolicyRequest) -> str:
         raise InvalidInput(f"Keep the policy name under {MAX_NAME_CHARS} characters.")
     if sum(x is not None for x in (request.team_code, request.role, request.employee_code)) > 1:
         raise InvalidInput("A policy applies to one team, one role or one employee, not several.")
-    for label, cents in (("The allowance", request.allowance_cents),
-                         ("The limit per customer per day", request.customer_daily_cap_cents),
-                         ("'Review above'", request.review_above_cents),
-                         ("'Approval above'", request.approval_above_cents)):
-        if cents is not None and not 0 <= cents <= MAX_AMOUNT_CENTS:
-            raise InvalidInput(f"{label} must be between {format_cents(0)} and {format_cents(MAX_AMOUNT_CENTS)}.")
-    if (request.approval_above_cents is not None and request.review_above_cents is not None
-            and request.approval_above_cents < request.review_above_cents):
-        raise InvalidInput("'Approval above' must not be lower than 'review above'.")
     return name
+
+
+@dataclass(frozen=True)
+class _Amounts:
+    allowance: int
+    cap: int
+    review: int | None
+    approval: int | None
+
+
+def _amounts(request: PolicyRequest, money: MoneyHere) -> _Amounts:
+    """The request's amounts in minor units of `money`'s currency, each checked, with the field's
+    name in the sentence when it is refused."""
+    def read(label: str, value: int | str | None) -> int | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            amount = (check_minor(value, money.currency) if isinstance(value, int) and not isinstance(value, bool)
+                      else parse_amount(str(value), money.locale, currency=money.currency))
+        except AmbiguousAmount as exc:  # the sentence asks which was meant; the form is typed again
+            raise AmbiguousAmount(f"{label}: {exc}", exc.choices) from exc
+        except InvalidAmount as exc:
+            raise InvalidAmount(f"{label}: {exc}") from exc
+        if not 0 <= amount <= MAX_AMOUNT_CENTS:
+            low, high = (format_money(x, money.currency, money.locale) for x in (0, MAX_AMOUNT_CENTS))
+            raise InvalidInput(f"{label} must be between {low} and {high}.")
+        return amount
+
+    allowance = read("The allowance", request.allowance_cents)
+    if allowance is None:
+        raise InvalidInput("Enter the allowance, for example 500.")
+    cap = read("The limit per customer per day", request.customer_daily_cap_cents)
+    amounts = _Amounts(allowance, DEFAULT_CUSTOMER_DAILY_CAP_CENTS if cap is None else cap,
+                       read("'Review above'", request.review_above_cents),
+                       read("'Approval above'", request.approval_above_cents))
+    if amounts.approval is not None and amounts.review is not None and amounts.approval < amounts.review:
+        raise InvalidInput("'Approval above' must not be lower than 'review above'.")
+    return amounts
 
 
 def set_policy(db: Database, actor: Actor, request: PolicyRequest) -> BudgetPolicy:
@@ -90,20 +122,23 @@ def set_policy(db: Database, actor: Actor, request: PolicyRequest) -> BudgetPoli
     today = request.today or clock.business_today()
     with db.write() as session:
         team_id = employee_id = None
+        team = employee = None
         if request.team_code:
             team = session.scalar(select(Team).where(Team.code == request.team_code))
             if team is None:
                 raise InvalidInput(f"No team with id '{request.team_code}'.")
             team_id = team.id
         if request.employee_code:
-            employee_id = access.employee(session, actor, "policy.set", request.employee_code).id
+            employee = access.employee(session, actor, "policy.set", request.employee_code)
+            employee_id = employee.id
+        amounts = _amounts(request, policy_money(session, team, employee))
         exists = session.scalar(select(func.count()).where(BudgetPolicy.name == name))
         effective_from = today if (request.immediate or not exists) else next_period_start(request.period, today)
         policy = BudgetPolicy(
             name=name, team_id=team_id, role=request.role, employee_id=employee_id,
-            allowance_cents=request.allowance_cents, period=request.period, rollover=request.rollover,
-            customer_daily_cap_cents=request.customer_daily_cap_cents,
-            review_above_cents=request.review_above_cents, approval_above_cents=request.approval_above_cents,
+            allowance_cents=amounts.allowance, period=request.period, rollover=request.rollover,
+            customer_daily_cap_cents=amounts.cap, review_above_cents=amounts.review,
+            approval_above_cents=amounts.approval,
             effective_from=effective_from, created_by_id=actor.employee_id,
         )
         session.add(policy)
@@ -111,9 +146,9 @@ def set_policy(db: Database, actor: Actor, request: PolicyRequest) -> BudgetPoli
         if request.immediate:
             _apply_allowance_now(session, actor, policy, today)
         audit.record(session, actor, "policy.set", "budget_policy", policy.id, dict(
-            name=name, allowance_cents=request.allowance_cents, period=request.period.value,
-            scope=request.scope_label, customer_daily_cap_cents=request.customer_daily_cap_cents,
-            review_above_cents=request.review_above_cents, approval_above_cents=request.approval_above_cents,
+            name=name, allowance_cents=amounts.allowance, period=request.period.value,
+            scope=request.scope_label, customer_daily_cap_cents=amounts.cap,
+            review_above_cents=amounts.review, approval_above_cents=amounts.approval,
             rollover=request.rollover.value, effective_from=effective_from, immediate=request.immediate,
         ))
         return policy

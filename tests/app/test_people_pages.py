@@ -329,6 +329,30 @@ def test_a_manager_features_a_story(org: Org) -> None:
 
 # --- Policies, hand-over, audit log ---------------------------------------------------------------
 
+def test_a_tokyo_teams_policy_is_typed_and_shown_in_yen(org: Org) -> None:
+    from empowerment.models import Location, Team
+    from empowerment.services.organisation import set_location_money
+
+    make_team(org.db, "TYO", location="Tokyo")
+    with org.db.read() as s:
+        tokyo = s.scalar(select(Location.code).join(Team, Team.location_id == Location.id).where(Team.code == "TYO"))
+    set_location_money(org.db, SYSTEM, tokyo, "JPY", None)
+    at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
+    at.text_input(key="po_name").set_value("Tokyo desk")
+    at.selectbox(key="po_scope").set_value("team:TYO")
+    at.text_input(key="po_allowance").set_value("50000")
+    at.text_input(key="po_cap").set_value("20000")
+    at.button(key="FormSubmitter:po_policy_form-Save policy").click().run()
+    assert not at.error, at.error[0].value
+    with org.db.read() as s:
+        saved = s.execute(select(BudgetPolicy.allowance_cents, BudgetPolicy.customer_daily_cap_cents)
+                          .where(BudgetPolicy.name == "Tokyo desk")).one()
+    assert tuple(saved) == (50_000, 20_000)  # yen have no cents: "50000" is ¥50,000, not ¥5,000,000
+    allowances = at.dataframe[0].value.set_index("name")["allowance"]
+    assert allowances["Tokyo desk"] == "¥50,000" and allowances["Default"] == "$500.00"
+    assert "¥20,000" in at.table[0].value.to_string()
+
+
 def test_an_admin_changes_a_policy_from_the_next_period_or_immediately(org: Org) -> None:
     at = app(org.actors[Role.ADMIN], page=str(ROOT / "pages" / "policies.py"))
     assert not at.exception

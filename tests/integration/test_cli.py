@@ -218,7 +218,7 @@ def test_policy_change_applies_next_period_unless_immediate(cli: Cli) -> None:
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["--allowance", "abc"], "not a number"),
+        (["--allowance", "abc"], "The allowance: 'abc' is not an amount"),
         (["--allowance", "-5"], "negative"),
         (["--allowance", "10", "--team", "NOPE"], "No team with id 'NOPE'"),
         (["--allowance", "10", "--employee", "NOPE"], "No active employee"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -496,3 +497,29 @@ def test_team_figures_across_currencies_convert_at_each_amounts_date_and_one_cur
     queue = team.story_feed(db, SYSTEM)
     assert set(zip(queue["currency"], queue["cost_cents"], strict=True)) <= {("JPY", 10_000), ("USD", 10_000),
                                                                               ("EUR", 1250)}
+
+
+def test_a_policy_typed_by_a_person_is_read_in_its_teams_currency_and_locale(db: Database) -> None:
+    """The Policies page and `policy set` pass the text typed: a Tokyo team's "500" is ¥500, a
+    Paris team's "12,50" is 12,50 €, and one for everyone is in the installation's dollars."""
+    from empowerment.models import Period
+    from empowerment.queries import admin
+    from empowerment.services.policies import PolicyRequest, set_policy
+
+    three_properties(db)
+    for name, team, allowance, cap in (("Tokyo typed", "T-Tokyo", "500", "2000"),
+                                       ("Paris typed", "T-Paris", "12,50", "2000,00"),
+                                       ("Everyone typed", None, "12.50", "")):
+        set_policy(db, SYSTEM, PolicyRequest(name, allowance, Period.MONTH, team_code=team,
+                                             customer_daily_cap_cents=cap, review_above_cents=""))
+    versions = admin.policy_versions(db, SYSTEM).set_index("name")
+    assert versions.loc["Tokyo typed", ["allowance_cents", "customer_daily_cap_cents", "currency"]].tolist() == \
+        [500, 2000, "JPY"]
+    assert versions.loc["Paris typed", ["allowance_cents", "customer_daily_cap_cents", "currency"]].tolist() == \
+        [1250, 200_000, "EUR"]
+    assert versions.loc["Everyone typed", ["allowance_cents", "customer_daily_cap_cents", "currency"]].tolist() == \
+        [1250, 200_000, "USD"]  # an empty limit is the standard one
+    assert versions.loc["Everyone typed", "review_above_cents"] is None or \
+        pd.isna(versions.loc["Everyone typed", "review_above_cents"])
+    with pytest.raises(InvalidAmount, match="^The allowance: .*whole numbers"):
+        set_policy(db, SYSTEM, PolicyRequest("Tokyo decimals", "500.50", Period.MONTH, team_code="T-Tokyo"))
