@@ -130,7 +130,8 @@ with st.form("po_policy_form"):
     st.caption(ui.md(
         "Amounts are typed in the currency of whom the policy is for: a team's or a person's location's, "
         f"the installation's ({ui.money(policies.DEFAULT_CUSTOMER_DAILY_CAP_CENTS)} is its standard limit per "
-        "customer per day) for a role or for everyone."))
+        "customer per day) for a role or for everyone. Amounts are not converted: where a location has "
+        "another currency, give its teams a policy of their own."))
     st.form_submit_button("Save policy", type="primary", on_click=callback(_save_policy))
 
 st.subheader("Empowerment guideline")
