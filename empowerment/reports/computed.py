@@ -7,10 +7,11 @@ worker, ahead of time, for the view a leader opens first) stores it (`services.c
 process then reads one row (`queries.computed`), and loads no incident at all.
 
 A stored view is keyed by what was asked (the kind, its parameters, the analytics' own code) and
-is used only for the data version it was worked out on (`queries.frames.data_version`), so a
-gesture, an import or a merge makes the next reader work it out afresh. Figures are the same as
-computed (`analytics.codec` is lossless), so the page, the command line and the report never
-disagree with a fresh run.
+is used for the data version it was worked out on (`queries.frames.data_version`), so a gesture,
+an import or a merge makes the next reader work it out afresh; only a view that was slow to work
+out (a chain's) may be shown on older data for a few minutes, and the page then says when it was
+worked out. Figures are the same as computed (`analytics.codec` is lossless), so the page and the
+command line never disagree with a fresh run.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from empowerment import settings
 from empowerment.actor import Actor
 from empowerment.analytics import PayoffRequest, what_works
 from empowerment.analytics.payoff import PayoffView, payoff_view
+from empowerment.analytics.result import DEFAULT_MARGIN, DEFAULT_RECOVERY_WINDOW_HOURS
 from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.queries import computed as computed_queries
@@ -51,11 +53,12 @@ REFRESH_SECONDS = 300  # the worker works the opening view out again at most thi
 
 @cache
 def code_fingerprint() -> str:
-    """The analytics' own source: a release that changes how a figure is worked out never reads
-    a figure stored by the one before."""
+    """The source of the analytics and of the frames they read: a release that changes how a
+    figure is worked out never reads a figure stored by the one before."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent.parent
-    for path in sorted((package / "analytics").glob("*.py")) + [Path(__file__).resolve()]:
+    sources = [*(package / "analytics").glob("*.py"), *(package / "queries" / "frames").glob("*.py")]
+    for path in sorted(sources) + [Path(__file__).resolve()]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -74,13 +77,14 @@ def stored_or_computed(db: Database, actor: Actor, kind: str, parameters: dict[s
     installation's are always worked out again: it is quick). -> the value, and when it was
     worked out if that was on older data (None: on the data as it is now)."""
     key = key_of(kind, parameters)
-    found = computed_queries.stored(db, actor, key)
-    if found is not None:
-        if found.data_version == version:
-            return found.value, None
-        if (stale_seconds and found.seconds >= SLOW_SECONDS
-                and utc_now() - found.computed_at < timedelta(seconds=stale_seconds)):
-            return found.value, found.computed_at
+    state = computed_queries.stored_state(db, actor, key)  # the figure itself is read only if usable
+    if state is not None:
+        current = state.data_version == version
+        if current or (stale_seconds and state.seconds >= SLOW_SECONDS
+                       and utc_now() - state.computed_at < timedelta(seconds=stale_seconds)):
+            value = computed_queries.stored(db, actor, key)
+            if value is not None:
+                return value, None if current else state.computed_at
     started = time.perf_counter()
     value = compute()
     try:
@@ -99,8 +103,8 @@ class PayoffScope:
     location: str | None = None
     team: str | tuple[str, ...] | None = None
     horizon_days: int = DEFAULT_HORIZON_DAYS
-    recovery_window_hours: int = 0
-    margin: float = 0.0
+    recovery_window_hours: int = DEFAULT_RECOVERY_WINDOW_HOURS
+    margin: float = DEFAULT_MARGIN
 
     @classmethod
     def default(cls) -> PayoffScope:
@@ -158,7 +162,8 @@ def categories(db: Database, actor: Actor, version: str, frames: Frames,
 def due(db: Database, every_seconds: float = REFRESH_SECONDS) -> bool:
     """True when the opening view is not stored yet, or was worked out on other data more than
     `every_seconds` ago (a busy chain's data changes every minute: the view follows every few)."""
-    found = computed_queries.stored(db, Actor.system("payoff"), key_of("payoff view", PayoffScope.default().parameters()))
+    found = computed_queries.stored_state(db, Actor.system("payoff"),
+                                          key_of("payoff view", PayoffScope.default().parameters()))
     if found is None:
         return True
     if found.data_version == frame_queries.data_version(db):
