@@ -49,11 +49,34 @@ READ_BATCH = 500_000  # SQLite rows per parsed batch
 _LOCK = 715_001  # advisory lock key of the outcomes (any constant; PostgreSQL only)
 
 
+@dataclass(frozen=True)
+class Inserted:
+    """Transactions a writer inserted (and none it updated), still in its memory: a refresh after
+    them reads from the database only the transactions before them (ids up to `before_id`, read
+    by `before_inserting`) and takes these as they are, instead of reading back what was just
+    written (a 5M-row import: seconds and a GB saved)."""
+
+    before_id: int
+    rows: pd.DataFrame  # customer_id, occurred_at, amount_cents: exactly as written
+
+
+def before_inserting(session: Session) -> int | None:
+    """Inside a write unit, just before it inserts transactions it will pass to `refresh` as
+    `Inserted`: takes the outcomes' exclusive lock (PostgreSQL; held to commit, so no other
+    writer of transactions commits in between) and -> the highest transaction id now (None when
+    the outcomes were never built: nothing to refresh)."""
+    if session.get(OutcomesState, 1) is None:
+        return None
+    _lock(session, np.zeros(0, dtype=np.int64), exclusive=True)
+    return int(session.scalar(select(func.coalesce(func.max(table_of(Transaction).c.id), 0))) or 0)
+
+
 def refresh(session: Session, customer_ids: Iterable[int] | np.ndarray, *, transactions_changed: bool = False,
-            incident_ids: Iterable[int] | np.ndarray = ()) -> None:
+            incident_ids: Iterable[int] | np.ndarray = (), inserted: Inserted | None = None) -> None:
     """Inside the caller's write unit, after its writes: the outcome rows of the incidents of
     `customer_ids` (and of `incident_ids`, wherever they now belong) computed again. Say
-    `transactions_changed` when transactions were written, so the state records them."""
+    `transactions_changed` when transactions were written, so the state records them; pass
+    what was `inserted` when the writer only inserted them and still holds them."""
     state = session.get(OutcomesState, 1)
     if state is None:
         return  # never built: nothing to keep current (the payoff reads the transactions)
@@ -61,7 +84,7 @@ def refresh(session: Session, customer_ids: Iterable[int] | np.ndarray, *, trans
     incidents_moved = _ids(incident_ids)
     _lock(session, customers, exclusive=transactions_changed or customers.size > 100)
     if customers.size or incidents_moved.size:
-        _replace(session, customers, incidents_moved, state.recovery_window_hours)
+        _replace(session, customers, incidents_moved, state.recovery_window_hours, inserted)
     if transactions_changed:
         _record_transactions(session, state)
 
@@ -115,7 +138,8 @@ def _lock(session: Session, customers: np.ndarray, *, exclusive: bool) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK}, {int(customer) % 2_000_000_000})")
 
 
-def _replace(session: Session, customers: np.ndarray, moved: np.ndarray, hours: int) -> None:
+def _replace(session: Session, customers: np.ndarray, moved: np.ndarray, hours: int,
+             inserted: Inserted | None = None) -> None:
     """The outcome rows of the customers' incidents and of `moved` ones, replaced: the ids go into
     a temporary table once, and every read and delete after is one statement joined to it."""
     conn = session.connection()
@@ -130,7 +154,7 @@ def _replace(session: Session, customers: np.ndarray, moved: np.ndarray, hours: 
         f"DELETE FROM incident_outcomes WHERE customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_CUSTOMERS})")
     conn.exec_driver_sql(
         f"DELETE FROM incident_outcomes WHERE incident_id IN (SELECT id FROM {_IDS} WHERE kind IN ({_MOVED}, {_INCIDENTS}))")
-    _write(session, incidents, hours)
+    _write(session, incidents, hours, inserted=inserted)
 
 
 _IDS = "_outcome_ids"  # a temporary table: (kind, id) of the ids a refresh works on
@@ -234,10 +258,12 @@ def _frame(rows: list[tuple], names: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _write(session: Session, incidents: pd.DataFrame, hours: int, *, every: bool = False) -> int:
+def _write(session: Session, incidents: pd.DataFrame, hours: int, *, every: bool = False,
+           inserted: Inserted | None = None) -> int:
     """Insert the outcome rows of `incidents` (`every`: all incidents, so all transactions are read):
     the transactions of their customers in one read (off the (customer, time) index, in its
-    order), one vectorised computation, one bulk insert."""
+    order; with `inserted`, only those before them, and those from memory), one vectorised
+    computation, one bulk insert."""
     if incidents.empty:
         return 0
     conn = session.connection()
@@ -246,12 +272,27 @@ def _write(session: Session, incidents: pd.DataFrame, hours: int, *, every: bool
                              _TRANSACTION_COLUMNS)
     else:
         _fill_ids(conn, _OF_INCIDENTS, incidents["customer_id"].to_numpy(dtype=np.int64))
+        earlier = "" if inserted is None else f" AND t.id <= {int(inserted.before_id)}"
         transactions = _read(conn, (
             "SELECT t.customer_id, t.occurred_at, t.amount_cents FROM transactions t "
-            f"WHERE t.customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_OF_INCIDENTS})"), _TRANSACTION_COLUMNS)
+            f"WHERE t.customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_OF_INCIDENTS}){earlier}"),
+            _TRANSACTION_COLUMNS)
+        if inserted is not None:
+            transactions = _with_inserted(transactions, inserted.rows, incidents["customer_id"])
     frame = outcome_columns(incidents, transactions, hours)
     _insert_rows(conn, frame)
     return len(frame)
+
+
+def _with_inserted(read: pd.DataFrame, inserted: pd.DataFrame, customers: pd.Series) -> pd.DataFrame:
+    """The transactions read, and the inserted ones of the same customers (any order: the
+    linkage sorts), in the read's column types."""
+    rows = inserted.loc[inserted["customer_id"].isin(customers.to_numpy(dtype="int64")).to_numpy(),
+                        list(_TRANSACTION_COLUMNS)]
+    rows = pd.DataFrame({"customer_id": rows["customer_id"].to_numpy(dtype="int64"),
+                         "occurred_at": rows["occurred_at"].to_numpy(dtype="datetime64[us]"),
+                         "amount_cents": rows["amount_cents"].to_numpy(dtype="int64")})
+    return rows if read.empty else pd.concat([read, rows], ignore_index=True)
 
 
 def _insert_rows(conn: Connection, frame: pd.DataFrame) -> None:

@@ -499,6 +499,20 @@ def test_progress_is_reported_a_few_dozen_times_at_most_and_ends_at_one(
     assert all(isinstance(m, str) and m for _, m in calls)
 
 
+def test_progress_moves_while_the_rows_are_added_after_new_customers_rebuilt_their_indexes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Creating many customers rebuilds their indexes; that step once reported 93%, and the bar
+    # then stood still for the whole insert of the transactions.
+    monkeypatch.setattr(importing.writing, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(importing.writing, "REBUILD_INDEXES_FROM_ROWS", 50)
+    calls: list[tuple[float, str]] = []
+    text = TX_HEADER + "".join(f"T{i},C{i % 400},2024-01-01,1\n" for i in range(4_000))
+    run(db, "transactions", text, progress=lambda fraction, message: calls.append((fraction, message)))
+    adding = [f for f, m in calls if m.startswith("Adding")]
+    assert len(adding) >= 5, calls
+
+
 def test_the_portable_core_path_and_the_fast_path_write_the_same_rows(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,6 +28,7 @@ from empowerment.services.importing.references import (
     ensure_locations,
     match_named,
 )
+from empowerment.services.importing.values import as_us
 from empowerment.services.importing.writing import bulk_insert, bulk_update
 
 
@@ -151,15 +152,26 @@ def import_transactions(job: Job) -> None:
     if len(data) >= writing.REBUILD_INDEXES_FROM_ROWS:  # a big load: written in the order its indexes build fastest
         data = _in_code_order(data) if job.dialect == "postgresql" else _in_index_order(data)
     plan = plan_rows(job, table, data, fields)
+    action = plan["action"].to_numpy()
+    only_inserts = not job.dry_run and bool((action == "insert").any()) and not (action == "update").any()
+    # the outcomes' refresh then takes the new rows from here instead of reading them back
+    before_id = outcomes.before_inserting(job.session) if only_inserts else None
     apply_plan(job, table, plan, fields, {})
     if not job.dry_run:
-        changed = plan["action"].to_numpy() != "same"
+        changed = action != "same"
         # a transaction moved to another customer changes the outcomes of both
         before = plan["customer_id__db"] if "customer_id__db" in plan else pd.Series(dtype="float64")
         touched = np.concatenate([plan.loc[changed, "customer_id"].to_numpy(dtype="float64"),
                                   pd.to_numeric(before[changed] if len(before) else before).to_numpy(dtype="float64")])
         if changed.any():
-            outcomes.refresh(job.session, touched, transactions_changed=True)
+            inserted = None
+            if before_id is not None:
+                new = plan.loc[action == "insert"]
+                inserted = outcomes.Inserted(before_id, pd.DataFrame({
+                    "customer_id": new["customer_id"].to_numpy(dtype="int64"),
+                    "occurred_at": as_us(new["occurred_at"]).to_numpy(),
+                    "amount_cents": new["amount_cents"].to_numpy(dtype="int64")}))
+            outcomes.refresh(job.session, touched, transactions_changed=True, inserted=inserted)
 
 
 def _in_code_order(data: pd.DataFrame) -> pd.DataFrame:

@@ -38,7 +38,12 @@ from empowerment.services.importing.job import Job
 from empowerment.services.importing.values import as_us
 
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
-SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while importing (allocated only as used)
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while inserting (allocated only as used)
+# ...and while building indexes again: SQLite's sorter sorts runs of the page cache's size in
+# memory, and runs that fit the CPU's caches, merged on two threads, sort 5M codes 2x faster
+# (7.6 s -> 3.0 s; the (customer, time) index 5.3 s -> 2.5 s) than one run of 256 MB.
+SQLITE_INDEX_CACHE_KIB = 8 * 1024
+SQLITE_SORT_THREADS = 2
 REBUILD_INDEXES_FROM_ROWS = 20_000  # see _bulk_mode
 POSTGRES_INDEX_MEMORY = "512MB"  # maintenance_work_mem while a big load builds its indexes again
 COPY_WRITE_BYTES = 1 << 20  # COPY data is sent in pieces of this size
@@ -127,7 +132,7 @@ def bulk_insert(
         return
     conn = job.session.connection()
     start, end = span
-    with _bulk_mode(job, conn, table, total):
+    with _bulk_mode(job, conn, table, total, end):
         if USE_FAST_PATHS and job.dialect == "sqlite":
             _insert_sqlite(job, conn, table, frame, span, label)
             return
@@ -187,7 +192,7 @@ def _insert_chunk(job: Job, conn: Connection, table: Table, chunk: pd.DataFrame)
 
 
 @contextmanager
-def _bulk_mode(job: Job, conn: Connection, table: Table, rows: int) -> Iterator[None]:
+def _bulk_mode(job: Job, conn: Connection, table: Table, rows: int, at: float) -> Iterator[None]:
     """Inside the import's transaction, for the fast paths: SQLite gets a larger page cache for
     this connection; big loads (relative to the table) drop what can be built again faster
     afterwards (see the module's text) and build it again from its stored definition."""
@@ -203,10 +208,16 @@ def _bulk_mode(job: Job, conn: Connection, table: Table, rows: int) -> Iterator[
         if _worth_rebuilding(conn, table, rows):
             rebuild = _drop_sqlite_indexes(conn, table) if sqlite else _drop_postgres_checks(conn, table)
         yield
+        if rebuild and sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_INDEX_CACHE_KIB}")
+            old_threads = conn.exec_driver_sql("PRAGMA threads").scalar()
+            conn.exec_driver_sql(f"PRAGMA threads={SQLITE_SORT_THREADS}")
         if rebuild:
-            job.progress(0.93, f"Rebuilding {len(rebuild)} index{'es' if len(rebuild) > 1 else ''}")
+            job.progress(at, f"Rebuilding {len(rebuild)} index{'es' if len(rebuild) > 1 else ''}")
         for sql in rebuild:
             conn.exec_driver_sql(sql)
+        if rebuild and sqlite:
+            conn.exec_driver_sql(f"PRAGMA threads={int(old_threads or 0)}")
     finally:
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache or -2000)}")
