@@ -70,6 +70,7 @@ def code_fingerprint() -> str:
     sources = [*(package / "analytics").glob("*.py"), *(package / "queries" / "frames").glob("*.py")]
     for path in sorted(sources) + [Path(__file__).resolve()]:
         digest.update(path.read_bytes())
+    digest.update(repr(LINKED_COLUMNS).encode())  # the report's stored rows carry these columns only
     return digest.hexdigest()[:16]
 
 
@@ -335,13 +336,14 @@ def refresh_read_lately(db: Database, actor: Actor | None = None, frames: Frames
     started = time.perf_counter() if started is None else started
     version = frame_queries.data_version(db)
     frames = frames or _frames_once(db)
-    done = 0
+    done = attempted = 0
     for row in _read_lately(db, actor, version):
-        if done and time.perf_counter() - started >= seconds:
+        if attempted and time.perf_counter() - started >= seconds:
             break
         recompute = RECOMPUTE.get(row.kind)
         if recompute is None:
             continue
+        attempted += 1
         try:
             parameters = json.loads(row.parameters)
             if key_of(row.kind, parameters) != row.key:  # never readable again: a reader asks by today's key
