@@ -9,6 +9,9 @@
    empowerment SQL, three charts through vl-convert (cold) and the PDF. Target: <= 15 s.
 3. Times the same build in this process, split into "assemble" and each renderer, and checks the
    PDF opens and the workbook's totals match the report's tables.
+4. Times "assemble" once more with the payoff read from the store (`reports.computed`: what a
+   reader gets when someone, or the worker, worked the figures out on this data already).
+Both timed builds first forget the stored figures, so they measure working the payoff out.
 """
 
 from __future__ import annotations
@@ -75,6 +78,12 @@ def cli_seconds(url: str, first: str, last: str, out: Path) -> tuple[float, floa
     return wall, cpu, after.ru_maxrss / 1024
 
 
+def clear_stored(database: Database) -> None:
+    """Forget the stored figures (a kept file, or the run before, has some): the next build works out."""
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM computed_results")
+
+
 def in_process(database: Database, first: str, last: str, screenshot: Path | None) -> dict[str, float]:
     from openpyxl import load_workbook
     from pypdf import PdfReader
@@ -85,9 +94,13 @@ def in_process(database: Database, first: str, last: str, screenshot: Path | Non
     from empowerment.reports.render_xlsx import SHEET_NAMES, render_xlsx
 
     times: dict[str, float] = {}
+    clear_stored(database)
     started = time.perf_counter()
     report = build_joint_report(database, Actor.system("bench"), ReportRequest(date_from=first, date_to=last))
     times["assemble"] = time.perf_counter() - started
+    started = time.perf_counter()
+    build_joint_report(database, Actor.system("bench"), ReportRequest(date_from=first, date_to=last))
+    times["assemble_stored"] = time.perf_counter() - started
     outputs = {}
     for name, render in (("pdf", render_pdf), ("xlsx", render_xlsx), ("html", render_html)):
         started = time.perf_counter()
@@ -129,6 +142,7 @@ def main() -> int:
     print(f"report: demo scale {args.scale:g} ({made}): {sizes['customers']:,} customers, "
           f"{sizes['incidents']:,} incidents, {sizes['gestures']:,} gestures, "
           f"{sizes['transactions']:,} transactions; report year {first} to {last}")
+    clear_stored(database)
     with tempfile.TemporaryDirectory() as folder:
         seconds, cpu, peak_mb = cli_seconds(url, first.isoformat(), last.isoformat(), Path(folder) / "report.pdf")
     verdict = "OK" if seconds <= TARGET_SECONDS else "OVER TARGET"
@@ -139,7 +153,7 @@ def main() -> int:
     times = in_process(database, first.isoformat(), last.isoformat(), args.screenshot)
     print(f"report: in process: assemble {times['assemble']:.1f} s, PDF {times['pdf']:.1f} s "
           f"({times['pages']:.0f} pages), XLSX {times['xlsx']:.1f} s ({times['rows']:,.0f} incident rows), "
-          f"HTML {times['html']:.1f} s")
+          f"HTML {times['html']:.1f} s; assemble with the payoff read from the store {times['assemble_stored']:.1f} s")
     database.dispose()
     if not args.keep:
         for suffix in ("", "-wal", "-shm"):

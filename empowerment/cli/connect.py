@@ -311,13 +311,15 @@ def _evidence_round(db: Any, job: dict[str, Any]) -> None:
                    "What tends to work could not be refreshed")
 
 
-def _payoff_round(db: Any, job: dict[str, Any]) -> None:
-    """The Payoff page's opening view, when due (`reports.computed.due`: none yet, or worked out
-    on other data over five minutes ago), so a leader's page on any replica reads it."""
+def _payoff_round(db: Any, job: dict[str, Any], seconds: float | None = None) -> None:
+    """The Payoff page's opening view, then the figures read in the last day, when due
+    (`reports.computed.due`: none yet, or worked out on other data over five minutes ago), so a
+    leader's page or report on any replica reads them. No new figure is started after `seconds`
+    (`computed.ROUND_SECONDS`), so the notifications are not kept waiting."""
     from empowerment.reports import computed
 
-    _in_background(job, "payoff", lambda: computed.due(db),
-                   lambda: "Payoff worked out ahead" if computed.refresh_default(db) else "Payoff already current",
+    budget = computed.ROUND_SECONDS if seconds is None else seconds
+    _in_background(job, "payoff", lambda: computed.due(db), lambda: computed.refresh(db, seconds=budget),
                    "The payoff could not be worked out ahead")
 
 

@@ -696,7 +696,9 @@ class ComputedResult(Base):
     view of a scope, its "what works" breakdowns. `key` names what was asked (a hash of the kind
     and its parameters), `data_version` the data it was worked out on
     (`queries.frames.data_version`); `document` is `analytics.codec` JSON. A row for older data
-    is replaced, never read: a reader asks for the current version."""
+    is replaced, never read: a reader asks for the current version. `parameters` is the request
+    as JSON text and `read_at` the last read, so the worker can work out again, without the
+    reader, what was read lately (`reports.computed.refresh_recently_read`)."""
 
     __tablename__ = "computed_results"
     id: Mapped[IntPK]
@@ -706,3 +708,5 @@ class ComputedResult(Base):
     computed_at: Mapped[datetime] = mapped_column(DateTime)
     seconds: Mapped[float] = mapped_column(Float)
     document: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[str | None] = mapped_column(Text)  # None: stored before migration 0018
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: never read (only worked out ahead)

@@ -1,8 +1,9 @@
 """Build the joint report: one `JointReport` from the database, for HR and CX leads together.
 
 Read side only (`empowerment.queries` for the analysis frames, `metrics` for the empowerment
-SQL, `empowerment.analytics` for the payoff); the only write is the audit record made when
-someone chooses to include customer names. Every output (page, PDF, XLSX, CSV, HTML) is drawn
+SQL, `empowerment.analytics` for the payoff, stored once per data version by `reports.computed`);
+the only write is the audit record made when someone chooses to include customer names (and the
+stored figures' copy and read mark, which change no data). Every output (page, PDF, XLSX, CSV, HTML) is drawn
 from the object this returns, so the figures are identical everywhere.
 """
 
@@ -16,13 +17,13 @@ import pandas as pd
 
 from empowerment import access, settings
 from empowerment.actor import Actor
-from empowerment.analytics import PayoffRequest, PayoffResult, wilson_interval
-from empowerment.analytics.payoff import analyse
+from empowerment.analytics import PayoffResult, wilson_interval
 from empowerment.charts import payoff as payoff_charts
 from empowerment.charts import report as report_charts
 from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.queries import report_metrics
+from empowerment.reports import computed
 from empowerment.reports.care_section import care_tables
 from empowerment.reports.model import (
     JointReport,
@@ -72,7 +73,7 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
         location = report_metrics.location_name(session, location)
     if include_identities and record_access:
         record_identity_access(db, actor, window, location)
-    payoff, linked, conversion = _outcomes(db, window, location, horizon_days, bootstrap)
+    payoff, linked, conversion = _outcomes(db, actor, window, location, horizon_days, bootstrap)
     scope = report_metrics.Scope(window.start, window.end, location)
     with db.read() as session:
         staff = report_metrics.staff_activity(session, scope)
@@ -104,22 +105,17 @@ def build_joint_report(db: Database, actor: Actor, request: ReportRequest) -> Jo
 # --- customer outcomes and charts -------------------------------------------------------------
 
 
-def _outcomes(db: Database, window: ReportWindow, location: str | None, horizon_days: int,
+def _outcomes(db: Database, actor: Actor, window: ReportWindow, location: str | None, horizon_days: int,
               bootstrap: int) -> tuple[PayoffResult, pd.DataFrame, str]:
     """The payoff and its linked rows, and the sentence saying what was converted into the
-    reporting currency ("" when nothing was)."""
-    from empowerment.analytics.linking import OUTCOME_HORIZONS
-    from empowerment.queries.frames import load_analytics_frames
+    reporting currency ("" when nothing was): stored once per data version for every process
+    (`reports.computed`), and kept fresh by the worker while people read it."""
+    from empowerment.queries.frames import data_version
 
-    frames = load_analytics_frames(db, date_from=window.start, date_to=window.last_day,
-                                   location=location, team=None, outcomes=horizon_days in OUTCOME_HORIZONS)
-    # The frames are already scoped; as-of is the database's latest purchase, not the scope's.
     current = settings.current()
-    request = PayoffRequest(horizon_days=horizon_days, as_of=frames.as_of, bootstrap=bootstrap,
-                            recovery_window_hours=current.recovery_window_hours,
-                            margin=current.contribution_margin)
-    payoff, linked = analyse(frames.incidents, frames.gestures, frames.transactions, frames.customers, request)
-    return payoff, linked, frames.conversion.note if frames.conversion else ""
+    scope = computed.ReportScope(window.start, window.last_day, location, horizon_days, bootstrap,
+                                 current.recovery_window_hours, current.contribution_margin)
+    return computed.report_outcomes(db, actor, data_version(db), scope)
 
 
 def _charts(report: JointReport) -> dict[str, ReportChart]:

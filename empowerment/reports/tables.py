@@ -17,6 +17,10 @@ BANDS = ((0.0, "Nothing spent"), (0.25, "Up to 25 %"), (0.50, "25–50 %"), (0.7
          (np.inf, "75 % or more"))
 MIN_TEAM_FOLLOWED_UP = 10  # a team's return rate needs this many followed-up incidents to compare
 UNKNOWN_TEAM = "(no team)"
+# The payoff's linked rows the report reads (its tables, rows and customer labels): the stored
+# report figures keep only these (`reports.computed.report_outcomes`), a fraction of the rows' size.
+LINKED_COLUMNS = ("incident_id", "customer_id", "occurred_at", "category", "location", "team", "recovered",
+                  "eligible", "gesture_count", "spend_cents", "returned_within", "return_days", "revenue_after_cents")
 
 
 # --- customer outcomes ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from empowerment.analytics import codec
 from empowerment.analytics.payoff import PayoffView
@@ -191,3 +191,197 @@ def test_figures_that_cannot_be_stored_are_still_shown(stocked: Database, monkey
     view, _, _ = computed.page_view(stocked, SYSTEM, frame_queries.data_version(stocked), computed.PayoffScope.default(),
                                     _frames(stocked, []))
     assert view.result.overall.incidents > 0
+
+
+# --- what was read lately is kept fresh by the worker ----------------------------------------------
+
+
+def _row(db: Database, key: str) -> ComputedResult | None:
+    with db.read() as session:
+        return session.query(ComputedResult).filter_by(key=key).one_or_none()
+
+
+def _change_the_data(db: Database) -> None:
+    """An audited write (a new employee): every stored figure is then on older data."""
+    from empowerment.actor import Actor
+    from empowerment.models import Role
+    from empowerment.services import accounts
+
+    accounts.create_user(db, Actor.system("test"), username=f"new{utc_now():%H%M%S%f}", name="New Person",
+                         role=Role.ADMIN, password="a-new-person-joins-1")
+
+
+def _worked_out_long_ago(db: Database) -> None:
+    """As if every stored figure had been worked out 10 minutes ago (the worker waits 5)."""
+    with db.write() as session:
+        session.execute(update(ComputedResult).values(computed_at=utc_now() - timedelta(minutes=10)))
+
+
+LOCATION = computed.PayoffScope(location="north")
+MY_TEAMS = computed.PayoffScope(team=("front desk", "support"), horizon_days=30)
+
+
+def _key(scope: computed.PayoffScope) -> str:
+    return computed.key_of("payoff view", scope.parameters())
+
+
+def test_a_read_is_recorded_with_what_was_asked(stocked: Database) -> None:
+    version = frame_queries.data_version(stocked)
+    computed.refresh_default(stocked)  # worked out ahead: nobody read it yet
+    default = _row(stocked, _key(computed.PayoffScope.default()))
+    assert default is not None and default.read_at is None
+    assert json.loads(default.parameters or "") == json.loads(computed.parameters_text(
+        computed.PayoffScope.default().parameters()))
+
+    computed.page_view(stocked, SYSTEM, version, LOCATION, _frames(stocked, []))  # worked out by its reader
+    row = _row(stocked, _key(LOCATION))
+    assert row is not None and row.read_at is not None and json.loads(row.parameters or "")["location"] == "north"
+    assert computed.PayoffScope.from_parameters(json.loads(row.parameters or "")) == LOCATION
+
+    computed.page_view(stocked, SYSTEM, version, computed.PayoffScope.default(), _frames(stocked, []))
+    read = _row(stocked, _key(computed.PayoffScope.default()))
+    assert read is not None and read.read_at is not None  # read from the store: recorded
+
+    a_minute_ago = utc_now() - timedelta(minutes=1)
+    with stocked.write() as session:
+        session.execute(update(ComputedResult).values(read_at=a_minute_ago))
+    computed.page_view(stocked, SYSTEM, version, LOCATION, _frames(stocked, []))
+    again = _row(stocked, _key(LOCATION))
+    assert again is not None and again.read_at == a_minute_ago  # at most every few minutes: no write per rerun
+
+
+def test_a_failing_read_mark_never_costs_the_reader_the_figures(stocked: Database,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    version = frame_queries.data_version(stocked)
+    computed.refresh_default(stocked)
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(computed_service, "record_read", refuse)
+    calls: list[int] = []
+    view, _, _ = computed.page_view(stocked, SYSTEM, version, computed.PayoffScope.default(), _frames(stocked, calls))
+    assert calls == [] and view.result.overall.incidents > 0
+
+
+def test_the_worker_works_out_again_what_was_read_lately_after_a_change(
+        stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    from empowerment.cli import connect
+
+    version = frame_queries.data_version(stocked)
+    computed.refresh_default(stocked)
+    computed.page_view(stocked, SYSTEM, version, LOCATION, _frames(stocked, []))  # a reader's own scopes
+    computed.what_works_view(stocked, SYSTEM, version, MY_TEAMS, "category", None, _frames(stocked, []))
+    _change_the_data(stocked)
+    assert not computed.due(stocked)  # worked out under five minutes ago: not yet
+    _worked_out_long_ago(stocked)
+    assert computed.due(stocked)
+    read_before = _row(stocked, _key(LOCATION)).read_at  # type: ignore[union-attr]
+
+    job: dict[str, Any] = {}
+    connect._payoff_round(stocked, job)
+    job["thread"].join(timeout=300)
+    said = capsys.readouterr().out
+    assert "Payoff worked out ahead" in said and "2 figures read lately worked out again" in said
+    assert not computed.due(stocked)
+
+    after = frame_queries.data_version(stocked)
+    calls: list[int] = []
+    view, _, worked_out_at = computed.page_view(stocked, SYSTEM, after, LOCATION, _frames(stocked, calls),
+                                                stale_seconds=0)
+    computed.what_works_view(stocked, SYSTEM, after, MY_TEAMS, "category", None, _frames(stocked, calls),
+                             stale_seconds=0)
+    assert calls == [] and worked_out_at is None  # read for today's data, not worked out
+    assert _row(stocked, _key(LOCATION)).read_at == read_before  # type: ignore[union-attr]  # the worker is no reader
+    assert_same(view, computed.page_view(stocked, SYSTEM, after, LOCATION, _frames(stocked, []), reading=False)[0])
+
+
+def test_the_worker_keeps_to_its_time_and_to_what_was_read_in_the_last_day(stocked: Database) -> None:
+    version = frame_queries.data_version(stocked)
+    scopes = [LOCATION, MY_TEAMS, computed.PayoffScope(horizon_days=180), computed.PayoffScope(horizon_days=365)]
+    for scope in scopes:
+        computed.page_view(stocked, SYSTEM, version, scope, _frames(stocked, []))
+    now = utc_now()
+    with stocked.write() as session:  # read 1 and 2 hours ago, 2 days ago, and never (worked out ahead)
+        for scope, read_at in zip(scopes, (now - timedelta(hours=1), now - timedelta(hours=2),
+                                           now - timedelta(days=2), None), strict=True):
+            session.execute(update(ComputedResult).where(ComputedResult.key == _key(scope)).values(read_at=read_at))
+    _change_the_data(stocked)
+    _worked_out_long_ago(stocked)
+
+    assert computed.refresh_read_lately(stocked, seconds=0) == 1  # out of time: only the last read one
+    after = frame_queries.data_version(stocked)
+    assert [_row(stocked, _key(scope)).data_version == after for scope in scopes] == [  # type: ignore[union-attr]
+        True, False, False, False]
+    _worked_out_long_ago(stocked)
+    assert computed.refresh_read_lately(stocked) == 1  # the other one read today; not the older or unread
+    assert [_row(stocked, _key(scope)).data_version == after for scope in scopes] == [  # type: ignore[union-attr]
+        True, True, False, False]  # the first was already on today's data: not worked out again
+
+
+def test_a_figure_of_another_release_is_worked_out_under_its_new_key(stocked: Database) -> None:
+    version = frame_queries.data_version(stocked)
+    computed.page_view(stocked, SYSTEM, version, LOCATION, _frames(stocked, []))
+    with stocked.write() as session:  # as if stored by the release before (the code is in the key)
+        session.execute(update(ComputedResult).values(key="0" * 64))
+    _change_the_data(stocked)
+    _worked_out_long_ago(stocked)
+    assert computed.refresh_read_lately(stocked) == 1
+    assert _row(stocked, "0" * 64) is None
+    assert _row(stocked, _key(LOCATION)).data_version == frame_queries.data_version(stocked)  # type: ignore[union-attr]
+
+
+def test_pruning_keeps_what_was_read_lately(stocked: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(computed_service, "KEPT", 3)
+    for n in range(3):
+        computed_service.store(stocked, SYSTEM, f"key {n}", "test", "v", [n], 0.0)
+    an_hour_ago = utc_now() - timedelta(hours=1)
+    with stocked.write() as session:  # all worked out an hour ago; key 0 read just now
+        session.execute(update(ComputedResult).values(computed_at=an_hour_ago, read_at=an_hour_ago))
+        session.execute(update(ComputedResult).where(ComputedResult.key == "key 0").values(read_at=utc_now()))
+    computed_service.store(stocked, SYSTEM, "key 3", "test", "v", [3], 0.0, read=False)  # worked out ahead
+    with stocked.read() as session:
+        kept = set(session.scalars(select(ComputedResult.key)))
+    assert kept == {"key 0", "key 2", "key 3"}  # the one used longest ago went
+
+
+# --- the joint report reads its stored figures -----------------------------------------------------
+
+
+def test_the_joint_report_from_the_store_is_the_report_worked_out(db: Database,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from empowerment.reports import ReportRequest, assemble, build_joint_report
+    from empowerment.reports.render_csv import render_csv
+    from empowerment.reports.render_html import render_html
+    from tests.integration.test_reports import PERIOD, SECRET, build_hotel, hr_actor
+
+    build_hotel(db)
+    reader = hr_actor(db)
+    monkeypatch.setattr(assemble, "utc_now", lambda: datetime(2026, 11, 2, 9, 30))  # the one thing that differs
+    request = ReportRequest(period=PERIOD, bootstrap=30, secret=SECRET)
+    worked_out = build_joint_report(db, reader, request)
+    with db.read() as session:
+        kinds = list(session.scalars(select(ComputedResult.kind)))
+    assert kinds == ["report payoff"]
+
+    def no_analysis(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("worked out again instead of read")
+
+    monkeypatch.setattr(computed, "analyse", no_analysis)
+    from_store = build_joint_report(db, reader, request)
+    assert render_csv(from_store) == render_csv(worked_out)
+    for table in worked_out.tables:
+        assert render_csv(from_store, table) == render_csv(worked_out, table)
+    assert render_html(from_store) == render_html(worked_out)
+    assert from_store.summary == worked_out.summary and from_store.warnings == worked_out.warnings
+    assert_same(from_store.payoff, worked_out.payoff)
+
+    monkeypatch.undo()
+    _change_the_data(db)
+    _worked_out_long_ago(db)
+    assert computed.refresh_read_lately(db) == 1  # the worker keeps the report fresh too
+    monkeypatch.setattr(computed, "analyse", no_analysis)
+    monkeypatch.setattr(assemble, "utc_now", lambda: datetime(2026, 11, 2, 9, 30))
+    assert render_html(build_joint_report(db, reader, request)) == render_html(worked_out)  # same data underneath
