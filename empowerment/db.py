@@ -148,10 +148,13 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, wait_seconds: float | None = None) -> Iterator[Session]:
         """A write unit: commits once at the end, rolls back on any exception. A database that is
-        down, locked past the bounded wait or read-only raises `Unavailable` with a sentence."""
-        with _readable_failures(), self._sqlite_writer_turn(), self._write_sessions() as session, session.begin():
+        down, locked past the bounded wait or read-only raises `Unavailable` with a sentence.
+        `wait_seconds` shortens the wait for SQLite's writer turn (a write that may be skipped,
+        such as a read mark, must not wait behind a long import)."""
+        with (_readable_failures(), self._sqlite_writer_turn(wait_seconds), self._write_sessions() as session,
+              session.begin()):
             yield session
 
     def writer_turn(self) -> Any:
@@ -160,7 +163,7 @@ class Database:
         return self._sqlite_writer_turn()
 
     @contextmanager
-    def _sqlite_writer_turn(self) -> Iterator[None]:
+    def _sqlite_writer_turn(self, wait_seconds: float | None = None) -> Iterator[None]:
         """SQLite has one writer at a time. Waiting in SQLite's busy handler sleeps with backoff
         (we measured 8.7 s worst case with 16 writers); a blocking flock on a side file queues
         writers in the kernel and wakes the next one the moment the lock is free. Each unit opens
@@ -170,7 +173,7 @@ class Database:
             return
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            _flock_within(fd, settings.current().db_wait_seconds)
+            _flock_within(fd, settings.current().db_wait_seconds if wait_seconds is None else wait_seconds)
             yield
         finally:
             os.close(fd)  # closing releases the lock

@@ -19,6 +19,7 @@ from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.models import ComputedResult, table
 
+READ_MARK_WAIT_SECONDS = 0.25  # a read mark waits this long at most for SQLite's writer turn, then is skipped
 KEPT = 200  # stored figures at most: the ones used longest ago go (every filter a leader tries is one)
 
 
@@ -53,7 +54,7 @@ def record_read(db: Database, actor: Actor, key: str, at: datetime | None = None
     """Note that a reader used the figure `key` (one small UPDATE; the worker keeps fresh what was
     read lately). The caller decides how often (`reports.computed.READ_MARK_SECONDS`)."""
     access.require(actor, "payoff.read", anywhere=True)
-    with db.write() as session:
+    with db.write(wait_seconds=READ_MARK_WAIT_SECONDS) as session:  # skipped rather than waited for
         session.execute(update(ComputedResult).where(ComputedResult.key == key).values(read_at=at or utc_now()))
 
 

@@ -264,6 +264,27 @@ def test_a_failing_read_mark_never_costs_the_reader_the_figures(stocked: Databas
     assert calls == [] and view.result.overall.incidents > 0
 
 
+def test_a_read_mark_does_not_wait_behind_a_long_write(stocked: Database) -> None:
+    """SQLite: while an import holds the writer's turn, a reader gets its figures at once and the
+    mark is skipped (it would otherwise wait up to the database wait, 30 s)."""
+    import time
+
+    if stocked.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no single writer's turn")
+    version = frame_queries.data_version(stocked)
+    computed.refresh_default(stocked)
+    key = computed.key_of("payoff view", computed.PayoffScope.default().parameters())
+    with stocked.writer_turn():  # another writer's long unit
+        started = time.perf_counter()
+        view, _, _ = computed.page_view(stocked, SYSTEM, version, computed.PayoffScope.default(),
+                                        _frames(stocked, []))
+        waited = time.perf_counter() - started
+    assert view.result.overall.incidents > 0
+    assert waited < computed_service.READ_MARK_WAIT_SECONDS + 1.0
+    with stocked.read() as session:
+        assert session.scalar(select(ComputedResult.read_at).where(ComputedResult.key == key)) is None
+
+
 def test_the_worker_works_out_again_what_was_read_lately_after_a_change(
         stocked: Database, capsys: pytest.CaptureFixture[str]) -> None:
     from empowerment.cli import connect
