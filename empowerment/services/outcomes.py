@@ -43,6 +43,7 @@ from empowerment.clock import utc_now
 from empowerment.db import Database
 from empowerment.models import IncidentOutcome, OutcomesState, Transaction
 from empowerment.models import table as table_of
+from empowerment.services import bulk
 
 INSERT_CHUNK = 50_000  # outcome rows per SQLite executemany
 READ_BATCH = 500_000  # SQLite rows per parsed batch
@@ -297,19 +298,18 @@ def _with_inserted(read: pd.DataFrame, inserted: pd.DataFrame, customers: pd.Ser
 
 def _insert_rows(conn: Connection, frame: pd.DataFrame) -> None:
     """Outcome rows in bulk: SQLite executemany of tuples (times as SQLAlchemy stores them),
-    PostgreSQL COPY of CSV text made by Arrow."""
+    PostgreSQL binary COPY (`services.bulk`)."""
     names = list(frame.columns)
     arrays = [pa.array(frame[n].astype("datetime64[us]").to_numpy(), type=pa.timestamp("us"), from_pandas=True)
               if frame[n].dtype.kind == "M" else pa.array(frame[n].to_numpy(dtype="int64"), type=pa.int64())
               for n in names]
     driver: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        buffer = io.BytesIO()
-        pa_csv.write_csv(pa.Table.from_arrays(arrays, names=names), buffer,
-                         pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
-        with driver.cursor() as cursor, cursor.copy(
-                f"COPY incident_outcomes ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buffer.getvalue())
+        schema = bulk.binary_copy_schema(conn, "incident_outcomes", names)
+        assert schema is not None, "incident_outcomes holds integers and timestamps only"
+        batch = pa.RecordBatch.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema, strict=True)],
+                                           schema=schema)
+        bulk.copy_binary(conn, "incident_outcomes", schema, [batch])
         return
     sql = f"INSERT INTO incident_outcomes ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
     for start in range(0, len(frame), INSERT_CHUNK):

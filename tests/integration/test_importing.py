@@ -533,7 +533,7 @@ def test_rows_the_fast_path_wrote_read_as_identical_through_the_portable_path(
     # PostgreSQL: binary COPY (pgpq) for the import's tables, CSV COPY for a table with a column
     # type binary COPY is not sent as; both must write what the ORM would.
     if postgres_copy == "csv":
-        monkeypatch.setattr(importing.writing, "_binary_copy_types", lambda *_args: None)
+        monkeypatch.setattr(importing.writing.bulk, "binary_copy_schema", lambda *_args: None)
     seed(db)
     fast = {kind: exported(db, kind) for kind in SEED}
     monkeypatch.setattr(importing.writing, "USE_FAST_PATHS", False)
