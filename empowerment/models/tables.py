@@ -393,7 +393,9 @@ class LedgerEntry(Base):
 class Transaction(Base):
     __tablename__ = "transactions"
     id: Mapped[IntPK]
-    code: Mapped[str] = mapped_column(String(64), nullable=False)  # unique: uq_transactions_code below
+    # unique: uq_transactions_code below; compared bytewise on PostgreSQL (migration 0019)
+    code: Mapped[str] = mapped_column(String(64).with_variant(String(64, collation="C"), "postgresql"),
+                                      nullable=False)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     occurred_at: Mapped[Timestamp]
     amount_cents: Mapped[Cents]

@@ -8,8 +8,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import bindparam, update
 
 from empowerment.models import Customer, Employee, Gesture, Incident, Team, Transaction, search_key
@@ -150,7 +148,7 @@ def import_transactions(job: Job) -> None:
     ]
     table = table_of(Transaction)
     if len(data) >= writing.REBUILD_INDEXES_FROM_ROWS:  # a big load: written in the order its indexes build fastest
-        data = _in_code_order(data) if job.dialect == "postgresql" else _in_index_order(data)
+        data = _in_index_order(data)
     plan = plan_rows(job, table, data, fields)
     action = plan["action"].to_numpy()
     only_inserts = not job.dry_run and bool((action == "insert").any()) and not (action == "update").any()
@@ -174,19 +172,10 @@ def import_transactions(job: Job) -> None:
             outcomes.refresh(job.session, touched, transactions_changed=True, inserted=inserted)
 
 
-def _in_code_order(data: pd.DataFrame) -> pd.DataFrame:
-    """PostgreSQL, a big load: the rows in id (code) order, so the unique index on codes is built again from
-    presorted rows; its text sort (by the database's collation) is the dearest part of a big load,
-    the (customer, time) index's integer and time sort much cheaper. Only an order of writing."""
-    if len(data) < 2:
-        return data
-    order = pc.sort_indices(pa.array(data["code"], type=pa.string(), from_pandas=True)).to_numpy()
-    return data.take(order).reset_index(drop=True)
-
-
 def _in_index_order(data: pd.DataFrame) -> pd.DataFrame:
-    """SQLite, a big load: the rows in about the order of the (customer, time) index, so it is built
-    again from presorted rows (4x cheaper than from rows at random). Only an order of writing: the
+    """A big load: the rows in about the order of the (customer, time) index, so it is built again
+    from presorted rows (4x cheaper than from rows at random; the unique index on codes sorts
+    bytewise on both databases, migration 0019). Only an order of writing: the
     rows are the same, their ids (and so an export, which lists by id) follow this order; smaller
     files keep the file's order. Ties are left as they fall."""
     if len(data) < 2:
