@@ -24,7 +24,8 @@ takes a new snapshot per statement).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,6 +48,7 @@ from empowerment.services import bulk
 
 INSERT_CHUNK = 50_000  # outcome rows per SQLite executemany
 READ_BATCH = 500_000  # SQLite rows per parsed batch
+CHECK_KEYS_AFTER_ROWS = 20_000  # PostgreSQL: from this many outcome rows, foreign keys are checked once
 _LOCK = 715_001  # advisory lock key of the outcomes (any constant; PostgreSQL only)
 
 
@@ -309,13 +311,33 @@ def _insert_rows(conn: Connection, frame: pd.DataFrame) -> None:
         assert schema is not None, "incident_outcomes holds integers and timestamps only"
         batch = pa.RecordBatch.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema, strict=True)],
                                            schema=schema)
-        bulk.copy_binary(conn, "incident_outcomes", schema, [batch])
+        with _foreign_keys_checked_at_the_end(conn, len(frame)):
+            bulk.copy_binary(conn, "incident_outcomes", schema, [batch])
         return
     sql = f"INSERT INTO incident_outcomes ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
     for start in range(0, len(frame), INSERT_CHUNK):
         columns = [(a.slice(start, INSERT_CHUNK).cast(pa.string()) if pa.types.is_timestamp(a.type)
                     else a.slice(start, INSERT_CHUNK)).to_numpy(zero_copy_only=False).tolist() for a in arrays]
         driver.executemany(sql, list(zip(*columns, strict=True)))
+
+
+@contextmanager
+def _foreign_keys_checked_at_the_end(conn: Connection, rows: int) -> Iterator[None]:
+    """PostgreSQL, many rows: the foreign key (each row's incident) is dropped and added again,
+    one join over every row instead of one trigger query per row (200k rows: about 2 s saved).
+    Inside the writer's transaction: a failure rolls the DDL back too; the table is locked to its
+    readers until commit, as a big import locks the transactions anyway."""
+    if rows < CHECK_KEYS_AFTER_ROWS:
+        yield
+        return
+    keys = conn.exec_driver_sql(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'incident_outcomes'::regclass AND contype = 'f'").all()
+    for name, _definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE incident_outcomes DROP CONSTRAINT "{name}"')
+    yield
+    for name, definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE incident_outcomes ADD CONSTRAINT "{name}" {definition}')
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:

@@ -179,3 +179,20 @@ def test_a_purchase_landing_between_the_prepared_row_and_the_write_is_not_lost(
     kept = _rows(shop)
     outcomes.rebuild(shop, SYSTEM)
     assert kept == _rows(shop)
+
+
+def test_a_large_refresh_keeps_the_outcomes_foreign_key(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL drops the outcome rows' foreign key for a large refresh and adds it again: the
+    rows are the rebuild's and the key still refuses an outcome of no incident."""
+    monkeypatch.setattr(outcomes, "CHECK_KEYS_AFTER_ROWS", 2)
+    _apply(shop, ("incidents", [(i, CUSTOMERS[i % 4], f"2024-01-{10 + i}T10:00:00") for i in range(6)]),
+           itertools.count())
+    _apply(shop, ("transactions", [(i, CUSTOMERS[i % 4], f"2024-02-{10 + i}T10:00:00", 500) for i in range(8)]),
+           itertools.count())
+    kept = _rows(shop)
+    assert len(kept) == 6
+    outcomes.rebuild(shop, SYSTEM)
+    assert kept == _rows(shop)
+    with pytest.raises(Exception, match="(?i)foreign key"), shop.write() as session:
+        session.execute(insert(IncidentOutcome).values(**{**dict(zip(IncidentOutcome.__table__.c.keys(), kept[0])),
+                                                          "incident_id": 999_999}))
