@@ -194,5 +194,5 @@ def test_a_large_refresh_keeps_the_outcomes_foreign_key(shop: Database, monkeypa
     outcomes.rebuild(shop, SYSTEM)
     assert kept == _rows(shop)
     with pytest.raises(Exception, match="(?i)foreign key"), shop.write() as session:
-        session.execute(insert(IncidentOutcome).values(**{**dict(zip(IncidentOutcome.__table__.c.keys(), kept[0])),
+        session.execute(insert(IncidentOutcome).values(**{**dict(zip(IncidentOutcome.__table__.c.keys(), kept[0], strict=True)),
                                                           "incident_id": 999_999}))
