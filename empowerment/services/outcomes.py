@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,32 +55,59 @@ _LOCK = 715_001  # advisory lock key of the outcomes (any constant; PostgreSQL o
 
 @dataclass(frozen=True)
 class Inserted:
-    """Transactions a writer inserted (and none it updated), still in its memory: a refresh after
-    them reads from the database only the transactions before them (ids up to `before_id`, read
-    by `before_inserting`) and takes these as they are, instead of reading back what was just
-    written (a 5M-row import: seconds and a GB saved)."""
+    """Transactions a writer inserts (and none it updates), still in its memory: a refresh around
+    them reads from the database only the transactions before them (ids up to `before_id`) and
+    takes these as they are, instead of reading back what was just written (a 5M-row import:
+    seconds and a GB saved)."""
 
     before_id: int
     rows: pd.DataFrame  # customer_id, occurred_at, amount_cents: exactly as written
 
 
-def before_inserting(session: Session) -> int | None:
-    """Inside a write unit, just before it inserts transactions it will pass to `refresh` as
-    `Inserted`: takes the outcomes' exclusive lock (PostgreSQL; held to commit, so no other
-    writer of transactions commits in between) and -> the highest transaction id now (None when
-    the outcomes were never built: nothing to refresh)."""
-    if session.get(OutcomesState, 1) is None:
-        return None
+@contextmanager
+def refreshed_around_insert(session: Session, customer_ids: Iterable[int] | np.ndarray,
+                            rows: pd.DataFrame) -> Iterator[None]:
+    """Inside a write unit, around the body that inserts transactions `rows` (customer_id,
+    occurred_at, amount_cents, exactly as written; the writer updates none): the outcome rows of
+    `customer_ids`' incidents, worked out on a second thread while the body inserts (everything
+    they need is read first: the incidents and the transactions before these), then written.
+    Takes the outcomes' exclusive lock first (PostgreSQL; held to commit, so no other writer of
+    transactions commits in between). A failing body writes no outcome row."""
+    state = session.get(OutcomesState, 1)
+    if state is None:
+        yield  # never built: nothing to keep current
+        return
     _lock(session, np.zeros(0, dtype=np.int64), exclusive=True)
-    return int(session.scalar(select(func.coalesce(func.max(table_of(Transaction).c.id), 0))) or 0)
+    before = _transactions_now(session)
+    customers = _ids(customer_ids)
+    conn = session.connection()
+    incidents = _incidents_of(conn, customers, np.zeros(0, dtype=np.int64))
+    transactions = _transactions_of(conn, incidents, Inserted(before[1], rows))
+    hours = state.recovery_window_hours
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcomes") as pool:
+        # numpy and Arrow release the GIL for most of this; the insert runs in SQLite / the server
+        computed = pool.submit(outcome_columns, incidents, transactions, hours)
+        yield
+    _delete_replaced(conn)
+    _insert_rows(conn, computed.result())
+    latest = rows["occurred_at"].max() if len(rows) else None
+    _record_transactions(session, state, after_insert=(before, len(rows), latest))
+
+
+def _transactions_now(session: Session) -> tuple[int, int, datetime | None]:
+    """(count, highest id, latest time) of the transactions table."""
+    transactions = table_of(Transaction)
+    count, highest, latest = session.execute(select(func.count(), func.coalesce(func.max(transactions.c.id), 0),
+                                                    func.max(transactions.c.occurred_at))).one()
+    return int(count), int(highest), latest
 
 
 def refresh(session: Session, customer_ids: Iterable[int] | np.ndarray, *, transactions_changed: bool = False,
-            incident_ids: Iterable[int] | np.ndarray = (), inserted: Inserted | None = None) -> None:
+            incident_ids: Iterable[int] | np.ndarray = ()) -> None:
     """Inside the caller's write unit, after its writes: the outcome rows of the incidents of
     `customer_ids` (and of `incident_ids`, wherever they now belong) computed again. Say
-    `transactions_changed` when transactions were written, so the state records them; pass
-    what was `inserted` when the writer only inserted them and still holds them."""
+    `transactions_changed` when transactions were written, so the state records them. (A writer
+    that only inserts transactions it holds in memory: `refreshed_around_insert`.)"""
     state = session.get(OutcomesState, 1)
     if state is None:
         return  # never built: nothing to keep current (the payoff reads the transactions)
@@ -87,7 +115,7 @@ def refresh(session: Session, customer_ids: Iterable[int] | np.ndarray, *, trans
     incidents_moved = _ids(incident_ids)
     _lock(session, customers, exclusive=transactions_changed or customers.size > 100)
     if customers.size or incidents_moved.size:
-        _replace(session, customers, incidents_moved, state.recovery_window_hours, inserted)
+        _replace(session, customers, incidents_moved, state.recovery_window_hours)
     if transactions_changed:
         _record_transactions(session, state)
 
@@ -141,11 +169,18 @@ def _lock(session: Session, customers: np.ndarray, *, exclusive: bool) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK}, {int(customer) % 2_000_000_000})")
 
 
-def _replace(session: Session, customers: np.ndarray, moved: np.ndarray, hours: int,
-             inserted: Inserted | None = None) -> None:
+def _replace(session: Session, customers: np.ndarray, moved: np.ndarray, hours: int) -> None:
     """The outcome rows of the customers' incidents and of `moved` ones, replaced: the ids go into
     a temporary table once, and every read and delete after is one statement joined to it."""
     conn = session.connection()
+    incidents = _incidents_of(conn, customers, moved)
+    _delete_replaced(conn)
+    _write(session, incidents, hours)
+
+
+def _incidents_of(conn: Connection, customers: np.ndarray, moved: np.ndarray) -> pd.DataFrame:
+    """The incidents of `customers` and the `moved` ones; their ids are left in the temporary
+    table for `_delete_replaced`."""
     _fill_ids(conn, _CUSTOMERS, customers)
     _fill_ids(conn, _MOVED, moved)
     incidents = _read(conn, (
@@ -153,11 +188,15 @@ def _replace(session: Session, customers: np.ndarray, moved: np.ndarray, hours: 
         f"WHERE i.customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_CUSTOMERS}) "
         f"OR i.id IN (SELECT id FROM {_IDS} WHERE kind = {_MOVED})"), _INCIDENT_COLUMNS)
     _fill_ids(conn, _INCIDENTS, incidents["incident_id"].to_numpy(dtype=np.int64))
+    return incidents
+
+
+def _delete_replaced(conn: Connection) -> None:
+    """The stored outcome rows `_incidents_of` listed (and any other of those customers)."""
     conn.exec_driver_sql(
         f"DELETE FROM incident_outcomes WHERE customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_CUSTOMERS})")
     conn.exec_driver_sql(
         f"DELETE FROM incident_outcomes WHERE incident_id IN (SELECT id FROM {_IDS} WHERE kind IN ({_MOVED}, {_INCIDENTS}))")
-    _write(session, incidents, hours, inserted=inserted)
 
 
 _IDS = "_outcome_ids"  # a temporary table: (kind, id) of the ids a refresh works on
@@ -261,30 +300,33 @@ def _frame(rows: list[tuple], names: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _write(session: Session, incidents: pd.DataFrame, hours: int, *, every: bool = False,
-           inserted: Inserted | None = None) -> int:
-    """Insert the outcome rows of `incidents` (`every`: all incidents, so all transactions are read):
-    the transactions of their customers in one read (off the (customer, time) index, in its
-    order; with `inserted`, only those before them, and those from memory), one vectorised
-    computation, one bulk insert."""
+def _write(session: Session, incidents: pd.DataFrame, hours: int, *, every: bool = False) -> int:
+    """Insert the outcome rows of `incidents` (`every`: all incidents, so all transactions are
+    read): one read of their customers' transactions, one vectorised computation, one bulk insert."""
     if incidents.empty:
         return 0
     conn = session.connection()
-    if every:
-        transactions = _read(conn, "SELECT t.customer_id, t.occurred_at, t.amount_cents FROM transactions t",
-                             _TRANSACTION_COLUMNS)
-    else:
-        _fill_ids(conn, _OF_INCIDENTS, incidents["customer_id"].to_numpy(dtype=np.int64))
-        earlier = "" if inserted is None else f" AND t.id <= {int(inserted.before_id)}"
-        transactions = _read(conn, (
-            "SELECT t.customer_id, t.occurred_at, t.amount_cents FROM transactions t "
-            f"WHERE t.customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_OF_INCIDENTS}){earlier}"),
-            _TRANSACTION_COLUMNS)
-        if inserted is not None:
-            transactions = _with_inserted(transactions, inserted.rows, incidents["customer_id"])
-    frame = outcome_columns(incidents, transactions, hours)
+    frame = outcome_columns(incidents, _transactions_of(conn, incidents, every=every), hours)
     _insert_rows(conn, frame)
     return len(frame)
+
+
+def _transactions_of(conn: Connection, incidents: pd.DataFrame, inserted: Inserted | None = None, *,
+                     every: bool = False) -> pd.DataFrame:
+    """The transactions of the incidents' customers (`every`: all of them) in one read, off the
+    (customer, time) index; with `inserted`, only those before them, and those from memory."""
+    if every:
+        return _read(conn, "SELECT t.customer_id, t.occurred_at, t.amount_cents FROM transactions t",
+                     _TRANSACTION_COLUMNS)
+    _fill_ids(conn, _OF_INCIDENTS, incidents["customer_id"].to_numpy(dtype=np.int64))
+    earlier = "" if inserted is None else f" AND t.id <= {int(inserted.before_id)}"
+    transactions = _read(conn, (
+        "SELECT t.customer_id, t.occurred_at, t.amount_cents FROM transactions t "
+        f"WHERE t.customer_id IN (SELECT id FROM {_IDS} WHERE kind = {_OF_INCIDENTS}){earlier}"),
+        _TRANSACTION_COLUMNS)
+    if inserted is not None:
+        transactions = _with_inserted(transactions, inserted.rows, incidents["customer_id"])
+    return transactions
 
 
 def _with_inserted(read: pd.DataFrame, inserted: pd.DataFrame, customers: pd.Series) -> pd.DataFrame:
@@ -353,12 +395,21 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
-def _record_transactions(session: Session, state: OutcomesState) -> None:
-    transactions = table_of(Transaction)
-    count, highest, latest = session.execute(select(func.count(), func.coalesce(func.max(transactions.c.id), 0),
-                                                    func.max(transactions.c.occurred_at))).one()
-    state.transactions_count, state.transactions_max_id = int(count), int(highest)
-    state.transactions_latest_at = latest
+def _record_transactions(session: Session, state: OutcomesState,
+                         after_insert: tuple[tuple[int, int, datetime | None], int, Any] | None = None) -> None:
+    """The state's record of the transactions table; `after_insert` ((count, highest id, latest)
+    before an insert of only new rows, their number, their latest time): counted from those
+    instead of scanning the table again."""
+    if after_insert is None:
+        state.transactions_count, state.transactions_max_id, state.transactions_latest_at = _transactions_now(session)
+    else:
+        (count, _highest, latest), added, added_latest = after_insert
+        highest = session.scalar(select(func.coalesce(func.max(table_of(Transaction).c.id), 0)))
+        if added_latest is not None and not pd.isna(added_latest):
+            added_latest = pd.Timestamp(added_latest).to_pydatetime()
+            latest = added_latest if latest is None else max(latest, added_latest)
+        state.transactions_count, state.transactions_max_id = count + added, int(highest or 0)
+        state.transactions_latest_at = latest
     session.flush()
 
 

@@ -307,6 +307,44 @@ def test_a_bad_file_is_refused_whole_with_every_problem_by_line_and_column(
         assert set(problem) == {"line", "column", "value", "reason"} and problem["reason"]
 
 
+DUPLICATES = TX_HEADER + "T1,C1,2024-01-01,1\nT2,C1,2024-01-01,2\nT1,C1,2024-01-02,3\nT1,C2,2024-01-03,4\n"
+
+
+@pytest.mark.parametrize("with_another_problem", [False, True])
+def test_a_big_load_leaves_duplicate_ids_to_the_unique_index_and_still_names_them(
+    db: Database, monkeypatch: pytest.MonkeyPatch, with_another_problem: bool
+) -> None:
+    monkeypatch.setattr(importing.writing, "REBUILD_INDEXES_FROM_ROWS", 2)  # every file here is big
+    hashed = _count_calls(monkeypatch, importing.validation, "_check_duplicate_ids")
+    error = refused(db, "transactions", DUPLICATES + ("T9,C1,2024-13-01,1\n" if with_another_problem else ""))
+    assert where(error.problems) == [(4, "transaction_id"), (5, "transaction_id"),
+                                     *([(6, "occurred_at")] if with_another_problem else [])]
+    assert "duplicate id; it first appears on line 2" in str(error.problems[0]["reason"])
+    # the problems were worked out after the index refused the rows (or with the other problem)
+    assert hashed["n"] == 1
+    run(db, "transactions", TRANSACTIONS)
+    assert hashed["n"] == 1, "a big load of new rows hashed its ids before the index checked them"
+    run(db, "transactions", TRANSACTIONS.replace("120.00", "121.00"))  # rows matched: checked first
+    assert hashed["n"] == 2
+
+
+def test_a_small_load_and_a_dry_run_check_duplicate_ids_before_writing(db: Database) -> None:
+    assert where(refused(db, "transactions", DUPLICATES).problems) == [(4, "transaction_id"), (5, "transaction_id")]
+    assert where(refused(db, "transactions", DUPLICATES, dry_run=True).problems) == [
+        (4, "transaction_id"), (5, "transaction_id")]
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> dict[str, int]:
+    real, calls = getattr(module, name), {"n": 0}
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 def test_a_bad_file_does_not_touch_rows_it_would_have_updated(db: Database) -> None:
     seed(db, "customers", "transactions")
     text = TRANSACTIONS.replace("120.00", "999.00") + "T9,C1,2024-13-01,1\n"

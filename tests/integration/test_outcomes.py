@@ -19,7 +19,7 @@ from empowerment.analytics import PayoffRequest
 from empowerment.analytics.linking import Outcomes, link_incidents
 from empowerment.db import Database
 from empowerment.errors import EmpowermentError
-from empowerment.models import IncidentOutcome, Role, Transaction
+from empowerment.models import IncidentOutcome, OutcomesState, Role, Transaction
 from empowerment.queries.frames import load_analytics_frames
 from empowerment.services import outcomes
 from empowerment.services.customers import merge_customers
@@ -98,9 +98,16 @@ def test_any_interleaving_of_batches_leaves_the_table_equal_to_a_rebuild(shop: D
     keys = itertools.count(int(datetime.now().timestamp() * 1000))
     for batch in sequence:
         _apply(shop, batch, keys)
-    kept = _rows(shop)
+    kept, recorded = _rows(shop), _state(shop)
     outcomes.rebuild(shop, SYSTEM)
     assert kept == _rows(shop)
+    assert recorded == _state(shop)  # what the payoff checks to trust the table (counted, not rescanned)
+
+
+def _state(db: Database) -> tuple:
+    with db.read() as session:
+        return tuple(session.execute(select(OutcomesState.transactions_count, OutcomesState.transactions_max_id,
+                                            OutcomesState.transactions_latest_at)).one())
 
 
 def _linked(frames_transactions: pd.DataFrame, frames: object, horizon: int) -> pd.DataFrame:

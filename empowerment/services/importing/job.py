@@ -28,6 +28,9 @@ class Job:
     progress: Progress
     session: Session = None  # type: ignore[assignment]
     valid_rows_only: bool = False
+    # False while the ids' duplicates are still to be checked (a big load of a kind whose ids
+    # have a unique index may leave the check to the index: `kinds.import_transactions`).
+    ids_checked: bool = True
     # Importing the valid rows only: the file's cells and lines as read, and the problems of the
     # rows set aside so far.
     file_raw: pd.DataFrame | None = None

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy.exc import IntegrityError
-
 from empowerment import access, audit
 from empowerment.actor import Actor
 from empowerment.clock import utc_now
 from empowerment.csvformat import IMPORT_KINDS, KINDS, FileFormat
 from empowerment.db import Database
 from empowerment.errors import ImportFailed
+from empowerment.services.importing import writing
 from empowerment.services.importing.job import Job
-from empowerment.services.importing.kinds import IMPORTERS
+from empowerment.services.importing.kinds import IDS_CHECKED_BY_THE_DATABASE, IMPORTERS
 from empowerment.services.importing.problems import Problems
 from empowerment.services.importing.reading import Source, decode, parse, read_source
 from empowerment.services.importing.rejects import rejected_rows
 from empowerment.services.importing.summary import ImportSummary, Progress, ProgressCallback
 from empowerment.services.importing.validation import validate
 from empowerment.services.importing.vocabulary_step import apply_vocabulary
-
-try:  # COPY runs on the raw psycopg connection, whose errors SQLAlchemy does not wrap
-    from psycopg.errors import IntegrityError as _PsycopgIntegrityError
-
-    _INTEGRITY_ERRORS: tuple[type[Exception], ...] = (IntegrityError, _PsycopgIntegrityError)
-except ImportError:  # pragma: no cover - psycopg is a requirement
-    _INTEGRITY_ERRORS = (IntegrityError,)
+from empowerment.services.importing.writing import INTEGRITY_ERRORS
 
 
 def import_csv(
@@ -71,8 +64,11 @@ def import_csv(
     summary.rows = len(raw) + problems.count  # so far: one problem per unreadable record
     report(0.1, f"Checking {len(raw):,} rows")
     spec = apply_vocabulary(db, spec, raw, lines, value_mapping, problems, summary.warnings)
+    # a big load of new transactions: their codes' unique index, built again, is the duplicate check
+    ids_later = (kind in IDS_CHECKED_BY_THE_DATABASE and not dry_run and not valid_rows_only
+                 and len(raw) >= writing.REBUILD_INDEXES_FROM_ROWS)
     frame, summary.decimal_mark = validate(
-        raw, lines, spec, problems, summary.warnings, file_format, nul_bytes=nul_bytes
+        raw, lines, spec, problems, summary.warnings, file_format, nul_bytes=nul_bytes, check_ids=not ids_later
     )
     report(0.3, "Looking up existing records")
     job = Job(
@@ -87,13 +83,14 @@ def import_csv(
         now=utc_now(),
         progress=report,
         valid_rows_only=valid_rows_only,
+        ids_checked=not ids_later,
     )
     if valid_rows_only:
         job.file_raw, job.file_lines = raw, lines
         _set_aside(job)
     try:
         _run(db, job, actor)
-    except _INTEGRITY_ERRORS as exc:
+    except INTEGRITY_ERRORS as exc:
         raise _refused_by_the_database(filename, exc) from exc
     if valid_rows_only:
         _finish_rejects(job)

@@ -36,10 +36,12 @@ def validate(
     file_format: FileFormat | None = None,
     *,
     nul_bytes: bool = True,
+    check_ids: bool = True,
 ) -> tuple[pd.DataFrame, str]:
     """-> typed values by CSV column name (None/NaN/NaT where empty or invalid) plus "line", and
     the decimal mark the amounts were read with. `nul_bytes=False` (the file has none) skips
-    looking for them cell by cell."""
+    looking for them cell by cell; `check_ids=False` leaves the ids' duplicates to the importer
+    (`check_duplicate_ids`, see `kinds.import_transactions`)."""
     file_format = file_format or FileFormat()
     money = [raw[c.name].str.strip() for c in spec.columns if c.type in MONEY_TYPES and c.name in raw]
     decimal_mark = file_format.decimal_mark or detect_decimal_mark(money)
@@ -49,9 +51,15 @@ def validate(
             _check_column(
                 out, raw[col.name], col, problems, notes, file_format.date_format, decimal_mark, nul_bytes
             )
-    if spec.columns[0].type == "id":  # kinds without an id column check their own keys
-        _check_duplicate_ids(out, spec.columns[0].name, problems, ignore_case=spec.name == "customers")
+    if check_ids:
+        check_duplicate_ids(out, spec, problems)
     return out, decimal_mark
+
+
+def check_duplicate_ids(out: pd.DataFrame, spec: CsvKind, problems: Problems) -> None:
+    """Later rows with an id already seen are problems (kinds without an id column check their own keys)."""
+    if spec.columns[0].type == "id":
+        _check_duplicate_ids(out, spec.columns[0].name, problems, ignore_case=spec.name == "customers")
 
 
 def _check_column(

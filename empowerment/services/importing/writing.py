@@ -33,11 +33,18 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from sqlalchemy import Boolean, Date, DateTime, Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from empowerment.services import bulk
 from empowerment.services.importing.job import Job
 from empowerment.services.importing.values import as_us
+
+try:  # COPY runs on the raw psycopg connection, whose errors SQLAlchemy does not wrap
+    from psycopg.errors import IntegrityError as _PsycopgIntegrityError
+
+    INTEGRITY_ERRORS: tuple[type[Exception], ...] = (IntegrityError, _PsycopgIntegrityError)
+except ImportError:  # pragma: no cover - psycopg is a requirement
+    INTEGRITY_ERRORS = (IntegrityError,)
 
 CHUNK_ROWS = 50_000  # rows per executemany / COPY chunk
 SQLITE_IMPORT_CACHE_KIB = 256 * 1024  # page cache while inserting (allocated only as used)
@@ -228,30 +235,31 @@ def _bulk_mode(job: Job, conn: Connection, table: Table, rows: int, at: float) -
         return
     sqlite = job.dialect == "sqlite"
     old_cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    old_threads = conn.exec_driver_sql("PRAGMA threads").scalar() if sqlite else None
     if sqlite:
         conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
     try:
         rebuild: list[str] = []
-        if _worth_rebuilding(conn, table, rows):
+        if will_rebuild_indexes(conn, table, rows):
             rebuild = _drop_sqlite_indexes(conn, table) if sqlite else _drop_postgres_checks(conn, table)
         yield
         if rebuild and sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_INDEX_CACHE_KIB}")
-            old_threads = conn.exec_driver_sql("PRAGMA threads").scalar()
             conn.exec_driver_sql(f"PRAGMA threads={SQLITE_SORT_THREADS}")
         if rebuild:
             job.progress(at, f"Rebuilding {len(rebuild)} index{'es' if len(rebuild) > 1 else ''}")
         for sql in rebuild:
             conn.exec_driver_sql(sql)
-        if rebuild and sqlite:
-            conn.exec_driver_sql(f"PRAGMA threads={int(old_threads or 0)}")
     finally:
-        if sqlite:
+        if sqlite:  # the pooled connection as it was, whatever happened (a refused index too)
             conn.exec_driver_sql(f"PRAGMA cache_size={int(old_cache or -2000)}")
+            conn.exec_driver_sql(f"PRAGMA threads={int(old_threads or 0)}")
 
 
-def _worth_rebuilding(conn: Connection, table: Table, rows: int) -> bool:
-    if rows < REBUILD_INDEXES_FROM_ROWS:
+def will_rebuild_indexes(conn: Connection, table: Table, rows: int) -> bool:
+    """Whether inserting `rows` rows is a big load: the fast paths drop the table's indexes and
+    build them again (their unique ones checking every row then)."""
+    if not USE_FAST_PATHS or conn.dialect.name not in ("sqlite", "postgresql") or rows < REBUILD_INDEXES_FROM_ROWS:
         return False
     return rows >= conn.execute(select(func.count()).select_from(table)).scalar_one()
 
