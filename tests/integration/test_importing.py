@@ -328,6 +328,22 @@ def test_a_big_load_leaves_duplicate_ids_to_the_unique_index_and_still_names_the
     assert hashed["n"] == 2
 
 
+def test_a_big_load_writes_its_new_rows_in_customer_and_time_order_and_each_keeps_its_values(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(db, "transactions", TRANSACTIONS)  # T1, T2 of C1; T3 of C2
+    monkeypatch.setattr(importing.writing, "REBUILD_INDEXES_FROM_ROWS", 2)
+    monkeypatch.setattr(importing.writing, "CHUNK_ROWS", 2)  # rows taken in order a chunk at a time
+    text = (TX_HEADER + "T10,C2,2024-06-01,10\nT2,C1,2024-04-03T18:30:00,-21\nT11,C1,2024-07-01,11\n"
+            "T3,C2,2024-05-01,1234.56\nT12,C1,2024-01-01,12\nT13,C2,2024-01-05,13\n")
+    summary = run(db, "transactions", text)
+    assert (summary.inserted, summary.updated, summary.unchanged) == (4, 1, 1)
+    with db.read() as session:
+        rows = session.execute(select(Transaction.code, Transaction.amount_cents).order_by(Transaction.id)).all()
+    assert [tuple(r) for r in rows] == [("T1", 12000), ("T2", -2100), ("T3", 123456),
+                                        ("T12", 1200), ("T11", 1100), ("T13", 1300), ("T10", 1000)]
+
+
 def test_a_small_load_and_a_dry_run_check_duplicate_ids_before_writing(db: Database) -> None:
     assert where(refused(db, "transactions", DUPLICATES).problems) == [(4, "transaction_id"), (5, "transaction_id")]
     assert where(refused(db, "transactions", DUPLICATES, dry_run=True).problems) == [

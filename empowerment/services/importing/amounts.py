@@ -85,11 +85,13 @@ def in_minor_units(job: Job, column: str, currencies: np.ndarray, places: np.nda
     finer = filled & (values % factor != 0)
     minor = values // factor
     too_big = filled & ~finer & (np.abs(minor) > MAX_AMOUNT_CENTS)
-    written = job.raw[column].to_numpy(dtype=object)
+    written: np.ndarray | None = None  # the cells as written: made only for a problem (5M strings: 0.9 s)
     for mask, reason in ((finer, _finer), (too_big, _too_big)):
         rows = np.flatnonzero(mask)
         if not len(rows):
             continue
+        if written is None:
+            written = job.raw[column].to_numpy(dtype=object)
         keys = list(zip(written[rows], currencies[rows], places[rows], strict=True))
         words = {key: reason(*key) for key in set(keys)}
         reasons = np.empty(len(frame), dtype=object)

@@ -92,14 +92,21 @@ def apply_plan(
     plan: pd.DataFrame,
     fields: list[Field],
     insert_extra: Mapping[str, Any],
+    *,
+    insert_order: np.ndarray | None = None,
 ) -> None:
-    """Insert the new rows (with `insert_extra` values) and update the changed ones."""
+    """Insert the new rows (with `insert_extra` values; in `insert_order`, positions of `plan`'s
+    rows, when given) and update the changed ones."""
     if job.dry_run:
         return
     action = plan["action"].to_numpy()
-    new = plan.loc[action == "insert", ["code", *[f.column for f in fields]]]
+    inserting = action == "insert"
+    new = plan.loc[inserting, ["code", *[f.column for f in fields]]]
     for name, value in insert_extra.items():
         new[name] = value
-    bulk_insert(job, table, new, span=(0.4, 0.9), label="Adding")
+    order_of_new = None
+    if insert_order is not None:  # plan positions -> positions among the new rows
+        order_of_new = (np.cumsum(inserting) - 1)[insert_order[inserting[insert_order]]]
+    bulk_insert(job, table, new, span=(0.4, 0.9), label="Adding", row_order=order_of_new)
     changed = plan.loc[action == "update", ["id", *[f.column for f in fields]]]
     bulk_update(job, table, changed, [f.column for f in fields])

@@ -10,7 +10,7 @@ again after the insert (one sort instead of millions of random B-tree inserts; a
 refuses the whole import when its unique index is built again); on PostgreSQL they also drop the
 table's foreign keys and add them again, which checks every row in one join instead of one
 trigger query per row (5x faster), and their unique constraints (built again by one sort).
-Transactions arrive in (customer, time) order (`kinds._in_index_order`), so that index is built
+Transactions arrive in (customer, time) order (`kinds._index_order`), so that index is built
 from presorted rows. Everything is inside the import's one transaction: a failure rolls the DDL
 back with the rows. On SQLite the writer lock is held anyway and readers keep their WAL snapshot;
 on PostgreSQL the big load holds the table's lock until it commits, so readers of that table wait
@@ -133,9 +133,11 @@ def _arrow_column(series: pd.Series, column_type: Any) -> pa.Array:
 
 
 def bulk_insert(
-    job: Job, table: Table, frame: pd.DataFrame, *, span: tuple[float, float], label: str
+    job: Job, table: Table, frame: pd.DataFrame, *, span: tuple[float, float], label: str,
+    row_order: np.ndarray | None = None,
 ) -> None:
-    """Insert every row of `frame` (columns named as the table's), reporting progress in `span`."""
+    """Insert every row of `frame` (columns named as the table's; in `row_order`, positions of
+    its rows, when given), reporting progress in `span`."""
     total = len(frame)
     if total == 0:
         return
@@ -143,20 +145,27 @@ def bulk_insert(
     start, end = span
     with _bulk_mode(job, conn, table, total, end):
         if USE_FAST_PATHS and job.dialect == "sqlite":
-            _insert_sqlite(job, conn, table, frame, span, label)
+            _insert_sqlite(job, conn, table, frame, row_order, span, label)
             return
         if USE_FAST_PATHS and job.dialect == "postgresql":
             schema = bulk.binary_copy_schema(conn, table.name, list(frame.columns))
             if schema is not None:
-                _copy_binary(job, conn, table, frame, schema, span, label)
+                _copy_binary(job, conn, table, frame, row_order, schema, span, label)
                 return
         for offset in range(0, total, CHUNK_ROWS):
-            _insert_chunk(job, conn, table, frame.iloc[offset : offset + CHUNK_ROWS])
+            _insert_chunk(job, conn, table, _chunk(frame, row_order, offset))
             done = min(offset + CHUNK_ROWS, total)
             job.progress(start + (end - start) * done / total, f"{label}: {done:,} of {total:,} rows")
 
 
-def _insert_sqlite(job: Job, conn: Connection, table: Table, frame: pd.DataFrame,
+def _chunk(frame: pd.DataFrame, row_order: np.ndarray | None, offset: int) -> pd.DataFrame:
+    """The rows from `offset`, CHUNK_ROWS of them, in `row_order` when given."""
+    if row_order is None:
+        return frame.iloc[offset : offset + CHUNK_ROWS]
+    return frame.take(row_order[offset : offset + CHUNK_ROWS])
+
+
+def _insert_sqlite(job: Job, conn: Connection, table: Table, frame: pd.DataFrame, row_order: np.ndarray | None,
                    span: tuple[float, float], label: str) -> None:
     """SQLite: one prepared INSERT, executemany per chunk. The driver runs the chunk on a second
     thread (sqlite3 releases the GIL while SQLite steps) while this one makes the next chunk's
@@ -171,7 +180,7 @@ def _insert_sqlite(job: Job, conn: Connection, table: Table, frame: pd.DataFrame
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-insert") as pool:
             for offset in range(0, total, CHUNK_ROWS):
-                rows = _rows(job, table, frame.iloc[offset : offset + CHUNK_ROWS], as_text_times=True)
+                rows = _rows(job, table, _chunk(frame, row_order, offset), as_text_times=True)
                 if in_flight is not None:
                     in_flight.result()
                 in_flight = pool.submit(cursor.executemany, sql, rows)
@@ -187,14 +196,14 @@ def _insert_sqlite(job: Job, conn: Connection, table: Table, frame: pd.DataFrame
         cursor.close()
 
 
-def _copy_binary(job: Job, conn: Connection, table: Table, frame: pd.DataFrame, schema: pa.Schema,
-                 span: tuple[float, float], label: str) -> None:
+def _copy_binary(job: Job, conn: Connection, table: Table, frame: pd.DataFrame, row_order: np.ndarray | None,
+                 schema: pa.Schema, span: tuple[float, float], label: str) -> None:
     """PostgreSQL: one binary COPY (`services.bulk`), a chunk at a time so memory stays one chunk's."""
     total, (start, end) = len(frame), span
 
     def batches() -> Iterator[pa.RecordBatch]:
         for offset in range(0, total, CHUNK_ROWS):
-            yield _arrow_batch(table, frame.iloc[offset : offset + CHUNK_ROWS], schema)
+            yield _arrow_batch(table, _chunk(frame, row_order, offset), schema)
             done = min(offset + CHUNK_ROWS, total)
             job.progress(start + (end - start) * done / total, f"{label}: {done:,} of {total:,} rows")
 
