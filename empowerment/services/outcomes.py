@@ -50,6 +50,7 @@ from empowerment.services import bulk
 INSERT_CHUNK = 50_000  # outcome rows per SQLite executemany
 READ_BATCH = 500_000  # SQLite rows per parsed batch
 CHECK_KEYS_AFTER_ROWS = 20_000  # PostgreSQL: from this many outcome rows, foreign keys are checked once
+ANALYZE_IDS_FROM = 10_000  # PostgreSQL: ids in the temporary table from which it is analysed
 _LOCK = 715_001  # advisory lock key of the outcomes (any constant; PostgreSQL only)
 
 
@@ -222,6 +223,8 @@ def _fill_ids(conn: Connection, kind: int, ids: np.ndarray) -> None:
     if conn.dialect.name == "postgresql":
         with driver.cursor() as cursor, cursor.copy(f"COPY {_IDS} (kind, id) FROM STDIN") as copy:
             copy.write("".join(f"{kind}\t{v}\n" for v in values.tolist()))
+        if values.size >= ANALYZE_IDS_FROM:  # a temporary table has no statistics: joins to it are planned blind
+            conn.exec_driver_sql(f"ANALYZE {_IDS}")
     else:
         driver.executemany(f"INSERT INTO {_IDS} (kind, id) VALUES ({kind}, ?)", [(v,) for v in values.tolist()])
 
