@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import (
@@ -101,6 +101,18 @@ def check_minor(amount: int, currency: str | None = None, *, allow_negative: boo
     """An amount already in minor units, under the same limits as typed text."""
     _check_range(amount, int(amount), allow_negative, currency)
     return int(amount)
+
+
+# A day without a published rate (a weekend, a holiday) takes the latest of the days before.
+RATE_LOOKBACK_DAYS = 4
+
+
+def convert_minor(amount: int, rate: Decimal, from_currency: str, to_currency: str) -> int:
+    """`amount` minor units of `from_currency` in minor units of `to_currency`, one unit of the
+    first being worth `rate` of the second: exact decimal arithmetic, rounded to the nearest
+    minor unit (half to even)."""
+    scale = Decimal(10) ** (minor_digits(to_currency) - minor_digits(from_currency))
+    return int((Decimal(amount) * rate * scale).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def minor_to_decimal(amount: int, currency: str) -> Decimal:

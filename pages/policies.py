@@ -98,7 +98,10 @@ else:
         "Approval above": in_its_money("approval_above_cents"),
     }), hide_index=True)
     st.caption("Every version is kept. The newest version in force wins; an employee's own policy "
-               "beats their team's, which beats their role's, which beats the one for everyone.")
+               "beats their team's, which beats their role's, which beats the one for everyone. A policy "
+               "for a role or for everyone is in the installation's currency: people at a location in "
+               "another currency get its amounts converted at the day's exchange rate (the allowance at "
+               "the rate of their period's first day).")
 
 teams = admin.teams_for(db, actor)
 people = admin.people(db, actor)

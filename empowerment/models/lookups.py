@@ -9,26 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from empowerment.clock import day_bounds_utc, zone
-from empowerment.errors import NoBudgetPolicy, UnknownCustomer
+from empowerment.errors import MissingExchangeRate, NoBudgetPolicy, UnknownCustomer
 from empowerment.models.enums import GestureStatus, Rollover
 from empowerment.models.tables import (
     Budget,
     BudgetPolicy,
     Customer,
     Employee,
+    ExchangeRate,
     Gesture,
     Location,
     Team,
+    ThresholdRules,
     Transaction,
     table,
 )
+from empowerment.money import RATE_LOOKBACK_DAYS, convert_minor
 
 
 def choose_policy(candidates: Iterable[BudgetPolicy], employee_id: int, team_id: int | None,
@@ -61,6 +65,93 @@ def require_policy(session: Session, employee: Employee, on: date) -> BudgetPoli
         raise NoBudgetPolicy(
             f"{employee.name} has no budget policy yet; an admin can set one on the Policies page.")
     return policy
+
+
+@dataclass(frozen=True)
+class PolicyTerms(ThresholdRules):
+    """A budget policy's amounts as they apply to one person, in minor units of their currency
+    (their team's location's). A policy for a team or a person is kept in that currency already;
+    one for a role or for everyone is kept in the installation's, and for a person at a location
+    in another currency its amounts are converted at the rate of the day they apply to (the
+    period's first day for the allowance, the gesture's day for the limits): "2,000 per guest
+    per day" holds at every property of a chain."""
+
+    policy: BudgetPolicy
+    currency: str | None  # None: the policy's own (kept in the person's currency already)
+    allowance_cents: int
+    customer_daily_cap_cents: int
+    review_above_cents: int | None
+    approval_above_cents: int | None
+    converted_from: str | None = None  # the policy's own currency, when converted
+    rate: Decimal | None = None  # one unit of it in `currency`
+
+    @property
+    def id(self) -> int:
+        return self.policy.id
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
+    @property
+    def period(self) -> object:
+        return self.policy.period
+
+    @property
+    def conversion_note(self) -> str:
+        """Words for a ledger entry or a screen ("" when not converted)."""
+        if self.converted_from is None or self.rate is None:
+            return ""
+        return f"converted from {self.converted_from} at {self.rate.normalize():f} {self.currency} per {self.converted_from}"
+
+
+def policy_terms(session: Session, policy: BudgetPolicy, employee: Employee, on: date) -> PolicyTerms:
+    """`policy`'s amounts for `employee` on `on` (see `PolicyTerms`); raises MissingExchangeRate
+    when they need converting and the rate table has no rate for that day (nor the
+    RATE_LOOKBACK_DAYS before): never a made-up 1.0."""
+    from empowerment import settings
+
+    own_currency = settings.currency()
+    if policy.team_id is not None or policy.employee_id is not None:
+        return _terms(policy, None)  # kept in the currency of whom it is for: this person or their team
+    currency = business_money(session, employee).currency
+    if currency == own_currency:
+        return _terms(policy, currency)
+    rate = exchange_rate_on(session, own_currency, currency, on)
+    if rate is None:
+        raise MissingExchangeRate(
+            f"The budget policy '{policy.name}' is in {own_currency} and {employee.name}'s budget is in "
+            f"{currency}, but no exchange rate from {own_currency} to {currency} is known for {on:%d %b %Y} "
+            f"(nor in the {RATE_LOOKBACK_DAYS} days before). An admin can import exchange rates on the Data "
+            f"page, or give {employee.name}'s team a policy of its own in {currency}.")
+
+    def converted(amount: int | None) -> int | None:
+        return None if amount is None else convert_minor(int(amount), rate, own_currency, currency)
+
+    return PolicyTerms(policy, currency, converted(policy.allowance_cents) or 0,
+                       converted(policy.customer_daily_cap_cents) or 0, converted(policy.review_above_cents),
+                       converted(policy.approval_above_cents), converted_from=own_currency, rate=rate)
+
+
+def _terms(policy: BudgetPolicy, currency: str | None) -> PolicyTerms:
+    return PolicyTerms(policy, currency, int(policy.allowance_cents), int(policy.customer_daily_cap_cents),
+                       policy.review_above_cents, policy.approval_above_cents)
+
+
+def exchange_rate_on(session: Session, currency: str, quote: str, on: date) -> Decimal | None:
+    """One unit of `currency` in `quote` on `on`: that day's published rate, else the latest of the
+    RATE_LOOKBACK_DAYS before; a rate published the other way round is inverted (a direct one wins
+    on the same day). None when there is none."""
+    rows = session.execute(
+        select(ExchangeRate.day, ExchangeRate.currency, ExchangeRate.rate)
+        .where(or_((ExchangeRate.currency == currency) & (ExchangeRate.quote == quote),
+                   (ExchangeRate.currency == quote) & (ExchangeRate.quote == currency)))
+        .where(ExchangeRate.day <= on, ExchangeRate.day >= on - timedelta(days=RATE_LOOKBACK_DAYS))
+    ).all()
+    if not rows:
+        return None
+    day, direct, rate = max(rows, key=lambda row: (row[0], row[1] == currency))
+    return Decimal(rate) if direct == currency else 1 / Decimal(rate)
 
 
 def budget_covering(session: Session, employee_id: int, on: date, *, lock: bool = False) -> Budget | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated, ClassVar, cast
+from typing import Annotated, ClassVar, Protocol, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -62,6 +62,31 @@ def above(threshold_cents: int | None, cost_cents: int) -> bool:
     """A policy threshold ("review above", "approval above") applies when it is set, and only to a
     cost strictly above it."""
     return threshold_cents is not None and cost_cents > threshold_cents
+
+
+class _HasThresholds(Protocol):
+    @property
+    def review_above_cents(self) -> int | None: ...
+
+    @property
+    def approval_above_cents(self) -> int | None: ...
+
+
+class ThresholdRules:
+    """What a policy's thresholds mean, wherever its amounts are held: the policy itself, its
+    terms for one person (`lookups.PolicyTerms`, in their currency), the tablet's limits."""
+
+    def needs_approval(self: _HasThresholds, cost_cents: int) -> bool:
+        """Above "approval above": the money is held until a manager decides."""
+        return above(self.approval_above_cents, cost_cents)
+
+    def needs_review(self: _HasThresholds, cost_cents: int) -> bool:
+        """Above "review above": logged at once, and a manager reads it afterwards."""
+        return above(self.review_above_cents, cost_cents)
+
+    def needs_note(self: _HasThresholds, cost_cents: int) -> bool:
+        """A gesture a manager will review must say what happened: the review card has a story to read."""
+        return above(self.review_above_cents, cost_cents)
 
 
 class TermCode(str):
@@ -299,7 +324,7 @@ class Gesture(Base):
     )
 
 
-class BudgetPolicy(Base):
+class BudgetPolicy(Base, ThresholdRules):
     """An allowance rule. Rows are versions: a change inserts a new row with a later
     `effective_from`; the newest version in force on a date wins for its scope.
 
@@ -325,18 +350,6 @@ class BudgetPolicy(Base):
         CheckConstraint("allowance_cents >= 0", name="allowance_not_negative"),
         CheckConstraint("customer_daily_cap_cents >= 0", name="cap_not_negative"),
     )
-
-    def needs_approval(self, cost_cents: int) -> bool:
-        """Above "approval above": the money is held until a manager decides."""
-        return above(self.approval_above_cents, cost_cents)
-
-    def needs_review(self, cost_cents: int) -> bool:
-        """Above "review above": logged at once, and a manager reads it afterwards."""
-        return above(self.review_above_cents, cost_cents)
-
-    def needs_note(self, cost_cents: int) -> bool:
-        """A gesture a manager will review must say what happened: the review card has a story to read."""
-        return self.needs_review(cost_cents)
 
     @property
     def scope_rank(self) -> int:

@@ -25,10 +25,11 @@ from empowerment.models.lookups import (
     business_zone,
     customer_by_code,
     given_to_customer_on,
+    policy_terms,
     require_policy,
     rollover_cents,
 )
-from empowerment.models.tables import above
+from empowerment.models.tables import ThresholdRules
 from empowerment.periods import business_today, period_bounds, period_label
 
 
@@ -85,12 +86,14 @@ class BudgetStatus:
 
 def status_in_session(session: Session, employee: Employee, on: date) -> BudgetStatus:
     policy = require_policy(session, employee, on)  # limits follow the policy in force today
+    limits = policy_terms(session, policy, employee, on)  # in their currency, at today's rate
     budget = budget_covering(session, employee.id, on)
-    if budget is None:
+    if budget is None:  # as it would open: the allowance at the rate of the period's first day
         start, end = period_bounds(policy.period, on)
         carried = rollover_cents(session, employee.id, policy, start)
-        totals = LedgerTotals(policy.allowance_cents + carried, 0, 0)
-        period, remaining = policy.period, policy.allowance_cents + carried
+        allowance = policy_terms(session, policy, employee, start).allowance_cents
+        totals = LedgerTotals(allowance + carried, 0, 0)
+        period, remaining = policy.period, allowance + carried
     else:
         sums = dict(session.execute(
             select(LedgerEntry.entry_type, func.sum(LedgerEntry.amount_cents))
@@ -101,8 +104,8 @@ def status_in_session(session: Session, employee: Employee, on: date) -> BudgetS
         employee_code=employee.code, employee_name=employee.name, policy_name=policy.name, period=period,
         period_start=start, period_end=end, period_label=period_label(period, start),
         allocated_cents=totals.allocated_cents, spent_cents=totals.spent_cents, held_cents=totals.held_cents,
-        remaining_cents=remaining, customer_daily_cap_cents=policy.customer_daily_cap_cents,
-        review_above_cents=policy.review_above_cents, approval_above_cents=policy.approval_above_cents,
+        remaining_cents=remaining, customer_daily_cap_cents=limits.customer_daily_cap_cents,
+        review_above_cents=limits.review_above_cents, approval_above_cents=limits.approval_above_cents,
         opened=budget is not None, **vars(business_money(session, employee)),
     )
 
@@ -115,7 +118,7 @@ def budget_status(db: Database, actor: Actor, employee_code: str, on: date | Non
 
 
 @dataclass(frozen=True)
-class SpendingLimits:
+class SpendingLimits(ThresholdRules):
     """What the tablet shows before a submit."""
 
     remaining_cents: int  # the person's budget left
@@ -138,15 +141,7 @@ class SpendingLimits:
     def spendable_now_cents(self) -> int:
         return max(min(self.customer_cap_left_cents, self.remaining_cents), 0)
 
-    def needs_approval(self, cost_cents: int) -> bool:
-        return above(self.approval_above_cents, cost_cents)
 
-    def needs_review(self, cost_cents: int) -> bool:
-        return above(self.review_above_cents, cost_cents)
-
-    def needs_note(self, cost_cents: int) -> bool:
-        """The same rule as BudgetPolicy.needs_note: a reviewed gesture carries a note."""
-        return self.needs_review(cost_cents)
 
 
 def spending_limits(db: Database, actor: Actor, employee_code: str, customer_code: str | None,

@@ -33,7 +33,7 @@ from empowerment.models import (
     Period,
     Team,
 )
-from empowerment.models.lookups import location_money, policy_in_force, rollover_cents
+from empowerment.models.lookups import location_money, policy_in_force, policy_terms, rollover_cents
 from empowerment.periods import period_bounds, period_label, window_bounds_utc
 from empowerment.queries.budgets import LedgerTotals, ledger_totals
 from empowerment.queries.frames.currency import convert_by_employee
@@ -209,7 +209,8 @@ def _budget_row(session: Session, employee: Employee, team: str, budget: Budget 
         policy = policy_in_force(session, employee, on)
         period = policy.period if policy else Period.MONTH
         start, end = period_bounds(period, on)
-        opening = policy.allowance_cents + rollover_cents(session, employee.id, policy, start) if policy else 0
+        opening = (policy_terms(session, policy, employee, start).allowance_cents
+                   + rollover_cents(session, employee.id, policy, start)) if policy else 0
         if converts and opening:
             opening = _converted_today(session, employee, opening, on)
         totals = LedgerTotals(opening, 0, 0)

@@ -33,7 +33,6 @@ from empowerment.errors import (
 )
 from empowerment.models import (
     Budget,
-    BudgetPolicy,
     Customer,
     Employee,
     Gesture,
@@ -47,11 +46,13 @@ from empowerment.models import (
 )
 from empowerment.models.lookups import (
     MoneyHere,
+    PolicyTerms,
     budget_covering,
     business_zone,
     customer_by_code,
     given_to_customer_on,
     location_money,
+    policy_terms,
     require_policy,
 )
 from empowerment.models.vocabulary import (
@@ -211,7 +212,7 @@ class _Context:
 
     employee: Employee
     customer: Customer
-    policy: BudgetPolicy
+    policy: PolicyTerms  # in the giver's currency
     incident: Incident | None
     location_id: int | None
     budget_id: int | None  # this period's budget, if it is open yet
@@ -253,7 +254,8 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
     customer = customer_by_code(session, request.customer_code)
     tz = business_zone(session, employee)
     day = business_date(at, tz)  # `at` is UTC; the cap's day and the period follow the business
-    policy = require_policy(session, employee, day)  # an immediate change bites at once
+    # an immediate change bites at once; its amounts in the giver's currency at the day's rate
+    policy = policy_terms(session, require_policy(session, employee, day), employee, day)
     incident = None
     if request.incident_code:
         incident = session.scalar(select(Incident).where(Incident.code == request.incident_code))
@@ -371,7 +373,7 @@ def _spend(
     A repeated idempotency key fails the gesture insert on its unique index; `log_gesture` then
     reports the first gesture (the common double tap is caught before the lock)."""
     policy = ctx.policy
-    budget_id = ctx.budget_id or open_budget(session, actor, ctx.employee, ctx.day, policy)
+    budget_id = ctx.budget_id or open_budget(session, actor, ctx.employee, ctx.day, policy.policy)
     if ctx.incident is not None:
         incident_id, incident_code = ctx.incident.id, ctx.incident.code
         session.connection().execute(_RESOLVE_INCIDENT, dict(incident=incident_id))

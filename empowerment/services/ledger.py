@@ -23,7 +23,13 @@ from empowerment.actor import Actor
 from empowerment.db import Database
 from empowerment.errors import BudgetExceeded, InvalidAmount, InvalidInput
 from empowerment.models import Budget, BudgetPolicy, Employee, LedgerEntry, LedgerEntryType, table
-from empowerment.models.lookups import budget_covering, business_zone, require_policy, rollover_cents
+from empowerment.models.lookups import (
+    budget_covering,
+    business_zone,
+    policy_terms,
+    require_policy,
+    rollover_cents,
+)
 from empowerment.money import MAX_AMOUNT_CENTS, format_cents
 from empowerment.periods import business_today, period_bounds, period_label
 
@@ -105,6 +111,7 @@ def open_budget(session: Session, actor: Actor, employee: Employee, on: date,
     policy = policy or require_policy(session, employee, on)
     start, end = period_bounds(policy.period, on)
     carried = rollover_cents(session, employee.id, policy, start)
+    terms = policy_terms(session, policy, employee, start)  # in their currency at the first day's rate
     insert_fn = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     new_id = session.scalar(
         insert_fn(Budget).values(employee_id=employee.id, policy_id=policy.id, period=policy.period,
@@ -114,9 +121,10 @@ def open_budget(session: Session, actor: Actor, employee: Employee, on: date,
         budget = budget_covering(session, employee.id, on)
         assert budget is not None
         return budget.id
-    if policy.allowance_cents:
-        post(session, new_id, LedgerEntryType.ALLOCATION, policy.allowance_cents, actor=actor,
-             reason=f"{policy.name}: {period_label(policy.period, start)} allowance")
+    if terms.allowance_cents:
+        converted = f" ({terms.conversion_note})" if terms.conversion_note else ""
+        post(session, new_id, LedgerEntryType.ALLOCATION, terms.allowance_cents, actor=actor,
+             reason=f"{policy.name}: {period_label(policy.period, start)} allowance{converted}")
     if carried:
         post(session, new_id, LedgerEntryType.ROLLOVER, carried, actor=actor,
              reason="Carried over from the previous period")

@@ -31,7 +31,7 @@ from empowerment.models import (
     Rollover,
     Team,
 )
-from empowerment.models.lookups import MoneyHere, choose_policy, policy_money
+from empowerment.models.lookups import MoneyHere, choose_policy, policy_money, policy_terms
 from empowerment.money import MAX_AMOUNT_CENTS, AmbiguousAmount, check_minor, format_money, parse_amount
 from empowerment.periods import next_period_start
 from empowerment.services.ledger import post
@@ -178,8 +178,9 @@ def _apply_allowance_now(session: Session, actor: Actor, policy: BudgetPolicy, t
                 if choose_policy(in_force, employee.id, employee.team_id, employee.role) is policy]
     allowances = _allowance_cents(session, [budget.id for budget, _ in governed])
     reason = f"Policy '{policy.name}' changed with immediate effect"
-    for budget, _employee in governed:
-        delta = policy.allowance_cents - allowances.get(budget.id, 0)
+    for budget, employee in governed:
+        # in the person's currency, at the rate of their period's first day (as it opened)
+        delta = policy_terms(session, policy, employee, budget.period_start).allowance_cents - allowances.get(budget.id, 0)
         if delta > 0:
             post(session, budget.id, LedgerEntryType.ALLOCATION, delta, actor=actor, reason=reason)
         elif delta < 0 and budget.remaining_cents > 0:

@@ -115,6 +115,7 @@ def test_the_team_page_across_currencies_converts_and_says_a_missing_rate(
     set_location_money(db, SYSTEM, _place(db, "Tokyo").code, "JPY")
     set_location_money(db, SYSTEM, _place(db, "Paris").code, "EUR", "fr_FR")
     make_employee(db, "E-T", team_id=tokyo, name="Tomo Staff")
+    make_policy(db, 50_000, name="Tokyo", team_code="T-Tokyo")  # ¥50,000 (everyone's is in dollars)
     log_gesture(db, SYSTEM, LogRequest("E-T", "C1", "comp", "10000", category="Noise"), at=datetime.now())
     log_gesture(db, SYSTEM, LogRequest("E-B", "C1", "comp", "100", category="Noise"), at=datetime.now())
 

@@ -523,3 +523,56 @@ def test_a_policy_typed_by_a_person_is_read_in_its_teams_currency_and_locale(db:
         pd.isna(versions.loc["Everyone typed", "review_above_cents"])
     with pytest.raises(InvalidAmount, match="^The allowance: .*whole numbers"):
         set_policy(db, SYSTEM, PolicyRequest("Tokyo decimals", "500.50", Period.MONTH, team_code="T-Tokyo"))
+
+
+def test_a_policy_for_everyone_is_converted_into_each_persons_currency_at_the_days_rate(db: Database) -> None:
+    """The chain's "2,000 per guest per day" kept in the installation's dollars holds in Tokyo in
+    yen: the allowance at the rate of the period's first day, the limits at the gesture's day's;
+    without a rate nothing is opened or logged (never a made-up 1.0); a team policy in yen is
+    never converted."""
+    from empowerment.clock import business_today, zone
+    from empowerment.errors import MissingExchangeRate
+    from empowerment.models import LedgerEntry
+    from empowerment.models.enums import Period
+    from empowerment.periods import period_bounds
+    from empowerment.queries.budgets import budget_status
+
+    team_id = make_team(db, "T-Tokyo", location="Tokyo")
+    set_location_money(db, SYSTEM, _location_of(db, team_id), "JPY", None)
+    tokyo = make_employee(db, "E-Tokyo", team_id=team_id, name="Staff Tokyo")
+    boston = make_employee(db, "E-Boston", team_id=make_team(db, "T-Boston", location="Boston"), name="Staff Boston")
+    make_customer(db, "C1", "Guest")
+    make_policy(db, 200_000, name="Everyone", customer_daily_cap_cents=200_000, approval_above_cents=50_000,
+                today=date(2025, 1, 1))  # $2,000.00 a month and per guest a day; approval above $500.00
+    with pytest.raises(MissingExchangeRate, match="'Everyone' is in USD and Staff Tokyo's budget is in JPY"):
+        _log(db, tokyo, "1000")
+    with db.read() as session:
+        assert session.scalar(select(Budget.id)) is None
+    assert _log(db, boston, "10") == "Logged $10.00. $1,990.00 left."  # the dollar property is not touched
+
+    today = business_today(zone())
+    first, _end = period_bounds(Period.MONTH, today)
+    rates = "date,currency,to_currency,rate\n" + f"{first},USD,JPY,150\n"
+    if today != first:
+        rates += f"{today},JPY,USD,0.00625\n"  # published the other way round: 160 yen a dollar
+    _import_rates(db, rates)
+    limit_rate = 150 if today == first else 160
+    assert _log(db, tokyo, "1000") == "Logged ¥1,000. ¥299,000 left."  # $2,000.00 at 150
+    status = budget_status(db, SYSTEM, tokyo)
+    assert (status.currency, status.allocated_cents) == ("JPY", 300_000)
+    assert status.customer_daily_cap_cents == 200_000 * limit_rate // 100
+    assert status.approval_above_cents == 50_000 * limit_rate // 100
+    limits = spending_limits(db, SYSTEM, tokyo, "C1")
+    assert limits.customer_cap_left_cents == 200_000 * limit_rate // 100 - 1_000
+    with db.read() as session:
+        reasons = session.scalars(select(LedgerEntry.reason).where(LedgerEntry.amount_cents == 300_000)).all()
+    assert reasons and "converted from USD at 150 JPY per USD" in reasons[0]
+
+    make_policy(db, 90_000, name="Tokyo", team_code="T-Tokyo", today=date(2025, 1, 1))  # ¥90,000, its own
+    with db.read() as session:
+        from empowerment.models import Employee
+        from empowerment.models.lookups import policy_terms, require_policy
+
+        employee = session.scalars(select(Employee).where(Employee.code == tokyo)).one()
+        terms = policy_terms(session, require_policy(session, employee, today), employee, today)
+    assert (terms.allowance_cents, terms.converted_from) == (90_000, None)

@@ -27,9 +27,7 @@ from sqlalchemy import Connection, or_, select
 from empowerment import settings
 from empowerment.errors import MissingExchangeRate
 from empowerment.models import Customer, Employee, ExchangeRate, Location, Team
-from empowerment.money import minor_digits
-
-RATE_LOOKBACK_DAYS = 4
+from empowerment.money import RATE_LOOKBACK_DAYS, minor_digits
 
 
 @dataclass(frozen=True)

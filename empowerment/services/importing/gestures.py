@@ -7,15 +7,18 @@ by an import, because its ledger entries would no longer match.
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from empowerment import access
+from empowerment import access, settings
 from empowerment.clock import business_today
-from empowerment.models import BudgetPolicy, Employee, Gesture, GestureStatus, Incident, Role
+from empowerment.errors import MissingExchangeRate
+from empowerment.models import BudgetPolicy, Employee, Gesture, GestureStatus, Incident, Location, Role
 from empowerment.models import table as table_of
-from empowerment.models.lookups import MoneyHere, business_money, business_zone, policy_in_force
+from empowerment.models.lookups import MoneyHere, business_money, business_zone, policy_in_force, policy_terms
 from empowerment.money import format_money
 from empowerment.services.importing.amounts import employee_currencies, in_minor_units
 from empowerment.services.importing.job import Job
@@ -141,6 +144,8 @@ def _warn_above_daily_cap(job: Job, data: pd.DataFrame) -> None:
     )["cost_cents"].cumsum().astype("float64")
     lowest = job.session.scalar(select(func.min(BudgetPolicy.customer_daily_cap_cents)))
     floor = DEFAULT_CUSTOMER_DAILY_CAP_CENTS if lowest is None else min(int(lowest), DEFAULT_CUSTOMER_DAILY_CAP_CENTS)
+    if job.session.scalar(select(Location.id).where(Location.currency != settings.currency()).limit(1)):
+        floor = 0  # a converted cap may be fewer minor units than any policy's own
     maybe = order["employee_id"].notna() & (running > floor)  # no cap is lower: only these can be over
     if not maybe.any():
         return
@@ -163,6 +168,12 @@ def _customer_daily_cap(session: Session, employee_id: int) -> tuple[int, MoneyH
     locale of their location, in whose minor units the cap and their gestures' costs are."""
     employee = session.get(Employee, employee_id)
     assert employee is not None  # checked by `check_employees` before any warning
-    policy = policy_in_force(session, employee, business_today(business_zone(session, employee)))
-    cap = DEFAULT_CUSTOMER_DAILY_CAP_CENTS if policy is None else int(policy.customer_daily_cap_cents)
+    today = business_today(business_zone(session, employee))
+    policy = policy_in_force(session, employee, today)
+    cap = DEFAULT_CUSTOMER_DAILY_CAP_CENTS
+    if policy is not None:
+        try:  # in the giver's currency (a policy for everyone is kept in the installation's)
+            cap = policy_terms(session, policy, employee, today).customer_daily_cap_cents
+        except MissingExchangeRate:
+            cap = sys.maxsize  # only a warning: not counted without a rate, never at a made-up one
     return cap, business_money(session, employee)
