@@ -22,6 +22,7 @@ from empowerment.models import (
     Incident,
     LedgerEntry,
     LedgerEntryType,
+    Location,
     Role,
     Team,
 )
@@ -388,3 +389,20 @@ def test_staff_time_asks_for_its_minutes_and_records_them(org: Org) -> None:
     with org.db.read() as session:
         gesture = session.scalars(select(Gesture)).one()
     assert (gesture.type.value, gesture.cost_cents, gesture.staff_minutes) == ("time", 0, 40)
+
+
+def test_a_person_abroad_under_a_dollar_policy_is_told_the_missing_rate_and_logs_nothing(org: Org) -> None:
+    # the role's policy is kept in the installation's dollars; Tokyo keeps yen: no rate, no guess
+    tokyo = make_team(org.db, "T-Tokyo", location="Tokyo")
+    with org.db.read() as session:
+        location = session.scalar(select(Team.location_id).where(Team.id == tokyo))
+        code = session.scalar(select(Location.code).where(Location.id == location))
+    organisation.set_location_money(org.db, org.admin, code, "JPY")
+    yuki = actor_of(org.db, make_employee(org.db, "E-YUKI", team_id=tokyo, name="Yuki Staff"))
+    at = pick(page(yuki), "Grace", org.customer_code)
+    assert not at.exception
+    errors = shown(at.error)
+    assert any("no exchange rate from USD to JPY" in e and "import exchange rates on the Data page" in e
+               for e in errors), errors
+    assert not [b for b in at.button if b.key == "lr_submit"]
+    assert gesture_count(org.db) == 0
