@@ -107,6 +107,12 @@ def check_minor(amount: int, currency: str | None = None, *, allow_negative: boo
 RATE_LOOKBACK_DAYS = 4
 
 
+def format_rate(rate: Decimal) -> str:
+    """An exchange rate for people to read: six significant digits, no trailing zeros ("150",
+    "1.08696", "0.00625"); an inverted rate has 28."""
+    return f"{Decimal(f'{rate:.6g}').normalize():f}"
+
+
 def convert_minor(amount: int, rate: Decimal, from_currency: str, to_currency: str) -> int:
     """`amount` minor units of `from_currency` in minor units of `to_currency`, one unit of the
     first being worth `rate` of the second: exact decimal arithmetic, rounded to the nearest

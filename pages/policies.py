@@ -11,6 +11,7 @@ import streamlit as st
 from empowerment.actor import Actor
 from empowerment.errors import EmpowermentError, InvalidInput
 from empowerment.models import Period, Role, Rollover
+from empowerment.money import format_rate
 from empowerment.queries import admin
 from empowerment.services import organisation, policies
 from empowerment.ui import components as ui
@@ -98,10 +99,21 @@ else:
         "Approval above": in_its_money("approval_above_cents"),
     }), hide_index=True)
     st.caption("Every version is kept. The newest version in force wins; an employee's own policy "
-               "beats their team's, which beats their role's, which beats the one for everyone. A policy "
-               "for a role or for everyone is in the installation's currency: people at a location in "
-               "another currency get its amounts converted at the day's exchange rate (the allowance at "
-               "the rate of their period's first day).")
+               "beats their team's, which beats their role's, which beats the one for everyone.")
+    own_currency, foreign = admin.foreign_currencies_today(db, actor)
+    if foreign:
+        # what a role's or everyone's policy comes to abroad, and where it cannot apply today
+        priced = [f"1 {own_currency} = {format_rate(f.rate)} {f.currency} "
+                  f"({', '.join(ui.md(place) for place in f.locations)})" for f in foreign if f.rate is not None]
+        st.caption(f"A policy for a role or for everyone is in {own_currency}; people at a location in "
+                   "another currency get its amounts converted at the day's rate (the allowance at the "
+                   "rate of their period's first day)." + (f" Today: {'; '.join(priced)}." if priced else ""))
+        for f in foreign:
+            if f.rate is None:
+                st.warning(ui.md(f"No exchange rate from {own_currency} to {f.currency} today: people at "
+                                 f"{', '.join(f.locations)} cannot log gestures under a policy for a role or "
+                                 f"for everyone. Import exchange rates on the Data page, or give their teams "
+                                 f"a policy of their own in {f.currency}."), icon=":material/currency_exchange:")
 
 teams = admin.teams_for(db, actor)
 people = admin.people(db, actor)

@@ -32,7 +32,7 @@ from empowerment.models.tables import (
     Transaction,
     table,
 )
-from empowerment.money import RATE_LOOKBACK_DAYS, convert_minor
+from empowerment.money import RATE_LOOKBACK_DAYS, convert_minor, format_rate
 
 
 def choose_policy(candidates: Iterable[BudgetPolicy], employee_id: int, team_id: int | None,
@@ -102,7 +102,7 @@ class PolicyTerms(ThresholdRules):
         """Words for a ledger entry or a screen ("" when not converted)."""
         if self.converted_from is None or self.rate is None:
             return ""
-        return f"converted from {self.converted_from} at {self.rate.normalize():f} {self.currency} per {self.converted_from}"
+        return f"converted from {self.converted_from} at {format_rate(self.rate)} {self.currency} per {self.converted_from}"
 
 
 def policy_terms(session: Session, policy: BudgetPolicy, employee: Employee, on: date) -> PolicyTerms:

@@ -7,18 +7,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import select
 
-from empowerment import access
+from empowerment import access, settings
 from empowerment.actor import Actor
 from empowerment.clock import business_today, utc_now
 from empowerment.csvformat import import_kind
 from empowerment.db import Database
 from empowerment.errors import EmpowermentError
 from empowerment.models import AppSetting, BudgetPolicy, Employee, Location, Team
-from empowerment.models.lookups import money_recorded_at, policy_money
+from empowerment.models.lookups import exchange_rate_on, money_recorded_at, policy_money
 from empowerment.queries.budgets import BudgetStatus, status_in_session
 
 DEFAULT_GUIDELINE = """\
@@ -101,6 +102,32 @@ def policy_versions(db: Database, actor: Actor) -> pd.DataFrame:
                 policy.effective_from, policy.created_at, money.currency, money.locale,
             ])
     return pd.DataFrame(records, columns=POLICY_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ForeignCurrency:
+    """A currency some locations keep other than the installation's, and today's rate: what a
+    policy for a role or for everyone (kept in the installation's currency) comes to there."""
+
+    currency: str
+    locations: tuple[str, ...]  # their names
+    rate: Decimal | None  # one unit of the installation's currency in this one today; None: no rate
+
+
+def foreign_currencies_today(db: Database, actor: Actor) -> tuple[str, list[ForeignCurrency]]:
+    """(the installation's currency, the other currencies locations keep with today's rate), for
+    the Policies page: without a rate, people there cannot log under a role's or everyone's policy."""
+    access.require(actor, "policy.read")
+    own = settings.currency()
+    today = business_today()
+    with db.read() as session:
+        rows = session.execute(select(Location.currency, Location.name).where(Location.currency != own)
+                               .order_by(Location.currency, Location.name)).all()
+        places: dict[str, list[str]] = {}
+        for currency, name in rows:
+            places.setdefault(str(currency), []).append(str(name))
+        return own, [ForeignCurrency(currency, tuple(names), exchange_rate_on(session, own, currency, today))
+                     for currency, names in places.items()]
 
 
 def team_names_in_reach(db: Database, actor: Actor, action: str) -> list[str] | None:

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from empowerment.db import Database
 from empowerment.models import AuditEvent, Location, Role
 from empowerment.services.gestures import LogRequest, log_gesture
+from empowerment.ui import components as ui
 from empowerment.ui.session import get_db
 from tests.conftest import fresh_sqlite
 from tests.factories import SYSTEM, actor_of, make_customer, make_employee, make_policy, make_team
@@ -38,8 +39,8 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: str) -
     database.dispose()
 
 
-def page(db: Database, who: str = "E-A") -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
+def page(db: Database, who: str = "E-A", file: str = "locations.py") -> AppTest:
+    at = AppTest.from_file(str(Path(PAGE).parent / file), default_timeout=60)
     at.session_state["actor"] = actor_of(db, who)
     return at.run()
 
@@ -120,9 +121,7 @@ def test_the_team_page_across_currencies_converts_and_says_a_missing_rate(
     log_gesture(db, SYSTEM, LogRequest("E-B", "C1", "comp", "100", category="Noise"), at=datetime.now())
 
     def team_page() -> AppTest:
-        at = AppTest.from_file(str(Path(PAGE).parent / "team.py"), default_timeout=60)
-        at.session_state["actor"] = actor_of(db, "E-A")
-        return at.run()
+        return page(db, file="team.py")
 
     at = team_page()
     assert not at.exception
@@ -138,3 +137,27 @@ def test_the_team_page_across_currencies_converts_and_says_a_missing_rate(
     # ¥10,000 x 0.005 = 50 € and $100 x 0.80 = 80 €, in the installation's (en_US) way of writing
     assert metrics["Spent"] == "€130"
     assert any("Amounts in JPY, USD converted to EUR at daily rates" in c.value for c in at.caption)
+
+
+def test_the_policies_page_says_what_everyones_policy_comes_to_abroad_and_where_a_rate_is_missing(
+        db: Database) -> None:
+    from empowerment.clock import business_today
+    from empowerment.services.importing import import_csv
+    from empowerment.services.organisation import set_location_money
+
+    set_location_money(db, SYSTEM, _place(db, "Paris").code, "EUR", "fr_FR")
+
+    def policies_page() -> AppTest:
+        return page(db, file="policies.py")
+
+    at = policies_page()
+    assert not at.exception
+    warnings = [ui.unmd(w.value) for w in at.warning]
+    assert warnings == ["No exchange rate from USD to EUR today: people at Paris cannot log gestures under a "
+                        "policy for a role or for everyone. Import exchange rates on the Data page, or give "
+                        "their teams a policy of their own in EUR."]
+    import_csv(db, "exchange_rates", f"date,currency,to_currency,rate\n{business_today()},EUR,USD,1.08\n".encode(),
+               actor=SYSTEM)
+    at = policies_page()
+    assert not at.exception and not at.warning
+    assert any("Today: 1 USD = 0.925926 EUR (Paris)." in ui.unmd(c.value) for c in at.caption)
