@@ -105,16 +105,17 @@ class PolicyTerms(ThresholdRules):
         return f"converted from {self.converted_from} at {format_rate(self.rate)} {self.currency} per {self.converted_from}"
 
 
-def policy_terms(session: Session, policy: BudgetPolicy, employee: Employee, on: date) -> PolicyTerms:
-    """`policy`'s amounts for `employee` on `on` (see `PolicyTerms`); raises MissingExchangeRate
-    when they need converting and the rate table has no rate for that day (nor the
-    RATE_LOOKBACK_DAYS before): never a made-up 1.0."""
+def policy_terms(session: Session, policy: BudgetPolicy, employee: Employee, on: date, *,
+                 currency: str | None = None) -> PolicyTerms:
+    """`policy`'s amounts for `employee` on `on` (see `PolicyTerms`; `currency`: theirs, when the
+    caller has read it already); raises MissingExchangeRate when they need converting and the
+    rate table has no rate for that day (nor the RATE_LOOKBACK_DAYS before): never a made-up 1.0."""
     from empowerment import settings
 
     own_currency = settings.currency()
     if policy.team_id is not None or policy.employee_id is not None:
         return _terms(policy, None)  # kept in the currency of whom it is for: this person or their team
-    currency = business_money(session, employee).currency
+    currency = currency or business_money(session, employee).currency
     if currency == own_currency:
         return _terms(policy, currency)
     rate = exchange_rate_on(session, own_currency, currency, on)

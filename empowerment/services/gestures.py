@@ -254,8 +254,10 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
     customer = customer_by_code(session, request.customer_code)
     tz = business_zone(session, employee)
     day = business_date(at, tz)  # `at` is UTC; the cap's day and the period follow the business
+    team = session.get(Team, employee.team_id) if employee.team_id else None
+    money = location_money(session, team.location_id if team else None)  # the giver's
     # an immediate change bites at once; its amounts in the giver's currency at the day's rate
-    policy = policy_terms(session, require_policy(session, employee, day), employee, day)
+    policy = policy_terms(session, require_policy(session, employee, day), employee, day, currency=money.currency)
     incident = None
     if request.incident_code:
         incident = session.scalar(select(Incident).where(Incident.code == request.incident_code))
@@ -263,11 +265,9 @@ def _prepare(session: Session, actor: Actor, request: LogRequest, at: datetime) 
             raise UnknownIncident(f"No incident '{request.incident_code}' for this customer.")
         if incident.status == IncidentStatus.CLOSED:
             raise InvalidState("That incident was closed with a note; pick what went wrong instead.")
-    team = session.get(Team, employee.team_id) if employee.team_id else None
     budget = budget_covering(session, employee.id, day)
     return _Context(employee, customer, policy, incident, team.location_id if team else None,
-                    budget.id if budget else None, day, tz, gesture_type, values,
-                    location_money(session, team.location_id if team else None),
+                    budget.id if budget else None, day, tz, gesture_type, values, money,
                     staff_time=term is not None and term.valuation == "hourly",
                     type_label=vocab.label(GESTURE_TYPE, gesture_type).lower())
 
