@@ -83,14 +83,16 @@ def refreshed_around_insert(session: Session, customer_ids: Iterable[int] | np.n
     customers = _ids(customer_ids)
     conn = session.connection()
     incidents = _incidents_of(conn, customers, np.zeros(0, dtype=np.int64))
-    transactions = _transactions_of(conn, incidents, Inserted(before[1], rows))
-    hours = state.recovery_window_hours
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcomes") as pool:
-        # numpy and Arrow release the GIL for most of this; the insert runs in SQLite / the server
-        computed = pool.submit(outcome_columns, incidents, transactions, hours)
+    if incidents.empty:  # none of these customers had an incident: no outcome row changes
         yield
-    _delete_replaced(conn)
-    _insert_rows(conn, computed.result())
+    else:
+        transactions = _transactions_of(conn, incidents, Inserted(before[1], rows))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcomes") as pool:
+            # numpy and Arrow release the GIL for most of this; the insert runs in SQLite / the server
+            computed = pool.submit(outcome_columns, incidents, transactions, state.recovery_window_hours)
+            yield
+        _delete_replaced(conn)
+        _insert_rows(conn, computed.result())
     latest = rows["occurred_at"].max() if len(rows) else None
     _record_transactions(session, state, after_insert=(before, len(rows), latest))
 
