@@ -1,4 +1,5 @@
-"""PostgreSQL binary COPY from Arrow, shared by the bulk writers (the import, the outcomes table).
+"""Bulk verbs: PostgreSQL binary COPY from Arrow, shared by the bulk writers (the import, the
+outcomes table), and reading a query's rows as Arrow columns (`read_arrow`, the import's lookups).
 
 Binary COPY sends each value in the column's own binary form (pgpq encodes Arrow arrays in
 Rust), so the server parses no text: timestamps above all, whose text parsing is most of a CSV
@@ -8,10 +9,14 @@ column's type exactly, so the types come from the table as the database has it.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
 from sqlalchemy.engine import Connection
 
 # information_schema's type names -> the Arrow type that column is sent as
@@ -46,3 +51,66 @@ def copy_binary(conn: Connection, table_name: str, schema: pa.Schema, batches: I
         for batch in batches:
             copy.write(encoder.write_batch(batch))
         copy.write(encoder.finish())
+
+
+READ_BATCH = 100_000  # SQLite rows per Arrow parse
+
+
+def read_arrow(conn: Connection, sql: str, schema: pa.Schema) -> pa.Table:
+    """The rows of `sql` (a SELECT whose output columns are `schema`'s names) as an Arrow table
+    of `schema` (int64, string and timestamp("us") columns), with no Python object per value.
+
+    SQLite: one JSON object per row (`json_object` escapes quotes, commas, newlines and keeps
+    NULL apart from ""), parsed by Arrow a batch at a time; the stored text of a timestamp
+    (SQLAlchemy's "2024-03-31 14:05:00.000000") is parsed by Arrow's ISO 8601 cast.
+    PostgreSQL: COPY ... TO STDOUT as CSV, where NULL is an empty unquoted cell and "" a quoted
+    one. Raises pyarrow.ArrowInvalid when a value does not parse as its type (a stored time that
+    is not ISO 8601, say): the caller reads such rows another way."""
+    driver: Any = conn.connection.driver_connection
+    names = [f'q."{name}"' for name in schema.names]
+    if conn.dialect.name == "postgresql":
+        return _read_copy_csv(driver, f"SELECT {', '.join(names)} FROM ({sql}) q", schema)
+    as_read = pa.schema([pa.field(f.name, pa.string() if pa.types.is_timestamp(f.type) else f.type)
+                         for f in schema])
+    options = pa_json.ParseOptions(explicit_schema=as_read, unexpected_field_behavior="error")
+    pairs = ", ".join(f"'{name}', {listed}" for name, listed in zip(schema.names, names, strict=True))
+    parts: list[pa.Table] = []
+    cursor = driver.execute(f"SELECT json_object({pairs}) FROM ({sql}) q")
+    try:
+        while batch := cursor.fetchmany(READ_BATCH):
+            data = "\n".join([row[0] for row in batch]).encode("utf-8")
+            parts.append(pa_json.read_json(io.BytesIO(data), parse_options=options))
+    finally:
+        cursor.close()
+    table = pa.concat_tables(parts) if parts else as_read.empty_table()
+    return table.cast(schema)  # the times: text -> timestamp (ArrowInvalid when one is not ISO 8601)
+
+
+def _read_copy_csv(driver: Any, sql: str, schema: pa.Schema) -> pa.Table:
+    buffer = bytearray()
+    with driver.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        for block in copy:
+            buffer += block
+    if not buffer:
+        return schema.empty_table()
+    return pa_csv.read_csv(
+        pa.py_buffer(buffer),
+        read_options=pa_csv.ReadOptions(column_names=schema.names),
+        parse_options=pa_csv.ParseOptions(
+            quote_char='"', double_quote=True, escape_char=False,
+            # a value with a line break is quoted: without any quote, Arrow may split the text
+            # anywhere and parse its parts on both cores
+            newlines_in_values=b'"' in buffer),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=schema, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False),
+    )
+
+
+def read_frame(conn: Connection, sql: str, schema: pa.Schema) -> pd.DataFrame:
+    """`read_arrow` as a DataFrame: int64 (float64 where a column has NULLs), pandas' Arrow
+    strings (NaN for NULL) and datetime64[us] columns."""
+    frame = read_arrow(conn, sql, schema).to_pandas()
+    for field in schema:
+        if pa.types.is_timestamp(field.type):
+            frame[field.name] = frame[field.name].astype("datetime64[us]")
+    return frame
