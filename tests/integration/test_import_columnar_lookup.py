@@ -181,3 +181,21 @@ def test_the_chunked_lookup_for_a_small_file_finds_the_same_rows(db: Database, m
     chunked = run(db, "transactions", text, dry_run=True)
     assert (whole.inserted, whole.updated, whole.unchanged) == (chunked.inserted, chunked.updated, chunked.unchanged) \
         == (1, 0, 1)
+
+
+@pytest.mark.parametrize("ids", [[1, 2, 3], [5, 40_000, 40_001], [7, 10**9]], ids=["dense", "gaps", "sparse"])
+def test_reading_in_ranges_of_ids_gives_the_same_rows(db: Database, ids: list[int],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    table = _scratch(db)
+    monkeypatch.setattr(bulk, "READ_RANGE", 2)
+    schema = pa.schema([("id", pa.int64()), ("code", pa.string()), ("at", pa.timestamp("us"))])
+    sql = "SELECT id, code, at FROM scratch_lookup"
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(table), [{"id": i, "code": f"C{i}", "at": datetime(2024, 1, 1, 0, 0, i % 60)}
+                                         for i in ids])
+            whole = bulk.read_arrow(conn, sql, schema)
+            in_ranges = bulk.read_arrow(conn, sql, schema, ranges_of="id")
+        assert in_ranges.sort_by("id").equals(whole.sort_by("id")) and whole.num_rows == len(ids)
+    finally:
+        table.drop(db.engine)

@@ -96,19 +96,25 @@ def _arrow_type(column: Any) -> pa.DataType | None:
 
 
 def _read_columns(session: Session, table: Table, names: list[str], *, by_id: bool = False) -> pd.DataFrame | None:
-    """The whole table's `names` as columns (`bulk.read_frame`): no Python object per value.
-    None when a column's type is not one it reads, or a value does not parse as its type (a
-    stored time that is not ISO 8601): read those as Python values, as before."""
-    types = [_arrow_type(table.c[name]) for name in names]
+    """The whole table's `names` as columns (`bulk.read_frame`): no Python object per value;
+    `by_id`: in the order of the rows' ids. None when a column's type is not one it reads, or a
+    value does not parse as its type (a stored time that is not ISO 8601): read those as
+    Python values, as before."""
+    has_id = "id" in table.c  # then read in ranges of ids on SQLite (every table here has one)
+    read = names if "id" in names or not has_id else [*names, "id"]
+    types = [_arrow_type(table.c[name]) for name in read]
     if any(t is None for t in types):
         return None
-    listed = ", ".join(f'"{name}"' for name in names)
-    sql = f'SELECT {listed} FROM "{table.name}"' + (' ORDER BY "id"' if by_id else "")
-    schema = pa.schema([pa.field(name, t) for name, t in zip(names, types, strict=True)])
+    listed = ", ".join(f'"{name}"' for name in read)
+    schema = pa.schema([pa.field(name, t) for name, t in zip(read, types, strict=True)])
     try:
-        return read_frame(session.connection(), sql, schema)
+        found = read_frame(session.connection(), f'SELECT {listed} FROM "{table.name}"', schema,
+                           ranges_of="id" if has_id else None)
     except pa.ArrowInvalid:
         return None
+    if by_id:
+        found = found.sort_values("id", ignore_index=True)
+    return found if read == names else found[names]
 
 
 def fetch_all(session: Session, table: Table, columns: list[str]) -> pd.DataFrame:
