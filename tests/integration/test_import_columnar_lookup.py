@@ -31,7 +31,7 @@ from empowerment.services.importing import lookup
 from empowerment.services.importing.plan import _normal
 from tests.integration.importing_support import fresh_db, run, seed
 
-TRICKY = ["", 'a "quoted", comma', "line\nbreak", "cr\r\nlf", "ünïcødé € 😀", "back\\slash", "tab\there", "NULL", "'"]
+TRICKY = ["", 'a "quoted", comma', "line\nbreak", "cr\r\nlf", "ünïcødé € 😀", "back\\slash", "tab\there", "NULL", "'", "50% off %s"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -197,5 +197,21 @@ def test_reading_in_ranges_of_ids_gives_the_same_rows(db: Database, ids: list[in
             whole = bulk.read_arrow(conn, sql, schema)
             in_ranges = bulk.read_arrow(conn, sql, schema, ranges_of="id")
         assert in_ranges.sort_by("id").equals(whole.sort_by("id")) and whole.num_rows == len(ids)
+    finally:
+        table.drop(db.engine)
+
+
+def test_a_single_integer_column_keeps_its_null_rows(db: Database) -> None:
+    """One NULL integer is an empty CSV line: a row, not a blank line to skip."""
+    table = _scratch(db)
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(table), [{"code": "A", "small": None}, {"code": "B", "small": 2},
+                                         {"code": "C", "small": None}])
+            schema = pa.schema([("small", pa.int64())])
+            for ranges_of in (None, "id"):
+                sql = "SELECT small, id FROM scratch_lookup" if ranges_of else "SELECT small FROM scratch_lookup"
+                read = bulk.read_arrow(conn, sql, schema, ranges_of=ranges_of)
+                assert sorted(read.column("small").to_pylist(), key=str) == [2, None, None]
     finally:
         table.drop(db.engine)
