@@ -215,3 +215,15 @@ def test_a_single_integer_column_keeps_its_null_rows(db: Database) -> None:
                 assert sorted(read.column("small").to_pylist(), key=str) == [2, None, None]
     finally:
         table.drop(db.engine)
+
+
+@pytest.mark.parametrize("codes", [["a", "b", "c"], ["c", "a", "b"], ["b", "x"], []])
+def test_positions_and_isin_agree_with_a_pandas_index(codes: list[str]) -> None:
+    """The Arrow lookups (the same list compared once, or hashed) give what a pandas Index does,
+    for Arrow strings and Python objects alike."""
+    values = pd.Series(["a", "b", "c"], dtype="str")
+    expected = pd.Index(codes, dtype=object).get_indexer(values.astype(object))
+    for among in (pd.Series(codes, dtype="str"), pd.Series(codes, dtype=object), pd.Series(codes, dtype=object).to_numpy()):
+        assert lookup.positions(values, among).tolist() == expected.tolist()
+        assert lookup.isin(values, among).tolist() == (expected >= 0).tolist()
+    assert lookup.positions(pd.Series([1, 2]), pd.Series([2, 3])).tolist() == [-1, 0]  # not strings: as objects

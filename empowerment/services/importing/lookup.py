@@ -36,6 +36,8 @@ def isin(values: Any, wanted: Any) -> np.ndarray:
     on its Arrow strings converts every wanted value in Python: seconds at 1M)."""
     strings, among = _strings(values), _strings(wanted)
     if strings is not None and among is not None:
+        if strings.equals(among):  # the same codes in the same order (a file read again): no hashing
+            return np.ones(len(strings), dtype=bool)
         return np.asarray(pc.is_in(strings, value_set=among, skip_nulls=False).to_numpy(zero_copy_only=False),
                           dtype=bool)
     index = pd.Index(pd.unique(np.asarray(wanted, dtype=object)))
@@ -43,9 +45,14 @@ def isin(values: Any, wanted: Any) -> np.ndarray:
 
 
 def positions(values: Any, codes: Any) -> np.ndarray:
-    """Per value, the position of the equal code in `codes` (the first, if repeated), -1 where none."""
+    """Per value, the position of the equal code in `codes`, -1 where none. Codes are meant to be
+    distinct; of repeated ones the first is taken (but where `values` are `codes`, each its own)."""
     strings, among = _strings(values), _strings(codes)
     if strings is not None and among is not None:
+        if strings.equals(among) and strings.null_count == 0:
+            # the same codes in the same order: a file imported again is written, and so read
+            # back, in its rows' order; one comparison instead of hashing millions of strings
+            return np.arange(len(strings), dtype=np.int64)
         found = pc.index_in(strings, value_set=among, skip_nulls=False)
         return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     index = pd.Index(np.asarray(codes, dtype=object))
