@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import Table
 
 from empowerment.services.importing.job import Job
-from empowerment.services.importing.lookup import fetch_by_codes
+from empowerment.services.importing.lookup import fetch_by_codes, positions
 from empowerment.services.importing.values import as_us
 from empowerment.services.importing.writing import bulk_insert, bulk_update
 
@@ -43,6 +43,26 @@ def _same(a: pd.Series, b: pd.Series, kind: str) -> np.ndarray:
     return equal | both_missing
 
 
+def _joined(data: pd.DataFrame, key: pd.Series, existing: pd.DataFrame) -> pd.DataFrame:
+    """`data` with the columns of the `existing` row whose code is its key (missing where none),
+    as a left merge on the key would give them, from one hash lookup of the keys (Arrow's, for
+    strings) instead of the merge's factorizing and sorting of both sides."""
+    # existing codes are distinct: every table's codes have a unique index, and a lookup
+    # ignoring case keeps one record per lower-cased code
+    where = positions(key, existing["code"])
+    plan = data.reset_index(drop=True)
+    missing = bool((where < 0).any())
+    columns = {}
+    for name in existing.columns.drop("code"):
+        values = existing[name]
+        if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+            taken = values.array.take(where, allow_fill=missing)
+        else:  # -1 -> NaN (ints become floats, as a merge's missing rows make them)
+            taken = pd.api.extensions.take(values.to_numpy(), where, allow_fill=missing)
+        columns[name] = pd.Series(taken, index=plan.index, name=name)
+    return pd.concat([plan, pd.DataFrame(columns, index=plan.index)], axis=1)
+
+
 def plan_rows(
     job: Job,
     table: Table,
@@ -69,9 +89,8 @@ def plan_rows(
         for f in fields:
             plan[f"{f.column}__diff"] = False
     else:
-        existing = existing.rename(columns={"code": "_key", **{f.column: f"{f.column}__db" for f in fields}})
-        plan = data.assign(_key=key).merge(existing, on="_key", how="left", validate="many_to_one")
-        plan = plan.drop(columns="_key")
+        existing = existing.rename(columns={f.column: f"{f.column}__db" for f in fields})
+        plan = _joined(data, key, existing)
         is_new = plan["id"].isna().to_numpy()
         changed = np.zeros(len(plan), dtype=bool)
         for f in fields:
