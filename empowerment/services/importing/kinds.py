@@ -150,11 +150,12 @@ def import_transactions(job: Job) -> None:
         Field("amount_cents", "amount", "int"),
     ]
     table = table_of(Transaction)
-    # a big load: written in the order its indexes build fastest (taken a chunk at a time, while
-    # the database writes the previous chunk)
-    order = _index_order(data) if len(data) >= writing.REBUILD_INDEXES_FROM_ROWS else None
     plan = plan_rows(job, table, data, fields)
     action = plan["action"].to_numpy()
+    # many new rows: written in the order their indexes build fastest (taken a chunk at a time,
+    # while the database writes the previous chunk); a file imported again sorts nothing
+    many_new = int((action == "insert").sum()) >= writing.REBUILD_INDEXES_FROM_ROWS
+    order = _index_order(data) if many_new and not job.dry_run else None
     # A big load of new rows only: the codes' unique index, built again after the insert, refuses
     # a duplicate in one sort (5M rows: 1-3 s less than hashing them first); the readable
     # problems are worked out only then. Otherwise (a row matched an existing code) now.
