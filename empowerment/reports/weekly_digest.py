@@ -6,6 +6,7 @@ entries for the manager's teams and they appear in the digest; until then it is 
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,9 +15,12 @@ from sqlalchemy import select
 from empowerment.actor import Actor, load_actor
 from empowerment.clock import business_date, local_time, utc_now
 from empowerment.db import Database
+from empowerment.errors import EmpowermentError
 from empowerment.models import Employee, Role
 from empowerment.queries import team
 from empowerment.services.notifications.delivery import record_digest
+
+log = logging.getLogger("empowerment.digest")
 
 LOW_USE_SHARE = 0.25  # under a quarter of the budget used by this point counts as under-use
 
@@ -67,6 +71,11 @@ def send_digests(db: Database, now: datetime | None = None) -> int:
         manager = load_actor(db, manager_id)
         if manager is None or not manager.managed_team_ids:
             continue
-        record_digest(db, manager_id, week_of(local_time(at)), digest_for(db, manager, business_date(at)), now=at)
+        try:
+            digest = digest_for(db, manager, business_date(at))
+        except EmpowermentError as exc:  # one team's missing exchange rate must not stop the others' digests
+            log.warning("No weekly digest for manager %s this round: %s", manager_id, exc)
+            continue
+        record_digest(db, manager_id, week_of(local_time(at)), digest, now=at)
         count += 1
     return count

@@ -99,3 +99,29 @@ def test_the_weekly_digest_is_recorded_once_a_week(org: Database) -> None:
     with org.read() as session:
         assert session.scalar(select(func.count()).select_from(OutboxEvent)
                               .where(OutboxEvent.kind == "weekly_digest")) == 1
+
+
+def test_a_managers_digest_that_needs_a_missing_rate_does_not_stop_the_others(org: Database) -> None:
+    from empowerment.models import Employee, Location, Team, TeamManager
+    from empowerment.reports import weekly_digest
+    from empowerment.services.organisation import set_location_money
+
+    with org.read() as session:  # Mia's front desk now keeps yen; everyone's policy is in dollars, no rate
+        location = session.scalars(select(Location.code).join(Team, Team.location_id == Location.id)
+                                   .where(Team.code == "FD")).one()
+    set_location_money(org, SYSTEM, location, "JPY")
+    boston = make_team(org, "BOS", location="Boston")
+    make_employee(org, "M2", role=Role.MANAGER, team_id=boston, name="Bo Manager")
+    with org.write() as session:
+        bo = session.scalars(select(Employee).where(Employee.code == "M2")).one()
+        session.add(TeamManager(team_id=boston, employee_id=bo.id))
+    from datetime import timedelta
+
+    from empowerment.clock import utc_now
+
+    now = utc_now()  # the next Monday: the policy (in force from today) gives budgets then
+    monday = (now + timedelta(days=(7 - now.weekday()) % 7)).replace(hour=9, minute=0, second=0, microsecond=0)
+    assert weekly_digest.send_digests(org, monday) == 1  # Bo's, after Mia's was skipped
+    with org.read() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxEvent)
+                              .where(OutboxEvent.kind == "weekly_digest")) == 1
