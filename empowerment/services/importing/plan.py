@@ -120,13 +120,11 @@ def apply_plan(
         return
     action = plan["action"].to_numpy()
     inserting = action == "insert"
-    every_row_new = bool(inserting.all())  # a first load: no mask to apply, no positions to map (5M rows: 1.2 s)
-    columns = ["code", *[f.column for f in fields]]
-    new = plan[columns] if every_row_new else plan.loc[inserting, columns]
+    new = plan.loc[inserting, ["code", *[f.column for f in fields]]]
     for name, value in insert_extra.items():
         new[name] = value
-    order_of_new = insert_order if every_row_new else None
-    if insert_order is not None and not every_row_new:  # plan positions -> positions among the new rows
+    order_of_new = None
+    if insert_order is not None:  # plan positions -> positions among the new rows
         order_of_new = (np.cumsum(inserting) - 1)[insert_order[inserting[insert_order]]]
     bulk_insert(job, table, new, span=(0.4, 0.9), label="Adding", row_order=order_of_new)
     changed = plan.loc[action == "update", ["id", *[f.column for f in fields]]]
