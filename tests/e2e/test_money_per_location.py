@@ -13,12 +13,15 @@ import pytest
 from sqlalchemy import select
 
 from empowerment.actor import Actor
+from empowerment.clock import business_today
 from empowerment.db import Database
 from empowerment.models import Location, Role, Team
 from empowerment.services import accounts
+from empowerment.services.importing import import_csv
 from empowerment.services.organisation import set_location_money
-from tests.e2e.conftest import PORTRAIT, Person, new_page, served, sign_in
+from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Person, new_page, screenshot, served, sign_in
 from tests.e2e.test_tablet_flow import _choose, _find_and_pick
+from tests.e2e.test_walk import _problems, _settle
 from tests.factories import make_customer, make_policy, make_team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -40,6 +43,22 @@ def _fill(db: Database) -> dict[str, Person]:
                                     team_code=f"T-{city}", password=password)
         people[city] = Person(code, username, password, f"Staff {city}")
         make_customer(db, f"C-{city}", name=f"Guest {city}")  # each desk finds its own guests
+    # Rome keeps euros with no policy of its own: everyone's, in dollars, with no USD-EUR rate
+    rome = make_team(db, "T-Rome", location="Rome")
+    with db.read() as session:
+        location = session.scalars(select(Location.code).join(Team, Team.location_id == Location.id)
+                                   .where(Team.id == rome)).one()
+    set_location_money(db, system, location, "EUR", "it_IT")
+    make_policy(db, allowance_cents=200_000, name="Everyone", today=date(2025, 1, 1))
+    import_csv(db, "exchange_rates", f"date,currency,to_currency,rate\n{business_today()},USD,JPY,150\n".encode(),
+               actor=system)
+    for username, name, role, team in (("rome", "Staff Rome", Role.STAFF, "T-Rome"),
+                                       ("ada", "Ada Admin", Role.ADMIN, None)):
+        password = f"{username}-tablet-pass-1"
+        code = accounts.create_user(db, system, username=username, name=name, role=role, team_code=team,
+                                    password=password)
+        people[username] = Person(code, username, password, name)
+    make_customer(db, "C-Rome", name="Guest Rome")
     return people
 
 
@@ -92,3 +111,37 @@ def test_yen_without_decimals_and_euros_with_a_comma_at_tablet_size(browser: Any
     boston = new_page(browser, PORTRAIT)
     sign_in(boston, url, people["Boston"])
     expect(boston.locator(".st-key-tablet_limits")).to_contain_text("$500.00 budget left")
+
+
+def test_a_policy_for_everyone_abroad_says_its_rates_and_what_is_missing_at_both_tablet_sizes(
+        browser: Any, money_server: tuple[str, dict[str, Person]]) -> None:
+    """The Policies page tells the admin what everyone's dollar policy comes to in yen today and
+    that Rome (euros, no rate) cannot log under it; Rome's tablet says which rate is missing and
+    offers no submit. Both read in words, fit and pass axe at 820 and 1024 px."""
+    from playwright.sync_api import expect
+
+    url, people = money_server
+    for viewport in (PORTRAIT, LANDSCAPE):
+        size = f"{viewport['width']}x{viewport['height']}"
+        admin = new_page(browser, viewport)
+        admin.goto(url)
+        admin.get_by_role("textbox", name="Username").fill("ada")
+        admin.get_by_role("textbox", name="Password").fill(people["ada"].password)
+        admin.get_by_role("button", name="Sign in", exact=True).click()
+        expect(admin.get_by_role("button", name="Sign out")).to_be_visible(timeout=20_000)
+        admin.goto(f"{url}/policies")
+        _settle(admin)
+        expect(admin.get_by_text("Today: 1 USD = 150 JPY (Tokyo).", exact=False)).to_be_visible()
+        expect(admin.get_by_text(re.compile("No exchange rate from USD to EUR today: people at Paris, Rome cannot"))).to_be_visible()
+        screenshot(admin, f"policies-rates-{size}.png")
+        assert _problems(admin, "policies") == []
+        admin.context.close()
+
+        rome = new_page(browser, viewport)
+        sign_in(rome, url, people["rome"])
+        _find_and_pick(rome, "Guest Rome", "Guest Rome")
+        expect(rome.get_by_text(re.compile("no exchange rate from USD to EUR"))).to_be_visible()
+        expect(rome.get_by_role("button", name=re.compile("^Log recovery"))).to_have_count(0)
+        screenshot(rome, f"tablet-missing-rate-{size}.png")
+        assert _problems(rome, "log_recovery") == []
+        rome.context.close()
