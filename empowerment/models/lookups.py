@@ -86,18 +86,6 @@ class PolicyTerms(ThresholdRules):
     rate: Decimal | None = None  # one unit of it in `currency`
 
     @property
-    def id(self) -> int:
-        return self.policy.id
-
-    @property
-    def name(self) -> str:
-        return self.policy.name
-
-    @property
-    def period(self) -> object:
-        return self.policy.period
-
-    @property
     def conversion_note(self) -> str:
         """Words for a ledger entry or a screen ("" when not converted)."""
         if self.converted_from is None or self.rate is None:

@@ -142,8 +142,6 @@ class SpendingLimits(ThresholdRules):
         return max(min(self.customer_cap_left_cents, self.remaining_cents), 0)
 
 
-
-
 def spending_limits(db: Database, actor: Actor, employee_code: str, customer_code: str | None,
                     on: date | None = None) -> SpendingLimits:
     """Remaining budget and what is left of the per-customer daily cap; one read unit."""
