@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from empowerment.models import Customer
 from empowerment.services import customers, gestures, signin
 from empowerment.services.gestures import LogRequest
-from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Person, Server, new_page, screenshot
+from tests.e2e.conftest import LANDSCAPE, PORTRAIT, Person, Server, new_page, screenshot, wait_for_app_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SIZES = pytest.mark.parametrize("viewport", [LANDSCAPE, PORTRAIT], ids=["1024x768", "820x1180"])
@@ -67,6 +67,7 @@ def _pin_sign_in(hand: Hand, person: Person) -> None:
     from playwright.sync_api import expect
 
     page = hand.page
+    wait_for_app_idle(page)  # "Tap your name." shows before the run ends: a tap then can be lost to it
     hand.tap(page.get_by_role("button", name=person.name, exact=True))
     pin = page.get_by_role("textbox", name="PIN")
     expect(pin).to_have_attribute("inputmode", "numeric")  # the numeric pad comes up
